@@ -1,0 +1,17 @@
+/** The model artifact format (version 1) that every backend reads and writes. */
+export { artifactFromModel, type ArtifactExtras, type ArtifactModelInfo, type ModelArtifact, type StateTensor } from './artifact.js';
+export { ArtifactError } from './errors.js';
+export {
+  ARTIFACT_FORMAT,
+  ARTIFACT_FORMAT_VERSION,
+  SUPPORTED_FORMAT_VERSIONS,
+  MODEL_FILE,
+  WEIGHTS_FILE,
+  TENSOR_ALIGNMENT,
+  type TensorEntry,
+  type TensorGroup,
+  type WeightsManifest,
+} from './format.js';
+export { validateArtifact } from './validate.js';
+export { encodeArtifact, writeArtifact } from './write.js';
+export { readArtifact } from './read.js';

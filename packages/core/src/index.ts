@@ -1,0 +1,14 @@
+/**
+ * @esm2/core: the framework-free heart of the project. The model graph as a
+ * small typed IR with a reference interpreter, the model zoo built on it,
+ * exact metrics with ESM2's evaluation conventions, and the artifact format
+ * every backend reads and writes.
+ */
+export * from './ir/index.js';
+export * from './schema.js';
+export * from './zoo/index.js';
+export * from './metrics/index.js';
+export * from './artifact/index.js';
+export { hashString, mulberry32, normalSampler } from './random.js';
+export * from './engine.js';
+export * from './autodiff/index.js';

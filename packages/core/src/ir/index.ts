@@ -1,0 +1,10 @@
+export * from './types.js';
+export { GraphBuilder, ops, type Value } from './builder.js';
+export { typecheck, inferType, GraphTypeError } from './typecheck.js';
+export { interpret, InterpretError, type InterpretOptions } from './interpret.js';
+export { pruneGraph, neededValues } from './prune.js';
+export { printGraph } from './print.js';
+export { initWeights } from './init.js';
+export { typeRules } from './ops.js';
+export { broadcastDims, concreteShape, formatType, sameDims, sizeOf } from './shape.js';
+export type { HostTensor, Weights } from './tensor.js';

@@ -1,0 +1,32 @@
+export { auc } from './auc.js';
+export { gauc, type GaucResult } from './gauc.js';
+export { logloss } from './logloss.js';
+export { pcoc } from './pcoc.js';
+export {
+  topKPrecisionRecall,
+  topKCount,
+  fractionLabel,
+  DEFAULT_TOP_K_FRACTIONS,
+  type TopKResult,
+} from './topk.js';
+export { ScoreCollector, type ScoreBatch } from './score-collector.js';
+export {
+  evaluateEsm2,
+  type Esm2EvalInput,
+  type Esm2Metrics,
+  type Esm2Predictions,
+  type PerTask,
+  type AtCut,
+  type TopKTable,
+} from './evaluate-esm2.js';
+export { formatMetricsTable } from './format-table.js';
+export {
+  esm2TaskRows,
+  ESM2_TASKS,
+  PREDICTION_OF,
+  type Esm2Task,
+  type Esm2PredictionName,
+  type TaskRows,
+} from './esm2-tasks.js';
+export { checkFunnelLabels } from './funnel-labels.js';
+export type { NumericArray } from './validate.js';

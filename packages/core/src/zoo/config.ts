@@ -1,0 +1,41 @@
+import { z } from 'zod';
+
+export const MODEL_NAMES = ['esm2', 'esmm', 'dnn', 'dnn-os'] as const;
+export type ModelName = (typeof MODEL_NAMES)[number];
+
+const positive = z.number().positive();
+
+/** Model hyper-parameters with the documented defaults (paper-sized ESM2). */
+export const modelConfigSchema = z.object({
+  model: z.enum(MODEL_NAMES).default('esm2'),
+  /** Hidden layer widths of every tower; each tower ends in a 1-unit sigmoid. */
+  towers: z.array(z.number().int().positive()).default([256, 128, 64]),
+  activation: z.enum(['relu', 'tanh']).default('relu'),
+  /** Embedding width for fields that do not set their own. */
+  embeddingDim: z.number().int().positive().default(16),
+  /** Width of the learned tanh projection of the numeric features. */
+  numericDim: z.number().int().positive().default(16),
+  /** Std of the normal init of embedding tables. */
+  embeddingInitStd: positive.default(0.05),
+  lossWeights: z
+    .object({ ctr: z.number().nonnegative().default(1), ctavr: z.number().nonnegative().default(1), ctcvr: z.number().nonnegative().default(1) })
+    .default({ ctr: 1, ctavr: 1, ctcvr: 1 }),
+  /** DNN / DNN-OS: CTR on all rows (label click) or CVR on clicked rows (label buy). */
+  task: z.enum(['ctr', 'cvr']).default('cvr'),
+  /** DNN-OS: positives weigh this many times a negative, the expectation of over-sampling them ×rate. */
+  oversampleRate: z.number().min(1).default(5),
+  /** Clip for BCE on probabilities. */
+  bceEps: z.number().positive().max(0.01).default(1e-7),
+});
+
+export type ModelConfig = z.infer<typeof modelConfigSchema>;
+export type ModelConfigInput = z.input<typeof modelConfigSchema>;
+
+export function parseModelConfig(input: unknown): ModelConfig {
+  const result = modelConfigSchema.safeParse(input ?? {});
+  if (!result.success) {
+    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+    throw new Error(`invalid model config: ${issues.join('; ')}`);
+  }
+  return result.data;
+}

@@ -1,0 +1,27 @@
+import type { FeatureSchema } from '../schema.js';
+import { parseModelConfig, type ModelConfig, type ModelConfigInput } from './config.js';
+import { buildDnn } from './dnn.js';
+import { buildEsm2 } from './esm2.js';
+import { buildEsmm } from './esmm.js';
+import type { ZooModel } from './model.js';
+
+const builders = {
+  esm2: (schema, config) => buildEsm2(schema, config),
+  esmm: (schema, config) => buildEsmm(schema, config),
+  dnn: (schema, config) => buildDnn(schema, config, false),
+  'dnn-os': (schema, config) => buildDnn(schema, config, true),
+} satisfies Record<ModelConfig['model'], (schema: FeatureSchema, config: ModelConfig) => ZooModel>;
+
+/** Builds a zoo model from a schema and a (partial) config; defaults are filled in. */
+export function buildModel(schema: FeatureSchema, config: ModelConfigInput = {}): ZooModel {
+  const full = parseModelConfig(config);
+  return builders[full.model](schema, full);
+}
+
+export { composeEsm2, buildEsm2 } from './esm2.js';
+export { buildEsmm } from './esmm.js';
+export { buildDnn } from './dnn.js';
+export { composeSharedEmbedding } from './embedding.js';
+export { mlpTower } from './tower.js';
+export { MODEL_NAMES, modelConfigSchema, parseModelConfig, type ModelConfig, type ModelConfigInput, type ModelName } from './config.js';
+export { PREDICTION_NAMES, type PredictionName, type ZooModel } from './model.js';
