@@ -12,3 +12,4 @@ export * from './artifact/index.js';
 export { hashString, mulberry32, normalSampler } from './random.js';
 export * from './engine.js';
 export * from './autodiff/index.js';
+export * from './train/index.js';

@@ -4,9 +4,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initWeights } from '../ir/init.js';
+import type { Graph } from '../ir/types.js';
 import { smallSchema } from '../testing.js';
 import { buildModel } from '../zoo/index.js';
 import { artifactFromModel } from './artifact.js';
+import { ArtifactError } from './errors.js';
 import { readArtifact } from './read.js';
 import { writeArtifact } from './write.js';
 
@@ -23,6 +25,7 @@ let parent: string;
 let dir: string;
 let modelPath: string;
 let binPath: string;
+let graph: Graph;
 
 beforeEach(async () => {
   parent = await mkdtemp(join(tmpdir(), 'esm2-artifact-read-'));
@@ -31,6 +34,7 @@ beforeEach(async () => {
   binPath = join(dir, 'weights.bin');
   const schema = smallSchema();
   const model = buildModel(schema, { model: 'esm2', towers: [8, 4], embeddingDim: 4, numericDim: 3 });
+  graph = model.graph;
   await writeArtifact(dir, artifactFromModel(model, schema, initWeights(model.graph, 9)));
 });
 afterEach(async () => {
@@ -43,6 +47,7 @@ async function editModelJson(edit: (doc: Doc) => void): Promise<void> {
   await writeFile(modelPath, JSON.stringify(doc));
 }
 
+const declared = (name: string) => graph.params.find((p) => p.name === name)!.type.shape as number[];
 const param = (doc: Doc, name: string) => doc.weights.tensors.find((t) => t.group === 'param' && t.name === name)!;
 
 describe('readArtifact rejects', () => {
@@ -75,7 +80,9 @@ describe('readArtifact rejects', () => {
     await editModelJson((d) => {
       d.formatVersion = 99;
     });
-    await expect(readArtifact(dir)).rejects.toThrow(new Error(`${modelPath}: unsupported formatVersion 99 (supported: 1)`));
+    const error = await readArtifact(dir).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ArtifactError);
+    expect((error as Error).message).toBe(`${modelPath}: unsupported formatVersion 99 (supported: 1)`);
   });
 
   it('a structurally broken document, naming the path', async () => {
@@ -128,7 +135,7 @@ describe('readArtifact rejects', () => {
       param(d, 'y1/l0/w').shape.reverse(); // same byte count, so only the graph comparison can catch it
     });
     await expect(readArtifact(dir)).rejects.toThrow(
-      `${modelPath}: weights manifest does not match the graph: param 'y1/l0/w' has shape [8,${'15'}] but the graph declares [15,8]`,
+      `${modelPath}: weights manifest does not match the graph: param 'y1/l0/w' has shape [${[...declared('y1/l0/w')].reverse().join(',')}] but the graph declares [${declared('y1/l0/w').join(',')}]`,
     );
   });
 
@@ -148,7 +155,7 @@ describe('readArtifact rejects', () => {
 
   it('manifest entries out of bounds', async () => {
     await editModelJson((d) => {
-      param(d, 'y4/out/b').offset = d.weights.byteLength;
+      param(d, 'y4/out/b').offset = Math.ceil(d.weights.byteLength / 8) * 8;
     });
     await expect(readArtifact(dir)).rejects.toThrow(/weights manifest: param 'y4\/out\/b' is out of bounds: bytes \[\d+, \d+\) but the file has \d+/);
   });
@@ -164,7 +171,9 @@ describe('readArtifact rejects', () => {
     await editModelJson((d) => {
       param(d, 'emb/user').byteLength -= 4;
     });
-    await expect(readArtifact(dir)).rejects.toThrow("param 'emb/user' has shape [7,4] (112 bytes of f32) but byteLength 108");
+    const shape = declared('emb/user');
+    const bytes = shape.reduce((n, d) => n * d, 4);
+    await expect(readArtifact(dir)).rejects.toThrow(`param 'emb/user' has shape [${shape.join(',')}] (${bytes} bytes of f32) but byteLength ${bytes - 4}`);
   });
 
   it('a non-finite weight even when the checksum was updated to match', async () => {

@@ -67,7 +67,6 @@ export async function writeArtifact(dir: string, artifact: ModelArtifact): Promi
   const target = resolve(dir);
   await assertReplaceable(target);
   await replaceDirAtomically(target, async (tmp) => {
-    // weights.bin first: a directory holding model.json is taken for an artifact.
     await writeFileDurable(join(tmp, WEIGHTS_FILE), weightsBin);
     await writeFileDurable(join(tmp, MODEL_FILE), modelJson);
   });

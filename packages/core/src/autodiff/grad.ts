@@ -6,7 +6,7 @@ import { AutodiffError, backwardRules, type BackwardRule } from './rules.js';
 export interface GradOptions {
   /** The scalar output to differentiate; default `loss`. */
   loss?: string;
-  /** Parameters to differentiate with respect to; default all. */
+  /** Parameters (or f32 inputs, e.g. embedding rows fed from the host) to differentiate with respect to; default all parameters. */
   wrt?: string[];
 }
 
@@ -15,7 +15,7 @@ export const gradName = (param: string) => `grad/${param}`;
 
 /**
  * Reverse-mode autodiff, IR → IR: returns the graph with one extra output
- * per parameter, `grad/<param>`, holding d loss / d param. The result is an
+ * per differentiated value, `grad/<name>`, holding d loss / d value. The result is an
  * ordinary graph, so the interpreter and every backend run it unchanged.
  */
 export function grad(graph: Graph, options: GradOptions = {}): Graph {
@@ -25,7 +25,11 @@ export function grad(graph: Graph, options: GradOptions = {}): Graph {
   const env = typecheck(graph);
   if (env.get(lossRef)!.shape.length !== 0) throw new AutodiffError(`output '${lossName}' must be a scalar to differentiate`);
   const wrt = options.wrt ?? graph.params.map((p) => p.name);
-  for (const w of wrt) if (!graph.params.some((p) => p.name === w)) throw new AutodiffError(`'${w}' is not a parameter`);
+  for (const w of wrt) {
+    const isParam = graph.params.some((p) => p.name === w);
+    const isFloatInput = graph.inputs.some((i) => i.name === w && i.type.dtype === 'f32');
+    if (!isParam && !isFloatInput) throw new AutodiffError(`'${w}' is neither a parameter nor an f32 input`);
+  }
 
   // Forward sweep: which values depend on the chosen parameters.
   const active = new Set(wrt);

@@ -59,6 +59,7 @@ export class GraphBuilder {
   }
 
   output(name: string, value: Value): void {
+    if (name in this.graph.outputs) throw new GraphTypeError(`output '${name}' is defined twice`);
     this.graph.outputs[name] = value.name;
   }
 

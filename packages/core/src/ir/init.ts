@@ -26,6 +26,8 @@ function initOne(param: Param, seed: number): Float32Array {
       for (let i = 0; i < out.length; i++) out[i] = (uniform() * 2 - 1) * limit;
       break;
     }
+    default:
+      throw new Error(`param '${param.name}': unknown initializer ${JSON.stringify(init)}`);
   }
   return out;
 }

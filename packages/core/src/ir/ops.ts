@@ -109,6 +109,7 @@ export const typeRules = {
     if (err) return err;
     if (inputs.length === 0) return 'expects at least 1 input';
     if (attrs.weights.length !== inputs.length) return `has ${inputs.length} inputs but ${attrs.weights.length} weights`;
+    if (!attrs.weights.every(Number.isFinite)) return `weights must be finite, got [${attrs.weights.join(',')}]`;
     const bad = inputs.findIndex((t) => !scalar(t));
     if (bad >= 0) return `input ${bad} must be a scalar, got ${formatType(inputs[bad]!)}`;
     return f32([]);

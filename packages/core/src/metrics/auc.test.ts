@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../random.js';
 import { auc } from './auc.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** O(n²) definition: fraction of (pos, neg) pairs ordered correctly, ties 1/2. */
 function bruteForceAuc(scores: number[], labels: number[], mask?: number[]): number {

@@ -1,20 +1,11 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../random.js';
 import { auc } from './auc.js';
 import { evaluateEsm2, type Esm2EvalInput } from './evaluate-esm2.js';
 import { gauc } from './gauc.js';
 import { logloss } from './logloss.js';
 import { pcoc } from './pcoc.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Samples the ESM2 funnel from known towers y1..y4; predictions = truth with noise. */
 function synthetic(seed: number, n: number) {

@@ -1,16 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { mulberry32 } from '../random.js';
 import { fractionLabel, topKCount, topKPrecisionRecall } from './topk.js';
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 describe('topKPrecisionRecall', () => {
   // Descending: 0.95(+) 0.8(-) 0.7(+) 0.6(-) 0.5(-) 0.4(+) 0.3(+) 0.2 0.1 0.05; 4 positives.

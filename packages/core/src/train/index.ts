@@ -1,0 +1,3 @@
+export { splitEmbeddings, rowsInputName, type HostLookup, type SplitGraph } from './split-embeddings.js';
+export { SparseEmbeddingTable } from './sparse-table.js';
+export { adamUpdate, adagradUpdate, clipScale } from './adam.js';

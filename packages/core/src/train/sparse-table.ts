@@ -1,0 +1,146 @@
+import type { OptimizerConfig } from '../engine.js';
+import { adagradUpdate, adamUpdate } from './adam.js';
+
+/**
+ * An embedding table kept on the host and trained sparsely: a step gathers
+ * only the batch's rows and updates only the rows it touched (lazy Adam or
+ * Adagrad, as sparse optimizers in TF/PyTorch do), so the per-step cost is
+ * proportional to the batch, not the vocabulary.
+ */
+export class SparseEmbeddingTable {
+  readonly weights: Float32Array;
+  /** Adam: first and second moments; Adagrad: `second` is the accumulator and `first` is empty. */
+  readonly first: Float32Array;
+  readonly second: Float32Array;
+  private readonly slotOfRow: Int32Array;
+  private touched: Int32Array;
+  private grads: Float32Array;
+  private count = 0;
+
+  constructor(
+    readonly rows: number,
+    readonly dim: number,
+    weights: Float32Array,
+    readonly optimizer: OptimizerConfig,
+  ) {
+    if (weights.length !== rows * dim) throw new Error(`table has ${weights.length} values, expected ${rows}×${dim}`);
+    this.weights = weights;
+    this.first = new Float32Array(optimizer.embeddingOptimizer === 'adam' ? rows * dim : 0);
+    this.second = new Float32Array(rows * dim);
+    this.slotOfRow = new Int32Array(rows).fill(-1);
+    this.touched = new Int32Array(1024);
+    this.grads = new Float32Array(1024 * dim);
+  }
+
+  private checkId(id: number, at: number): void {
+    if (!(id >= 0 && id < this.rows)) throw new Error(`id ${id} at position ${at} is outside the table's ${this.rows} rows`);
+  }
+
+  /** out[i] = table[ids[i]] for ids of shape [n]. */
+  gather(ids: Int32Array, out: Float32Array): void {
+    const d = this.dim;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      this.checkId(id, i);
+      out.set(this.weights.subarray(id * d, id * d + d), i * d);
+    }
+  }
+
+  /** out[i] = sum or mean of table rows over ids[i, :], skipping -1 padding. */
+  gatherPooled(ids: Int32Array, length: number, mode: 'sum' | 'mean', out: Float32Array): void {
+    const d = this.dim;
+    const n = ids.length / length;
+    out.fill(0, 0, n * d);
+    for (let i = 0; i < n; i++) {
+      let count = 0;
+      for (let j = 0; j < length; j++) {
+        const id = ids[i * length + j]!;
+        if (id < 0) continue;
+        this.checkId(id, i * length + j);
+        for (let k = 0; k < d; k++) out[i * d + k]! += this.weights[id * d + k]!;
+        count++;
+      }
+      if (mode === 'mean' && count > 1) for (let k = 0; k < d; k++) out[i * d + k]! /= count;
+    }
+  }
+
+  private slot(id: number): number {
+    let s = this.slotOfRow[id]!;
+    if (s >= 0) return s;
+    s = this.count++;
+    if (s >= this.touched.length) {
+      const touched = new Int32Array(this.touched.length * 2);
+      touched.set(this.touched);
+      this.touched = touched;
+      const grads = new Float32Array(this.grads.length * 2);
+      grads.set(this.grads);
+      this.grads = grads;
+    }
+    this.slotOfRow[id] = s;
+    this.touched[s] = id;
+    this.grads.fill(0, s * this.dim, (s + 1) * this.dim);
+    return s;
+  }
+
+  /** Adds per-row gradients of a lookup (shape [n, D]) into the touched rows' gradients. */
+  accumulate(ids: Int32Array, grad: Float32Array, length = 1, mode: 'sum' | 'mean' = 'sum'): void {
+    const d = this.dim;
+    const n = ids.length / length;
+    for (let i = 0; i < n; i++) {
+      let count = 0;
+      if (mode === 'mean') for (let j = 0; j < length; j++) if (ids[i * length + j]! >= 0) count++;
+      const scale = mode === 'mean' && count > 1 ? 1 / count : 1;
+      for (let j = 0; j < length; j++) {
+        const id = ids[i * length + j]!;
+        if (id < 0) continue;
+        const base = this.slot(id) * d;
+        for (let k = 0; k < d; k++) this.grads[base + k]! += grad[i * d + k]! * scale;
+      }
+    }
+  }
+
+  /** Rows touched since the last update. */
+  get touchedRows(): Int32Array {
+    return this.touched.subarray(0, this.count);
+  }
+
+  /** Accumulated gradients of the touched rows, slot by slot ([touchedRows.length, D]), before L2. */
+  get touchedGradients(): Float32Array {
+    return this.grads.subarray(0, this.count * this.dim);
+  }
+
+  /** Squared norm of the accumulated gradient (L2 term included), for global-norm clipping. */
+  gradSumSquares(): number {
+    this.addL2();
+    let s = 0;
+    for (let i = 0; i < this.count * this.dim; i++) s += this.grads[i]! * this.grads[i]!;
+    return s;
+  }
+
+  private l2Added = false;
+  private addL2(): void {
+    const l2 = this.optimizer.embeddingL2;
+    if (this.l2Added || !(l2 > 0)) return;
+    const d = this.dim;
+    for (let s = 0; s < this.count; s++) {
+      const base = this.touched[s]! * d;
+      for (let k = 0; k < d; k++) this.grads[s * d + k]! += l2 * this.weights[base + k]!;
+    }
+    this.l2Added = true;
+  }
+
+  /** Applies the optimizer to the touched rows (1-based global step `t`) and clears them. */
+  update(t: number, scale = 1): void {
+    this.addL2();
+    const d = this.dim;
+    const cfg = this.optimizer;
+    for (let s = 0; s < this.count; s++) {
+      const offset = this.touched[s]! * d;
+      if (cfg.embeddingOptimizer === 'adam') adamUpdate(this.weights, this.grads, this.first, this.second, t, cfg, offset, d, s * d, scale);
+      else adagradUpdate(this.weights, this.grads, this.second, cfg, offset, d, s * d, scale);
+      this.slotOfRow[this.touched[s]!] = -1;
+    }
+    this.count = 0;
+    this.l2Added = false;
+  }
+}
