@@ -1,5 +1,6 @@
 import type { HostTensor, Weights } from './ir/tensor.js';
 import type { ZooModel } from './zoo/model.js';
+import type { StateTensor } from './artifact/artifact.js';
 
 /**
  * The contract between the trainer app and a training engine (tfjs, onnx…):
@@ -66,4 +67,20 @@ export interface EngineOptions {
 export interface EngineFactory {
   readonly name: string;
   create(options: EngineOptions): Promise<TrainingEngine>;
+}
+
+/** Engine state as artifact state tensors, for checkpoints (f64 data is stored as f32). */
+export function engineStateToArtifact(state: EngineState): Map<string, StateTensor> {
+  return new Map(
+    [...state].map(([name, t]): [string, StateTensor] =>
+      t.data instanceof Int32Array
+        ? [name, { dtype: 'i32', shape: [...t.shape], data: t.data }]
+        : [name, { dtype: 'f32', shape: [...t.shape], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) }],
+    ),
+  );
+}
+
+/** The inverse of engineStateToArtifact. */
+export function engineStateFromArtifact(state: ReadonlyMap<string, StateTensor>): EngineState {
+  return new Map([...state].map(([name, t]) => [name, { shape: [...t.shape], data: t.data }]));
 }

@@ -47,6 +47,10 @@ const attrSchemas = {
   slice: z.object({ axis: z.number().int(), start: z.number().int(), size: z.number().int() }),
   scatterAdd: z.object({ rows: z.number().int() }),
   pooledScatterAdd: z.object({ rows: z.number().int(), mode: z.enum(['sum', 'mean']) }),
+  sqrt: none,
+  div: none,
+  sum: none,
+  maximum: none,
 } satisfies { [O in OpName]: z.ZodType<OpAttrs[O]> };
 
 const node = z
@@ -66,7 +70,7 @@ const node = z
 
 export const graphJsonSchema = z.object({
   name: z.string(),
-  inputs: z.array(z.object({ name: z.string().min(1), type: tensorType, role: z.enum(['feature', 'label']) })),
+  inputs: z.array(z.object({ name: z.string().min(1), type: tensorType, role: z.enum(['feature', 'label', 'state']) })),
   params: z.array(z.object({ name: z.string().min(1), type: tensorType, init: initializer, kind: z.enum(['embedding', 'dense']) })),
   nodes: z.array(node),
   outputs: z.record(z.string(), z.string()),

@@ -99,6 +99,12 @@ describe('autodiff rules, op by op', () => {
     'weightedSum': (b) => ops.weightedSum(b, [ops.mean(b, b.param('a', [2], { kind: 'zeros' })), ops.mean(b, b.param('c', [3], { kind: 'zeros' }))], [0.3, 2]),
     'reshape': (b) => ops.reshape(b, b.param('a', [n, 2], { kind: 'zeros' }), [2 * n]),
     'constant': (b) => ops.mul(b, b.param('a', [n], { kind: 'zeros' }), ops.constant(b, 0.5)),
+    'sqrt': (b) => {
+      const a = b.param('a', [n, 2], { kind: 'zeros' });
+      return ops.sqrt(b, ops.add(b, ops.mul(b, a, a), ops.constant(b, 0.1)));
+    },
+    'div broadcast': (b) => ops.div(b, b.param('a', [n, 2], { kind: 'zeros' }), ops.add(b, b.param('c', [2], { kind: 'zeros' }), ops.constant(b, 3))),
+    'sum': (b) => ops.sum(b, ops.mul(b, b.param('a', [n, 2], { kind: 'zeros' }), b.param('c', [n, 2], { kind: 'zeros' }))),
   };
   for (const [label, build] of Object.entries(cases)) {
     it(label, () => {

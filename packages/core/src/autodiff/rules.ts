@@ -95,4 +95,12 @@ export const backwardRules = {
   slice: secondOrder,
   scatterAdd: secondOrder,
   pooledScatterAdd: secondOrder,
+  sqrt: (b, { out, dy }) => [ops.div(b, dy, ops.mul(b, out, ops.constant(b, 2)))],
+  div: (b, { inputs: [x, y], out, dy, needs }) => [
+    needs[0] ? unbroadcast(b, ops.div(b, dy, y!), x!) : undefined,
+    needs[1] ? unbroadcast(b, negate(b, ops.div(b, ops.mul(b, dy, out), y!)), y!) : undefined,
+  ],
+  // Broadcasting the scalar cotangent onto x's shape (x·0 + dy) keeps the batch dim symbolic.
+  sum: (b, { inputs: [x], dy }) => [ops.add(b, ops.mul(b, x!, ops.constant(b, 0)), dy)],
+  maximum: noGradientThrough('no backward rule: maximum is only used by optimizers'),
 } satisfies { [O in OpName]: BackwardRule<O> };

@@ -89,4 +89,8 @@ export const ops = {
   weightedSum: (b: GraphBuilder, xs: Value[], weights: number[]) => b.op('weightedSum', xs, { weights }),
   reshape: (b: GraphBuilder, x: Value, shape: Dim[]) => b.op('reshape', [x], { shape }),
   constant: (b: GraphBuilder, value: number) => b.op('constant', [], { value }),
+  sqrt: (b: GraphBuilder, x: Value) => b.op('sqrt', [x], none),
+  div: (b: GraphBuilder, x: Value, y: Value) => b.op('div', [x, y], none),
+  sum: (b: GraphBuilder, x: Value) => b.op('sum', [x], none),
+  maximum: (b: GraphBuilder, x: Value, y: Value) => b.op('maximum', [x, y], none),
 };

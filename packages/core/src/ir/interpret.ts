@@ -264,6 +264,15 @@ const kernels = {
     }
     return table;
   },
+  sqrt: ([x]) => map(x!, Math.sqrt),
+  div: ([a, b]) => broadcast(a!, b!, (x, y) => x / y),
+  sum: ([x]) => {
+    const d = f64(x!);
+    let s = 0;
+    for (let i = 0; i < d.length; i++) s += d[i]!;
+    return scalar(s);
+  },
+  maximum: ([a, b]) => broadcast(a!, b!, (x, y) => Math.max(x, y)),
 } satisfies { [O in OpName]: Kernel<O> };
 
 export interface InterpretOptions {

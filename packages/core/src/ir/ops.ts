@@ -193,4 +193,8 @@ export const typeRules = {
     if (!(Number.isInteger(attrs.rows) && attrs.rows > 0)) return `rows must be a positive integer, got ${attrs.rows}`;
     return f32([attrs.rows, dy.shape[1]!]);
   },
+  sqrt: unary,
+  div: elementwise,
+  sum: (inputs) => arity(inputs, 1) ?? allF32(inputs) ?? f32([]),
+  maximum: elementwise,
 } satisfies { [O in OpName]: TypeRule<O> };

@@ -42,6 +42,11 @@ export const OP_NAMES = [
   'slice',
   'scatterAdd',
   'pooledScatterAdd',
+  // Ops the compiled training step needs for its optimizer (Adam, clipping).
+  'sqrt',
+  'div',
+  'sum',
+  'maximum',
 ] as const;
 
 export type OpName = (typeof OP_NAMES)[number];
@@ -83,6 +88,11 @@ export interface OpAttrs {
   scatterAdd: { rows: number };
   /** Table gradient of pooledGather: each id of a row gets the row's gradient (÷ count for mean). */
   pooledScatterAdd: { rows: number; mode: 'sum' | 'mean' };
+  sqrt: Record<string, never>;
+  div: Record<string, never>;
+  /** Sum of all elements: a scalar. */
+  sum: Record<string, never>;
+  maximum: Record<string, never>;
 }
 
 export type Attrs<O extends OpName = OpName> = OpAttrs[O];
@@ -106,8 +116,8 @@ export type Initializer =
 export interface GraphInput {
   name: string;
   type: TensorType;
-  /** Labels are needed for the loss only; scoring graphs drop them. */
-  role: 'feature' | 'label';
+  /** Labels are needed for the loss only; scoring graphs drop them. `state`: parameters and optimizer moments fed to a compiled training step. */
+  role: 'feature' | 'label' | 'state';
 }
 
 export interface Param {
