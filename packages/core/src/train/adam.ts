@@ -1,6 +1,15 @@
 import type { OptimizerConfig } from '../engine.js';
 
 /**
+ * Bias corrections folded into the step size and epsilon (the Adam paper's
+ * efficient form) for 1-based step t: lr·√(1−β₂ᵗ)/(1−β₁ᵗ) and ε·√(1−β₂ᵗ).
+ */
+export function adamScalars(cfg: Pick<OptimizerConfig, 'lr' | 'beta1' | 'beta2' | 'eps'>, t: number): { stepSize: number; epsHat: number } {
+  const c2 = Math.sqrt(1 - cfg.beta2 ** t);
+  return { stepSize: (cfg.lr * c2) / (1 - cfg.beta1 ** t), epsHat: cfg.eps * c2 };
+}
+
+/**
  * One Adam step on a slice of parameters, in place: the reference every
  * engine's optimizer is tested against. `t` is the 1-based step count;
  * `scale` multiplies the gradient first (global-norm clipping).
@@ -17,10 +26,8 @@ export function adamUpdate(
   gOffset = 0,
   scale = 1,
 ): void {
-  const { lr, beta1, beta2, eps } = cfg;
-  // Bias corrections folded into the step size, as in the Adam paper's efficient form.
-  const stepSize = (lr * Math.sqrt(1 - beta2 ** t)) / (1 - beta1 ** t);
-  const epsHat = eps * Math.sqrt(1 - beta2 ** t);
+  const { beta1, beta2 } = cfg;
+  const { stepSize, epsHat } = adamScalars(cfg, t);
   for (let k = 0; k < length; k++) {
     const i = offset + k;
     const gi = g[gOffset + k]! * scale;

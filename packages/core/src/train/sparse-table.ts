@@ -1,5 +1,5 @@
 import type { OptimizerConfig } from '../engine.js';
-import { adagradUpdate, adamUpdate } from './adam.js';
+import { adagradUpdate, adamScalars } from './adam.js';
 
 /**
  * An embedding table kept on the host and trained sparsely: a step gathers
@@ -134,13 +134,29 @@ export class SparseEmbeddingTable {
     this.addL2();
     const d = this.dim;
     const cfg = this.optimizer;
-    for (let s = 0; s < this.count; s++) {
-      const offset = this.touched[s]! * d;
-      if (cfg.embeddingOptimizer === 'adam') adamUpdate(this.weights, this.grads, this.first, this.second, t, cfg, offset, d, s * d, scale);
-      else adagradUpdate(this.weights, this.grads, this.second, cfg, offset, d, s * d, scale);
-      this.slotOfRow[this.touched[s]!] = -1;
+    const { weights: w, first: m, second: v, grads: g, touched } = this;
+    // The hot loop of sparse training: scalars hoisted, no calls per row.
+    if (cfg.embeddingOptimizer === 'adam') {
+      const { stepSize, epsHat } = adamScalars(cfg, t);
+      const { beta1, beta2 } = cfg;
+      for (let s = 0; s < this.count; s++) {
+        const base = touched[s]! * d;
+        for (let k = 0; k < d; k++) {
+          const i = base + k;
+          const gi = g[s * d + k]! * scale;
+          const mi = beta1 * m[i]! + (1 - beta1) * gi;
+          const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
+          m[i] = mi;
+          v[i] = vi;
+          w[i] = w[i]! - (stepSize * mi) / (Math.sqrt(vi) + epsHat);
+        }
+      }
+    } else {
+      for (let s = 0; s < this.count; s++) adagradUpdate(w, g, v, cfg, touched[s]! * d, d, s * d, scale);
     }
+    for (let s = 0; s < this.count; s++) this.slotOfRow[touched[s]!] = -1;
     this.count = 0;
     this.l2Added = false;
   }
+
 }

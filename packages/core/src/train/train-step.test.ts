@@ -6,9 +6,9 @@ import { interpret } from '../ir/interpret.js';
 import type { HostTensor } from '../ir/tensor.js';
 import { randomFeeds, smallSchema } from '../testing.js';
 import { buildModel } from '../zoo/index.js';
-import { adamUpdate, clipScale } from './adam.js';
+import { adamScalars, adamUpdate, clipScale } from './adam.js';
 import { SparseEmbeddingTable } from './sparse-table.js';
-import { adamScalars, buildTrainStep, trainStepNames as N } from './train-step.js';
+import { buildTrainStep, trainStepNames as N } from './train-step.js';
 
 describe('buildTrainStep', () => {
   const schema = smallSchema();

@@ -6,6 +6,7 @@ import type { Graph } from '../ir/types.js';
 import type { ZooModel } from '../zoo/model.js';
 import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
 
+
 /** Names of the state a compiled step reads and returns, per dense parameter. */
 export const trainStepNames = {
   firstMoment: (p: string) => `adam_m/${p}`,
@@ -28,12 +29,6 @@ export interface TrainStep {
   /** Embedding lookups the host performs before the step and updates after it. */
   lookups: HostLookup[];
   losses: string[];
-}
-
-/** Bias-corrected Adam step size and epsilon for 1-based step t (the form used by `adamUpdate`). */
-export function adamScalars(cfg: Pick<OptimizerConfig, 'lr' | 'beta1' | 'beta2' | 'eps'>, t: number): { stepSize: number; epsHat: number } {
-  const c2 = Math.sqrt(1 - cfg.beta2 ** t);
-  return { stepSize: (cfg.lr * c2) / (1 - cfg.beta1 ** t), epsHat: cfg.eps * c2 };
 }
 
 /**

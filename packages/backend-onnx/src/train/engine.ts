@@ -1,0 +1,56 @@
+import { HostEmbeddingEngine, type EngineOptions, type GraphCompiler, type HostTensor } from '@esm2/core';
+import * as ort from 'onnxruntime-node';
+import { compileGraph } from '../lower/compile.js';
+import { modelProto } from '../lower/model.js';
+import { encodeModel } from '../proto/codec.js';
+
+export interface OnnxEngineOptions extends EngineOptions {
+  /** Let idle intra-op threads spin (only matters with threads > 1). Default off: spinning hurts on 2-vCPU machines. */
+  spinning?: boolean;
+}
+
+function toOrt(name: string, t: HostTensor): ort.Tensor {
+  if (!(t.data instanceof Float32Array)) throw new Error(`input '${name}' must be a Float32Array for the onnx engine`);
+  return new ort.Tensor('float32', t.data, t.shape);
+}
+
+/** Compiles IR graphs (params already turned into inputs) to onnxruntime-node sessions. */
+export function onnxCompiler(threads: number, spinning: boolean): GraphCompiler {
+  return async (graph) => {
+    const bytes = encodeModel(modelProto(compileGraph(graph, new Map())));
+    const session = await ort.InferenceSession.create(bytes, {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: 'all',
+      logSeverityLevel: 3,
+      extra: { session: { set_denormal_as_zero: '1', intra_op: { allow_spinning: spinning ? '1' : '0' } } },
+    });
+    return {
+      async run(feeds, outputs) {
+        const ortFeeds: Record<string, ort.Tensor> = {};
+        for (const name of session.inputNames) {
+          const feed = feeds[name];
+          if (!feed) throw new Error(`missing input '${name}'`);
+          ortFeeds[name] = toOrt(name, feed);
+        }
+        const result = await session.run(ortFeeds, outputs);
+        return Object.fromEntries(outputs.map((o) => [o, result[o]!.data as Float32Array]));
+      },
+      release: () => void session.release(),
+    };
+  };
+}
+
+/**
+ * The native-speed training engine: each step is one onnxruntime-node call
+ * running forward, backward, clipping and Adam for every dense parameter
+ * (core's buildTrainStep compiled to ONNX); embedding tables stay in typed
+ * arrays on the host and only the batch's rows cross over.
+ */
+export async function createOnnxTrainingEngine(options: OnnxEngineOptions): Promise<HostEmbeddingEngine> {
+  const threads = options.threads ?? 1;
+  const spinning = options.spinning ?? false;
+  const description = `onnxruntime-node ${ort.env.versions.common}, ${threads} intra-op thread${threads > 1 ? 's' : ''}${spinning ? ', spinning' : ''}`;
+  return HostEmbeddingEngine.create(options, onnxCompiler(threads, spinning), 'onnx', description);
+}
