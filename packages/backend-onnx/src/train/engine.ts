@@ -1,4 +1,4 @@
-import { HostEmbeddingEngine, type EngineOptions, type GraphCompiler, type HostTensor } from '@esm2/core';
+import { concreteShape, HostEmbeddingEngine, typecheck, type EngineOptions, type GraphCompiler, type HostTensor } from '@esm2/core';
 import * as ort from 'onnxruntime-node';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
@@ -26,16 +26,28 @@ export function onnxCompiler(threads: number, spinning: boolean): GraphCompiler 
       logSeverityLevel: 3,
       extra: { session: { set_denormal_as_zero: '1', intra_op: { allow_spinning: spinning ? '1' : '0' } } },
     });
+    const types = typecheck(graph);
+    const batched = graph.inputs.find((i) => i.type.shape.includes('batch'));
+    const shapeOf = (output: string, feeds: Record<string, HostTensor>) => {
+      const batch = batched ? feeds[batched.name]!.shape[batched.type.shape.indexOf('batch')]! : 1;
+      return concreteShape(types.get(graph.outputs[output]!)!.shape, batch);
+    };
     return {
-      async run(feeds, outputs) {
+      async run(feeds, outputs, into) {
         const ortFeeds: Record<string, ort.Tensor> = {};
         for (const name of session.inputNames) {
           const feed = feeds[name];
           if (!feed) throw new Error(`missing input '${name}'`);
           ortFeeds[name] = toOrt(name, feed);
         }
-        const result = await session.run(ortFeeds, outputs);
-        return Object.fromEntries(outputs.map((o) => [o, result[o]!.data as Float32Array]));
+        // Pre-allocated outputs are written in place by onnxruntime; the rest it allocates.
+        const fetches: Record<string, ort.Tensor | null> = {};
+        for (const o of outputs) {
+          const target = into?.[o];
+          fetches[o] = target ? new ort.Tensor('float32', target, shapeOf(o, feeds)) : null;
+        }
+        const result = await session.run(ortFeeds, fetches);
+        return Object.fromEntries(outputs.map((o) => [o, into?.[o] ?? (result[o]!.data as Float32Array)]));
       },
       release: () => void session.release(),
     };

@@ -9,9 +9,14 @@ import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
 import { adamScalars } from './adam.js';
 import { buildTrainStep, trainStepNames as N, type TrainStep } from './train-step.js';
 
-/** Runs one compiled graph; f32 feeds in, f32/f64 arrays out. */
+/**
+ * Runs one compiled graph; f32 feeds in, f32/f64 arrays out. Outputs named
+ * in `into` are written into those caller-owned buffers (and returned as
+ * them), so a training loop can double-buffer its state instead of
+ * allocating megabytes per step.
+ */
 export interface GraphRunner {
-  run(feeds: Record<string, HostTensor>, outputs: string[]): Promise<Record<string, Float32Array | Float64Array>>;
+  run(feeds: Record<string, HostTensor>, outputs: string[], into?: Record<string, Float32Array>): Promise<Record<string, Float32Array | Float64Array>>;
   release?(): void;
 }
 
@@ -20,9 +25,16 @@ export type GraphCompiler = (graph: Graph) => Promise<GraphRunner>;
 
 /** The interpreter as a compiler: the oracle engine every compiled engine is compared with. */
 export const interpretCompiler: GraphCompiler = async (graph) => ({
-  run: async (feeds, outputs) => {
+  run: async (feeds, outputs, into) => {
     const out = interpret(graph, new Map(), feeds, { outputs });
-    return Object.fromEntries(outputs.map((o) => [o, out[o]!.data as Float64Array]));
+    return Object.fromEntries(
+      outputs.map((o) => {
+        const target = into?.[o];
+        if (!target) return [o, out[o]!.data as Float64Array];
+        target.set(out[o]!.data);
+        return [o, target];
+      }),
+    );
   },
 });
 
@@ -46,6 +58,10 @@ const asF32 = (a: Float32Array | Float64Array) => (a instanceof Float32Array ? a
  */
 export class HostEmbeddingEngine implements TrainingEngine {
   private t = 0;
+  /** Buffers the next step writes its dense outputs into; swapped with the live ones after each step. */
+  private spare: { dense: Map<string, Float32Array>; first: Map<string, Float32Array>; second: Map<string, Float32Array> } | undefined;
+  /** Reused per-lookup buffers for gathered rows and their gradients, by batch size. */
+  private readonly scratch = new Map<string, Float32Array>();
   private readonly predictRunners = new Map<string, Promise<GraphRunner>>();
   private readonly shapes: Map<string, number[]>;
 
@@ -96,7 +112,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
       if (!ids) throw new Error(`missing input '${l.ids}'`);
       if (!(ids.data instanceof Int32Array)) throw new Error(`input '${l.ids}' must hold Int32Array ids`);
       const table = this.tables.get(l.table)!;
-      const rows = new Float32Array(batch * l.dim);
+      const rows = this.buffer(`rows:${l.rowsInput}`, batch * l.dim);
       if (l.kind === 'gather') table.gather(ids.data, rows);
       else table.gatherPooled(ids.data, ids.data.length / batch, l.mode, rows);
       out[l.rowsInput] = { shape: [batch, l.dim], data: rows };
@@ -108,6 +124,23 @@ export class HostEmbeddingEngine implements TrainingEngine {
       else if (feeds[input.name]) out[input.name] = feeds[input.name]!;
     }
     return out;
+  }
+
+  private buffer(key: string, length: number): Float32Array {
+    let b = this.scratch.get(key);
+    if (!b || b.length !== length) {
+      b = new Float32Array(length);
+      this.scratch.set(key, b);
+    }
+    return b;
+  }
+
+  private spareBuffers() {
+    if (!this.spare) {
+      const like = (m: Map<string, Float32Array>) => new Map([...m].map(([k, v]) => [k, new Float32Array(v.length)]));
+      this.spare = { dense: like(this.dense), first: like(this.firstMoments), second: like(this.secondMoments) };
+    }
+    return this.spare;
   }
 
   async step(feeds: Record<string, HostTensor>): Promise<StepResult> {
@@ -123,16 +156,25 @@ export class HostEmbeddingEngine implements TrainingEngine {
       stepFeeds[N.secondMoment(p)] = { shape, data: this.secondMoments.get(p)! };
     }
     const outputs = Object.keys(this.trainStep.graph.outputs);
-    const result = await this.runner.run(stepFeeds, outputs);
+    const spare = this.spareBuffers();
+    const into: Record<string, Float32Array> = {};
     for (const p of this.trainStep.dense) {
-      // Fresh output buffers are adopted, not copied.
-      this.dense.set(p, asF32(result[N.nextParam(p)]!));
-      this.firstMoments.set(p, asF32(result[N.nextFirstMoment(p)]!));
-      this.secondMoments.set(p, asF32(result[N.nextSecondMoment(p)]!));
+      into[N.nextParam(p)] = spare.dense.get(p)!;
+      into[N.nextFirstMoment(p)] = spare.first.get(p)!;
+      into[N.nextSecondMoment(p)] = spare.second.get(p)!;
+    }
+    for (const l of this.trainStep.lookups) into[N.rowsGrad(l.rowsInput)] = this.buffer(`grad:${l.rowsInput}`, batch * l.dim);
+    const result = await this.runner.run(stepFeeds, outputs, into);
+    // Swap live and spare state: the step wrote the new values into the spare buffers.
+    this.spare = { dense: new Map(this.dense), first: new Map(this.firstMoments), second: new Map(this.secondMoments) };
+    for (const p of this.trainStep.dense) {
+      this.dense.set(p, into[N.nextParam(p)]!);
+      this.firstMoments.set(p, into[N.nextFirstMoment(p)]!);
+      this.secondMoments.set(p, into[N.nextSecondMoment(p)]!);
     }
     for (const l of this.trainStep.lookups) {
       const ids = feeds[l.ids]!.data as Int32Array;
-      this.tables.get(l.table)!.accumulate(ids, asF32(result[N.rowsGrad(l.rowsInput)]!), ids.length / batch, l.mode);
+      this.tables.get(l.table)!.accumulate(ids, into[N.rowsGrad(l.rowsInput)]!, ids.length / batch, l.mode);
     }
     for (const table of this.tables.values()) table.update(t);
     return { losses: Object.fromEntries(this.trainStep.losses.map((l) => [l, result[l]![0]!])) };
