@@ -1,0 +1,94 @@
+import { writeFile } from 'node:fs/promises';
+import { describe, expect, it } from 'vitest';
+import { tempDir } from '../testing/tmp.js';
+import { Encoders } from './encoders.js';
+import { fitEncoders } from './fit.js';
+
+const tmp = await tempDir();
+
+const CSV = [
+  'user_id,item_id,tags,price,click,cart,fav,buy',
+  'u1,i1,a|b,10.5,1,1,0,1',
+  'u1,i2,a,20.0,0,0,0,0',
+  'u2,i1,b|c|d,30.5,1,0,1,0',
+  'u3,i3,,40.0,0,0,0,0',
+  'u2,i1,a|b,50.5,1,0,0,0',
+].join('\n') + '\n';
+
+async function fitted(config: Parameters<typeof fitEncoders>[1] = {}) {
+  const file = tmp(`data-${Math.random().toString(36).slice(2)}.csv`);
+  await writeFile(file, CSV);
+  return fitEncoders(file, config);
+}
+
+describe('fitEncoders', () => {
+  it('infers labels (cart OR fav as DAction), kinds and vocabularies in one pass', async () => {
+    const enc = await fitted();
+    expect(enc.config.labels).toEqual({ click: 'click', daction: ['cart', 'fav'], buy: 'buy' });
+    expect(enc.schema.userField).toBe('user_id');
+    expect(enc.schema.fields.map((f) => [f.name, f.kind])).toEqual([
+      ['user_id', 'categorical'], ['item_id', 'categorical'], ['tags', 'multiCategorical'], ['price', 'numeric'],
+    ]);
+    // u1 and u2 twice, u3 once: ids by descending count, ties by value; size counts the OOV row.
+    expect(enc.state.vocabularies['user_id']).toEqual(['u1', 'u2', 'u3']);
+    expect(enc.schema.fields[0]).toMatchObject({ encoding: { kind: 'vocabulary', size: 4 } });
+    expect(enc.schema.fields[2]).toMatchObject({ maxLength: 3 });
+    expect(enc.state.numeric['price']).toMatchObject({ count: 5, mean: 30.3, min: 10.5, max: 50.5 });
+  });
+
+  it('drops rare values to OOV with minCount, and hashes on request', async () => {
+    const enc = await fitted({ minCount: 2, hash: { item_id: 16 } });
+    expect(enc.state.vocabularies['user_id']).toEqual(['u1', 'u2']);
+    expect(enc.schema.fields[1]).toMatchObject({ encoding: { kind: 'hash', buckets: 16 } });
+    const b = enc.encodeRows([{ user_id: 'u3', item_id: 'i1', tags: ['a', 'zzz'], price: 30.3 }]);
+    expect(b.features['user_id']).toEqual(Int32Array.from([0]));
+    const item = b.features['item_id']![0]!;
+    expect(item).toBeGreaterThanOrEqual(1);
+    expect(item).toBeLessThan(16);
+  });
+});
+
+describe('Encoders', () => {
+  it('round-trips through JSON and encodes identically', async () => {
+    const enc = await fitted();
+    const json = JSON.parse(JSON.stringify(enc.toJSON()));
+    const back = Encoders.fromJSON(json);
+    expect(back.schema).toEqual(enc.schema);
+    const rows = [
+      { user_id: 'u2', item_id: 'i9', tags: 'b|c', price: 30.3, click: 1, cart: 0, fav: 1, buy: 0 },
+      { user_id: 'new', item_id: 'i1', tags: ['a', 'b', 'c', 'd', 'e'], price: 50.5 },
+    ];
+    expect(back.encodeRows(rows)).toEqual(enc.encodeRows(rows));
+    expect(() => Encoders.fromJSON({ ...json, version: 2 })).toThrow('invalid encoders JSON: version');
+  });
+
+  it('encodes unknown values as OOV, pads lists with -1 and normalises numbers', async () => {
+    const enc = await fitted();
+    const b = enc.encodeRows([
+      { user_id: 'nobody', item_id: 12345, tags: ['b', 'never-seen'], price: 30.3 },
+      { user_id: 'u1', item_id: 'i1', tags: null, price: 30.3 + Math.sqrt(1000.3 / 5) }, // population std of the 5 prices
+    ]);
+    expect(b.size).toBe(2);
+    expect(b.features['user_id']).toEqual(Int32Array.from([0, 1]));
+    expect(b.features['item_id']).toEqual(Int32Array.from([0, 1]));
+    // 'b' is the second most frequent tag (a: 3, b: 3 → tie broken by value; c, d: 1).
+    expect(b.features['tags']).toEqual(Int32Array.from([2, 0, -1, -1, -1, -1]));
+    const price = b.features['price'] as Float32Array;
+    expect(price[0]).toBeCloseTo(0, 5);
+    expect(price[1]).toBeCloseTo(1, 4);
+    expect(b.labels.click).toEqual(new Float32Array(2));
+    expect(b.userIds).toEqual(Int32Array.from([0, 1]));
+  });
+
+  it('names the row and field of a missing or mistyped value', async () => {
+    const enc = await fitted();
+    const ok = { user_id: 'u1', item_id: 'i1', tags: 'a', price: 1 };
+    expect(() => enc.encodeRows([ok, { ...ok, price: undefined }])).toThrow("row 1, field 'price': expected a number, got undefined");
+    const { item_id: _drop, ...noItem } = ok;
+    expect(() => enc.encodeRows([ok, ok, noItem])).toThrow("row 2, field 'item_id': missing");
+    expect(() => enc.encodeRows([{ ...ok, price: '3' }])).toThrow("row 0, field 'price': expected a number, got string");
+    expect(() => enc.encodeRows([{ ...ok, user_id: { id: 1 } }])).toThrow("row 0, field 'user_id': expected a string or number, got object");
+    expect(() => enc.encodeRows([{ ...ok, tags: [1, [2]] }])).toThrow("row 0, field 'tags': expected an array of strings or numbers, got array");
+    expect(() => enc.encodeRows([{ ...ok, click: 0, buy: 1 }])).toThrow("row 0, field 'buy': buy=1 but click=0");
+  });
+});

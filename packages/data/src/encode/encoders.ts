@@ -1,0 +1,283 @@
+import { parseFeatureSchema, type FeatureSchema, type Field } from '@esm2/core';
+import { z } from 'zod';
+import type { Batch } from '../batch.js';
+import { TRUTH_NAMES, type ResolvedConfig } from '../infer.js';
+import { hashId } from './hash.js';
+import { normalizer, type NumericStatsJSON } from './numeric.js';
+import { encodeLabels } from './labels.js';
+import { listItems, parseNumeric } from './values.js';
+import { Vocabulary } from './vocabulary.js';
+
+/** A cell that makes its row unusable; `row` is relative to the encoded block. */
+export interface BadCell {
+  row: number;
+  column: string;
+  reason: string;
+}
+
+/** Encoded rows before batching: a Batch plus raw user values (user numbering is per dataset). */
+export interface EncodedBlock extends Batch {
+  rawUsers?: unknown[];
+}
+
+/** What fitting learns; with the config it is everything scoring needs to encode as training did. */
+export interface FittedState {
+  vocabularies: Record<string, string[]>;
+  numeric: Record<string, NumericStatsJSON>;
+  maxLength: Record<string, number>;
+}
+
+export interface EncodersJSON extends FittedState {
+  format: 'esm2-encoders';
+  version: 1;
+  config: ResolvedConfig;
+  schema: FeatureSchema;
+}
+
+const jsonShape = z.object({
+  format: z.literal('esm2-encoders'),
+  version: z.literal(1),
+  config: z.object({
+    csv: z.record(z.string(), z.unknown()),
+    labels: z.object({ click: z.string(), daction: z.array(z.string()), buy: z.string() }),
+    fields: z.array(z.record(z.string(), z.unknown())),
+    userField: z.string().optional(),
+    keys: z.array(z.string()),
+    truth: z.record(z.string(), z.string()),
+  }),
+  schema: z.unknown(),
+  vocabularies: z.record(z.string(), z.array(z.string())),
+  numeric: z.record(z.string(), z.object({ count: z.number(), mean: z.number(), std: z.number(), min: z.number(), max: z.number() })),
+  maxLength: z.record(z.string(), z.number().int().positive()),
+});
+
+type FieldEncoder =
+  | { kind: 'categorical'; name: string; column: string; id: (v: unknown) => number }
+  | { kind: 'multiCategorical'; name: string; column: string; id: (v: unknown) => number; maxLength: number; separator: string }
+  | { kind: 'numeric'; name: string; column: string; norm: (x: number) => number };
+
+/**
+ * Fitted encoders: turn raw columns (from files or JSON requests) into model
+ * ids and normalised numbers. Unknown categories become the OOV id 0; bad
+ * cells are reported, never guessed at.
+ */
+export class Encoders {
+  readonly schema: FeatureSchema;
+  private readonly encoders: FieldEncoder[];
+
+  constructor(
+    readonly config: ResolvedConfig,
+    readonly state: FittedState,
+  ) {
+    const vocabs = new Map(Object.entries(state.vocabularies).map(([k, v]) => [k, new Vocabulary(v)]));
+    const fields: Field[] = [];
+    this.encoders = [];
+    for (const f of config.fields) {
+      if (f.kind === 'numeric') {
+        const stats = state.numeric[f.name];
+        if (!stats) throw new Error(`encoders: no statistics for numeric field '${f.name}'`);
+        fields.push({ kind: 'numeric', name: f.name, normalization: f.normalization });
+        this.encoders.push({ kind: 'numeric', name: f.name, column: f.column, norm: normalizer(f.normalization, stats) });
+        continue;
+      }
+      let id: (v: unknown) => number;
+      let encoding: { kind: 'vocabulary'; size: number } | { kind: 'hash'; buckets: number };
+      if (f.encoding.kind === 'hash') {
+        const buckets = f.encoding.buckets;
+        id = (v) => hashId(v, buckets);
+        encoding = { kind: 'hash', buckets };
+      } else {
+        const vocab = vocabs.get(f.name);
+        if (!vocab) throw new Error(`encoders: no vocabulary for field '${f.name}'`);
+        id = (v) => vocab.id(v);
+        encoding = { kind: 'vocabulary', size: vocab.size };
+      }
+      const dim = f.embeddingDim !== undefined ? { embeddingDim: f.embeddingDim } : {};
+      if (f.kind === 'categorical') {
+        fields.push({ kind: 'categorical', name: f.name, encoding, ...dim });
+        this.encoders.push({ kind: 'categorical', name: f.name, column: f.column, id });
+      } else {
+        const maxLength = state.maxLength[f.name] ?? f.maxLength;
+        fields.push({ kind: 'multiCategorical', name: f.name, encoding, maxLength, pooling: f.pooling, ...dim });
+        this.encoders.push({ kind: 'multiCategorical', name: f.name, column: f.column, id, maxLength, separator: f.separator });
+      }
+    }
+    const labels = { click: config.labels.click, daction: config.labels.daction.join('|'), buy: config.labels.buy };
+    this.schema = parseFeatureSchema({ fields, labels, userField: config.userField });
+  }
+
+  /** Source columns a file must have for `encodeColumns`, each once. */
+  columns(withLabels = true): string[] {
+    const cols = new Set<string>();
+    if (withLabels) for (const c of [this.config.labels.click, ...this.config.labels.daction, this.config.labels.buy]) cols.add(c);
+    for (const e of this.encoders) cols.add(e.column);
+    return [...cols];
+  }
+
+  /** Optional extras a file may carry: true probabilities and key columns. */
+  extraColumns(): string[] {
+    return [...Object.values(this.config.truth), ...this.config.keys];
+  }
+
+  /**
+   * The fast path: encode `n` rows given column arrays (from the readers).
+   * Returns full-length arrays and the bad cells, first per row; the caller
+   * stops or drops those rows.
+   */
+  encodeColumns(get: (column: string) => unknown[] | undefined, n: number): { block: EncodedBlock; bad: BadCell[] } {
+    const badByRow = new Map<number, BadCell>();
+    const flag = (row: number, column: string, reason: string) => {
+      if (!badByRow.has(row)) badByRow.set(row, { row, column, reason });
+    };
+    const labels = encodeLabels(this.config.labels, get, n, flag);
+    const features: Record<string, Int32Array | Float32Array> = {};
+    for (const e of this.encoders) {
+      const values = get(e.column);
+      if (values === undefined) throw new Error(`no values for column '${e.column}'`);
+      features[e.name] = encodeField(e, values, n, flag);
+    }
+    const block: EncodedBlock = { size: n, features, labels };
+    const truthCols = Object.entries(this.config.truth);
+    if (truthCols.length > 0) {
+      block.truth = {};
+      for (const [t, col] of truthCols) {
+        const values = get(col);
+        if (values === undefined) continue;
+        const out = new Float32Array(n);
+        for (let i = 0; i < n; i++) {
+          const x = parseNumeric(values[i]);
+          if (typeof x === 'string') flag(i, col, x);
+          else out[i] = x;
+        }
+        block.truth[t as (typeof TRUTH_NAMES)[number]] = out;
+      }
+    }
+    if (this.config.keys.length > 0) {
+      block.keys = {};
+      for (const k of this.config.keys) {
+        const values = get(k) ?? [];
+        block.keys[k] = Array.from({ length: n }, (_, i) => keyValue(values[i]));
+      }
+    }
+    const user = this.config.fields.find((f) => f.name === this.config.userField);
+    if (user) block.rawUsers = get(user.column);
+    const bad = [...badByRow.values()].sort((a, b) => a.row - b.row);
+    return { block, bad };
+  }
+
+  /**
+   * Encodes JSON rows (the scorer's requests). Keys are source column names
+   * (or field names). A missing key or a wrong type is an Error naming the
+   * row and field; unknown categories are fine (OOV). Labels are read when
+   * present, zero otherwise.
+   */
+  encodeRows(rows: Record<string, unknown>[]): Batch {
+    const n = rows.length;
+    const columns = new Map<string, unknown[]>();
+    for (const e of this.encoders) {
+      const values = new Array<unknown>(n);
+      for (let i = 0; i < n; i++) {
+        const row = rows[i];
+        if (row === null || typeof row !== 'object') throw new Error(`row ${i}: expected an object`);
+        const key = e.column in row ? e.column : e.name in row ? e.name : undefined;
+        if (key === undefined) throw new Error(`row ${i}, field '${e.name}': missing`);
+        const v = row[key];
+        checkType(e, v, i);
+        values[i] = v;
+      }
+      columns.set(e.column, values);
+    }
+    const labelCols = [this.config.labels.click, ...this.config.labels.daction, this.config.labels.buy];
+    for (const c of labelCols) {
+      if (rows.some((r) => c in r)) columns.set(c, rows.map((r) => r[c] ?? 0));
+    }
+    for (const c of this.config.keys) columns.set(c, rows.map((r) => r[c] ?? null));
+    const { block, bad } = this.encodeColumns((c) => columns.get(c), n);
+    const first = bad[0];
+    if (first) throw new Error(`row ${first.row}, field '${first.column}': ${first.reason}`);
+    const { rawUsers, ...batch } = block;
+    if (rawUsers) batch.userIds = new UserNumbering().number(rawUsers);
+    delete batch.truth;
+    return batch;
+  }
+
+  toJSON(): EncodersJSON {
+    return { format: 'esm2-encoders', version: 1, config: this.config, schema: this.schema, ...this.state };
+  }
+
+  static fromJSON(json: unknown): Encoders {
+    const r = jsonShape.safeParse(json);
+    if (!r.success) {
+      const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
+      throw new Error(`invalid encoders JSON: ${issues.join('; ')}`);
+    }
+    const doc = json as EncodersJSON;
+    return new Encoders(doc.config, { vocabularies: doc.vocabularies, numeric: doc.numeric, maxLength: doc.maxLength });
+  }
+}
+
+function encodeField(e: FieldEncoder, values: unknown[], n: number, flag: (r: number, c: string, why: string) => void): Int32Array | Float32Array {
+  if (e.kind === 'numeric') {
+    const out = new Float32Array(n);
+    for (let i = 0; i < n; i++) {
+      const x = parseNumeric(values[i]);
+      if (typeof x === 'string') flag(i, e.column, x);
+      else out[i] = e.norm(x);
+    }
+    return out;
+  }
+  if (e.kind === 'categorical') {
+    const out = new Int32Array(n);
+    for (let i = 0; i < n; i++) out[i] = e.id(values[i]);
+    return out;
+  }
+  const L = e.maxLength;
+  const out = new Int32Array(n * L).fill(-1);
+  for (let i = 0; i < n; i++) {
+    const items = listItems(values[i], e.separator);
+    const m = Math.min(L, items.length);
+    for (let j = 0; j < m; j++) out[i * L + j] = e.id(items[j]);
+  }
+  return out;
+}
+
+function checkType(e: FieldEncoder, v: unknown, row: number): void {
+  const fail = (want: string) => {
+    throw new Error(`row ${row}, field '${e.name}': expected ${want}, got ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`);
+  };
+  const scalar = (x: unknown) => typeof x === 'string' || typeof x === 'number';
+  if (e.kind === 'numeric') {
+    if (typeof v !== 'number') fail('a number');
+  } else if (e.kind === 'categorical') {
+    if (v !== null && !scalar(v)) fail('a string or number');
+  } else if (v !== null && typeof v !== 'string' && !(Array.isArray(v) && v.every(scalar))) {
+    fail('an array of strings or numbers');
+  }
+}
+
+function keyValue(v: unknown): string | number {
+  if (typeof v === 'number' || typeof v === 'string') return v;
+  if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
+  return v === null || v === undefined ? '' : String(v);
+}
+
+/**
+ * Numbers users by first appearance. GAUC needs distinct users kept apart,
+ * and the vocabulary would lump every unseen test user into OOV id 0.
+ */
+export class UserNumbering {
+  private ids = new Map<string, number>();
+  number(values: unknown[]): Int32Array {
+    const out = new Int32Array(values.length);
+    for (let i = 0; i < values.length; i++) {
+      const key = values[i] === null || values[i] === undefined ? '' : String(values[i]);
+      let id = this.ids.get(key);
+      if (id === undefined) {
+        id = this.ids.size;
+        this.ids.set(key, id);
+      }
+      out[i] = id;
+    }
+    return out;
+  }
+}

@@ -1,0 +1,57 @@
+import { categoryKey } from './values.js';
+
+/**
+ * Counts categories in one pass. Keys are counted as they arrive (numbers
+ * stay numbers, which is much cheaper than stringifying every cell) and
+ * merged by their string form at the end.
+ */
+export class CategoryCounter {
+  private counts = new Map<unknown, number>();
+
+  add(v: unknown): void {
+    if (v === null || v === undefined || v === '') return;
+    this.counts.set(v, (this.counts.get(v) ?? 0) + 1);
+  }
+
+  /** Ids 1..n by descending count (ties by key, so refits reproduce); id 0 is OOV. */
+  build(minCount: number, maxSize?: number): string[] {
+    const merged = new Map<string, number>();
+    for (const [k, n] of this.counts) {
+      const key = categoryKey(k)!;
+      merged.set(key, (merged.get(key) ?? 0) + n);
+    }
+    const kept = [...merged].filter(([, n]) => n >= minCount);
+    kept.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    return kept.slice(0, maxSize ?? kept.length).map(([k]) => k);
+  }
+}
+
+const CACHE_LIMIT = 1 << 20;
+
+/** Category → id lookups; unknown and missing values get the OOV id 0. */
+export class Vocabulary {
+  private readonly ids: Map<string, number>;
+  /** Non-string cells (ints from Parquet) resolved once, so hot loops skip String(). */
+  private cache = new Map<unknown, number>();
+
+  constructor(readonly values: readonly string[]) {
+    this.ids = new Map(values.map((v, i) => [v, i + 1]));
+  }
+
+  /** Table rows, the OOV row included (at least 2: the schema's minimum). */
+  get size(): number {
+    return Math.max(2, this.values.length + 1);
+  }
+
+  id(v: unknown): number {
+    if (typeof v === 'string') return this.ids.get(v) ?? 0;
+    if (v === null || v === undefined) return 0;
+    let id = this.cache.get(v);
+    if (id === undefined) {
+      id = this.ids.get(categoryKey(v)!) ?? 0;
+      if (this.cache.size >= CACHE_LIMIT) this.cache.clear();
+      this.cache.set(v, id);
+    }
+    return id;
+  }
+}

@@ -1,0 +1,29 @@
+/**
+ * @esm2/data: from users' files to batches any backend consumes. Readers
+ * (CSV/TSV/Parquet via DuckDB, streamed), config and inference, encoders
+ * saved with the model, shuffled typed-array batches, importers for
+ * Ali-CCP and Taobao UserBehavior, and a synthetic generator with known
+ * true probabilities.
+ */
+export { batchToFeeds, type Batch } from './batch.js';
+export { DataError, formatLocation, type Location, type OnBadRow } from './errors.js';
+export { loadDataConfig, parseDataConfig, type DataConfig, type DataConfigInput, type FieldConfig } from './config.js';
+export { resolveConfig, TRUTH_NAMES, type ResolvedConfig, type TruthName } from './infer.js';
+export { Encoders, UserNumbering, type EncodersJSON, type EncodedBlock, type BadCell, type FittedState } from './encode/encoders.js';
+export { fitEncoders, type FitOptions } from './encode/fit.js';
+export { openDataset, type DatasetOptions } from './dataset/open.js';
+export { batches, type BatchOptions, type ShuffleOptions } from './dataset/batcher.js';
+export { encodedStream, type EncodedStreamOptions, type Progress } from './dataset/encoded-stream.js';
+export type { BadRowOptions, BadRowReport } from './bad-rows.js';
+export { openTable, type Table, type CsvOptions, type ColumnInfo } from './read/table.js';
+export { TableScan, type RawChunk } from './read/scan.js';
+export { detectFile, type FileKind } from './read/detect.js';
+export { TableWriter, writeTable, type OutputColumn } from './write/table-writer.js';
+export { withAtomicOutput } from './write/atomic.js';
+export { generateSynthetic, writeSynthetic, SYNTHETIC_CATEGORICAL, type SyntheticOptions, type SyntheticData } from './synthetic/generate.js';
+export { TARGET_RATES } from './synthetic/behaviour.js';
+export { importAliccp, detectAliccp, type AliccpOptions, type AliccpReport, type AliccpVariant } from './import/aliccp.js';
+export { importAliccpEncoded } from './import/aliccp-encoded.js';
+export { ALICCP_FIELDS } from './import/aliccp-fields.js';
+export { importUserBehavior, USERBEHAVIOR_COLUMNS, type UserBehaviorOptions, type UserBehaviorReport } from './import/userbehavior.js';
+export { inspectFile, type InspectReport } from './inspect.js';

@@ -1,0 +1,141 @@
+import type { DataConfig, FieldConfig } from './config.js';
+import { DataError } from './errors.js';
+import { TableScan } from './read/scan.js';
+import type { CsvOptions, Table } from './read/table.js';
+
+export const TRUTH_NAMES = ['pctr', 'pctavr', 'pcvr', 'pctcvr'] as const;
+export type TruthName = (typeof TRUTH_NAMES)[number];
+
+/** A config bound to one table's columns: every name here exists in the file. */
+export interface ResolvedConfig {
+  csv: CsvOptions;
+  labels: { click: string; daction: string[]; buy: string };
+  fields: (FieldConfig & { column: string })[];
+  userField?: string;
+  keys: string[];
+  truth: Partial<Record<TruthName, string>>;
+}
+
+const CLICK = ['click', 'clk', 'is_click', 'clicked'];
+const BUY = ['buy', 'purchase', 'conversion', 'is_buy', 'is_purchase', 'pay'];
+/** ESM2's best DAction is cart OR wish; these are the names such columns go by. */
+const DACTION_PARTS = ['cart', 'wish', 'fav', 'favorite', 'favourite', 'add_to_cart'];
+const USER = ['user_id', 'user', 'uid', 'userid', 'f101'];
+/** Row ids and raw timestamps are (nearly) unique: as categories they only ever map to OOV at test time. */
+const NEVER_FEATURES = new Set(['sample_id', 'ts', 'timestamp']);
+
+export async function resolveConfig(table: Table, config: DataConfig): Promise<ResolvedConfig> {
+  const file = table.file;
+  const where = table.kind.format === 'csv' && table.header ? 'line 1 (header)' : undefined;
+  const names = table.columns.map((c) => c.name);
+  const has = new Set(names);
+  const need = (column: string): string => {
+    if (!has.has(column)) throw new DataError({ file, where, column }, 'missing column');
+    return column;
+  };
+  const pick = (explicit: string | undefined, candidates: string[], what: string): string => {
+    if (explicit !== undefined) return need(explicit);
+    const found = candidates.find((c) => has.has(c));
+    if (found === undefined) throw new DataError({ file, where, column: candidates[0] }, `missing column (no ${what} label; looked for ${candidates.join(', ')})`);
+    return found;
+  };
+  const click = pick(config.labels.click, CLICK, 'click');
+  const buy = pick(config.labels.buy, BUY, 'purchase');
+  let daction: string[];
+  if (config.labels.daction === null) daction = [];
+  else if (config.labels.daction !== undefined) daction = config.labels.daction.map(need);
+  else daction = has.has('daction') ? ['daction'] : DACTION_PARTS.filter((c) => has.has(c));
+
+  const truth: Partial<Record<TruthName, string>> = {};
+  for (const t of TRUTH_NAMES) if (has.has(`true_${t}`)) truth[t] = `true_${t}`;
+  const keys = config.keys.map(need);
+
+  let fields: ResolvedConfig['fields'];
+  if (config.fields) {
+    fields = config.fields.map((f) => ({ ...f, column: need(f.column ?? f.name) }));
+  } else {
+    const taken = new Set([click, buy, ...daction, ...Object.values(truth), ...config.exclude, ...NEVER_FEATURES]);
+    for (const c of [...config.numeric, ...config.multi, ...Object.keys(config.hash)]) need(c);
+    const candidates = names.filter((n) => !taken.has(n));
+    const kinds = await inferKinds(table, candidates, config);
+    const used = new Set<string>();
+    fields = candidates.map((column) => inferField(column, kinds.get(column)!, config, fieldName(column, used)));
+  }
+  if (fields.length === 0) throw new DataError({ file }, 'no feature columns');
+
+  let userField: string | undefined;
+  if (config.userField !== undefined) {
+    const f = fields.find((x) => x.name === config.userField || x.column === config.userField);
+    if (!f) throw new DataError({ file, column: config.userField }, 'userField is not a feature column');
+    userField = f.name;
+  } else {
+    userField = USER.map((u) => fields.find((f) => (f.column === u || f.name === u) && f.kind === 'categorical')).find((f) => f)?.name;
+  }
+  return { csv: config.csv, labels: { click, daction, buy }, fields, userField, keys, truth };
+}
+
+type Kind = 'categorical' | 'multiCategorical' | 'numeric';
+
+function inferField(column: string, kind: Kind, config: DataConfig, name: string): FieldConfig & { column: string } {
+  const buckets = config.hash[column];
+  const encoding = buckets !== undefined ? { kind: 'hash' as const, buckets } : { kind: 'vocabulary' as const, minCount: config.minCount };
+  if (kind === 'numeric') return { kind, name, column, normalization: 'zscore' };
+  if (kind === 'multiCategorical') return { kind, name, column, encoding, separator: '|', maxLength: config.maxLength, pooling: 'mean' };
+  return { kind, name, column, encoding };
+}
+
+/** Column names become graph input names, which must look like identifiers (Ali-CCP's are numbers: `101` → `f101`). */
+function fieldName(column: string, used: Set<string>): string {
+  let n = column.replace(/[^A-Za-z0-9_.-]/g, '_');
+  if (!/^[A-Za-z_]/.test(n)) n = 'f' + n;
+  let out = n;
+  for (let i = 2; used.has(out); i++) out = `${n}_${i}`;
+  used.add(out);
+  return out;
+}
+
+/**
+ * Kinds from declarations first, then from the data: Parquet's float types
+ * and CSV columns whose sampled values are all numbers with a fractional
+ * part are numeric; lists (or text with `|`) are multi-valued; the rest,
+ * integer ids included, is categorical.
+ */
+async function inferKinds(table: Table, columns: string[], config: DataConfig): Promise<Map<string, Kind>> {
+  const kinds = new Map<string, Kind>();
+  const undecided: string[] = [];
+  for (const c of columns) {
+    if (config.numeric.includes(c)) kinds.set(c, 'numeric');
+    else if (config.multi.includes(c)) kinds.set(c, 'multiCategorical');
+    else undecided.push(c);
+  }
+  if (undecided.length === 0) return kinds;
+  const types = new Map(table.columns.map((c) => [c.name, c.type]));
+  const scan = new TableScan(table, undecided, true);
+  let sample: unknown[][] = undecided.map(() => []);
+  for await (const chunk of scan.chunks()) {
+    sample = chunk.columns;
+    break;
+  }
+  for (const [i, c] of undecided.entries()) {
+    const type = types.get(c) ?? 'VARCHAR';
+    const values = sample[i] ?? [];
+    if (/^(FLOAT|DOUBLE|REAL|DECIMAL)/.test(type)) kinds.set(c, 'numeric');
+    else if (type.endsWith('[]')) kinds.set(c, 'multiCategorical');
+    else if (type === 'VARCHAR' && looksFractional(values)) kinds.set(c, 'numeric');
+    else if (type === 'VARCHAR' && values.some((v) => typeof v === 'string' && v.includes('|'))) kinds.set(c, 'multiCategorical');
+    else kinds.set(c, 'categorical');
+  }
+  return kinds;
+}
+
+function looksFractional(values: unknown[]): boolean {
+  let fractional = false;
+  for (const v of values) {
+    if (v === null || v === '') continue;
+    const s = String(v);
+    const x = Number(s);
+    if (Number.isNaN(x) && !/^nan$/i.test(s)) return false;
+    if (/[.eE]/.test(s)) fractional = true;
+  }
+  return fractional;
+}
