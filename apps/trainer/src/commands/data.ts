@@ -48,12 +48,13 @@ export function registerDataCommands(program: Command): void {
     .requiredOption('--rows <n>', 'number of impressions', positiveInt)
     .requiredOption('--out <file>', 'output .csv, .tsv or .parquet (written atomically)')
     .option('--seed <n>', 'random seed', integer, 1)
+    .option('--world-seed <n>', 'seed of the latent users/items world (default: --seed); train and test files share it', integer)
     .option('--truth', 'add true_pctr, true_pctavr, true_pcvr, true_pctcvr columns', false)
-    .action(async (opts: { rows: number; seed: number; truth: boolean; out: string }) => {
+    .action(async (opts: { rows: number; seed: number; worldSeed?: number; truth: boolean; out: string }) => {
       const out = userPath(opts.out);
       const progress = new DataProgress('generate');
       try {
-        await writeSynthetic(out, { rows: opts.rows, seed: opts.seed, truth: opts.truth }, (n) => progress.rows(n, opts.rows));
+        await writeSynthetic(out, { rows: opts.rows, seed: opts.seed, worldSeed: opts.worldSeed, truth: opts.truth }, (n) => progress.rows(n, opts.rows));
       } finally {
         progress.stop();
       }

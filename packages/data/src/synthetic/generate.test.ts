@@ -14,6 +14,28 @@ describe('generateSynthetic', () => {
     expect(a[0]![0]).not.toEqual(c[0]![0]);
   });
 
+  it('shares the latent world across seeds when worldSeed is given', () => {
+    const run = (seed: number, worldSeed?: number) => [...generateSynthetic({ rows: 4000, seed, worldSeed }).chunks()];
+    expect(run(7, 7).map((c) => c.values)).toEqual(collect(4000, 7, false));
+    // item → category is a property of the world: files from one world agree on it.
+    const categoryOf = (chunks: SyntheticChunk[]) => {
+      const m = new Map<number, number>();
+      for (const c of chunks) c.values[1]!.forEach((item, i) => m.set(item as number, c.values[2]![i] as number));
+      return m;
+    };
+    const agreement = (a: Map<number, number>, b: Map<number, number>) => {
+      let same = 0, shared = 0;
+      for (const [item, cat] of a) if (b.has(item)) { shared++; if (b.get(item) === cat) same++; }
+      return { same, shared };
+    };
+    const base = categoryOf(run(1, 5));
+    const sameWorld = agreement(base, categoryOf(run(2, 5)));
+    expect(sameWorld.shared).toBeGreaterThan(50);
+    expect(sameWorld.same).toBe(sameWorld.shared);
+    const otherWorld = agreement(base, categoryOf(run(2, 6)));
+    expect(otherWorld.same).toBeLessThan(otherWorld.shared * 0.5);
+  });
+
   it('has nine categorical fields, a list field and two numbers', () => {
     const d = generateSynthetic({ rows: 10, seed: 1, truth: true });
     expect(SYNTHETIC_CATEGORICAL).toHaveLength(9);

@@ -6,6 +6,11 @@ import { buildWorld, stream, type WorldSizes } from './world.js';
 export interface SyntheticOptions {
   rows: number;
   seed: number;
+  /**
+   * Seed of the latent world (users, items, their affinities); defaults to
+   * `seed`. Train and test files share a world and differ in `seed`.
+   */
+  worldSeed?: number;
   /** Add true_pctr, true_pctavr, true_pcvr, true_pctcvr columns. */
   truth?: boolean;
   /** Rows per generated chunk. */
@@ -51,8 +56,9 @@ export function generateSynthetic(options: SyntheticOptions): SyntheticData {
   const config: DataConfigInput = { numeric: ['price', 'item_rating'], multi: ['user_tags'], userField: 'user_id' };
 
   function* chunks(): Generator<SyntheticChunk> {
-    const world = buildWorld(seed, options.sizes);
-    const b = calibrate(world, seed);
+    const worldSeed = options.worldSeed ?? seed;
+    const world = buildWorld(worldSeed, options.sizes);
+    const b = calibrate(world, worldSeed);
     const u = stream(seed, 'impressions');
     const noise = stream(seed, 'observation-noise');
     const s: Scores = { ctr: 0, daction: 0, buyD: 0, buyO: 0 };
