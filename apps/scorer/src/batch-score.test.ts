@@ -1,0 +1,112 @@
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { scoreFile } from './batch-score.js';
+import { LocalScorer } from './local-scorer.js';
+import { loadScoringModel, type ScoringModel } from './model.js';
+import { ScoringPool } from './pool.js';
+import { makeFixture, type Fixture } from './test-support/fixture.js';
+import { readTable } from './test-support/read-table.js';
+import { csvRows, requestRows } from './test-support/rows.js';
+
+let fixture: Fixture;
+let model: ScoringModel;
+let pool: ScoringPool;
+let expected: Record<string, number>[];
+
+beforeAll(async () => {
+  fixture = await makeFixture(2500);
+  model = await loadScoringModel(fixture.onnx);
+  pool = new ScoringPool(model.source, { workers: 2 });
+  const local = await LocalScorer.create(model);
+  expected = await local.scoreRows(model, requestRows(csvRows(fixture.csv)));
+  await local.close();
+}, 60_000);
+afterAll(async () => {
+  await pool?.close();
+  await fixture?.cleanup();
+});
+
+const PREDICTIONS = ['pctr', 'pctavr', 'pcvr', 'pctcvr'] as const;
+
+function expectScores(values: Record<string, unknown[]>, rows: number) {
+  for (const p of PREDICTIONS) {
+    const got = values[p]!.map((v) => Math.fround(Number(v)));
+    expect(got, p).toEqual(expected.slice(0, rows).map((e) => e[p]));
+  }
+}
+
+describe('scoreFile', () => {
+  it('CSV → CSV: key columns then the four predictions, row for row equal to direct scoring, across batch boundaries', async () => {
+    const out = join(fixture.dir, 'preds.csv');
+    const progress: number[] = [];
+    const report = await scoreFile({ model, scorer: pool, data: fixture.csv, out, batchSize: 333, onProgress: (r) => progress.push(r) });
+    expect(report).toMatchObject({ rows: 2500, skipped: 0, keys: 2, columns: ['user_id', 'item_id', ...PREDICTIONS] });
+    const table = await readTable(out);
+    expect(table.columns).toEqual(['user_id', 'item_id', ...PREDICTIONS]);
+    const input = csvRows(fixture.csv);
+    expect(table.values.user_id).toEqual(input.map((r) => String(r.user_id)));
+    expect(table.values.item_id!.slice(0, 5)).toEqual(input.slice(0, 5).map((r) => String(r.item_id)));
+    expectScores(table.values, 2500);
+    expect(progress.at(-1)).toBe(2500);
+  });
+
+  it('Parquet → Parquet with typed columns', async () => {
+    const out = join(fixture.dir, 'preds.parquet');
+    await scoreFile({ model, scorer: pool, data: fixture.parquet, out, batchSize: 1024 });
+    const table = await readTable(out);
+    expect(table.types).toEqual(['VARCHAR', 'VARCHAR', 'FLOAT', 'FLOAT', 'FLOAT', 'FLOAT']);
+    expectScores(table.values, 2500);
+  });
+
+  it('copies the columns named by `keys` instead of the configured ones, and names a missing one', async () => {
+    const out = join(fixture.dir, 'keyed.csv');
+    const report = await scoreFile({ model, scorer: pool, data: fixture.csv, out, keys: ['hour', 'price'] });
+    expect(report.columns).toEqual(['hour', 'price', ...PREDICTIONS]);
+    const table = await readTable(out);
+    expect(table.values.price!.slice(0, 3)).toEqual(csvRows(fixture.csv).slice(0, 3).map((r) => String(r.price)));
+    expectScores(table.values, 2500);
+    await expect(scoreFile({ model, scorer: pool, data: fixture.csv, out, keys: ['order_id'] })).rejects.toThrow(/order_id/);
+  });
+
+  it('leaves no output (and no temporary file) when a row is bad, naming the line', async () => {
+    const bad = join(fixture.dir, 'bad.csv');
+    const lines = readFileSync(fixture.csv, 'utf8').trim().split('\n');
+    const header = lines[0]!.split(',');
+    const cells = lines[5]!.split(',');
+    cells[header.indexOf('price')] = 'cheap';
+    lines[5] = cells.join(',');
+    writeFileSync(bad, `${lines.join('\n')}\n`);
+    const out = join(fixture.dir, 'never.csv');
+    await expect(scoreFile({ model, scorer: pool, data: bad, out })).rejects.toThrow(/line 6.*price|price.*line 6/);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(fixture.dir).filter((f) => f.includes('never'))).toEqual([]);
+  });
+});
+
+describe('esm2-score (CLI)', () => {
+  const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
+  const run = (...args: string[]) =>
+    spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, INIT_CWD: fixture.dir } });
+
+  it('scores a file from a run directory, paths relative to where pnpm was started (INIT_CWD)', () => {
+    const out = join(fixture.dir, 'cli.csv');
+    const result = run('--model', 'runs/synthetic', '--data', 'impressions.csv', '--out', 'cli.csv', '--workers', '1', '--no-progress');
+    expect(result.stderr).toBe('');
+    expect(result.stdout).toMatch(/scored 2500 rows/);
+    const text = readFileSync(out, 'utf8').split('\n');
+    expect(text[0]).toBe('user_id,item_id,pctr,pctavr,pcvr,pctcvr');
+    const first = text[1]!.split(',').slice(2).map(Number);
+    expect(first.map(Math.fround)).toEqual(PREDICTIONS.map((p) => expected[0]![p]));
+  });
+
+  it('fails with a clear message for missing options and a missing model', () => {
+    const missing = run('--data', fixture.csv);
+    expect(missing.status).toBe(1);
+    expect(missing.stderr).toMatch(/missing --model, --out/);
+    const nomodel = run('--model', join(fixture.dir, 'nope'), '--data', fixture.csv, '--out', join(fixture.dir, 'x.csv'));
+    expect(nomodel.stderr).toMatch(/--model .*nope: no such file or directory/);
+  });
+});

@@ -1,0 +1,80 @@
+import { Encoders, batchToFeeds, openDataset, writeTable, type OutputColumn, type OnBadRow } from '@esm2/data';
+import { concatFeeds, type Feeds, type Scores } from './feeds.js';
+import { formatFloat32 } from './float-format.js';
+import type { ScoringModel } from './model.js';
+
+export interface FileScorer {
+  readonly workers: number;
+  score(feeds: Feeds, outputs: string[]): Promise<Scores>;
+}
+
+export interface ScoreFileOptions {
+  model: ScoringModel;
+  scorer: FileScorer;
+  data: string;
+  out: string;
+  batchSize?: number;
+  /** Input columns copied to the output next to the scores; default the key columns the encoders were fitted with. */
+  keys?: string[];
+  onBadRow?: OnBadRow;
+  rejectFile?: string;
+  /** Rows read so far and, for Parquet, the total. */
+  onProgress?: (rows: number, total: number | undefined) => void;
+}
+
+export interface ScoreFileReport {
+  rows: number;
+  skipped: number;
+  columns: string[];
+  /** How many of the columns are copied input keys. */
+  keys: number;
+}
+
+/**
+ * Scores a CSV/Parquet file into another: the input's key columns, then the
+ * model's predictions. Rows stream through (flat memory); up to one batch per
+ * worker is in flight while the next is read, and results are written in
+ * input order. The output appears only when complete (atomic rename).
+ */
+export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileReport> {
+  const { model, scorer } = options;
+  const keys = options.keys ?? model.encoders.config.keys;
+  // Keys ride along in batches; other columns are read only when named here.
+  const encoders = options.keys ? new Encoders({ ...model.encoders.config, keys }, model.encoders.state) : model.encoders;
+  const outputs = [...model.predictions];
+  // Keys keep their text form: ids like 007 or 12345678901234567890 survive untouched.
+  const columns: OutputColumn[] = [...keys.map((name) => ({ name, type: 'VARCHAR' as const })), ...outputs.map((name) => ({ name, type: 'FLOAT' as const }))];
+  const clash = keys.find((k) => (outputs as string[]).includes(k));
+  if (clash) throw new Error(`key column '${clash}' has the name of a prediction column`);
+  let skipped = 0;
+  const dataset = openDataset(options.data, {
+    encoders,
+    batchSize: options.batchSize ?? 4096,
+    labels: false,
+    ...(options.onBadRow ? { onBadRow: options.onBadRow } : {}),
+    ...(options.rejectFile ? { rejectFile: options.rejectFile } : {}),
+    onProgress: (p) => options.onProgress?.(p.rows, p.totalRows),
+    onDone: (r) => (skipped = r.skipped),
+  });
+  let rows = 0;
+  await writeTable(options.out, columns, async (w) => {
+    const window: { keys: (string | number)[][]; size: number; scores: Promise<Scores> }[] = [];
+    const flush = async () => {
+      const next = window.shift()!;
+      const scores = await next.scores;
+      const cols = outputs.map((o) => Array.from(scores[o]!, formatFloat32));
+      await w.writeColumns([...next.keys, ...cols], next.size);
+      rows += next.size;
+    };
+    for await (const batch of dataset) {
+      // A fresh copy: pool scorers transfer (detach) the buffers they are given.
+      const feeds = concatFeeds([batchToFeeds(model.graph, batch)]);
+      const scores = scorer.score(feeds, outputs);
+      scores.catch(() => undefined); // awaited in order by flush; avoid an unhandled rejection meanwhile
+      window.push({ keys: keys.map((k) => batch.keys?.[k] ?? []), size: batch.size, scores });
+      if (window.length > scorer.workers) await flush();
+    }
+    while (window.length > 0) await flush();
+  });
+  return { rows, skipped, columns: columns.map((c) => c.name), keys: keys.length };
+}

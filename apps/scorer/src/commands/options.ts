@@ -1,0 +1,21 @@
+import { InvalidArgumentError, type Command } from 'commander';
+
+export function positiveInt(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
+  return n;
+}
+
+/** Options shared by batch and serve: how sessions run. */
+export function addSessionOptions(command: Command): Command {
+  return command
+    .option('--workers <n>', 'worker threads, one onnxruntime session each (default: cores, at most 2)', positiveInt)
+    .option('--threads <n>', 'intra-op threads per session', positiveInt, 1)
+    .option('--spinning', 'let idle intra-op threads spin (lower latency with --threads > 1, burns CPU)', false);
+}
+
+export interface SessionFlags {
+  workers?: number;
+  threads: number;
+  spinning: boolean;
+}

@@ -1,0 +1,62 @@
+import type { Command } from 'commander';
+import pino from 'pino';
+import { DEFAULT_LIMITS } from '../server.js';
+import { startService } from '../serve.js';
+import { userPath } from '../user-path.js';
+import { addSessionOptions, positiveInt, type SessionFlags } from './options.js';
+
+interface ServeFlags extends SessionFlags {
+  model: string;
+  port: number;
+  host: string;
+  maxBodyBytes: number;
+  maxRows: number;
+  timeoutMs: number;
+  maxBatchRows: number;
+  logLevel: string;
+}
+
+function port(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be 0..65535, got ${value}`);
+  return n;
+}
+
+/** `esm2-score serve --model M --port P`: the HTTP service, until SIGINT/SIGTERM. */
+export function registerServeCommand(program: Command): void {
+  addSessionOptions(program.command('serve').description('HTTP scoring service: POST /v1/score, GET /healthz, GET /metrics'))
+    .requiredOption('--model <path>', 'model artifact directory (runs/NAME) or exported .onnx file')
+    .option('--port <n>', 'TCP port (0 picks a free one)', port, 8080)
+    .option('--host <addr>', 'interface to listen on', '127.0.0.1')
+    .option('--max-body-bytes <n>', 'largest request body', positiveInt, DEFAULT_LIMITS.bodyLimit)
+    .option('--max-rows <n>', 'most rows per request', positiveInt, DEFAULT_LIMITS.maxRows)
+    .option('--timeout-ms <n>', 'answer 503 when a request is not scored within this time', positiveInt, DEFAULT_LIMITS.timeoutMs)
+    .option('--max-batch-rows <n>', 'most rows merged into one session run', positiveInt, DEFAULT_LIMITS.maxBatchRows)
+    .option('--log-level <level>', 'pino log level (info logs every request)', 'warn')
+    .action(async (flags: ServeFlags) => {
+      const logger = pino({ level: flags.logLevel }, pino.destination(2));
+      const running = await startService({
+        model: userPath(flags.model),
+        port: flags.port,
+        host: flags.host,
+        ...(flags.workers ? { workers: flags.workers } : {}),
+        session: { threads: flags.threads, spinning: flags.spinning },
+        limits: { bodyLimit: flags.maxBodyBytes, maxRows: flags.maxRows, timeoutMs: flags.timeoutMs, maxBatchRows: flags.maxBatchRows },
+        logger,
+      });
+      const m = running.model;
+      console.log(`esm2-score: ${m.info.model.name} ${m.info.modelVersion} (${m.predictions.join(', ')}) on ${running.url} with ${running.pool.workers} worker(s)`);
+      const stop = (signal: string) => {
+        console.log(`esm2-score: ${signal}, finishing in-flight requests`);
+        running.close().then(
+          () => process.exit(0),
+          (e: unknown) => {
+            console.error(`esm2-score: shutdown failed: ${(e as Error).message}`);
+            process.exit(1);
+          },
+        );
+      };
+      process.once('SIGINT', () => stop('SIGINT'));
+      process.once('SIGTERM', () => stop('SIGTERM'));
+    });
+}

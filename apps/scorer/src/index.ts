@@ -1,0 +1,11 @@
+/** @esm2/scorer: batch and HTTP scoring of ESM2-family models on onnxruntime. */
+export { loadScoringModel, schemaMismatch, type ScoringModel, type ModelSource } from './model.js';
+export { ScoringPool, type PoolOptions } from './pool.js';
+export { LocalScorer } from './local-scorer.js';
+export { MicroBatcher, OverloadedError, type MicroBatcherOptions } from './micro-batcher.js';
+export { buildService, DEFAULT_LIMITS, type Service, type ServiceLimits, type ServiceOptions, type FeedScorer } from './server.js';
+export { startService, type RunningService, type StartOptions } from './serve.js';
+export { scoreFile, type ScoreFileOptions, type ScoreFileReport } from './batch-score.js';
+export { RequestError, parseRows, encodeRows, allowedFields } from './request.js';
+export { concatFeeds, sliceScores, scoresToRows, type Feeds, type Scores } from './feeds.js';
+export { formatFloat32 } from './float-format.js';

@@ -1,0 +1,91 @@
+import { readFile, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { artifactToModelProto, encodeModel, onnxInfoFromBytes, parseExportMetadata, type OnnxModelInfo } from '@esm2/backend-onnx';
+import { MODEL_FILE, buildModel, pruneGraph, readArtifact, tableSize, type FeatureSchema, type Graph, type PredictionName } from '@esm2/core';
+import { Encoders } from '@esm2/data';
+
+/** Where workers load the ONNX model from: the file (external data beside it) or bytes compiled in memory. */
+export type ModelSource = { kind: 'file'; path: string } | { kind: 'bytes'; bytes: Uint8Array };
+
+/**
+ * Everything scoring needs, from either an artifact directory or an
+ * exported .onnx file: the model bytes, the training encoders, and the IR
+ * scoring graph whose inputs say how encoded batches become feeds.
+ */
+export interface ScoringModel {
+  info: OnnxModelInfo;
+  encoders: Encoders;
+  /** The pruned IR scoring graph (no labels): its inputs are exactly the ONNX inputs. */
+  graph: Graph;
+  predictions: PredictionName[];
+  source: ModelSource;
+  /** What --model pointed at, for logs and /healthz. */
+  origin: string;
+}
+
+/** Bytes in shared memory so every worker maps the same copy instead of cloning it. */
+function shared(bytes: Uint8Array): Uint8Array {
+  const out = new Uint8Array(new SharedArrayBuffer(bytes.byteLength));
+  out.set(bytes);
+  return out;
+}
+
+/** A training run directory (runs/NAME) holds its best epoch's artifact in best/, as `esm2-train fit` writes it. */
+async function runArtifact(dir: string): Promise<string> {
+  const best = join(dir, 'best');
+  return (await stat(join(best, MODEL_FILE)).catch(() => undefined))?.isFile() ? best : dir;
+}
+
+/** Loads from a run directory, an artifact directory or an exported .onnx file (paths as given, absolute or relative to cwd). */
+export async function loadScoringModel(path: string): Promise<ScoringModel> {
+  let origin = resolve(path);
+  const s = await stat(origin).catch(() => undefined);
+  if (!s) throw new Error(`--model ${path}: no such file or directory`);
+  if (s.isDirectory()) origin = await runArtifact(origin);
+  let info: OnnxModelInfo;
+  let source: ModelSource;
+  if (s.isDirectory()) {
+    const artifact = await readArtifact(origin);
+    const proto = artifactToModelProto(artifact, { source: origin });
+    info = parseExportMetadata(proto.metadata_props ?? [], origin);
+    source = { kind: 'bytes', bytes: shared(encodeModel(proto)) };
+  } else {
+    info = onnxInfoFromBytes(await readFile(origin), origin);
+    source = { kind: 'file', path: origin };
+  }
+  if (info.encoders === null) {
+    throw new Error(`${path}: the model carries no encoders (it was not trained from a prepared dataset), so raw rows cannot be encoded`);
+  }
+  let encoders: Encoders;
+  try {
+    encoders = Encoders.fromJSON(info.encoders);
+  } catch (e) {
+    throw new Error(`${path}: its encoders cannot be read: ${(e as Error).message}`);
+  }
+  const mismatch = schemaMismatch(info.schema, encoders.schema);
+  if (mismatch) throw new Error(`${path}: the encoders do not match the model's feature schema: ${mismatch}`);
+  const full = buildModel(info.schema, info.model.config);
+  const graph = pruneGraph(full.graph, info.outputs);
+  return { info, encoders, graph, predictions: info.predictions, source, origin };
+}
+
+/**
+ * Ids from the encoders must fit the model's tables: a vocabulary one row
+ * larger would send ids past the end of an embedding (a runtime error for
+ * every request that hits it), so the mismatch is refused at startup.
+ */
+export function schemaMismatch(model: FeatureSchema, encoders: FeatureSchema): string | undefined {
+  const byName = new Map(encoders.fields.map((f) => [f.name, f]));
+  for (const f of model.fields) {
+    const e = byName.get(f.name);
+    if (!e) return `field '${f.name}' has no encoder`;
+    if (e.kind !== f.kind) return `field '${f.name}' is ${f.kind} in the model but ${e.kind} in the encoders`;
+    if (f.kind !== 'numeric' && e.kind !== 'numeric' && tableSize(f) !== tableSize(e)) {
+      return `field '${f.name}' has ${tableSize(f)} embedding rows but the encoders produce ids for ${tableSize(e)}`;
+    }
+    if (f.kind === 'multiCategorical' && e.kind === 'multiCategorical' && f.maxLength !== e.maxLength) {
+      return `field '${f.name}' takes ${f.maxLength} ids per row but the encoders pad to ${e.maxLength}`;
+    }
+  }
+  return undefined;
+}

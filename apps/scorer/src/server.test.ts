@@ -1,0 +1,144 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { LocalScorer } from './local-scorer.js';
+import { loadScoringModel, type ScoringModel } from './model.js';
+import { startService, type RunningService } from './serve.js';
+import { makeFixture, type Fixture } from './test-support/fixture.js';
+import { csvRows, requestRows } from './test-support/rows.js';
+
+let fixture: Fixture;
+let model: ScoringModel;
+let local: LocalScorer;
+let running: RunningService;
+let rows: Record<string, unknown>[];
+
+beforeAll(async () => {
+  fixture = await makeFixture();
+  model = await loadScoringModel(fixture.onnx);
+  local = await LocalScorer.create(model);
+  running = await startService({ model, port: 0, workers: 2, limits: { maxRows: 500, bodyLimit: 200_000 } });
+  rows = requestRows(csvRows(fixture.csv));
+}, 60_000);
+
+afterAll(async () => {
+  await running?.close();
+  await local?.close();
+  await fixture?.cleanup();
+});
+
+async function post(body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) {
+  const res = await fetch(`${running.url}/v1/score`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
+  return { status: res.status, json: (await res.json()) as { predictions?: Record<string, number>[]; error?: string; modelVersion?: string } };
+}
+
+describe('POST /v1/score', () => {
+  it('returns the four probabilities per row, equal to direct scoring', async () => {
+    const some = rows.slice(0, 7);
+    const { status, json } = await post({ rows: some });
+    expect(status).toBe(200);
+    expect(json.modelVersion).toBe(model.info.modelVersion);
+    expect(json.predictions).toEqual(await local.scoreRows(model, some));
+    for (const p of json.predictions!) {
+      expect(Object.keys(p)).toEqual(['pctr', 'pctavr', 'pcvr', 'pctcvr']);
+      expect(p.pctcvr).toBeLessThanOrEqual(p.pctr!);
+    }
+  });
+
+  it('scores unseen categorical values as OOV instead of failing', async () => {
+    const row = rows[0]!;
+    const unseenA = { ...row, user_id: 987654321, item_id: 'never-seen', user_tags: 'tX|tY' };
+    const unseenB = { ...row, user_id: 123456789, item_id: 'also-new', user_tags: 'tZ' };
+    const { status, json } = await post({ rows: [unseenA, unseenB, row] });
+    expect(status).toBe(200);
+    expect(json.predictions![0]).toEqual(json.predictions![1]); // both all-OOV in the same fields
+    expect(json.predictions).toEqual(await local.scoreRows(model, [unseenA, unseenB, row]));
+  });
+
+  it('takes a list field as an array or as delimited text, and null categoricals as OOV', async () => {
+    const row = rows[0]!;
+    const tags = String(row.user_tags).split('|');
+    const { status, json } = await post({ rows: [row, { ...row, user_tags: tags }, { ...row, shop_id: null }, { ...row, shop_id: 'nope' }] });
+    expect(status).toBe(200);
+    expect(json.predictions![1]).toEqual(json.predictions![0]);
+    expect(json.predictions![2]).toEqual(json.predictions![3]);
+  });
+
+  const bad: [string, unknown, number, RegExp][] = [
+    ['bad JSON', '{"rows": [', 400, /invalid JSON/],
+    ['a body that is not an object', '[1,2]', 400, /body must be a JSON object/],
+    ['no rows key', { data: [] }, 400, /unknown top-level key\(s\) 'data'/],
+    ['rows not an array', { rows: { user_id: 1 } }, 400, /"rows" must be an array/],
+    ['empty rows', { rows: [] }, 400, /"rows" is empty/],
+    ['a row that is not an object', { rows: [42] }, 400, /row 0: expected an object/],
+    ['an unknown field', { rows: [{ colour: 'red' }] }, 400, /row 0: unknown field 'colour'/],
+    ['a missing field', { rows: [{ user_id: 1 }] }, 400, /row 0, field '\w+': missing/],
+    ['a wrongly typed numeric', 'price', 400, /row 1, field 'price'.*number/],
+    ['a wrongly typed categorical', 'user_id', 400, /row 1, field 'user_id'/],
+    ['too many rows', 'many', 413, /too many rows: 501 \(at most 500/],
+  ];
+  for (const [label, body, status, message] of bad) {
+    it(`answers ${status} with a message for ${label}`, async () => {
+      let payload = body;
+      if (body === 'price') payload = { rows: [rows[0], { ...rows[1], price: 'cheap' }] };
+      if (body === 'user_id') payload = { rows: [rows[0], { ...rows[1], user_id: { id: 3 } }] };
+      if (body === 'many') payload = { rows: Array.from({ length: 501 }, () => ({ user_id: 1 })) };
+      const res = await post(payload);
+      expect(res.status).toBe(status);
+      expect(res.json.error).toMatch(message);
+    });
+  }
+
+  it('answers 413 for a body over the size limit and 415 for a non-JSON content type', async () => {
+    const big = await post({ rows: Array.from({ length: 2000 }, () => rows[0]) });
+    expect(big.status).toBe(413);
+    expect(big.json.error).toMatch(/larger than the 200000-byte limit/);
+    const text = await post('user_id=1', { 'content-type': 'text/plain' });
+    expect(text.status).toBe(415);
+    expect(text.json.error).toMatch(/send application\/json/);
+  });
+
+  it('still serves after all those errors (no crash)', async () => {
+    const health = await fetch(`${running.url}/healthz`);
+    expect(health.status).toBe(200);
+    expect(await health.json()).toMatchObject({ status: 'ok', model: 'esm2', modelVersion: model.info.modelVersion, workers: 2 });
+  });
+
+  it('answers a concurrent burst with, for every request, exactly the batch scorer result for its rows', async () => {
+    const requests = Array.from({ length: 80 }, (_, k) => {
+      const start = (k * 37) % (rows.length - 60);
+      return rows.slice(start, start + 1 + ((k * 13) % 60));
+    });
+    const before = await batchCount();
+    const responses = await Promise.all(requests.map((r) => post({ rows: r })));
+    const batches = (await batchCount()) - before;
+    for (const [k, res] of responses.entries()) {
+      expect(res.status).toBe(200);
+      expect(res.json.predictions, `request ${k}`).toEqual(await local.scoreRows(model, requests[k]!));
+    }
+    // Requests really were merged: fewer session runs than requests.
+    expect(batches).toBeLessThan(requests.length);
+  });
+});
+
+async function batchCount(): Promise<number> {
+  const text = await (await fetch(`${running.url}/metrics`)).text();
+  return Number(/^esm2_scorer_batch_rows_count (\d+)/m.exec(text)?.[1] ?? NaN);
+}
+
+describe('GET /metrics and unknown routes', () => {
+  it('exposes request counts by status, latency and batch-size histograms in Prometheus format', async () => {
+    const res = await fetch(`${running.url}/metrics`);
+    expect(res.headers.get('content-type')).toMatch(/text\/plain/);
+    const text = await res.text();
+    expect(text).toMatch(/esm2_scorer_requests_total\{route="\/v1\/score",status="200"\} \d+/);
+    expect(text).toMatch(/esm2_scorer_requests_total\{route="\/v1\/score",status="400"\} \d+/);
+    expect(text).toMatch(/esm2_scorer_request_duration_seconds_bucket\{le="0.005",route="\/v1\/score"\} \d+/);
+    expect(text).toMatch(/esm2_scorer_request_rows_bucket\{le="100"\} \d+/);
+    expect(text).toMatch(/esm2_scorer_batch_rows_sum \d+/);
+  });
+
+  it('answers 404 with the routes it has', async () => {
+    const res = await fetch(`${running.url}/v2/score`, { method: 'POST' });
+    expect(res.status).toBe(404);
+    expect(((await res.json()) as { error: string }).error).toMatch(/POST \/v1\/score/);
+  });
+});

@@ -1,0 +1,73 @@
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { exportArtifactToOnnx, scoringOutputs, verifyExport } from '@esm2/backend-onnx';
+import { MODEL_FILE, readArtifact } from '@esm2/core';
+import { InvalidArgumentError, type Command } from 'commander';
+import { runPaths } from '../train/run-dir.js';
+import { userPath } from '../train/user-path.js';
+
+/** Exports stay within this of the reference interpreter; float32 ONNX vs f64 reference differ by ~1e-7. */
+const VERIFY_TOLERANCE = 1e-5;
+
+function bytesOption(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative whole number of bytes');
+  return n;
+}
+
+function listOption(value: string): string[] {
+  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+}
+
+const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
+
+const isFile = async (p: string) => (await stat(p).catch(() => undefined))?.isFile() ?? false;
+
+/** `--model` is a run directory (its best/ artifact is exported) or an artifact directory itself, as for eval. */
+async function locateArtifact(path: string): Promise<string> {
+  const best = runPaths(path).best;
+  if (await isFile(join(best, MODEL_FILE))) return best;
+  return path;
+}
+
+/**
+ * `esm2-train export --model runs/NAME --onnx out.onnx`: the artifact as a
+ * standalone ONNX scoring model (opset 17) carrying its feature schema and
+ * encoders, checked against the reference interpreter before it is reported.
+ */
+export function registerExportCommand(program: Command): void {
+  program
+    .command('export')
+    .description('Export a trained model artifact to ONNX for esm2-score, onnxruntime, Triton…')
+    .requiredOption('--model <dir>', 'model artifact directory (e.g. runs/NAME)')
+    .requiredOption('--onnx <file>', 'output .onnx file (written atomically; weights past 2 GB go to <file>.data)')
+    .option('--outputs <names>', 'comma-separated outputs (default: the predictions, then ESM2 towers y1..y4)', listOption)
+    .option('--model-version <version>', 'version string stored in metadata (default: content hash of graph and weights)')
+    .option('--external-data-threshold <bytes>', 'move weights to <file>.data when they exceed this many bytes', bytesOption)
+    .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter after writing')
+    .action(async (opts: { model: string; onnx: string; outputs?: string[]; modelVersion?: string; externalDataThreshold?: number; verify: boolean }) => {
+      const artifactDir = await locateArtifact(userPath(opts.model));
+      const artifact = await readArtifact(artifactDir);
+      const outputs = opts.outputs ?? scoringOutputs(artifact);
+      const unknown = outputs.filter((o) => !(o in artifact.graph.outputs));
+      if (unknown.length > 0) throw new Error(`unknown output(s) ${unknown.join(', ')}; the model has ${Object.keys(artifact.graph.outputs).join(', ')}`);
+      const path = userPath(opts.onnx);
+      if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new Error(`--onnx ${opts.onnx} is a directory; give a file name`);
+      const options = {
+        outputs,
+        source: artifactDir,
+        ...(opts.modelVersion !== undefined ? { modelVersion: opts.modelVersion } : {}),
+        ...(opts.externalDataThreshold !== undefined ? { externalData: { threshold: opts.externalDataThreshold } } : {}),
+      };
+      const written = await exportArtifactToOnnx(artifact, path, options);
+      console.log(`wrote ${written.path} (${mib(written.bytes)})${written.dataPath ? ` + external data ${written.dataPath}` : ''}`);
+      console.log(`model ${artifact.model.name}, outputs ${outputs.join(', ')}`);
+      if (opts.verify) {
+        const check = await verifyExport(artifact, path, outputs);
+        if (!(check.maxAbsError <= VERIFY_TOLERANCE)) {
+          throw new Error(`verification failed: onnxruntime differs from the reference by ${check.maxAbsError} (> ${VERIFY_TOLERANCE}) on ${check.rows} random rows`);
+        }
+        console.log(`verified: onnxruntime matches the reference interpreter within ${check.maxAbsError.toExponential(1)} on ${check.rows} random rows`);
+      }
+    });
+}

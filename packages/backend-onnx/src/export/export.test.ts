@@ -1,0 +1,135 @@
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { artifactFromModel, initWeights, interpret, readArtifact, writeArtifact, type ModelArtifact } from '@esm2/core';
+import { randomFeeds, smallSchema } from '@esm2/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { decodeModel } from '../proto/codec.js';
+import { OnnxSession } from '../runtime/session.js';
+import { worstError } from '../test-support/compare.js';
+import { zooModel } from '../test-support/graphs.js';
+import { checkOnnxFiles } from '../test-support/onnx-checker.js';
+import { sgdTrain } from '../test-support/train.js';
+import { exportArtifactToOnnx } from './export.js';
+import { METADATA_KEYS } from './metadata.js';
+import { readOnnxInfo } from './read-info.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'esm2-onnx-export-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const schema = smallSchema();
+const encoders = { version: 1, fields: { user: { vocabulary: ['u1', 'u2'] } } };
+let artifact: ModelArtifact;
+let trainLosses: number[];
+
+/** A trained artifact as the trainer leaves it: written to disk and read back through core's artifact format. */
+beforeAll(async () => {
+  const model = zooModel('esm2');
+  const trained = sgdTrain(model, schema, initWeights(model.graph, 5), 12);
+  trainLosses = trained.losses;
+  await writeArtifact(join(dir, 'run'), artifactFromModel(model, schema, trained.weights, { encoders, metadata: { epoch: 3 } }));
+  artifact = await readArtifact(join(dir, 'run'));
+});
+
+async function parity(path: string, a: ModelArtifact): Promise<number> {
+  const session = await OnnxSession.load(path);
+  const outputs = [...a.model.predictions, ...a.model.towers];
+  const feeds = randomFeeds(a.graph, a.schema, 50, 9);
+  const want = interpret(a.graph, a.weights, feeds, { outputs });
+  const got = await session.run(feeds);
+  await session.release();
+  return Math.max(...outputs.map((o) => worstError(got[o]!.data, want[o]!)));
+}
+
+describe('exporting an artifact', () => {
+  it('of a trained model matches the interpreter within 1e-5 and passes the checker', async () => {
+    expect(trainLosses.at(-1)!).toBeLessThan(trainLosses[0]!); // the weights really were trained
+    const path = join(dir, 'trained.onnx');
+    const written = await exportArtifactToOnnx(artifact, path, { source: 'runs/test' });
+    expect(written.dataPath).toBeUndefined();
+    checkOnnxFiles([path]);
+    expect(await parity(path, artifact)).toBeLessThan(1e-5);
+  });
+
+  it('carries schema, encoders, model info and version in metadata_props', async () => {
+    const path = join(dir, 'meta.onnx');
+    await exportArtifactToOnnx(artifact, path, { source: 'runs/test' });
+    const info = await readOnnxInfo(path);
+    expect(info.schema).toEqual(schema);
+    expect(info.encoders).toEqual(encoders);
+    expect(info.model.name).toBe('esm2');
+    expect(info.outputs).toEqual(['pctr', 'pctavr', 'pcvr', 'pctcvr', 'y1', 'y2', 'y3', 'y4']);
+    expect(info.predictions).toEqual(['pctr', 'pctavr', 'pcvr', 'pctcvr']);
+    expect(info.source).toBe('runs/test');
+    expect(info.artifactMetadata.epoch).toBe(3);
+    expect(info.modelVersion).toMatch(/^sha256:[0-9a-f]{16}$/);
+    const model = decodeModel(readFileSync(path));
+    expect(model.opset_import).toEqual([{ domain: '', version: 17 }]);
+    expect(model.ir_version).toBe(8);
+    expect(model.metadata_props!.map((p) => p.key)).toContain(METADATA_KEYS.encodersSha256);
+  });
+
+  it('gives the same content version to the same weights and a new one when a weight changes', async () => {
+    const a = join(dir, 'v1.onnx');
+    const b = join(dir, 'v2.onnx');
+    await exportArtifactToOnnx(artifact, a);
+    const changed = new Map(artifact.weights);
+    const w = Float32Array.from(changed.get('y3/out/b')!);
+    w[0]! += 1e-3;
+    changed.set('y3/out/b', w);
+    await exportArtifactToOnnx({ ...artifact, weights: changed }, b);
+    await exportArtifactToOnnx(artifact, join(dir, 'v1-again.onnx'));
+    expect((await readOnnxInfo(join(dir, 'v1-again.onnx'))).modelVersion).toBe((await readOnnxInfo(a)).modelVersion);
+    expect((await readOnnxInfo(b)).modelVersion).not.toBe((await readOnnxInfo(a)).modelVersion);
+  });
+
+  it('exports every zoo model the artifact format can hold', async () => {
+    for (const variant of ['esmm', 'dnn-cvr', 'dnn-os']) {
+      const model = zooModel(variant);
+      const a = artifactFromModel(model, schema, initWeights(model.graph, 2));
+      const path = join(dir, `${variant}.onnx`);
+      await exportArtifactToOnnx(a, path);
+      expect((await readOnnxInfo(path)).predictions).toEqual(model.predictions);
+      expect(await parity(path, a)).toBeLessThan(1e-5);
+    }
+  });
+
+  it('rejects a file that is not an esm2 export with a clear message', async () => {
+    const path = join(dir, 'bogus.onnx');
+    writeFileSync(path, Buffer.from('not a model at all, just text'));
+    await expect(readOnnxInfo(path)).rejects.toThrow(/bogus\.onnx/);
+  });
+});
+
+describe('external data', () => {
+  it('moves weights to <file>.data past the threshold; checker, runtime and parity all follow it', async () => {
+    const path = join(dir, 'ext.onnx');
+    const written = await exportArtifactToOnnx(artifact, path, { externalData: { threshold: 1000, minTensorBytes: 64 } });
+    expect(written.dataPath).toBe(`${path}.data`);
+    const inline = await exportArtifactToOnnx(artifact, join(dir, 'inline.onnx'));
+    const model = decodeModel(readFileSync(path));
+    const moved = model.graph.initializer.reduce((n, t) => n + Number(t.external_data?.find((e) => e.key === 'length')?.value ?? 0), 0);
+    expect(moved).toBeGreaterThan(1000);
+    expect(statSync(path).size).toBeLessThanOrEqual(inline.bytes - moved + 1024);
+    expect(statSync(`${path}.data`).size).toBeGreaterThanOrEqual(moved);
+    const table = model.graph.initializer.find((t) => t.name === 'emb/user')!;
+    expect(table.data_location).toBe(1);
+    expect(table.raw_data).toBeUndefined();
+    expect(Object.fromEntries(table.external_data!.map((e) => [e.key, e.value])).location).toBe('ext.onnx.data');
+    for (const t of model.graph.initializer.filter((t) => t.external_data?.length)) {
+      expect(Number(t.external_data!.find((e) => e.key === 'offset')!.value) % 4096).toBe(0);
+    }
+    checkOnnxFiles([path]);
+    expect(await parity(path, artifact)).toBeLessThan(1e-5);
+    expect((await readOnnxInfo(path)).encoders).toEqual(encoders);
+  });
+
+  it('removes a stale data file when the same path is re-exported inline', async () => {
+    const path = join(dir, 'again.onnx');
+    await exportArtifactToOnnx(artifact, path, { externalData: { threshold: 0 } });
+    expect(existsSync(`${path}.data`)).toBe(true);
+    await exportArtifactToOnnx(artifact, path);
+    expect(existsSync(`${path}.data`)).toBe(false);
+    expect(await parity(path, artifact)).toBeLessThan(1e-5);
+  });
+});

@@ -1,0 +1,118 @@
+import { createHash } from 'node:crypto';
+import {
+  PREDICTION_NAMES,
+  parseFeatureSchema,
+  parseModelConfig,
+  type ArtifactModelInfo,
+  type FeatureSchema,
+  type ModelArtifact,
+  type PredictionName,
+} from '@esm2/core';
+import type { StringStringEntryProto } from '../proto/types.js';
+
+/**
+ * What an exported model says about itself in metadata_props, so a scorer
+ * given only the .onnx file encodes rows exactly as training did. Values are
+ * JSON strings under `esm2.*` keys; other runtimes ignore them.
+ */
+export const METADATA_KEYS = {
+  format: 'esm2.format',
+  model: 'esm2.model',
+  schema: 'esm2.schema',
+  /** The data layer's encoders JSON (vocabularies, normalisation stats), inline: the file is self-contained. */
+  encoders: 'esm2.encoders',
+  /** sha256 of the encoders JSON text: a reference a service can compare with the artifact it came from. */
+  encodersSha256: 'esm2.encoders_sha256',
+  modelVersion: 'esm2.model_version',
+  outputs: 'esm2.outputs',
+  source: 'esm2.source',
+  artifactMetadata: 'esm2.artifact_metadata',
+} as const;
+
+export const EXPORT_FORMAT = 'esm2-onnx/1';
+
+export interface OnnxModelInfo {
+  model: ArtifactModelInfo;
+  schema: FeatureSchema;
+  encoders: unknown;
+  encodersSha256: string;
+  modelVersion: string;
+  /** Output names of the ONNX graph, predictions first. */
+  outputs: string[];
+  /** Predictions among the outputs, in PREDICTION_NAMES order. */
+  predictions: PredictionName[];
+  source?: string;
+  artifactMetadata: Record<string, unknown>;
+}
+
+const sha256 = (text: string | Uint8Array) => createHash('sha256').update(text).digest('hex');
+
+/**
+ * A content version: equal graphs and weights give equal versions, so a
+ * re-export of the same artifact is recognisably the same model.
+ */
+export function contentVersion(artifact: ModelArtifact): string {
+  const hash = createHash('sha256').update(JSON.stringify(artifact.graph));
+  for (const p of artifact.graph.params) {
+    const w = artifact.weights.get(p.name);
+    if (w) hash.update(new Uint8Array(w.buffer, w.byteOffset, w.byteLength));
+  }
+  return `sha256:${hash.digest('hex').slice(0, 16)}`;
+}
+
+export function exportMetadata(
+  artifact: ModelArtifact,
+  outputs: string[],
+  options: { modelVersion?: string; source?: string } = {},
+): Record<string, string> {
+  const encoders = JSON.stringify(artifact.encoders ?? null);
+  const meta: Record<string, string> = {
+    [METADATA_KEYS.format]: EXPORT_FORMAT,
+    [METADATA_KEYS.model]: JSON.stringify(artifact.model),
+    [METADATA_KEYS.schema]: JSON.stringify(artifact.schema),
+    [METADATA_KEYS.encoders]: encoders,
+    [METADATA_KEYS.encodersSha256]: sha256(encoders),
+    [METADATA_KEYS.modelVersion]: options.modelVersion ?? contentVersion(artifact),
+    [METADATA_KEYS.outputs]: JSON.stringify(outputs),
+    [METADATA_KEYS.artifactMetadata]: JSON.stringify(artifact.metadata),
+  };
+  if (options.source !== undefined) meta[METADATA_KEYS.source] = options.source;
+  return meta;
+}
+
+/** Reads back what exportMetadata wrote; errors say which key is missing or malformed. */
+export function parseExportMetadata(props: readonly StringStringEntryProto[], where = 'ONNX model'): OnnxModelInfo {
+  const map = new Map(props.map((p) => [p.key, p.value]));
+  const get = (key: string): string => {
+    const v = map.get(key);
+    if (v === undefined) throw new Error(`${where}: metadata_props has no '${key}': not exported by esm2-train export`);
+    return v;
+  };
+  const json = (key: string): unknown => {
+    try {
+      return JSON.parse(get(key));
+    } catch (e) {
+      if (e instanceof SyntaxError) throw new Error(`${where}: metadata '${key}' is not valid JSON: ${e.message}`);
+      throw e;
+    }
+  };
+  const format = get(METADATA_KEYS.format);
+  if (format !== EXPORT_FORMAT) throw new Error(`${where}: metadata format '${format}' is not supported (expected '${EXPORT_FORMAT}')`);
+  const model = json(METADATA_KEYS.model) as ArtifactModelInfo;
+  model.config = parseModelConfig(model.config);
+  const outputs = json(METADATA_KEYS.outputs) as string[];
+  const info: OnnxModelInfo = {
+    model,
+    schema: parseFeatureSchema(json(METADATA_KEYS.schema)),
+    encoders: json(METADATA_KEYS.encoders),
+    encodersSha256: get(METADATA_KEYS.encodersSha256),
+    modelVersion: get(METADATA_KEYS.modelVersion),
+    outputs,
+    predictions: PREDICTION_NAMES.filter((p) => outputs.includes(p)),
+    artifactMetadata: json(METADATA_KEYS.artifactMetadata) as Record<string, unknown>,
+  };
+  const source = map.get(METADATA_KEYS.source);
+  if (source !== undefined) info.source = source;
+  if (sha256(get(METADATA_KEYS.encoders)) !== info.encodersSha256) throw new Error(`${where}: encoders do not match their sha256`);
+  return info;
+}

@@ -1,0 +1,20 @@
+/**
+ * @esm2/backend-onnx: IR → ONNX through one lowering table, ONNX protobuf
+ * serialization, and scoring with onnxruntime-node.
+ */
+export { lowerings, type Lowering, type LoweringArgs } from './lower/table.js';
+export { compileGraph, type CompileOptions } from './lower/compile.js';
+export { modelProto, OPSET_VERSION, IR_VERSION, type ModelProtoOptions } from './lower/model.js';
+export { encodeModel, decodeModel, decodeMetadataProps } from './proto/codec.js';
+export type * from './proto/types.js';
+export { DataType, AttributeType, DataLocation } from './proto/types.js';
+export { artifactToModelProto, exportArtifactToOnnx, scoringOutputs, type OnnxExportOptions } from './export/export.js';
+export { writeOnnxModel, type WrittenModel } from './export/write-model.js';
+export { PROTOBUF_LIMIT, needsExternalData, externalize, type ExternalDataOptions } from './export/external-data.js';
+export { METADATA_KEYS, EXPORT_FORMAT, contentVersion, exportMetadata, parseExportMetadata, type OnnxModelInfo } from './export/metadata.js';
+export { readOnnxInfo, onnxInfoFromBytes } from './export/read-info.js';
+export { verifyExport, type VerifyResult } from './export/verify.js';
+export { writeFileAtomic } from './export/atomic-file.js';
+export { OnnxSession, type SessionOptions, type SessionOutputs } from './runtime/session.js';
+export { createOnnxTrainingEngine, onnxCompiler, type OnnxEngineOptions } from './train/engine.js';
+export { onnxEngineFactory } from './train/factory.js';

@@ -1,0 +1,57 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { initWeights, interpret } from '@esm2/core';
+import { afterAll, describe, expect, it } from 'vitest';
+import { encodeModel } from '../proto/codec.js';
+import { OnnxSession } from '../runtime/session.js';
+import { worstError } from '../test-support/compare.js';
+import { backwardOpsFeeds, backwardOpsGraph } from '../test-support/graphs.js';
+import { checkOnnxFiles } from '../test-support/onnx-checker.js';
+import { compileGraph } from './compile.js';
+import { modelProto } from './model.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'esm2-onnx-backward-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('backward and optimizer ops', () => {
+  const graph = backwardOpsGraph();
+  const weights = initWeights(graph, 11);
+  const path = join(dir, 'backward.onnx');
+  writeFileSync(path, encodeModel(modelProto(compileGraph(graph, weights))));
+
+  it('compile to a model the official checker accepts (full_check)', () => {
+    checkOnnxFiles([path]);
+  });
+
+  it.each([
+    ['random rows', 29, false],
+    ['one row', 1, false],
+    ['all weights zero', 9, true],
+  ])('match the interpreter within 1e-5: %s', async (_label, batch, zeroWeights) => {
+    const session = await OnnxSession.load(path);
+    const feeds = backwardOpsFeeds(batch, batch + 5, zeroWeights);
+    const want = interpret(graph, weights, feeds);
+    const got = await session.run(feeds);
+    for (const o of Object.keys(graph.outputs)) {
+      expect(got[o]!.shape, o).toEqual(want[o]!.shape);
+      expect(worstError(got[o]!.data, want[o]!), o).toBeLessThan(1e-5);
+    }
+    await session.release();
+  });
+
+  it('skip padding ids and give a row of padding nothing (scatter rows are not wrapped to the end)', async () => {
+    const session = await OnnxSession.load(path);
+    const feeds = backwardOpsFeeds(2, 1);
+    feeds.ids = { shape: [2], data: Int32Array.of(-1, -1) };
+    feeds.multi = { shape: [2, 3], data: Int32Array.of(-1, -1, -1, 2, -1, 2) };
+    const got = await session.run(feeds);
+    expect([...got.scatterAdd!.data].every((v) => v === 0)).toBe(true);
+    const dy = feeds.dy!.data;
+    const table = got.pooledScatterMean!.data;
+    // Row 1 holds id 2 twice: mean gives each half the row's gradient, so row 2 of the table gets all of it.
+    for (let d = 0; d < 4; d++) expect(table[2 * 4 + d]).toBeCloseTo(dy[4 + d]!, 6);
+    expect([...table].filter((v) => v !== 0)).toHaveLength(4);
+    await session.release();
+  });
+});

@@ -1,0 +1,97 @@
+import type { HostTensor } from '@esm2/core';
+import * as ort from 'onnxruntime-node';
+
+export interface SessionOptions {
+  /** Intra-op threads. Default 1: on the ESM2 towers one thread beat two (see bench), and servers run one session per worker. */
+  threads?: number;
+  /**
+   * Whether idle intra-op threads spin waiting for work. Spinning trades CPU
+   * for latency and only matters with threads > 1; off by default so an idle
+   * service does not burn cores.
+   */
+  spinning?: boolean;
+  graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
+}
+
+/** What a scoring call returns: f32 values with their concrete shapes. */
+export type SessionOutputs = Record<string, { shape: number[]; data: Float32Array }>;
+
+/**
+ * An onnxruntime-node session over an exported model, taking the same host
+ * tensors as the core interpreter (ids as Int32Array, widened to int64 here).
+ */
+export class OnnxSession {
+  private constructor(
+    private readonly session: ort.InferenceSession,
+    private readonly inputTypes: ReadonlyMap<string, string>,
+  ) {}
+
+  /** Loads from a file path (external data resolves next to it) or from bytes. */
+  static async load(model: string | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
+    const threads = options.threads ?? 1;
+    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
+    const sessionOptions: ort.InferenceSession.SessionOptions = {
+      intraOpNumThreads: threads,
+      interOpNumThreads: 1,
+      executionMode: 'sequential',
+      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+      logSeverityLevel: 3,
+      extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
+    };
+    const session =
+      typeof model === 'string'
+        ? await ort.InferenceSession.create(model, sessionOptions)
+        : // The binding takes bytes on an ArrayBuffer only; a SharedArrayBuffer (bytes shared with workers) is copied.
+          await ort.InferenceSession.create(model.buffer instanceof ArrayBuffer ? model : new Uint8Array(model), sessionOptions);
+    const inputTypes = new Map(session.inputMetadata.map((m) => [m.name, m.isTensor ? m.type : 'non-tensor']));
+    return new OnnxSession(session, inputTypes);
+  }
+
+  get inputNames(): readonly string[] {
+    return this.session.inputNames;
+  }
+
+  get outputNames(): readonly string[] {
+    return this.session.outputNames;
+  }
+
+  /** Runs the model; feeds must cover every input, ids must be integers. */
+  async run(feeds: Record<string, HostTensor>, outputs: readonly string[] = this.outputNames): Promise<SessionOutputs> {
+    const ortFeeds: Record<string, ort.Tensor> = {};
+    for (const [name, type] of this.inputTypes) {
+      const feed = feeds[name];
+      if (!feed) throw new Error(`missing input '${name}'`);
+      ortFeeds[name] = toOrtTensor(name, type, feed);
+    }
+    const result = await this.session.run(ortFeeds, [...outputs]);
+    const out: SessionOutputs = {};
+    for (const name of outputs) {
+      const t = result[name]!;
+      if (t.type !== 'float32') throw new Error(`output '${name}' is ${t.type}, expected float32`);
+      out[name] = { shape: [...t.dims], data: t.data as Float32Array };
+    }
+    return out;
+  }
+
+  async release(): Promise<void> {
+    await this.session.release();
+  }
+}
+
+function toOrtTensor(name: string, type: string, feed: HostTensor): ort.Tensor {
+  const dims = [...feed.shape];
+  if (type === 'int64') {
+    const ids = new BigInt64Array(feed.data.length);
+    for (let i = 0; i < ids.length; i++) {
+      const v = feed.data[i]!;
+      if (!Number.isInteger(v)) throw new Error(`input '${name}' holds ids, got ${v} at element ${i}`);
+      ids[i] = BigInt(v);
+    }
+    return new ort.Tensor('int64', ids, dims);
+  }
+  if (type === 'float32') {
+    const data = feed.data instanceof Float32Array ? feed.data : Float32Array.from(feed.data);
+    return new ort.Tensor('float32', data, dims);
+  }
+  throw new Error(`input '${name}' has type ${type}, which this session cannot feed`);
+}
