@@ -241,18 +241,23 @@ function encodeField(e: FieldEncoder, values: unknown[], n: number, flag: (r: nu
   return out;
 }
 
+const isScalar = (x: unknown) => typeof x === 'string' || typeof x === 'number';
+
+function describeType(v: unknown): string {
+  return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
+}
+
+/** Called once per request cell on the scorer's hot path: no closures allocated per call. */
 function checkType(e: FieldEncoder, v: unknown, row: number): void {
-  const fail = (want: string) => {
-    throw new Error(`row ${row}, field '${e.name}': expected ${want}, got ${v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v}`);
-  };
-  const scalar = (x: unknown) => typeof x === 'string' || typeof x === 'number';
+  let want: string | undefined;
   if (e.kind === 'numeric') {
-    if (typeof v !== 'number') fail('a number');
+    if (typeof v !== 'number') want = 'a number';
   } else if (e.kind === 'categorical') {
-    if (v !== null && !scalar(v)) fail('a string or number');
-  } else if (v !== null && typeof v !== 'string' && !(Array.isArray(v) && v.every(scalar))) {
-    fail('an array of strings or numbers');
+    if (v !== null && !isScalar(v)) want = 'a string or number';
+  } else if (v !== null && typeof v !== 'string' && !(Array.isArray(v) && v.every(isScalar))) {
+    want = 'an array of strings or numbers';
   }
+  if (want) throw new Error(`row ${row}, field '${e.name}': expected ${want}, got ${describeType(v)}`);
 }
 
 function keyValue(v: unknown): string | number {

@@ -1,5 +1,5 @@
 import { DataError } from '../errors.js';
-import { withConnection, sqlIdent, sqlString } from './duckdb.js';
+import { withConnection, sqlString } from './duckdb.js';
 import { detectFile, type FileKind } from './detect.js';
 import { isBlank, readLines, splitCsvLine } from './lines.js';
 
