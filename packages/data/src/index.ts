@@ -27,3 +27,5 @@ export { importAliccpEncoded } from './import/aliccp-encoded.js';
 export { ALICCP_FIELDS } from './import/aliccp-fields.js';
 export { importUserBehavior, USERBEHAVIOR_COLUMNS, type UserBehaviorOptions, type UserBehaviorReport } from './import/userbehavior.js';
 export { inspectFile, type InspectReport } from './inspect.js';
+export { prefetchDataset, type PrefetchOptions } from './dataset/prefetch.js';
+export { startModuleWorker } from './worker-thread.js';
