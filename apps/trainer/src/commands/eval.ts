@@ -1,0 +1,57 @@
+import { DEFAULT_OPTIMIZER, formatMetricsTable, readArtifact } from '@esm2/core';
+import { Encoders, openDataset } from '@esm2/data';
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Command } from 'commander';
+import { modelOfArtifact } from '../train/checkpoint.js';
+import { DEFAULT_BACKEND, ENGINE_FACTORIES, engineFactory } from '../train/engines.js';
+import { evaluateDataset } from '../train/evaluate.js';
+import { runPaths } from '../train/run-dir.js';
+import { userPath } from '../train/user-path.js';
+import { writeJsonAtomic } from '../train/write-json.js';
+import { positiveInt } from './cli-args.js';
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+/** `--model` may be a run directory (its best/ artifact is used) or an artifact directory. */
+async function locateArtifact(path: string): Promise<{ artifactDir: string; metricsFile: string }> {
+  const run = runPaths(path);
+  if (await exists(join(run.best, 'model.json'))) return { artifactDir: run.best, metricsFile: run.metrics };
+  if (await exists(join(path, 'model.json'))) return { artifactDir: path, metricsFile: join(path, 'metrics.json') };
+  if (!(await exists(path))) throw new Error(`--model ${path}: no such directory`);
+  throw new Error(`--model ${path}: neither a run directory (with best/model.json) nor a model artifact (with model.json)`);
+}
+
+/** `eval`: the ESM2 metrics bundle of a trained model on a labelled file. */
+export function registerEvalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('Evaluate a trained model: exact AUCs, GAUC, logloss, PCOC, top-k; prints a table and writes metrics.json')
+    .requiredOption('--model <dir>', 'run directory (runs/NAME) or model artifact directory')
+    .requiredOption('--data <file>', 'labelled test data (.csv, .tsv or .parquet)')
+    .option('--out <file>', 'where to write metrics.json (default: in the run directory)')
+    .option('--batch-size <n>', 'rows per prediction batch', positiveInt, 4096)
+    .option('--backend <name>', `engine to score with: ${Object.keys(ENGINE_FACTORIES).join(' | ')}`, DEFAULT_BACKEND)
+    .action(async (opts: { model: string; data: string; out?: string; batchSize: number; backend: string }) => {
+      const factory = engineFactory(opts.backend);
+      const { artifactDir, metricsFile } = await locateArtifact(userPath(opts.model));
+      const data = userPath(opts.data);
+      if (!(await exists(data))) throw new Error(`--data ${data}: no such file`);
+      const artifact = await readArtifact(artifactDir);
+      if (artifact.encoders === null) throw new Error(`${artifactDir}: the artifact carries no data encoders, so raw files cannot be read for it`);
+      const encoders = Encoders.fromJSON(artifact.encoders);
+      const model = modelOfArtifact(artifact);
+      const engine = await factory.create({ model, weights: artifact.weights, optimizer: DEFAULT_OPTIMIZER });
+      let metrics;
+      try {
+        metrics = await evaluateDataset(engine, model, openDataset(data, { encoders, batchSize: opts.batchSize }));
+      } finally {
+        engine.dispose();
+      }
+      const out = opts.out ? userPath(opts.out) : metricsFile;
+      await writeJsonAtomic(out, { model: artifactDir, data, engine: engine.description, ...metrics });
+      console.log(`${model.config.model} from ${artifactDir} on ${data}\n`);
+      console.log(formatMetricsTable(metrics));
+      console.log(`\nmetrics written to ${out}`);
+    });
+}

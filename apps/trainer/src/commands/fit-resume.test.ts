@@ -1,0 +1,100 @@
+import { readArtifact } from '@esm2/core';
+import { writeSynthetic } from '@esm2/data';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readCheckpoint } from '../train/checkpoint.js';
+import type { EpochRecord } from '../train/settings.js';
+
+const trainerDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'esm2-fit-resume-'));
+  await writeSynthetic(join(dir, 'train.csv'), { rows: 4000, seed: 5 });
+  await writeSynthetic(join(dir, 'valid.csv'), { rows: 1500, seed: 6 });
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** The CLI as a user runs it, in its own process (tsx, like `pnpm esm2-train`). */
+function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
+    cwd: trainerDir,
+    env: { ...process.env, ESM2_TFJS_BACKEND: 'cpu', INIT_CWD: dir },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (d) => (stdout += d));
+  child.stderr!.on('data', (d) => (stderr += d));
+  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((res) =>
+    child.on('exit', (code, signal) => res({ code, signal, stdout, stderr })),
+  );
+  return { child, done };
+}
+
+const fitArgs = (out: string) => ['fit', '--data', 'train.csv', '--valid', 'valid.csv', '--model', 'esm2', '--out', out, '--epochs', '4', '--batch-size', '50', '--towers', '8', '--embedding-dim', '4', '--lr', '0.01', '--seed', '3'];
+
+async function checkpointEpoch(out: string): Promise<number> {
+  try {
+    return ((await readArtifact(join(dir, out, 'checkpoint'))).metadata.position as { epoch: number }).epoch;
+  } catch {
+    return 0;
+  }
+}
+
+const history = async (out: string) => JSON.parse(await readFile(join(dir, out, 'history.json'), 'utf8')) as EpochRecord[];
+
+describe('fit: kill and resume', () => {
+  it('a run SIGKILLed mid-training resumes from its intact checkpoint and ends exactly like an uninterrupted run', async () => {
+    const first = cli(fitArgs('runs/killed'));
+    // Kill during epoch 2: shortly after epoch 1's checkpoint appears.
+    const deadline = Date.now() + 60_000;
+    while ((await checkpointEpoch('runs/killed')) < 1) {
+      if (Date.now() > deadline) throw new Error(`no checkpoint after 60 s:\n${(first.child.kill(), (await first.done).stderr)}`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    await new Promise((r) => setTimeout(r, 400));
+    first.child.kill('SIGKILL');
+    const killed = await first.done;
+    expect(killed.signal).toBe('SIGKILL');
+
+    const ckpt = await readCheckpoint(join(dir, 'runs/killed/checkpoint'));
+    const doneEpochs = ckpt.position.epoch;
+    expect(doneEpochs).toBeGreaterThanOrEqual(1);
+    expect(doneEpochs).toBeLessThan(4);
+    expect(ckpt.position.step).toBe(doneEpochs * 80);
+    expect((await history('runs/killed')).length).toBe(doneEpochs);
+
+    const resumed = await cli(['fit', '--out', 'runs/killed', '--resume']).done;
+    expect(resumed.code, resumed.stderr).toBe(0);
+    expect(resumed.stderr).toContain(`after epoch ${doneEpochs} (step ${doneEpochs * 80}) of 4`);
+    expect(resumed.stdout).not.toContain('epoch 1:');
+    expect(resumed.stdout).toContain(`epoch ${doneEpochs + 1}:`);
+
+    const reference = await cli(fitArgs('runs/reference')).done;
+    expect(reference.code, reference.stderr).toBe(0);
+    const [got, want] = [await history('runs/killed'), await history('runs/reference')];
+    expect(got.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+    // Same weights, optimizer moments and shuffle order after the resume: identical losses and metrics.
+    expect(got.map((h) => [h.train_loss, h.ctcvr_auc])).toEqual(want.map((h) => [h.train_loss, h.ctcvr_auc]));
+    expect((await readCheckpoint(join(dir, 'runs/killed/checkpoint'))).position.step).toBe(320);
+  }, 120_000);
+
+  it('bad flags and paths fail with clear messages', async () => {
+    const [missing, noResume, badMetric, evalMissing] = await Promise.all([
+      cli(['fit', '--data', 'nope.csv', '--model', 'esm2', '--out', 'runs/x']).done,
+      cli(['fit', '--out', 'runs/none', '--resume']).done,
+      cli(['fit', '--data', 'train.csv', '--model', 'esm2', '--out', 'runs/y', '--valid', 'valid.csv', '--early-stop', 'accuracy']).done,
+      cli(['eval', '--model', 'runs/none', '--data', 'valid.csv']).done,
+    ]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toMatch(/--data .*nope\.csv: no such file/);
+    expect(noResume.stderr).toMatch(/--resume: .*runs\/none\/checkpoint holds no checkpoint/);
+    expect(badMetric.stderr).toMatch(/unknown metric 'accuracy'/);
+    expect(evalMissing.stderr).toMatch(/--model .*runs\/none: no such directory/);
+  }, 60_000);
+});

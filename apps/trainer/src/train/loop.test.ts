@@ -1,0 +1,124 @@
+import { buildModel, initWeights, readArtifact, type EngineFactory, type HostTensor, type TrainingEngine } from '@esm2/core';
+import { smallSchema } from '@esm2/core/testing';
+import type { Batch } from '@esm2/data';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { readCheckpoint } from './checkpoint.js';
+import { fitLoop } from './loop.js';
+import { runPaths } from './run-dir.js';
+import type { FitSettings } from './settings.js';
+import { DEFAULT_OPTIMIZER, parseModelConfig } from '@esm2/core';
+
+const dirs: string[] = [];
+afterAll(() => Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true }))));
+
+const schema = smallSchema();
+const model = buildModel(schema, { model: 'esm2', towers: [4] });
+
+/** Rows where pcvr = buy gives AUC 1; the fake engine's quality follows a script per epoch. */
+function batchOf(size: number): Batch {
+  const click = Float32Array.from({ length: size }, (_, i) => (i % 2 === 0 ? 1 : 0));
+  const buy = Float32Array.from({ length: size }, (_, i) => (i % 4 === 0 ? 1 : 0));
+  return {
+    size,
+    features: {
+      user: new Int32Array(size),
+      item: new Int32Array(size),
+      tags: new Int32Array(size * 3).fill(-1),
+      price: new Float32Array(size),
+      age: new Float32Array(size),
+    },
+    labels: { click, daction: buy.slice(), buy },
+  };
+}
+
+/** A stand-in engine (no backend at all): proves the loop needs only the EngineFactory contract. */
+function fakeFactory(qualityByEpoch: number[]): EngineFactory & { steps: number } {
+  const f = {
+    name: 'fake',
+    steps: 0,
+    async create(): Promise<TrainingEngine> {
+      let steps = 0;
+      return {
+        name: 'fake',
+        description: 'fake engine for tests',
+        async step() {
+          steps++;
+          f.steps++;
+          return { losses: { loss: 1 / steps, loss_ctr: 0, loss_ctavr: 0, loss_ctcvr: 0 } };
+        },
+        async predict(feeds: Record<string, HostTensor>, outputs: string[]) {
+          const buy = feeds.buy!.data;
+          const epoch = Math.ceil(steps / 2);
+          const q = qualityByEpoch[epoch - 1] ?? 0;
+          // Score = q·label + (1−q)·noise: q = 1 ranks perfectly, q = 0 ranks by an unrelated pattern.
+          const score = Float32Array.from(buy, (b, i) => 0.1 + 0.8 * (q * b + (1 - q) * ((i * 7) % 5) / 5));
+          return Object.fromEntries(outputs.map((o) => [o, score]));
+        },
+        getWeights: () => initWeights(model.graph, 1),
+        getState: () => new Map([['step', { shape: [], data: Int32Array.of(steps) }]]),
+        setState: (s) => void (steps = s.get('step')!.data[0]!),
+        dispose() {},
+      };
+    },
+  };
+  return f;
+}
+
+async function* twoBatches(): AsyncGenerator<Batch> {
+  yield batchOf(16);
+  yield batchOf(16);
+}
+
+describe('fitLoop (backend-neutral)', () => {
+  it('validates each epoch, keeps the best artifact, stops early, and checkpoints its position', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
+    dirs.push(dir);
+    const paths = runPaths(dir);
+    const settings: FitSettings = {
+      train: 'train.csv',
+      valid: 'valid.csv',
+      model: parseModelConfig({ model: 'esm2', towers: [4] }),
+      optimizer: DEFAULT_OPTIMIZER,
+      epochs: 10,
+      batchSize: 16,
+      seed: 1,
+      shuffleBuffer: 10,
+      earlyStop: { metric: 'cvr_auc', patience: 2 },
+      backend: 'fake',
+    };
+    const factory = fakeFactory([0.2, 0.9, 0.5, 0.4, 1]);
+    const outcome = await fitLoop({
+      factory,
+      model,
+      schema,
+      encoders: null,
+      settings,
+      paths,
+      trainBatches: () => twoBatches(),
+      validBatches: () => twoBatches(),
+      start: { weights: initWeights(model.graph, 1) },
+    });
+    expect(outcome.position.epoch).toBe(4);
+    expect(outcome.position.stopped).toBe(true);
+    expect(outcome.position.best?.epoch).toBe(2);
+    expect(factory.steps).toBe(8);
+    const history = JSON.parse(await readFile(paths.history, 'utf8')) as { epoch: number; cvr_auc: number; train_loss: number }[];
+    expect(history.map((h) => h.epoch)).toEqual([1, 2, 3, 4]);
+    expect(history[1]!.cvr_auc).toBeGreaterThan(history[0]!.cvr_auc);
+    expect((await readArtifact(paths.best)).metadata.epoch).toBe(2);
+    const ckpt = await readCheckpoint(paths.checkpoint);
+    expect(ckpt.position.epoch).toBe(4);
+    expect(ckpt.position.step).toBe(8);
+    expect(ckpt.state.get('step')!.data[0]).toBe(8);
+  });
+
+  it('refuses early stopping without validation data', async () => {
+    const settings = { epochs: 1, earlyStop: { metric: 'ctcvr_auc', patience: 1 }, optimizer: DEFAULT_OPTIMIZER } as FitSettings;
+    await expect(
+      fitLoop({ factory: fakeFactory([]), model, schema, encoders: null, settings, paths: runPaths('/nonexistent'), trainBatches: () => twoBatches(), start: { weights: new Map() } }),
+    ).rejects.toThrow(/needs validation data/);
+  });
+});

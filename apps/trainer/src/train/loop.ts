@@ -1,0 +1,134 @@
+import {
+  artifactFromModel,
+  writeArtifact,
+  type EngineFactory,
+  type EngineState,
+  type Esm2Metrics,
+  type FeatureSchema,
+  type TrainingEngine,
+  type Weights,
+  type ZooModel,
+} from '@esm2/core';
+import { batchToFeeds, type Batch } from '@esm2/data';
+import { performance } from 'node:perf_hooks';
+import { writeCheckpoint } from './checkpoint.js';
+import { evaluateDataset } from './evaluate.js';
+import { improves, metricKey, type MetricKey } from './metric-key.js';
+import type { RunPaths } from './run-dir.js';
+import type { EpochRecord, FitSettings, LoopPosition } from './settings.js';
+import { jsonSafe, writeJsonAtomic } from './write-json.js';
+
+/** How the best epoch is picked when no early-stopping metric is given. */
+export const DEFAULT_SELECTION_METRIC = 'ctcvr_auc';
+
+/** What the loop tells the outside world (progress bars, logs); all optional. */
+export interface LoopReporter {
+  epochStart?(epoch: number, epochs: number, rows: number | undefined): void;
+  step?(rows: number, loss: number): void;
+  epochEnd?(record: EpochRecord, improved: boolean): void;
+  log?(message: string): void;
+}
+
+export interface FitRun {
+  factory: EngineFactory;
+  model: ZooModel;
+  schema: FeatureSchema;
+  /** The data layer's encoders JSON, saved with every artifact so scoring reads columns as training did. */
+  encoders: unknown;
+  settings: FitSettings;
+  paths: RunPaths;
+  /** Batches of epoch `epoch` (1-based); their shuffle must depend only on (settings.seed, epoch). */
+  trainBatches(epoch: number): AsyncIterable<Batch>;
+  validBatches?(): AsyncIterable<Batch>;
+  /** Fresh weights, or a checkpoint's weights with its optimizer state and position. */
+  start: { weights: Weights; state?: EngineState; position?: LoopPosition };
+  trainRows?: number;
+  reporter?: LoopReporter;
+}
+
+export interface FitOutcome {
+  position: LoopPosition;
+  best?: Esm2Metrics;
+  engine: string;
+}
+
+/**
+ * The training loop, backend-neutral: it sees an EngineFactory and batches,
+ * nothing else. Per epoch: train, validate (ESM2 metrics), keep the best
+ * artifact, then write the checkpoint (atomically), then history.json — so
+ * a kill at any moment resumes from the last finished epoch.
+ */
+export async function fitLoop(run: FitRun): Promise<FitOutcome> {
+  const { settings, paths, model } = run;
+  const report = run.reporter ?? {};
+  if (settings.earlyStop && !run.validBatches) throw new Error(`early stopping on ${settings.earlyStop.metric} needs validation data (--valid)`);
+  // With validation data the best epoch is chosen by a metric even without early stopping (later epochs can overfit the ids).
+  const selectBy = settings.earlyStop?.metric ?? (run.validBatches ? DEFAULT_SELECTION_METRIC : undefined);
+  const key: MetricKey | undefined = selectBy ? metricKey(selectBy) : undefined;
+  const position: LoopPosition = structuredClone(run.start.position) ?? { epoch: 0, step: 0, badEpochs: 0, stopped: false, history: [] };
+  if (run.trainRows !== undefined) position.trainRows = run.trainRows;
+
+  const engine = await run.factory.create({ model, weights: run.start.weights, optimizer: settings.optimizer });
+  report.log?.(`engine: ${engine.name} — ${engine.description}`);
+  let best: Esm2Metrics | undefined;
+  try {
+    if (run.start.state) engine.setState(run.start.state);
+    if (position.stopped) report.log?.(`this run already stopped early at epoch ${position.epoch}`);
+    while (!position.stopped && position.epoch < settings.epochs) {
+      const epoch = position.epoch + 1;
+      const record = await trainEpoch(engine, run, epoch, position);
+      let improved = true;
+      if (run.validBatches) {
+        const metrics = await evaluateDataset(engine, model, run.validBatches());
+        Object.assign(record, metrics);
+        const value = key?.read(metrics);
+        improved = key ? improves(key, value, position.best?.value) : true;
+        if (key && improved) position.best = { epoch, value: value!, metric: key.name };
+        if (improved) best = metrics;
+      }
+      position.badEpochs = improved ? 0 : position.badEpochs + 1;
+      position.epoch = epoch;
+      position.history.push(record);
+      if (settings.earlyStop && position.badEpochs >= settings.earlyStop.patience) position.stopped = true;
+      report.epochEnd?.(record, improved);
+      if (improved) await writeBest(run, engine, record);
+      await writeCheckpoint(paths.checkpoint, run, engine, position);
+      await writeJsonAtomic(paths.history, position.history);
+      if (position.stopped) report.log?.(`early stop: ${settings.earlyStop!.metric} has not improved for ${position.badEpochs} epoch(s); best epoch ${position.best?.epoch}`);
+    }
+    return { position, engine: engine.description, ...(best ? { best } : {}) };
+  } finally {
+    engine.dispose();
+  }
+}
+
+async function trainEpoch(engine: TrainingEngine, run: FitRun, epoch: number, position: LoopPosition): Promise<EpochRecord> {
+  run.reporter?.epochStart?.(epoch, run.settings.epochs, position.trainRows);
+  const sums: Record<string, number> = {};
+  let rows = 0;
+  let steps = 0;
+  const t0 = performance.now();
+  for await (const batch of run.trainBatches(epoch)) {
+    const { losses } = await engine.step(batchToFeeds(run.model.graph, batch));
+    position.step++;
+    steps++;
+    rows += batch.size;
+    if (!Number.isFinite(losses.loss)) {
+      throw new Error(`training diverged: loss is ${losses.loss} at epoch ${epoch}, step ${position.step}; lower --lr or set optimizer.clipNorm`);
+    }
+    for (const [k, v] of Object.entries(losses)) sums[k] = (sums[k] ?? 0) + v * batch.size;
+    run.reporter?.step?.(rows, losses.loss!);
+  }
+  if (steps === 0) throw new Error(`${run.settings.train}: no training batches`);
+  if (position.trainRows === undefined) position.trainRows = rows;
+  const seconds = (performance.now() - t0) / 1000;
+  const train_losses = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / rows]));
+  return { epoch, train_loss: train_losses.loss!, train_losses, seconds: round(seconds, 2), samples_per_s: Math.round(rows / seconds) };
+}
+
+async function writeBest(run: FitRun, engine: TrainingEngine, record: EpochRecord): Promise<void> {
+  const metadata = jsonSafe({ kind: 'model', epoch: record.epoch, engine: engine.description, settings: run.settings, metrics: record });
+  await writeArtifact(run.paths.best, artifactFromModel(run.model, run.schema, engine.getWeights(), { encoders: run.encoders, metadata }));
+}
+
+const round = (x: number, digits: number) => Math.round(x * 10 ** digits) / 10 ** digits;

@@ -1,0 +1,45 @@
+import type { ModelConfig, OptimizerConfig } from '@esm2/core';
+import type { DataConfigInput } from '@esm2/data';
+
+/** Everything that defines a fit, resolved from flags and config; saved in the checkpoint so --resume needs none of it again. */
+export interface FitSettings {
+  train: string;
+  valid?: string;
+  model: ModelConfig;
+  optimizer: OptimizerConfig;
+  data?: DataConfigInput;
+  epochs: number;
+  batchSize: number;
+  /** Seeds the initial weights and each epoch's shuffle. */
+  seed: number;
+  /** Rows held by the streaming shuffle. */
+  shuffleBuffer: number;
+  earlyStop?: { metric: string; patience: number };
+  backend: string;
+}
+
+/** One line of history.json: the epoch's training loss and the validation metrics under the same keys as metrics.json. */
+export interface EpochRecord {
+  epoch: number;
+  train_loss: number;
+  /** Mean over the epoch of every loss output (loss and its parts). */
+  train_losses: Record<string, number>;
+  seconds: number;
+  samples_per_s: number;
+  [metric: string]: unknown;
+}
+
+/** Where the loop is: saved in each checkpoint. The shuffle of epoch e is seeded from (seed, e), so this is also the RNG position. */
+export interface LoopPosition {
+  /** Epochs completed. */
+  epoch: number;
+  /** Optimizer steps taken. */
+  step: number;
+  /** The best epoch so far by the selection metric (early-stop metric, else ctcvr_auc); absent without validation data. */
+  best?: { epoch: number; value: number; metric: string };
+  /** Epochs since the best one (early stopping). */
+  badEpochs: number;
+  stopped: boolean;
+  history: EpochRecord[];
+  trainRows?: number;
+}

@@ -1,0 +1,288 @@
+import * as tf from '@tensorflow/tfjs';
+import type { EngineState, GraphInput, HostTensor, OptimizerConfig, StepResult, TrainingEngine, Weights, ZooModel } from '@esm2/core';
+import { CompiledGraph } from './compile.js';
+import { batchSizeOf, checkFeed, inputTensors } from './feeds.js';
+import { lookupBatch, rowGradients, type TableBatch } from './host-lookup.js';
+import { DenseAdam } from './optim/dense-adam.js';
+import { sparseOptimizer, type SparseRowOptimizer } from './optim/sparse-rows.js';
+import type { TfRuntime } from './runtime.js';
+import { planSparseTables, type SparseTable } from './sparse-plan.js';
+import { checkWeights } from './weights.js';
+
+/** A host-side embedding table with its optimizer and lookup scratch. */
+interface HostTable {
+  plan: SparseTable;
+  data: Float32Array;
+  optimizer: SparseRowOptimizer;
+  slot: Int32Array;
+}
+
+/** What one forward/backward pass leaves for the update: host arrays, plus dense gradients still on device. */
+interface Pass {
+  losses: Record<string, number>;
+  /** Dense gradients, already scaled by clipping; owned by the pass. */
+  denseGrads: Map<string, tf.Tensor>;
+  /** Per host table: touched rows and their (L2-added, clipped) gradients. */
+  rows: { table: HostTable; ids: Int32Array; grads: Float32Array }[];
+  dispose(): void;
+}
+
+export interface Gradients {
+  losses: Record<string, number>;
+  dense: Map<string, Float32Array>;
+  rows: Map<string, { ids: Int32Array; grads: Float32Array }>;
+}
+
+const STEP_KEY = 'step';
+const denseSlotKey = (slot: 'm' | 'v', param: string) => `adam/${slot}/${param}`;
+const tableSlotKey = (optimizer: OptimizerConfig['embeddingOptimizer'], slot: string, param: string) => `${optimizer}/${slot}/${param}`;
+
+/**
+ * The TensorFlow.js training engine. Dense parameters are tfjs variables
+ * updated by Adam on device. Embedding tables stay on the host: their
+ * lookups are done there and fed to the graph as the lookup nodes' values,
+ * so gradients come back per looked-up row and only touched rows are
+ * updated (see sparse-plan.ts). tfjs's own gather gradient would build a
+ * segment sum over the table, costing far more than the rest of the step.
+ */
+export class TfjsEngine implements TrainingEngine {
+  readonly name = 'tfjs';
+  readonly description: string;
+  private readonly compiled: CompiledGraph;
+  private readonly dense = new Map<string, tf.Variable>();
+  private readonly tables: HostTable[] = [];
+  private readonly adam: DenseAdam;
+  private readonly inputsByName: Map<string, GraphInput>;
+  private steps = 0;
+  private disposed = false;
+
+  constructor(
+    private readonly model: ZooModel,
+    weights: Weights,
+    private readonly optimizer: OptimizerConfig,
+    runtime: TfRuntime,
+  ) {
+    this.description = runtime.description;
+    const graph = model.graph;
+    checkWeights(graph, weights);
+    this.compiled = new CompiledGraph(graph);
+    this.inputsByName = new Map(graph.inputs.map((i) => [i.name, i]));
+    const plans = planSparseTables(graph);
+    for (const plan of plans) {
+      const data = Float32Array.from(weights.get(plan.param)!);
+      this.tables.push({ plan, data, optimizer: sparseOptimizer(data.length, plan.dim, optimizer), slot: new Int32Array(plan.rows).fill(-1) });
+    }
+    const sparse = new Set(plans.map((t) => t.param));
+    for (const p of graph.params) {
+      if (sparse.has(p.name)) continue;
+      // tidy disposes the initial tensor; the variable keeps its own reference to the data.
+      this.dense.set(p.name, tf.tidy(() => tf.variable(tf.tensor(weights.get(p.name)!, p.type.shape as number[], 'float32'), false)));
+    }
+    this.adam = new DenseAdam(this.dense, optimizer);
+  }
+
+  async step(feeds: Record<string, HostTensor>): Promise<StepResult> {
+    const pass = await this.forwardBackward(feeds);
+    const t = this.steps + 1;
+    try {
+      tf.tidy(() => this.adam.apply(this.dense, pass.denseGrads, t));
+      for (const r of pass.rows) r.table.optimizer.update(r.table.data, r.ids, r.grads, t);
+      this.steps = t;
+      return { losses: pass.losses };
+    } finally {
+      pass.dispose();
+    }
+  }
+
+  /**
+   * The losses and the gradient of the training objective — after L2 and
+   * clipping, exactly what `step` would apply — without updating anything.
+   * Embedding tables give the rows the batch touched. For tests and diagnostics.
+   */
+  async gradients(feeds: Record<string, HostTensor>): Promise<Gradients> {
+    const pass = await this.forwardBackward(feeds);
+    try {
+      const dense = new Map<string, Float32Array>();
+      for (const [name, g] of pass.denseGrads) dense.set(name, Float32Array.from(await g.data()));
+      return { losses: pass.losses, dense, rows: new Map(pass.rows.map((r) => [r.table.plan.param, { ids: r.ids, grads: r.grads }])) };
+    } finally {
+      pass.dispose();
+    }
+  }
+
+  async predict(feeds: Record<string, HostTensor>, outputs: string[]): Promise<Record<string, Float32Array>> {
+    this.assertLive();
+    const { inputs, batches, supplied } = this.prepare(feeds, outputs);
+    const results = tf.tidy(() => {
+      const values = new Map(inputs);
+      for (const [name, v] of this.dense) values.set(name, v);
+      for (const { batch: b } of batches) for (const lb of b.lookups) values.set(lb.lookup.node, tf.tensor2d(lb.values, [lb.values.length / b.table.dim, b.table.dim]));
+      return this.compiled.run(values, outputs, supplied);
+    });
+    tf.dispose([...inputs.values()]);
+    try {
+      const out: Record<string, Float32Array> = {};
+      for (const name of outputs) out[name] = Float32Array.from(await results[name]!.data());
+      return out;
+    } finally {
+      tf.dispose(results);
+    }
+  }
+
+  getWeights(): Weights {
+    this.assertLive();
+    const byName = new Map<string, Float32Array>();
+    for (const [name, v] of this.dense) byName.set(name, Float32Array.from(v.dataSync()));
+    for (const table of this.tables) byName.set(table.plan.param, Float32Array.from(table.data));
+    return new Map(this.model.graph.params.map((p) => [p.name, byName.get(p.name)!]));
+  }
+
+  getState(): EngineState {
+    this.assertLive();
+    const state: EngineState = new Map([[STEP_KEY, { shape: [], data: Int32Array.of(this.steps) }]]);
+    for (const [name, p] of this.dense) {
+      state.set(denseSlotKey('m', name), { shape: [...p.shape], data: Float32Array.from(this.adam.m.get(name)!.dataSync()) });
+      state.set(denseSlotKey('v', name), { shape: [...p.shape], data: Float32Array.from(this.adam.v.get(name)!.dataSync()) });
+    }
+    for (const table of this.tables) {
+      for (const [slot, data] of table.optimizer.slots) {
+        state.set(tableSlotKey(this.optimizer.embeddingOptimizer, slot, table.plan.param), { shape: [table.plan.rows, table.plan.dim], data: Float32Array.from(data) });
+      }
+    }
+    return state;
+  }
+
+  /** Restores optimizer state saved by getState; every expected tensor must be present with the right size. */
+  setState(state: EngineState): void {
+    this.assertLive();
+    const expected = this.getState();
+    const missing = [...expected.keys()].filter((k) => !state.has(k));
+    const extra = [...state.keys()].filter((k) => !expected.has(k));
+    if (missing.length > 0 || extra.length > 0) {
+      throw new Error(
+        `optimizer state does not match this model and optimizer (embedding optimizer '${this.optimizer.embeddingOptimizer}')` +
+          (missing.length ? `; missing: ${missing.slice(0, 5).join(', ')}` : '') +
+          (extra.length ? `; unexpected: ${extra.slice(0, 5).join(', ')}` : ''),
+      );
+    }
+    for (const [key, want] of expected) {
+      const got = state.get(key)!;
+      if (got.data.length !== want.data.length) throw new Error(`optimizer state '${key}' has ${got.data.length} values, expected ${want.data.length}`);
+    }
+    this.steps = state.get(STEP_KEY)!.data[0]!;
+    tf.tidy(() => {
+      for (const [name, p] of this.dense) {
+        this.adam.m.get(name)!.assign(tf.tensor(Float32Array.from(state.get(denseSlotKey('m', name))!.data), p.shape));
+        this.adam.v.get(name)!.assign(tf.tensor(Float32Array.from(state.get(denseSlotKey('v', name))!.data), p.shape));
+      }
+    });
+    for (const table of this.tables) {
+      for (const [slot, data] of table.optimizer.slots) data.set(state.get(tableSlotKey(this.optimizer.embeddingOptimizer, slot, table.plan.param))!.data);
+    }
+  }
+
+  dispose(): void {
+    if (this.disposed) return;
+    this.disposed = true;
+    for (const v of this.dense.values()) v.dispose();
+    this.adam.dispose();
+  }
+
+  /**
+   * Forward and backward on one batch. The objective is the model's `loss`
+   * plus embeddingL2·‖row‖² over the touched rows; gradients are clipped by
+   * their global norm (dense and row gradients together).
+   */
+  private async forwardBackward(feeds: Record<string, HostTensor>): Promise<Pass> {
+    this.assertLive();
+    const lossNames = this.model.losses;
+    const lossIndex = lossNames.indexOf('loss');
+    if (lossIndex < 0) throw new Error(`model '${this.model.graph.name}' has no 'loss' output`);
+    const { inputs, batches, supplied } = this.prepare(feeds, lossNames);
+    const externals = this.compiled.externalsFor(lossNames, supplied);
+    const denseNames = [...this.dense.keys()].filter((n) => externals.has(n));
+    const lookups = batches.flatMap(({ batch: b }) => b.lookups.map((lb) => ({ lb, dim: b.table.dim })));
+    let kept;
+    try {
+      kept = tf.tidy(() => {
+        const values = new Map(inputs);
+        const xs = [...denseNames.map((n) => this.dense.get(n)! as tf.Tensor), ...lookups.map(({ lb, dim }) => tf.tensor2d(lb.values, [lb.values.length / dim, dim]))];
+        // A vector of every loss output; dy picks `loss`, so only it is differentiated.
+        const f = (...args: tf.Tensor[]): tf.Tensor => {
+          denseNames.forEach((n, i) => values.set(n, args[i]!));
+          lookups.forEach(({ lb }, i) => values.set(lb.lookup.node, args[denseNames.length + i]!));
+          const outs = this.compiled.run(values, lossNames, supplied);
+          return tf.stack(lossNames.map((n) => tf.reshape(outs[n]!, [])));
+        };
+        const dy = tf.tensor1d(lossNames.map((_, i) => (i === lossIndex ? 1 : 0)));
+        const { value, grads } = tf.valueAndGrads(f)(xs, dy);
+        const denseSq = tf.addN([tf.scalar(0), ...grads.slice(0, denseNames.length).map((g) => tf.sum(tf.square(g)))]);
+        return { value, denseGrads: grads.slice(0, denseNames.length), lookupGrads: grads.slice(denseNames.length), denseSq };
+      });
+    } finally {
+      tf.dispose([...inputs.values()]);
+    }
+    try {
+      const value = await kept.value.data();
+      const lookupGrads = await Promise.all(kept.lookupGrads.map((g) => g.data() as Promise<Float32Array>));
+      let offset = 0;
+      const rows = batches.map(({ host, batch: b }) => {
+        const grads = rowGradients(b, lookupGrads.slice(offset, (offset += b.lookups.length)));
+        this.addL2(grads, host, b.ids);
+        return { table: host, ids: b.ids, grads };
+      });
+      let denseGrads = kept.denseGrads;
+      if (this.optimizer.clipNorm > 0) {
+        let sq = (await kept.denseSq.data())[0]!;
+        for (const r of rows) for (const g of r.grads) sq += g * g;
+        const scale = Math.min(1, this.optimizer.clipNorm / Math.max(Math.sqrt(sq), 1e-12));
+        if (scale < 1) {
+          for (const r of rows) for (let i = 0; i < r.grads.length; i++) r.grads[i]! *= scale;
+          denseGrads = kept.denseGrads.map((g) => tf.mul(g, scale));
+          tf.dispose(kept.denseGrads);
+        }
+      }
+      tf.dispose([kept.value, kept.denseSq, ...kept.lookupGrads]);
+      const owned = denseGrads;
+      return {
+        losses: Object.fromEntries(lossNames.map((n, i) => [n, value[i]!])),
+        denseGrads: new Map(denseNames.map((n, i) => [n, owned[i]!])),
+        rows,
+        dispose: () => tf.dispose(owned),
+      };
+    } catch (e) {
+      tf.dispose(kept);
+      throw e;
+    }
+  }
+
+  /** d/drow of embeddingL2·‖row‖² = 2·embeddingL2·row, on the touched rows only. */
+  private addL2(grads: Float32Array, table: HostTable, ids: Int32Array): void {
+    const l2 = this.optimizer.embeddingL2;
+    if (l2 <= 0) return;
+    const dim = table.plan.dim;
+    for (let k = 0; k < ids.length; k++) for (let d = 0; d < dim; d++) grads[k * dim + d]! += 2 * l2 * table.data[ids[k]! * dim + d]!;
+  }
+
+  /** Input tensors and host lookups for computing `outputs`; lookup nodes become supplied values. */
+  private prepare(feeds: Record<string, HostTensor>, outputs: readonly string[]) {
+    const batch = batchSizeOf(this.model.graph.inputs, feeds);
+    const allLookups = this.tables.flatMap((t) => t.plan.lookups.map((l) => l.node));
+    const reachable = this.compiled.externalsFor(outputs, allLookups);
+    const batches: { host: HostTable; batch: TableBatch }[] = [];
+    for (const host of this.tables) {
+      // Only lookups the outputs reach: an unreachable one would have no gradient.
+      const lookups = host.plan.lookups.filter((l) => reachable.has(l.node));
+      // Host lookups read the id feeds directly: hold them to the graph's declared shapes first.
+      for (const l of lookups) checkFeed(this.inputsByName.get(l.ids)!, feeds[l.ids], batch);
+      if (lookups.length > 0) batches.push({ host, batch: lookupBatch({ ...host.plan, lookups }, host.data, host.slot, feeds) });
+    }
+    const supplied = batches.flatMap(({ batch }) => batch.lookups.map((lb) => lb.lookup.node));
+    const inputs = inputTensors(this.model.graph, feeds, batch, this.compiled.externalsFor(outputs, supplied));
+    return { inputs, batches, supplied };
+  }
+
+  private assertLive(): void {
+    if (this.disposed) throw new Error('this tfjs engine has been disposed');
+  }
+}

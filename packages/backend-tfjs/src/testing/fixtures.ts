@@ -1,0 +1,40 @@
+import { buildModel, mulberry32, normalSampler, sizeOf, type FeatureSchema, type Graph, type HostTensor, type ModelConfigInput, type Weights, type ZooModel } from '@esm2/core';
+import { randomFeeds, smallSchema } from '@esm2/core/testing';
+
+/** Every parameter drawn N(0, std²) — biases included, so parity tests see non-trivial values everywhere. */
+export function randomWeights(graph: Graph, seed: number, std = 0.5): Weights {
+  const normal = normalSampler(mulberry32(seed));
+  return new Map(graph.params.map((p) => [p.name, Float32Array.from({ length: sizeOf(p.type.shape as number[]) }, () => normal() * std)]));
+}
+
+export interface ZooCase {
+  label: string;
+  config: ModelConfigInput;
+}
+
+/** One case per zoo model (both DNN tasks), with narrow towers so the f64 oracle stays fast. */
+export const ZOO_CASES: ZooCase[] = [
+  { label: 'esm2', config: { model: 'esm2', towers: [8, 4] } },
+  { label: 'esmm', config: { model: 'esmm', towers: [8, 4] } },
+  { label: 'dnn (cvr)', config: { model: 'dnn', towers: [8, 4], task: 'cvr' } },
+  { label: 'dnn (ctr, tanh)', config: { model: 'dnn', towers: [6], task: 'ctr', activation: 'tanh' } },
+  { label: 'dnn-os', config: { model: 'dnn-os', towers: [8, 4], oversampleRate: 4 } },
+];
+
+export interface Fixture {
+  schema: FeatureSchema;
+  model: ZooModel;
+  weights: Weights;
+  feeds: Record<string, HostTensor>;
+}
+
+export function fixture(config: ModelConfigInput, seed = 1, batch = 16): Fixture {
+  const schema = smallSchema();
+  const model = buildModel(schema, config);
+  return { schema, model, weights: randomWeights(model.graph, seed), feeds: randomFeeds(model.graph, schema, batch, seed + 100) };
+}
+
+/** The weights as f64 copies, for the interpreter's precise finite differences. */
+export function asFloat64(weights: Weights): Map<string, Float64Array> {
+  return new Map([...weights].map(([k, v]) => [k, Float64Array.from(v)]));
+}
