@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { EngineState, GraphInput, HostTensor, OptimizerConfig, StepResult, TrainingEngine, Weights, ZooModel } from '@esm2/core';
+import { STATE_KEYS, type EngineState, type GraphInput, type HostTensor, type OptimizerConfig, type StepResult, type TrainingEngine, type Weights, type ZooModel } from '@esm2/core';
 import { CompiledGraph } from './compile.js';
 import { batchSizeOf, checkFeed, inputTensors } from './feeds.js';
 import { lookupBatch, rowGradients, type TableBatch } from './host-lookup.js';
@@ -33,9 +33,9 @@ export interface Gradients {
   rows: Map<string, { ids: Int32Array; grads: Float32Array }>;
 }
 
-const STEP_KEY = 'step';
-const denseSlotKey = (slot: 'm' | 'v', param: string) => `adam/${slot}/${param}`;
-const tableSlotKey = (optimizer: OptimizerConfig['embeddingOptimizer'], slot: string, param: string) => `${optimizer}/${slot}/${param}`;
+const STEP_KEY = STATE_KEYS.step;
+const denseSlotKey = STATE_KEYS.dense;
+const tableSlotKey = STATE_KEYS.table;
 
 /**
  * The TensorFlow.js training engine. Dense parameters are tfjs variables

@@ -1,5 +1,5 @@
 import { buildModel, formatMetricsTable, hashString, initWeights } from '@esm2/core';
-import { Encoders, fitEncoders, openDataset } from '@esm2/data';
+import { Encoders, fitEncoders, prefetchDataset } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { hasCheckpoint, readCheckpoint } from '../train/checkpoint.js';
@@ -15,6 +15,7 @@ import { integer, positiveInt, positiveNumber, widthList } from './cli-args.js';
 
 interface FitOptions extends FitFlags {
   out: string;
+  threads?: number;
   config?: string;
   resume: boolean;
 }
@@ -47,6 +48,7 @@ export function registerFitCommand(program: Command): void {
     .option('--towers <widths>', 'hidden layer widths of every tower, e.g. 256,128,64', widthList)
     .option('--embedding-dim <n>', 'embedding width (default 16)', positiveInt)
     .option('--backend <name>', `training engine: ${Object.keys(ENGINE_FACTORIES).join(' | ')} (default ${DEFAULT_BACKEND})`)
+    .option('--threads <n>', 'intra-op threads of the onnx engine (default 1: on 2 cores the other one reads and encodes data)', positiveInt)
     .option('--early-stop <metric>', `stop when this validation metric stops improving: ${METRIC_NAMES.join(', ')}`)
     .option('--patience <n>', 'epochs without improvement before stopping (default 2)', positiveInt)
     .option('--shuffle-buffer <n>', 'rows held by the streaming shuffle (default 100000)', positiveInt)
@@ -109,11 +111,12 @@ export function registerFitCommand(program: Command): void {
       const outcome = await fitLoop({
         ...run,
         factory: engineFactory(settings.backend),
+        ...(opts.threads ? { threads: opts.threads } : {}),
         paths,
         reporter,
         trainBatches: (epoch) =>
-          openDataset(settings.train, { encoders: encodersObj, batchSize: settings.batchSize, shuffle: { seed: hashString(`epoch-${epoch}`, settings.seed), buffer: settings.shuffleBuffer } }),
-        ...(settings.valid ? { validBatches: () => openDataset(settings.valid!, { encoders: encodersObj, batchSize: evalBatchSize(settings) }) } : {}),
+          prefetchDataset(settings.train, { encoders: encodersObj, batchSize: settings.batchSize, shuffle: { seed: hashString(`epoch-${epoch}`, settings.seed), buffer: settings.shuffleBuffer } }),
+        ...(settings.valid ? { validBatches: () => prefetchDataset(settings.valid!, { encoders: encodersObj, batchSize: evalBatchSize(settings) }) } : {}),
       });
       const best = outcome.position.best;
       console.log(`\n${paths.dir}: ${outcome.position.epoch} epoch(s), ${outcome.position.step} steps${best ? `; best epoch ${best.epoch} (${best.metric} ${best.value.toFixed(4)})` : ''}`);

@@ -1,4 +1,5 @@
 import type { EngineFactory } from '@esm2/core';
+import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
 
 /**
@@ -7,6 +8,7 @@ import { tfjsEngineFactory } from '@esm2/backend-tfjs';
  * see an EngineFactory. A new engine registers here and nowhere else.
  */
 export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
+  onnx: onnxEngineFactory,
   tfjs: tfjsEngineFactory,
 };
 

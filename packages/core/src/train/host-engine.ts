@@ -48,6 +48,17 @@ export function buildPredictGraph(model: ZooModel, outputs: string[]): Graph {
   return { ...pruned, inputs: [...pruned.inputs, ...pruned.params.map((p) => ({ name: p.name, type: p.type, role: 'state' as const }))], params: [] };
 }
 
+/** Optimizer state names every engine uses (checkpoints move between backends). */
+export const STATE_KEYS = {
+  step: 'step',
+  dense: (slot: 'm' | 'v', param: string) => `adam/${slot}/${param}`,
+  table: (optimizer: OptimizerConfig['embeddingOptimizer'], slot: string, param: string) => `${optimizer}/${slot}/${param}`,
+} as const;
+
+function tableSlots(table: SparseEmbeddingTable): [string, Float32Array][] {
+  return table.first.length > 0 ? [['m', table.first], ['v', table.second]] : [['acc', table.second]];
+}
+
 const asF32 = (a: Float32Array | Float64Array) => (a instanceof Float32Array ? a : Float32Array.from(a));
 
 /**
@@ -197,17 +208,16 @@ export class HostEmbeddingEngine implements TrainingEngine {
   }
 
   getState(): EngineState {
-    const state: EngineState = new Map();
-    state.set('step', { shape: [1], data: Float32Array.of(this.t) });
+    // Names shared with the tfjs engine, so a checkpoint resumes on either backend.
+    const state: EngineState = new Map([[STATE_KEYS.step, { shape: [], data: Int32Array.of(this.t) }]]);
     for (const p of this.trainStep.dense) {
       const shape = this.shapes.get(p)!;
-      state.set(`adam_m/${p}`, { shape, data: Float32Array.from(this.firstMoments.get(p)!) });
-      state.set(`adam_v/${p}`, { shape, data: Float32Array.from(this.secondMoments.get(p)!) });
+      state.set(STATE_KEYS.dense('m', p), { shape, data: Float32Array.from(this.firstMoments.get(p)!) });
+      state.set(STATE_KEYS.dense('v', p), { shape, data: Float32Array.from(this.secondMoments.get(p)!) });
     }
     for (const [name, table] of this.tables) {
       const shape = [table.rows, table.dim];
-      if (table.first.length > 0) state.set(`adam_m/${name}`, { shape, data: Float32Array.from(table.first) });
-      state.set(`${table.first.length > 0 ? 'adam_v' : 'adagrad'}/${name}`, { shape, data: Float32Array.from(table.second) });
+      for (const [slot, data] of tableSlots(table)) state.set(STATE_KEYS.table(this.optimizer.embeddingOptimizer, slot, name), { shape, data: Float32Array.from(data) });
     }
     return state;
   }
@@ -215,19 +225,18 @@ export class HostEmbeddingEngine implements TrainingEngine {
   setState(state: EngineState): void {
     const get = (key: string, length: number) => {
       const s = state.get(key);
-      if (!s) throw new Error(`engine state has no '${key}'`);
-      if (s.data.length !== length) throw new Error(`engine state '${key}' has ${s.data.length} values, expected ${length}`);
-      return Float32Array.from(s.data);
+      if (!s) throw new Error(`optimizer state has no '${key}' (saved with another model or embedding optimizer?)`);
+      if (s.data.length !== length) throw new Error(`optimizer state '${key}' has ${s.data.length} values, expected ${length}`);
+      return s.data;
     };
-    this.t = get('step', 1)[0]!;
+    this.t = get(STATE_KEYS.step, 1)[0]!;
     for (const p of this.trainStep.dense) {
       const n = this.dense.get(p)!.length;
-      this.firstMoments.set(p, get(`adam_m/${p}`, n));
-      this.secondMoments.set(p, get(`adam_v/${p}`, n));
+      this.firstMoments.set(p, Float32Array.from(get(STATE_KEYS.dense('m', p), n)));
+      this.secondMoments.set(p, Float32Array.from(get(STATE_KEYS.dense('v', p), n)));
     }
     for (const [name, table] of this.tables) {
-      if (table.first.length > 0) table.first.set(get(`adam_m/${name}`, table.first.length));
-      table.second.set(get(`${table.first.length > 0 ? 'adam_v' : 'adagrad'}/${name}`, table.second.length));
+      for (const [slot, data] of tableSlots(table)) data.set(get(STATE_KEYS.table(this.optimizer.embeddingOptimizer, slot, name), data.length));
     }
   }
 
