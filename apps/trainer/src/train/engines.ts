@@ -12,7 +12,8 @@ export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
   tfjs: tfjsEngineFactory,
 };
 
-export const DEFAULT_BACKEND = 'tfjs';
+/** The ONNX Runtime engine: ~100× tfjs-cpu, parity-tested against it (engine-parity.test.ts). */
+export const DEFAULT_BACKEND = 'onnx';
 
 export function engineFactory(name: string): EngineFactory {
   const factory = ENGINE_FACTORIES[name];

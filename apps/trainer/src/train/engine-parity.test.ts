@@ -1,0 +1,41 @@
+import { auc, buildModel, DEFAULT_OPTIMIZER, initWeights, MODEL_NAMES } from '@esm2/core';
+import { randomFeeds, smallSchema } from '@esm2/core/testing';
+import { describe, expect, it } from 'vitest';
+import { ENGINE_FACTORIES } from './engines.js';
+
+/**
+ * The two training engines are independent implementations (tfjs autograd
+ * and dense Adam on device; the IR's own autodiff and Adam compiled to
+ * ONNX): from the same weights and batches they must train the same model.
+ */
+describe('tfjs and onnx engines train identically', () => {
+  const schema = smallSchema();
+  for (const name of MODEL_NAMES) {
+    it(`${name}: 100 steps give the same losses and the same final AUC`, async () => {
+      const model = buildModel(schema, { model: name, towers: [16, 8], embeddingDim: 4, numericDim: 3 });
+      const weights = initWeights(model.graph, 17);
+      const optimizer = { ...DEFAULT_OPTIMIZER, lr: 0.01 };
+      const engines = await Promise.all([ENGINE_FACTORIES.tfjs!, ENGINE_FACTORIES.onnx!].map((f) => f.create({ model, weights, optimizer })));
+      let worst = 0;
+      const onnxLosses: number[] = [];
+      for (let step = 0; step < 100; step++) {
+        // Eight batches in turn: random labels, but memorisable, so the loss must fall.
+        const feeds = randomFeeds(model.graph, schema, 64, 1000 + (step % 8));
+        const [a, b] = await Promise.all(engines.map((e) => e.step(feeds)));
+        const [la, lb] = [a!.losses.loss!, b!.losses.loss!];
+        worst = Math.max(worst, Math.abs(la - lb) / Math.abs(lb));
+        onnxLosses.push(lb);
+      }
+      expect(worst).toBeLessThan(1e-3);
+      // The engines really trained: the last pass over the eight batches scores well below the first.
+      const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+      expect(mean(onnxLosses.slice(-8))).toBeLessThan(mean(onnxLosses.slice(0, 8)) * 0.9);
+      const test = randomFeeds(model.graph, schema, 2000, 7);
+      const output = model.predictions.at(-1)!;
+      const label = output === 'pctr' ? test.click!.data : test.buy!.data;
+      const [pa, pb] = await Promise.all(engines.map((e) => e.predict(test, [output])));
+      expect(auc(pa![output]!, label).toFixed(3)).toBe(auc(pb![output]!, label).toFixed(3));
+      for (const e of engines) e.dispose();
+    });
+  }
+});
