@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import { STATE_KEYS, type EngineState, type GraphInput, type HostTensor, type OptimizerConfig, type StepResult, type TrainingEngine, type Weights, type ZooModel } from '@esm2/core';
+import { clipScale, STATE_KEYS, type EngineState, type GraphInput, type HostTensor, type OptimizerConfig, type StepResult, type TrainingEngine, type Weights, type ZooModel } from '@esm2/core';
 import { CompiledGraph } from './compile.js';
 import { batchSizeOf, checkFeed, inputTensors } from './feeds.js';
 import { lookupBatch, rowGradients, type TableBatch } from './host-lookup.js';
@@ -190,8 +190,9 @@ export class TfjsEngine implements TrainingEngine {
 
   /**
    * Forward and backward on one batch. The objective is the model's `loss`
-   * plus embeddingL2·‖row‖² over the touched rows; gradients are clipped by
-   * their global norm (dense and row gradients together).
+   * plus embeddingL2·‖row‖² over the touched rows; the loss gradient is
+   * clipped by its global norm (dense and lookup-row gradients), then the L2
+   * gradient is added to the touched rows.
    */
   private async forwardBackward(feeds: Record<string, HostTensor>): Promise<Pass> {
     this.assertLive();
@@ -225,23 +226,25 @@ export class TfjsEngine implements TrainingEngine {
     try {
       const value = await kept.value.data();
       const lookupGrads = await Promise.all(kept.lookupGrads.map((g) => g.data() as Promise<Float32Array>));
+      let denseGrads = kept.denseGrads;
+      if (this.optimizer.clipNorm > 0) {
+        // The global norm of the model loss's gradient: dense params and lookup rows (per lookup row, as
+        // TensorFlow treats IndexedSlices), the same definition the compiled ONNX step uses.
+        let sq = (await kept.denseSq.data())[0]!;
+        for (const g of lookupGrads) for (const x of g) sq += x * x;
+        const scale = clipScale(sq, this.optimizer.clipNorm);
+        if (scale < 1) {
+          for (const g of lookupGrads) for (let i = 0; i < g.length; i++) g[i]! *= scale;
+          denseGrads = kept.denseGrads.map((g) => tf.mul(g, scale));
+          tf.dispose(kept.denseGrads);
+        }
+      }
       let offset = 0;
       const rows = batches.map(({ host, batch: b }) => {
         const grads = rowGradients(b, lookupGrads.slice(offset, (offset += b.lookups.length)));
         this.addL2(grads, host, b.ids);
         return { table: host, ids: b.ids, grads };
       });
-      let denseGrads = kept.denseGrads;
-      if (this.optimizer.clipNorm > 0) {
-        let sq = (await kept.denseSq.data())[0]!;
-        for (const r of rows) for (const g of r.grads) sq += g * g;
-        const scale = Math.min(1, this.optimizer.clipNorm / Math.max(Math.sqrt(sq), 1e-12));
-        if (scale < 1) {
-          for (const r of rows) for (let i = 0; i < r.grads.length; i++) r.grads[i]! *= scale;
-          denseGrads = kept.denseGrads.map((g) => tf.mul(g, scale));
-          tf.dispose(kept.denseGrads);
-        }
-      }
       tf.dispose([kept.value, kept.denseSq, ...kept.lookupGrads]);
       const owned = denseGrads;
       return {

@@ -74,7 +74,12 @@ describe('objective extras', () => {
   });
 
   it('global-norm clipping scales every gradient by clip/‖g‖ when ‖g‖ exceeds it', async () => {
-    const { model, weights, feeds } = fixture({ model: 'esmm', towers: [4] }, 7, 8);
+    const { model, weights, feeds } = fixture({ model: 'esmm', towers: [4] }, 7, 5);
+    // Distinct ids and one tag per row: each lookup row is its own table row, so the
+    // per-lookup-row norm (the definition clipping uses) equals the norm of the row gradients.
+    feeds.user = { shape: [5], data: Int32Array.of(0, 1, 2, 3, 4) };
+    feeds.item = { shape: [5], data: Int32Array.of(6, 2, 9, 0, 4) };
+    feeds.tags = { shape: [5, 3], data: Int32Array.of(0, -1, -1, 3, -1, -1, 1, -1, -1, 4, -1, -1, 2, -1, -1) };
     const runtime = await cpuRuntime();
     const free = await new TfjsEngine(model, weights, DEFAULT_TEST_OPTIMIZER, runtime).gradients(feeds);
     const all = [...free.dense.values(), ...[...free.rows.values()].map((r) => r.grads)];
@@ -84,6 +89,10 @@ describe('objective extras', () => {
     for (const [name, g] of free.dense) {
       const c = clipped.dense.get(name)!;
       for (let i = 0; i < g.length; i++) expect(c[i]!).toBeCloseTo(g[i]! / 4, 6);
+    }
+    for (const [name, r] of free.rows) {
+      const c = clipped.rows.get(name)!.grads;
+      for (let i = 0; i < r.grads.length; i++) expect(c[i]!).toBeCloseTo(r.grads[i]! / 4, 6);
     }
   });
 });

@@ -16,9 +16,14 @@ export interface OptimizerConfig {
   eps: number;
   /** Optimizer for embedding rows (updated sparsely: only rows a batch touched). */
   embeddingOptimizer: 'adam' | 'adagrad';
-  /** L2 penalty on the embedding rows a batch touched (0 = off). */
+  /** Adds embeddingL2·‖row‖² for every embedding row a batch touched to the objective (0 = off). */
   embeddingL2: number;
-  /** Clip the global gradient norm to this value (0 = off). */
+  /**
+   * Clip the global norm of the model loss's gradient to this value (0 = off):
+   * dense parameters and embedding lookup rows, each lookup row counted once
+   * (as TensorFlow's clip_by_global_norm treats IndexedSlices). The L2
+   * gradient is added after clipping.
+   */
   clipNorm: number;
 }
 

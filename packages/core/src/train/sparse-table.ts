@@ -118,13 +118,14 @@ export class SparseEmbeddingTable {
   }
 
   private l2Added = false;
+  /** d/drow of embeddingL2·‖row‖² = 2·embeddingL2·row, on the touched rows only (Keras' l2 convention). */
   private addL2(): void {
     const l2 = this.optimizer.embeddingL2;
     if (this.l2Added || !(l2 > 0)) return;
     const d = this.dim;
     for (let s = 0; s < this.count; s++) {
       const base = this.touched[s]! * d;
-      for (let k = 0; k < d; k++) this.grads[s * d + k]! += l2 * this.weights[base + k]!;
+      for (let k = 0; k < d; k++) this.grads[s * d + k]! += 2 * l2 * this.weights[base + k]!;
     }
     this.l2Added = true;
   }
