@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     const configs: Config[] = [
       { engine: 'onnx', threads: 1, spinning: false, steps: 60, epochs: ['worker', 'inline'] },
       { engine: 'onnx', threads: 2, spinning: false, steps: 60, epochs: ['worker'] },
-      { engine: 'onnx', threads: 2, spinning: true, steps: 60, epochs: [] },
+      { engine: 'onnx', threads: 2, spinning: true, steps: 60, epochs: ['worker'] },
       { engine: 'tfjs', threads: 1, spinning: false, steps: 3, epochs: [] },
     ];
     console.log(`training bench: ${ROWS} generated rows, batch ${BATCH}, default ESM2 size\n`);

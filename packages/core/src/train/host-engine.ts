@@ -7,7 +7,7 @@ import type { ZooModel } from '../zoo/model.js';
 import { SparseEmbeddingTable } from './sparse-table.js';
 import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
 import { adamScalars } from './adam.js';
-import { buildTrainStep, trainStepNames as N, type TrainStep } from './train-step.js';
+import { buildTrainStep, trainStepNames as N, type DenseSlot, type TrainStep } from './train-step.js';
 
 /**
  * Runs one compiled graph; f32 feeds in, f32/f64 arrays out. Outputs named
@@ -61,20 +61,30 @@ function tableSlots(table: SparseEmbeddingTable): [string, Float32Array][] {
 
 const asF32 = (a: Float32Array | Float64Array) => (a instanceof Float32Array ? a : Float32Array.from(a));
 
+/** Dense parameters and Adam moments as three flat vectors (the step's layout). */
+interface DenseState {
+  params: Float32Array;
+  first: Float32Array;
+  second: Float32Array;
+}
+
+const emptyState = (n: number): DenseState => ({ params: new Float32Array(n), first: new Float32Array(n), second: new Float32Array(n) });
+
 /**
- * A training engine whose step is one compiled graph (buildTrainStep):
- * dense parameters and Adam moments are passed in and adopted back from the
- * outputs; embedding tables stay here and only the batch's rows cross over.
- * Backends supply the compiler; the host logic is shared.
+ * A training engine whose step is one compiled graph (buildTrainStep): the
+ * flat dense parameters and Adam moments go in and come back (into spare
+ * buffers, swapped after each step); embedding tables stay here and only
+ * the batch's rows cross over. Backends supply the compiler; the host logic
+ * is shared.
  */
 export class HostEmbeddingEngine implements TrainingEngine {
   private t = 0;
-  /** Buffers the next step writes its dense outputs into; swapped with the live ones after each step. */
-  private spare: { dense: Map<string, Float32Array>; first: Map<string, Float32Array>; second: Map<string, Float32Array> } | undefined;
+  /** Buffers the next step writes its dense outputs into. */
+  private spare: DenseState;
   /** Reused per-lookup buffers for gathered rows and their gradients, by batch size. */
   private readonly scratch = new Map<string, Float32Array>();
   private readonly predictRunners = new Map<string, Promise<GraphRunner>>();
-  private readonly shapes: Map<string, number[]>;
+  private readonly slots: Map<string, DenseSlot>;
 
   private constructor(
     readonly name: string,
@@ -84,29 +94,34 @@ export class HostEmbeddingEngine implements TrainingEngine {
     private readonly compiler: GraphCompiler,
     private readonly trainStep: TrainStep,
     private readonly runner: GraphRunner,
-    private readonly dense: Map<string, Float32Array>,
-    private readonly firstMoments: Map<string, Float32Array>,
-    private readonly secondMoments: Map<string, Float32Array>,
+    private live: DenseState,
     private readonly tables: Map<string, SparseEmbeddingTable>,
   ) {
-    this.shapes = new Map(model.graph.params.map((p) => [p.name, p.type.shape as number[]]));
+    this.slots = new Map(trainStep.layout.map((s) => [s.name, s]));
+    this.spare = emptyState(trainStep.flatSize);
   }
 
   static async create(options: EngineOptions, compiler: GraphCompiler, name: string, description: string): Promise<HostEmbeddingEngine> {
     const step = buildTrainStep(options.model, options.optimizer);
     const runner = await compiler(step.graph);
-    const copy = (p: string) => {
+    const initial = (p: string) => {
       const w = options.weights.get(p);
       if (!w) throw new Error(`missing initial weights for '${p}'`);
-      return Float32Array.from(w);
+      return w;
     };
-    const dense = new Map(step.dense.map((p) => [p, copy(p)]));
-    const zeros = () => new Map(step.dense.map((p) => [p, new Float32Array(dense.get(p)!.length)]));
+    const live = emptyState(step.flatSize);
+    for (const slot of step.layout) live.params.set(initial(slot.name), slot.offset);
     const tables = new Map<string, SparseEmbeddingTable>();
     for (const l of step.lookups) {
-      if (!tables.has(l.table)) tables.set(l.table, new SparseEmbeddingTable(l.rows, l.dim, copy(l.table), options.optimizer));
+      if (!tables.has(l.table)) tables.set(l.table, new SparseEmbeddingTable(l.rows, l.dim, Float32Array.from(initial(l.table)), options.optimizer));
     }
-    return new HostEmbeddingEngine(name, description, options.model, options.optimizer, compiler, step, runner, dense, zeros(), zeros(), tables);
+    return new HostEmbeddingEngine(name, description, options.model, options.optimizer, compiler, step, runner, live, tables);
+  }
+
+  /** One dense parameter (or moment) as a view into its flat vector. */
+  private view(flat: Float32Array, name: string): Float32Array | undefined {
+    const slot = this.slots.get(name);
+    return slot ? flat.subarray(slot.offset, slot.offset + slot.size) : undefined;
   }
 
   private batchOf(feeds: Record<string, HostTensor>): number {
@@ -130,8 +145,8 @@ export class HostEmbeddingEngine implements TrainingEngine {
     }
     for (const input of graph.inputs) {
       if (out[input.name]) continue;
-      const w = this.dense.get(input.name);
-      if (w) out[input.name] = { shape: this.shapes.get(input.name)!, data: w };
+      const w = this.view(this.live.params, input.name);
+      if (w) out[input.name] = { shape: this.slots.get(input.name)!.shape, data: w };
       else if (feeds[input.name]) out[input.name] = feeds[input.name]!;
     }
     return out;
@@ -146,43 +161,27 @@ export class HostEmbeddingEngine implements TrainingEngine {
     return b;
   }
 
-  private spareBuffers() {
-    if (!this.spare) {
-      const like = (m: Map<string, Float32Array>) => new Map([...m].map(([k, v]) => [k, new Float32Array(v.length)]));
-      this.spare = { dense: like(this.dense), first: like(this.firstMoments), second: like(this.secondMoments) };
-    }
-    return this.spare;
-  }
-
   async step(feeds: Record<string, HostTensor>): Promise<StepResult> {
     const batch = this.batchOf(feeds);
     const t = ++this.t;
     const { stepSize, epsHat } = adamScalars(this.optimizer, t);
     const stepFeeds = this.feedsFor(this.trainStep.graph, feeds, this.trainStep.lookups, batch);
+    const flat = [this.trainStep.flatSize];
+    stepFeeds[N.params] = { shape: flat, data: this.live.params };
+    stepFeeds[N.firstMoment] = { shape: flat, data: this.live.first };
+    stepFeeds[N.secondMoment] = { shape: flat, data: this.live.second };
     stepFeeds[N.stepSize] = { shape: [], data: Float32Array.of(stepSize) };
     stepFeeds[N.epsHat] = { shape: [], data: Float32Array.of(epsHat) };
-    for (const p of this.trainStep.dense) {
-      const shape = this.shapes.get(p)!;
-      stepFeeds[N.firstMoment(p)] = { shape, data: this.firstMoments.get(p)! };
-      stepFeeds[N.secondMoment(p)] = { shape, data: this.secondMoments.get(p)! };
-    }
     const outputs = Object.keys(this.trainStep.graph.outputs);
-    const spare = this.spareBuffers();
-    const into: Record<string, Float32Array> = {};
-    for (const p of this.trainStep.dense) {
-      into[N.nextParam(p)] = spare.dense.get(p)!;
-      into[N.nextFirstMoment(p)] = spare.first.get(p)!;
-      into[N.nextSecondMoment(p)] = spare.second.get(p)!;
-    }
+    const into: Record<string, Float32Array> = {
+      [N.nextParams]: this.spare.params,
+      [N.nextFirstMoment]: this.spare.first,
+      [N.nextSecondMoment]: this.spare.second,
+    };
     for (const l of this.trainStep.lookups) into[N.rowsGrad(l.rowsInput)] = this.buffer(`grad:${l.rowsInput}`, batch * l.dim);
     const result = await this.runner.run(stepFeeds, outputs, into);
-    // Swap live and spare state: the step wrote the new values into the spare buffers.
-    this.spare = { dense: new Map(this.dense), first: new Map(this.firstMoments), second: new Map(this.secondMoments) };
-    for (const p of this.trainStep.dense) {
-      this.dense.set(p, into[N.nextParam(p)]!);
-      this.firstMoments.set(p, into[N.nextFirstMoment(p)]!);
-      this.secondMoments.set(p, into[N.nextSecondMoment(p)]!);
-    }
+    // The step wrote the new state into the spare buffers: swap.
+    [this.live, this.spare] = [this.spare, this.live];
     for (const l of this.trainStep.lookups) {
       const ids = feeds[l.ids]!.data as Int32Array;
       this.tables.get(l.table)!.accumulate(ids, into[N.rowsGrad(l.rowsInput)]!, ids.length / batch, l.mode);
@@ -204,16 +203,15 @@ export class HostEmbeddingEngine implements TrainingEngine {
   }
 
   getWeights(): Weights {
-    return new Map(this.model.graph.params.map((p) => [p.name, Float32Array.from(this.dense.get(p.name) ?? this.tables.get(p.name)!.weights)]));
+    return new Map(this.model.graph.params.map((p) => [p.name, Float32Array.from(this.view(this.live.params, p.name) ?? this.tables.get(p.name)!.weights)]));
   }
 
   getState(): EngineState {
     // Names shared with the tfjs engine, so a checkpoint resumes on either backend.
     const state: EngineState = new Map([[STATE_KEYS.step, { shape: [], data: Int32Array.of(this.t) }]]);
-    for (const p of this.trainStep.dense) {
-      const shape = this.shapes.get(p)!;
-      state.set(STATE_KEYS.dense('m', p), { shape, data: Float32Array.from(this.firstMoments.get(p)!) });
-      state.set(STATE_KEYS.dense('v', p), { shape, data: Float32Array.from(this.secondMoments.get(p)!) });
+    for (const { name, shape } of this.trainStep.layout) {
+      state.set(STATE_KEYS.dense('m', name), { shape, data: Float32Array.from(this.view(this.live.first, name)!) });
+      state.set(STATE_KEYS.dense('v', name), { shape, data: Float32Array.from(this.view(this.live.second, name)!) });
     }
     for (const [name, table] of this.tables) {
       const shape = [table.rows, table.dim];
@@ -230,10 +228,9 @@ export class HostEmbeddingEngine implements TrainingEngine {
       return s.data;
     };
     this.t = get(STATE_KEYS.step, 1)[0]!;
-    for (const p of this.trainStep.dense) {
-      const n = this.dense.get(p)!.length;
-      this.firstMoments.set(p, Float32Array.from(get(STATE_KEYS.dense('m', p), n)));
-      this.secondMoments.set(p, Float32Array.from(get(STATE_KEYS.dense('v', p), n)));
+    for (const { name, offset, size } of this.trainStep.layout) {
+      this.live.first.set(get(STATE_KEYS.dense('m', name), size), offset);
+      this.live.second.set(get(STATE_KEYS.dense('v', name), size), offset);
     }
     for (const [name, table] of this.tables) {
       for (const [slot, data] of tableSlots(table)) data.set(get(STATE_KEYS.table(this.optimizer.embeddingOptimizer, slot, name), data.length));

@@ -22,15 +22,18 @@ describe('buildTrainStep', () => {
     const t = 3;
     const rand = (i: number) => ((i * 7919) % 97) / 970;
     // Non-trivial moments, as after a few steps.
-    const moments = new Map(step.dense.map((p) => [p, weights.get(p)!.map((_, i) => rand(i) - 0.05)]));
-    const second = new Map(step.dense.map((p) => [p, weights.get(p)!.map((_, i) => rand(i + 1) * 0.01)]));
+    const dense = step.layout.map((s) => s.name);
+    const moments = new Map(dense.map((p) => [p, weights.get(p)!.map((_, i) => rand(i) - 0.05)]));
+    const second = new Map(dense.map((p) => [p, weights.get(p)!.map((_, i) => rand(i + 1) * 0.01)]));
+    const flat = (values: Map<string, Float32Array>) => {
+      const out = new Float32Array(step.flatSize);
+      for (const slot of step.layout) out.set(values.get(slot.name)!, slot.offset);
+      return { shape: [step.flatSize], data: out };
+    };
     const stepFeeds: Record<string, HostTensor> = { ...feeds };
-    for (const p of step.dense) {
-      const shape = zoo.graph.params.find((x) => x.name === p)!.type.shape as number[];
-      stepFeeds[p] = { shape, data: weights.get(p)! };
-      stepFeeds[N.firstMoment(p)] = { shape, data: moments.get(p)! };
-      stepFeeds[N.secondMoment(p)] = { shape, data: second.get(p)! };
-    }
+    stepFeeds[N.params] = flat(weights);
+    stepFeeds[N.firstMoment] = flat(moments);
+    stepFeeds[N.secondMoment] = flat(second);
     for (const l of step.lookups) {
       const table = new SparseEmbeddingTable(l.rows, l.dim, weights.get(l.table)!, optimizer);
       const rows = new Float32Array(batch * l.dim);
@@ -46,23 +49,30 @@ describe('buildTrainStep', () => {
 
     // Reference: full-graph gradients from autodiff, Adam from the TS reference.
     const ref = interpret(grad(zoo.graph), weights, feeds);
-    return { step, out, ref, weights, moments, second, t, feeds };
+    /** A parameter's slice of a flat output. */
+    const slice = (output: string, p: string) => {
+      const slot = step.layout.find((x) => x.name === p)!;
+      return out[output]!.data.subarray(slot.offset, slot.offset + slot.size);
+    };
+    return { step, dense, out, slice, ref, weights, moments, second, t, feeds };
   }
 
   it('one interpreted step equals autodiff gradients + the Adam reference (ESM2, no clipping)', () => {
     const opt = { ...DEFAULT_OPTIMIZER, lr: 0.01 };
-    const { step, out, ref, weights, moments, second, t } = run(opt, 'esm2');
-    expect(step.dense.length).toBeGreaterThan(10);
+    const { step, dense, out, slice, ref, weights, moments, second, t } = run(opt, 'esm2');
+    expect(step.layout.length).toBeGreaterThan(10);
+    expect(step.flatSize).toBe(step.layout.reduce((n, s) => n + s.size, 0));
     expect(out.loss!.data[0]).toBeCloseTo(ref.loss!.data[0]!, 6);
-    for (const p of step.dense) {
+    for (const p of dense) {
       const w = Float32Array.from(weights.get(p)!);
       const m = Float32Array.from(moments.get(p)!);
       const v = Float32Array.from(second.get(p)!);
       adamUpdate(w, ref[gradName(p)]!.data, m, v, t, opt);
-      const got = out[N.nextParam(p)]!.data;
+      const got = slice(N.nextParams, p);
+      const gotM = slice(N.nextFirstMoment, p);
       for (let i = 0; i < w.length; i++) {
         expect(got[i]).toBeCloseTo(w[i]!, 5);
-        expect(out[N.nextFirstMoment(p)]!.data[i]).toBeCloseTo(m[i]!, 6);
+        expect(gotM[i]).toBeCloseTo(m[i]!, 6);
       }
     }
   });
@@ -83,7 +93,7 @@ describe('buildTrainStep', () => {
   it('clipping scales every gradient by limit / global norm', () => {
     const noClip = run(DEFAULT_OPTIMIZER, 'dnn-os');
     let sumSquares = 0;
-    for (const p of noClip.step.dense) for (const v of noClip.ref[gradName(p)]!.data) sumSquares += v * v;
+    for (const p of noClip.dense) for (const v of noClip.ref[gradName(p)]!.data) sumSquares += v * v;
     for (const l of noClip.step.lookups) for (const v of noClip.out[N.rowsGrad(l.rowsInput)]!.data) sumSquares += v * v;
     const limit = Math.sqrt(sumSquares) / 4;
     const clipped = run({ ...DEFAULT_OPTIMIZER, clipNorm: limit }, 'dnn-os');
@@ -95,11 +105,11 @@ describe('buildTrainStep', () => {
       for (let i = 0; i < a.length; i++) expect(b[i]).toBeCloseTo(a[i]! * scale, 8);
     }
     // First moment moves by (1−β₁)·scaled gradient.
-    const p = clipped.step.dense[0]!;
-    const g = clipped.ref[gradName(p)]!.data;
-    const m0 = clipped.moments.get(p)!;
-    for (let i = 0; i < g.length; i++) {
-      expect(clipped.out[N.nextFirstMoment(p)]!.data[i]).toBeCloseTo(0.9 * m0[i]! + 0.1 * g[i]! * scale, 6);
+    for (const p of clipped.dense) {
+      const g = clipped.ref[gradName(p)]!.data;
+      const m0 = clipped.moments.get(p)!;
+      const m1 = clipped.slice(N.nextFirstMoment, p);
+      for (let i = 0; i < g.length; i++) expect(m1[i]).toBeCloseTo(0.9 * m0[i]! + 0.1 * g[i]! * scale, 6);
     }
   });
 });

@@ -2,18 +2,20 @@ import { grad, gradName } from '../autodiff/grad.js';
 import type { OptimizerConfig } from '../engine.js';
 import { GraphBuilder, ops, type Value } from '../ir/builder.js';
 import { pruneGraph } from '../ir/prune.js';
-import type { Graph } from '../ir/types.js';
+import type { Graph, Node } from '../ir/types.js';
 import type { ZooModel } from '../zoo/model.js';
 import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
 
 
-/** Names of the state a compiled step reads and returns, per dense parameter. */
+/** Names of the inputs and outputs of a compiled step. */
 export const trainStepNames = {
-  firstMoment: (p: string) => `adam_m/${p}`,
-  secondMoment: (p: string) => `adam_v/${p}`,
-  nextParam: (p: string) => `next/${p}`,
-  nextFirstMoment: (p: string) => `next/adam_m/${p}`,
-  nextSecondMoment: (p: string) => `next/adam_v/${p}`,
+  /** Every dense parameter, concatenated (see TrainStep.layout), and Adam's two moments alike. */
+  params: 'dense/params',
+  firstMoment: 'dense/adam_m',
+  secondMoment: 'dense/adam_v',
+  nextParams: 'next/dense/params',
+  nextFirstMoment: 'next/dense/adam_m',
+  nextSecondMoment: 'next/dense/adam_v',
   /** Clipped gradient of a lookup's rows, applied to the host table. */
   rowsGrad: (rowsInput: string) => `step_grad/${rowsInput}`,
   /** Scalars the host computes from the step count t: lr·√(1−β₂ᵗ)/(1−β₁ᵗ) and ε·√(1−β₂ᵗ). */
@@ -21,11 +23,21 @@ export const trainStepNames = {
   epsHat: 'adam/eps_hat',
 } as const;
 
+/** Where a dense parameter lives in the flat parameter vector. */
+export interface DenseSlot {
+  name: string;
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
 export interface TrainStep {
   /** One IR graph: forward, backward, clipping and Adam on the dense parameters. */
   graph: Graph;
-  /** Dense parameters, fed as `state` inputs under their own names. */
-  dense: string[];
+  /** Dense parameters in the flat vectors, in order. */
+  layout: DenseSlot[];
+  /** Length of the flat parameter (and moment) vectors. */
+  flatSize: number;
   /** Embedding lookups the host performs before the step and updates after it. */
   lookups: HostLookup[];
   losses: string[];
@@ -35,54 +47,61 @@ export interface TrainStep {
  * The whole training step as one IR graph, so a backend can compile it to a
  * single call (ONNX Runtime) and the interpreter can check it. Embedding
  * tables stay on the host (see splitEmbeddings); everything dense, the
- * optimizer included, is in the graph. Global-norm clipping, when on, is
- * over the dense gradients and the embedding-row gradients as the graph
- * sees them (per lookup row, before the host sums duplicate ids).
+ * optimizer included, is in the graph, on three flat vectors (parameters
+ * and Adam's moments): three tensors cross per step instead of three per
+ * parameter, and Adam is a handful of ops over one vector. Global-norm
+ * clipping follows OptimizerConfig.clipNorm.
  */
 export function buildTrainStep(model: ZooModel, optimizer: OptimizerConfig): TrainStep {
+  const N = trainStepNames;
   const split = splitEmbeddings(model.graph);
-  const dense = split.graph.params.map((p) => p.name);
   const rowsInputs = split.lookups.map((l) => l.rowsInput);
-  const withGrads = grad(split.graph, { wrt: [...dense, ...rowsInputs] });
-  // Parameters become state inputs: the engine owns them and passes them in each step.
-  const asInputs: Graph = {
-    ...withGrads,
-    inputs: [...withGrads.inputs, ...withGrads.params.map((p) => ({ name: p.name, type: p.type, role: 'state' as const }))],
-    params: [],
-  };
-  const b = GraphBuilder.extending(asInputs);
+  const withGrads = grad(split.graph, { wrt: [...split.graph.params.map((p) => p.name), ...rowsInputs] });
+  const layout: DenseSlot[] = [];
+  let flatSize = 0;
+  for (const p of withGrads.params) {
+    const shape = p.type.shape as number[];
+    const size = shape.reduce((a, d) => a * d, 1);
+    layout.push({ name: p.name, shape, offset: flatSize, size });
+    flatSize += size;
+  }
+  // Each parameter becomes a slice of the flat vector, defined under the parameter's own name.
+  const flat = { name: N.params, type: { dtype: 'f32' as const, shape: [flatSize] }, role: 'state' as const };
+  const unpack: Node[] = layout.flatMap((slot, k) => [
+    { id: `%unpack${k}`, op: 'slice', inputs: [N.params], attrs: { axis: 0, start: slot.offset, size: slot.size }, type: { dtype: 'f32', shape: [slot.size] } } as Node,
+    { id: slot.name, op: 'reshape', inputs: [`%unpack${k}`], attrs: { shape: slot.shape }, type: { dtype: 'f32', shape: slot.shape } } as Node,
+  ]);
+  const b = GraphBuilder.extending({ ...withGrads, inputs: [...withGrads.inputs, flat], params: [], nodes: [...unpack, ...withGrads.nodes] });
   const g = (name: string) => b.value(withGrads.outputs[gradName(name)]!);
+  const flatGrad = ops.concat(b, layout.map((slot) => ops.reshape(b, g(slot.name), [slot.size])), 0);
 
   let scale: Value | undefined;
   if (optimizer.clipNorm > 0) {
-    const squares = [...dense, ...rowsInputs].map((n) => ops.sum(b, ops.mul(b, g(n), g(n))));
+    const squares = [flatGrad, ...rowsInputs.map(g)].map((v) => ops.sum(b, ops.mul(b, v, v)));
     const norm = ops.sqrt(b, squares.length === 1 ? squares[0]! : ops.weightedSum(b, squares, squares.map(() => 1)));
     const limit = ops.constant(b, optimizer.clipNorm);
     scale = ops.div(b, limit, ops.maximum(b, norm, limit));
   }
   const scaled = (v: Value) => (scale ? ops.mul(b, v, scale) : v);
 
-  const stepSize = b.input(trainStepNames.stepSize, 'f32', [], 'state');
-  const epsHat = b.input(trainStepNames.epsHat, 'f32', [], 'state');
+  const stepSize = b.input(N.stepSize, 'f32', [], 'state');
+  const epsHat = b.input(N.epsHat, 'f32', [], 'state');
   const c = (x: number) => ops.constant(b, x);
-  const outputs: string[] = [...model.losses];
-  for (const p of dense) {
-    const w = b.value(p);
-    const m = b.input(trainStepNames.firstMoment(p), 'f32', w.type.shape, 'state');
-    const v = b.input(trainStepNames.secondMoment(p), 'f32', w.type.shape, 'state');
-    const gp = scaled(g(p));
-    const m2 = ops.add(b, ops.mul(b, m, c(optimizer.beta1)), ops.mul(b, gp, c(1 - optimizer.beta1)));
-    const v2 = ops.add(b, ops.mul(b, v, c(optimizer.beta2)), ops.mul(b, ops.mul(b, gp, gp), c(1 - optimizer.beta2)));
-    const update = ops.div(b, ops.mul(b, m2, stepSize), ops.add(b, ops.sqrt(b, v2), epsHat));
-    b.output(trainStepNames.nextParam(p), ops.sub(b, w, update));
-    b.output(trainStepNames.nextFirstMoment(p), m2);
-    b.output(trainStepNames.nextSecondMoment(p), v2);
-    outputs.push(trainStepNames.nextParam(p), trainStepNames.nextFirstMoment(p), trainStepNames.nextSecondMoment(p));
-  }
+  const w = b.value(N.params);
+  const m = b.input(N.firstMoment, 'f32', [flatSize], 'state');
+  const v = b.input(N.secondMoment, 'f32', [flatSize], 'state');
+  const gp = scaled(flatGrad);
+  const m2 = ops.add(b, ops.mul(b, m, c(optimizer.beta1)), ops.mul(b, gp, c(1 - optimizer.beta1)));
+  const v2 = ops.add(b, ops.mul(b, v, c(optimizer.beta2)), ops.mul(b, ops.mul(b, gp, gp), c(1 - optimizer.beta2)));
+  const update = ops.div(b, ops.mul(b, m2, stepSize), ops.add(b, ops.sqrt(b, v2), epsHat));
+  b.output(N.nextParams, ops.sub(b, w, update));
+  b.output(N.nextFirstMoment, m2);
+  b.output(N.nextSecondMoment, v2);
+  const outputs: string[] = [...model.losses, N.nextParams, N.nextFirstMoment, N.nextSecondMoment];
   for (const r of rowsInputs) {
-    b.output(trainStepNames.rowsGrad(r), scaled(g(r)));
-    outputs.push(trainStepNames.rowsGrad(r));
+    b.output(N.rowsGrad(r), scaled(g(r)));
+    outputs.push(N.rowsGrad(r));
   }
   const graph = pruneGraph(b.build(), outputs);
-  return { graph, dense, lookups: split.lookups, losses: model.losses };
+  return { graph, layout, flatSize, lookups: split.lookups, losses: model.losses };
 }
