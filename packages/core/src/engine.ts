@@ -66,6 +66,8 @@ export interface EngineOptions {
   optimizer: OptimizerConfig;
   /** Intra-op threads for engines that have them. */
   threads?: number;
+  /** Let idle intra-op threads spin-wait (engines with thread pools). Faster on an idle machine, much slower on a busy one. */
+  spinning?: boolean;
 }
 
 /** What a backend package exports so the trainer can pick it by name. */

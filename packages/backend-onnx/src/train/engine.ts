@@ -4,10 +4,8 @@ import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import { encodeModel } from '../proto/codec.js';
 
-export interface OnnxEngineOptions extends EngineOptions {
-  /** Let idle intra-op threads spin (only matters with threads > 1). Default off: spinning hurts on 2-vCPU machines. */
-  spinning?: boolean;
-}
+/** Default: one intra-op thread, no spinning (what `EngineOptions` leaves unset). */
+export type OnnxEngineOptions = EngineOptions;
 
 function toOrt(name: string, t: HostTensor): ort.Tensor {
   if (!(t.data instanceof Float32Array)) throw new Error(`input '${name}' must be a Float32Array for the onnx engine`);
