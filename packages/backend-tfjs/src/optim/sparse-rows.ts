@@ -1,7 +1,7 @@
-import type { OptimizerConfig } from '@esm2/core';
+import { adagradUpdate, adamUpdate, type OptimizerConfig } from '@esm2/core';
 
 /**
- * Optimizers for embedding tables kept on the host: only the rows a batch
+ * Optimizers for embedding tables kept on the host (the per-row maths is core's adamUpdate / adagradUpdate): only the rows a batch
  * touched are read and written, so a step costs O(batch · dim) whatever the
  * vocabulary. Slot arrays are named so checkpoints can save them.
  */
@@ -24,21 +24,9 @@ export class SparseAdam implements SparseRowOptimizer {
   }
 
   update(table: Float32Array, ids: Int32Array, grads: Float32Array, t: number): void {
-    const { lr, beta1, beta2, eps } = this.config;
-    const c1 = 1 - beta1 ** t;
-    const c2 = 1 - beta2 ** t;
     const m = this.slots.get('m')!;
     const v = this.slots.get('v')!;
-    for (let k = 0; k < ids.length; k++) {
-      const base = ids[k]! * this.dim;
-      for (let d = 0; d < this.dim; d++) {
-        const i = base + d;
-        const g = grads[k * this.dim + d]!;
-        m[i] = beta1 * m[i]! + (1 - beta1) * g;
-        v[i] = beta2 * v[i]! + (1 - beta2) * g * g;
-        table[i]! -= (lr * (m[i]! / c1)) / (Math.sqrt(v[i]! / c2) + eps);
-      }
-    }
+    for (let k = 0; k < ids.length; k++) adamUpdate(table, grads, m, v, t, this.config, ids[k]! * this.dim, this.dim, k * this.dim);
   }
 }
 
@@ -51,17 +39,8 @@ export class SparseAdagrad implements SparseRowOptimizer {
   }
 
   update(table: Float32Array, ids: Int32Array, grads: Float32Array): void {
-    const { lr, eps } = this.config;
     const acc = this.slots.get('acc')!;
-    for (let k = 0; k < ids.length; k++) {
-      const base = ids[k]! * this.dim;
-      for (let d = 0; d < this.dim; d++) {
-        const i = base + d;
-        const g = grads[k * this.dim + d]!;
-        acc[i]! += g * g;
-        table[i]! -= (lr * g) / (Math.sqrt(acc[i]!) + eps);
-      }
-    }
+    for (let k = 0; k < ids.length; k++) adagradUpdate(table, grads, acc, this.config, ids[k]! * this.dim, this.dim, k * this.dim);
   }
 }
 
