@@ -1,7 +1,7 @@
 import { readFile, stat } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { resolve } from 'node:path';
 import { artifactToModelProto, encodeModel, onnxInfoFromBytes, parseExportMetadata, type OnnxModelInfo } from '@esm2/backend-onnx';
-import { MODEL_FILE, buildModel, pruneGraph, readArtifact, tableSize, type FeatureSchema, type Graph, type PredictionName } from '@esm2/core';
+import { buildModel, locateArtifact, pruneGraph, readArtifact, tableSize, type FeatureSchema, type Graph, type PredictionName } from '@esm2/core';
 import { Encoders } from '@esm2/data';
 
 /** Where workers load the ONNX model from: the file (external data beside it) or bytes compiled in memory. */
@@ -30,18 +30,13 @@ function shared(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
-/** A training run directory (runs/NAME) holds its best epoch's artifact in best/, as `esm2-train fit` writes it. */
-async function runArtifact(dir: string): Promise<string> {
-  const best = join(dir, 'best');
-  return (await stat(join(best, MODEL_FILE)).catch(() => undefined))?.isFile() ? best : dir;
-}
 
 /** Loads from a run directory, an artifact directory or an exported .onnx file (paths as given, absolute or relative to cwd). */
 export async function loadScoringModel(path: string): Promise<ScoringModel> {
   let origin = resolve(path);
   const s = await stat(origin).catch(() => undefined);
   if (!s) throw new Error(`--model ${path}: no such file or directory`);
-  if (s.isDirectory()) origin = await runArtifact(origin);
+  if (s.isDirectory()) origin = await locateArtifact(origin).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
   let info: OnnxModelInfo;
   let source: ModelSource;
   if (s.isDirectory()) {

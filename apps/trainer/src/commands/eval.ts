@@ -1,4 +1,4 @@
-import { DEFAULT_OPTIMIZER, formatMetricsTable, readArtifact } from '@esm2/core';
+import { DEFAULT_OPTIMIZER, formatMetricsTable, locateArtifact, readArtifact } from '@esm2/core';
 import { Encoders, openDataset } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -13,13 +13,10 @@ import { positiveInt } from './cli-args.js';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
-/** `--model` may be a run directory (its best/ artifact is used) or an artifact directory. */
-async function locateArtifact(path: string): Promise<{ artifactDir: string; metricsFile: string }> {
-  const run = runPaths(path);
-  if (await exists(join(run.best, 'model.json'))) return { artifactDir: run.best, metricsFile: run.metrics };
-  if (await exists(join(path, 'model.json'))) return { artifactDir: path, metricsFile: join(path, 'metrics.json') };
-  if (!(await exists(path))) throw new Error(`--model ${path}: no such directory`);
-  throw new Error(`--model ${path}: neither a run directory (with best/model.json) nor a model artifact (with model.json)`);
+/** `--model` may be a run directory (its best/ artifact is used; metrics.json goes beside it) or an artifact directory. */
+async function locateModel(path: string): Promise<{ artifactDir: string; metricsFile: string }> {
+  const artifactDir = await locateArtifact(path).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
+  return { artifactDir, metricsFile: artifactDir === path ? join(path, 'metrics.json') : runPaths(path).metrics };
 }
 
 /** `eval`: the ESM2 metrics bundle of a trained model on a labelled file. */
@@ -34,7 +31,7 @@ export function registerEvalCommand(program: Command): void {
     .option('--backend <name>', `engine to score with: ${Object.keys(ENGINE_FACTORIES).join(' | ')}`, DEFAULT_BACKEND)
     .action(async (opts: { model: string; data: string; out?: string; batchSize: number; backend: string }) => {
       const factory = engineFactory(opts.backend);
-      const { artifactDir, metricsFile } = await locateArtifact(userPath(opts.model));
+      const { artifactDir, metricsFile } = await locateModel(userPath(opts.model));
       const data = userPath(opts.data);
       if (!(await exists(data))) throw new Error(`--data ${data}: no such file`);
       const artifact = await readArtifact(artifactDir);

@@ -77,7 +77,7 @@ describe('esm2-train export', () => {
 
   it('names an unknown output and a missing artifact', async () => {
     await expect(exportCli('--model', run, '--onnx', join(dir, 'x.onnx'), '--outputs', 'pctr,loss2')).rejects.toThrow(/unknown output\(s\) loss2/);
-    await expect(exportCli('--model', join(dir, 'nope'), '--onnx', join(dir, 'y.onnx'))).rejects.toThrow(/not found/);
+    await expect(exportCli('--model', join(dir, 'nope'), '--onnx', join(dir, 'y.onnx'))).rejects.toThrow(`--model ${join(dir, 'nope')}: no such directory`);
   });
 });
 

@@ -1,9 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
 import { exportArtifactToOnnx, scoringOutputs, verifyExport } from '@esm2/backend-onnx';
-import { MODEL_FILE, readArtifact } from '@esm2/core';
+import { locateArtifact, readArtifact } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
-import { runPaths } from '../train/run-dir.js';
 import { userPath } from '../train/user-path.js';
 
 /** Exports stay within this of the reference interpreter; float32 ONNX vs f64 reference differ by ~1e-7. */
@@ -21,14 +19,6 @@ function listOption(value: string): string[] {
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
 
-const isFile = async (p: string) => (await stat(p).catch(() => undefined))?.isFile() ?? false;
-
-/** `--model` is a run directory (its best/ artifact is exported) or an artifact directory itself, as for eval. */
-async function locateArtifact(path: string): Promise<string> {
-  const best = runPaths(path).best;
-  if (await isFile(join(best, MODEL_FILE))) return best;
-  return path;
-}
 
 /**
  * `esm2-train export --model runs/NAME --onnx out.onnx`: the artifact as a
@@ -46,7 +36,7 @@ export function registerExportCommand(program: Command): void {
     .option('--external-data-threshold <bytes>', 'move weights to <file>.data when they exceed this many bytes', bytesOption)
     .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter after writing')
     .action(async (opts: { model: string; onnx: string; outputs?: string[]; modelVersion?: string; externalDataThreshold?: number; verify: boolean }) => {
-      const artifactDir = await locateArtifact(userPath(opts.model));
+      const artifactDir = await locateArtifact(userPath(opts.model)).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
       const artifact = await readArtifact(artifactDir);
       const outputs = opts.outputs ?? scoringOutputs(artifact);
       const unknown = outputs.filter((o) => !(o in artifact.graph.outputs));

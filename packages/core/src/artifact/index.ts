@@ -15,3 +15,4 @@ export {
 export { validateArtifact } from './validate.js';
 export { encodeArtifact, writeArtifact } from './write.js';
 export { readArtifact } from './read.js';
+export { locateArtifact, BEST_ARTIFACT_DIR } from './locate.js';
