@@ -1,20 +1,38 @@
 import * as tf from '@tensorflow/tfjs';
-import { clipScale, STATE_KEYS, type EngineState, type GraphInput, type HostTensor, type OptimizerConfig, type StepResult, type TrainingEngine, type Weights, type ZooModel } from '@esm2/core';
+import {
+  clipScale,
+  SparseEmbeddingTable,
+  STATE_KEYS,
+  type EngineState,
+  type GraphInput,
+  type HostTensor,
+  type OptimizerConfig,
+  type StepResult,
+  type TrainingEngine,
+  type Weights,
+  type ZooModel,
+} from '@esm2/core';
 import { CompiledGraph } from './compile.js';
 import { batchSizeOf, checkFeed, inputTensors } from './feeds.js';
-import { lookupBatch, rowGradients, type TableBatch } from './host-lookup.js';
 import { DenseAdam } from './optim/dense-adam.js';
-import { sparseOptimizer, type SparseRowOptimizer } from './optim/sparse-rows.js';
 import type { TfRuntime } from './runtime.js';
-import { planSparseTables, type SparseTable } from './sparse-plan.js';
+import { planSparseTables, type SparseLookup, type SparseTable } from './sparse-plan.js';
 import { checkWeights } from './weights.js';
 
-/** A host-side embedding table with its optimizer and lookup scratch. */
+/** A host-side embedding table (core's, shared with the onnx engine) and its lookups in this graph. */
 interface HostTable {
   plan: SparseTable;
-  data: Float32Array;
-  optimizer: SparseRowOptimizer;
-  slot: Int32Array;
+  table: SparseEmbeddingTable;
+}
+
+/** One lookup's share of a batch: its ids and the looked-up (pooled) rows fed to the graph. */
+interface LookupBatch {
+  host: HostTable;
+  lookup: SparseLookup;
+  ids: Int32Array;
+  /** Ids per output row: 1 for gather, L for pooled. */
+  width: number;
+  values: Float32Array;
 }
 
 /** What one forward/backward pass leaves for the update: host arrays, plus dense gradients still on device. */
@@ -22,8 +40,8 @@ interface Pass {
   losses: Record<string, number>;
   /** Dense gradients, already scaled by clipping; owned by the pass. */
   denseGrads: Map<string, tf.Tensor>;
-  /** Per host table: touched rows and their (L2-added, clipped) gradients. */
-  rows: { table: HostTable; ids: Int32Array; grads: Float32Array }[];
+  /** Host tables holding this pass's (clipped) row gradients, not yet applied. */
+  touched: HostTable[];
   dispose(): void;
 }
 
@@ -69,8 +87,7 @@ export class TfjsEngine implements TrainingEngine {
     this.inputsByName = new Map(graph.inputs.map((i) => [i.name, i]));
     const plans = planSparseTables(graph);
     for (const plan of plans) {
-      const data = Float32Array.from(weights.get(plan.param)!);
-      this.tables.push({ plan, data, optimizer: sparseOptimizer(data.length, plan.dim, optimizer), slot: new Int32Array(plan.rows).fill(-1) });
+      this.tables.push({ plan, table: new SparseEmbeddingTable(plan.rows, plan.dim, Float32Array.from(weights.get(plan.param)!), optimizer, plan.param) });
     }
     const sparse = new Set(plans.map((t) => t.param));
     for (const p of graph.params) {
@@ -86,10 +103,12 @@ export class TfjsEngine implements TrainingEngine {
     const t = this.steps + 1;
     try {
       tf.tidy(() => this.adam.apply(this.dense, pass.denseGrads, t));
-      for (const r of pass.rows) r.table.optimizer.update(r.table.data, r.ids, r.grads, t);
+      for (const host of pass.touched) host.table.update(t);
       this.steps = t;
       return { losses: pass.losses };
     } finally {
+      // A failed step must not leave its row gradients for the next one.
+      for (const host of pass.touched) host.table.discard();
       pass.dispose();
     }
   }
@@ -104,8 +123,9 @@ export class TfjsEngine implements TrainingEngine {
     try {
       const dense = new Map<string, Float32Array>();
       for (const [name, g] of pass.denseGrads) dense.set(name, Float32Array.from(await g.data()));
-      return { losses: pass.losses, dense, rows: new Map(pass.rows.map((r) => [r.table.plan.param, { ids: r.ids, grads: r.grads }])) };
+      return { losses: pass.losses, dense, rows: new Map(pass.touched.map((h) => [h.plan.param, h.table.pending()])) };
     } finally {
+      for (const host of pass.touched) host.table.discard();
       pass.dispose();
     }
   }
@@ -116,7 +136,7 @@ export class TfjsEngine implements TrainingEngine {
     const results = tf.tidy(() => {
       const values = new Map(inputs);
       for (const [name, v] of this.dense) values.set(name, v);
-      for (const { batch: b } of batches) for (const lb of b.lookups) values.set(lb.lookup.node, tf.tensor2d(lb.values, [lb.values.length / b.table.dim, b.table.dim]));
+      for (const lb of batches) values.set(lb.lookup.node, tf.tensor2d(lb.values, [lb.values.length / lb.host.plan.dim, lb.host.plan.dim]));
       return this.compiled.run(values, outputs, supplied);
     });
     tf.dispose([...inputs.values()]);
@@ -133,7 +153,7 @@ export class TfjsEngine implements TrainingEngine {
     this.assertLive();
     const byName = new Map<string, Float32Array>();
     for (const [name, v] of this.dense) byName.set(name, Float32Array.from(v.dataSync()));
-    for (const table of this.tables) byName.set(table.plan.param, Float32Array.from(table.data));
+    for (const host of this.tables) byName.set(host.plan.param, Float32Array.from(host.table.weights));
     return new Map(this.model.graph.params.map((p) => [p.name, byName.get(p.name)!]));
   }
 
@@ -144,10 +164,8 @@ export class TfjsEngine implements TrainingEngine {
       state.set(denseSlotKey('m', name), { shape: [...p.shape], data: Float32Array.from(this.adam.m.get(name)!.dataSync()) });
       state.set(denseSlotKey('v', name), { shape: [...p.shape], data: Float32Array.from(this.adam.v.get(name)!.dataSync()) });
     }
-    for (const table of this.tables) {
-      for (const [slot, data] of table.optimizer.slots) {
-        state.set(tableSlotKey(this.optimizer.embeddingOptimizer, slot, table.plan.param), { shape: [table.plan.rows, table.plan.dim], data: Float32Array.from(data) });
-      }
+    for (const { plan, table } of this.tables) {
+      for (const [slot, data] of table.slots()) state.set(tableSlotKey(this.optimizer.embeddingOptimizer, slot, plan.param), { shape: [plan.rows, plan.dim], data: Float32Array.from(data) });
     }
     return state;
   }
@@ -176,8 +194,8 @@ export class TfjsEngine implements TrainingEngine {
         this.adam.v.get(name)!.assign(tf.tensor(Float32Array.from(state.get(denseSlotKey('v', name))!.data), p.shape));
       }
     });
-    for (const table of this.tables) {
-      for (const [slot, data] of table.optimizer.slots) data.set(state.get(tableSlotKey(this.optimizer.embeddingOptimizer, slot, table.plan.param))!.data);
+    for (const { plan, table } of this.tables) {
+      for (const [slot, data] of table.slots()) data.set(state.get(tableSlotKey(this.optimizer.embeddingOptimizer, slot, plan.param))!.data);
     }
   }
 
@@ -202,7 +220,7 @@ export class TfjsEngine implements TrainingEngine {
     const { inputs, batches, supplied } = this.prepare(feeds, lossNames);
     const externals = this.compiled.externalsFor(lossNames, supplied);
     const denseNames = [...this.dense.keys()].filter((n) => externals.has(n));
-    const lookups = batches.flatMap(({ batch: b }) => b.lookups.map((lb) => ({ lb, dim: b.table.dim })));
+    const lookups = batches.map((lb) => ({ lb, dim: lb.host.plan.dim }));
     let kept;
     try {
       kept = tf.tidy(() => {
@@ -239,18 +257,15 @@ export class TfjsEngine implements TrainingEngine {
           tf.dispose(kept.denseGrads);
         }
       }
-      let offset = 0;
-      const rows = batches.map(({ host, batch: b }) => {
-        const grads = rowGradients(b, lookupGrads.slice(offset, (offset += b.lookups.length)));
-        this.addL2(grads, host, b.ids);
-        return { table: host, ids: b.ids, grads };
-      });
+      // Summed onto the touched rows on the host; update() adds the L2 gradient.
+      batches.forEach((lb, i) => lb.host.table.accumulate(lb.ids, lookupGrads[i]!, lb.width, lb.lookup.kind === 'pooled' ? lb.lookup.mode : 'sum'));
+      const touched = [...new Set(batches.map((lb) => lb.host))];
       tf.dispose([kept.value, kept.denseSq, ...kept.lookupGrads]);
       const owned = denseGrads;
       return {
         losses: Object.fromEntries(lossNames.map((n, i) => [n, value[i]!])),
         denseGrads: new Map(denseNames.map((n, i) => [n, owned[i]!])),
-        rows,
+        touched,
         dispose: () => tf.dispose(owned),
       };
     } catch (e) {
@@ -259,28 +274,26 @@ export class TfjsEngine implements TrainingEngine {
     }
   }
 
-  /** d/drow of embeddingL2·‖row‖² = 2·embeddingL2·row, on the touched rows only. */
-  private addL2(grads: Float32Array, table: HostTable, ids: Int32Array): void {
-    const l2 = this.optimizer.embeddingL2;
-    if (l2 <= 0) return;
-    const dim = table.plan.dim;
-    for (let k = 0; k < ids.length; k++) for (let d = 0; d < dim; d++) grads[k * dim + d]! += 2 * l2 * table.data[ids[k]! * dim + d]!;
-  }
-
   /** Input tensors and host lookups for computing `outputs`; lookup nodes become supplied values. */
   private prepare(feeds: Record<string, HostTensor>, outputs: readonly string[]) {
     const batch = batchSizeOf(this.model.graph.inputs, feeds);
     const allLookups = this.tables.flatMap((t) => t.plan.lookups.map((l) => l.node));
     const reachable = this.compiled.externalsFor(outputs, allLookups);
-    const batches: { host: HostTable; batch: TableBatch }[] = [];
+    const batches: LookupBatch[] = [];
     for (const host of this.tables) {
       // Only lookups the outputs reach: an unreachable one would have no gradient.
-      const lookups = host.plan.lookups.filter((l) => reachable.has(l.node));
-      // Host lookups read the id feeds directly: hold them to the graph's declared shapes first.
-      for (const l of lookups) checkFeed(this.inputsByName.get(l.ids)!, feeds[l.ids], batch);
-      if (lookups.length > 0) batches.push({ host, batch: lookupBatch({ ...host.plan, lookups }, host.data, host.slot, feeds) });
+      for (const lookup of host.plan.lookups.filter((l) => reachable.has(l.node))) {
+        // Host lookups read the id feeds directly: hold them to the graph's declared shapes first.
+        const feed = checkFeed(this.inputsByName.get(lookup.ids)!, feeds[lookup.ids], batch);
+        const ids = feed.data instanceof Int32Array ? feed.data : Int32Array.from(feed.data);
+        const width = lookup.kind === 'pooled' ? feed.shape[1]! : 1;
+        const values = new Float32Array(batch * host.plan.dim);
+        if (lookup.kind === 'gather') host.table.gather(ids, values, lookup.ids);
+        else host.table.gatherPooled(ids, width, lookup.mode, values, lookup.ids);
+        batches.push({ host, lookup, ids, width, values });
+      }
     }
-    const supplied = batches.flatMap(({ batch }) => batch.lookups.map((lb) => lb.lookup.node));
+    const supplied = batches.map((lb) => lb.lookup.node);
     const inputs = inputTensors(this.model.graph, feeds, batch, this.compiled.externalsFor(outputs, supplied));
     return { inputs, batches, supplied };
   }

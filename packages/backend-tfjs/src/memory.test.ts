@@ -29,7 +29,7 @@ describe('tensor hygiene', () => {
     const engine = new TfjsEngine(model, weights, DEFAULT_TEST_OPTIMIZER, await cpuRuntime());
     const before = tf.memory().numTensors;
     const bad = { ...feeds, user: { shape: [8], data: Int32Array.of(0, 1, 2, 3, 4, 5, 6, 99) } };
-    await expect(engine.step(bad)).rejects.toThrow(/id 99 at row 7, outside table 'emb\/user' of 7 rows/);
+    await expect(engine.step(bad)).rejects.toThrow("input 'user': id 99 at position 7 is outside table 'emb/user' of 7 rows");
     const badShape = { ...feeds, price: { shape: [7], data: new Float32Array(7) } };
     await expect(engine.predict(badShape, ['pcvr'])).rejects.toThrow(/batch size 7/);
     const badTags = { ...feeds, tags: { shape: [8, 2], data: new Int32Array(16) } };

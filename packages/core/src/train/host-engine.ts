@@ -55,10 +55,6 @@ export const STATE_KEYS = {
   table: (optimizer: OptimizerConfig['embeddingOptimizer'], slot: string, param: string) => `${optimizer}/${slot}/${param}`,
 } as const;
 
-function tableSlots(table: SparseEmbeddingTable): [string, Float32Array][] {
-  return table.first.length > 0 ? [['m', table.first], ['v', table.second]] : [['acc', table.second]];
-}
-
 const asF32 = (a: Float32Array | Float64Array) => (a instanceof Float32Array ? a : Float32Array.from(a));
 
 /** Dense parameters and Adam moments as three flat vectors (the step's layout). */
@@ -113,7 +109,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
     for (const slot of step.layout) live.params.set(initial(slot.name), slot.offset);
     const tables = new Map<string, SparseEmbeddingTable>();
     for (const l of step.lookups) {
-      if (!tables.has(l.table)) tables.set(l.table, new SparseEmbeddingTable(l.rows, l.dim, Float32Array.from(initial(l.table)), options.optimizer));
+      if (!tables.has(l.table)) tables.set(l.table, new SparseEmbeddingTable(l.rows, l.dim, Float32Array.from(initial(l.table)), options.optimizer, l.table));
     }
     return new HostEmbeddingEngine(name, description, options.model, options.optimizer, compiler, step, runner, live, tables);
   }
@@ -139,8 +135,8 @@ export class HostEmbeddingEngine implements TrainingEngine {
       if (!(ids.data instanceof Int32Array)) throw new Error(`input '${l.ids}' must hold Int32Array ids`);
       const table = this.tables.get(l.table)!;
       const rows = this.buffer(`rows:${l.rowsInput}`, batch * l.dim);
-      if (l.kind === 'gather') table.gather(ids.data, rows);
-      else table.gatherPooled(ids.data, ids.data.length / batch, l.mode, rows);
+      if (l.kind === 'gather') table.gather(ids.data, rows, l.ids);
+      else table.gatherPooled(ids.data, ids.data.length / batch, l.mode, rows, l.ids);
       out[l.rowsInput] = { shape: [batch, l.dim], data: rows };
     }
     for (const input of graph.inputs) {
@@ -215,7 +211,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
     }
     for (const [name, table] of this.tables) {
       const shape = [table.rows, table.dim];
-      for (const [slot, data] of tableSlots(table)) state.set(STATE_KEYS.table(this.optimizer.embeddingOptimizer, slot, name), { shape, data: Float32Array.from(data) });
+      for (const [slot, data] of table.slots()) state.set(STATE_KEYS.table(this.optimizer.embeddingOptimizer, slot, name), { shape, data: Float32Array.from(data) });
     }
     return state;
   }
@@ -233,7 +229,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
       this.live.second.set(get(STATE_KEYS.dense('v', name), size), offset);
     }
     for (const [name, table] of this.tables) {
-      for (const [slot, data] of tableSlots(table)) data.set(get(STATE_KEYS.table(this.optimizer.embeddingOptimizer, slot, name), data.length));
+      for (const [slot, data] of table.slots()) data.set(get(STATE_KEYS.table(this.optimizer.embeddingOptimizer, slot, name), data.length));
     }
   }
 

@@ -60,7 +60,8 @@ describe('SparseEmbeddingTable', () => {
   });
 
   it('rejects out-of-range ids with their position', () => {
-    const table = new SparseEmbeddingTable(3, 1, new Float32Array(3), cfg);
-    expect(() => table.gather(Int32Array.of(0, 3), new Float32Array(2))).toThrow("id 3 at position 1 is outside the table's 3 rows");
+    const table = new SparseEmbeddingTable(3, 1, new Float32Array(3), cfg, 'emb/user');
+    expect(() => table.gather(Int32Array.of(0, 3), new Float32Array(2), 'user')).toThrow("input 'user': id 3 at position 1 is outside table 'emb/user' of 3 rows");
+    expect(() => table.gatherPooled(Int32Array.of(0, -1, 7, 1), 2, 'mean', new Float32Array(2))).toThrow("id 7 at position 2 is outside table 'emb/user' of 3 rows");
   });
 });

@@ -22,6 +22,8 @@ export class SparseEmbeddingTable {
     readonly dim: number,
     weights: Float32Array,
     readonly optimizer: OptimizerConfig,
+    /** The parameter it holds, for error messages. */
+    readonly name = 'table',
   ) {
     if (weights.length !== rows * dim) throw new Error(`table has ${weights.length} values, expected ${rows}×${dim}`);
     this.weights = weights;
@@ -32,22 +34,24 @@ export class SparseEmbeddingTable {
     this.grads = new Float32Array(1024 * dim);
   }
 
-  private checkId(id: number, at: number): void {
-    if (!(id >= 0 && id < this.rows)) throw new Error(`id ${id} at position ${at} is outside the table's ${this.rows} rows`);
+  private checkId(id: number, at: number, source: string | undefined): void {
+    if (!(id >= 0 && id < this.rows)) {
+      throw new Error(`${source ? `input '${source}': ` : ''}id ${id} at position ${at} is outside table '${this.name}' of ${this.rows} rows`);
+    }
   }
 
-  /** out[i] = table[ids[i]] for ids of shape [n]. */
-  gather(ids: Int32Array, out: Float32Array): void {
+  /** out[i] = table[ids[i]] for ids of shape [n]; `source` names the ids' input in errors. */
+  gather(ids: Int32Array, out: Float32Array, source?: string): void {
     const d = this.dim;
     for (let i = 0; i < ids.length; i++) {
       const id = ids[i]!;
-      this.checkId(id, i);
+      this.checkId(id, i, source);
       out.set(this.weights.subarray(id * d, id * d + d), i * d);
     }
   }
 
   /** out[i] = sum or mean of table rows over ids[i, :], skipping -1 padding. */
-  gatherPooled(ids: Int32Array, length: number, mode: 'sum' | 'mean', out: Float32Array): void {
+  gatherPooled(ids: Int32Array, length: number, mode: 'sum' | 'mean', out: Float32Array, source?: string): void {
     const d = this.dim;
     const n = ids.length / length;
     out.fill(0, 0, n * d);
@@ -56,7 +60,7 @@ export class SparseEmbeddingTable {
       for (let j = 0; j < length; j++) {
         const id = ids[i * length + j]!;
         if (id < 0) continue;
-        this.checkId(id, i * length + j);
+        this.checkId(id, i * length + j, source);
         for (let k = 0; k < d; k++) out[i * d + k]! += this.weights[id * d + k]!;
         count++;
       }
@@ -109,6 +113,24 @@ export class SparseEmbeddingTable {
     return this.grads.subarray(0, this.count * this.dim);
   }
 
+  /** The touched rows and their gradients as the next update will apply them (L2 included), copied. */
+  pending(): { ids: Int32Array; grads: Float32Array } {
+    this.addL2();
+    return { ids: Int32Array.from(this.touchedRows), grads: Float32Array.from(this.touchedGradients) };
+  }
+
+  /** Forgets the accumulated gradients without updating anything. */
+  discard(): void {
+    for (let s = 0; s < this.count; s++) this.slotOfRow[this.touched[s]!] = -1;
+    this.count = 0;
+    this.l2Added = false;
+  }
+
+  /** Optimizer state arrays by slot name (`m`, `v` for Adam; `acc` for Adagrad), for checkpoints. */
+  slots(): [string, Float32Array][] {
+    return this.first.length > 0 ? [['m', this.first], ['v', this.second]] : [['acc', this.second]];
+  }
+
   /** Squared norm of the accumulated gradient (L2 term included), for global-norm clipping. */
   gradSumSquares(): number {
     this.addL2();
@@ -155,9 +177,7 @@ export class SparseEmbeddingTable {
     } else {
       for (let s = 0; s < this.count; s++) adagradUpdate(w, g, v, cfg, touched[s]! * d, d, s * d, scale);
     }
-    for (let s = 0; s < this.count; s++) this.slotOfRow[touched[s]!] = -1;
-    this.count = 0;
-    this.l2Added = false;
+    this.discard();
   }
 
 }
