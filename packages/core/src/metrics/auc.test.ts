@@ -58,7 +58,7 @@ function randomCase(seed: number, n: number) {
 describe('auc', () => {
   for (const seed of [1, 2, 3, 42, 2024]) {
     it(`equals the brute-force pairwise count with many ties (seed ${seed})`, () => {
-      const { scores, labels, mask } = randomCase(seed, 400);
+      const { scores, labels } = randomCase(seed, 400);
       const expected = bruteForceAuc(scores, labels);
       expect(expected).not.toBe(0.5); // the case is not degenerate
       expect(auc(scores, labels)).toBeCloseTo(expected, 12);
