@@ -29,3 +29,4 @@ export { importUserBehavior, USERBEHAVIOR_COLUMNS, type UserBehaviorOptions, typ
 export { inspectFile, type InspectReport } from './inspect.js';
 export { prefetchDataset, type PrefetchOptions } from './dataset/prefetch.js';
 export { startModuleWorker } from './worker-thread.js';
+export { splitFile, type SplitOptions, type SplitReport } from './split.js';

@@ -1,8 +1,8 @@
-import { resolve } from 'node:path';
 import {
   importAliccp,
   importUserBehavior,
   inspectFile,
+  splitFile,
   loadDataConfig,
   writeSynthetic,
   type BadRowReport,
@@ -10,22 +10,9 @@ import {
   type OnBadRow,
 } from '@esm2/data';
 import { InvalidArgumentError, type Command } from 'commander';
+import { userPath } from '../train/user-path.js';
+import { integer, positiveInt } from './cli-args.js';
 import { DataProgress } from './data-progress.js';
-
-/** `pnpm esm2-train …` runs inside apps/trainer; users mean paths relative to where they typed. */
-const userPath = (p: string) => resolve(process.env['INIT_CWD'] ?? process.cwd(), p);
-
-function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-}
-
-function integer(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n)) throw new InvalidArgumentError('expected a whole number');
-  return n;
-}
 
 function badRowMode(value: string): OnBadRow {
   if (value !== 'error' && value !== 'skip') throw new InvalidArgumentError("expected 'error' or 'skip'");
@@ -38,9 +25,20 @@ function reportSkipped(r: BadRowReport): void {
 
 const pct = (x: number, digits = 2) => `${(x * 100).toFixed(digits)} %`;
 
-/** `data generate|import|inspect`: make, convert and look at data files. */
+function splitMode(value: string): 'random' | 'group' | 'time' {
+  if (value !== 'random' && value !== 'group' && value !== 'time') throw new InvalidArgumentError("expected 'random', 'group' or 'time'");
+  return value;
+}
+
+function fraction(value: string): number {
+  const x = Number(value);
+  if (!(x > 0 && x < 1)) throw new InvalidArgumentError('expected a number between 0 and 1');
+  return x;
+}
+
+/** `data generate|import|split|inspect`: make, convert, split and look at data files. */
 export function registerDataCommands(program: Command): void {
-  const data = program.command('data').description('Generate, import and inspect data files');
+  const data = program.command('data').description('Generate, import, split and inspect data files');
 
   data
     .command('generate')
@@ -93,6 +91,23 @@ export function registerDataCommands(program: Command): void {
       } finally {
         progress.stop();
       }
+    });
+
+  data
+    .command('split')
+    .description('Split a file into train and test files: random rows, whole groups (e.g. users), or by time')
+    .requiredOption('--in <file>', 'CSV, TSV or Parquet file')
+    .requiredOption('--train <file>', 'output for the training rows (.csv, .tsv or .parquet)')
+    .requiredOption('--test <file>', 'output for the test rows')
+    .option('--by <mode>', "'random' rows, 'group' (all rows of a --column value on one side), or 'time' (latest --column values are test)", splitMode, 'random')
+    .option('--column <name>', 'the group or time column')
+    .option('--test-fraction <x>', 'share of rows (random, time) or groups (group) in the test file', fraction, 0.2)
+    .option('--seed <n>', 'seed of random and group splits', integer, 1)
+    .action(async (opts: { in: string; train: string; test: string; by: 'random' | 'group' | 'time'; column?: string; testFraction: number; seed: number }) => {
+      const { in: input, train, test } = { in: userPath(opts.in), train: userPath(opts.train), test: userPath(opts.test) };
+      const r = await splitFile(input, train, test, { by: opts.by, ...(opts.column ? { column: opts.column } : {}), testFraction: opts.testFraction, seed: opts.seed });
+      const total = r.train + r.test;
+      console.log(`${total} rows → ${train}: ${r.train} (${pct(r.train / total, 1)}), ${test}: ${r.test} (${pct(r.test / total, 1)})`);
     });
 
   data

@@ -1,0 +1,56 @@
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { withConnection, sqlString } from './read/duckdb.js';
+import { splitFile } from './split.js';
+import { writeSynthetic } from './synthetic/generate.js';
+import { tempDir } from './testing/tmp.js';
+
+const tmp = await tempDir();
+const source = tmp('all.parquet');
+await writeSynthetic(source, { rows: 20_000, seed: 3 });
+
+async function rows(path: string, sql: string): Promise<Record<string, unknown>[]> {
+  return withConnection(async (con) => (await con.runAndReadAll(sql.replaceAll('$F', path.endsWith('.csv') ? `read_csv(${sqlString(path)})` : `read_parquet(${sqlString(path)})`))).getRowObjectsJson());
+}
+
+describe('splitFile', () => {
+  it('random: every row exactly once, about the asked share in test, reproducible by seed', async () => {
+    const r = await splitFile(source, tmp('tr.parquet'), tmp('te.csv'), { by: 'random', testFraction: 0.2, seed: 1 });
+    expect(r.train + r.test).toBe(20_000);
+    expect(r.test / 20_000).toBeGreaterThan(0.18);
+    expect(r.test / 20_000).toBeLessThan(0.22);
+    const [back] = await rows(tmp('te.csv'), 'SELECT count(*) AS n FROM $F');
+    expect(Number(back!['n'])).toBe(r.test);
+    const again = await splitFile(source, tmp('tr2.parquet'), tmp('te2.parquet'), { by: 'random', testFraction: 0.2, seed: 1 });
+    expect(again).toEqual(r);
+    const other = await splitFile(source, tmp('tr3.parquet'), tmp('te3.parquet'), { by: 'random', testFraction: 0.2, seed: 2 });
+    expect(other.test).not.toBe(r.test);
+  });
+
+  it('group: no user on both sides', async () => {
+    await splitFile(source, tmp('g-tr.parquet'), tmp('g-te.parquet'), { by: 'group', column: 'user_id', testFraction: 0.3, seed: 5 });
+    const [both] = await rows(
+      tmp('g-tr.parquet'),
+      `SELECT count(*) AS n FROM (SELECT DISTINCT user_id FROM $F) a JOIN (SELECT DISTINCT user_id FROM read_parquet(${sqlString(tmp('g-te.parquet'))})) b USING (user_id)`,
+    );
+    expect(Number(both!['n'])).toBe(0);
+  });
+
+  it('time: every test row is later than every train row', async () => {
+    const csv = tmp('timed.csv');
+    await withConnection((con) => con.run(`COPY (SELECT *, (hash(user_id, item_id) % 100000) AS ts FROM read_parquet(${sqlString(source)})) TO ${sqlString(csv)} (FORMAT csv, HEADER true)`));
+    const r = await splitFile(csv, tmp('t-tr.csv'), tmp('t-te.csv'), { by: 'time', column: 'ts', testFraction: 0.25, seed: 0 });
+    const [a] = await rows(tmp('t-tr.csv'), 'SELECT max(ts) AS m FROM $F');
+    const [b] = await rows(tmp('t-te.csv'), 'SELECT min(ts) AS m FROM $F');
+    expect(Number(b!['m'])).toBeGreaterThan(Number(a!['m']));
+    expect(r.test / (r.train + r.test)).toBeCloseTo(0.25, 1);
+  });
+
+  it('names a missing column and leaves no output behind', async () => {
+    await expect(splitFile(source, tmp('x-tr.parquet'), tmp('x-te.parquet'), { by: 'group', column: 'member', testFraction: 0.2, seed: 1 })).rejects.toThrow(
+      `${source}, column 'member': missing column`,
+    );
+    await expect(splitFile(source, tmp('x-tr.parquet'), tmp('x-te.parquet'), { by: 'random', testFraction: 1.5, seed: 1 })).rejects.toThrow('test fraction must be between 0 and 1, got 1.5');
+    expect(existsSync(tmp('x-tr.parquet')) || existsSync(tmp('x-te.parquet'))).toBe(false);
+  });
+});

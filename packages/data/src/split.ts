@@ -1,0 +1,78 @@
+import { rm } from 'node:fs/promises';
+import { DataError } from './errors.js';
+import { outputFormat } from './read/detect.js';
+import { sqlIdent, sqlString, withConnection } from './read/duckdb.js';
+import { fromClause, openTable } from './read/table.js';
+import { withAtomicOutput } from './write/atomic.js';
+
+export interface SplitOptions {
+  /**
+   * `random`: each row on its own; `group`: every row of one `column` value
+   * (e.g. a user) on the same side, so test users are unseen; `time`: the
+   * rows with the latest `column` values are the test set (no look-ahead).
+   */
+  by: 'random' | 'group' | 'time';
+  column?: string;
+  /** Share of rows (random, time) or of groups (group) in the test file. */
+  testFraction: number;
+  /** Seeds random and group splits. */
+  seed: number;
+}
+
+export interface SplitReport {
+  train: number;
+  test: number;
+}
+
+function copyOptions(path: string): string {
+  return outputFormat(path) === 'parquet'
+    ? 'FORMAT parquet, COMPRESSION zstd'
+    : `FORMAT csv, HEADER true, DELIMITER ${sqlString(path.toLowerCase().endsWith('.tsv') ? '\t' : ',')}`;
+}
+
+/** A uniform draw in [0, 1) from a hash of the given values and the seed: reproducible and independent of row order. */
+const uniform = (exprs: string[], seed: number) => `(hash(${[...exprs, sqlString(`#${seed}`)].join(', ')}) % 1000000) / 1000000.0`;
+
+/**
+ * Splits a CSV or Parquet file into train and test files with DuckDB. Both
+ * outputs appear together or not at all.
+ */
+export async function splitFile(input: string, trainOut: string, testOut: string, options: SplitOptions): Promise<SplitReport> {
+  const { by, column, testFraction: f, seed } = options;
+  if (!(f > 0 && f < 1)) throw new Error(`test fraction must be between 0 and 1, got ${f}`);
+  const table = await openTable(input);
+  const src = fromClause(table);
+  if (by !== 'random') {
+    if (!column) throw new Error(`a '${by}' split needs a column (--column)`);
+    if (!table.columns.some((c) => c.name === column)) throw new DataError({ file: input, column }, 'missing column');
+  }
+  return withConnection(async (con) => {
+    let isTest: string;
+    if (by === 'random') {
+      // The whole row is the key (the same row always lands on the same side).
+      isTest = `${uniform(table.columns.map((c) => sqlIdent(c.name)), seed)} < ${f}`;
+    } else if (by === 'group') {
+      isTest = `${uniform([sqlIdent(column!)], seed)} < ${f}`;
+    } else {
+      const t = `TRY_CAST(${sqlIdent(column!)} AS DOUBLE)`;
+      const bad = await con.runAndReadAll(`SELECT count(*) AS n FROM ${src} WHERE ${t} IS NULL`);
+      if (Number(bad.getRowObjectsJson()[0]!['n']) > 0) throw new DataError({ file: input, column }, 'a time split needs a number in every row');
+      const q = await con.runAndReadAll(`SELECT quantile_disc(${t}, ${1 - f}) AS cut FROM ${src}`);
+      isTest = `${t} > ${Number(q.getRowObjectsJson()[0]!['cut'])}`;
+    }
+    const labelled = `SELECT *, (${isTest}) AS __esm2_test FROM ${src}`;
+    const side = (test: boolean) => `SELECT * EXCLUDE (__esm2_test) FROM (${labelled}) WHERE ${test ? '' : 'NOT '}__esm2_test`;
+    let trainWritten = false;
+    try {
+      await withAtomicOutput(trainOut, (tmp) => con.run(`COPY (${side(false)}) TO ${sqlString(tmp)} (${copyOptions(trainOut)})`));
+      trainWritten = true;
+      await withAtomicOutput(testOut, (tmp) => con.run(`COPY (${side(true)}) TO ${sqlString(tmp)} (${copyOptions(testOut)})`));
+    } catch (err) {
+      if (trainWritten) await rm(trainOut, { force: true });
+      throw err;
+    }
+    const counts = await con.runAndReadAll(`SELECT count(*) FILTER (WHERE NOT __esm2_test) AS train, count(*) FILTER (WHERE __esm2_test) AS test FROM (${labelled})`);
+    const r = counts.getRowObjectsJson()[0]!;
+    return { train: Number(r['train']), test: Number(r['test']) };
+  });
+}
