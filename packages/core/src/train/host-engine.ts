@@ -79,7 +79,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
   private spare: DenseState;
   /** Reused per-lookup buffers for gathered rows and their gradients, by batch size. */
   private readonly scratch = new Map<string, Float32Array>();
-  private readonly predictRunners = new Map<string, Promise<GraphRunner>>();
+  private readonly predictors = new Map<string, { graph: Graph; lookups: HostLookup[]; runner: Promise<GraphRunner> }>();
   private readonly slots: Map<string, DenseSlot>;
 
   private constructor(
@@ -187,14 +187,17 @@ export class HostEmbeddingEngine implements TrainingEngine {
   }
 
   async predict(feeds: Record<string, HostTensor>, outputs: string[]): Promise<Record<string, Float32Array>> {
+    // Evaluation predicts batch after batch: the graph and its compiled runner are made once per output set.
     const key = outputs.join(',');
-    const graph = buildPredictGraph(this.model, outputs);
-    let runner = this.predictRunners.get(key);
-    if (!runner) {
-      runner = this.compiler(graph);
-      this.predictRunners.set(key, runner);
+    let predictor = this.predictors.get(key);
+    if (!predictor) {
+      const graph = buildPredictGraph(this.model, outputs);
+      const lookups = this.trainStep.lookups.filter((l) => graph.inputs.some((i) => i.name === l.rowsInput));
+      predictor = { graph, lookups, runner: this.compiler(graph) };
+      this.predictors.set(key, predictor);
     }
-    const result = await (await runner).run(this.feedsFor(graph, feeds, splitEmbeddings(this.model.graph).lookups, this.batchOf(feeds)), outputs);
+    const runner = await predictor.runner;
+    const result = await runner.run(this.feedsFor(predictor.graph, feeds, predictor.lookups, this.batchOf(feeds)), outputs);
     return Object.fromEntries(outputs.map((o) => [o, asF32(result[o]!)]));
   }
 
@@ -235,6 +238,6 @@ export class HostEmbeddingEngine implements TrainingEngine {
 
   dispose(): void {
     this.runner.release?.();
-    for (const r of this.predictRunners.values()) void r.then((x) => x.release?.());
+    for (const p of this.predictors.values()) void p.runner.then((x) => x.release?.());
   }
 }
