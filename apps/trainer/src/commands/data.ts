@@ -3,6 +3,7 @@ import {
   importUserBehavior,
   inspectFile,
   splitFile,
+  DEFAULT_WORLD_SIZES,
   loadDataConfig,
   writeSynthetic,
   type BadRowReport,
@@ -47,12 +48,14 @@ export function registerDataCommands(program: Command): void {
     .requiredOption('--out <file>', 'output .csv, .tsv or .parquet (written atomically)')
     .option('--seed <n>', 'random seed', integer, 1)
     .option('--world-seed <n>', 'seed of the latent users/items world (default: --seed); train and test files share it', integer)
+    .option('--users <n>', 'users in the latent world (default 20000)', positiveInt)
+    .option('--items <n>', 'items in the latent world (default 30000)', positiveInt)
     .option('--truth', 'add true_pctr, true_pctavr, true_pcvr, true_pctcvr columns', false)
-    .action(async (opts: { rows: number; seed: number; worldSeed?: number; truth: boolean; out: string }) => {
+    .action(async (opts: { rows: number; seed: number; worldSeed?: number; users?: number; items?: number; truth: boolean; out: string }) => {
       const out = userPath(opts.out);
       const progress = new DataProgress('generate');
       try {
-        await writeSynthetic(out, { rows: opts.rows, seed: opts.seed, worldSeed: opts.worldSeed, truth: opts.truth }, (n) => progress.rows(n, opts.rows));
+        await writeSynthetic(out, { rows: opts.rows, seed: opts.seed, worldSeed: opts.worldSeed, truth: opts.truth, sizes: { ...DEFAULT_WORLD_SIZES, ...(opts.users ? { users: opts.users } : {}), ...(opts.items ? { items: opts.items } : {}) } }, (n) => progress.rows(n, opts.rows));
       } finally {
         progress.stop();
       }

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { generateSynthetic, SYNTHETIC_CATEGORICAL, type SyntheticChunk } from './generate.js';
+import { DEFAULT_SIZES } from './world.js';
 
 function collect(rows: number, seed: number, truth = true): SyntheticChunk['values'][] {
   return [...generateSynthetic({ rows, seed, truth }).chunks()].map((c) => c.values);
@@ -34,6 +35,15 @@ describe('generateSynthetic', () => {
     expect(sameWorld.same).toBe(sameWorld.shared);
     const otherWorld = agreement(base, categoryOf(run(2, 6)));
     expect(otherWorld.same).toBeLessThan(otherWorld.shared * 0.5);
+  });
+
+  it('draws users and items from a world of the given size', () => {
+    const sizes = { ...DEFAULT_SIZES, users: 50, items: 70 };
+    const chunks = [...generateSynthetic({ rows: 5000, seed: 2, sizes }).chunks()];
+    const max = (col: number) => Math.max(...chunks.flatMap((c) => Array.from(c.values[col] as Int32Array)));
+    expect(max(0)).toBeLessThanOrEqual(50);
+    expect(max(1)).toBeLessThanOrEqual(70);
+    expect(max(0)).toBeGreaterThan(40);
   });
 
   it('has nine categorical fields, a list field and two numbers', () => {
