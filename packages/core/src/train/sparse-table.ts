@@ -131,14 +131,6 @@ export class SparseEmbeddingTable {
     return this.first.length > 0 ? [['m', this.first], ['v', this.second]] : [['acc', this.second]];
   }
 
-  /** Squared norm of the accumulated gradient (L2 term included), for global-norm clipping. */
-  gradSumSquares(): number {
-    this.addL2();
-    let s = 0;
-    for (let i = 0; i < this.count * this.dim; i++) s += this.grads[i]! * this.grads[i]!;
-    return s;
-  }
-
   private l2Added = false;
   /** d/drow of embeddingL2·‖row‖² = 2·embeddingL2·row, on the touched rows only (Keras' l2 convention). */
   private addL2(): void {
