@@ -1,4 +1,3 @@
-import { readArtifact } from '@esm2/core';
 import { writeSynthetic } from '@esm2/data';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -38,26 +37,20 @@ function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: numbe
 
 const fitArgs = (out: string) => ['fit', '--data', 'train.csv', '--valid', 'valid.csv', '--model', 'esm2', '--out', out, '--epochs', '4', '--batch-size', '50', '--towers', '8', '--embedding-dim', '4', '--lr', '0.01', '--seed', '3'];
 
-async function checkpointEpoch(out: string): Promise<number> {
-  try {
-    return ((await readArtifact(join(dir, out, 'checkpoint'))).metadata.position as { epoch: number }).epoch;
-  } catch {
-    return 0;
-  }
-}
-
 const history = async (out: string) => JSON.parse(await readFile(join(dir, out, 'history.json'), 'utf8')) as EpochRecord[];
 
 describe('fit: kill and resume', () => {
   it('a run SIGKILLed mid-training resumes from its intact checkpoint and ends exactly like an uninterrupted run', async () => {
     const first = cli(fitArgs('runs/killed'));
-    // Kill during epoch 2: shortly after epoch 1's checkpoint appears.
-    const deadline = Date.now() + 60_000;
-    while ((await checkpointEpoch('runs/killed')) < 1) {
-      if (Date.now() > deadline) throw new Error(`no checkpoint after 60 s:\n${(first.child.kill(), (await first.done).stderr)}`);
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await new Promise((r) => setTimeout(r, 400));
+    // Kill during epoch 2: the moment epoch 1's checkpoint is reported saved (an event on stderr, not a sleep).
+    await new Promise<void>((res, rej) => {
+      let seen = '';
+      first.child.stderr!.on('data', (d) => {
+        seen += d;
+        if (seen.includes('checkpoint: epoch 1 saved')) res();
+      });
+      first.child.once('exit', () => rej(new Error(`fit exited before its first checkpoint:\n${seen}`)));
+    });
     first.child.kill('SIGKILL');
     const killed = await first.done;
     expect(killed.signal).toBe('SIGKILL');

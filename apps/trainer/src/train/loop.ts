@@ -97,6 +97,7 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
       if (improved) await writeBest(run, engine, record);
       await writeCheckpoint(paths.checkpoint, run, engine, position);
       await writeJsonAtomic(paths.history, position.history);
+      report.log?.(`checkpoint: epoch ${epoch} saved`);
       if (position.stopped) report.log?.(`early stop: ${settings.earlyStop!.metric} has not improved for ${position.badEpochs} epoch(s); best epoch ${position.best?.epoch}`);
     }
     return { position, engine: engine.description, ...(best ? { best } : {}) };
