@@ -9,6 +9,7 @@ export * from './schema.js';
 export * from './zoo/index.js';
 export * from './metrics/index.js';
 export * from './artifact/index.js';
+export * from './fs/index.js';
 export { hashString, mulberry32, normalSampler } from './random.js';
 export * from './engine.js';
 export * from './autodiff/index.js';

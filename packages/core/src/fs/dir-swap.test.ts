@@ -5,10 +5,10 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { initWeights } from '../ir/init.js';
 import { smallSchema } from '../testing.js';
 import { buildModel } from '../zoo/index.js';
-import { artifactFromModel } from './artifact.js';
+import { artifactFromModel } from '../artifact/artifact.js';
 import { interruptedSwapDir, leftoverDirs, replaceDirAtomically } from './atomic.js';
-import { readArtifact } from './read.js';
-import { writeArtifact } from './write.js';
+import { readArtifact } from '../artifact/read.js';
+import { writeArtifact } from '../artifact/write.js';
 
 let parent: string;
 let dir: string;

@@ -1,0 +1,187 @@
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { withAtomicOutput, withAtomicOutputs, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { liveTemps } from './temp-registry.js';
+import { WriteError } from './write-error.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'esm2-fs-atomic-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** A system error as Node's fs raises it (`ENOSPC: no space left on device, write`: no path). */
+function sysError(code: string, syscall: string, path?: string): NodeJS.ErrnoException {
+  const e: NodeJS.ErrnoException = new Error(`${code}: simulated, ${syscall}${path ? ` '${path}'` : ''}`);
+  e.code = code;
+  e.syscall = syscall;
+  if (path) e.path = path;
+  return e;
+}
+
+describe('writeFileAtomic', () => {
+  it('creates, replaces, and leaves nothing but the file', async () => {
+    const f = join(dir, 'out.json');
+    await writeFileAtomic(f, 'one');
+    await writeFileAtomic(f, new TextEncoder().encode('two'));
+    expect(await readFile(f, 'utf8')).toBe('two');
+    expect(await readdir(dir)).toEqual(['out.json']);
+  });
+
+  it('fills from positional writes in any order', async () => {
+    const f = join(dir, 'out.bin');
+    await writeFileAtomic(f, async (write) => {
+      await write(new Uint8Array([3, 4]), 2);
+      await write(new Uint8Array([1, 2]), 0);
+    });
+    expect([...(await readFile(f))]).toEqual([1, 2, 3, 4]);
+  });
+
+  it('a failing fill keeps the old file and removes its temp', async () => {
+    const f = join(dir, 'out.bin');
+    await writeFileAtomic(f, 'old');
+    await expect(
+      writeFileAtomic(f, async (write) => {
+        await write(new Uint8Array([9]), 0);
+        throw sysError('ENOSPC', 'write');
+      }),
+    ).rejects.toThrow(`cannot write ${f}: no space left on device`);
+    expect(await readFile(f, 'utf8')).toBe('old');
+    expect(await readdir(dir)).toEqual(['out.bin']);
+    expect(liveTemps()).toEqual([]);
+  });
+
+  it('a missing directory is reported by the path asked for, not the temp name', async () => {
+    const f = join(dir, 'missing', 'out.json');
+    const err = await writeFileAtomic(f, '{}').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(WriteError);
+    expect((err as Error).message).toBe(`cannot write ${f}: directory ${join(dir, 'missing')} does not exist`);
+    expect((err as WriteError).code).toBe('ENOENT');
+  });
+
+  it('a directory at the target: EISDIR names the path, the directory and its content stay', async () => {
+    const f = join(dir, 'taken');
+    await mkdir(f);
+    await writeFile(join(f, 'keep'), 'x');
+    await expect(writeFileAtomic(f, 'data')).rejects.toThrow(`cannot write ${f}: it is a directory`);
+    expect((await readdir(dir)).sort()).toEqual(['taken']);
+    expect(await readFile(join(f, 'keep'), 'utf8')).toBe('x');
+  });
+
+  it('mkdirs creates missing parents (writeJsonAtomic)', async () => {
+    const f = join(dir, 'a', 'b', 'm.json');
+    await writeJsonAtomic(f, { x: Number.NaN, y: 1 }, { mkdirs: true });
+    expect(await readFile(f, 'utf8')).toBe('{\n  "x": null,\n  "y": 1\n}\n');
+  });
+});
+
+describe('withAtomicOutput (outputs made by a tool)', () => {
+  it('renames what the tool wrote; the temp keeps the asked suffix', async () => {
+    const f = join(dir, 'out.parquet');
+    const seen = await withAtomicOutput(f, async (tmp) => {
+      await writeFile(tmp, 'rows');
+      return tmp;
+    }, { suffix: '.parquet' });
+    expect(seen.endsWith('.parquet')).toBe(true);
+    expect(seen.startsWith(join(dir, '.out.parquet.tmp-'))).toBe(true);
+    expect(await readFile(f, 'utf8')).toBe('rows');
+    expect(await readdir(dir)).toEqual(['out.parquet']);
+  });
+
+  it("a tool's error naming the temp file is restated with the target path", async () => {
+    const f = join(dir, 'out.csv');
+    const err = await withAtomicOutput(f, async (tmp) => {
+      await writeFile(tmp, 'half');
+      throw new Error(`IO Error: Could not write file "${tmp}": No space left on device`);
+    }).catch((e: unknown) => e as Error);
+    expect(err.message).toBe(`cannot write ${f}: IO Error: Could not write file "${f}": No space left on device`);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('errors about other files (an unreadable input) and bad-data errors pass unchanged', async () => {
+    const input = sysError('ENOENT', 'open', join(dir, 'in.csv'));
+    await expect(withAtomicOutput(join(dir, 'o.csv'), () => Promise.reject(input))).rejects.toBe(input);
+    const bad = new Error('in.csv, line 3: bad label');
+    await expect(withAtomicOutput(join(dir, 'o.csv'), () => Promise.reject(bad))).rejects.toBe(bad);
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('several outputs appear together or not at all', async () => {
+    const [a, b] = [join(dir, 'a.csv'), join(dir, 'b.csv')];
+    await writeFile(a, 'old a');
+    await expect(
+      withAtomicOutputs([a, b], async ([ta, tb]) => {
+        await writeFile(ta!, 'new a');
+        await writeFile(tb!, 'new b');
+        throw new Error('interrupted');
+      }),
+    ).rejects.toThrow('interrupted');
+    expect(await readdir(dir)).toEqual(['a.csv']);
+    expect(await readFile(a, 'utf8')).toBe('old a');
+    // A directory at the second target is found before the first is replaced.
+    await mkdir(b);
+    await expect(withAtomicOutputs([a, b], async (tmps) => Promise.all(tmps.map((t) => writeFile(t, 'new'))))).rejects.toThrow(`cannot write ${b}: it is a directory`);
+    expect(await readFile(a, 'utf8')).toBe('old a');
+    expect((await readdir(dir)).sort()).toEqual(['a.csv', 'b.csv']);
+  });
+});
+
+describe('signals', () => {
+  it('SIGTERM with another listener: temps are removed, the listener decides (no exit)', async () => {
+    const f = join(dir, 'out.csv');
+    let heard = false;
+    const listener = () => (heard = true);
+    process.on('SIGTERM', listener);
+    try {
+      await withAtomicOutput(f, async (tmp) => {
+        await writeFile(tmp, 'partial');
+        expect(liveTemps()).toEqual([tmp]);
+        process.emit('SIGTERM', 'SIGTERM');
+        expect(heard).toBe(true);
+        expect(await readdir(dir)).toEqual([]);
+        await writeFile(tmp, 'late'); // the interrupted work goes on here; a real program would be stopping
+      });
+    } finally {
+      process.removeListener('SIGTERM', listener);
+    }
+    expect(liveTemps()).toEqual([]);
+    expect(process.listenerCount('SIGTERM')).toBe(0);
+  });
+
+  for (const [signal, status] of [
+    ['SIGINT', 130],
+    ['SIGTERM', 143],
+  ] as const) {
+    it(`${signal} during a write: the temp file is removed and the process exits ${status}`, async () => {
+      const module = fileURLToPath(new URL('./atomic.ts', import.meta.url));
+      const script = `
+        const { withAtomicOutput } = await import(${JSON.stringify(module)});
+        const { writeFile } = await import('node:fs/promises');
+        await withAtomicOutput(${JSON.stringify(join(dir, 'out.csv'))}, async (tmp) => {
+          await writeFile(tmp, 'partial');
+          console.log(tmp);
+          await new Promise(() => setInterval(() => undefined, 1000));
+        });`;
+      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const tmp = await new Promise<string>((resolve, reject) => {
+        let out = '';
+        child.stdout.on('data', (d: Buffer) => {
+          out += d.toString();
+          if (out.includes('\n')) resolve(out.trim());
+        });
+        child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+      });
+      expect(tmp.startsWith(join(dir, '.out.csv.tmp-'))).toBe(true);
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      child.kill(signal);
+      expect(await exited).toBe(status);
+      expect(await readdir(dir)).toEqual([]);
+    }, 60_000);
+  }
+});

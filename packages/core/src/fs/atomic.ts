@@ -1,0 +1,316 @@
+import { randomBytes } from 'node:crypto';
+import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+import { trackTemp } from './temp-registry.js';
+import { asWriteError, WriteError } from './write-error.js';
+
+/**
+ * Every write of a user-visible output goes through this module: readers
+ * see the old content or the new, never a torn file; a failure (full disk,
+ * missing directory, a signal) leaves neither half-written output nor
+ * temporary files behind; errors name the path the user gave.
+ *
+ * A file is written to a hidden sibling `.NAME.tmp-<pid>-<rand>` (same
+ * directory, so the rename is atomic), flushed to disk, renamed over NAME,
+ * and the directory is flushed so the rename itself survives a crash.
+ */
+
+function code(e: unknown): string | undefined {
+  return (e as NodeJS.ErrnoException | undefined)?.code;
+}
+
+const uniqueSuffix = () => `${process.pid}-${randomBytes(4).toString('hex')}`;
+const tmpPrefix = (name: string) => `.${name}.tmp-`;
+const oldPrefix = (name: string) => `.${name}.old-`;
+
+/** A fresh hidden temporary name next to `path`; `suffix` keeps an extension tools look at (`.parquet`). */
+export function tempSibling(path: string, suffix = ''): string {
+  return join(dirname(path), tmpPrefix(basename(path)) + uniqueSuffix() + suffix);
+}
+
+/** Flushes a file's content to disk. */
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Flushes a directory's entries (new names, renames). Not supported everywhere (Windows): best effort there. */
+export async function fsyncDir(path: string): Promise<void> {
+  let handle;
+  try {
+    handle = await open(path, 'r');
+    await handle.sync();
+  } catch (e) {
+    if (!['EISDIR', 'EPERM', 'EINVAL', 'EACCES'].includes(code(e) ?? '')) throw e;
+  } finally {
+    await handle?.close();
+  }
+}
+
+/**
+ * One output file on its way: something (our code, or a tool such as
+ * DuckDB's COPY) fills `tmp`; `commit` flushes it and renames it over
+ * `path`; `discard` removes it. Until one of them ran, `tmp` is removed if
+ * the process gets SIGINT or SIGTERM.
+ */
+export class AtomicOutput {
+  readonly tmp: string;
+  private readonly untrack: () => void;
+  private settled = false;
+
+  constructor(
+    readonly path: string,
+    options: { suffix?: string } = {},
+  ) {
+    this.tmp = tempSibling(path, options.suffix);
+    this.untrack = trackTemp(this.tmp);
+  }
+
+  /** Flushes the temp to disk and checks the target can be replaced; the first half of `commit`. */
+  async prepare(): Promise<void> {
+    try {
+      await syncFile(this.tmp);
+      const target = await lstat(this.path).catch((e: unknown) => (code(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+      if (target?.isDirectory()) throw new WriteError(this.path, 'it is a directory; give a file name', { code: 'EISDIR' });
+    } catch (e) {
+      await this.discard();
+      throw asWriteError(e, this.path, [this.tmp]);
+    }
+  }
+
+  /** Renames the prepared temp over the target; the second half of `commit`. */
+  async publish(): Promise<void> {
+    try {
+      await rename(this.tmp, this.path);
+    } catch (e) {
+      await this.discard();
+      throw asWriteError(e, this.path, [this.tmp]);
+    }
+    this.settled = true;
+    this.untrack();
+    try {
+      await fsyncDir(dirname(resolve(this.path)));
+    } catch (e) {
+      throw asWriteError(e, this.path);
+    }
+  }
+
+  async commit(): Promise<void> {
+    await this.prepare();
+    await this.publish();
+  }
+
+  /** Removes the temp (idempotent; a no-op after a successful commit). */
+  async discard(): Promise<void> {
+    if (this.settled) return;
+    this.settled = true;
+    try {
+      await rm(this.tmp, { recursive: true, force: true });
+    } finally {
+      this.untrack();
+    }
+  }
+}
+
+/**
+ * Produces `path` all at once or not at all: `fn` writes (or has a tool
+ * write) the temporary file it is given, which replaces `path` only when
+ * `fn` succeeds. `suffix` is appended to the temp name (tools that pick a
+ * format by extension).
+ */
+export async function withAtomicOutput<T>(path: string, fn: (tmp: string) => Promise<T>, options: { suffix?: string } = {}): Promise<T> {
+  return withAtomicOutputs([path], ([tmp]) => fn(tmp!), options);
+}
+
+/**
+ * Several outputs that belong together (a train and a test file): `fn`
+ * fills one temp per path; only when all are complete and flushed are they
+ * renamed into place. The renames are separate steps, so a crash between
+ * them can leave some new and some old files, but never a torn one.
+ */
+export async function withAtomicOutputs<T>(paths: string[], fn: (tmps: string[]) => Promise<T>, options: { suffix?: string } = {}): Promise<T> {
+  const outs = paths.map((p) => new AtomicOutput(p, options));
+  const discardAll = () => Promise.all(outs.map((o) => o.discard()));
+  let result: T;
+  try {
+    result = await fn(outs.map((o) => o.tmp));
+  } catch (e) {
+    await discardAll();
+    const failed = outs.find((o) => e instanceof Error && e.message.includes(o.tmp)) ?? (outs.length === 1 ? outs[0] : undefined);
+    throw failed ? asWriteError(e, failed.path, [failed.tmp]) : e;
+  }
+  try {
+    for (const o of outs) await o.prepare();
+  } catch (e) {
+    await discardAll();
+    throw e;
+  }
+  try {
+    for (const o of outs) await o.publish();
+  } catch (e) {
+    await discardAll();
+    throw e;
+  }
+  return result;
+}
+
+export type PositionalWrite = (data: Uint8Array, position: number) => Promise<void>;
+
+const MAX_WRITE = 2 ** 30;
+
+/**
+ * Writes a file atomically and durably. `content` is the bytes or text, or
+ * a function given positional writes, so large files stream from memory
+ * views without being concatenated first. `mkdirs` creates missing parent
+ * directories first.
+ */
+export async function writeFileAtomic(
+  path: string,
+  content: string | Uint8Array | ((write: PositionalWrite) => Promise<void>),
+  options: { mkdirs?: boolean } = {},
+): Promise<void> {
+  if (options.mkdirs) {
+    try {
+      await mkdir(dirname(path), { recursive: true });
+    } catch (e) {
+      throw asWriteError(e, path, [dirname(path)]);
+    }
+  }
+  await withAtomicOutput(path, async (tmp) => {
+    const handle = await open(tmp, 'wx');
+    try {
+      if (typeof content !== 'function') {
+        await handle.writeFile(content);
+        return;
+      }
+      await content(async (data, position) => {
+        let done = 0;
+        // Bounded slices (one write cannot pass 2 GiB) and a loop, since writes may be partial.
+        while (done < data.byteLength) {
+          const length = Math.min(data.byteLength - done, MAX_WRITE);
+          const { bytesWritten } = await handle.write(data, done, length, position + done);
+          done += bytesWritten;
+        }
+      });
+    } finally {
+      await handle.close();
+    }
+  });
+}
+
+/** Writes JSON atomically (2-space indented, newline-terminated); NaN and ±Infinity become null as JSON.stringify writes them. */
+export async function writeJsonAtomic(path: string, value: unknown, options: { mkdirs?: boolean } = {}): Promise<void> {
+  await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, options);
+}
+
+/** Writes a new file and flushes it to disk before returning; fails if the file exists. For files inside a directory being filled for `replaceDirAtomically`. */
+export async function writeFileDurable(path: string, data: Uint8Array | string): Promise<void> {
+  const handle = await open(path, 'wx');
+  try {
+    await handle.writeFile(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+/*
+ * Replacing a directory so that a crash never leaves a half-written one at
+ * its path. Everything is written into a sibling temp directory (same
+ * parent, so renames are atomic), fsynced, then swapped in:
+ *
+ *   1. mkdir .NAME.tmp-<pid>-<rand>, fill it, fsync files and the dir
+ *   2. rename NAME → .NAME.old-<pid>-<rand>   (only if NAME exists)
+ *   3. rename .NAME.tmp-… → NAME, fsync the parent
+ *   4. rm -r .NAME.old-…
+ *
+ * Node has no atomic exchange of two directories (renameat2 RENAME_EXCHANGE),
+ * so between steps 2 and 3 NAME is briefly absent. A crash exactly there
+ * leaves the complete old directory at .NAME.old-…; `interruptedSwapDir`
+ * finds it, and readers fall back to it, so the promise "old or new, never
+ * half" holds for readers. One writer per directory at a time.
+ */
+
+/** Leftovers of a directory swap next to `dir` (temp and set-aside directories), full paths. */
+export async function leftoverDirs(dir: string): Promise<{ tmp: string[]; old: string[] }> {
+  const target = resolve(dir);
+  const name = basename(target);
+  let entries: string[];
+  try {
+    entries = await readdir(dirname(target));
+  } catch (e) {
+    if (code(e) === 'ENOENT') return { tmp: [], old: [] };
+    throw e;
+  }
+  const pick = (prefix: string) => entries.filter((e) => e.startsWith(prefix)).map((e) => join(dirname(target), e));
+  return { tmp: pick(tmpPrefix(name)), old: pick(oldPrefix(name)) };
+}
+
+/**
+ * When `dir` is missing because a swap was interrupted between its two
+ * renames, the complete previous directory that was set aside; else undefined.
+ */
+export async function interruptedSwapDir(dir: string): Promise<string | undefined> {
+  const { old } = await leftoverDirs(dir);
+  // Normally at most one (a successful swap removes them all); else the most recently renamed.
+  const dated = await Promise.all(old.map(async (path) => ({ path, ctime: (await lstat(path)).ctimeMs })));
+  return dated.sort((a, b) => a.ctime - b.ctime).at(-1)?.path;
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await lstat(path);
+    return true;
+  } catch (e) {
+    if (code(e) === 'ENOENT') return false;
+    throw e;
+  }
+}
+
+/** Replaces (or creates) directory `dir` with what `fill` writes into a fresh directory. */
+export async function replaceDirAtomically(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
+  const target = resolve(dir);
+  const parent = dirname(target);
+  const name = basename(target);
+  if (target === parent) throw new Error(`cannot replace the root directory`);
+  const tmp = join(parent, tmpPrefix(name) + uniqueSuffix());
+  const untrack = trackTemp(tmp);
+  try {
+    try {
+      await mkdir(parent, { recursive: true });
+      await mkdir(tmp);
+      await fill(tmp);
+      await fsyncDir(tmp);
+    } catch (e) {
+      throw asWriteError(e, dir, [tmp]);
+    }
+    if ((await lstat(target).catch(() => undefined))?.isDirectory() === false) {
+      throw new WriteError(dir, 'it exists and is not a directory', { code: 'ENOTDIR' });
+    }
+    const setAside = (await exists(target)) ? join(parent, oldPrefix(name) + uniqueSuffix()) : undefined;
+    try {
+      if (setAside) await rename(target, setAside);
+      try {
+        await rename(tmp, target);
+      } catch (e) {
+        if (setAside) await rename(setAside, target); // put the old one back before reporting
+        throw e;
+      }
+    } catch (e) {
+      throw asWriteError(e, dir, [tmp]);
+    }
+  } catch (e) {
+    await rm(tmp, { recursive: true, force: true });
+    untrack();
+    throw e;
+  }
+  untrack();
+  await fsyncDir(parent);
+  // The new directory is in place: anything set aside, by us or by an interrupted earlier swap, is superseded.
+  const { old } = await leftoverDirs(target);
+  await Promise.all(old.map((o) => rm(o, { recursive: true, force: true })));
+}

@@ -1,0 +1,18 @@
+/** Safe output files: atomic and durable writes, signal-time temp cleanup, refusal of outputs that are inputs. */
+export {
+  AtomicOutput,
+  fsyncDir,
+  interruptedSwapDir,
+  leftoverDirs,
+  replaceDirAtomically,
+  tempSibling,
+  withAtomicOutput,
+  withAtomicOutputs,
+  writeFileAtomic,
+  writeFileDurable,
+  writeJsonAtomic,
+  type PositionalWrite,
+} from './atomic.js';
+export { refuseSamePaths, SamePathError, type NamedPath } from './same-path.js';
+export { liveTemps, trackTemp } from './temp-registry.js';
+export { asWriteError, WriteError } from './write-error.js';

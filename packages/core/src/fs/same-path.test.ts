@@ -1,0 +1,48 @@
+import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, relative } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { refuseSamePaths, SamePathError } from './same-path.js';
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'esm2-same-path-'));
+  await writeFile(join(dir, 'a.csv'), 'x\n1\n');
+  await writeFile(join(dir, 'b.csv'), 'x\n2\n');
+  await symlink(join(dir, 'a.csv'), join(dir, 'link.csv'));
+  await link(join(dir, 'a.csv'), join(dir, 'hard.csv'));
+  await mkdir(join(dir, 'real'));
+  await symlink(join(dir, 'real'), join(dir, 'alias'));
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const p = (name: string) => join(dir, name);
+
+describe('refuseSamePaths', () => {
+  it('accepts distinct files, absent options and repeated inputs', async () => {
+    await expect(
+      refuseSamePaths(
+        [{ flag: '--in', path: p('a.csv') }, undefined, { flag: '--common', path: p('a.csv') }],
+        [{ flag: '--train', path: p('new-train.csv') }, { flag: '--test', path: p('b.csv') }, undefined],
+      ),
+    ).resolves.toBeUndefined();
+  });
+
+  it('an output that is an input, however it is spelt: relative, ./, symlink, hard link', async () => {
+    const rel = relative(process.cwd(), p('a.csv'));
+    for (const spelling of [p('a.csv'), rel, `./${rel}`, p('link.csv'), p('hard.csv'), join(dir, 'real', '..', 'a.csv')]) {
+      const err = await refuseSamePaths([{ flag: '--in', path: p('a.csv') }], [{ flag: '--train', path: spelling }]).catch((e: unknown) => e);
+      expect(err, spelling).toBeInstanceOf(SamePathError);
+      expect((err as Error).message).toBe(`--train ${spelling} is the same file as --in ${p('a.csv')}: --train would overwrite the input --in; choose another output path`);
+    }
+  });
+
+  it('two outputs naming one file, also when it does not exist yet (through a symlinked directory)', async () => {
+    const err = (await refuseSamePaths([], [{ flag: '--train', path: p('real/out.csv') }, { flag: '--test', path: p('alias/out.csv') }]).catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(SamePathError);
+    expect(err.message).toContain('--train');
+    expect(err.message).toContain('--test');
+    expect(err.message).toContain(p('alias/out.csv'));
+    await expect(refuseSamePaths([], [{ flag: '--out', path: p('real/x.csv') }, { flag: '--reject-file', path: p('real/y.csv') }])).resolves.toBeUndefined();
+  });
+});

@@ -1,0 +1,61 @@
+import { realpath, stat } from 'node:fs/promises';
+import { basename, dirname, join, resolve } from 'node:path';
+
+/** A path as the user named it, with the flag (or option) it came from, e.g. `{ flag: '--train', path: 'a.csv' }`. */
+export interface NamedPath {
+  flag: string;
+  path: string;
+}
+
+/** Two named paths that are one file: an output would overwrite an input, or two outputs each other. */
+export class SamePathError extends Error {
+  constructor(
+    readonly first: NamedPath,
+    readonly second: NamedPath,
+    kind: 'input' | 'output',
+  ) {
+    const what = kind === 'input' ? `would overwrite the input ${second.flag}` : `and ${second.flag} would overwrite each other`;
+    super(`${first.flag} ${first.path} is the same file as ${second.flag} ${second.path}: ${first.flag} ${what}; choose another output path`);
+    this.name = 'SamePathError';
+  }
+}
+
+/** The real path of `path`, resolving symlinks in the part that exists (the rest may be created later). */
+async function realish(path: string): Promise<string> {
+  const abs = resolve(path);
+  try {
+    return await realpath(abs);
+  } catch {
+    const parent = dirname(abs);
+    return parent === abs ? abs : join(await realish(parent), basename(abs));
+  }
+}
+
+/** What makes two paths one file: device and inode when it exists (hard links, symlinks, `./a` vs `a`), else its real path. */
+async function identity(path: string): Promise<string> {
+  try {
+    const s = await stat(path, { bigint: true });
+    return `inode:${s.dev}:${s.ino}`;
+  } catch {
+    return `path:${await realish(path)}`;
+  }
+}
+
+/**
+ * Refuses, before anything is read or written, a run whose outputs include
+ * one of its inputs or name one file twice: `a.csv`, `./a.csv`, a symlink
+ * to it and a hard link all count as the same file. Absent entries
+ * (optional flags not given) are skipped. Inputs may repeat.
+ */
+export async function refuseSamePaths(inputs: (NamedPath | undefined)[], outputs: (NamedPath | undefined)[]): Promise<void> {
+  const ins = inputs.filter((p): p is NamedPath => p !== undefined);
+  const outs = outputs.filter((p): p is NamedPath => p !== undefined);
+  const inIds = await Promise.all(ins.map((p) => identity(p.path)));
+  const outIds = await Promise.all(outs.map((p) => identity(p.path)));
+  for (const [k, out] of outs.entries()) {
+    const i = inIds.indexOf(outIds[k]!);
+    if (i >= 0) throw new SamePathError(out, ins[i]!, 'input');
+    const j = outIds.indexOf(outIds[k]!);
+    if (j < k) throw new SamePathError(outs[j]!, out, 'output');
+  }
+}
