@@ -4,7 +4,7 @@ import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
 import { modelOfArtifact } from '../train/checkpoint.js';
-import { DEFAULT_BACKEND, ENGINE_FACTORIES, engineFactory } from '../train/engines.js';
+import { BACKEND_NAMES, DEFAULT_BACKEND, engineFactory } from '../train/engines.js';
 import { evaluateDataset } from '../train/evaluate.js';
 import { runPaths } from '../train/run-dir.js';
 import { userPath } from '../train/user-path.js';
@@ -28,9 +28,9 @@ export function registerEvalCommand(program: Command): void {
     .requiredOption('--data <file>', 'labelled test data (.csv, .tsv or .parquet)')
     .option('--out <file>', 'where to write metrics.json (default: in the run directory)')
     .option('--batch-size <n>', 'rows per prediction batch', positiveInt, 4096)
-    .option('--backend <name>', `engine to score with: ${Object.keys(ENGINE_FACTORIES).join(' | ')}`, DEFAULT_BACKEND)
+    .option('--backend <name>', `engine to score with: ${BACKEND_NAMES.join(' | ')}`, DEFAULT_BACKEND)
     .action(async (opts: { model: string; data: string; out?: string; batchSize: number; backend: string }) => {
-      const factory = engineFactory(opts.backend);
+      const factory = await engineFactory(opts.backend);
       const { artifactDir, metricsFile } = await locateModel(userPath(opts.model));
       const data = userPath(opts.data);
       if (!(await exists(data))) throw new Error(`--data ${data}: no such file`);

@@ -1,7 +1,7 @@
 import { auc, buildModel, DEFAULT_OPTIMIZER, initWeights, MODEL_NAMES } from '@esm2/core';
 import { randomFeeds, smallSchema } from '@esm2/core/testing';
 import { describe, expect, it } from 'vitest';
-import { ENGINE_FACTORIES } from './engines.js';
+import { engineFactory } from './engines.js';
 
 /**
  * The two training engines are independent implementations (tfjs autograd
@@ -19,7 +19,8 @@ describe('tfjs and onnx engines train identically', () => {
     it(`${label}: 100 steps give the same losses and the same final AUC`, async () => {
       const model = buildModel(schema, { model: name, towers: [16, 8], embeddingDim: 4, numericDim: 3 });
       const weights = initWeights(model.graph, 17);
-      const engines = await Promise.all([ENGINE_FACTORIES.tfjs!, ENGINE_FACTORIES.onnx!].map((f) => f.create({ model, weights, optimizer })));
+      const factories = await Promise.all(['tfjs', 'onnx'].map((name) => engineFactory(name)));
+      const engines = await Promise.all(factories.map((f) => f.create({ model, weights, optimizer })));
       let worst = 0;
       const onnxLosses: number[] = [];
       for (let step = 0; step < 100; step++) {

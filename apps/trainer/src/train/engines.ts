@@ -1,22 +1,43 @@
 import type { EngineFactory } from '@esm2/core';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
-import { tfjsEngineFactory } from '@esm2/backend-tfjs';
 
 /**
  * The training engines the trainer can run, by `--backend` name. This is
  * the only place that names a backend: the loop, checkpoints and metrics
  * see an EngineFactory. A new engine registers here and nowhere else.
+ *
+ * `tfjs` lives in `@esm2/backend-tfjs`, an optional peer dependency of the
+ * published trainer: it is imported only when asked for.
  */
-export const ENGINE_FACTORIES: Readonly<Record<string, EngineFactory>> = {
-  onnx: onnxEngineFactory,
-  tfjs: tfjsEngineFactory,
-};
+const LOADERS = {
+  onnx: () => Promise.resolve(onnxEngineFactory),
+  tfjs: () => loadOptional('@esm2/backend-tfjs', async () => (await import('@esm2/backend-tfjs')).tfjsEngineFactory),
+} satisfies Record<string, () => Promise<EngineFactory>>;
+
+export type BackendName = keyof typeof LOADERS;
+export const BACKEND_NAMES = Object.keys(LOADERS) as BackendName[];
 
 /** The ONNX Runtime engine: ~100× tfjs-cpu, parity-tested against it (engine-parity.test.ts). */
-export const DEFAULT_BACKEND = 'onnx';
+export const DEFAULT_BACKEND: BackendName = 'onnx';
 
-export function engineFactory(name: string): EngineFactory {
-  const factory = ENGINE_FACTORIES[name];
-  if (!factory) throw new Error(`unknown backend '${name}' (available: ${Object.keys(ENGINE_FACTORIES).join(', ')})`);
-  return factory;
+/** `name` if it is a backend, else an error listing them (no module is loaded). */
+export function backendName(name: string): BackendName {
+  if (!(BACKEND_NAMES as string[]).includes(name)) throw new Error(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(', ')})`);
+  return name as BackendName;
+}
+
+export async function engineFactory(name: string): Promise<EngineFactory> {
+  return LOADERS[backendName(name)]();
+}
+
+async function loadOptional<T>(pkg: string, load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'ERR_MODULE_NOT_FOUND' && err.message.includes(pkg)) {
+      throw new Error(`backend '${pkg.replace('@esm2/backend-', '')}' needs the optional package ${pkg}: install it beside @esm2/trainer (npm install ${pkg})`);
+    }
+    throw e;
+  }
 }

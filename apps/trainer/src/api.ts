@@ -1,0 +1,163 @@
+import { buildModel, hashString, initWeights, type Esm2Metrics } from '@esm2/core';
+import { Encoders, fitEncoders, prefetchDataset } from '@esm2/data';
+import { access } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import { hasCheckpoint, readCheckpoint } from './train/checkpoint.js';
+import { backendName, DEFAULT_BACKEND, engineFactory, type BackendName } from './train/engines.js';
+import { loadFitConfig, resolveFitSettings, type FitConfigFile, type FitFlags } from './train/fit-config.js';
+import { fitLoop, type FitRun, type LoopReporter } from './train/loop.js';
+import { runPaths } from './train/run-dir.js';
+import type { FitSettings, LoopPosition } from './train/settings.js';
+
+/**
+ * What `fit()` takes: the `fit` command's flags as an object. Paths are
+ * absolute or relative to the current directory. Everything but `out` (and
+ * `train`/`model` for a new run) has a default; `config` is a fit config
+ * file path or its parsed content, and the other options override it.
+ */
+export interface FitOptions {
+  /** Training data: .csv, .tsv or .parquet. Required for a new run; with `resume`, points at moved data. */
+  train?: string;
+  /** Validation data, evaluated after every epoch; picks the best epoch. */
+  valid?: string;
+  /** Run directory: best/ (the best epoch's artifact), checkpoint/, history.json. */
+  out: string;
+  config?: string | FitConfigFile;
+  /** esm2 | esmm | dnn | dnn-os. */
+  model?: string;
+  epochs?: number;
+  batchSize?: number;
+  lr?: number;
+  seed?: number;
+  towers?: number[];
+  embeddingDim?: number;
+  /** Training engine: 'onnx' (default) or 'tfjs' (needs the optional package @esm2/backend-tfjs). */
+  backend?: BackendName;
+  /** Stop when this validation metric (e.g. ctcvr_auc) stops improving for `patience` epochs. */
+  earlyStop?: string;
+  patience?: number;
+  shuffleBuffer?: number;
+  /** Intra-op threads of the onnx engine (default 2) and whether idle threads spin. */
+  threads?: number;
+  spinning?: boolean;
+  /** Continue the run in `out` from its last checkpoint with its saved settings. */
+  resume?: boolean;
+  /** Progress and log callbacks; silent when absent. */
+  reporter?: LoopReporter;
+}
+
+export interface FitResult {
+  /** The run directory and what it holds. */
+  dir: string;
+  /** The artifact of the best epoch: give it to `esm2-train export`/`eval`, or to `Scorer.load` of @esm2/scorer. */
+  bestArtifact: string;
+  checkpoint: string;
+  history: string;
+  /** Where the loop ended: epochs and steps done, the best epoch, per-epoch history. */
+  position: LoopPosition;
+  /** Validation metrics of the best epoch (with `valid`). */
+  metrics?: Esm2Metrics;
+  /** The engine that trained, e.g. "onnxruntime-node 1.30.0, cpu, 2 threads". */
+  engine: string;
+  settings: FitSettings;
+}
+
+async function mustExist(path: string, flag: string): Promise<void> {
+  try {
+    await access(path);
+  } catch {
+    throw new Error(`${flag} ${path}: no such file`);
+  }
+}
+
+/** Rows per prediction batch in validation: bigger than training batches, since no gradients are kept. */
+const evalBatchSize = (s: FitSettings) => Math.max(s.batchSize, 4096);
+
+const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'earlyStop', 'patience', 'shuffleBuffer'] as const;
+
+/**
+ * Trains a zoo model exactly as `esm2-train fit` does (the command calls
+ * this): fits the encoders on `train`, trains with per-epoch validation,
+ * early stopping and resumable checkpoints, and keeps the best epoch's
+ * artifact in `<out>/best`.
+ */
+export async function fit(options: FitOptions): Promise<FitResult> {
+  const paths = runPaths(resolve(options.out));
+  const report = options.reporter ?? {};
+  const train = options.train === undefined ? undefined : resolve(options.train);
+  const valid = options.valid === undefined ? undefined : resolve(options.valid);
+  if (options.backend !== undefined) backendName(options.backend);
+  let run: Omit<FitRun, 'trainBatches' | 'validBatches' | 'factory' | 'paths' | 'reporter'> & { encodersObj: Encoders };
+  if (options.resume) {
+    if (!(await hasCheckpoint(paths.checkpoint))) throw new Error(`--resume: ${paths.checkpoint} holds no checkpoint to resume from`);
+    const ckpt = await readCheckpoint(paths.checkpoint);
+    const ignored = RESUME_KEPT.filter((k) => options[k] !== undefined);
+    if (ignored.length > 0) report.log?.(`--resume: ignoring ${ignored.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}; the run keeps its saved settings`);
+    // Data may have moved since: --data/--valid point at it again (the saved encoders still decide how it is read).
+    const settings: FitSettings = {
+      ...ckpt.settings,
+      ...(train ? { train } : {}),
+      ...(valid ? { valid } : {}),
+      epochs: options.epochs ?? ckpt.settings.epochs,
+      backend: options.backend ?? ckpt.settings.backend,
+    };
+    await mustExist(settings.train, '--data');
+    if (settings.valid) await mustExist(settings.valid, '--valid');
+    report.log?.(`resuming ${paths.dir} after epoch ${ckpt.position.epoch} (step ${ckpt.position.step}) of ${settings.epochs}`);
+    run = {
+      model: ckpt.model,
+      schema: ckpt.artifact.schema,
+      encoders: ckpt.artifact.encoders,
+      encodersObj: Encoders.fromJSON(ckpt.artifact.encoders),
+      settings,
+      start: { weights: ckpt.artifact.weights, state: ckpt.state, position: ckpt.position },
+    };
+  } else {
+    if (await hasCheckpoint(paths.checkpoint)) {
+      throw new Error(`${paths.dir} already holds a run; pass --resume to continue it, or choose another --out`);
+    }
+    const cfg = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
+    const flags: FitFlags = { ...options, data: train, valid };
+    const settings = resolveFitSettings(flags, cfg, { backend: DEFAULT_BACKEND });
+    await engineFactory(settings.backend); // fail on a bad or missing backend before reading any data
+    await mustExist(settings.train, '--data');
+    if (settings.valid) await mustExist(settings.valid, '--valid');
+    let trainRows: number | undefined;
+    report.log?.(`fitting encoders on ${settings.train}`);
+    const encoders = await fitEncoders(settings.train, settings.data, { onDone: (r) => (trainRows = r.rows) });
+    const model = buildModel(encoders.schema, settings.model);
+    run = {
+      model,
+      schema: encoders.schema,
+      encoders: encoders.toJSON(),
+      encodersObj: encoders,
+      settings,
+      start: { weights: initWeights(model.graph, settings.seed) },
+      ...(trainRows !== undefined ? { trainRows } : {}),
+    };
+    const fields = encoders.schema.fields.map((f) => (f.kind === 'numeric' ? f.name : `${f.name}(${f.encoding.kind === 'vocabulary' ? f.encoding.size : f.encoding.buckets})`));
+    report.log?.(`${settings.model.model}: ${trainRows ?? '?'} training rows; fields ${fields.join(' ')}; towers ${settings.model.towers.join('-')}, dim ${settings.model.embeddingDim}`);
+  }
+  const { settings, encodersObj } = run;
+  const outcome = await fitLoop({
+    ...run,
+    factory: await engineFactory(settings.backend),
+    threads: options.threads ?? 2,
+    spinning: options.spinning ?? false,
+    paths,
+    reporter: report,
+    trainBatches: (epoch) =>
+      prefetchDataset(settings.train, { encoders: encodersObj, batchSize: settings.batchSize, shuffle: { seed: hashString(`epoch-${epoch}`, settings.seed), buffer: settings.shuffleBuffer } }),
+    ...(settings.valid ? { validBatches: () => prefetchDataset(settings.valid!, { encoders: encodersObj, batchSize: evalBatchSize(settings) }) } : {}),
+  });
+  return {
+    dir: paths.dir,
+    bestArtifact: paths.best,
+    checkpoint: paths.checkpoint,
+    history: paths.history,
+    position: outcome.position,
+    ...(outcome.best ? { metrics: outcome.best } : {}),
+    engine: outcome.engine,
+    settings,
+  };
+}

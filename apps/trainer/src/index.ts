@@ -1,0 +1,6 @@
+/** @esm2/trainer: the `esm2-train` CLI, and `fit()` to train from code exactly as `esm2-train fit` does. */
+export { fit, type FitOptions, type FitResult } from './api.js';
+export { BACKEND_NAMES, DEFAULT_BACKEND, type BackendName } from './train/engines.js';
+export type { FitConfigFile } from './train/fit-config.js';
+export type { LoopReporter } from './train/loop.js';
+export type { EpochRecord, FitSettings, LoopPosition } from './train/settings.js';
