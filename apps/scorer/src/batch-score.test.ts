@@ -3,7 +3,8 @@ import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { scoreFile } from './batch-score.js';
+import { Encoders } from '@esm2/data';
+import { defaultKeyColumns, scoreFile } from './batch-score.js';
 import { LocalScorer } from './local-scorer.js';
 import { loadScoringModel, type ScoringModel } from './model.js';
 import { ScoringPool } from './pool.js';
@@ -69,6 +70,21 @@ describe('scoreFile', () => {
     expect(table.values.price!.slice(0, 3)).toEqual(csvRows(fixture.csv).slice(0, 3).map((r) => String(r.price)));
     expectScores(table.values, 2500);
     await expect(scoreFile({ model, scorer: pool, data: fixture.csv, out, keys: ['order_id'] })).rejects.toThrow(/order_id/);
+  });
+
+  it('without keys named or configured, copies the columns the model reads as user and item ids', async () => {
+    const config = model.encoders.config;
+    expect(defaultKeyColumns(config)).toEqual(['user_id', 'item_id']); // the fixture configures these keys
+    const bare = { ...config, keys: [] };
+    expect(defaultKeyColumns(bare)).toEqual(['user_id', 'item_id']); // its user field and item id field
+    expect(defaultKeyColumns({ ...bare, userField: undefined, fields: bare.fields.filter((f) => f.name !== 'item_id') })).toEqual([]);
+    const unkeyed = { ...model, encoders: new Encoders(bare, model.encoders.state) };
+    const out = join(fixture.dir, 'unkeyed.csv');
+    const report = await scoreFile({ model: unkeyed, scorer: pool, data: fixture.csv, out });
+    expect(report.columns).toEqual(['user_id', 'item_id', ...PREDICTIONS]);
+    const table = await readTable(out);
+    expect(table.values.user_id).toEqual(csvRows(fixture.csv).map((r) => String(r.user_id)));
+    expectScores(table.values, 2500);
   });
 
   it('leaves no output (and no temporary file) when a row is bad, naming the line', async () => {

@@ -14,7 +14,7 @@ export interface ScoreFileOptions {
   data: string;
   out: string;
   batchSize?: number;
-  /** Input columns copied to the output next to the scores; default the key columns the encoders were fitted with. */
+  /** Input columns copied to the output next to the scores; default `defaultKeyColumns` of the model. */
   keys?: string[];
   onBadRow?: OnBadRow;
   rejectFile?: string;
@@ -30,6 +30,23 @@ export interface ScoreFileReport {
   keys: number;
 }
 
+/** Field names of item ids, as the importers and the generator write them (Ali-CCP's item id is field 205). */
+const ITEM_ID_FIELDS = ['item_id', 'item', 'iid', 'itemid', 'f205'];
+
+/**
+ * The input columns scoring copies next to the scores when none are named:
+ * the key columns of the training data config (`keys`), else the columns
+ * the model itself reads as ids, its user field and its item id field (e.g.
+ * user_id, item_id), so that rows of the output can be told apart. Every
+ * input has these columns, since the model needs them.
+ */
+export function defaultKeyColumns(config: Encoders['config']): string[] {
+  if (config.keys.length > 0) return [...config.keys];
+  const user = config.fields.find((f) => f.name === config.userField);
+  const item = config.fields.find((f) => f.kind === 'categorical' && ITEM_ID_FIELDS.includes(f.name));
+  return [...new Set([user?.column, item?.column].filter((c): c is string => c !== undefined))];
+}
+
 /**
  * Scores a CSV/Parquet file into another: the input's key columns, then the
  * model's predictions. Rows stream through (flat memory); up to one batch per
@@ -38,9 +55,11 @@ export interface ScoreFileReport {
  */
 export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileReport> {
   const { model, scorer } = options;
-  const keys = options.keys ?? model.encoders.config.keys;
+  const config = model.encoders.config;
+  const keys = options.keys ?? defaultKeyColumns(config);
   // Keys ride along in batches; other columns are read only when named here.
-  const encoders = options.keys ? new Encoders({ ...model.encoders.config, keys }, model.encoders.state) : model.encoders;
+  const sameKeys = keys.length === config.keys.length && keys.every((k, i) => k === config.keys[i]);
+  const encoders = sameKeys ? model.encoders : new Encoders({ ...config, keys }, model.encoders.state);
   const outputs = [...model.predictions];
   // Keys keep their text form: ids like 007 or 12345678901234567890 survive untouched.
   const columns: OutputColumn[] = [...keys.map((name) => ({ name, type: 'VARCHAR' as const })), ...outputs.map((name) => ({ name, type: 'FLOAT' as const }))];

@@ -1,10 +1,5 @@
-import { InvalidArgumentError, type Command } from 'commander';
-
-export function positiveInt(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('expected a positive whole number');
-  return n;
-}
+import { positiveInt } from '@esm2/cli-kit';
+import type { Command } from 'commander';
 
 /** Options shared by batch and serve: how sessions run. */
 export function addSessionOptions(command: Command): Command {

@@ -2,8 +2,8 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { DEFAULT_LIMITS } from '../server.js';
 import { startService } from '../serve.js';
-import { userPath } from '../user-path.js';
-import { addSessionOptions, positiveInt, type SessionFlags } from './options.js';
+import { positiveInt, userPath } from '@esm2/cli-kit';
+import { addSessionOptions, type SessionFlags } from './options.js';
 
 interface ServeFlags extends SessionFlags {
   model: string;

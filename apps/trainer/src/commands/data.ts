@@ -11,25 +11,24 @@ import {
   type OnBadRow,
 } from '@esm2/data';
 import { InvalidArgumentError, type Command } from 'commander';
-import { userPath } from '../train/user-path.js';
-import { integer, positiveInt } from './cli-args.js';
-import { DataProgress } from './data-progress.js';
+import { integer, oneOf, positiveInt, Progress, userPath } from '@esm2/cli-kit';
 
-function badRowMode(value: string): OnBadRow {
-  if (value !== 'error' && value !== 'skip') throw new InvalidArgumentError("expected 'error' or 'skip'");
-  return value;
-}
+const badRowMode = oneOf<OnBadRow>(['error', 'skip']);
 
 function reportSkipped(r: BadRowReport): void {
   if (r.skipped > 0) console.log(`skipped ${r.skipped} bad row(s); written to ${r.rejectFile}`);
 }
 
+interface ImportFlags {
+  in: string;
+  out: string;
+  onBadRow: OnBadRow;
+  rejectFile?: string;
+}
+
 const pct = (x: number, digits = 2) => `${(x * 100).toFixed(digits)} %`;
 
-function splitMode(value: string): 'random' | 'group' | 'time' {
-  if (value !== 'random' && value !== 'group' && value !== 'time') throw new InvalidArgumentError("expected 'random', 'group' or 'time'");
-  return value;
-}
+const splitMode = oneOf(['random', 'group', 'time']);
 
 function fraction(value: string): number {
   const x = Number(value);
@@ -53,48 +52,68 @@ export function registerDataCommands(program: Command): void {
     .option('--truth', 'add true_pctr, true_pctavr, true_pcvr, true_pctcvr columns', false)
     .action(async (opts: { rows: number; seed: number; worldSeed?: number; users?: number; items?: number; truth: boolean; out: string }) => {
       const out = userPath(opts.out);
-      const progress = new DataProgress('generate');
+      const progress = new Progress({ label: 'generate' });
       try {
-        await writeSynthetic(out, { rows: opts.rows, seed: opts.seed, worldSeed: opts.worldSeed, truth: opts.truth, sizes: { ...DEFAULT_WORLD_SIZES, ...(opts.users ? { users: opts.users } : {}), ...(opts.items ? { items: opts.items } : {}) } }, (n) => progress.rows(n, opts.rows));
+        await writeSynthetic(out, { rows: opts.rows, seed: opts.seed, worldSeed: opts.worldSeed, truth: opts.truth, sizes: { ...DEFAULT_WORLD_SIZES, ...(opts.users ? { users: opts.users } : {}), ...(opts.items ? { items: opts.items } : {}) } }, (n) => progress.update(n, { total: opts.rows }));
       } finally {
         progress.stop();
       }
       console.log(`wrote ${opts.rows} rows to ${out}`);
     });
 
-  data
+  const importCmd = data
     .command('import')
-    .description('Convert Ali-CCP or Taobao UserBehavior files into labelled impression rows')
-    .argument('<format>', 'aliccp | userbehavior')
-    .requiredOption('--in <file>', 'input file')
-    .requiredOption('--out <file>', 'output .csv, .tsv or .parquet (written atomically)')
-    .option('--common <file>', 'Ali-CCP raw release: the common_features file joined to the skeleton')
-    .option('--on-bad-row <mode>', "'error' stops at the first bad row; 'skip' drops bad rows into a reject file", badRowMode, 'error')
-    .option('--reject-file <file>', 'where skipped rows go (default: <in>.rejects.csv)')
-    .action(async (format: string, opts: { in: string; out: string; common?: string; onBadRow: OnBadRow; rejectFile?: string }) => {
+    .description('Convert public datasets into labelled impression rows: one subcommand per format, each with only its own flags');
+  // Flags every format shares.
+  const importCommand = (format: string, summary: string, description: string) =>
+    importCmd
+      .command(format)
+      .summary(summary)
+      .description(description)
+      .requiredOption('--in <file>', 'input file')
+      .requiredOption('--out <file>', 'output .csv, .tsv or .parquet (written atomically)')
+      .option('--on-bad-row <mode>', "'error' stops at the first bad row; 'skip' drops bad rows into a reject file", badRowMode, 'error')
+      .option('--reject-file <file>', 'where skipped rows go (default: <in>.rejects.csv)');
+  const badRows = (opts: ImportFlags) => ({ onBadRow: opts.onBadRow, ...(opts.rejectFile ? { rejectFile: userPath(opts.rejectFile) } : {}) });
+
+  importCommand(
+    'aliccp',
+    'Ali-CCP: click and purchase labels, no DAction',
+    'Ali-CCP (Taobao, click and purchase labels, no DAction) in any of its forms: the per-line sample_id,click,buy,field:id,… files (PaddleRec), a label-encoded CSV, or the raw release skeleton joined with its common_features file (--common)',
+  )
+    .option('--common <file>', 'the raw release only: its common_features file, joined to the skeleton by common_feature_index')
+    .action(async (opts: ImportFlags & { common?: string }) => {
       const input = userPath(opts.in);
       const output = userPath(opts.out);
-      const bad = { onBadRow: opts.onBadRow, ...(opts.rejectFile ? { rejectFile: userPath(opts.rejectFile) } : {}) };
-      const progress = new DataProgress(`import ${format}`);
+      const progress = new Progress({ label: 'import aliccp' });
       try {
-        if (format === 'aliccp') {
-          const r = await importAliccp(input, output, { ...bad, ...(opts.common ? { common: userPath(opts.common) } : {}), onProgress: (n) => progress.rows(n) });
-          progress.stop();
-          console.log(`${r.variant} Ali-CCP → ${output}: ${r.rows} rows, ${r.clicks} clicks, ${r.buys} purchases (no DAction in Ali-CCP)`);
-          if (r.droppedFeatures > 0) console.log(`dropped ${r.droppedFeatures} feature occurrences of fields outside the Ali-CCP field list`);
-          reportSkipped(r);
-        } else if (format === 'userbehavior') {
-          const r = await importUserBehavior(input, output, { ...bad, onProgress: (stage, f) => progress.fraction(stage, f) });
-          progress.stop();
-          console.log(`${r.events} events → ${output}: ${r.rows} (user, item) rows, ${r.clicks} clicks, ${r.dactions} DActions, ${r.buys} purchases`);
-          reportSkipped(r);
-        } else {
-          throw new InvalidArgumentError(`unknown import format '${format}' (expected aliccp or userbehavior)`);
-        }
+        const r = await importAliccp(input, output, { ...badRows(opts), ...(opts.common ? { common: userPath(opts.common) } : {}), onProgress: (n) => progress.update(n) });
+        progress.stop();
+        console.log(`${r.variant} Ali-CCP → ${output}: ${r.rows} rows, ${r.clicks} clicks, ${r.buys} purchases (no DAction in Ali-CCP)`);
+        if (r.droppedFeatures > 0) console.log(`dropped ${r.droppedFeatures} feature occurrences of fields outside the Ali-CCP field list`);
+        reportSkipped(r);
       } finally {
         progress.stop();
       }
     });
+
+  importCommand(
+    'userbehavior',
+    'Taobao UserBehavior: click, DAction and purchase labels',
+    'Taobao UserBehavior (headerless user_id,item_id,category_id,behavior,timestamp events; behavior is pv, cart, fav or buy) → one row per (user, item) with click, DAction (cart or fav) and buy labels',
+  ).action(async (opts: ImportFlags) => {
+    const input = userPath(opts.in);
+    const output = userPath(opts.out);
+    const progress = new Progress({ label: 'import userbehavior' });
+    try {
+      const r = await importUserBehavior(input, output, { ...badRows(opts), onProgress: (stage, f) => progress.fraction(f, stage) });
+      progress.stop();
+      console.log(`${r.events} events → ${output}: ${r.rows} (user, item) rows, ${r.clicks} clicks, ${r.dactions} DActions, ${r.buys} purchases`);
+      reportSkipped(r);
+    } finally {
+      progress.stop();
+    }
+  });
 
   data
     .command('split')
@@ -121,10 +140,10 @@ export function registerDataCommands(program: Command): void {
     .option('--json', 'print the report as JSON', false)
     .action(async (file: string, opts: { config?: string; json: boolean }) => {
       const config: DataConfigInput | undefined = opts.config ? await loadDataConfig(userPath(opts.config)) : undefined;
-      const progress = new DataProgress('inspect');
+      const progress = new Progress({ label: 'inspect' });
       let r;
       try {
-        r = await inspectFile(userPath(file), config, {}, (f) => progress.fraction('scan', f));
+        r = await inspectFile(userPath(file), config, {}, (f) => progress.fraction(f, 'scan'));
       } finally {
         progress.stop();
       }

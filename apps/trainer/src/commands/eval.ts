@@ -7,9 +7,8 @@ import { modelOfArtifact } from '../train/checkpoint.js';
 import { BACKEND_NAMES, DEFAULT_BACKEND, engineFactory } from '../train/engines.js';
 import { evaluateDataset } from '../train/evaluate.js';
 import { runPaths } from '../train/run-dir.js';
-import { userPath } from '../train/user-path.js';
+import { positiveInt, userPath } from '@esm2/cli-kit';
 import { writeJsonAtomic } from '../train/write-json.js';
-import { positiveInt } from './cli-args.js';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 

@@ -1,21 +1,11 @@
 import { stat } from 'node:fs/promises';
 import { exportArtifactToOnnx, scoringOutputs, verifyExport } from '@esm2/backend-onnx';
 import { locateArtifact, readArtifact } from '@esm2/core';
-import { InvalidArgumentError, type Command } from 'commander';
-import { userPath } from '../train/user-path.js';
+import type { Command } from 'commander';
+import { nameList, nonNegativeInt, userPath } from '@esm2/cli-kit';
 
 /** Exports stay within this of the reference interpreter; float32 ONNX vs f64 reference differ by ~1e-7. */
 const VERIFY_TOLERANCE = 1e-5;
-
-function bytesOption(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0) throw new InvalidArgumentError('expected a non-negative whole number of bytes');
-  return n;
-}
-
-function listOption(value: string): string[] {
-  return value.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
-}
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
 
@@ -31,9 +21,9 @@ export function registerExportCommand(program: Command): void {
     .description('Export a trained model artifact to ONNX for esm2-score, onnxruntime, Triton…')
     .requiredOption('--model <dir>', 'model artifact directory (e.g. runs/NAME)')
     .requiredOption('--onnx <file>', 'output .onnx file (written atomically; weights past 2 GB go to <file>.data)')
-    .option('--outputs <names>', 'comma-separated outputs (default: the predictions, then ESM2 towers y1..y4)', listOption)
+    .option('--outputs <names>', 'comma-separated outputs (default: the predictions, then ESM2 towers y1..y4)', nameList)
     .option('--model-version <version>', 'version string stored in metadata (default: content hash of graph and weights)')
-    .option('--external-data-threshold <bytes>', 'move weights to <file>.data when they exceed this many bytes', bytesOption)
+    .option('--external-data-threshold <bytes>', 'move weights to <file>.data when they exceed this many bytes', nonNegativeInt)
     .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter after writing')
     .action(async (opts: { model: string; onnx: string; outputs?: string[]; modelVersion?: string; externalDataThreshold?: number; verify: boolean }) => {
       const artifactDir = await locateArtifact(userPath(opts.model)).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));

@@ -5,8 +5,7 @@ import { BACKEND_NAMES, DEFAULT_BACKEND, backendName } from '../train/engines.js
 import type { FitFlags } from '../train/fit-config.js';
 import { METRIC_NAMES } from '../train/metric-key.js';
 import { progressReporter } from '../train/progress.js';
-import { userPath } from '../train/user-path.js';
-import { integer, positiveInt, positiveNumber, widthList } from './cli-args.js';
+import { integer, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
 
 interface FitCommandOptions extends FitFlags {
   out: string;

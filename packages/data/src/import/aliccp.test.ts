@@ -80,6 +80,13 @@ describe('importAliccp on the real fixtures', () => {
 });
 
 describe('importAliccp bad input', () => {
+  it('refuses a common_features file for a form that does not use it, before writing anything', async () => {
+    const out = tmp('unused-common.csv');
+    await expect(importAliccp(PADDLE, out, { common: ENCODED })).rejects.toThrow(`${PADDLE}: this is the per-line Ali-CCP form, which carries its own features; --common (${ENCODED}) is only for the raw skeleton file`);
+    await expect(importAliccp(ENCODED, out, { common: PADDLE })).rejects.toThrow(/encoded CSV Ali-CCP form.*--common/);
+    expect(existsSync(out)).toBe(false);
+  });
+
   it('stops at a purchase without a click, naming line and column, and writes nothing', async () => {
     const input = tmp('nobuy.txt');
     await writeFile(input, '1,1,1,101:5,205:7\n2,0,1,101:6,205:8\n');

@@ -50,6 +50,10 @@ export async function detectAliccp(file: string): Promise<AliccpVariant> {
  */
 export async function importAliccp(input: string, output: string, options: AliccpOptions = {}): Promise<AliccpReport> {
   const variant = await detectAliccp(input);
+  if (options.common && variant !== 'skeleton') {
+    // An unused option is a mistake of the caller (wrong file?), never silently ignored.
+    throw new DataError({ file: input }, `this is the ${variant === 'encoded' ? 'encoded CSV' : 'per-line'} Ali-CCP form, which carries its own features; --common (${options.common}) is only for the raw skeleton file`);
+  }
   if (variant === 'encoded') return { ...(await importAliccpEncoded(input, output, options)), variant, droppedFeatures: 0 };
   if (variant === 'skeleton' && !options.common) {
     throw new DataError({ file: input }, 'this is the raw Ali-CCP skeleton; pass its common_features file (--common)');
