@@ -14,7 +14,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, type TrainingEngine } from '@esm2/core';
-import { createOnnxTrainingEngine } from '@esm2/backend-onnx';
+import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
 import { batchToFeeds, fitEncoders, openDataset, prefetchDataset, writeSynthetic, type Batch } from '@esm2/data';
 
@@ -35,11 +35,8 @@ async function child(config: Config, file: string): Promise<void> {
   const encoders = await fitEncoders(file, { numeric: ['price', 'item_rating'], multi: ['user_tags'], userField: 'user_id' });
   const model = buildModel(encoders.schema, {});
   const weights = initWeights(model.graph, 1);
-  const optimizer = DEFAULT_OPTIMIZER;
-  const engine: TrainingEngine =
-    config.engine === 'onnx'
-      ? await createOnnxTrainingEngine({ model, weights, optimizer, threads: config.threads, spinning: config.spinning })
-      : await tfjsEngineFactory.create({ model, weights, optimizer });
+  const factory = config.engine === 'onnx' ? onnxEngineFactory({ threads: config.threads, spinning: config.spinning }) : tfjsEngineFactory();
+  const engine: TrainingEngine = await factory.create({ model, weights, optimizer: DEFAULT_OPTIMIZER });
   const held: Batch[] = [];
   for await (const b of openDataset(file, { encoders, batchSize: BATCH, dropLast: true })) {
     held.push(b);

@@ -141,9 +141,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const { settings, encodersObj } = run;
   const outcome = await fitLoop({
     ...run,
-    factory: await engineFactory(settings.backend),
-    threads: options.threads ?? 2,
-    spinning: options.spinning ?? false,
+    // Run-time engine settings, not saved with the run: a resumed run takes them again.
+    factory: await engineFactory(settings.backend, { threads: options.threads ?? 2, spinning: options.spinning ?? false }),
     paths,
     reporter: report,
     trainBatches: (epoch) =>

@@ -38,7 +38,7 @@ const schema = parseFeatureSchema({
 const model = buildModel(schema, { model: 'esm2' });
 const params = model.graph.params.reduce((n, p) => n + (p.type.shape as number[]).reduce((a, b) => a * b, 1), 0);
 
-const engine = await tfjsEngineFactory.create({ model, weights: initWeights(model.graph, 1), optimizer: DEFAULT_OPTIMIZER });
+const engine = await tfjsEngineFactory().create({ model, weights: initWeights(model.graph, 1), optimizer: DEFAULT_OPTIMIZER });
 const batches = Array.from({ length: 4 }, (_, i) => randomFeeds(model.graph, schema, batch, 100 + i));
 await engine.step(batches[0]!); // warm-up: kernels, allocations
 await engine.step(batches[1]!);

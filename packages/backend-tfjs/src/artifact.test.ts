@@ -1,4 +1,4 @@
-import { artifactFromModel, engineStateFromArtifact, engineStateToArtifact, readArtifact, writeArtifact } from '@esm2/core';
+import { artifactFromModel, readArtifact, writeArtifact } from '@esm2/core';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -23,11 +23,11 @@ describe('core artifact', () => {
     const a = new TfjsEngine(model, weights, DEFAULT_TEST_OPTIMIZER, runtime);
     await a.step(batches[0]!);
     await a.step(batches[1]!);
-    await writeArtifact(join(dir, 'ckpt'), artifactFromModel(model, schema, a.getWeights(), { state: engineStateToArtifact(a.getState()) }));
+    await writeArtifact(join(dir, 'ckpt'), artifactFromModel(model, schema, a.getWeights(), { state: a.getState() }));
 
     const read = await readArtifact(join(dir, 'ckpt'));
     const b = new TfjsEngine(model, read.weights, DEFAULT_TEST_OPTIMIZER, runtime);
-    b.setState(engineStateFromArtifact(read.state!));
+    b.setState(read.state!);
     expect(await b.predict(batches[2]!, ['pcvr'])).toEqual(await a.predict(batches[2]!, ['pcvr']));
     for (const batch of batches.slice(2)) expect(await b.step(batch)).toEqual(await a.step(batch));
     expect(b.getWeights()).toEqual(a.getWeights());

@@ -1,9 +1,13 @@
 import * as tf from '@tensorflow/tfjs';
 import {
   clipScale,
+  findEmbeddingLookups,
+  restoreEngineState,
+  saveEngineState,
   SparseEmbeddingTable,
-  STATE_KEYS,
   type EngineState,
+  type HostLookup,
+  type OptimizerStateLayout,
   type GraphInput,
   type HostTensor,
   type OptimizerConfig,
@@ -16,19 +20,12 @@ import { CompiledGraph } from './compile.js';
 import { batchSizeOf, checkFeed, inputTensors } from './feeds.js';
 import { DenseAdam } from './optim/dense-adam.js';
 import type { TfRuntime } from './runtime.js';
-import { planSparseTables, type SparseLookup, type SparseTable } from './sparse-plan.js';
 import { checkWeights } from './weights.js';
-
-/** A host-side embedding table (core's, shared with the onnx engine) and its lookups in this graph. */
-interface HostTable {
-  plan: SparseTable;
-  table: SparseEmbeddingTable;
-}
 
 /** One lookup's share of a batch: its ids and the looked-up (pooled) rows fed to the graph. */
 interface LookupBatch {
-  host: HostTable;
-  lookup: SparseLookup;
+  table: SparseEmbeddingTable;
+  lookup: HostLookup;
   ids: Int32Array;
   /** Ids per output row: 1 for gather, L for pooled. */
   width: number;
@@ -41,7 +38,7 @@ interface Pass {
   /** Dense gradients, already scaled by clipping; owned by the pass. */
   denseGrads: Map<string, tf.Tensor>;
   /** Host tables holding this pass's (clipped) row gradients, not yet applied. */
-  touched: HostTable[];
+  touched: SparseEmbeddingTable[];
   dispose(): void;
 }
 
@@ -51,16 +48,13 @@ export interface Gradients {
   rows: Map<string, { ids: Int32Array; grads: Float32Array }>;
 }
 
-const STEP_KEY = STATE_KEYS.step;
-const denseSlotKey = STATE_KEYS.dense;
-const tableSlotKey = STATE_KEYS.table;
-
 /**
  * The TensorFlow.js training engine. Dense parameters are tfjs variables
  * updated by Adam on device. Embedding tables stay on the host: their
  * lookups are done there and fed to the graph as the lookup nodes' values,
  * so gradients come back per looked-up row and only touched rows are
- * updated (see sparse-plan.ts). tfjs's own gather gradient would build a
+ * updated. Which nodes are lookups is core's findEmbeddingLookups, the same
+ * plan the onnx engine uses. tfjs's own gather gradient would build a
  * segment sum over the table, costing far more than the rest of the step.
  */
 export class TfjsEngine implements TrainingEngine {
@@ -68,7 +62,10 @@ export class TfjsEngine implements TrainingEngine {
   readonly description: string;
   private readonly compiled: CompiledGraph;
   private readonly dense = new Map<string, tf.Variable>();
-  private readonly tables: HostTable[] = [];
+  /** Core's host-side tables (shared with the onnx engine), by param name. */
+  private readonly tables = new Map<string, SparseEmbeddingTable>();
+  private readonly lookups: HostLookup[];
+  private readonly stateLayout: OptimizerStateLayout;
   private readonly adam: DenseAdam;
   private readonly inputsByName: Map<string, GraphInput>;
   private steps = 0;
@@ -85,17 +82,17 @@ export class TfjsEngine implements TrainingEngine {
     checkWeights(graph, weights);
     this.compiled = new CompiledGraph(graph);
     this.inputsByName = new Map(graph.inputs.map((i) => [i.name, i]));
-    const plans = planSparseTables(graph);
-    for (const plan of plans) {
-      this.tables.push({ plan, table: new SparseEmbeddingTable(plan.rows, plan.dim, Float32Array.from(weights.get(plan.param)!), optimizer, plan.param) });
-    }
-    const sparse = new Set(plans.map((t) => t.param));
+    const { tables, lookups } = findEmbeddingLookups(graph);
+    for (const t of tables) this.tables.set(t.name, new SparseEmbeddingTable(t.rows, t.dim, Float32Array.from(weights.get(t.name)!), optimizer, t.name));
+    this.lookups = lookups;
     for (const p of graph.params) {
-      if (sparse.has(p.name)) continue;
+      if (this.tables.has(p.name)) continue;
       // tidy disposes the initial tensor; the variable keeps its own reference to the data.
       this.dense.set(p.name, tf.tidy(() => tf.variable(tf.tensor(weights.get(p.name)!, p.type.shape as number[], 'float32'), false)));
     }
     this.adam = new DenseAdam(this.dense, optimizer);
+    const dense = [...this.dense].map(([name, v]) => ({ name, shape: v.shape }));
+    this.stateLayout = { embeddingOptimizer: optimizer.embeddingOptimizer, dense, tables: this.tables };
   }
 
   async step(feeds: Record<string, HostTensor>): Promise<StepResult> {
@@ -103,12 +100,12 @@ export class TfjsEngine implements TrainingEngine {
     const t = this.steps + 1;
     try {
       tf.tidy(() => this.adam.apply(this.dense, pass.denseGrads, t));
-      for (const host of pass.touched) host.table.update(t);
+      for (const table of pass.touched) table.update(t);
       this.steps = t;
       return { losses: pass.losses };
     } finally {
       // A failed step must not leave its row gradients for the next one.
-      for (const host of pass.touched) host.table.discard();
+      for (const table of pass.touched) table.discard();
       pass.dispose();
     }
   }
@@ -123,9 +120,10 @@ export class TfjsEngine implements TrainingEngine {
     try {
       const dense = new Map<string, Float32Array>();
       for (const [name, g] of pass.denseGrads) dense.set(name, Float32Array.from(await g.data()));
-      return { losses: pass.losses, dense, rows: new Map(pass.touched.map((h) => [h.plan.param, h.table.pending()])) };
+      const rows = new Map([...this.tables].filter(([, t]) => pass.touched.includes(t)).map(([name, t]) => [name, t.pending()]));
+      return { losses: pass.losses, dense, rows };
     } finally {
-      for (const host of pass.touched) host.table.discard();
+      for (const table of pass.touched) table.discard();
       pass.dispose();
     }
   }
@@ -136,7 +134,7 @@ export class TfjsEngine implements TrainingEngine {
     const results = tf.tidy(() => {
       const values = new Map(inputs);
       for (const [name, v] of this.dense) values.set(name, v);
-      for (const lb of batches) values.set(lb.lookup.node, tf.tensor2d(lb.values, [lb.values.length / lb.host.plan.dim, lb.host.plan.dim]));
+      for (const lb of batches) values.set(lb.lookup.node, tf.tensor2d(lb.values, [lb.values.length / lb.lookup.dim, lb.lookup.dim]));
       return this.compiled.run(values, outputs, supplied);
     });
     tf.dispose([...inputs.values()]);
@@ -153,50 +151,24 @@ export class TfjsEngine implements TrainingEngine {
     this.assertLive();
     const byName = new Map<string, Float32Array>();
     for (const [name, v] of this.dense) byName.set(name, Float32Array.from(v.dataSync()));
-    for (const host of this.tables) byName.set(host.plan.param, Float32Array.from(host.table.weights));
+    for (const [name, table] of this.tables) byName.set(name, Float32Array.from(table.weights));
     return new Map(this.model.graph.params.map((p) => [p.name, byName.get(p.name)!]));
   }
 
   getState(): EngineState {
     this.assertLive();
-    const state: EngineState = new Map([[STEP_KEY, { shape: [], data: Int32Array.of(this.steps) }]]);
-    for (const [name, p] of this.dense) {
-      state.set(denseSlotKey('m', name), { shape: [...p.shape], data: Float32Array.from(this.adam.m.get(name)!.dataSync()) });
-      state.set(denseSlotKey('v', name), { shape: [...p.shape], data: Float32Array.from(this.adam.v.get(name)!.dataSync()) });
-    }
-    for (const { plan, table } of this.tables) {
-      for (const [slot, data] of table.slots()) state.set(tableSlotKey(this.optimizer.embeddingOptimizer, slot, plan.param), { shape: [plan.rows, plan.dim], data: Float32Array.from(data) });
-    }
-    return state;
+    return saveEngineState(this.stateLayout, this.steps, (slot, name) => (slot === 'm' ? this.adam.m : this.adam.v).get(name)!.dataSync());
   }
 
-  /** Restores optimizer state saved by getState; every expected tensor must be present with the right size. */
+  /** Restores optimizer state saved by getState (by either engine); a mismatched state is refused before anything changes. */
   setState(state: EngineState): void {
     this.assertLive();
-    const expected = this.getState();
-    const missing = [...expected.keys()].filter((k) => !state.has(k));
-    const extra = [...state.keys()].filter((k) => !expected.has(k));
-    if (missing.length > 0 || extra.length > 0) {
-      throw new Error(
-        `optimizer state does not match this model and optimizer (embedding optimizer '${this.optimizer.embeddingOptimizer}')` +
-          (missing.length ? `; missing: ${missing.slice(0, 5).join(', ')}` : '') +
-          (extra.length ? `; unexpected: ${extra.slice(0, 5).join(', ')}` : ''),
-      );
-    }
-    for (const [key, want] of expected) {
-      const got = state.get(key)!;
-      if (got.data.length !== want.data.length) throw new Error(`optimizer state '${key}' has ${got.data.length} values, expected ${want.data.length}`);
-    }
-    this.steps = state.get(STEP_KEY)!.data[0]!;
-    tf.tidy(() => {
-      for (const [name, p] of this.dense) {
-        this.adam.m.get(name)!.assign(tf.tensor(Float32Array.from(state.get(denseSlotKey('m', name))!.data), p.shape));
-        this.adam.v.get(name)!.assign(tf.tensor(Float32Array.from(state.get(denseSlotKey('v', name))!.data), p.shape));
-      }
+    this.steps = restoreEngineState(this.stateLayout, state, (slot, name, data) => {
+      const variable = (slot === 'm' ? this.adam.m : this.adam.v).get(name)!;
+      const value = tf.tensor(data, variable.shape, 'float32');
+      variable.assign(value);
+      value.dispose();
     });
-    for (const { plan, table } of this.tables) {
-      for (const [slot, data] of table.slots()) data.set(state.get(tableSlotKey(this.optimizer.embeddingOptimizer, slot, plan.param))!.data);
-    }
   }
 
   dispose(): void {
@@ -220,7 +192,7 @@ export class TfjsEngine implements TrainingEngine {
     const { inputs, batches, supplied } = this.prepare(feeds, lossNames);
     const externals = this.compiled.externalsFor(lossNames, supplied);
     const denseNames = [...this.dense.keys()].filter((n) => externals.has(n));
-    const lookups = batches.map((lb) => ({ lb, dim: lb.host.plan.dim }));
+    const lookups = batches.map((lb) => ({ lb, dim: lb.lookup.dim }));
     let kept;
     try {
       kept = tf.tidy(() => {
@@ -258,8 +230,8 @@ export class TfjsEngine implements TrainingEngine {
         }
       }
       // Summed onto the touched rows on the host; update() adds the L2 gradient.
-      batches.forEach((lb, i) => lb.host.table.accumulate(lb.ids, lookupGrads[i]!, lb.width, lb.lookup.kind === 'pooled' ? lb.lookup.mode : 'sum'));
-      const touched = [...new Set(batches.map((lb) => lb.host))];
+      batches.forEach((lb, i) => lb.table.accumulate(lb.ids, lookupGrads[i]!, lb.width, lb.lookup.mode));
+      const touched = [...new Set(batches.map((lb) => lb.table))];
       tf.dispose([kept.value, kept.denseSq, ...kept.lookupGrads]);
       const owned = denseGrads;
       return {
@@ -277,21 +249,19 @@ export class TfjsEngine implements TrainingEngine {
   /** Input tensors and host lookups for computing `outputs`; lookup nodes become supplied values. */
   private prepare(feeds: Record<string, HostTensor>, outputs: readonly string[]) {
     const batch = batchSizeOf(this.model.graph.inputs, feeds);
-    const allLookups = this.tables.flatMap((t) => t.plan.lookups.map((l) => l.node));
-    const reachable = this.compiled.externalsFor(outputs, allLookups);
+    const reachable = this.compiled.externalsFor(outputs, this.lookups.map((l) => l.node));
     const batches: LookupBatch[] = [];
-    for (const host of this.tables) {
-      // Only lookups the outputs reach: an unreachable one would have no gradient.
-      for (const lookup of host.plan.lookups.filter((l) => reachable.has(l.node))) {
-        // Host lookups read the id feeds directly: hold them to the graph's declared shapes first.
-        const feed = checkFeed(this.inputsByName.get(lookup.ids)!, feeds[lookup.ids], batch);
-        const ids = feed.data instanceof Int32Array ? feed.data : Int32Array.from(feed.data);
-        const width = lookup.kind === 'pooled' ? feed.shape[1]! : 1;
-        const values = new Float32Array(batch * host.plan.dim);
-        if (lookup.kind === 'gather') host.table.gather(ids, values, lookup.ids);
-        else host.table.gatherPooled(ids, width, lookup.mode, values, lookup.ids);
-        batches.push({ host, lookup, ids, width, values });
-      }
+    // Only lookups the outputs reach: an unreachable one would have no gradient.
+    for (const lookup of this.lookups.filter((l) => reachable.has(l.node))) {
+      // Host lookups read the id feeds directly: hold them to the graph's declared shapes first.
+      const feed = checkFeed(this.inputsByName.get(lookup.ids)!, feeds[lookup.ids], batch);
+      const ids = feed.data instanceof Int32Array ? feed.data : Int32Array.from(feed.data);
+      const width = lookup.kind === 'pooled' ? feed.shape[1]! : 1;
+      const values = new Float32Array(batch * lookup.dim);
+      const table = this.tables.get(lookup.table)!;
+      if (lookup.kind === 'gather') table.gather(ids, values, lookup.ids);
+      else table.gatherPooled(ids, width, lookup.mode, values, lookup.ids);
+      batches.push({ table, lookup, ids, width, values });
     }
     const supplied = batches.map((lb) => lb.lookup.node);
     const inputs = inputTensors(this.model.graph, feeds, batch, this.compiled.externalsFor(outputs, supplied));

@@ -3,10 +3,9 @@
  * (dense Adam on device, sparse Adam/Adagrad on host-side embedding rows).
  * Implements core's TrainingEngine; the trainer picks it as `tfjs`.
  */
-export { createTfjsEngineFactory, tfjsEngineFactory } from './factory.js';
+export { tfjsEngineFactory, type TfjsEngineOptions } from './factory.js';
 export { TfjsEngine } from './engine.js';
 export { CompiledGraph } from './compile.js';
 export type { Lowering } from './lowerings.js';
 export { selectTfBackend, type TfRuntime } from './runtime.js';
-export { planSparseTables, type SparseLookup, type SparseTable } from './sparse-plan.js';
 export type { Gradients } from './engine.js';

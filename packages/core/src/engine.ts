@@ -42,8 +42,12 @@ export interface StepResult {
   losses: Record<string, number>;
 }
 
-/** Tensors an engine needs to resume exactly: optimizer moments, step counters. */
-export type EngineState = Map<string, HostTensor>;
+/**
+ * Tensors an engine needs to resume exactly: optimizer moments, step
+ * counters (see STATE_KEYS, saveEngineState). They are artifact state
+ * tensors, so a checkpoint stores them as they are.
+ */
+export type EngineState = Map<string, StateTensor>;
 
 export interface TrainingEngine {
   readonly name: string;
@@ -64,30 +68,14 @@ export interface EngineOptions {
   model: ZooModel;
   weights: Weights;
   optimizer: OptimizerConfig;
-  /** Intra-op threads for engines that have them. */
-  threads?: number;
-  /** Let idle intra-op threads spin-wait (engines with thread pools). Faster on an idle machine, much slower on a busy one. */
-  spinning?: boolean;
 }
 
-/** What a backend package exports so the trainer can pick it by name. */
+/**
+ * What a backend package exports so the trainer can pick it by name.
+ * Backend-specific choices (threads, devices…) are given when the factory
+ * is made (e.g. `onnxEngineFactory({ threads: 2 })`), never here.
+ */
 export interface EngineFactory {
   readonly name: string;
   create(options: EngineOptions): Promise<TrainingEngine>;
-}
-
-/** Engine state as artifact state tensors, for checkpoints (f64 data is stored as f32). */
-export function engineStateToArtifact(state: EngineState): Map<string, StateTensor> {
-  return new Map(
-    [...state].map(([name, t]): [string, StateTensor] =>
-      t.data instanceof Int32Array
-        ? [name, { dtype: 'i32', shape: [...t.shape], data: t.data }]
-        : [name, { dtype: 'f32', shape: [...t.shape], data: t.data instanceof Float32Array ? t.data : Float32Array.from(t.data) }],
-    ),
-  );
-}
-
-/** The inverse of engineStateToArtifact. */
-export function engineStateFromArtifact(state: ReadonlyMap<string, StateTensor>): EngineState {
-  return new Map([...state].map(([name, t]) => [name, { shape: [...t.shape], data: t.data }]));
 }

@@ -1,7 +1,5 @@
 import {
   artifactFromModel,
-  engineStateFromArtifact,
-  engineStateToArtifact,
   readArtifact,
   writeArtifact,
   type EngineState,
@@ -38,7 +36,7 @@ export async function writeCheckpoint(
 ): Promise<void> {
   const artifact = artifactFromModel(run.model, run.schema, engine.getWeights(), {
     encoders: run.encoders,
-    state: engineStateToArtifact(engine.getState()),
+    state: engine.getState(),
     metadata: jsonSafe({ kind: 'checkpoint', engine: engine.description, settings: run.settings, position }),
   });
   await writeArtifact(dir, artifact);
@@ -60,5 +58,5 @@ export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   const meta = artifact.metadata as { kind?: string; settings?: FitSettings; position?: LoopPosition };
   if (meta.kind !== 'checkpoint' || !meta.settings || !meta.position) throw new Error(`${dir} is a model artifact but not a training checkpoint`);
   if (!artifact.state) throw new Error(`${dir} holds no optimizer state`);
-  return { artifact, model: modelOfArtifact(artifact), state: engineStateFromArtifact(artifact.state), position: meta.position, settings: meta.settings };
+  return { artifact, model: modelOfArtifact(artifact), state: artifact.state, position: meta.position, settings: meta.settings };
 }

@@ -43,4 +43,21 @@ describe('tfjs and onnx engines train identically', () => {
       for (const e of engines) e.dispose();
     });
   }
+
+  it('a checkpoint of either engine resumes on the other (one optimizer state layout)', async () => {
+    const model = buildModel(schema, { model: 'esm2', towers: [8], embeddingDim: 4, numericDim: 3 });
+    const weights = initWeights(model.graph, 5);
+    const [tfjs, onnx] = await Promise.all(['tfjs', 'onnx'].map(async (name) => (await engineFactory(name)).create({ model, weights, optimizer: DEFAULT_OPTIMIZER })));
+    for (let step = 0; step < 3; step++) await onnx!.step(randomFeeds(model.graph, schema, 32, 50 + step));
+    const saved = onnx!.getState();
+    expect([...tfjs!.getState()].map(([k, t]) => [k, t.dtype, t.shape]).sort()).toEqual([...saved].map(([k, t]) => [k, t.dtype, t.shape]).sort());
+    // tfjs takes onnx's weights and state and then steps as onnx does.
+    const resumed = await (await engineFactory('tfjs')).create({ model, weights: onnx!.getWeights(), optimizer: DEFAULT_OPTIMIZER });
+    resumed.setState(saved);
+    expect(resumed.getState()).toEqual(saved);
+    const feeds = randomFeeds(model.graph, schema, 32, 60);
+    const [a, b] = [await onnx!.step(feeds), await resumed.step(feeds)];
+    expect(Math.abs(a.losses.loss! - b.losses.loss!)).toBeLessThan(1e-5);
+    for (const e of [tfjs!, onnx!, resumed]) e.dispose();
+  });
 });

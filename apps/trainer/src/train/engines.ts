@@ -10,9 +10,19 @@ import { onnxEngineFactory } from '@esm2/backend-onnx';
  * published trainer: it is imported only when asked for.
  */
 const LOADERS = {
-  onnx: () => Promise.resolve(onnxEngineFactory),
-  tfjs: () => loadOptional('@esm2/backend-tfjs', async () => (await import('@esm2/backend-tfjs')).tfjsEngineFactory),
-} satisfies Record<string, () => Promise<EngineFactory>>;
+  onnx: (options: BackendOptions) => Promise.resolve(onnxEngineFactory(options)),
+  tfjs: () => loadOptional('@esm2/backend-tfjs', async () => (await import('@esm2/backend-tfjs')).tfjsEngineFactory()),
+} satisfies Record<string, (options: BackendOptions) => Promise<EngineFactory>>;
+
+/**
+ * Run-time engine settings the trainer's flags give (not saved with a run):
+ * each backend's factory takes those it has — the onnx engine its intra-op
+ * threads and spinning; tfjs has none.
+ */
+export interface BackendOptions {
+  threads?: number;
+  spinning?: boolean;
+}
 
 export type BackendName = keyof typeof LOADERS;
 export const BACKEND_NAMES = Object.keys(LOADERS) as BackendName[];
@@ -26,8 +36,8 @@ export function backendName(name: string): BackendName {
   return name as BackendName;
 }
 
-export async function engineFactory(name: string): Promise<EngineFactory> {
-  return LOADERS[backendName(name)]();
+export async function engineFactory(name: string, options: BackendOptions = {}): Promise<EngineFactory> {
+  return LOADERS[backendName(name)](options);
 }
 
 async function loadOptional<T>(pkg: string, load: () => Promise<T>): Promise<T> {

@@ -58,7 +58,7 @@ function fakeFactory(qualityByEpoch: number[]): EngineFactory & { steps: number 
           return Object.fromEntries(outputs.map((o) => [o, score]));
         },
         getWeights: () => initWeights(model.graph, 1),
-        getState: () => new Map([['step', { shape: [], data: Int32Array.of(steps) }]]),
+        getState: () => new Map([['step', { dtype: 'i32', shape: [], data: Int32Array.of(steps) }]]),
         setState: (s) => void (steps = s.get('step')!.data[0]!),
         dispose() {},
       };

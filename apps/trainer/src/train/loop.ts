@@ -43,9 +43,6 @@ export interface FitRun {
   /** Fresh weights, or a checkpoint's weights with its optimizer state and position. */
   start: { weights: Weights; state?: EngineState; position?: LoopPosition };
   trainRows?: number;
-  /** Intra-op threads and spinning for engines that have them (run-time choices, not saved with the run). */
-  threads?: number;
-  spinning?: boolean;
   reporter?: LoopReporter;
 }
 
@@ -71,7 +68,7 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
   const position: LoopPosition = structuredClone(run.start.position) ?? { epoch: 0, step: 0, badEpochs: 0, stopped: false, history: [] };
   if (run.trainRows !== undefined) position.trainRows = run.trainRows;
 
-  const engine = await run.factory.create({ model, weights: run.start.weights, optimizer: settings.optimizer, ...(run.threads ? { threads: run.threads } : {}), ...(run.spinning ? { spinning: true } : {}) });
+  const engine = await run.factory.create({ model, weights: run.start.weights, optimizer: settings.optimizer });
   report.log?.(`engine: ${engine.name} — ${engine.description}`);
   let best: Esm2Metrics | undefined;
   try {

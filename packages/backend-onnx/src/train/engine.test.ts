@@ -2,6 +2,7 @@ import { buildModel, DEFAULT_OPTIMIZER, HostEmbeddingEngine, initWeights, interp
 import { randomFeeds, smallSchema } from '@esm2/core/testing';
 import { describe, expect, it } from 'vitest';
 import { createOnnxTrainingEngine } from './engine.js';
+import { onnxEngineFactory } from './factory.js';
 
 const relClose = (a: number, b: number, tol: number) => Math.abs(a - b) <= tol * Math.max(1, Math.abs(b));
 
@@ -31,4 +32,17 @@ describe('onnx training engine', () => {
       onnx.dispose();
     });
   }
+
+  it('takes its onnxruntime settings when the factory is made, and refuses a bad thread count then', async () => {
+    const model = buildModel(schema, { towers: [4], embeddingDim: 2, numericDim: 2 });
+    const options = { model, weights: initWeights(model.graph, 1), optimizer: DEFAULT_OPTIMIZER };
+    const plain = await onnxEngineFactory().create(options);
+    const tuned = await onnxEngineFactory({ threads: 2, spinning: true }).create(options);
+    expect(plain.description).toMatch(/, 1 intra-op thread$/);
+    expect(tuned.description).toMatch(/, 2 intra-op threads, spinning$/);
+    plain.dispose();
+    tuned.dispose();
+    expect(() => onnxEngineFactory({ threads: 0 })).toThrow('onnx engine: threads must be a positive integer, got 0');
+    expect(() => onnxEngineFactory({ threads: 1.5 })).toThrow(/got 1\.5/);
+  });
 });

@@ -3,9 +3,17 @@ import * as ort from 'onnxruntime-node';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import { encodeModel } from '../proto/codec.js';
+import type { SessionOptions } from '../runtime/session.js';
 
-/** Default: one intra-op thread, no spinning (what `EngineOptions` leaves unset). */
-export type OnnxEngineOptions = EngineOptions;
+/** onnxruntime settings of the training engine (backend-specific, so not in core's EngineOptions). Default: one intra-op thread, no spinning. */
+export type OnnxEngineOptions = Pick<SessionOptions, 'threads' | 'spinning'>;
+
+/** The options with their defaults, checked: a bad thread count fails before any session is made. */
+export function onnxEngineSettings(options: OnnxEngineOptions): Required<OnnxEngineOptions> {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`onnx engine: threads must be a positive integer, got ${threads}`);
+  return { threads, spinning: options.spinning ?? false };
+}
 
 function toOrt(name: string, t: HostTensor): ort.Tensor {
   if (!(t.data instanceof Float32Array)) throw new Error(`input '${name}' must be a Float32Array for the onnx engine`);
@@ -58,9 +66,8 @@ export function onnxCompiler(threads: number, spinning: boolean): GraphCompiler 
  * (core's buildTrainStep compiled to ONNX); embedding tables stay in typed
  * arrays on the host and only the batch's rows cross over.
  */
-export async function createOnnxTrainingEngine(options: OnnxEngineOptions): Promise<HostEmbeddingEngine> {
-  const threads = options.threads ?? 1;
-  const spinning = options.spinning ?? false;
+export async function createOnnxTrainingEngine(options: EngineOptions, onnx: OnnxEngineOptions = {}): Promise<HostEmbeddingEngine> {
+  const { threads, spinning } = onnxEngineSettings(onnx);
   const description = `onnxruntime-node ${ort.env.versions.common}, ${threads} intra-op thread${threads > 1 ? 's' : ''}${spinning ? ', spinning' : ''}`;
   return HostEmbeddingEngine.create(options, onnxCompiler(threads, spinning), 'onnx', description);
 }

@@ -6,6 +6,8 @@ import { interpret } from '../ir/interpret.js';
 import { randomFeeds, smallSchema } from '../testing.js';
 import { buildModel } from '../zoo/index.js';
 import { adamUpdate } from './adam.js';
+import { GraphBuilder, ops } from '../ir/builder.js';
+import { STATE_KEYS } from './engine-state.js';
 import { HostEmbeddingEngine, interpretCompiler } from './host-engine.js';
 
 describe('HostEmbeddingEngine on the interpreter', () => {
@@ -49,5 +51,38 @@ describe('HostEmbeddingEngine on the interpreter', () => {
     const b = await twin.step(feeds);
     expect(b.losses.loss).toBe(a.losses.loss);
     expect(twin.getWeights().get('emb/user')).toEqual(engine.getWeights().get('emb/user'));
+  });
+
+  it('refuses optimizer state of another embedding optimizer or size before changing anything', async () => {
+    const weights = initWeights(model.graph, 7);
+    const feeds = randomFeeds(model.graph, schema, 16, 8);
+    const adam = await HostEmbeddingEngine.create({ model, weights, optimizer }, interpretCompiler, 'interpreter', '');
+    const adagrad = await HostEmbeddingEngine.create({ model, weights, optimizer: { ...optimizer, embeddingOptimizer: 'adagrad' } }, interpretCompiler, 'interpreter', '');
+    await adam.step(feeds);
+    await adagrad.step(feeds);
+    // A state the engine has moved on from (other step count and moments), each time with one defect.
+    const short = adagrad.getState();
+    const bad = adagrad.getState();
+    await adagrad.step(randomFeeds(model.graph, schema, 16, 9));
+    const before = adagrad.getState();
+    expect(before.get(STATE_KEYS.step)!.data[0]).toBe(2);
+    expect(() => adagrad.setState(adam.getState())).toThrow(/embedding optimizer 'adagrad'.*missing: adagrad\/acc\/emb\/user.*unexpected: adam\/m\/emb\/user/);
+    // The last key restored: an engine that restored as it checked would have overwritten everything else.
+    const last = STATE_KEYS.table('adagrad', 'acc', 'emb/tags');
+    short.set(last, { dtype: 'f32', shape: [1], data: new Float32Array(1) });
+    expect(() => adagrad.setState(short)).toThrow(`optimizer state '${last}' has 1 values`);
+    bad.set(last, { dtype: 'i32', shape: [1], data: new Int32Array(before.get(last)!.data.length) });
+    expect(() => adagrad.setState(bad)).toThrow(`optimizer state '${last}' is i32, expected f32`);
+    expect(adagrad.getState()).toEqual(before);
+  });
+
+  it('refuses a model whose embedding table cannot stay on the host, naming the node', async () => {
+    const b = new GraphBuilder('tiny');
+    const table = b.param('emb/t', [10, 4], { kind: 'normal', std: 0.1 }, 'embedding');
+    b.output('loss', ops.mean(b, ops.matmul(b, b.input('x', 'f32', ['batch', 10]), table)));
+    const tiny = { ...model, graph: b.build(), losses: ['loss'] };
+    await expect(HostEmbeddingEngine.create({ model: tiny, weights: initWeights(tiny.graph, 1), optimizer }, interpretCompiler, 'interpreter', '')).rejects.toThrow(
+      /node '%\d+' \(matmul\) reads embedding table 'emb\/t'/,
+    );
   });
 });

@@ -4,6 +4,7 @@ import { pruneGraph } from '../ir/prune.js';
 import type { HostTensor, Weights } from '../ir/tensor.js';
 import type { Graph } from '../ir/types.js';
 import type { ZooModel } from '../zoo/model.js';
+import { restoreEngineState, saveEngineState, type OptimizerStateLayout } from './engine-state.js';
 import { SparseEmbeddingTable } from './sparse-table.js';
 import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
 import { adamScalars } from './adam.js';
@@ -48,13 +49,6 @@ export function buildPredictGraph(model: ZooModel, outputs: string[]): Graph {
   return { ...pruned, inputs: [...pruned.inputs, ...pruned.params.map((p) => ({ name: p.name, type: p.type, role: 'state' as const }))], params: [] };
 }
 
-/** Optimizer state names every engine uses (checkpoints move between backends). */
-export const STATE_KEYS = {
-  step: 'step',
-  dense: (slot: 'm' | 'v', param: string) => `adam/${slot}/${param}`,
-  table: (optimizer: OptimizerConfig['embeddingOptimizer'], slot: string, param: string) => `${optimizer}/${slot}/${param}`,
-} as const;
-
 const asF32 = (a: Float32Array | Float64Array) => (a instanceof Float32Array ? a : Float32Array.from(a));
 
 /** Dense parameters and Adam moments as three flat vectors (the step's layout). */
@@ -81,6 +75,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
   private readonly scratch = new Map<string, Float32Array>();
   private readonly predictors = new Map<string, { graph: Graph; lookups: HostLookup[]; runner: Promise<GraphRunner> }>();
   private readonly slots: Map<string, DenseSlot>;
+  private readonly stateLayout: OptimizerStateLayout;
 
   private constructor(
     readonly name: string,
@@ -95,6 +90,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
   ) {
     this.slots = new Map(trainStep.layout.map((s) => [s.name, s]));
     this.spare = emptyState(trainStep.flatSize);
+    this.stateLayout = { embeddingOptimizer: optimizer.embeddingOptimizer, dense: trainStep.layout, tables };
   }
 
   static async create(options: EngineOptions, compiler: GraphCompiler, name: string, description: string): Promise<HostEmbeddingEngine> {
@@ -108,9 +104,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
     const live = emptyState(step.flatSize);
     for (const slot of step.layout) live.params.set(initial(slot.name), slot.offset);
     const tables = new Map<string, SparseEmbeddingTable>();
-    for (const l of step.lookups) {
-      if (!tables.has(l.table)) tables.set(l.table, new SparseEmbeddingTable(l.rows, l.dim, Float32Array.from(initial(l.table)), options.optimizer, l.table));
-    }
+    for (const t of step.tables) tables.set(t.name, new SparseEmbeddingTable(t.rows, t.dim, Float32Array.from(initial(t.name)), options.optimizer, t.name));
     return new HostEmbeddingEngine(name, description, options.model, options.optimizer, compiler, step, runner, live, tables);
   }
 
@@ -206,34 +200,11 @@ export class HostEmbeddingEngine implements TrainingEngine {
   }
 
   getState(): EngineState {
-    // Names shared with the tfjs engine, so a checkpoint resumes on either backend.
-    const state: EngineState = new Map([[STATE_KEYS.step, { shape: [], data: Int32Array.of(this.t) }]]);
-    for (const { name, shape } of this.trainStep.layout) {
-      state.set(STATE_KEYS.dense('m', name), { shape, data: Float32Array.from(this.view(this.live.first, name)!) });
-      state.set(STATE_KEYS.dense('v', name), { shape, data: Float32Array.from(this.view(this.live.second, name)!) });
-    }
-    for (const [name, table] of this.tables) {
-      const shape = [table.rows, table.dim];
-      for (const [slot, data] of table.slots()) state.set(STATE_KEYS.table(this.optimizer.embeddingOptimizer, slot, name), { shape, data: Float32Array.from(data) });
-    }
-    return state;
+    return saveEngineState(this.stateLayout, this.t, (slot, name) => this.view(slot === 'm' ? this.live.first : this.live.second, name)!);
   }
 
   setState(state: EngineState): void {
-    const get = (key: string, length: number) => {
-      const s = state.get(key);
-      if (!s) throw new Error(`optimizer state has no '${key}' (saved with another model or embedding optimizer?)`);
-      if (s.data.length !== length) throw new Error(`optimizer state '${key}' has ${s.data.length} values, expected ${length}`);
-      return s.data;
-    };
-    this.t = get(STATE_KEYS.step, 1)[0]!;
-    for (const { name, offset, size } of this.trainStep.layout) {
-      this.live.first.set(get(STATE_KEYS.dense('m', name), size), offset);
-      this.live.second.set(get(STATE_KEYS.dense('v', name), size), offset);
-    }
-    for (const [name, table] of this.tables) {
-      for (const [slot, data] of table.slots()) data.set(get(STATE_KEYS.table(this.optimizer.embeddingOptimizer, slot, name), data.length));
-    }
+    this.t = restoreEngineState(this.stateLayout, state, (slot, name, data) => this.view(slot === 'm' ? this.live.first : this.live.second, name)!.set(data));
   }
 
   dispose(): void {

@@ -1,5 +1,6 @@
-export { splitEmbeddings, rowsInputName, type HostLookup, type SplitGraph } from './split-embeddings.js';
+export { findEmbeddingLookups, splitEmbeddings, rowsInputName, type EmbeddingLookups, type HostLookup, type HostTable, type SplitGraph } from './split-embeddings.js';
 export { SparseEmbeddingTable } from './sparse-table.js';
 export { adamUpdate, adagradUpdate, adamScalars, clipScale } from './adam.js';
 export { buildTrainStep, trainStepNames, type TrainStep } from './train-step.js';
-export { HostEmbeddingEngine, STATE_KEYS, interpretCompiler, buildPredictGraph, type GraphCompiler, type GraphRunner } from './host-engine.js';
+export { HostEmbeddingEngine, interpretCompiler, buildPredictGraph, type GraphCompiler, type GraphRunner } from './host-engine.js';
+export { STATE_KEYS, restoreEngineState, saveEngineState, type OptimizerStateLayout } from './engine-state.js';

@@ -5,7 +5,9 @@ import { interpret } from '../ir/interpret.js';
 import type { HostTensor } from '../ir/tensor.js';
 import { randomFeeds, smallSchema } from '../testing.js';
 import { buildModel } from '../zoo/index.js';
-import { splitEmbeddings } from './split-embeddings.js';
+import { findEmbeddingLookups, splitEmbeddings } from './split-embeddings.js';
+import { GraphBuilder, ops } from '../ir/builder.js';
+import type { Graph } from '../ir/types.js';
 import { SparseEmbeddingTable } from './sparse-table.js';
 import { DEFAULT_OPTIMIZER } from '../engine.js';
 
@@ -62,5 +64,56 @@ describe('splitEmbeddings', () => {
       for (let i = 0; i < expected.length; i++) expect(got[i]).toBeCloseTo(expected[i]!, 6);
       expect(table.touchedRows.length).toBeGreaterThan(1);
     }
+  });
+});
+
+/** A tiny graph with one embedding table, read however `use` says. */
+function graphWith(use: (b: GraphBuilder, table: ReturnType<GraphBuilder['param']>) => ReturnType<GraphBuilder['param']>): Graph {
+  const b = new GraphBuilder('tiny');
+  const table = b.param('emb/t', [10, 4], { kind: 'normal', std: 0.1 }, 'embedding');
+  b.output('y', use(b, table));
+  return b.build();
+}
+
+describe('findEmbeddingLookups (the one lookup plan of both training engines)', () => {
+  it('finds each lookup with its node, ids input and occurrence, and keeps a table no lookup reads', () => {
+    const b = new GraphBuilder('two');
+    const ids = b.input('ids', 'i32', ['batch']);
+    const tags = b.input('tags', 'i32', ['batch', 3]);
+    const t = b.param('emb/t', [10, 4], { kind: 'normal', std: 0.1 }, 'embedding');
+    b.param('emb/unused', [5, 2], { kind: 'normal', std: 0.1 }, 'embedding');
+    const a = ops.gather(b, t, ids);
+    const p = ops.pooledGather(b, t, tags, 'mean');
+    b.output('y', ops.add(b, a, p));
+    const found = findEmbeddingLookups(b.build());
+    expect(found.tables).toEqual([
+      { name: 'emb/t', rows: 10, dim: 4 },
+      { name: 'emb/unused', rows: 5, dim: 2 },
+    ]);
+    expect(found.lookups.map((l) => [l.node, l.rowsInput, l.ids, l.kind, l.mode])).toEqual([
+      [a.name, 'rows/emb/t', 'ids', 'gather', 'sum'],
+      [p.name, 'rows/emb/t#1', 'tags', 'pooled', 'mean'],
+    ]);
+    expect(splitEmbeddings(b.build()).graph.params).toEqual([]);
+  });
+
+  // The tfjs engine used to train these tables densely while the onnx engine threw: now both refuse, naming the node.
+  it('refuses a table read by an op other than a lookup, naming the node', () => {
+    const g = graphWith((b, t) => ops.matmul(b, b.input('x', 'f32', ['batch', 10]), t));
+    const node = g.nodes[0]!.id;
+    expect(() => findEmbeddingLookups(g)).toThrow(new RegExp(`graph 'tiny': node '${node}' \\(matmul\\) reads embedding table 'emb/t' as operand 1`));
+    expect(() => splitEmbeddings(g)).toThrow(/node '%0' \(matmul\)/);
+  });
+
+  it('refuses a lookup whose ids are computed in the graph, naming the node and the ids', () => {
+    const g = graphWith((b, t) => ops.gather(b, t, ops.reshape(b, b.input('ids', 'i32', ['batch', 1]), ['batch'])));
+    const [reshape, gather] = g.nodes.map((n) => n.id);
+    expect(() => findEmbeddingLookups(g)).toThrow(`graph 'tiny': node '${gather}' (gather) looks up embedding table 'emb/t' with ids '${reshape}', which is not a graph input`);
+  });
+
+  it('refuses a table that is a graph output', () => {
+    const b = new GraphBuilder('tiny');
+    b.output('table', b.param('emb/t', [10, 4], { kind: 'normal', std: 0.1 }, 'embedding'));
+    expect(() => findEmbeddingLookups(b.build())).toThrow(/output 'table' is embedding table 'emb\/t'/);
   });
 });

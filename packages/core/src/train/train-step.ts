@@ -4,7 +4,7 @@ import { GraphBuilder, ops, type Value } from '../ir/builder.js';
 import { pruneGraph } from '../ir/prune.js';
 import type { Graph, Node } from '../ir/types.js';
 import type { ZooModel } from '../zoo/model.js';
-import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
+import { splitEmbeddings, type HostLookup, type HostTable } from './split-embeddings.js';
 
 
 /** Names of the inputs and outputs of a compiled step. */
@@ -38,6 +38,8 @@ export interface TrainStep {
   layout: DenseSlot[];
   /** Length of the flat parameter (and moment) vectors. */
   flatSize: number;
+  /** Embedding tables the host keeps (every embedding param of the model). */
+  tables: HostTable[];
   /** Embedding lookups the host performs before the step and updates after it. */
   lookups: HostLookup[];
   losses: string[];
@@ -103,5 +105,5 @@ export function buildTrainStep(model: ZooModel, optimizer: OptimizerConfig): Tra
     outputs.push(N.rowsGrad(r));
   }
   const graph = pruneGraph(b.build(), outputs);
-  return { graph, layout, flatSize, lookups: split.lookups, losses: model.losses };
+  return { graph, layout, flatSize, tables: split.tables, lookups: split.lookups, losses: model.losses };
 }
