@@ -14,7 +14,6 @@ export { PROTOBUF_LIMIT, needsExternalData, externalize, type ExternalDataOption
 export { METADATA_KEYS, EXPORT_FORMAT, contentVersion, exportMetadata, parseExportMetadata, type OnnxModelInfo } from './export/metadata.js';
 export { readOnnxInfo, onnxInfoFromBytes } from './export/read-info.js';
 export { verifyExport, type VerifyResult } from './export/verify.js';
-export { writeFileAtomic } from './export/atomic-file.js';
 export { OnnxSession, type SessionOptions, type SessionOutputs } from './runtime/session.js';
 export { createOnnxTrainingEngine, onnxCompiler, type OnnxEngineOptions } from './train/engine.js';
 export { onnxEngineFactory } from './train/factory.js';

@@ -52,3 +52,32 @@ export function randomFeeds(graph: Graph, schema: FeatureSchema, batch: number, 
   }
   return feeds;
 }
+
+/**
+ * A tiny tmpfs (default 1 MiB) mounted on a fresh directory, for full-disk
+ * tests; or, where mounting is not permitted (not root, no CAP_SYS_ADMIN,
+ * not Linux), why not, so the caller can skip with that reason.
+ */
+export async function mountTinyTmpfs(size = '1m'): Promise<{ dir: string; unmount: () => Promise<void> } | { reason: string }> {
+  const { execFile } = await import('node:child_process');
+  const { mkdtemp, rmdir } = await import('node:fs/promises');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const run = (cmd: string, args: string[]) =>
+    new Promise<void>((resolve, reject) => execFile(cmd, args, (err, _out, stderr) => (err ? reject(new Error(stderr.trim() || err.message)) : resolve())));
+  if (process.platform !== 'linux') return { reason: `tmpfs needs Linux (this is ${process.platform})` };
+  const dir = await mkdtemp(join(tmpdir(), 'esm2-tmpfs-'));
+  try {
+    await run('mount', ['-t', 'tmpfs', '-o', `size=${size}`, 'tmpfs', dir]);
+  } catch (e) {
+    await rmdir(dir);
+    return { reason: `cannot mount a tmpfs here: ${(e as Error).message}` };
+  }
+  return {
+    dir,
+    unmount: async () => {
+      await run('umount', [dir]);
+      await rmdir(dir);
+    },
+  };
+}

@@ -1,8 +1,8 @@
+import { writeFileAtomic } from '@esm2/core';
 import { DataError, type OnBadRow } from './errors.js';
 import type { BadCell } from './encode/encoders.js';
 import { locateRows, type EngineReject } from './read/scan.js';
 import type { Table } from './read/table.js';
-import { writeFileAtomic } from './write/atomic.js';
 
 export interface BadRowOptions {
   /** Default 'error': stop at the first bad row. */
@@ -30,7 +30,7 @@ export class BadRows {
     options: BadRowOptions,
   ) {
     this.policy = options.onBadRow ?? 'error';
-    this.rejectFile = options.rejectFile ?? `${table.file}.rejects.csv`;
+    this.rejectFile = rejectFileFor(table.file, options);
   }
   readonly rejectFile: string;
 
@@ -66,6 +66,11 @@ export class BadRows {
     await writeRejectFile(this.rejectFile, lines.map((l) => l.text));
     return { skipped, rejectFile: this.rejectFile };
   }
+}
+
+/** Where skipped rows of `input` go: the asked file, else `<input>.rejects.csv`. */
+export function rejectFileFor(input: string, options: BadRowOptions): string {
+  return options.rejectFile ?? `${input}.rejects.csv`;
 }
 
 /** One reject file layout for every reader and importer: where, column, reason, original record. */

@@ -19,7 +19,6 @@ export { openTable, type Table, type CsvOptions, type ColumnInfo } from './read/
 export { TableScan, type RawChunk } from './read/scan.js';
 export { detectFile, type FileKind } from './read/detect.js';
 export { TableWriter, writeTable, type OutputColumn } from './write/table-writer.js';
-export { withAtomicOutput } from './write/atomic.js';
 export { generateSynthetic, writeSynthetic, SYNTHETIC_CATEGORICAL, type SyntheticOptions, type SyntheticData } from './synthetic/generate.js';
 export { DEFAULT_SIZES as DEFAULT_WORLD_SIZES, type WorldSizes } from './synthetic/world.js';
 export { TARGET_RATES } from './synthetic/behaviour.js';

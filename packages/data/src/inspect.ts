@@ -4,6 +4,12 @@ import { sqlIdent, withConnection } from './read/duckdb.js';
 import { runWithProgress } from './read/progress.js';
 import { fromClause, openTable, type CsvOptions } from './read/table.js';
 import { DataError } from './errors.js';
+import { BadRows } from './bad-rows.js';
+import type { BadCell } from './encode/encoders.js';
+import { encodeLabels } from './encode/labels.js';
+import { TableScan } from './read/scan.js';
+import type { ResolvedConfig } from './infer.js';
+import type { Table } from './read/table.js';
 
 export interface InspectReport {
   file: string;
@@ -21,18 +27,43 @@ export interface InspectReport {
   fields: { name: string; column: string; kind: string; distinct: number; nulls: number }[];
 }
 
-/** Row count, funnel rates and distinct values per field, computed by DuckDB in one aggregate pass. */
+/**
+ * Funnel counts from labels checked exactly as `fit` checks them (0/1
+ * values, DAction and purchase only after a click): the first bad label
+ * stops with its file, line and column, so no impossible rate is printed.
+ */
+async function countLabels(table: Table, labels: ResolvedConfig['labels']): Promise<{ clicks: number; dactions: number; buys: number }> {
+  const select = [...new Set([labels.click, ...labels.daction, labels.buy])].filter((c) => table.columns.some((t) => t.name === c));
+  const index = new Map(select.map((c, i) => [c, i]));
+  const bad = new BadRows(table, { onBadRow: 'error' });
+  const scan = new TableScan(table, select, false, undefined, new Set(select));
+  const totals = { clicks: 0, dactions: 0, buys: 0 };
+  for await (const chunk of scan.chunks()) {
+    const n = chunk.length;
+    const cells = new Map<number, BadCell>();
+    const flag = (row: number, column: string, reason: string) => void (cells.has(row) || cells.set(row, { row, column, reason }));
+    const y = encodeLabels(labels, (c) => (index.has(c) ? chunk.columns[index.get(c)!] : undefined), n, flag);
+    await bad.handle(chunk.start, [...cells.values()].sort((a, b) => a.row - b.row));
+    for (let i = 0; i < n; i++) {
+      totals.clicks += y.click[i]!;
+      totals.dactions += y.daction[i]!;
+      totals.buys += y.buy[i]!;
+    }
+  }
+  return totals;
+}
+
+/**
+ * Row count, funnel rates and distinct values per field. Labels are
+ * validated first (as `fit` does); the rest is one DuckDB aggregate pass.
+ */
 export async function inspectFile(file: string, config?: DataConfigInput, csv: CsvOptions = {}, onProgress?: (f: number) => void): Promise<InspectReport> {
   const cfg = parseDataConfig(config ?? {});
   const table = await openTable(file, { ...cfg.csv, ...csv });
   const resolved = await resolveConfig(table, cfg);
-  const num = (c: string) => `TRY_CAST(${sqlIdent(c)} AS DOUBLE)`;
-  const dExpr = resolved.labels.daction.length ? `greatest(${resolved.labels.daction.map(num).join(', ')})` : '0';
+  const { clicks, dactions, buys } = await countLabels(table, resolved.labels);
   const aggs = [
     'count(*) AS n',
-    `sum(${num(resolved.labels.click)}) AS clicks`,
-    `sum(${dExpr}) AS dactions`,
-    `sum(${num(resolved.labels.buy)}) AS buys`,
     ...resolved.fields.flatMap((f, i) => [
       f.kind === 'multiCategorical'
         ? `(SELECT 0) AS d${i}`
@@ -52,9 +83,6 @@ export async function inspectFile(file: string, config?: DataConfigInput, csv: C
     }
     const rows = Number(r['n']);
     if (rows === 0) throw new DataError({ file }, 'empty file (no data rows)');
-    const clicks = Number(r['clicks'] ?? 0);
-    const dactions = Number(r['dactions'] ?? 0);
-    const buys = Number(r['buys'] ?? 0);
     return {
       file,
       format: table.kind.format + (table.kind.compression !== 'none' ? `+${table.kind.compression}` : ''),

@@ -1,4 +1,7 @@
 import { existsSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { copyFile, readFile, stat, symlink } from 'node:fs/promises';
+import { basename, dirname } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { withConnection, sqlString } from './read/duckdb.js';
 import { splitFile } from './split.js';
@@ -52,5 +55,27 @@ describe('splitFile', () => {
     );
     await expect(splitFile(source, tmp('x-tr.parquet'), tmp('x-te.parquet'), { by: 'random', testFraction: 1.5, seed: 1 })).rejects.toThrow('test fraction must be between 0 and 1, got 1.5');
     expect(existsSync(tmp('x-tr.parquet')) || existsSync(tmp('x-te.parquet'))).toBe(false);
+  });
+
+  it('refuses outputs that are the input or each other before touching anything', async () => {
+    const input = tmp('precious.parquet');
+    await copyFile(source, input);
+    const digest = async () => createHash('sha256').update(await readFile(input)).digest('hex');
+    const before = await digest();
+    const mtime = (await stat(input)).mtimeMs;
+    await symlink(input, tmp('alias.parquet'));
+    const opts = { by: 'random', testFraction: 0.2, seed: 1 } as const;
+    const relative = `${dirname(input)}/./${basename(input)}`;
+    for (const [train, test, message] of [
+      [input, tmp('ok-te.csv'), `--train ${input} is the same file as --in ${input}: --train would overwrite the input --in`],
+      [tmp('ok-tr.csv'), relative, `--test ${relative} is the same file as --in ${input}`],
+      [tmp('alias.parquet'), tmp('ok-te.csv'), `--train ${tmp('alias.parquet')} is the same file as --in ${input}`],
+      [tmp('same.csv'), tmp('same.csv'), `--train ${tmp('same.csv')} is the same file as --test ${tmp('same.csv')}: --train and --test would overwrite each other`],
+    ] as const) {
+      await expect(splitFile(input, train, test, opts)).rejects.toThrow(message);
+    }
+    expect(await digest()).toBe(before);
+    expect((await stat(input)).mtimeMs).toBe(mtime);
+    for (const f of ['ok-tr.csv', 'ok-te.csv', 'same.csv']) expect(existsSync(tmp(f))).toBe(false);
   });
 });

@@ -1,9 +1,8 @@
-import { rm } from 'node:fs/promises';
+import { refuseSamePaths, withAtomicOutputs } from '@esm2/core';
 import { DataError } from './errors.js';
 import { outputFormat } from './read/detect.js';
 import { sqlIdent, sqlString, withConnection } from './read/duckdb.js';
 import { fromClause, openTable } from './read/table.js';
-import { withAtomicOutput } from './write/atomic.js';
 
 export interface SplitOptions {
   /**
@@ -35,11 +34,14 @@ const uniform = (exprs: string[], seed: number) => `(hash(${[...exprs, sqlString
 
 /**
  * Splits a CSV or Parquet file into train and test files with DuckDB. Both
- * outputs appear together or not at all.
+ * outputs appear together or not at all. Outputs that are the input or each
+ * other (`--train` = `--in`, `--train` = `--test`) are refused before
+ * anything is read or written.
  */
 export async function splitFile(input: string, trainOut: string, testOut: string, options: SplitOptions): Promise<SplitReport> {
   const { by, column, testFraction: f, seed } = options;
   if (!(f > 0 && f < 1)) throw new Error(`test fraction must be between 0 and 1, got ${f}`);
+  await refuseSamePaths([{ flag: '--in', path: input }], [{ flag: '--train', path: trainOut }, { flag: '--test', path: testOut }]);
   const table = await openTable(input);
   const src = fromClause(table);
   if (by !== 'random') {
@@ -62,15 +64,10 @@ export async function splitFile(input: string, trainOut: string, testOut: string
     }
     const labelled = `SELECT *, (${isTest}) AS __esm2_test FROM ${src}`;
     const side = (test: boolean) => `SELECT * EXCLUDE (__esm2_test) FROM (${labelled}) WHERE ${test ? '' : 'NOT '}__esm2_test`;
-    let trainWritten = false;
-    try {
-      await withAtomicOutput(trainOut, (tmp) => con.run(`COPY (${side(false)}) TO ${sqlString(tmp)} (${copyOptions(trainOut)})`));
-      trainWritten = true;
-      await withAtomicOutput(testOut, (tmp) => con.run(`COPY (${side(true)}) TO ${sqlString(tmp)} (${copyOptions(testOut)})`));
-    } catch (err) {
-      if (trainWritten) await rm(trainOut, { force: true });
-      throw err;
-    }
+    await withAtomicOutputs([trainOut, testOut], async ([trainTmp, testTmp]) => {
+      await con.run(`COPY (${side(false)}) TO ${sqlString(trainTmp!)} (${copyOptions(trainOut)})`);
+      await con.run(`COPY (${side(true)}) TO ${sqlString(testTmp!)} (${copyOptions(testOut)})`);
+    });
     const counts = await con.runAndReadAll(`SELECT count(*) FILTER (WHERE NOT __esm2_test) AS train, count(*) FILTER (WHERE __esm2_test) AS test FROM (${labelled})`);
     const r = counts.getRowObjectsJson()[0]!;
     return { train: Number(r['train']), test: Number(r['test']) };

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { basename } from 'node:path';
 import { encodeModel } from '../proto/codec.js';
 import type { ModelProto } from '../proto/types.js';
-import { writeFileAtomic } from './atomic-file.js';
+import { writeFileAtomic } from '@esm2/core';
 import { externalize, needsExternalData, type ExternalDataOptions } from './external-data.js';
 
 export interface WrittenModel {

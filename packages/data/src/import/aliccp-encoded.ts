@@ -4,6 +4,7 @@ import { DataError } from '../errors.js';
 import { TableScan } from '../read/scan.js';
 import { openTable } from '../read/table.js';
 import { writeTable, type OutputColumn } from '../write/table-writer.js';
+import { refuseImportPaths } from './paths.js';
 
 export interface AliccpEncodedReport extends BadRowReport {
   rows: number;
@@ -22,6 +23,7 @@ export async function importAliccpEncoded(
   output: string,
   options: BadRowOptions & { onProgress?: (rows: number) => void } = {},
 ): Promise<AliccpEncodedReport> {
+  await refuseImportPaths(input, output, options);
   const table = await openTable(input);
   const names = table.columns.map((c) => c.name);
   const buyCol = names.includes('purchase') ? 'purchase' : 'buy';

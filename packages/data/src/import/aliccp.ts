@@ -8,6 +8,7 @@ import { ALICCP_FIELDS, aliccpColumn, FieldBag } from './aliccp-fields.js';
 import { importAliccpEncoded } from './aliccp-encoded.js';
 import { CommonFeatures } from './aliccp-common.js';
 import { LineRejects } from './line-rejects.js';
+import { refuseImportPaths } from './paths.js';
 
 export type AliccpVariant = 'lines' | 'skeleton' | 'encoded';
 
@@ -49,6 +50,7 @@ export async function detectAliccp(file: string): Promise<AliccpVariant> {
  * no DAction, so there is no daction column (readers then use zeros).
  */
 export async function importAliccp(input: string, output: string, options: AliccpOptions = {}): Promise<AliccpReport> {
+  await refuseImportPaths(input, output, options);
   const variant = await detectAliccp(input);
   if (options.common && variant !== 'skeleton') {
     // An unused option is a mistake of the caller (wrong file?), never silently ignored.

@@ -1,4 +1,4 @@
-import { csvRow, writeRejectFile, type BadRowOptions, type BadRowReport } from '../bad-rows.js';
+import { csvRow, rejectFileFor, writeRejectFile, type BadRowOptions, type BadRowReport } from '../bad-rows.js';
 import { DataError, type OnBadRow } from '../errors.js';
 
 /** Bad-row policy for importers that read lines themselves (and so know each line's number). */
@@ -12,7 +12,7 @@ export class LineRejects {
     options: BadRowOptions,
   ) {
     this.policy = options.onBadRow ?? 'error';
-    this.rejectFile = options.rejectFile ?? `${file}.rejects.csv`;
+    this.rejectFile = rejectFileFor(file, options);
   }
 
   /** Throws in stop mode; records the line in skip mode. */

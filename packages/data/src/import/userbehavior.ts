@@ -1,9 +1,10 @@
+import { withAtomicOutput } from '@esm2/core';
 import type { BadRowOptions, BadRowReport } from '../bad-rows.js';
 import { outputFormat } from '../read/detect.js';
 import { sqlString, withConnection } from '../read/duckdb.js';
 import { runWithProgress } from '../read/progress.js';
 import { fromClause, openTable } from '../read/table.js';
-import { withAtomicOutput } from '../write/atomic.js';
+import { refuseImportPaths } from './paths.js';
 import { problemExpr, validateRows, type SqlRule } from './validate-sql.js';
 
 export interface UserBehaviorOptions extends BadRowOptions {
@@ -58,6 +59,7 @@ function priorLogCount(name: string, partition: string[], eventFilter: string): 
  */
 export async function importUserBehavior(input: string, output: string, options: UserBehaviorOptions = {}): Promise<UserBehaviorReport> {
   const format = outputFormat(output);
+  await refuseImportPaths(input, output, options);
   const table = await openTable(input, { header: false, columns: USERBEHAVIOR_COLUMNS });
   options.onProgress?.('validate', 0);
   const bad = await validateRows(table, RULES, options);

@@ -1,8 +1,8 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { finished } from 'node:stream/promises';
+import { AtomicOutput, asWriteError, withAtomicOutput } from '@esm2/core';
 import { outputFormat, type FileFormat } from '../read/detect.js';
 import { sqlString, withConnection } from '../read/duckdb.js';
-import { tempPathFor } from './atomic.js';
 
 export type OutputType = 'VARCHAR' | 'INTEGER' | 'BIGINT' | 'DOUBLE' | 'FLOAT' | 'TINYINT';
 export interface OutputColumn {
@@ -14,11 +14,13 @@ export interface OutputColumn {
  * Writes rows to a CSV or Parquet file atomically: rows stream to a
  * temporary CSV (flat memory however many rows), which `commit` renames
  * into place or, for Parquet, has DuckDB convert with the declared types.
- * `abort` (or any failure) removes every temporary file.
+ * `abort` (or any failure, a full disk included) removes every temporary
+ * file, and a write error surfaces at the next call, naming `path`.
  */
 export class TableWriter {
   private readonly format: FileFormat;
-  private readonly tmpCsv: string;
+  /** The temporary CSV: the output itself (CSV) or DuckDB's input (Parquet). */
+  private readonly csv: AtomicOutput;
   private readonly out: WriteStream;
   private readonly sep: string;
   private failed: Error | undefined;
@@ -30,13 +32,13 @@ export class TableWriter {
   ) {
     this.format = outputFormat(path);
     this.sep = path.toLowerCase().endsWith('.tsv') ? '\t' : ',';
-    this.tmpCsv = tempPathFor(path, '.csv');
-    this.out = createWriteStream(this.tmpCsv);
-    this.out.on('error', (e) => (this.failed = e));
+    this.csv = new AtomicOutput(path, { suffix: '.csv' });
+    this.out = createWriteStream(this.csv.tmp, { flags: 'wx' });
+    this.out.on('error', (e) => (this.failed ??= asWriteError(e, path, [this.csv.tmp]) as Error));
     this.out.write(columns.map((c) => this.cell(c.name)).join(this.sep) + '\n');
   }
 
-  /** Writes `n` rows given column-major values (in `columns` order). Waits when the disk is behind. */
+  /** Writes `n` rows given column-major values (in `columns` order). Waits when the disk is behind; throws once a write failed. */
   async writeColumns(values: ArrayLike<unknown>[], n: number): Promise<void> {
     if (this.failed) throw this.failed;
     const width = this.columns.length;
@@ -47,42 +49,61 @@ export class TableWriter {
       lines[i] = cells.join(this.sep);
     }
     this.rows += n;
-    if (!this.out.write(lines.join('\n') + '\n')) await new Promise<void>((r) => this.out.once('drain', r));
+    if (!this.out.write(lines.join('\n') + '\n')) await this.drained();
   }
 
   async writeRow(values: unknown[]): Promise<void> {
     await this.writeColumns(values.map((v) => [v]), 1);
   }
 
+  /** Until the stream wants more; a failed (destroyed) stream never drains, so an error or close ends the wait too. */
+  private drained(): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const done = () => {
+        this.out.off('drain', done);
+        this.out.off('error', done);
+        this.out.off('close', done);
+        if (this.failed) reject(this.failed);
+        else if (this.out.destroyed) reject(new Error(`cannot write ${this.path}: the output stream was closed`));
+        else resolve();
+      };
+      if (this.failed || this.out.destroyed) return done();
+      this.out.on('drain', done);
+      this.out.on('error', done);
+      this.out.on('close', done);
+    });
+  }
+
   async commit(): Promise<void> {
-    await new Promise<void>((resolve, reject) => this.out.end((err?: Error | null) => (err ? reject(err) : resolve())));
-    if (this.failed) throw this.failed;
     try {
+      if (this.failed) throw this.failed;
+      this.out.end();
+      await finished(this.out).catch((e: unknown) => Promise.reject(this.failed ?? asWriteError(e, this.path, [this.csv.tmp])));
+      if (this.failed) throw this.failed;
       if (this.format === 'csv') {
-        await rename(this.tmpCsv, this.path);
+        await this.csv.commit();
         return;
       }
-      const tmpParquet = tempPathFor(this.path, '.parquet');
-      try {
-        const types = this.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
-        await withConnection((con) =>
-          con.run(
-            `COPY (SELECT * FROM read_csv(${sqlString(this.tmpCsv)}, delim=',', header=true, quote='"', escape='"', auto_detect=false, columns={${types}})) ` +
-              `TO ${sqlString(tmpParquet)} (FORMAT parquet, COMPRESSION zstd)`,
+      const types = this.columns.map((c) => `${sqlString(c.name)}: ${sqlString(c.type)}`).join(', ');
+      await withAtomicOutput(
+        this.path,
+        (tmpParquet) =>
+          withConnection((con) =>
+            con.run(
+              `COPY (SELECT * FROM read_csv(${sqlString(this.csv.tmp)}, delim=',', header=true, quote='"', escape='"', auto_detect=false, columns={${types}})) ` +
+                `TO ${sqlString(tmpParquet)} (FORMAT parquet, COMPRESSION zstd)`,
+            ),
           ),
-        );
-        await rename(tmpParquet, this.path);
-      } finally {
-        await rm(tmpParquet, { force: true });
-      }
+        { suffix: '.parquet' },
+      );
     } finally {
-      await rm(this.tmpCsv, { force: true });
+      await this.csv.discard();
     }
   }
 
   async abort(): Promise<void> {
     this.out.destroy();
-    await rm(this.tmpCsv, { force: true });
+    await this.csv.discard();
   }
 
   private cell(v: unknown): string {
