@@ -1,4 +1,4 @@
-import { DEFAULT_OPTIMIZER, formatMetricsTable, locateArtifact, readArtifact } from '@esm2/core';
+import { DEFAULT_OPTIMIZER, artifactInputs, formatMetricsTable, locateArtifact, readArtifact, refuseSamePaths, writeJsonAtomic } from '@esm2/core';
 import { Encoders, openDataset } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -8,7 +8,6 @@ import { BACKEND_NAMES, DEFAULT_BACKEND, engineFactory } from '../train/engines.
 import { evaluateDataset } from '../train/evaluate.js';
 import { runPaths } from '../train/run-dir.js';
 import { positiveInt, userPath } from '@esm2/cli-kit';
-import { writeJsonAtomic } from '../train/write-json.js';
 
 const exists = (p: string) => access(p).then(() => true, () => false);
 
@@ -33,6 +32,8 @@ export function registerEvalCommand(program: Command): void {
       const { artifactDir, metricsFile } = await locateModel(userPath(opts.model));
       const data = userPath(opts.data);
       if (!(await exists(data))) throw new Error(`--data ${data}: no such file`);
+      const out = opts.out ? userPath(opts.out) : metricsFile;
+      await refuseSamePaths([{ flag: '--data', path: data }, ...artifactInputs(artifactDir)], [{ flag: '--out', path: out }]);
       const artifact = await readArtifact(artifactDir);
       if (artifact.encoders === null) throw new Error(`${artifactDir}: the artifact carries no data encoders, so raw files cannot be read for it`);
       const encoders = Encoders.fromJSON(artifact.encoders);
@@ -44,8 +45,7 @@ export function registerEvalCommand(program: Command): void {
       } finally {
         engine.dispose();
       }
-      const out = opts.out ? userPath(opts.out) : metricsFile;
-      await writeJsonAtomic(out, { model: artifactDir, data, engine: engine.description, ...metrics });
+      await writeJsonAtomic(out, { model: artifactDir, data, engine: engine.description, ...metrics }, { mkdirs: true });
       console.log(`${model.config.model} from ${artifactDir} on ${data}\n`);
       console.log(formatMetricsTable(metrics));
       console.log(`\nmetrics written to ${out}`);

@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -78,6 +78,14 @@ describe('esm2-train export', () => {
   it('names an unknown output and a missing artifact', async () => {
     await expect(exportCli('--model', run, '--onnx', join(dir, 'x.onnx'), '--outputs', 'pctr,loss2')).rejects.toThrow(/unknown output\(s\) loss2/);
     await expect(exportCli('--model', join(dir, 'nope'), '--onnx', join(dir, 'y.onnx'))).rejects.toThrow(`--model ${join(dir, 'nope')}: no such directory`);
+  });
+
+  it('refuses to write the ONNX file over a file of the model, before writing anything', async () => {
+    const before = readdirSync(best).map((f) => [f, readFileSync(join(best, f)).toString('base64')]);
+    for (const f of ['model.json', 'weights.bin']) {
+      await expect(exportCli('--model', run, '--onnx', join(best, f))).rejects.toThrow(`--onnx ${join(best, f)} is the same file as --model ${join(best, f)}: --onnx would overwrite the input --model`);
+    }
+    expect(readdirSync(best).map((f) => [f, readFileSync(join(best, f)).toString('base64')])).toEqual(before);
   });
 });
 

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { exportArtifactToOnnx, scoringOutputs, verifyExport } from '@esm2/backend-onnx';
-import { locateArtifact, readArtifact } from '@esm2/core';
+import { artifactInputs, locateArtifact, readArtifact, refuseSamePaths } from '@esm2/core';
 import type { Command } from 'commander';
 import { nameList, nonNegativeInt, userPath } from '@esm2/cli-kit';
 
@@ -33,6 +33,7 @@ export function registerExportCommand(program: Command): void {
       if (unknown.length > 0) throw new Error(`unknown output(s) ${unknown.join(', ')}; the model has ${Object.keys(artifact.graph.outputs).join(', ')}`);
       const path = userPath(opts.onnx);
       if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new Error(`--onnx ${opts.onnx} is a directory; give a file name`);
+      await refuseSamePaths(artifactInputs(artifactDir), [{ flag: '--onnx', path }, { flag: '--onnx (its external data file)', path: `${path}.data` }]);
       const options = {
         outputs,
         source: artifactDir,

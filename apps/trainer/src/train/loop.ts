@@ -1,6 +1,7 @@
 import {
   artifactFromModel,
   writeArtifact,
+  writeJsonAtomic,
   type EngineFactory,
   type EngineState,
   type Esm2Metrics,
@@ -16,7 +17,7 @@ import { evaluateDataset } from './evaluate.js';
 import { improves, metricKey, type MetricKey } from './metric-key.js';
 import type { RunPaths } from './run-dir.js';
 import type { EpochRecord, FitSettings, LoopPosition } from './settings.js';
-import { jsonSafe, writeJsonAtomic } from './write-json.js';
+import { jsonSafe } from './write-json.js';
 
 /** How the best epoch is picked when no early-stopping metric is given. */
 export const DEFAULT_SELECTION_METRIC = 'ctcvr_auc';
@@ -93,7 +94,7 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
       report.epochEnd?.(record, improved);
       if (improved) await writeBest(run, engine, record);
       await writeCheckpoint(paths.checkpoint, run, engine, position);
-      await writeJsonAtomic(paths.history, position.history);
+      await writeJsonAtomic(paths.history, position.history, { mkdirs: true });
       report.log?.(`checkpoint: epoch ${epoch} saved`);
       if (position.stopped) report.log?.(`early stop: ${settings.earlyStop!.metric} has not improved for ${position.badEpochs} epoch(s); best epoch ${position.best?.epoch}`);
     }

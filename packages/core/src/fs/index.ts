@@ -13,6 +13,6 @@ export {
   writeJsonAtomic,
   type PositionalWrite,
 } from './atomic.js';
-export { refuseSamePaths, SamePathError, type NamedPath } from './same-path.js';
+export { artifactInputs, refuseSamePaths, SamePathError, type NamedPath } from './same-path.js';
 export { liveTemps, trackTemp } from './temp-registry.js';
 export { asWriteError, WriteError } from './write-error.js';

@@ -2,7 +2,7 @@ import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { refuseSamePaths, SamePathError } from './same-path.js';
+import { artifactInputs, refuseSamePaths, SamePathError } from './same-path.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -44,5 +44,18 @@ describe('refuseSamePaths', () => {
     expect(err.message).toContain('--test');
     expect(err.message).toContain(p('alias/out.csv'));
     await expect(refuseSamePaths([], [{ flag: '--out', path: p('real/x.csv') }, { flag: '--reject-file', path: p('real/y.csv') }])).resolves.toBeUndefined();
+  });
+
+  it('a model artifact read as input: an output onto one of its files is refused', async () => {
+    await mkdir(join(dir, 'model'));
+    await writeFile(join(dir, 'model', 'model.json'), '{}');
+    await writeFile(join(dir, 'model', 'weights.bin'), '');
+    const inputs = artifactInputs(join(dir, 'model'));
+    expect(inputs).toEqual([
+      { flag: '--model', path: join(dir, 'model', 'model.json') },
+      { flag: '--model', path: join(dir, 'model', 'weights.bin') },
+    ]);
+    await expect(refuseSamePaths(inputs, [{ flag: '--onnx', path: join(dir, 'model', 'model.json') }])).rejects.toThrow('--onnx would overwrite the input --model');
+    await expect(refuseSamePaths(inputs, [{ flag: '--onnx', path: join(dir, 'model', 'model.onnx') }])).resolves.toBeUndefined();
   });
 });

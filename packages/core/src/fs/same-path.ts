@@ -1,5 +1,6 @@
 import { realpath, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
+import { MODEL_FILE, WEIGHTS_FILE } from '../artifact/format.js';
 
 /** A path as the user named it, with the flag (or option) it came from, e.g. `{ flag: '--train', path: 'a.csv' }`. */
 export interface NamedPath {
@@ -58,4 +59,9 @@ export async function refuseSamePaths(inputs: (NamedPath | undefined)[], outputs
     const j = outIds.indexOf(outIds[k]!);
     if (j < k) throw new SamePathError(outs[j]!, out, 'output');
   }
+}
+
+/** The files of model artifact directory `dir` (model.json, weights.bin), each named by `flag`: a model read as an input. */
+export function artifactInputs(dir: string, flag = '--model'): NamedPath[] {
+  return [MODEL_FILE, WEIGHTS_FILE].map((f) => ({ flag, path: join(dir, f) }));
 }
