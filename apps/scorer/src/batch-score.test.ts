@@ -1,5 +1,7 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mountTinyTmpfs } from '@esm2/core/testing';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -99,6 +101,56 @@ describe('scoreFile', () => {
     await expect(scoreFile({ model, scorer: pool, data: bad, out })).rejects.toThrow(/line 6.*price|price.*line 6/);
     expect(existsSync(out)).toBe(false);
     expect(readdirSync(fixture.dir).filter((f) => f.includes('never'))).toEqual([]);
+  });
+
+  it('refuses --out equal to --data, the model or the reject file before reading or writing anything', async () => {
+    const data = join(fixture.dir, 'precious.csv');
+    copyFileSync(fixture.csv, data);
+    symlinkSync(data, join(fixture.dir, 'precious-link.csv'));
+    const digest = (f: string) => createHash('sha256').update(readFileSync(f)).digest('hex');
+    const before = [digest(data), digest(fixture.onnx)];
+    const listing = readdirSync(fixture.dir).sort();
+    await expect(scoreFile({ model, scorer: pool, data, out: data })).rejects.toThrow(`--out ${data} is the same file as --data ${data}: --out would overwrite the input --data`);
+    await expect(scoreFile({ model, scorer: pool, data, out: join(fixture.dir, 'precious-link.csv') })).rejects.toThrow(`is the same file as --data ${data}`);
+    await expect(scoreFile({ model, scorer: pool, data, out: fixture.onnx })).rejects.toThrow(`--out ${fixture.onnx} is the same file as --model ${fixture.onnx}`);
+    const fromDir = await loadScoringModel(fixture.run);
+    await expect(scoreFile({ model: fromDir, scorer: pool, data, out: join(fixture.artifact, 'weights.bin') })).rejects.toThrow('--out would overwrite the input --model');
+    const out = join(fixture.dir, 'x.csv');
+    await expect(scoreFile({ model, scorer: pool, data, out, onBadRow: 'skip', rejectFile: out })).rejects.toThrow(`--out ${out} is the same file as --reject-file ${out}`);
+    expect([digest(data), digest(fixture.onnx)]).toEqual(before);
+    expect(readdirSync(fixture.dir).sort()).toEqual(listing);
+  });
+});
+
+const disk = await mountTinyTmpfs('64k');
+if ('reason' in disk) console.warn(`skipping the full-disk scoring tests: ${disk.reason}`);
+else afterAll(() => disk.unmount());
+
+describe.skipIf('reason' in disk)('scoring onto a full disk (64 KiB tmpfs; the output is ~170 KB)', () => {
+  const diskDir = 'dir' in disk ? disk.dir : '';
+
+  it('scoreFile fails naming the output, keeps the old file, leaves no temp file', async () => {
+    const dir = join(diskDir, 'lib');
+    mkdirSync(dir);
+    const out = join(dir, 'preds.csv');
+    writeFileSync(out, 'old\n');
+    await expect(scoreFile({ model, scorer: pool, data: fixture.csv, out, batchSize: 256 })).rejects.toThrow(`cannot write ${out}: no space left on device`);
+    expect(readFileSync(out, 'utf8')).toBe('old\n');
+    expect(readdirSync(dir)).toEqual(['preds.csv']);
+  });
+
+  it('esm2-score exits 1 with the path and the reason', () => {
+    const dir = join(diskDir, 'cli');
+    mkdirSync(dir);
+    const out = join(dir, 'preds.parquet');
+    const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
+    const r = spawnSync(process.execPath, ['--import', 'tsx', cli, '--model', fixture.onnx, '--data', fixture.csv, '--out', out, '--workers', '1', '--no-progress'], {
+      encoding: 'utf8',
+      timeout: 60_000,
+    });
+    expect(r.status).toBe(1);
+    expect(r.stderr).toContain(`cannot write ${out}: no space left on device`);
+    expect(readdirSync(dir)).toEqual([]);
   });
 });
 

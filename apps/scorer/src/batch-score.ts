@@ -1,4 +1,5 @@
-import { Encoders, batchToFeeds, openDataset, writeTable, type OutputColumn, type OnBadRow } from '@esm2/data';
+import { artifactInputs, refuseSamePaths, type NamedPath } from '@esm2/core';
+import { Encoders, batchToFeeds, openDataset, rejectFileFor, writeTable, type OutputColumn, type OnBadRow } from '@esm2/data';
 import { concatFeeds, type Feeds, type Scores } from './feeds.js';
 import { formatFloat32 } from './float-format.js';
 import type { ScoringModel } from './model.js';
@@ -51,10 +52,19 @@ export function defaultKeyColumns(config: Encoders['config']): string[] {
  * Scores a CSV/Parquet file into another: the input's key columns, then the
  * model's predictions. Rows stream through (flat memory); up to one batch per
  * worker is in flight while the next is read, and results are written in
- * input order. The output appears only when complete (atomic rename).
+ * input order. The output appears only when complete (atomic rename); an
+ * output that is the input, the model or the reject file is refused first.
  */
 export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileReport> {
   const { model, scorer } = options;
+  const modelFiles: NamedPath[] =
+    model.source.kind === 'file'
+      ? [{ flag: '--model', path: model.source.path }, { flag: '--model', path: `${model.source.path}.data` }]
+      : artifactInputs(model.origin);
+  await refuseSamePaths(
+    [{ flag: '--data', path: options.data }, ...modelFiles],
+    [{ flag: '--out', path: options.out }, options.onBadRow === 'skip' ? { flag: '--reject-file', path: rejectFileFor(options.data, options) } : undefined],
+  );
   const config = model.encoders.config;
   const keys = options.keys ?? defaultKeyColumns(config);
   // Keys ride along in batches; other columns are read only when named here.

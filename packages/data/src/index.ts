@@ -14,7 +14,7 @@ export { fitEncoders, type FitOptions } from './encode/fit.js';
 export { openDataset, type DatasetOptions } from './dataset/open.js';
 export { batches, type BatchOptions, type ShuffleOptions } from './dataset/batcher.js';
 export { encodedStream, type EncodedStreamOptions, type Progress } from './dataset/encoded-stream.js';
-export type { BadRowOptions, BadRowReport } from './bad-rows.js';
+export { rejectFileFor, type BadRowOptions, type BadRowReport } from './bad-rows.js';
 export { openTable, type Table, type CsvOptions, type ColumnInfo } from './read/table.js';
 export { TableScan, type RawChunk } from './read/scan.js';
 export { detectFile, type FileKind } from './read/detect.js';
