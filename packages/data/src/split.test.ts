@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { copyFile, readFile, stat, symlink } from 'node:fs/promises';
+import { copyFile, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { basename, dirname } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { mountTinyTmpfs } from '@esm2/core/testing';
+import { afterAll, describe, expect, it } from 'vitest';
 import { withConnection, sqlString } from './read/duckdb.js';
 import { splitFile } from './split.js';
 import { writeSynthetic } from './synthetic/generate.js';
@@ -77,5 +78,22 @@ describe('splitFile', () => {
     expect(await digest()).toBe(before);
     expect((await stat(input)).mtimeMs).toBe(mtime);
     for (const f of ['ok-tr.csv', 'ok-te.csv', 'same.csv']) expect(existsSync(tmp(f))).toBe(false);
+  });
+});
+
+const disk = await mountTinyTmpfs('256k');
+if ('reason' in disk) console.warn(`skipping the full-disk split test: ${disk.reason}`);
+else afterAll(() => disk.unmount());
+
+describe.skipIf('reason' in disk)('splitFile onto a full disk (256 KiB tmpfs)', () => {
+  it("DuckDB's write error names the output, not its temp file; old outputs kept, no temp left", async () => {
+    const dir = 'dir' in disk ? disk.dir : '';
+    const [train, test] = [`${dir}/train.csv`, `${dir}/test.csv`];
+    await writeFile(train, 'old train\n');
+    const err = (await splitFile(source, train, test, { by: 'random', testFraction: 0.2, seed: 1 }).catch((e: unknown) => e)) as Error;
+    expect(err.message).toMatch(new RegExp(`^cannot write ${train}: .*${train}`));
+    expect(err.message).not.toContain('.tmp-');
+    expect(await readFile(train, 'utf8')).toBe('old train\n');
+    expect(await readdir(dir)).toEqual(['train.csv']);
   });
 });
