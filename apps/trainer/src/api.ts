@@ -1,4 +1,4 @@
-import { buildModel, hashString, initWeights, type Esm2Metrics } from '@esm2/core';
+import { buildModel, hashString, initWeights, type Esm2Metrics, type ModelConfig } from '@esm2/core';
 import { Encoders, fitEncoders, prefetchDataset } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { resolve } from 'node:path';
@@ -6,7 +6,7 @@ import { hasCheckpoint, readCheckpoint } from './train/checkpoint.js';
 import { backendName, DEFAULT_BACKEND, engineFactory, type BackendName } from './train/engines.js';
 import { loadFitConfig, resolveFitSettings, type FitConfigFile, type FitFlags } from './train/fit-config.js';
 import { fitLoop, type FitRun, type LoopReporter } from './train/loop.js';
-import { runPaths } from './train/run-dir.js';
+import { lockRunDir, runPaths, type RunPaths } from './train/run-dir.js';
 import type { FitSettings, LoopPosition } from './train/settings.js';
 
 /**
@@ -31,6 +31,8 @@ export interface FitOptions {
   seed?: number;
   towers?: number[];
   embeddingDim?: number;
+  /** Weights of ESM2's three losses (ESMM uses ctr and ctcvr); default 1 each. */
+  lossWeights?: { ctr: number; ctavr: number; ctcvr: number };
   /** Training engine: 'onnx' (default) or 'tfjs' (needs the optional package @esm2/backend-tfjs). */
   backend?: BackendName;
   /** Stop when this validation metric (e.g. ctcvr_auc) stops improving for `patience` epochs. */
@@ -73,7 +75,7 @@ async function mustExist(path: string, flag: string): Promise<void> {
 /** Rows per prediction batch in validation: bigger than training batches, since no gradients are kept. */
 const evalBatchSize = (s: FitSettings) => Math.max(s.batchSize, 4096);
 
-const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'earlyStop', 'patience', 'shuffleBuffer'] as const;
+const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'lossWeights', 'earlyStop', 'patience', 'shuffleBuffer'] as const;
 
 /**
  * Trains a zoo model exactly as `esm2-train fit` does (the command calls
@@ -84,9 +86,19 @@ const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'em
 export async function fit(options: FitOptions): Promise<FitResult> {
   const paths = runPaths(resolve(options.out));
   const report = options.reporter ?? {};
+  if (options.backend !== undefined) backendName(options.backend);
+  // One fit per run directory; --out is checked (a file? not writable?) before any data is read.
+  const lock = await lockRunDir(paths.dir, { onTakeover: (m) => report.log?.(m) });
+  try {
+    return await fitLocked(options, paths, report);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopReporter): Promise<FitResult> {
   const train = options.train === undefined ? undefined : resolve(options.train);
   const valid = options.valid === undefined ? undefined : resolve(options.valid);
-  if (options.backend !== undefined) backendName(options.backend);
   let run: Omit<FitRun, 'trainBatches' | 'validBatches' | 'factory' | 'paths' | 'reporter'> & { encodersObj: Encoders };
   if (options.resume) {
     if (!(await hasCheckpoint(paths.checkpoint))) throw new Error(`--resume: ${paths.checkpoint} holds no checkpoint to resume from`);
@@ -126,6 +138,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     report.log?.(`fitting encoders on ${settings.train}`);
     const encoders = await fitEncoders(settings.train, settings.data, { onDone: (r) => (trainRows = r.rows) });
     const model = buildModel(encoders.schema, settings.model);
+    const warning = missingLabelWarning(settings.train, settings.model, encoders.config.labels);
+    if (warning) report.log?.(warning);
     run = {
       model,
       schema: encoders.schema,
@@ -159,4 +173,19 @@ export async function fit(options: FitOptions): Promise<FitResult> {
     engine: outcome.engine,
     settings,
   };
+}
+
+/**
+ * ESM2 learns DAction from a label; data without one (Ali-CCP has click and
+ * purchase only) reads it as all zeros, and the model quietly becomes
+ * something else. Said once, before training, with what to do instead.
+ */
+export function missingLabelWarning(file: string, model: ModelConfig, labels: { daction: string[] }): string | undefined {
+  if (model.model !== 'esm2' || labels.daction.length > 0) return undefined;
+  const w = model.lossWeights;
+  return (
+    `warning: ${file} has no DAction label column (cart, fav, wish… or the data config's labels.daction), so ESM2 reads DAction as 0 on every row: ` +
+    `its CTAVR loss${w.ctavr > 0 ? ` (weight ${w.ctavr})` : ''} drives the DAction tower y2 to 0, pCTAVR to 0 and pCVR to y4 alone, which makes ESM2 an ESMM (pCTCVR = pCTR × pCVR) with two idle towers. ` +
+    `Train --model esmm for that, or name the DAction columns in the data config.`
+  );
 }

@@ -11,21 +11,21 @@ import { z } from 'zod';
 const name = z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'field names are letters, digits, _ . - and start with a letter or _');
 
 const encoding = z.discriminatedUnion('kind', [
-  z.object({
+  z.strictObject({
     kind: z.literal('vocabulary'),
     /** Values seen fewer times than this share the OOV id 0. */
     minCount: z.number().int().min(1).default(1),
     /** Keep at most this many most frequent values. */
     maxSize: z.number().int().min(1).optional(),
   }),
-  z.object({ kind: z.literal('hash'), buckets: z.number().int().min(2) }),
+  z.strictObject({ kind: z.literal('hash'), buckets: z.number().int().min(2) }),
 ]);
 
 const common = { name, column: z.string().optional(), embeddingDim: z.number().int().positive().optional() };
 
 export const fieldConfigSchema = z.discriminatedUnion('kind', [
-  z.object({ kind: z.literal('categorical'), ...common, encoding: encoding.default({ kind: 'vocabulary', minCount: 1 }) }),
-  z.object({
+  z.strictObject({ kind: z.literal('categorical'), ...common, encoding: encoding.default({ kind: 'vocabulary', minCount: 1 }) }),
+  z.strictObject({
     kind: z.literal('multiCategorical'),
     ...common,
     encoding: encoding.default({ kind: 'vocabulary', minCount: 1 }),
@@ -35,17 +35,17 @@ export const fieldConfigSchema = z.discriminatedUnion('kind', [
     maxLength: z.number().int().positive().default(32),
     pooling: z.enum(['sum', 'mean']).default('mean'),
   }),
-  z.object({ kind: z.literal('numeric'), ...common, normalization: z.enum(['zscore', 'minmax', 'none']).default('zscore') }),
+  z.strictObject({ kind: z.literal('numeric'), ...common, normalization: z.enum(['zscore', 'minmax', 'none']).default('zscore') }),
 ]);
 
 const columnList = z.union([z.string(), z.array(z.string())]).transform((v) => (typeof v === 'string' ? [v] : v));
 
-export const dataConfigSchema = z.object({
+export const dataConfigSchema = z.strictObject({
   csv: z
-    .object({ delimiter: z.string().length(1).optional(), header: z.boolean().optional(), columns: z.array(z.string()).optional() })
+    .strictObject({ delimiter: z.string().length(1).optional(), header: z.boolean().optional(), columns: z.array(z.string()).optional() })
     .default({}),
   labels: z
-    .object({
+    .strictObject({
       click: z.string().optional(),
       /** One column, or several OR-ed together (cart, fav, wish); null when the data has none. */
       daction: columnList.nullable().optional(),

@@ -7,7 +7,7 @@
  */
 export { batchToFeeds, type Batch } from './batch.js';
 export { DataError, formatLocation, type Location, type OnBadRow } from './errors.js';
-export { loadDataConfig, parseDataConfig, type DataConfig, type DataConfigInput, type FieldConfig } from './config.js';
+export { dataConfigSchema, loadDataConfig, parseDataConfig, type DataConfig, type DataConfigInput, type FieldConfig } from './config.js';
 export { resolveConfig, TRUTH_NAMES, type ResolvedConfig, type TruthName } from './infer.js';
 export { Encoders, UserNumbering, type EncodersJSON, type EncodedBlock, type BadCell, type FittedState } from './encode/encoders.js';
 export { fitEncoders, type FitOptions } from './encode/fit.js';

@@ -1,11 +1,12 @@
-import { formatMetricsTable } from '@esm2/core';
-import type { Command } from 'commander';
+import { integer, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
+import { formatMetricsTable, MODEL_NAMES } from '@esm2/core';
+import { InvalidArgumentError, type Command } from 'commander';
+import { fileURLToPath } from 'node:url';
 import { fit } from '../api.js';
 import { BACKEND_NAMES, DEFAULT_BACKEND, backendName } from '../train/engines.js';
-import type { FitFlags } from '../train/fit-config.js';
+import { FIT_DEFAULTS, type FitFlags } from '../train/fit-config.js';
 import { METRIC_NAMES } from '../train/metric-key.js';
 import { progressReporter } from '../train/progress.js';
-import { integer, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
 
 interface FitCommandOptions extends FitFlags {
   out: string;
@@ -15,28 +16,46 @@ interface FitCommandOptions extends FitFlags {
   resume: boolean;
 }
 
+/** The commented example of every config key; shipped with the package (src/commands and dist/commands are both two levels down). */
+const EXAMPLE_CONFIG = fileURLToPath(new URL('../../examples/fit-config.yaml', import.meta.url));
+
+/** `1,0.5,1` → { ctr: 1, ctavr: 0.5, ctcvr: 1 }. */
+function lossWeights(value: string): { ctr: number; ctavr: number; ctcvr: number } {
+  const parts = value.split(',').map((s) => s.trim());
+  const w = parts.map(Number);
+  if (parts.length !== 3 || parts.some((p) => p === '') || w.some((x) => !Number.isFinite(x) || x < 0)) {
+    throw new InvalidArgumentError('expected three comma-separated weights ≥ 0 for ctr,ctavr,ctcvr, e.g. 1,1,1');
+  }
+  return { ctr: w[0]!, ctavr: w[1]!, ctcvr: w[2]! };
+}
+
 /** `fit`: train a zoo model on a file, validating each epoch; resumable. */
 export function registerFitCommand(program: Command): void {
   program
     .command('fit')
     .description('Train a zoo model; per-epoch validation, early stopping, best artifact and resumable checkpoints in --out')
-    .option('--data <file>', 'training data (.csv, .tsv or .parquet)')
-    .option('--valid <file>', 'validation data, evaluated after every epoch')
-    .option('--config <file>', 'fit config (YAML/JSON): model, optimizer, data and train sections; flags override it')
-    .option('--model <name>', 'esm2 | esmm | dnn | dnn-os')
-    .requiredOption('--out <dir>', 'run directory, e.g. runs/NAME (best/, checkpoint/, history.json)')
-    .option('--epochs <n>', 'epochs to train (default 3); with --resume, the new total', positiveInt)
-    .option('--batch-size <n>', 'rows per step (default 1024)', positiveInt)
-    .option('--lr <x>', 'Adam learning rate (default 0.001)', positiveNumber)
-    .option('--seed <n>', 'seed for initial weights and shuffling (default 1)', integer)
-    .option('--towers <widths>', 'hidden layer widths of every tower, e.g. 256,128,64', widthList)
-    .option('--embedding-dim <n>', 'embedding width (default 16)', positiveInt)
-    .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')} (default ${DEFAULT_BACKEND})`)
+    .option('--data <file>', 'training data (.csv, .tsv or .parquet); required for a new run')
+    .option('--valid <file>', 'validation data, evaluated after every epoch; picks the best epoch (default: none)')
+    .option('--config <file>', `fit config (YAML/JSON): model, optimizer, data and train sections, every key optional; flags override it. Commented example: ${EXAMPLE_CONFIG}`)
+    .option('--model <name>', `${MODEL_NAMES.join(' | ')}; required for a new run unless the config names it`)
+    .requiredOption('--out <dir>', 'run directory, e.g. runs/NAME (best/, checkpoint/, history.json); one fit at a time')
+    .option('--epochs <n>', `epochs to train (default: ${FIT_DEFAULTS.epochs}); with --resume, the new total`, positiveInt)
+    .option('--batch-size <n>', `rows per step (default: ${FIT_DEFAULTS.batchSize})`, positiveInt)
+    .option('--lr <x>', `Adam learning rate (default: ${FIT_DEFAULTS.lr})`, positiveNumber)
+    .option('--seed <n>', `seed for initial weights and shuffling (default: ${FIT_DEFAULTS.seed})`, integer)
+    .option('--towers <widths>', `hidden layer widths of every tower (default: ${FIT_DEFAULTS.towers.join(',')})`, widthList)
+    .option('--embedding-dim <n>', `embedding width (default: ${FIT_DEFAULTS.embeddingDim})`, positiveInt)
+    .option(
+      '--loss-weights <ctr,ctavr,ctcvr>',
+      `weights of the CTR, CTAVR and CTCVR losses (default: ${[FIT_DEFAULTS.lossWeights.ctr, FIT_DEFAULTS.lossWeights.ctavr, FIT_DEFAULTS.lossWeights.ctcvr].join(',')}); ESMM uses ctr and ctcvr`,
+      lossWeights,
+    )
+    .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')} (default: ${DEFAULT_BACKEND})`)
     .option('--threads <n>', 'intra-op threads of the onnx engine (measured on 2 cores: 2 beats 1 over a whole epoch even with data prefetch on a worker)', positiveInt, 2)
     .option('--spinning', 'let idle onnx threads spin-wait: faster on an idle machine, far slower when other processes compete', false)
-    .option('--early-stop <metric>', `stop when this validation metric stops improving: ${METRIC_NAMES.join(', ')}`)
-    .option('--patience <n>', 'epochs without improvement before stopping (default 2)', positiveInt)
-    .option('--shuffle-buffer <n>', 'rows held by the streaming shuffle (default 100000)', positiveInt)
+    .option('--early-stop <metric>', `stop when this validation metric stops improving: ${METRIC_NAMES.join(', ')} (default: no early stopping; with --valid the best epoch is picked by ctcvr_auc)`)
+    .option('--patience <n>', `epochs without improvement before stopping (default: ${FIT_DEFAULTS.patience})`, positiveInt)
+    .option('--shuffle-buffer <n>', `rows held by the streaming shuffle (default: ${FIT_DEFAULTS.shuffleBuffer})`, positiveInt)
     .option('--resume', 'continue the run in --out from its last checkpoint (its saved settings; --epochs, --backend, --data and --valid may be given again)', false)
     .action(async (opts: FitCommandOptions) => {
       const { data, ...rest } = opts;

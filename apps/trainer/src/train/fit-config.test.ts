@@ -3,7 +3,8 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { loadFitConfig, resolveFitSettings } from './fit-config.js';
+import { fileURLToPath } from 'node:url';
+import { FIT_DEFAULTS, loadFitConfig, resolveFitSettings } from './fit-config.js';
 
 let dir: string;
 beforeAll(async () => (dir = await mkdtemp(join(tmpdir(), 'esm2-fit-config-'))));
@@ -28,11 +29,52 @@ describe('fit settings', () => {
   it('names what is wrong', async () => {
     const path = join(dir, 'bad.yaml');
     await writeFile(path, 'train: { epoch: 3 }\n');
-    await expect(loadFitConfig(path)).rejects.toThrow(/unknown key\(s\) train\.epoch/);
+    await expect(loadFitConfig(path)).rejects.toThrow(`${path}: train.epoch: unknown key`);
     await expect(loadFitConfig(join(dir, 'missing.yaml'))).rejects.toThrow(/missing\.yaml: no such file/);
     expect(() => resolveFitSettings({ model: 'esm2' }, {}, defaults)).toThrow(/--data <file> is required/);
     expect(() => resolveFitSettings({ data: 'x.csv' }, {}, defaults)).toThrow(/--model is required/);
     expect(() => resolveFitSettings({ data: 'x.csv', model: 'esm2', earlyStop: 'ctcvr_auc' }, {}, defaults)).toThrow(/needs validation data: pass --valid/);
     expect(() => resolveFitSettings({ data: 'x.csv', model: 'esm2' }, { optimizer: { embeddingOptimizer: 'sgd' as 'adam' } }, defaults)).toThrow(/embeddingOptimizer/);
+  });
+});
+
+describe('fit config schema', () => {
+  it('the commented example (referenced by fit --help) loads and names every section', async () => {
+    const example = fileURLToPath(new URL('../../examples/fit-config.yaml', import.meta.url));
+    const cfg = await loadFitConfig(example);
+    expect(Object.keys(cfg)).toEqual(['model', 'optimizer', 'data', 'train']);
+    const s = resolveFitSettings({ data: 'train.csv', valid: 'valid.csv' }, cfg, defaults);
+    expect(s.model).toMatchObject({ model: 'esm2', towers: [256, 128, 64], embeddingDim: 16, lossWeights: { ctr: 1, ctavr: 1, ctcvr: 1 } });
+    expect(s.optimizer).toEqual(DEFAULT_OPTIMIZER);
+    expect(s.data?.labels).toEqual({ click: 'click', daction: ['cart', 'fav'], buy: 'buy' });
+    expect([s.epochs, s.batchSize, s.seed, s.shuffleBuffer, s.backend]).toEqual([FIT_DEFAULTS.epochs, FIT_DEFAULTS.batchSize, FIT_DEFAULTS.seed, FIT_DEFAULTS.shuffleBuffer, 'onnx']);
+    expect(s.earlyStop).toEqual({ metric: 'ctcvr_auc', patience: FIT_DEFAULTS.patience });
+  });
+
+  it('rejects a misspelt key at any depth, naming its path and the file', async () => {
+    const cases: [string, string][] = [
+      ['model: { model: esm2, embedingDim: 8 }\n', 'model.embedingDim: unknown key'],
+      ['model: { lossWeights: { ctr: 1, cvr: 1 } }\n', 'model.lossWeights.cvr: unknown key'],
+      ['optimizer: { learningRate: 0.1 }\n', 'optimizer.learningRate: unknown key'],
+      ['data: { labels: { clik: c } }\n', 'data.labels.clik: unknown key'],
+      ['data: { fields: [{ kind: categorical, name: a, embedingDim: 4 }] }\n', 'data.fields.0.embedingDim: unknown key'],
+      ['trian: { epochs: 2 }\n', 'trian: unknown key'],
+      ['train: { earlyStop: auc }\n', 'train.earlyStop:'],
+    ];
+    for (const [i, [text, message]] of cases.entries()) {
+      const path = join(dir, `typo-${i}.yaml`);
+      await writeFile(path, text);
+      await expect(loadFitConfig(path), text).rejects.toThrow(`${path}: ${message}`);
+    }
+    // A config given as an object (fit() from code) is held to the same schema.
+    expect(() => resolveFitSettings({ data: 'x.csv', model: 'esm2' }, { model: { embedingDim: 8 } as never }, defaults)).toThrow('fit config: model.embedingDim: unknown key');
+  });
+
+  it('--loss-weights overrides the config; YAML errors name line and column', async () => {
+    const s = resolveFitSettings({ data: 'x.csv', model: 'esm2', lossWeights: { ctr: 1, ctavr: 0, ctcvr: 2 } }, { model: { lossWeights: { ctr: 5, ctavr: 5, ctcvr: 5 } } }, defaults);
+    expect(s.model.lossWeights).toEqual({ ctr: 1, ctavr: 0, ctcvr: 2 });
+    const path = join(dir, 'broken.yaml');
+    await writeFile(path, 'model:\n  towers: [8, 4\n');
+    await expect(loadFitConfig(path)).rejects.toThrow(new RegExp(`${path}: not valid YAML/JSON: .*line 3`));
   });
 });

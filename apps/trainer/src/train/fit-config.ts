@@ -1,25 +1,74 @@
-import { DEFAULT_OPTIMIZER, MODEL_NAMES, parseModelConfig, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
-import { parseDataConfig, type DataConfigInput } from '@esm2/data';
+import { DEFAULT_OPTIMIZER, MODEL_NAMES, modelConfigSchema, parseModelConfig, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
+import { dataConfigSchema, type DataConfigInput } from '@esm2/data';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
-import { metricKey } from './metric-key.js';
+import { z } from 'zod';
+import { METRIC_NAMES, metricKey } from './metric-key.js';
 import type { FitSettings } from './settings.js';
 
 /**
- * The fit config file (`--config cfg.yaml`, YAML or JSON). Every section is
- * optional; flags override it:
+ * The fit config file (`--config cfg.yaml`, YAML or JSON). Every section and
+ * key is optional; flags override it. A commented example with every key is
+ * apps/trainer/examples/fit-config.yaml. Unknown keys anywhere (a misspelt
+ * `embedingDim`) are errors naming the key's path and the file.
  *
  *   model:     { model: esm2, towers: [256, 128, 64], embeddingDim: 16, lossWeights: {…}, … }
  *   optimizer: { lr: 0.001, beta1, beta2, eps, embeddingOptimizer: adam|adagrad, embeddingL2, clipNorm }
  *   data:      { numeric: [price], multi: [tags], hash: {…}, … }   (the data layer's config)
  *   train:     { epochs, batchSize, seed, shuffleBuffer, earlyStop: ctcvr_auc, patience, backend }
  */
+const optimizerSchema = z
+  .strictObject({
+    lr: z.number().positive(),
+    beta1: z.number().min(0).lt(1),
+    beta2: z.number().min(0).lt(1),
+    eps: z.number().positive(),
+    embeddingOptimizer: z.enum(['adam', 'adagrad']),
+    embeddingL2: z.number().min(0),
+    clipNorm: z.number().min(0),
+  })
+  .partial() satisfies z.ZodType<Partial<OptimizerConfig>>;
+
+const positiveInt = z.number().int().positive();
+const trainSchema = z
+  .strictObject({
+    epochs: positiveInt,
+    batchSize: positiveInt,
+    seed: z.number().int(),
+    shuffleBuffer: positiveInt,
+    earlyStop: z.enum(METRIC_NAMES),
+    patience: positiveInt,
+    backend: z.string(),
+  })
+  .partial();
+
+export const fitConfigSchema = z.strictObject({
+  model: modelConfigSchema.partial().optional(),
+  optimizer: optimizerSchema.optional(),
+  data: dataConfigSchema.optional(),
+  train: trainSchema.optional(),
+});
+
 export interface FitConfigFile {
   model?: ModelConfigInput;
   optimizer?: Partial<OptimizerConfig>;
   data?: DataConfigInput;
-  train?: Partial<{ epochs: number; batchSize: number; seed: number; shuffleBuffer: number; earlyStop: string; patience: number; backend: string }>;
+  train?: z.input<typeof trainSchema>;
 }
+
+/** The defaults of everything `fit` takes, for the help and the resolution below. */
+const MODEL_DEFAULTS = parseModelConfig({});
+export const FIT_DEFAULTS = {
+  epochs: 3,
+  batchSize: 1024,
+  seed: 1,
+  shuffleBuffer: 100_000,
+  patience: 2,
+  lr: DEFAULT_OPTIMIZER.lr,
+  towers: MODEL_DEFAULTS.towers,
+  embeddingDim: MODEL_DEFAULTS.embeddingDim,
+  lossWeights: MODEL_DEFAULTS.lossWeights,
+} as const;
 
 /** Flags as the fit command parsed them; undefined = not given. */
 export interface FitFlags {
@@ -32,34 +81,42 @@ export interface FitFlags {
   seed?: number;
   towers?: number[];
   embeddingDim?: number;
+  /** ESM2's weights of its three losses (ESMM uses ctr and ctcvr). */
+  lossWeights?: { ctr: number; ctavr: number; ctcvr: number };
   backend?: string;
   earlyStop?: string;
   patience?: number;
   shuffleBuffer?: number;
 }
 
-const SECTIONS = ['model', 'optimizer', 'data', 'train'];
-const TRAIN_KEYS = ['epochs', 'batchSize', 'seed', 'shuffleBuffer', 'earlyStop', 'patience', 'backend'];
-const OPTIMIZER_KEYS = Object.keys(DEFAULT_OPTIMIZER);
+/** Checks a parsed fit config (from a file or from code); problems name each key by its path. */
+export function parseFitConfig(doc: unknown, source: string): FitConfigFile {
+  if (doc === null || doc === undefined) return {};
+  const r = fitConfigSchema.safeParse(doc);
+  if (r.success) return doc as FitConfigFile; // as written: defaults are applied once flags are merged in
+  const problems = r.error.issues.flatMap((i) => {
+    const at = i.path.map(String).join('.');
+    if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown key`);
+    if (i.code === 'invalid_type' && at === '' ) return [`expected a mapping with sections ${Object.keys(fitConfigSchema.shape).join(', ')}`];
+    return [`${at || '(root)'}: ${i.message}`];
+  });
+  throw new Error(`${source}: ${problems.join('; ')} (see apps/trainer/examples/fit-config.yaml for every key)`);
+}
 
 export async function loadFitConfig(path: string): Promise<FitConfigFile> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (e) {
+    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
+  }
   let doc: unknown;
   try {
-    doc = parseYaml(await readFile(path, 'utf8'));
+    doc = parseYaml(text);
   } catch (e) {
-    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : `not valid YAML/JSON: ${(e as Error).message}`}`);
+    throw new Error(`${path}: not valid YAML/JSON: ${(e as Error).message}`);
   }
-  if (doc === null || doc === undefined) return {};
-  if (typeof doc !== 'object' || Array.isArray(doc)) throw new Error(`${path}: expected a mapping with sections ${SECTIONS.join(', ')}`);
-  const unknown = (obj: object, allowed: string[], where: string) => {
-    const bad = Object.keys(obj).filter((k) => !allowed.includes(k));
-    if (bad.length > 0) throw new Error(`${path}: unknown key(s) ${bad.map((k) => `${where}${k}`).join(', ')} (allowed: ${allowed.join(', ')})`);
-  };
-  unknown(doc, SECTIONS, '');
-  const cfg = doc as FitConfigFile;
-  if (cfg.train) unknown(cfg.train, TRAIN_KEYS, 'train.');
-  if (cfg.optimizer) unknown(cfg.optimizer, OPTIMIZER_KEYS, 'optimizer.');
-  return cfg;
+  return parseFitConfig(doc, path);
 }
 
 function check(ok: boolean, message: string): void {
@@ -67,16 +124,22 @@ function check(ok: boolean, message: string): void {
 }
 
 /** Flags over config over defaults, validated; errors name the flag or key at fault. */
-export function resolveFitSettings(flags: FitFlags, cfg: FitConfigFile, defaults: { backend: string }): FitSettings {
+export function resolveFitSettings(flags: FitFlags, config: FitConfigFile, defaults: { backend: string }): FitSettings {
+  const cfg = parseFitConfig(config, 'fit config');
   if (!flags.data) throw new Error('--data <file> is required');
   const modelName = flags.model ?? cfg.model?.model;
   if (!modelName) throw new Error(`--model is required (one of ${MODEL_NAMES.join(', ')})`);
   if (!(MODEL_NAMES as readonly string[]).includes(modelName)) throw new Error(`--model '${modelName}' is not a zoo model (choose from ${MODEL_NAMES.join(', ')})`);
+  if (flags.lossWeights) {
+    const w = flags.lossWeights;
+    check([w.ctr, w.ctavr, w.ctcvr].every((x) => Number.isFinite(x) && x >= 0), `--loss-weights must be three numbers ≥ 0, got ${w.ctr},${w.ctavr},${w.ctcvr}`);
+  }
   const model = parseModelConfig({
     ...cfg.model,
     model: modelName,
     ...(flags.towers ? { towers: flags.towers } : {}),
     ...(flags.embeddingDim ? { embeddingDim: flags.embeddingDim } : {}),
+    ...(flags.lossWeights ? { lossWeights: flags.lossWeights } : {}),
   });
   const optimizer: OptimizerConfig = { ...DEFAULT_OPTIMIZER, ...cfg.optimizer, ...(flags.lr !== undefined ? { lr: flags.lr } : {}) };
   check(optimizer.lr > 0, `learning rate must be positive, got ${optimizer.lr}`);
@@ -85,20 +148,19 @@ export function resolveFitSettings(flags: FitFlags, cfg: FitConfigFile, defaults
   check(optimizer.embeddingOptimizer === 'adam' || optimizer.embeddingOptimizer === 'adagrad', "optimizer.embeddingOptimizer must be 'adam' or 'adagrad'");
   check(optimizer.embeddingL2 >= 0 && optimizer.clipNorm >= 0, 'optimizer.embeddingL2 and optimizer.clipNorm must be ≥ 0');
   const t = cfg.train ?? {};
-  const epochs = flags.epochs ?? t.epochs ?? 3;
-  const batchSize = flags.batchSize ?? t.batchSize ?? 1024;
-  const seed = flags.seed ?? t.seed ?? 1;
-  const shuffleBuffer = flags.shuffleBuffer ?? t.shuffleBuffer ?? 100_000;
+  const epochs = flags.epochs ?? t.epochs ?? FIT_DEFAULTS.epochs;
+  const batchSize = flags.batchSize ?? t.batchSize ?? FIT_DEFAULTS.batchSize;
+  const seed = flags.seed ?? t.seed ?? FIT_DEFAULTS.seed;
+  const shuffleBuffer = flags.shuffleBuffer ?? t.shuffleBuffer ?? FIT_DEFAULTS.shuffleBuffer;
   check(Number.isInteger(epochs) && epochs >= 1, `epochs must be a positive integer, got ${epochs}`);
   check(Number.isInteger(batchSize) && batchSize >= 1, `batch size must be a positive integer, got ${batchSize}`);
   check(Number.isInteger(seed), `seed must be an integer, got ${seed}`);
   check(Number.isInteger(shuffleBuffer) && shuffleBuffer >= 1, `shuffle buffer must be a positive integer, got ${shuffleBuffer}`);
   const metric = flags.earlyStop ?? t.earlyStop;
-  const patience = flags.patience ?? t.patience ?? 2;
+  const patience = flags.patience ?? t.patience ?? FIT_DEFAULTS.patience;
   if (metric !== undefined) metricKey(metric);
   check(Number.isInteger(patience) && patience >= 1, `patience must be a positive integer, got ${patience}`);
   if (metric !== undefined && !flags.valid) throw new Error(`--early-stop ${metric} needs validation data: pass --valid <file>`);
-  if (cfg.data) parseDataConfig(cfg.data, 'config section data');
   return {
     train: flags.data,
     ...(flags.valid ? { valid: flags.valid } : {}),

@@ -115,6 +115,48 @@ describe('fitLoop (backend-neutral)', () => {
     expect(ckpt.state.get('step')!.data[0]).toBe(8);
   });
 
+  it('says "early stop" only when it stopped before the last epoch', async () => {
+    const run = async (epochs: number) => {
+      const dir = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
+      dirs.push(dir);
+      const settings: FitSettings = {
+        train: 'train.csv',
+        valid: 'valid.csv',
+        model: parseModelConfig({ model: 'esm2', towers: [4] }),
+        optimizer: DEFAULT_OPTIMIZER,
+        epochs,
+        batchSize: 16,
+        seed: 1,
+        shuffleBuffer: 10,
+        earlyStop: { metric: 'cvr_auc', patience: 2 },
+        backend: 'fake',
+      };
+      const logs: string[] = [];
+      // cvr_auc by epoch: 0.2, 0.9 (best), 0.5, 0.4 → patience runs out after epoch 4.
+      const outcome = await fitLoop({
+        factory: fakeFactory([0.2, 0.9, 0.5, 0.4, 1]),
+        model,
+        schema,
+        encoders: null,
+        settings,
+        paths: runPaths(dir),
+        reporter: { log: (m) => logs.push(m) },
+        trainBatches: () => twoBatches(),
+        validBatches: () => twoBatches(),
+        start: { weights: initWeights(model.graph, 1) },
+      });
+      return { outcome, early: logs.filter((l) => l.startsWith('early stop')) };
+    };
+    const last = await run(4);
+    expect(last.outcome.position.epoch).toBe(4);
+    expect(last.outcome.position.stopped).toBe(false);
+    expect(last.early).toEqual([]);
+    const before = await run(5);
+    expect(before.outcome.position.epoch).toBe(4);
+    expect(before.outcome.position.stopped).toBe(true);
+    expect(before.early).toEqual(['early stop: cvr_auc has not improved for 2 epoch(s); best epoch 2']);
+  });
+
   it('refuses early stopping without validation data', async () => {
     const settings = { epochs: 1, earlyStop: { metric: 'ctcvr_auc', patience: 1 }, optimizer: DEFAULT_OPTIMIZER } as FitSettings;
     await expect(

@@ -90,7 +90,8 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
       position.badEpochs = improved ? 0 : position.badEpochs + 1;
       position.epoch = epoch;
       position.history.push(record);
-      if (settings.earlyStop && position.badEpochs >= settings.earlyStop.patience) position.stopped = true;
+      // Stopping early means stopping before the last epoch; running out of patience on the last one changes nothing.
+      if (settings.earlyStop && position.badEpochs >= settings.earlyStop.patience && epoch < settings.epochs) position.stopped = true;
       report.epochEnd?.(record, improved);
       if (improved) await writeBest(run, engine, record);
       await writeCheckpoint(paths.checkpoint, run, engine, position);

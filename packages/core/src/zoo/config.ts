@@ -6,7 +6,7 @@ export type ModelName = (typeof MODEL_NAMES)[number];
 const positive = z.number().positive();
 
 /** Model hyper-parameters with the documented defaults (paper-sized ESM2). */
-export const modelConfigSchema = z.object({
+export const modelConfigSchema = z.strictObject({
   model: z.enum(MODEL_NAMES).default('esm2'),
   /** Hidden layer widths of every tower; each tower ends in a 1-unit sigmoid. */
   towers: z.array(z.number().int().positive()).default([256, 128, 64]),
@@ -18,7 +18,7 @@ export const modelConfigSchema = z.object({
   /** Std of the normal init of embedding tables. */
   embeddingInitStd: positive.default(0.05),
   lossWeights: z
-    .object({ ctr: z.number().nonnegative().default(1), ctavr: z.number().nonnegative().default(1), ctcvr: z.number().nonnegative().default(1) })
+    .strictObject({ ctr: z.number().nonnegative().default(1), ctavr: z.number().nonnegative().default(1), ctcvr: z.number().nonnegative().default(1) })
     .default({ ctr: 1, ctavr: 1, ctcvr: 1 }),
   /** DNN / DNN-OS: CTR on all rows (label click) or CVR on clicked rows (label buy). */
   task: z.enum(['ctr', 'cvr']).default('cvr'),
