@@ -1,0 +1,116 @@
+#!/usr/bin/env bash
+# The published packages as a stranger gets them. Builds, lints every
+# package's packed tarball (publint, and @arethetypeswrong/cli with the
+# esm-only profile), checks what each tarball holds, installs the tarballs
+# into a scratch project outside the workspace, and there runs the CLIs and
+# every README's example (the ```js block after `<!-- example -->`),
+# verbatim. Any failure exits non-zero. KEEP=1 keeps the scratch directory.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+# Every published package, dependencies first (the order examples run in).
+PUBLISHED=(packages/core packages/data packages/backend-onnx packages/backend-tfjs packages/cli-kit apps/trainer apps/scorer)
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/esm2-pack-check.XXXXXX")
+cleanup() { if [ "${KEEP:-0}" = 1 ]; then echo "pack-check: kept $work"; else rm -rf "$work"; fi; }
+trap cleanup EXIT
+step() { printf '\npack-check: %s\n' "$*"; }
+fail() { printf 'pack-check: FAILED: %s\n' "$*" >&2; exit 1; }
+
+step "pnpm build"
+pnpm build
+
+# pnpm pack applies publishConfig (dist/ exports) and rewrites workspace:*
+# to the version; that tarball is what is published, so it is the one
+# linted (attw --pack would run `npm pack`, which does neither).
+mkdir -p "$work/tarballs"
+declare -A TARBALL
+for dir in "${PUBLISHED[@]}"; do
+  name=$(node -p "require('./$dir/package.json').name")
+  step "pack $name"
+  tgz=$(cd "$dir" && pnpm pack --pack-destination "$work/tarballs" | grep -E '\.tgz$' | tail -1)
+  [ -f "$tgz" ] || tgz="$work/tarballs/$(basename "$tgz")"
+  [ -f "$tgz" ] || fail "$name: pnpm pack made no tarball"
+  TARBALL[$name]=$tgz
+
+  # What the tarball holds: the build, README and LICENSE; no tests, no test support, nothing that imports vitest.
+  list=$(tar -tzf "$tgz")
+  for f in package/package.json package/README.md package/LICENSE package/dist/index.js package/dist/index.d.ts; do
+    grep -qxF "$f" <<<"$list" || fail "$name: $f is missing from $(basename "$tgz")"
+  done
+  if bad=$(grep -E '\.test\.|/test-support/|/testing/|/src/|\.map$' <<<"$list"); then fail "$name: the tarball ships test or source files:"$'\n'"$bad"; fi
+  mkdir -p "$work/unpacked/$name" && tar -xzf "$tgz" -C "$work/unpacked/$name"
+  if grep -rlE "from ['\"]vitest['\"]" "$work/unpacked/$name/package/dist" >/dev/null; then fail "$name: its build imports vitest"; fi
+  cmp -s LICENSE "$work/unpacked/$name/package/LICENSE" || fail "$name: its LICENSE differs from the repository's"
+  if grep -q '"workspace:' "$work/unpacked/$name/package/package.json"; then fail "$name: workspace: ranges left in the packed package.json"; fi
+
+  step "publint $name"
+  pnpm exec publint run --strict "$tgz"
+  step "attw --profile esm-only $name"
+  pnpm exec attw "$tgz" --profile esm-only --no-emoji --no-color
+done
+
+# A scratch project outside the workspace: pnpm with every @esm2 package
+# overridden to its tarball (their ranges are not on the registry), and the
+# allowBuilds entry a consumer needs for onnxruntime-node under pnpm 12.
+app="$work/app"
+mkdir -p "$app"
+{
+  echo '{ "name": "esm2-pack-check", "private": true, "type": "module", "dependencies": {'
+  sep=''
+  for dir in "${PUBLISHED[@]}"; do
+    name=$(node -p "require('./$dir/package.json').name")
+    printf '%s  "%s": "file:%s"' "$sep" "$name" "${TARBALL[$name]}"
+    sep=$',\n'
+  done
+  # The cli-kit example builds its program with commander, as its README says to install.
+  printf '%s  "commander": "%s"' "$sep" "$(node -p "require('./packages/cli-kit/package.json').dependencies.commander")"
+  printf '\n} }\n'
+} >"$app/package.json"
+{
+  echo 'allowBuilds:'
+  echo '  onnxruntime-node: false'
+  echo '  core-js: false # via @tensorflow/tfjs (@esm2/backend-tfjs): its script only prints a funding message'
+  echo 'overrides:'
+  for dir in "${PUBLISHED[@]}"; do
+    name=$(node -p "require('./$dir/package.json').name")
+    echo "  '$name': 'file:${TARBALL[$name]}'"
+  done
+} >"$app/pnpm-workspace.yaml"
+step "install the tarballs into $app"
+(cd "$app" && pnpm install --prefer-offline --no-frozen-lockfile --config.confirmModulesPurge=false)
+
+run() { echo "+ $*"; "$@"; }
+cd "$app"
+step "the CLIs from their bin entries"
+run pnpm exec esm2-train --help >/dev/null
+run pnpm exec esm2-train --version
+run pnpm exec esm2-score --help >/dev/null
+# The data the README examples read (as the trainer's README makes it), from the published generator.
+run pnpm exec esm2-train data generate --rows 60000 --seed 1 --out train.csv
+run pnpm exec esm2-train data generate --rows 40000 --seed 2 --out valid.csv
+
+# Each README's example, extracted verbatim and run from the scratch project.
+example() {
+  local readme=$1 out=$2
+  awk '/<!-- example -->/ { armed = 1; next } armed && /^```(js|javascript|ts)$/ { inside = 1; next } inside && /^```$/ { exit } inside { print }' "$readme" >"$out"
+  [ -s "$out" ] || fail "$readme has no \`<!-- example -->\` block"
+}
+for dir in "${PUBLISHED[@]}"; do
+  name=$(node -p "require('$root/$dir/package.json').name")
+  file="example-${name#@esm2/}.mjs"
+  example "$work/unpacked/$name/package/README.md" "$file"
+  step "README example of $name ($file)"
+  cat "$file"
+  echo '---'
+  node "$file" || fail "the README example of $name exited $?"
+  if [ "$name" = '@esm2/trainer' ]; then
+    # The scorer's example scores the model the trainer's example trained, exported to ONNX.
+    run pnpm exec esm2-train export --model runs/esm2 --onnx esm2.onnx
+    run pnpm exec esm2-score --model esm2.onnx --data valid.csv --out preds.csv --keys user_id,item_id
+    [ "$(wc -l <preds.csv)" -eq 40001 ] || fail "esm2-score wrote $(wc -l <preds.csv) lines for 40000 rows"
+  fi
+done
+
+step "ok: ${#PUBLISHED[@]} packages packed, linted, installed and their README examples run"
