@@ -1,20 +1,16 @@
 import type { HostTensor } from '@esm2/core';
 import { describe, expect, it } from 'vitest';
-import type { Feeds, Scores } from './feeds.js';
+import type { Feeds } from './feeds.js';
 import { MicroBatcher, OverloadedError } from './micro-batcher.js';
+import { GatedScorer } from './test-support/gated-scorer.js';
 
 /** Feeds for `rows` rows whose single input holds the given row tags, so results can be traced to rows. */
 const feedsOf = (tags: number[]): Record<string, HostTensor> => ({ x: { shape: [tags.length], data: Float32Array.from(tags) } });
 
 /** A fake scorer: output = input × 2, holds each run until released, and records batch sizes. */
 function gatedScorer() {
-  const runs: { rows: number; release: () => void }[] = [];
-  const run = (feeds: Feeds): Promise<Scores> =>
-    new Promise((resolve) => {
-      const x = feeds.x!.data as Float32Array;
-      runs.push({ rows: x.length, release: () => resolve({ y: x.map((v) => v * 2) }) });
-    });
-  return { runs, run };
+  const scorer = new GatedScorer((feeds) => ({ y: (feeds.x!.data as Float32Array).map((v) => v * 2) }));
+  return { runs: scorer.runs, run: (feeds: Feeds) => scorer.score(feeds, ['y']) };
 }
 
 const tick = () => new Promise((r) => setImmediate(r));
@@ -92,6 +88,24 @@ describe('MicroBatcher', () => {
     await tick();
     s.runs[1]!.release();
     await queued;
+  });
+
+  it('drain resolves when the last queued and running work is done, not before', async () => {
+    const s = gatedScorer();
+    const b = new MicroBatcher(s.run, { maxBatchRows: 1, concurrency: 1, maxQueueRows: 1000 });
+    await b.drain(); // idle: at once
+    const results = [b.submit(feedsOf([1]), 1), b.submit(feedsOf([2]), 1)];
+    let drained = false;
+    const draining = b.drain().then(() => (drained = true));
+    await tick();
+    s.runs[0]!.release();
+    await results[0];
+    await tick();
+    expect(drained).toBe(false); // the second request is now running
+    s.runs[1]!.release();
+    await draining;
+    expect(drained).toBe(true);
+    await Promise.all(results);
   });
 
   it('rejects every request of a failed run and keeps serving', async () => {

@@ -36,6 +36,7 @@ export class MicroBatcher {
   private queuedRows = 0;
   private inFlight = 0;
   private scheduled = false;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly run: (feeds: Feeds) => Promise<Scores>,
@@ -65,6 +66,7 @@ export class MicroBatcher {
           this.queue.splice(at, 1);
           this.queuedRows -= rows;
           reject(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+          this.notifyIfIdle();
         },
         { once: true },
       );
@@ -75,8 +77,18 @@ export class MicroBatcher {
   }
 
   /** Resolves when nothing is queued or running (graceful shutdown). */
-  async drain(): Promise<void> {
-    while (this.queue.length > 0 || this.inFlight > 0) await new Promise((r) => setTimeout(r, 5));
+  drain(): Promise<void> {
+    if (this.idle) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
+  private get idle(): boolean {
+    return this.queue.length === 0 && this.inFlight === 0;
+  }
+
+  private notifyIfIdle(): void {
+    if (!this.idle) return;
+    for (const resolve of this.idleWaiters.splice(0)) resolve();
   }
 
   /** Defers to the end of this turn, so requests parsed in the same event-loop turn share a batch. */
@@ -104,6 +116,7 @@ export class MicroBatcher {
       void this.execute(batch).finally(() => {
         this.inFlight--;
         this.dispatch();
+        this.notifyIfIdle();
       });
     }
   }

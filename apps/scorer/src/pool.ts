@@ -55,4 +55,9 @@ export class ScoringPool {
   async close(): Promise<void> {
     await this.pool.close();
   }
+
+  /** Terminates the workers now; tasks still queued or running are rejected. */
+  async destroy(): Promise<void> {
+    await this.pool.destroy();
+  }
 }

@@ -1,5 +1,5 @@
 import type { HostTensor } from '@esm2/core';
-import { batchToFeeds } from '@esm2/data';
+import { BadValueError, batchToFeeds } from '@esm2/data';
 import type { ScoringModel } from './model.js';
 
 /** A problem with the client's request: answered with `statusCode` and the message, never a crash. */
@@ -44,13 +44,18 @@ export function parseRows(body: unknown, allowed: ReadonlySet<string>, maxRows: 
   return rows as Record<string, unknown>[];
 }
 
-/** Encodes rows exactly as training did (OOV for unseen categories); type errors and missing fields become 400s. */
+/**
+ * Encodes rows exactly as training did (OOV for unseen categories). The data
+ * layer's bad-value errors (type errors, missing fields, impossible labels)
+ * become 400s; anything else the encoders throw is a bug and stays a 500.
+ */
 export function encodeRows(model: ScoringModel, rows: Record<string, unknown>[]): Record<string, HostTensor> {
   let batch;
   try {
     batch = model.encoders.encodeRows(rows);
   } catch (e) {
-    throw new RequestError((e as Error).message);
+    if (e instanceof BadValueError) throw new RequestError(e.message);
+    throw e;
   }
   return batchToFeeds(model.graph, batch);
 }

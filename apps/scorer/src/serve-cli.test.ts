@@ -1,4 +1,6 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixture, type Fixture } from './test-support/fixture.js';
@@ -7,37 +9,83 @@ import { csvRows, requestRows } from './test-support/rows.js';
 let fixture: Fixture;
 beforeAll(async () => {
   fixture = await makeFixture(300);
-}, 60_000);
+});
 afterAll(() => fixture?.cleanup());
 
+interface Served {
+  child: ChildProcessWithoutNullStreams;
+  url: string;
+  stdout: () => string;
+  stderr: () => string;
+  /** Resolves with the first stdout text matching `pattern` (already printed or yet to come). */
+  line: (pattern: RegExp) => Promise<string>;
+  exited: Promise<number | null>;
+}
+
+/** Starts `esm2-score serve` on a free port and waits for its "listening" line. */
+async function serve(...flags: string[]): Promise<Served> {
+  const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
+  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--model', fixture.run, '--port', '0', '--workers', '1', ...flags]);
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  const line = (pattern: RegExp) =>
+    new Promise<string>((resolve, reject) => {
+      const check = () => {
+        const m = pattern.exec(stdout);
+        if (!m) return false;
+        child.stdout.off('data', check);
+        resolve(m[0]);
+        return true;
+      };
+      if (check()) return;
+      child.stdout.on('data', check);
+      void exited.then((code) => reject(new Error(`exited ${code} before printing ${pattern}: ${stderr}`)));
+    });
+  const listening = await line(/ on http:\/\/127\.0\.0\.1:\d+ with 1 worker/);
+  const url = /http:\/\/127\.0\.0\.1:\d+/.exec(listening)![0];
+  return { child, url, stdout: () => stdout, stderr: () => stderr, line, exited };
+}
+
+/** A client that announces a 1000-byte body, sends 10 bytes and stalls; resolves once the server has answered nothing yet but holds the connection. */
+async function stalledUpload(url: string): Promise<Socket> {
+  const socket = connect(Number(new URL(url).port), '127.0.0.1');
+  socket.on('error', () => undefined);
+  await once(socket, 'connect');
+  socket.write('POST /v1/score HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"rows": [');
+  return socket;
+}
+
 describe('esm2-score serve (CLI)', () => {
-  it('serves the artifact on a free port and exits 0 on SIGTERM', async () => {
-    const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--model', fixture.run, '--port', '0', '--workers', '1'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d: Buffer) => {
-        stdout += d.toString();
-        const m = / on (http:\/\/127\.0\.0\.1:\d+) with 1 worker/.exec(stdout);
-        if (m) resolve(m[1]!);
-      });
-      child.once('exit', (code) => reject(new Error(`exited ${code}: ${stderr}`)));
-    });
-    expect(stdout).toMatch(/esm2-score: esm2 sha256:[0-9a-f]{16} \(pctr, pctavr, pcvr, pctcvr\)/);
-    const res = await fetch(`${url}/v1/score`, {
+  it('serves the artifact on a free port and exits 0 on SIGTERM within the shutdown timeout, even with a stalled client', async () => {
+    const served = await serve('--shutdown-timeout-ms', '300', '--request-timeout-ms', '3600000');
+    expect(served.stdout()).toMatch(/esm2-score: esm2 sha256:[0-9a-f]{16} \(pctr, pctavr, pcvr, pctcvr\)/);
+    const res = await fetch(`${served.url}/v1/score`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify({ rows: requestRows(csvRows(fixture.csv)).slice(0, 3) }),
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { predictions: unknown[] }).predictions).toHaveLength(3);
-    const exited = new Promise<number | null>((r) => child.once('exit', r));
-    child.kill('SIGTERM');
-    expect(await exited).toBe(0);
-    expect(stdout).toMatch(/SIGTERM, finishing in-flight requests/);
-  }, 30_000);
+    // This client would hold the server open until it left (the request timeout is an hour).
+    const stalled = await stalledUpload(served.url);
+    const cut = once(stalled, 'close');
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
+    await cut;
+    expect(served.stdout()).toMatch(/SIGTERM, finishing in-flight requests \(at most 300 ms\)/);
+  });
+
+  it('exits at once, non-zero, on a second signal during shutdown', async () => {
+    const served = await serve('--shutdown-timeout-ms', '120000', '--request-timeout-ms', '3600000');
+    const stalled = await stalledUpload(served.url); // keeps the graceful shutdown waiting
+    served.child.kill('SIGTERM');
+    await served.line(/SIGTERM, finishing in-flight requests/);
+    served.child.kill('SIGINT');
+    expect(await served.exited).toBe(1);
+    expect(served.stderr()).toMatch(/second SIGINT, exiting without waiting/);
+    stalled.destroy();
+  });
 });

@@ -21,7 +21,12 @@ export interface RunningService {
   service: Service;
   pool: ScoringPool;
   model: ScoringModel;
-  /** Graceful: refuses new requests, finishes in-flight ones, then stops the workers. */
+  /**
+   * Graceful but bounded: refuses new requests, finishes in-flight ones,
+   * then stops the workers. Connections still open after the shutdown
+   * timeout are destroyed, and the workers are then terminated rather than
+   * waited for.
+   */
   close(): Promise<void>;
 }
 
@@ -46,8 +51,8 @@ export async function startService(options: StartOptions): Promise<RunningServic
     model,
     close() {
       closing ??= (async () => {
-        await service.close();
-        await pool.close();
+        const clean = await service.close();
+        await (clean ? pool.close() : pool.destroy());
       })();
       return closing;
     },

@@ -63,7 +63,10 @@ describe('POST /v1/score', () => {
   });
 
   const bad: [string, unknown, number, RegExp][] = [
-    ['bad JSON', '{"rows": [', 400, /invalid JSON/],
+    ['bad JSON', '{"rows": [', 400, /invalid JSON body: .*JSON/],
+    ['an empty body', '', 400, /invalid JSON body/],
+    ['a "__proto__" key in a row', '{"rows": [{"__proto__": {"user_id": 1}}]}', 400, /row 0: unknown field '__proto__'/],
+    ['a top-level "__proto__" key', '{"rows": [{"user_id": 1}], "__proto__": {"polluted": true}}', 400, /unknown top-level key\(s\) '__proto__'/],
     ['a body that is not an object', '[1,2]', 400, /body must be a JSON object/],
     ['no rows key', { data: [] }, 400, /unknown top-level key\(s\) 'data'/],
     ['rows not an array', { rows: { user_id: 1 } }, 400, /"rows" must be an array/],
@@ -140,5 +143,20 @@ describe('GET /metrics and unknown routes', () => {
     const res = await fetch(`${running.url}/v2/score`, { method: 'POST' });
     expect(res.status).toBe(404);
     expect(((await res.json()) as { error: string }).error).toMatch(/POST \/v1\/score/);
+  });
+
+  it('answers 405 with an Allow header for a known path with the wrong method', async () => {
+    const get = await fetch(`${running.url}/v1/score?x=1`);
+    expect(get.status).toBe(405);
+    expect(get.headers.get('allow')).toBe('POST');
+    expect(((await get.json()) as { error: string }).error).toBe('method GET is not allowed on /v1/score; use POST');
+    const post = await fetch(`${running.url}/healthz`, { method: 'POST' });
+    expect(post.status).toBe(405);
+    expect(post.headers.get('allow')).toBe('GET, HEAD');
+  });
+
+  it('takes application/json with a charset parameter', async () => {
+    const { status } = await post({ rows: rows.slice(0, 1) }, { 'content-type': 'application/json; charset=utf-8' });
+    expect(status).toBe(200);
   });
 });

@@ -17,6 +17,10 @@ export interface ServiceLimits {
   maxBatchRows: number;
   /** Rows allowed to wait for a worker before new requests get 503. */
   maxQueueRows: number;
+  /** A request (headers and body) not received within this many ms is answered 408 and its connection closed. */
+  requestTimeoutMs: number;
+  /** On close, connections still open after this many ms (a stalled upload, a slow reader) are destroyed. */
+  shutdownTimeoutMs: number;
 }
 
 export const DEFAULT_LIMITS: ServiceLimits = {
@@ -25,7 +29,20 @@ export const DEFAULT_LIMITS: ServiceLimits = {
   timeoutMs: 5_000,
   maxBatchRows: 2_048,
   maxQueueRows: 100_000,
+  requestTimeoutMs: 10_000,
+  shutdownTimeoutMs: 10_000,
 };
+
+/**
+ * Node checks `requestTimeout` only every `connectionsCheckingInterval`
+ * (30 s by default), so a stalled upload would outlive a shorter timeout by
+ * up to 30 s. Checking at a quarter of the timeout (at most every second)
+ * closes it within 1.25× the timeout; a check walks only the connections
+ * with a request in progress, so it is cheap.
+ */
+function checkingInterval(requestTimeoutMs: number): number {
+  return Math.max(10, Math.min(1000, Math.floor(requestTimeoutMs / 4)));
+}
 
 /** Anything that scores stacked feeds: the worker pool in production, stand-ins in tests. */
 export interface FeedScorer {
@@ -44,8 +61,15 @@ export interface Service {
   app: FastifyInstance;
   metrics: Metrics;
   batcher: MicroBatcher;
-  /** Stops taking requests, lets in-flight ones finish, then drains the batcher. Does not close the scorer. */
-  close(): Promise<void>;
+  /**
+   * Stops taking requests, closes idle connections at once, lets in-flight
+   * requests finish, then drains the batcher. Connections still open after
+   * `shutdownTimeoutMs` are destroyed and the batcher is no longer waited
+   * for: resolves `true` when everything finished in time, `false` when it
+   * had to cut things off (the scorer may then still be running work).
+   * Does not close the scorer.
+   */
+  close(): Promise<boolean>;
 }
 
 class TimeoutError extends Error {
@@ -74,13 +98,38 @@ export function buildService(options: ServiceOptions): Service {
   const app = Fastify({
     ...logging,
     bodyLimit: limits.bodyLimit,
-    // Slow or stalled uploads are cut off rather than holding a connection forever.
-    requestTimeout: Math.max(30_000, limits.timeoutMs * 2),
+    // Slow or stalled uploads are answered 408 and cut off rather than holding a connection (and shutdown) forever.
+    requestTimeout: limits.requestTimeoutMs,
+    http: {
+      requestTimeout: limits.requestTimeoutMs,
+      headersTimeout: limits.requestTimeoutMs,
+      connectionsCheckingInterval: checkingInterval(limits.requestTimeoutMs),
+    },
     return503OnClosing: true,
   });
 
   // Only JSON is scored; without this, text/plain bodies would reach the route as strings.
   app.removeContentTypeParser('text/plain');
+  // JSON.parse instead of Fastify's secure-json-parse: its error names the
+  // position of a syntax error, and a "__proto__" key becomes a plain own
+  // key (JSON.parse never sets a prototype), which parseRows then refuses by
+  // name like any other unknown key, rather than "Body is not valid JSON".
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
+    try {
+      done(null, JSON.parse(body as string));
+    } catch (e) {
+      done(new RequestError(`invalid JSON body: ${(e as Error).message}`), undefined);
+    }
+  });
+
+  // Paths and their methods, for 405 + Allow on a known path with the wrong method.
+  const methods = new Map<string, Set<string>>();
+  app.addHook('onRoute', (route) => {
+    const set = methods.get(route.url) ?? new Set<string>();
+    for (const m of [route.method].flat()) set.add(m);
+    methods.set(route.url, set);
+  });
 
   // While shutting down, answers end their keep-alive connection: the server
   // closes only once every connection is gone, and a client's idle pooled
@@ -99,10 +148,7 @@ export function buildService(options: ServiceOptions): Service {
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
     let status = error instanceof RequestError ? error.statusCode : (error.statusCode ?? 500);
     let message = error.message;
-    if (error.code === 'FST_ERR_CTP_INVALID_JSON_BODY' || error instanceof SyntaxError) {
-      status = 400;
-      message = `invalid JSON body: ${error.message}`;
-    } else if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
+    if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       message = `request body is larger than the ${limits.bodyLimit}-byte limit`;
     } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
       message = `unsupported content type '${request.headers['content-type'] ?? ''}': send application/json`;
@@ -117,6 +163,13 @@ export function buildService(options: ServiceOptions): Service {
   });
 
   app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0]!;
+    const allowed = methods.get(path);
+    if (allowed) {
+      const allow = [...allowed].sort().join(', ');
+      void reply.code(405).header('allow', allow).send({ error: `method ${request.method} is not allowed on ${path}; use ${allow}` });
+      return;
+    }
     void reply.code(404).send({ error: `no route ${request.method} ${request.url}; use POST /v1/score, GET /healthz, GET /metrics` });
   });
 
@@ -162,8 +215,26 @@ export function buildService(options: ServiceOptions): Service {
     batcher,
     async close() {
       closing = true;
-      await app.close();
-      await batcher.drain();
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<false>((resolve) => {
+        timer = setTimeout(() => {
+          app.log.warn(`shutdown: connections still open after ${limits.shutdownTimeoutMs} ms, closing them`);
+          app.server.closeAllConnections();
+          resolve(false);
+        }, Math.min(limits.shutdownTimeoutMs, 2 ** 31 - 1)); // setTimeout cannot wait longer
+      });
+      try {
+        // Fastify closes idle keep-alive connections at once, then waits for the rest.
+        const closed = app.close();
+        const finished = closed.then(() => batcher.drain()).then(() => true as const);
+        const clean = await Promise.race([finished, deadline]);
+        // Past the deadline every connection is destroyed, so the server closes now;
+        // work still in the batcher belongs to requests that are gone.
+        if (!clean) await closed;
+        return clean;
+      } finally {
+        clearTimeout(timer);
+      }
     },
   };
 }

@@ -1,8 +1,12 @@
+import { once } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { Writable } from 'node:stream';
+import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Feeds, Scores } from './feeds.js';
 import { loadScoringModel, type ScoringModel } from './model.js';
-import { buildService, type FeedScorer } from './server.js';
+import { buildService, type Service, type ServiceLimits } from './server.js';
 import { makeFixture, type Fixture } from './test-support/fixture.js';
+import { GatedScorer, countdown } from './test-support/gated-scorer.js';
 import { csvRows, requestRows } from './test-support/rows.js';
 
 let fixture: Fixture;
@@ -13,49 +17,74 @@ beforeAll(async () => {
   fixture = await makeFixture(500);
   model = await loadScoringModel(fixture.run); // the artifact directory this time
   rows = requestRows(csvRows(fixture.csv));
-}, 60_000);
+});
 afterAll(() => fixture?.cleanup());
-
-/** A stand-in scorer taking `ms` per run, answering 0.5 everywhere. */
-function slowScorer(ms: number): FeedScorer & { runs: number } {
-  const s = {
-    workers: 1,
-    runs: 0,
-    async score(feeds: Feeds, outputs: string[]): Promise<Scores> {
-      s.runs++;
-      await new Promise((r) => setTimeout(r, ms));
-      const n = Object.values(feeds)[0]!.shape[0]!;
-      return Object.fromEntries(outputs.map((o) => [o, new Float32Array(n).fill(0.5)]));
-    },
-  };
-  return s;
-}
 
 const post = (url: string, body: unknown) =>
   fetch(`${url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 
+/** Builds and starts a service; `setup` may add hooks (only possible before listening). */
+async function listen(
+  scorer: GatedScorer,
+  limits: Partial<ServiceLimits> = {},
+  setup: (service: Service) => void = () => undefined,
+): Promise<{ service: Service; url: string; port: number }> {
+  const service = buildService({ model, scorer, limits });
+  setup(service);
+  const url = await service.app.listen({ port: 0, host: '127.0.0.1' });
+  return { service, url, port: Number(new URL(url).port) };
+}
+
+/** A raw client that sends headers announcing a 1000-byte body, then only 10 bytes of it, and stalls. */
+function stalledUpload(port: number): { socket: Socket; received: () => string } {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString()));
+  socket.on('error', () => undefined); // a reset is one way of being cut off
+  socket.write('POST /v1/score HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"rows": [');
+  return { socket, received: () => received };
+}
+
 describe('service lifecycle', () => {
   it('answers 503 with a message when scoring exceeds the per-request timeout, and keeps serving', async () => {
-    const service = buildService({ model, scorer: slowScorer(300), limits: { timeoutMs: 50 } });
-    const url = await service.app.listen({ port: 0, host: '127.0.0.1' });
+    const scorer = new GatedScorer(); // never released until the end: the timeout must answer
+    const { service, url } = await listen(scorer, { timeoutMs: 50 });
     const res = await post(url, { rows: rows.slice(0, 2) });
     expect(res.status).toBe(503);
     expect(res.headers.get('retry-after')).toBe('1');
     expect(((await res.json()) as { error: string }).error).toMatch(/did not finish within 50 ms/);
-    await service.close();
+    expect((await fetch(`${url}/healthz`)).status).toBe(200);
+    scorer.open();
+    expect(await service.close()).toBe(true);
   });
 
   it('finishes in-flight requests on graceful shutdown and then refuses connections', async () => {
-    const scorer = slowScorer(150);
-    const service = buildService({ model, scorer });
-    const url = await service.app.listen({ port: 0, host: '127.0.0.1' });
+    const scorer = new GatedScorer();
+    const received = countdown(6);
+    const closeStarted = countdown(1);
+    const { service, url } = await listen(scorer, {}, ({ app }) => {
+      // preHandler runs once a request's body is read, just before the route: "the request is in".
+      app.addHook('preHandler', async () => received.tick());
+      app.addHook('preClose', async () => closeStarted.tick());
+    });
+
     const inflight = Array.from({ length: 6 }, (_, k) => post(url, { rows: rows.slice(k, k + 3) }));
-    await new Promise((r) => setTimeout(r, 40)); // requests received, scoring under way
-    await service.close();
+    await received.done;
+    await scorer.started(1); // the first request is being scored and held there; the others wait behind it
+    let closed = false;
+    const closing = service.close().then((clean) => {
+      closed = true;
+      return clean;
+    });
+    await closeStarted.done;
+    expect(closed).toBe(false); // close waits for the six requests
+    scorer.open();
+    expect(await closing).toBe(true);
     const answered = await Promise.all(inflight);
     expect(answered.map((r) => r.status)).toEqual([200, 200, 200, 200, 200, 200]);
     const body = (await answered[5]!.json()) as { predictions: Record<string, number>[] };
     expect(body.predictions).toHaveLength(3);
+    expect(body.predictions[0]!.pctr).toBe(0.5);
     await expect(post(url, { rows: rows.slice(0, 1) })).rejects.toThrow();
   });
 
@@ -70,5 +99,60 @@ describe('service lifecycle', () => {
     expect(((await res.json()) as { error: string }).error).toBe('internal error: onnxruntime: boom');
     expect((await fetch(`${url}/healthz`)).status).toBe(200);
     await service.close();
+  });
+
+  it('answers 500 and logs it when the encoders fail with a bug; bad values stay 400', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, callback) {
+        lines.push(chunk.toString());
+        callback();
+      },
+    });
+    const broken = Object.create(model.encoders) as typeof model.encoders;
+    broken.encodeRows = () => {
+      throw new TypeError("Cannot read properties of undefined (reading 'length')");
+    };
+    const service = buildService({ model: { ...model, encoders: broken }, scorer: new GatedScorer(), logger: pino({ level: 'error' }, sink) });
+    const url = await service.app.listen({ port: 0, host: '127.0.0.1' });
+    const res = await post(url, { rows: rows.slice(0, 1) });
+    expect(res.status).toBe(500);
+    expect(((await res.json()) as { error: string }).error).toMatch(/^internal error: Cannot read properties of undefined/);
+    expect(lines.join('')).toMatch(/"msg":"scoring failed".*Cannot read properties of undefined|Cannot read properties of undefined.*"msg":"scoring failed"/);
+    await service.close();
+
+    const healthy = buildService({ model, scorer: new GatedScorer() });
+    const healthyUrl = await healthy.app.listen({ port: 0, host: '127.0.0.1' });
+    const bad = await post(healthyUrl, { rows: [{ ...rows[0], price: 'cheap' }] });
+    expect(bad.status).toBe(400);
+    expect(((await bad.json()) as { error: string }).error).toMatch(/row 0, field 'price': expected a number, got string/);
+    await healthy.close();
+  });
+});
+
+describe('stalled uploads', () => {
+  // Node checks request timeouts only every 30 s by default: without the service's shorter check
+  // the socket would close only then, so this test's own timeout (far above the 300 ms, far below
+  // 30 s) is what tells the two apart. It is a hang catcher, not a speed check.
+  it('are answered 408 and closed once the request timeout passes', { timeout: 20_000 }, async () => {
+    const { service, port } = await listen(new GatedScorer(), { requestTimeoutMs: 300 });
+    const client = stalledUpload(port);
+    await once(client.socket, 'close');
+    expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(await service.close()).toBe(true);
+  });
+
+  it('do not hold up close(): connections still open after the shutdown timeout are destroyed', async () => {
+    const arrived = countdown(1);
+    const limits = { requestTimeoutMs: 3_600_000, shutdownTimeoutMs: 200 }; // the request timeout never helps here
+    const { service, port } = await listen(new GatedScorer(), limits, ({ app }) => {
+      app.addHook('onRequest', async () => arrived.tick()); // headers are in, the body is not
+    });
+    const client = stalledUpload(port);
+    const socketClosed = once(client.socket, 'close');
+    await arrived.done;
+    expect(await service.close()).toBe(false); // resolves although the client is still connected and silent
+    await socketClosed;
+    expect(client.socket.destroyed).toBe(true);
   });
 });

@@ -27,5 +27,14 @@ export function formatLocation(loc: Location): string {
   return parts.join(', ');
 }
 
+/**
+ * A value in an in-memory row (a scoring request) that cannot be encoded:
+ * missing, of the wrong type, or an impossible label. It is the caller's
+ * input that is wrong, never a bug, so a service answers it with a 400.
+ */
+export class BadValueError extends Error {
+  override name = 'BadValueError';
+}
+
 /** What to do with a row that breaks the rules: stop (default) or skip it into a reject file. */
 export type OnBadRow = 'error' | 'skip';

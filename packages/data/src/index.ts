@@ -6,11 +6,12 @@
  * true probabilities.
  */
 export { batchToFeeds, type Batch } from './batch.js';
-export { DataError, formatLocation, type Location, type OnBadRow } from './errors.js';
+export { BadValueError, DataError, formatLocation, type Location, type OnBadRow } from './errors.js';
 export { dataConfigSchema, loadDataConfig, parseDataConfig, type DataConfig, type DataConfigInput, type FieldConfig } from './config.js';
 export { resolveConfig, TRUTH_NAMES, type ResolvedConfig, type TruthName } from './infer.js';
 export { Encoders, UserNumbering, type EncodersJSON, type EncodedBlock, type BadCell, type FittedState } from './encode/encoders.js';
 export { fitEncoders, type FitOptions } from './encode/fit.js';
+export { encodersForSchema } from './encode/schema-match.js';
 export { openDataset, type DatasetOptions } from './dataset/open.js';
 export { batches, type BatchOptions, type ShuffleOptions } from './dataset/batcher.js';
 export { encodedStream, type EncodedStreamOptions, type Progress } from './dataset/encoded-stream.js';

@@ -13,6 +13,8 @@ interface ServeFlags extends SessionFlags {
   maxRows: number;
   timeoutMs: number;
   maxBatchRows: number;
+  requestTimeoutMs: number;
+  shutdownTimeoutMs: number;
   logLevel: string;
 }
 
@@ -32,6 +34,8 @@ export function registerServeCommand(program: Command): void {
     .option('--max-rows <n>', 'most rows per request', positiveInt, DEFAULT_LIMITS.maxRows)
     .option('--timeout-ms <n>', 'answer 503 when a request is not scored within this time', positiveInt, DEFAULT_LIMITS.timeoutMs)
     .option('--max-batch-rows <n>', 'most rows merged into one session run', positiveInt, DEFAULT_LIMITS.maxBatchRows)
+    .option('--request-timeout-ms <n>', 'answer 408 and close the connection when a request (headers and body) is not received within this time', positiveInt, DEFAULT_LIMITS.requestTimeoutMs)
+    .option('--shutdown-timeout-ms <n>', 'on SIGTERM/SIGINT, close connections still open after this time', positiveInt, DEFAULT_LIMITS.shutdownTimeoutMs)
     .option('--log-level <level>', 'pino log level (info logs every request)', 'warn')
     .action(async (flags: ServeFlags) => {
       const logger = pino({ level: flags.logLevel }, pino.destination(2));
@@ -41,13 +45,25 @@ export function registerServeCommand(program: Command): void {
         host: flags.host,
         ...(flags.workers ? { workers: flags.workers } : {}),
         session: { threads: flags.threads, spinning: flags.spinning },
-        limits: { bodyLimit: flags.maxBodyBytes, maxRows: flags.maxRows, timeoutMs: flags.timeoutMs, maxBatchRows: flags.maxBatchRows },
+        limits: {
+          bodyLimit: flags.maxBodyBytes,
+          maxRows: flags.maxRows,
+          timeoutMs: flags.timeoutMs,
+          maxBatchRows: flags.maxBatchRows,
+          requestTimeoutMs: flags.requestTimeoutMs,
+          shutdownTimeoutMs: flags.shutdownTimeoutMs,
+        },
         logger,
       });
-      const m = running.model;
-      console.log(`esm2-score: ${m.info.model.name} ${m.info.modelVersion} (${m.predictions.join(', ')}) on ${running.url} with ${running.pool.workers} worker(s)`);
-      const stop = (signal: string) => {
-        console.log(`esm2-score: ${signal}, finishing in-flight requests`);
+      // First signal: graceful and bounded (--shutdown-timeout-ms). A second one exits at once.
+      let stopping = false;
+      const stop = (signal: NodeJS.Signals) => {
+        if (stopping) {
+          console.error(`esm2-score: second ${signal}, exiting without waiting for in-flight requests`);
+          process.exit(1);
+        }
+        stopping = true;
+        console.log(`esm2-score: ${signal}, finishing in-flight requests (at most ${flags.shutdownTimeoutMs} ms)`);
         running.close().then(
           () => process.exit(0),
           (e: unknown) => {
@@ -56,7 +72,10 @@ export function registerServeCommand(program: Command): void {
           },
         );
       };
-      process.once('SIGINT', () => stop('SIGINT'));
-      process.once('SIGTERM', () => stop('SIGTERM'));
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
+      // Printed only once the handlers are in place: whoever waits for this line may signal at once.
+      const m = running.model;
+      console.log(`esm2-score: ${m.info.model.name} ${m.info.modelVersion} (${m.predictions.join(', ')}) on ${running.url} with ${running.pool.workers} worker(s)`);
     });
 }

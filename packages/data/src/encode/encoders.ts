@@ -1,6 +1,7 @@
 import { parseFeatureSchema, type FeatureSchema, type Field } from '@esm2/core';
 import { z } from 'zod';
 import type { Batch } from '../batch.js';
+import { BadValueError } from '../errors.js';
 import { TRUTH_NAMES, type ResolvedConfig } from '../infer.js';
 import { hashId } from './hash.js';
 import { normalizer, type NumericStatsJSON } from './numeric.js';
@@ -178,9 +179,9 @@ export class Encoders {
       const values = new Array<unknown>(n);
       for (let i = 0; i < n; i++) {
         const row = rows[i];
-        if (row === null || typeof row !== 'object') throw new Error(`row ${i}: expected an object`);
+        if (row === null || typeof row !== 'object') throw new BadValueError(`row ${i}: expected an object`);
         const key = e.column in row ? e.column : e.name in row ? e.name : undefined;
-        if (key === undefined) throw new Error(`row ${i}, field '${e.name}': missing`);
+        if (key === undefined) throw new BadValueError(`row ${i}, field '${e.name}': missing`);
         const v = row[key];
         checkType(e, v, i);
         values[i] = v;
@@ -194,7 +195,7 @@ export class Encoders {
     for (const c of this.config.keys) columns.set(c, rows.map((r) => r[c] ?? null));
     const { block, bad } = this.encodeColumns((c) => columns.get(c), n);
     const first = bad[0];
-    if (first) throw new Error(`row ${first.row}, field '${first.column}': ${first.reason}`);
+    if (first) throw new BadValueError(`row ${first.row}, field '${first.column}': ${first.reason}`);
     const { rawUsers, ...batch } = block;
     if (rawUsers) batch.userIds = new UserNumbering().number(rawUsers);
     delete batch.truth;
@@ -257,7 +258,7 @@ function checkType(e: FieldEncoder, v: unknown, row: number): void {
   } else if (v !== null && typeof v !== 'string' && !(Array.isArray(v) && v.every(isScalar))) {
     want = 'an array of strings or numbers';
   }
-  if (want) throw new Error(`row ${row}, field '${e.name}': expected ${want}, got ${describeType(v)}`);
+  if (want) throw new BadValueError(`row ${row}, field '${e.name}': expected ${want}, got ${describeType(v)}`);
 }
 
 function keyValue(v: unknown): string | number {
