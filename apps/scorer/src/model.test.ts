@@ -1,6 +1,6 @@
-import { writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exportArtifactToOnnx } from '@esm2/backend-onnx';
+import { decodeModel, encodeModel, exportArtifactToOnnx, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights, parseFeatureSchema, readArtifact } from '@esm2/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalScorer } from './local-scorer.js';
@@ -28,6 +28,36 @@ describe('loadScoringModel', () => {
     }
     expect(results[0]).toEqual(results[1]);
     expect(results[0]).toEqual(results[2]);
+  });
+
+  it('refuses an .onnx whose weights changed after export (one flipped bit), naming the file; the untouched export loads', async () => {
+    const artifact = await readArtifact(fixture.artifact);
+    const path = join(fixture.dir, 'flipped.onnx');
+    await exportArtifactToOnnx(artifact, path);
+    const warnings: string[] = [];
+    await expect(loadScoringModel(path, { onWarning: (m) => warnings.push(m) })).resolves.toMatchObject({ predictions: ['pctr', 'pctavr', 'pcvr', 'pctcvr'] });
+    expect(warnings).toEqual([]);
+    const file = readFileSync(path);
+    const [name, w] = [...artifact.weights].sort((a, b) => b[1].length - a[1].length)[0]!;
+    const at = file.indexOf(Buffer.from(w.buffer, w.byteOffset, w.byteLength));
+    expect(at, `weight '${name}' found in the file`).toBeGreaterThanOrEqual(0);
+    file[at + 9] = file[at + 9]! ^ 0x01;
+    writeFileSync(path, file);
+    await expect(loadScoringModel(path)).rejects.toThrow(/flipped\.onnx is corrupt: its content checksum sha256 [0-9a-f]{64} does not match/);
+  });
+
+  it('loads an .onnx exported before checksums (format 1), with a warning naming it', async () => {
+    const model = decodeModel(readFileSync(fixture.onnx));
+    const props = model.metadata_props!
+      .filter((p) => p.key !== METADATA_KEYS.contentSha256)
+      .map((p) => (p.key === METADATA_KEYS.format ? { ...p, value: LEGACY_EXPORT_FORMAT } : p));
+    const path = join(fixture.dir, 'legacy.onnx');
+    writeFileSync(path, encodeModel({ ...model, metadata_props: props }));
+    const warnings: string[] = [];
+    const loaded = await loadScoringModel(path, { onWarning: (m) => warnings.push(m) });
+    expect(loaded.info.format).toBe(LEGACY_EXPORT_FORMAT);
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]).toMatch(/legacy\.onnx carries no content checksum .*export it again/);
   });
 
   it('refuses a model exported without encoders, saying why', async () => {

@@ -1,6 +1,6 @@
-import { readFile, stat } from 'node:fs/promises';
+import { stat } from 'node:fs/promises';
 import { resolve } from 'node:path';
-import { artifactToModelProto, encodeModel, onnxInfoFromBytes, parseExportMetadata, type OnnxModelInfo } from '@esm2/backend-onnx';
+import { artifactToModelProto, encodeModel, parseExportMetadata, readVerifiedOnnx, type OnnxModelInfo } from '@esm2/backend-onnx';
 import { buildModel, locateArtifact, pruneGraph, readArtifact, tableSize, type FeatureSchema, type Graph, type PredictionName } from '@esm2/core';
 import { Encoders } from '@esm2/data';
 
@@ -30,9 +30,25 @@ function shared(bytes: Uint8Array): Uint8Array {
   return out;
 }
 
+export interface LoadOptions {
+  /**
+   * Told about a model that loads but could not be fully checked (an .onnx
+   * exported before content checksums). Default: process.emitWarning, which
+   * prints to stderr.
+   */
+  onWarning?: (message: string) => void;
+}
 
-/** Loads from a run directory, an artifact directory or an exported .onnx file (paths as given, absolute or relative to cwd). */
-export async function loadScoringModel(path: string): Promise<ScoringModel> {
+/**
+ * Loads from a run directory, an artifact directory or an exported .onnx
+ * file (paths as given, absolute or relative to cwd). Either way the weights
+ * are checked against their checksum first (weights.bin's by readArtifact,
+ * the .onnx file's and its external data's by readVerifiedOnnx), so a
+ * corrupted model is refused, naming the file, instead of serving
+ * slightly wrong scores.
+ */
+export async function loadScoringModel(path: string, options: LoadOptions = {}): Promise<ScoringModel> {
+  const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'UnverifiedModelWarning'));
   let origin = resolve(path);
   const s = await stat(origin).catch(() => undefined);
   if (!s) throw new Error(`--model ${path}: no such file or directory`);
@@ -45,7 +61,13 @@ export async function loadScoringModel(path: string): Promise<ScoringModel> {
     info = parseExportMetadata(proto.metadata_props ?? [], origin);
     source = { kind: 'bytes', bytes: shared(encodeModel(proto)) };
   } else {
-    info = onnxInfoFromBytes(await readFile(origin), origin);
+    const read = await readVerifiedOnnx(origin);
+    info = read.info;
+    // Exported before checksums existed: refusing would strand every such model although nearly all
+    // are intact, so it loads, and the warning says how to get a checked file.
+    if (read.checksum === 'absent') {
+      warn(`${origin} carries no content checksum (exported before esm2-onnx/2), so corruption cannot be detected; export it again to add one`);
+    }
     source = { kind: 'file', path: origin };
   }
   if (info.encoders === null) {

@@ -4,15 +4,17 @@ import { join } from 'node:path';
 import { artifactFromModel, initWeights, interpret, readArtifact, writeArtifact, type ModelArtifact } from '@esm2/core';
 import { randomFeeds, smallSchema } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { decodeModel } from '../proto/codec.js';
+import { decodeModel, encodeModel } from '../proto/codec.js';
 import { OnnxSession } from '../runtime/session.js';
 import { worstError } from '../test-support/compare.js';
 import { zooModel } from '../test-support/graphs.js';
 import { checkOnnxFiles } from '../test-support/onnx-checker.js';
 import { sgdTrain } from '../test-support/train.js';
 import { exportArtifactToOnnx } from './export.js';
-import { METADATA_KEYS } from './metadata.js';
-import { readOnnxInfo } from './read-info.js';
+import { METADATA_KEYS, LEGACY_EXPORT_FORMAT } from './metadata.js';
+import { readOnnxInfo, readVerifiedOnnx } from './read-info.js';
+import { verifyExport } from './verify.js';
+import { writeOnnxModel } from './write-model.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'esm2-onnx-export-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -131,5 +133,84 @@ describe('external data', () => {
     await exportArtifactToOnnx(artifact, path);
     expect(existsSync(`${path}.data`)).toBe(false);
     expect(await parity(path, artifact)).toBeLessThan(1e-5);
+  });
+});
+
+/** Flips one byte of `path` inside the little-endian bytes of weight `name` (found by content, so it really is weight data). */
+function flipWeightByte(path: string, a: ModelArtifact, name: string): void {
+  const file = readFileSync(path);
+  const w = a.weights.get(name)!;
+  const at = file.indexOf(Buffer.from(w.buffer, w.byteOffset, w.byteLength));
+  expect(at).toBeGreaterThanOrEqual(0);
+  file[at + 5] = file[at + 5]! ^ 0x01; // a low mantissa bit of one value: a tiny change, scores still plausible
+  writeFileSync(path, file);
+}
+
+describe('content checksum', () => {
+  it('is written with every export and verified on reading; export verification checks it too', async () => {
+    const path = join(dir, 'sum.onnx');
+    await exportArtifactToOnnx(artifact, path);
+    const model = decodeModel(readFileSync(path));
+    expect(model.metadata_props!.find((p) => p.key === METADATA_KEYS.contentSha256)?.value).toMatch(/^[0-9a-f]{64}$/);
+    const { info, checksum } = await readVerifiedOnnx(path);
+    expect(checksum).toBe('verified');
+    expect(info.encoders).toEqual(encoders);
+    const verified = await verifyExport(artifact, path, ['pctr']);
+    expect(verified.checksum).toBe('verified');
+  });
+
+  it('refuses a file with one flipped weight bit, naming the file', async () => {
+    const path = join(dir, 'flipped.onnx');
+    await exportArtifactToOnnx(artifact, path);
+    flipWeightByte(path, artifact, 'emb/user');
+    await expect(readVerifiedOnnx(path)).rejects.toThrow(/flipped\.onnx is corrupt: its content checksum sha256 [0-9a-f]{64} does not match/);
+    await expect(verifyExport(artifact, path, ['pctr'])).rejects.toThrow(/flipped\.onnx is corrupt/);
+    // The metadata alone still reads: only the checksum notices.
+    expect((await readOnnxInfo(path)).model.name).toBe('esm2');
+  });
+
+  it('covers the metadata: a changed schema is refused', async () => {
+    const path = join(dir, 'meta-changed.onnx');
+    await exportArtifactToOnnx(artifact, path);
+    const file = readFileSync(path);
+    const at = file.indexOf(Buffer.from('"embeddingDim"'));
+    expect(at).toBeGreaterThanOrEqual(0);
+    file.write('"embeddingDjm"', at);
+    writeFileSync(path, file);
+    await expect(readVerifiedOnnx(path)).rejects.toThrow(/meta-changed\.onnx is corrupt/);
+  });
+
+  it('covers external data: a flipped byte in <file>.data is refused, naming the model file', async () => {
+    const path = join(dir, 'sum-ext.onnx');
+    await exportArtifactToOnnx(artifact, path, { externalData: { threshold: 0, minTensorBytes: 64 } });
+    expect((await readVerifiedOnnx(path)).checksum).toBe('verified');
+    flipWeightByte(`${path}.data`, artifact, 'emb/user');
+    await expect(readVerifiedOnnx(path)).rejects.toThrow(/sum-ext\.onnx is corrupt/);
+    writeFileSync(`${path}.data`, readFileSync(`${path}.data`).subarray(0, 100));
+    await expect(readVerifiedOnnx(path)).rejects.toThrow(/sum-ext\.onnx: its external data .*sum-ext\.onnx\.data is truncated/);
+  });
+
+  it('reads a format-1 file (exported before checksums) as unverified, but refuses a format-2 file that lost its checksum', async () => {
+    const path = join(dir, 'sum-legacy.onnx');
+    await exportArtifactToOnnx(artifact, path);
+    const model = decodeModel(readFileSync(path));
+    const props = model.metadata_props!.filter((p) => p.key !== METADATA_KEYS.contentSha256);
+    writeFileSync(path, encodeModel({ ...model, metadata_props: props }));
+    await expect(readVerifiedOnnx(path)).rejects.toThrow(/sum-legacy\.onnx is corrupt: format 'esm2-onnx\/2' always carries 'esm2\.content_sha256'/);
+    const legacy = props.map((p) => (p.key === METADATA_KEYS.format ? { ...p, value: LEGACY_EXPORT_FORMAT } : p));
+    writeFileSync(path, encodeModel({ ...model, metadata_props: legacy }));
+    const read = await readVerifiedOnnx(path);
+    expect(read.checksum).toBe('absent');
+    expect(read.info.format).toBe(LEGACY_EXPORT_FORMAT);
+    expect(await parity(path, artifact)).toBeLessThan(1e-5);
+  });
+
+  it('replaces, not duplicates, the checksum when a read-back model is written again', async () => {
+    const first = join(dir, 'sum-once.onnx');
+    await exportArtifactToOnnx(artifact, first);
+    const again = join(dir, 'sum-twice.onnx');
+    await writeOnnxModel(again, decodeModel(readFileSync(first)));
+    expect(decodeModel(readFileSync(again)).metadata_props!.filter((p) => p.key === METADATA_KEYS.contentSha256)).toHaveLength(1);
+    expect((await readVerifiedOnnx(again)).checksum).toBe('verified');
   });
 });

@@ -27,11 +27,18 @@ export const METADATA_KEYS = {
   outputs: 'esm2.outputs',
   source: 'esm2.source',
   artifactMetadata: 'esm2.artifact_metadata',
+  /** sha256 of the rest of the file and its external data, appended when the file is written (see checksum.ts). */
+  contentSha256: 'esm2.content_sha256',
 } as const;
 
-export const EXPORT_FORMAT = 'esm2-onnx/1';
+/** Format 2 files always carry `esm2.content_sha256`; format 1 (before checksums) never did and is still read. */
+export const EXPORT_FORMAT = 'esm2-onnx/2';
+export const LEGACY_EXPORT_FORMAT = 'esm2-onnx/1';
+const READABLE_FORMATS: readonly string[] = [EXPORT_FORMAT, LEGACY_EXPORT_FORMAT];
 
 export interface OnnxModelInfo {
+  /** EXPORT_FORMAT, or LEGACY_EXPORT_FORMAT for a file exported before content checksums. */
+  format: string;
   model: ArtifactModelInfo;
   schema: FeatureSchema;
   encoders: unknown;
@@ -97,11 +104,14 @@ export function parseExportMetadata(props: readonly StringStringEntryProto[], wh
     }
   };
   const format = get(METADATA_KEYS.format);
-  if (format !== EXPORT_FORMAT) throw new Error(`${where}: metadata format '${format}' is not supported (expected '${EXPORT_FORMAT}')`);
+  if (!READABLE_FORMATS.includes(format)) {
+    throw new Error(`${where}: metadata format '${format}' is not supported (expected '${EXPORT_FORMAT}' or '${LEGACY_EXPORT_FORMAT}')`);
+  }
   const model = json(METADATA_KEYS.model) as ArtifactModelInfo;
   model.config = parseModelConfig(model.config);
   const outputs = json(METADATA_KEYS.outputs) as string[];
   const info: OnnxModelInfo = {
+    format,
     model,
     schema: parseFeatureSchema(json(METADATA_KEYS.schema)),
     encoders: json(METADATA_KEYS.encoders),
