@@ -13,6 +13,25 @@ export interface SessionOptions {
   graphOptimizationLevel?: 'disabled' | 'basic' | 'extended' | 'all';
 }
 
+/**
+ * onnxruntime session options from ours: the one place that maps threads and
+ * spinning (scoring sessions and the training engine's compiled steps alike).
+ * `denormalAsZero` flushes denormals, which training steps produce as Adam
+ * moments decay.
+ */
+export function ortSessionOptions(options: SessionOptions & { denormalAsZero?: boolean }): ort.InferenceSession.SessionOptions {
+  const threads = options.threads ?? 1;
+  if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
+  return {
+    intraOpNumThreads: threads,
+    interOpNumThreads: 1,
+    executionMode: 'sequential',
+    graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
+    logSeverityLevel: 3,
+    extra: { session: { ...(options.denormalAsZero ? { set_denormal_as_zero: '1' } : {}), intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
+  };
+}
+
 /** What a scoring call returns: f32 values with their concrete shapes. */
 export type SessionOutputs = Record<string, { shape: number[]; data: Float32Array }>;
 
@@ -28,16 +47,7 @@ export class OnnxSession {
 
   /** Loads from a file path (external data resolves next to it) or from bytes. */
   static async load(model: string | Uint8Array, options: SessionOptions = {}): Promise<OnnxSession> {
-    const threads = options.threads ?? 1;
-    if (!Number.isInteger(threads) || threads < 1) throw new Error(`threads must be a positive integer, got ${threads}`);
-    const sessionOptions: ort.InferenceSession.SessionOptions = {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: options.graphOptimizationLevel ?? 'all',
-      logSeverityLevel: 3,
-      extra: { session: { intra_op: { allow_spinning: options.spinning ? '1' : '0' } } },
-    };
+    const sessionOptions = ortSessionOptions(options);
     const session =
       typeof model === 'string'
         ? await ort.InferenceSession.create(model, sessionOptions)

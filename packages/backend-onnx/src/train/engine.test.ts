@@ -42,7 +42,7 @@ describe('onnx training engine', () => {
     expect(tuned.description).toMatch(/, 2 intra-op threads, spinning$/);
     plain.dispose();
     tuned.dispose();
-    expect(() => onnxEngineFactory({ threads: 0 })).toThrow('onnx engine: threads must be a positive integer, got 0');
+    expect(() => onnxEngineFactory({ threads: 0 })).toThrow('threads must be a positive integer, got 0');
     expect(() => onnxEngineFactory({ threads: 1.5 })).toThrow(/got 1\.5/);
   });
 });

@@ -3,16 +3,16 @@ import * as ort from 'onnxruntime-node';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import { encodeModel } from '../proto/codec.js';
-import type { SessionOptions } from '../runtime/session.js';
+import { ortSessionOptions, type SessionOptions } from '../runtime/session.js';
 
 /** onnxruntime settings of the training engine (backend-specific, so not in core's EngineOptions). Default: one intra-op thread, no spinning. */
 export type OnnxEngineOptions = Pick<SessionOptions, 'threads' | 'spinning'>;
 
 /** The options with their defaults, checked: a bad thread count fails before any session is made. */
 export function onnxEngineSettings(options: OnnxEngineOptions): Required<OnnxEngineOptions> {
-  const threads = options.threads ?? 1;
-  if (!Number.isInteger(threads) || threads < 1) throw new Error(`onnx engine: threads must be a positive integer, got ${threads}`);
-  return { threads, spinning: options.spinning ?? false };
+  const settings = { threads: options.threads ?? 1, spinning: options.spinning ?? false };
+  ortSessionOptions(settings); // checks them
+  return settings;
 }
 
 function toOrt(name: string, t: HostTensor): ort.Tensor {
@@ -24,14 +24,7 @@ function toOrt(name: string, t: HostTensor): ort.Tensor {
 export function onnxCompiler(threads: number, spinning: boolean): GraphCompiler {
   return async (graph) => {
     const bytes = encodeModel(modelProto(compileGraph(graph, new Map())));
-    const session = await ort.InferenceSession.create(bytes, {
-      intraOpNumThreads: threads,
-      interOpNumThreads: 1,
-      executionMode: 'sequential',
-      graphOptimizationLevel: 'all',
-      logSeverityLevel: 3,
-      extra: { session: { set_denormal_as_zero: '1', intra_op: { allow_spinning: spinning ? '1' : '0' } } },
-    });
+    const session = await ort.InferenceSession.create(bytes, ortSessionOptions({ threads, spinning, denormalAsZero: true }));
     const types = typecheck(graph);
     const batched = graph.inputs.find((i) => i.type.shape.includes('batch'));
     const shapeOf = (output: string, feeds: Record<string, HostTensor>) => {
