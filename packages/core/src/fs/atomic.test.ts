@@ -104,6 +104,18 @@ describe('withAtomicOutput (outputs made by a tool)', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
+  it('an output that can never be written fails before the tool runs', async () => {
+    let ran = 0;
+    const tool = async (tmp: string) => void (ran++, await writeFile(tmp, 'x'));
+    await mkdir(join(dir, 'adir'));
+    await writeFile(join(dir, 'afile'), '');
+    await expect(withAtomicOutput(join(dir, 'adir'), tool)).rejects.toThrow(`cannot write ${join(dir, 'adir')}: it is a directory`);
+    await expect(withAtomicOutput(join(dir, 'nodir', 'o.csv'), tool)).rejects.toThrow(`cannot write ${join(dir, 'nodir', 'o.csv')}: directory ${join(dir, 'nodir')} does not exist`);
+    await expect(withAtomicOutput(join(dir, 'afile', 'o.csv'), tool)).rejects.toThrow(`cannot write ${join(dir, 'afile', 'o.csv')}: a parent of it is not a directory (${join(dir, 'afile')})`);
+    expect(ran).toBe(0);
+    expect((await readdir(dir)).sort()).toEqual(['adir', 'afile']);
+  });
+
   it('errors about other files (an unreadable input) and bad-data errors pass unchanged', async () => {
     const input = sysError('ENOENT', 'open', join(dir, 'in.csv'));
     await expect(withAtomicOutput(join(dir, 'o.csv'), () => Promise.reject(input))).rejects.toBe(input);

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { lstat, mkdir, open, readdir, rename, rm } from 'node:fs/promises';
+import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve } from 'node:path';
 import { trackTemp } from './temp-registry.js';
 import { asWriteError, WriteError } from './write-error.js';
@@ -49,6 +49,21 @@ export async function fsyncDir(path: string): Promise<void> {
   } finally {
     await handle?.close();
   }
+}
+
+/**
+ * Fails fast, before any work, when `path` cannot become a file: it is a
+ * directory, or its directory is missing or is not a directory. (Writing
+ * still reports any later failure; this only spares a long run that could
+ * never succeed.)
+ */
+export async function checkOutputPath(path: string): Promise<void> {
+  const target = await lstat(path).catch((e: unknown) => (code(e) === 'ENOENT' ? undefined : Promise.reject(asWriteError(e, path))));
+  if (target?.isDirectory()) throw new WriteError(path, 'it is a directory; give a file name', { code: 'EISDIR' });
+  if (target) return;
+  const dir = dirname(resolve(path));
+  const parent = await stat(dir).catch((e: unknown) => Promise.reject(asWriteError(e, path, [dir])));
+  if (!parent.isDirectory()) throw new WriteError(path, `${dirname(path)} is not a directory`, { code: 'ENOTDIR' });
 }
 
 /**
@@ -133,6 +148,7 @@ export async function withAtomicOutput<T>(path: string, fn: (tmp: string) => Pro
  * them can leave some new and some old files, but never a torn one.
  */
 export async function withAtomicOutputs<T>(paths: string[], fn: (tmps: string[]) => Promise<T>, options: { suffix?: string } = {}): Promise<T> {
+  for (const p of paths) await checkOutputPath(p);
   const outs = paths.map((p) => new AtomicOutput(p, options));
   const discardAll = () => Promise.all(outs.map((o) => o.discard()));
   let result: T;

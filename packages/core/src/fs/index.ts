@@ -1,6 +1,7 @@
 /** Safe output files: atomic and durable writes, signal-time temp cleanup, refusal of outputs that are inputs. */
 export {
   AtomicOutput,
+  checkOutputPath,
   fsyncDir,
   interruptedSwapDir,
   leftoverDirs,

@@ -76,9 +76,14 @@ describe('writeTable', () => {
     expect(await readdir(dir)).toEqual([]);
   });
 
-  it('a missing output directory is named as such, not by a temp file', async () => {
+  it('a missing output directory or a directory at the output fails before any row is made, named as such', async () => {
+    let rows = 0;
+    const fill = async (w: { writeRow(v: unknown[]): Promise<void> }) => void (rows++, await w.writeRow(['a', 1]));
     const out = tmp('no/such/dir/o.csv');
-    await expect(writeTable(out, columns, (w) => w.writeRow(['a', 1]))).rejects.toThrow(`cannot write ${out}: directory ${dirname(out)} does not exist`);
+    await expect(writeTable(out, columns, fill)).rejects.toThrow(`cannot write ${out}: directory ${dirname(out)} does not exist`);
+    await mkdir(tmp('a-dir.parquet'));
+    await expect(writeTable(tmp('a-dir.parquet'), columns, fill)).rejects.toThrow(`cannot write ${tmp('a-dir.parquet')}: it is a directory; give a file name`);
+    expect(rows).toBe(0);
   });
 });
 

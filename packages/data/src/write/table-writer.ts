@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { AtomicOutput, asWriteError, withAtomicOutput } from '@esm2/core';
+import { AtomicOutput, asWriteError, checkOutputPath, withAtomicOutput } from '@esm2/core';
 import { outputFormat, type FileFormat } from '../read/detect.js';
 import { sqlString, withConnection } from '../read/duckdb.js';
 
@@ -116,6 +116,7 @@ export class TableWriter {
 
 /** Runs `fn` with a writer and commits, or aborts on any error: no half-written outputs. */
 export async function writeTable<T>(path: string, columns: OutputColumn[], fn: (w: TableWriter) => Promise<T>): Promise<T> {
+  await checkOutputPath(path); // a directory or a missing folder fails now, not after every row is made
   const w = new TableWriter(path, columns);
   try {
     const r = await fn(w);
