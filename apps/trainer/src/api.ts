@@ -1,7 +1,7 @@
-import { buildModel, hashString, initWeights, type Esm2Metrics, type ModelConfig } from '@esm2/core';
-import { Encoders, fitEncoders, prefetchDataset } from '@esm2/data';
+import { buildModel, hashString, initWeights, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
+import { encodersForSchema, fitEncoders, prefetchDataset, type Encoders } from '@esm2/data';
 import { access } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { hasCheckpoint, readCheckpoint } from './train/checkpoint.js';
 import { backendName, DEFAULT_BACKEND, engineFactory, type BackendName } from './train/engines.js';
 import { loadFitConfig, resolveFitSettings, type FitConfigFile, type FitFlags } from './train/fit-config.js';
@@ -120,7 +120,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
       model: ckpt.model,
       schema: ckpt.artifact.schema,
       encoders: ckpt.artifact.encoders,
-      encodersObj: Encoders.fromJSON(ckpt.artifact.encoders),
+      encodersObj: encodersForSchema(ckpt.artifact.encoders, ckpt.artifact.schema, join(paths.checkpoint, MODEL_FILE)),
       settings,
       start: { weights: ckpt.artifact.weights, state: ckpt.state, position: ckpt.position },
     };

@@ -1,5 +1,5 @@
-import { DEFAULT_OPTIMIZER, artifactInputs, formatMetricsTable, locateArtifact, readArtifact, refuseSamePaths, writeJsonAtomic } from '@esm2/core';
-import { Encoders, openDataset } from '@esm2/data';
+import { DEFAULT_OPTIMIZER, MODEL_FILE, artifactInputs, formatMetricsTable, locateArtifact, readArtifact, refuseSamePaths, writeJsonAtomic } from '@esm2/core';
+import { encodersForSchema, openDataset } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Command } from 'commander';
@@ -36,7 +36,7 @@ export function registerEvalCommand(program: Command): void {
       await refuseSamePaths([{ flag: '--data', path: data }, ...artifactInputs(artifactDir)], [{ flag: '--out', path: out }]);
       const artifact = await readArtifact(artifactDir);
       if (artifact.encoders === null) throw new Error(`${artifactDir}: the artifact carries no data encoders, so raw files cannot be read for it`);
-      const encoders = Encoders.fromJSON(artifact.encoders);
+      const encoders = encodersForSchema(artifact.encoders, artifact.schema, join(artifactDir, MODEL_FILE));
       const model = modelOfArtifact(artifact);
       const engine = await factory.create({ model, weights: artifact.weights, optimizer: DEFAULT_OPTIMIZER });
       let metrics;

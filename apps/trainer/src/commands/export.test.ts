@@ -18,9 +18,31 @@ const run = join(dir, 'runs', 'demo');
 const best = join(run, 'best');
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
+/** Fitted encoders that reproduce core's smallSchema: a 6-value user vocabulary (7 rows with OOV), 11 item hash buckets, 4 tags. */
+function smallEncoders() {
+  const stats = { count: 10, mean: 0, std: 1, min: -2, max: 2 };
+  const config = {
+    csv: {},
+    labels: { click: 'click', daction: ['daction'], buy: 'buy' },
+    fields: [
+      { kind: 'categorical' as const, name: 'user', column: 'user', encoding: { kind: 'vocabulary' as const, minCount: 1 } },
+      { kind: 'categorical' as const, name: 'item', column: 'item', embeddingDim: 3, encoding: { kind: 'hash' as const, buckets: 11 } },
+      { kind: 'multiCategorical' as const, name: 'tags', column: 'tags', encoding: { kind: 'vocabulary' as const, minCount: 1 }, separator: '|', maxLength: 3, pooling: 'mean' as const },
+      { kind: 'numeric' as const, name: 'price', column: 'price', normalization: 'zscore' as const },
+      { kind: 'numeric' as const, name: 'age', column: 'age', normalization: 'zscore' as const },
+    ],
+    userField: 'user',
+    keys: [],
+    truth: {},
+  };
+  const state = { vocabularies: { user: ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'], tags: ['a', 'b', 'c', 'd'] }, numeric: { price: stats, age: stats }, maxLength: { tags: 3 } };
+  return new Encoders(config, state).toJSON();
+}
+
 beforeAll(async () => {
+  expect(Encoders.fromJSON(smallEncoders()).schema).toEqual(smallSchema());
   const model = buildModel(smallSchema(), { towers: [8] });
-  await writeArtifact(best, artifactFromModel(model, smallSchema(), initWeights(model.graph, 1), { encoders: { fitted: true } }));
+  await writeArtifact(best, artifactFromModel(model, smallSchema(), initWeights(model.graph, 1), { encoders: smallEncoders() }));
 });
 
 async function exportCli(...args: string[]): Promise<string> {
@@ -41,7 +63,7 @@ describe('esm2-train export', () => {
     const text = await exportCli('--model', run, '--onnx', out);
     expect(text).toMatch(/verified: onnxruntime matches the reference interpreter/);
     const info = await readOnnxInfo(out);
-    expect(info.encoders).toEqual({ fitted: true });
+    expect(info.encoders).toEqual(JSON.parse(JSON.stringify(smallEncoders())));
     expect(info.schema).toEqual(smallSchema());
     const session = await OnnxSession.load(out);
     expect([...session.outputNames]).toEqual(['pctr', 'pctavr', 'pcvr', 'pctcvr', 'y1', 'y2', 'y3', 'y4']);
@@ -78,6 +100,21 @@ describe('esm2-train export', () => {
   it('names an unknown output and a missing artifact', async () => {
     await expect(exportCli('--model', run, '--onnx', join(dir, 'x.onnx'), '--outputs', 'pctr,loss2')).rejects.toThrow(/unknown output\(s\) loss2/);
     await expect(exportCli('--model', join(dir, 'nope'), '--onnx', join(dir, 'y.onnx'))).rejects.toThrow(`--model ${join(dir, 'nope')}: no such directory`);
+  });
+
+  it('refuses an artifact whose encoders disagree with its schema (emptied vocabularies), naming the file and the fields, writing nothing', async () => {
+    const edited = join(dir, 'runs', 'edited', 'best');
+    const model = buildModel(smallSchema(), { towers: [8] });
+    const encoders = smallEncoders();
+    encoders.vocabularies = { user: [], tags: [] };
+    await writeArtifact(edited, artifactFromModel(model, smallSchema(), initWeights(model.graph, 1), { encoders }));
+    const out = join(dir, 'edited.onnx');
+    await expect(exportCli('--model', edited, '--onnx', out)).rejects.toThrow(
+      `${join(edited, 'model.json')}: the encoders do not match the model's feature schema: ` +
+        "field 'user': the encoders give a vocabulary of 0 value(s), 2 rows with OOV (encoders.vocabularies.user) but its embedding table has 7 rows (vocabulary); " +
+        "field 'tags': the encoders give a vocabulary of 0 value(s), 2 rows with OOV (encoders.vocabularies.tags) but its embedding table has 5 rows (vocabulary)",
+    );
+    expect(existsSync(out)).toBe(false);
   });
 
   it('refuses to write the ONNX file over a file of the model, before writing anything', async () => {

@@ -1,6 +1,8 @@
 import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { exportArtifactToOnnx, scoringOutputs, verifyExport } from '@esm2/backend-onnx';
-import { artifactInputs, locateArtifact, readArtifact, refuseSamePaths } from '@esm2/core';
+import { artifactInputs, locateArtifact, MODEL_FILE, readArtifact, refuseSamePaths } from '@esm2/core';
+import { encodersForSchema } from '@esm2/data';
 import type { Command } from 'commander';
 import { nameList, nonNegativeInt, userPath } from '@esm2/cli-kit';
 
@@ -28,6 +30,8 @@ export function registerExportCommand(program: Command): void {
     .action(async (opts: { model: string; onnx: string; outputs?: string[]; modelVersion?: string; externalDataThreshold?: number; verify: boolean }) => {
       const artifactDir = await locateArtifact(userPath(opts.model)).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
       const artifact = await readArtifact(artifactDir);
+      // The encoders travel inside the .onnx; ones that disagree with the embedding tables would score every row wrongly.
+      if (artifact.encoders !== null) encodersForSchema(artifact.encoders, artifact.schema, join(artifactDir, MODEL_FILE));
       const outputs = opts.outputs ?? scoringOutputs(artifact);
       const unknown = outputs.filter((o) => !(o in artifact.graph.outputs));
       if (unknown.length > 0) throw new Error(`unknown output(s) ${unknown.join(', ')}; the model has ${Object.keys(artifact.graph.outputs).join(', ')}`);

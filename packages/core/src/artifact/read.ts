@@ -22,7 +22,7 @@ import {
 } from './format.js';
 import { asGraph } from './graph-json.js';
 import { decodeTensor, describeTensor, layoutProblems } from './layout.js';
-import { graphProblem, modelInfoProblems, nonFiniteProblems, schemaGraphProblems } from './validate.js';
+import { graphProblem, modelInfoProblems, nonFiniteProblems, schemaGraphProblems, schemaTableProblems } from './validate.js';
 
 /**
  * Reads and fully validates an artifact directory. Every error is an
@@ -54,7 +54,7 @@ export async function readArtifact(dir: string): Promise<ModelArtifact> {
   const typeError = graphProblem(graph);
   if (typeError) fail([typeError]);
   const model = { ...doc.model, config };
-  const consistency = [...modelInfoProblems(model, graph), ...schemaGraphProblems(schema, graph)];
+  const consistency = [...modelInfoProblems(model, graph), ...schemaGraphProblems(schema, graph), ...schemaTableProblems(schema, graph)];
   if (consistency.length > 0) fail(consistency);
 
   const manifest = doc.weights;

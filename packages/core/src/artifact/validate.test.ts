@@ -16,6 +16,16 @@ describe('validateArtifact', () => {
     expect(() => validateArtifact(sample())).not.toThrow();
   });
 
+  it('requires every embedding table to have the rows the schema gives its field', () => {
+    const a = sample();
+    const fields = a.schema.fields as { name: string; encoding?: { kind: string; size?: number; buckets?: number } }[];
+    fields.find((f) => f.name === 'user')!.encoding!.size = 9;
+    fields.find((f) => f.name === 'item')!.encoding!.buckets = 4;
+    expect(() => validateArtifact(a)).toThrow(
+      "schema field 'user' has vocabulary size 9 but its embedding table 'emb/user' has 7 rows; schema field 'item' has 4 hash buckets but its embedding table 'emb/item' has 11 rows",
+    );
+  });
+
   it('names the tensor and index of a NaN (and of an Infinity in state)', () => {
     const a = sample();
     a.weights.get('y2/l1/w')![5] = Number.NaN;

@@ -2,7 +2,7 @@ import { sizeOf } from '../ir/shape.js';
 import type { Weights } from '../ir/tensor.js';
 import { typecheck } from '../ir/typecheck.js';
 import type { Graph } from '../ir/types.js';
-import { parseFeatureSchema } from '../schema.js';
+import { parseFeatureSchema, tableSize, type FeatureSchema } from '../schema.js';
 import { parseModelConfig } from '../zoo/config.js';
 import type { ArtifactModelInfo, ModelArtifact, StateTensor } from './artifact.js';
 import { ArtifactError, listProblems } from './errors.js';
@@ -41,6 +41,26 @@ export function modelInfoProblems(model: ArtifactModelInfo, graph: Graph): strin
 export function schemaGraphProblems(schema: { fields: { name: string }[] }, graph: Graph): string[] {
   const fields = new Set(schema.fields.map((f) => f.name));
   return graph.inputs.filter((i) => i.role === 'feature' && !fields.has(i.name)).map((i) => `graph input '${i.name}' is not a field of the schema`);
+}
+
+/**
+ * Each embedding table has as many rows as the schema gives its field
+ * (vocabulary size with the OOV row, or hash buckets): encoders and scoring
+ * go by the schema, the weights by the graph, and the two must agree.
+ */
+export function schemaTableProblems(schema: FeatureSchema, graph: Graph): string[] {
+  const tables = new Map(graph.params.map((p) => [p.name, p]));
+  const problems: string[] = [];
+  for (const f of schema.fields) {
+    if (f.kind === 'numeric') continue;
+    const table = tables.get(`emb/${f.name}`);
+    const rows = table?.type.shape[0];
+    if (typeof rows === 'number' && rows !== tableSize(f)) {
+      const size = f.encoding.kind === 'vocabulary' ? `vocabulary size ${f.encoding.size}` : `${f.encoding.buckets} hash buckets`;
+      problems.push(`schema field '${f.name}' has ${size} but its embedding table '${table!.name}' has ${rows} rows`);
+    }
+  }
+  return problems;
 }
 
 /** Weights are exactly the graph's params: same names, f32, the declared element counts. */
@@ -119,7 +139,7 @@ export function validateArtifact(artifact: ModelArtifact): void {
     ...configProblems,
     // These read fields of the schema and config, so only once those parsed.
     ...(configProblems.length === 0 ? modelInfoProblems(artifact.model, artifact.graph) : []),
-    ...(schemaProblems.length === 0 ? schemaGraphProblems(artifact.schema, artifact.graph) : []),
+    ...(schemaProblems.length === 0 ? [...schemaGraphProblems(artifact.schema, artifact.graph), ...schemaTableProblems(artifact.schema, artifact.graph)] : []),
     ...paramProblems(artifact.graph, artifact.weights),
     ...stateProblems(artifact.state ?? new Map()),
     ...nonFiniteProblems(artifact.weights, artifact.state),
