@@ -52,6 +52,9 @@ export function prefetchDataset(path: string, options: PrefetchOptions): AsyncIt
         else deliver(m);
       });
       worker.on('error', (err) => deliver({ type: 'error', name: err.name, message: err.message }));
+      // A worker that dies without a word (process.exit, a native crash) must end the epoch with an error, not leave it waiting.
+      // After 'end' or 'error' this comes too late to matter: the iterator is finished by then.
+      worker.on('exit', (code) => deliver({ type: 'error', name: 'Error', message: `${path}: the prefetch worker stopped (exit code ${code}) before the epoch ended` }));
       worker.postMessage({ credit: depth });
       let finished = false;
       const finish = async () => {
