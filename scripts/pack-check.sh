@@ -113,4 +113,45 @@ for dir in "${PUBLISHED[@]}"; do
   fi
 done
 
+# The service from its bin: it answers, and SIGTERM (to the process the bin started, no
+# package-manager wrapper in between) stops it with exit 0.
+step "esm2-score serve: answers POST /v1/score, stops on SIGTERM"
+node_modules/.bin/esm2-score serve --model esm2.onnx --port 0 >serve.log 2>&1 &
+server=$!
+url=''
+for _ in $(seq 1 240); do
+  url=$(grep -oE 'http://[0-9.:]+' serve.log | head -1 || true)
+  [ -n "$url" ] && break
+  kill -0 "$server" 2>/dev/null || fail "esm2-score serve exited before listening: $(cat serve.log)"
+  sleep 0.25
+done
+[ -n "$url" ] || { kill "$server"; fail "esm2-score serve did not report its address within 60 s: $(cat serve.log)"; }
+row=$(head -2 valid.csv | node -e 'const [h, l] = require("fs").readFileSync(0, "utf8").trim().split("\n"); const c = l.split(","); const num = new Set(["price", "item_rating"]); console.log(JSON.stringify({ rows: [Object.fromEntries(h.split(",").map((k, i) => [k, num.has(k) ? Number(c[i]) : c[i]]).filter(([k]) => !["click", "daction", "buy"].includes(k)))] }))')
+URL=$url ROW=$row node --input-type=module -e '
+  const res = await fetch(`${process.env.URL}/v1/score`, { method: "POST", headers: { "content-type": "application/json" }, body: process.env.ROW });
+  const body = await res.json();
+  console.log(res.status, JSON.stringify(body));
+  if (res.status !== 200 || typeof body.predictions?.[0]?.pctcvr !== "number") process.exit(1);
+' || { kill "$server"; fail "POST /v1/score did not answer with predictions"; }
+kill -TERM "$server"
+for _ in $(seq 1 120); do kill -0 "$server" 2>/dev/null || break; sleep 0.25; done
+if kill -0 "$server" 2>/dev/null; then kill -KILL "$server"; fail "esm2-score serve still running 30 s after SIGTERM"; fi
+wait "$server" && served=0 || served=$?
+[ "$served" = 0 ] || fail "esm2-score serve exited $served after SIGTERM: $(cat serve.log)"
+
+# @esm2/backend-tfjs is an optional peer of the trainer: without it the onnx engine
+# trains and `--backend tfjs` fails naming the package to install.
+step "the trainer without the optional @esm2/backend-tfjs"
+lean="$work/lean"
+mkdir -p "$lean"
+printf '{ "name": "esm2-pack-check-lean", "private": true, "type": "module", "dependencies": { "@esm2/trainer": "file:%s" } }\n' "${TARBALL[@esm2/trainer]}" >"$lean/package.json"
+grep -v "@esm2/backend-tfjs" "$app/pnpm-workspace.yaml" | grep -v core-js >"$lean/pnpm-workspace.yaml"
+(cd "$lean" && pnpm install --prefer-offline --no-frozen-lockfile --config.confirmModulesPurge=false)
+[ ! -e "$lean/node_modules/.pnpm/node_modules/@esm2/backend-tfjs" ] || fail "@esm2/backend-tfjs was installed without being asked for"
+cd "$lean"
+run pnpm exec esm2-train fit --data "$app/train.csv" --model esm2 --out runs/onnx --epochs 1 --towers 16 --embedding-dim 4
+if pnpm exec esm2-train fit --data "$app/train.csv" --model esm2 --out runs/tfjs --epochs 1 --backend tfjs 2>tfjs.err; then fail "--backend tfjs succeeded without @esm2/backend-tfjs"; fi
+cat tfjs.err
+grep -q 'npm install @esm2/backend-tfjs' tfjs.err || fail "--backend tfjs without the package does not say to install @esm2/backend-tfjs"
+
 step "ok: ${#PUBLISHED[@]} packages packed, linted, installed and their README examples run"
