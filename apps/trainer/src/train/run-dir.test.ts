@@ -104,6 +104,31 @@ describe('run directory lock', () => {
   });
 });
 
+describe('run directory lock and signals', () => {
+  it('SIGTERM during esm2-train fit removes its lock file (exit 143, as the signal'\''s default)', async () => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'fit', '--data', 'train.csv', '--model', 'esm2', '--out', 'runs/signalled', '--epochs', '50', '--batch-size', '20', '--towers', '4', '--embedding-dim', '2'], {
+      cwd: trainerDir,
+      env: { ...process.env, INIT_CWD: dir },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<{ code: number | null; signal: string | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+    // Training has started (the lock is held) once the engine is reported.
+    await new Promise<void>((res, rej) => {
+      let seen = '';
+      child.stderr.on('data', (d) => {
+        seen += d;
+        if (seen.includes('engine: ')) res();
+      });
+      void exited.then(() => rej(new Error(`fit ended before training started: ${seen}`)));
+    });
+    const lock = runPaths(join(dir, 'runs/signalled')).lock;
+    expect(JSON.parse(await readFile(lock, 'utf8')).pid).toBe(child.pid);
+    child.kill('SIGTERM');
+    expect(await exited).toEqual({ code: 143, signal: null });
+    expect(existsSync(lock)).toBe(false);
+  });
+});
+
 describe('fit on data without DAction labels', () => {
   it('warns that ESM2 degenerates to ESMM, naming the file and what to do; silent for ESMM or with DAction', () => {
     const esm2 = { model: 'esm2', lossWeights: { ctr: 1, ctavr: 1, ctcvr: 1 } } as Parameters<typeof missingLabelWarning>[1];

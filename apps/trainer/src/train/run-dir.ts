@@ -9,7 +9,7 @@ import { join } from 'node:path';
  *   best/          the artifact of the best epoch (by the early-stopping metric)
  *   checkpoint/    the last finished epoch: weights, optimizer state, loop position
  *   history.json   per-epoch training loss and validation metrics
- *   metrics.json   written by `eval`
+ *   metrics.json   written by `eval` (atomically; eval takes no lock, so it may score the best/ of a fit still running)
  *   .lock          while a fit writes the directory: who (see lockRunDir)
  */
 export const runPaths = (dir: string) => ({
