@@ -105,7 +105,7 @@ describe('run directory lock', () => {
 });
 
 describe('run directory lock and signals', () => {
-  it('SIGTERM during esm2-train fit removes its lock file (exit 143, as the signal'\''s default)', async () => {
+  it('SIGTERM during esm2-train fit removes its lock file and exits 143 like the default handler', async () => {
     const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'fit', '--data', 'train.csv', '--model', 'esm2', '--out', 'runs/signalled', '--epochs', '50', '--batch-size', '20', '--towers', '4', '--embedding-dim', '2'], {
       cwd: trainerDir,
       env: { ...process.env, INIT_CWD: dir },
