@@ -1,3 +1,7 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, rmdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { mulberry32 } from './random.js';
 import type { HostTensor } from './ir/tensor.js';
 import type { Graph } from './ir/types.js';
@@ -59,10 +63,6 @@ export function randomFeeds(graph: Graph, schema: FeatureSchema, batch: number, 
  * not Linux), why not, so the caller can skip with that reason.
  */
 export async function mountTinyTmpfs(size = '1m'): Promise<{ dir: string; unmount: () => Promise<void> } | { reason: string }> {
-  const { execFile } = await import('node:child_process');
-  const { mkdtemp, rmdir } = await import('node:fs/promises');
-  const { tmpdir } = await import('node:os');
-  const { join } = await import('node:path');
   const run = (cmd: string, args: string[]) =>
     new Promise<void>((resolve, reject) => execFile(cmd, args, (err, _out, stderr) => (err ? reject(new Error(stderr.trim() || err.message)) : resolve())));
   if (process.platform !== 'linux') return { reason: `tmpfs needs Linux (this is ${process.platform})` };

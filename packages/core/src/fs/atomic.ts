@@ -58,12 +58,25 @@ export async function fsyncDir(path: string): Promise<void> {
  * never succeed.)
  */
 export async function checkOutputPath(path: string): Promise<void> {
-  const target = await lstat(path).catch((e: unknown) => (code(e) === 'ENOENT' ? undefined : Promise.reject(asWriteError(e, path))));
-  if (target?.isDirectory()) throw new WriteError(path, 'it is a directory; give a file name', { code: 'EISDIR' });
-  if (target) return;
   const dir = dirname(resolve(path));
-  const parent = await stat(dir).catch((e: unknown) => Promise.reject(asWriteError(e, path, [dir])));
-  if (!parent.isDirectory()) throw new WriteError(path, `${dirname(path)} is not a directory`, { code: 'ENOTDIR' });
+  try {
+    const target = await lstatIfExists(path);
+    if (target?.isDirectory()) throw new WriteError(path, 'it is a directory; give a file name', { code: 'EISDIR' });
+    if (target) return;
+    if (!(await stat(dir)).isDirectory()) throw new WriteError(path, `${dirname(path)} is not a directory`, { code: 'ENOTDIR' });
+  } catch (e) {
+    throw asWriteError(e, path, [dir]);
+  }
+}
+
+/** The entry at `path` (not following a final symlink), or undefined when there is none. */
+async function lstatIfExists(path: string) {
+  try {
+    return await lstat(path);
+  } catch (e) {
+    if (code(e) === 'ENOENT') return undefined;
+    throw e;
+  }
 }
 
 /**
@@ -89,7 +102,7 @@ export class AtomicOutput {
   async prepare(): Promise<void> {
     try {
       await syncFile(this.tmp);
-      const target = await lstat(this.path).catch((e: unknown) => (code(e) === 'ENOENT' ? undefined : Promise.reject(e)));
+      const target = await lstatIfExists(this.path);
       if (target?.isDirectory()) throw new WriteError(this.path, 'it is a directory; give a file name', { code: 'EISDIR' });
     } catch (e) {
       await this.discard();
@@ -277,16 +290,6 @@ export async function interruptedSwapDir(dir: string): Promise<string | undefine
   return dated.sort((a, b) => a.ctime - b.ctime).at(-1)?.path;
 }
 
-async function exists(path: string): Promise<boolean> {
-  try {
-    await lstat(path);
-    return true;
-  } catch (e) {
-    if (code(e) === 'ENOENT') return false;
-    throw e;
-  }
-}
-
 /** Replaces (or creates) directory `dir` with what `fill` writes into a fresh directory. */
 export async function replaceDirAtomically(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
   const target = resolve(dir);
@@ -304,10 +307,9 @@ export async function replaceDirAtomically(dir: string, fill: (tmpDir: string) =
     } catch (e) {
       throw asWriteError(e, dir, [tmp]);
     }
-    if ((await lstat(target).catch(() => undefined))?.isDirectory() === false) {
-      throw new WriteError(dir, 'it exists and is not a directory', { code: 'ENOTDIR' });
-    }
-    const setAside = (await exists(target)) ? join(parent, oldPrefix(name) + uniqueSuffix()) : undefined;
+    const existing = await lstatIfExists(target);
+    if (existing && !existing.isDirectory()) throw new WriteError(dir, 'it exists and is not a directory', { code: 'ENOTDIR' });
+    const setAside = existing ? join(parent, oldPrefix(name) + uniqueSuffix()) : undefined;
     try {
       if (setAside) await rename(target, setAside);
       try {

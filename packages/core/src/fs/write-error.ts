@@ -1,4 +1,5 @@
 import { dirname, sep } from 'node:path';
+import { inspect } from 'node:util';
 
 /**
  * A failed write, reported by the path the user asked for, never by the
@@ -37,9 +38,9 @@ const REASONS: Record<string, (path: string) => string> = {
  * becomes a WriteError naming `path`. Errors about other paths (an input
  * that cannot be read) and non-system errors (bad data) pass unchanged.
  */
-export function asWriteError(err: unknown, path: string, temps: readonly string[] = []): unknown {
+export function asWriteError(err: unknown, path: string, temps: readonly string[] = []): Error {
   if (err instanceof WriteError) return err;
-  if (!(err instanceof Error)) return err;
+  if (!(err instanceof Error)) return new Error(`non-error thrown: ${inspect(err)}`);
   const sys = err as NodeJS.ErrnoException & { dest?: string };
   const mentionsTemp = temps.some((t) => err.message.includes(t));
   const isSystem = typeof sys.code === 'string' && typeof sys.syscall === 'string';

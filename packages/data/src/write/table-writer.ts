@@ -34,7 +34,7 @@ export class TableWriter {
     this.sep = path.toLowerCase().endsWith('.tsv') ? '\t' : ',';
     this.csv = new AtomicOutput(path, { suffix: '.csv' });
     this.out = createWriteStream(this.csv.tmp, { flags: 'wx' });
-    this.out.on('error', (e) => (this.failed ??= asWriteError(e, path, [this.csv.tmp]) as Error));
+    this.out.on('error', (e) => (this.failed ??= asWriteError(e, path, [this.csv.tmp])));
     this.out.write(columns.map((c) => this.cell(c.name)).join(this.sep) + '\n');
   }
 
@@ -78,8 +78,14 @@ export class TableWriter {
     try {
       if (this.failed) throw this.failed;
       this.out.end();
-      await finished(this.out).catch((e: unknown) => Promise.reject(this.failed ?? asWriteError(e, this.path, [this.csv.tmp])));
-      if (this.failed) throw this.failed;
+      try {
+        await finished(this.out);
+      } catch (e) {
+        throw this.failed ?? asWriteError(e, this.path, [this.csv.tmp]);
+      }
+      // The stream's 'error' listener may have run meanwhile.
+      const late = this.failure();
+      if (late) throw late;
       if (this.format === 'csv') {
         await this.csv.commit();
         return;
@@ -101,6 +107,10 @@ export class TableWriter {
     }
   }
 
+  private failure(): Error | undefined {
+    return this.failed;
+  }
+
   async abort(): Promise<void> {
     this.out.destroy();
     await this.csv.discard();
@@ -109,9 +119,17 @@ export class TableWriter {
   private cell(v: unknown): string {
     if (v === null || v === undefined) return '';
     if (typeof v === 'number') return String(v);
-    const s = Array.isArray(v) ? v.join('|') : String(v);
+    const s = cellText(v);
     return s.includes(this.sep) || s.includes('"') || s.includes('\n') || s.includes('\r') ? `"${s.replaceAll('"', '""')}"` : s;
   }
+}
+
+/** A non-number cell as text: lists joined with `|` (the multi-value separator). */
+function cellText(v: unknown): string {
+  if (typeof v === 'string') return v;
+  if (typeof v === 'bigint' || typeof v === 'boolean') return String(v);
+  if (Array.isArray(v)) return v.join('|');
+  return JSON.stringify(v) ?? '';
 }
 
 /** Runs `fn` with a writer and commits, or aborts on any error: no half-written outputs. */
