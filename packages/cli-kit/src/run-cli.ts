@@ -1,4 +1,4 @@
-import { CommanderError, type Command } from 'commander';
+import type { Command, CommanderError } from 'commander';
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -29,6 +29,12 @@ export function packageVersion(moduleUrl: string): string {
     if (up === dir) throw new Error(`no package.json with a version above ${fileURLToPath(moduleUrl)}`);
     dir = up;
   }
+}
+
+/** By shape, not instanceof: the program may come from another copy of commander than this package's. */
+function isCommanderError(err: unknown): err is CommanderError {
+  const e = err as Partial<CommanderError> | null;
+  return typeof e === 'object' && e !== null && typeof e.code === 'string' && e.code.startsWith('commander.') && typeof e.exitCode === 'number';
 }
 
 function commandPath(cmd: Command): string {
@@ -82,7 +88,7 @@ export async function runCli(program: Command, info: CliInfo): Promise<number> {
       await program.parseAsync(args, { from: 'user' });
       code = typeof process.exitCode === 'number' ? process.exitCode : 0;
     } catch (err) {
-      if (err instanceof CommanderError) {
+      if (isCommanderError(err)) {
         // commander has already printed its message (and the hint); help and --version end with 0.
         code = err.exitCode;
       } else {
