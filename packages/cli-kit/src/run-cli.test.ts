@@ -82,6 +82,15 @@ describe('runCli', () => {
     expect(process.exitCode).toBe(1);
   });
 
+  it("a commander error from another copy of commander keeps its exit code and is not printed twice", async () => {
+    const t = program();
+    t.p.command('foreign').action(() => {
+      throw Object.assign(new Error('(outputHelp)'), { code: 'commander.helpDisplayed', exitCode: 0 });
+    });
+    expect(await run(t, ['foreign'])).toBe(0);
+    expect(t.text().err).toBe('');
+  });
+
   it('packageVersion reads the nearest package.json above a module', () => {
     expect(packageVersion(import.meta.url)).toMatch(/^\d+\.\d+\.\d+/);
   });
