@@ -93,7 +93,7 @@ const lowerings = {
     const dim = dy!.shape[1]!;
     const { safe, mask } = paddingMask(ids!);
     const spread = tf.mul(tf.expandDims(dy!, 1), tf.expandDims(poolWeights(mask, attrs.mode), 2)); // [n, L, D]
-    return tf.unsortedSegmentSum(tf.reshape(spread, [n * len, dim]), tf.reshape(safe, [-1]) as tf.Tensor1D, attrs.rows);
+    return tf.unsortedSegmentSum(tf.reshape(spread, [n * len, dim]), tf.reshape<tf.Rank.R1>(safe, [-1]), attrs.rows);
   },
   sqrt: ([x]) => tf.sqrt(x!),
   div: ([a, b]) => tf.div(a!, b!),

@@ -20,7 +20,7 @@ describe.each(ZOO_CASES)('forward parity with the interpreter: $label', ({ confi
     engine.dispose();
   });
 
-  it('the IR gradient graph (backward ops included) compiles and matches the interpreter', async () => {
+  it('the IR gradient graph (backward ops included) compiles and matches the interpreter', () => {
     const { model, weights, feeds } = fixture(config, 4, 12);
     const g = grad(model.graph);
     const compiled = new CompiledGraph(g);

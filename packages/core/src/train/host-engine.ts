@@ -25,19 +25,19 @@ export interface GraphRunner {
 export type GraphCompiler = (graph: Graph) => Promise<GraphRunner>;
 
 /** The interpreter as a compiler: the oracle engine every compiled engine is compared with. */
-export const interpretCompiler: GraphCompiler = async (graph) => ({
-  run: async (feeds, outputs, into) => {
-    const out = interpret(graph, new Map(), feeds, { outputs });
-    return Object.fromEntries(
-      outputs.map((o) => {
+export const interpretCompiler: GraphCompiler = (graph) =>
+  Promise.resolve({
+    run: (feeds, outputs, into) => {
+      const out = interpret(graph, new Map(), feeds, { outputs });
+      const results = outputs.map((o): [string, Float32Array | Float64Array] => {
         const target = into?.[o];
         if (!target) return [o, out[o]!.data as Float64Array];
         target.set(out[o]!.data);
         return [o, target];
-      }),
-    );
-  },
-});
+      });
+      return Promise.resolve(Object.fromEntries(results));
+    },
+  });
 
 /**
  * The scoring side of a host-embedding model: predictions from looked-up

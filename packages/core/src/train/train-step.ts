@@ -70,8 +70,8 @@ export function buildTrainStep(model: ZooModel, optimizer: OptimizerConfig): Tra
   // Each parameter becomes a slice of the flat vector, defined under the parameter's own name.
   const flat = { name: N.params, type: { dtype: 'f32' as const, shape: [flatSize] }, role: 'state' as const };
   const unpack: Node[] = layout.flatMap((slot, k) => [
-    { id: `%unpack${k}`, op: 'slice', inputs: [N.params], attrs: { axis: 0, start: slot.offset, size: slot.size }, type: { dtype: 'f32', shape: [slot.size] } } as Node,
-    { id: slot.name, op: 'reshape', inputs: [`%unpack${k}`], attrs: { shape: slot.shape }, type: { dtype: 'f32', shape: slot.shape } } as Node,
+    { id: `%unpack${k}`, op: 'slice', inputs: [N.params], attrs: { axis: 0, start: slot.offset, size: slot.size }, type: { dtype: 'f32', shape: [slot.size] } },
+    { id: slot.name, op: 'reshape', inputs: [`%unpack${k}`], attrs: { shape: slot.shape }, type: { dtype: 'f32', shape: slot.shape } },
   ]);
   const b = GraphBuilder.extending({ ...withGrads, inputs: [...withGrads.inputs, flat], params: [], nodes: [...unpack, ...withGrads.nodes] });
   const g = (name: string) => b.value(withGrads.outputs[gradName(name)]!);

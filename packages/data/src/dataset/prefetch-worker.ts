@@ -7,7 +7,7 @@ import type { PrefetchWorkerData, WorkerMessage } from './prefetch.js';
 /** Typed arrays of a batch, moved (not copied) to the training thread. */
 function buffersOf(batch: Batch): ArrayBuffer[] {
   const arrays = [...Object.values(batch.features), ...Object.values(batch.labels), ...(batch.userIds ? [batch.userIds] : []), ...Object.values(batch.truth ?? {})];
-  return [...new Set(arrays.map((a) => a!.buffer as ArrayBuffer))];
+  return [...new Set(arrays.map((a) => a.buffer as ArrayBuffer))];
 }
 
 const data = workerData as PrefetchWorkerData;
