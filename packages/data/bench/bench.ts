@@ -51,7 +51,7 @@ async function main(): Promise<void> {
     for (const rows of SIZES) {
       for (const format of FORMATS) {
         const file = join(dir, `synthetic-${rows}.${format}`);
-        let t = performance.now();
+        const t = performance.now();
         await writeSynthetic(file, { rows, seed: 1, truth: true });
         const gen = (performance.now() - t) / 1000;
         const size = (await stat(file)).size / 2 ** 20;
