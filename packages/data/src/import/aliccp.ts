@@ -143,7 +143,7 @@ export function addRawFeatures(bag: FieldBag, list: string): string | undefined 
   for (const item of list.split('\x01')) {
     const a = item.indexOf('\x02');
     const b = item.indexOf('\x03', a + 1);
-    if (a <= 0 || b <= a + 1) return `malformed feature '${item.replace(/[\x01-\x03]/g, '?')}' (expected field\\x02id\\x03value)`;
+    if (a <= 0 || b <= a + 1) return `malformed feature '${item.replaceAll('\x01', '?').replaceAll('\x02', '?').replaceAll('\x03', '?')}' (expected field\\x02id\\x03value)`;
     bag.add(item.slice(0, a), item.slice(a + 1, b));
   }
   return undefined;

@@ -57,14 +57,15 @@ describe('importUserBehavior on the real fixtures', () => {
       // The world as it was at the click: earlier events plus the click itself.
       const known = events.filter(([, , , , ts]) => Number(ts) < t0);
       known.push([String(t['user_id']), String(t['item_id']), String(t['category_id']), 'pv', String(t0)]);
-      const file = tmp(`cut-${t['user_id']}-${t['item_id']}.csv`);
+      const pair = `${String(t['user_id'])}-${String(t['item_id'])}`;
+      const file = tmp(`cut-${pair}.csv`);
       await writeFile(file, known.map((e) => e.join(',')).join('\n') + '\n');
-      const outCut = tmp(`cut-${t['user_id']}-${t['item_id']}.out.csv`);
+      const outCut = tmp(`cut-${pair}.out.csv`);
       await importUserBehavior(file, outCut);
       const row = (await readAll(outCut)).find((r) => r['user_id'] === t['user_id'] && r['item_id'] === t['item_id'])!;
       expect(row['daction'], 'the truncated log has no post-click events').toBe('0');
       expect(row['buy']).toBe('0');
-      for (const f of FEATURES) expect(row[f], `${f} of ${t['user_id']}/${t['item_id']}`).toBe(t[f]);
+      for (const f of FEATURES) expect(row[f], `${f} of ${pair}`).toBe(t[f]);
     }
   }, 30000);
 });

@@ -32,8 +32,8 @@ export async function validateRows(table: Table, rules: SqlRule[], options: BadR
     const cells = [];
     for (let i = 0; i < chunk.length; i++) {
       const p = problems[i];
-      if (p === null || p === undefined) continue;
-      const [column, reason] = String(p).split('\t') as [string, string];
+      if (typeof p !== 'string') continue; // NULL: a good row
+      const [column, reason] = p.split('\t') as [string, string];
       cells.push({ row: i, column, reason });
     }
     await bad.handle(chunk.start, cells);
