@@ -1,4 +1,5 @@
 import { readFileSync, writeFileSync } from 'node:fs';
+import { cp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeModel, encodeModel, exportArtifactToOnnx, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights, parseFeatureSchema, readArtifact } from '@esm2/core';
@@ -11,7 +12,7 @@ import { csvRows, requestRows } from './test-support/rows.js';
 let fixture: Fixture;
 beforeAll(async () => {
   fixture = await makeFixture(400);
-}, 60_000);
+});
 afterAll(() => fixture?.cleanup());
 
 describe('loadScoringModel', () => {
@@ -58,6 +59,15 @@ describe('loadScoringModel', () => {
     expect(loaded.info.format).toBe(LEGACY_EXPORT_FORMAT);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/legacy\.onnx carries no content checksum .*export it again/);
+  });
+
+  it('refuses an artifact whose encoders are malformed, naming model.json and the bad key', async () => {
+    const dir = join(fixture.dir, 'bad-encoders');
+    await cp(fixture.artifact, dir, { recursive: true });
+    const doc = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    doc.encoders.numeric.price.std = 'wide';
+    writeFileSync(join(dir, 'model.json'), JSON.stringify(doc));
+    await expect(loadScoringModel(dir)).rejects.toThrow(/bad-encoders\/model\.json: invalid encoders JSON: numeric\.price\.std: /);
   });
 
   it('refuses a model exported without encoders, saying why', async () => {

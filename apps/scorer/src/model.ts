@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { artifactToModelProto, encodeModel, parseExportMetadata, readVerifiedOnnx, type OnnxModelInfo } from '@esm2/backend-onnx';
-import { buildModel, locateArtifact, pruneGraph, readArtifact, tableSize, type FeatureSchema, type Graph, type PredictionName } from '@esm2/core';
+import { MODEL_FILE, buildModel, locateArtifact, pruneGraph, readArtifact, tableSize, type FeatureSchema, type Graph, type PredictionName } from '@esm2/core';
 import { Encoders } from '@esm2/data';
 
 /** Where workers load the ONNX model from: the file (external data beside it) or bytes compiled in memory. */
@@ -73,12 +73,8 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
   if (info.encoders === null) {
     throw new Error(`${path}: the model carries no encoders (it was not trained from a prepared dataset), so raw rows cannot be encoded`);
   }
-  let encoders: Encoders;
-  try {
-    encoders = Encoders.fromJSON(info.encoders);
-  } catch (e) {
-    throw new Error(`${path}: its encoders cannot be read: ${(e as Error).message}`);
-  }
+  // Named after the file that holds them, so a bad key can be found and fixed.
+  const encoders = Encoders.fromJSON(info.encoders, s.isDirectory() ? join(origin, MODEL_FILE) : origin);
   const mismatch = schemaMismatch(info.schema, encoders.schema);
   if (mismatch) throw new Error(`${path}: the encoders do not match the model's feature schema: ${mismatch}`);
   const full = buildModel(info.schema, info.model.config);

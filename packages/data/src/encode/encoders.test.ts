@@ -62,6 +62,28 @@ describe('Encoders', () => {
     expect(() => Encoders.fromJSON({ ...json, version: 2 })).toThrow('invalid encoders JSON: version');
   });
 
+  it('refuses malformed encoders JSON naming the source and every bad key', async () => {
+    const json = JSON.parse(JSON.stringify((await fitted()).toJSON()));
+    const bad = (edit: (j: typeof json) => void) => {
+      const copy = JSON.parse(JSON.stringify(json));
+      edit(copy);
+      return () => Encoders.fromJSON(copy, 'runs/x/model.json');
+    };
+    expect(bad((j) => (j.config.fields[1].kind = 'categorial'))).toThrow(/^runs\/x\/model\.json: invalid encoders JSON: config\.fields\.1\.kind: /);
+    expect(bad((j) => delete j.numeric.price)).toThrow("runs/x/model.json: invalid encoders JSON: numeric.price: missing: numeric field 'price' needs its statistics");
+    expect(bad((j) => delete j.vocabularies.user_id)).toThrow("vocabularies.user_id: missing: field 'user_id' is vocabulary-encoded");
+    expect(bad((j) => (j.vocabularies.tags[1] = 7))).toThrow(/vocabularies\.tags\.1: Invalid input: expected string/);
+    expect(bad((j) => (j.numeric.price.std = -1))).toThrow(/numeric\.price\.std: /);
+    expect(bad((j) => (j.maxLength.tags = 0))).toThrow(/maxLength\.tags: /);
+    expect(bad((j) => (j.config.csv = { delimiter: ';;' }))).toThrow(/config\.csv\.delimiter: /);
+    expect(bad((j) => delete j.config.fields[0].column)).toThrow(/config\.fields\.0\.column: /);
+    expect(bad((j) => (j.config.truth = { pctr: 'true_pctr', pcvr2: 'x' }))).toThrow(/config\.truth/);
+    expect(bad((j) => (j.config.userField = 'nobody'))).toThrow("config.userField: 'nobody' is not a field");
+    expect(bad((j) => (j.vocabulary = j.vocabularies))).toThrow(/Unrecognized key: "vocabulary"/);
+    expect(bad((j) => (j.schema.fields = []))).toThrow(/schema\.fields: /);
+    expect(() => Encoders.fromJSON(json, 'runs/x/model.json')).not.toThrow();
+  });
+
   it('encodes unknown values as OOV, pads lists with -1 and normalises numbers', async () => {
     const enc = await fitted();
     const b = enc.encodeRows([

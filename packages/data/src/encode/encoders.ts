@@ -1,6 +1,7 @@
-import { parseFeatureSchema, type FeatureSchema, type Field } from '@esm2/core';
+import { featureSchemaSchema, parseFeatureSchema, type FeatureSchema, type Field } from '@esm2/core';
 import { z } from 'zod';
 import type { Batch } from '../batch.js';
+import { dataConfigSchema, fieldConfigSchema } from '../config.js';
 import { BadValueError } from '../errors.js';
 import { TRUTH_NAMES, type ResolvedConfig } from '../infer.js';
 import { hashId } from './hash.js';
@@ -35,22 +36,51 @@ export interface EncodersJSON extends FittedState {
   schema: FeatureSchema;
 }
 
-const jsonShape = z.object({
-  format: z.literal('esm2-encoders'),
-  version: z.literal(1),
-  config: z.object({
-    csv: z.record(z.string(), z.unknown()),
-    labels: z.object({ click: z.string(), daction: z.array(z.string()), buy: z.string() }),
-    fields: z.array(z.record(z.string(), z.unknown())),
-    userField: z.string().optional(),
-    keys: z.array(z.string()),
-    truth: z.record(z.string(), z.string()),
-  }),
-  schema: z.unknown(),
-  vocabularies: z.record(z.string(), z.array(z.string())),
-  numeric: z.record(z.string(), z.object({ count: z.number(), mean: z.number(), std: z.number(), min: z.number(), max: z.number() })),
-  maxLength: z.record(z.string(), z.number().int().positive()),
-});
+const finite = z.number(); // zod 4 refuses NaN and ±Infinity
+
+/**
+ * The saved encoders, checked key by key when read back (from an artifact's
+ * model.json or an ONNX file's metadata), so a damaged or hand-edited file
+ * is refused naming the bad key instead of failing later in encoding.
+ * Unknown keys are refused too: a misspelt key would otherwise be ignored.
+ */
+const jsonShape = z
+  .strictObject({
+    format: z.literal('esm2-encoders'),
+    version: z.literal(1),
+    config: z.strictObject({
+      csv: dataConfigSchema.shape.csv.unwrap(),
+      labels: z.strictObject({ click: z.string(), daction: z.array(z.string()), buy: z.string() }),
+      // Resolved fields always name their source column.
+      fields: z.array(z.intersection(fieldConfigSchema, z.object({ column: z.string() }))).min(1),
+      userField: z.string().optional(),
+      keys: z.array(z.string()),
+      truth: z.partialRecord(z.enum(TRUTH_NAMES), z.string()),
+    }),
+    // Derived from config and state when loaded; checked as a feature schema all the same.
+    schema: featureSchemaSchema,
+    vocabularies: z.record(z.string(), z.array(z.string())),
+    numeric: z.record(
+      z.string(),
+      z.strictObject({ count: z.number().int().nonnegative(), mean: finite, std: finite.nonnegative(), min: finite, max: finite }),
+    ),
+    maxLength: z.record(z.string(), z.number().int().positive()),
+  })
+  .superRefine((doc, ctx) => {
+    const names = new Set<string>();
+    for (const [i, f] of doc.config.fields.entries()) {
+      if (names.has(f.name)) ctx.addIssue({ code: 'custom', path: ['config', 'fields', i, 'name'], message: `field '${f.name}' is declared twice` });
+      names.add(f.name);
+      if (f.kind === 'numeric') {
+        if (!doc.numeric[f.name]) ctx.addIssue({ code: 'custom', path: ['numeric', f.name], message: `missing: numeric field '${f.name}' needs its statistics` });
+      } else if (f.encoding.kind === 'vocabulary' && !doc.vocabularies[f.name]) {
+        ctx.addIssue({ code: 'custom', path: ['vocabularies', f.name], message: `missing: field '${f.name}' is vocabulary-encoded` });
+      }
+    }
+    if (doc.config.userField !== undefined && !names.has(doc.config.userField)) {
+      ctx.addIssue({ code: 'custom', path: ['config', 'userField'], message: `'${doc.config.userField}' is not a field` });
+    }
+  });
 
 type FieldEncoder =
   | { kind: 'categorical'; name: string; column: string; id: (v: unknown) => number }
@@ -206,13 +236,17 @@ export class Encoders {
     return { format: 'esm2-encoders', version: 1, config: this.config, schema: this.schema, ...this.state };
   }
 
-  static fromJSON(json: unknown): Encoders {
+  /**
+   * Encoders saved by `toJSON`, validated first: every problem is listed as
+   * `key.path: what is wrong`, after `source` (the file it came from) when given.
+   */
+  static fromJSON(json: unknown, source?: string): Encoders {
     const r = jsonShape.safeParse(json);
     if (!r.success) {
       const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-      throw new Error(`invalid encoders JSON: ${issues.join('; ')}`);
+      throw new Error(`${source === undefined ? '' : `${source}: `}invalid encoders JSON: ${issues.join('; ')}`);
     }
-    const doc = json as EncodersJSON;
+    const doc = r.data;
     return new Encoders(doc.config, { vocabularies: doc.vocabularies, numeric: doc.numeric, maxLength: doc.maxLength });
   }
 }
