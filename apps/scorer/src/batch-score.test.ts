@@ -26,7 +26,7 @@ beforeAll(async () => {
   const local = await LocalScorer.create(model);
   expected = await local.scoreRows(model, requestRows(csvRows(fixture.csv)));
   await local.close();
-}, 60_000);
+});
 afterAll(async () => {
   await pool?.close();
   await fixture?.cleanup();

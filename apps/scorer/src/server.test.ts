@@ -17,7 +17,7 @@ beforeAll(async () => {
   local = await LocalScorer.create(model);
   running = await startService({ model, port: 0, workers: 2, limits: { maxRows: 500, bodyLimit: 200_000 } });
   rows = requestRows(csvRows(fixture.csv));
-}, 60_000);
+});
 
 afterAll(async () => {
   await running?.close();
@@ -110,22 +110,15 @@ describe('POST /v1/score', () => {
       const start = (k * 37) % (rows.length - 60);
       return rows.slice(start, start + 1 + ((k * 13) % 60));
     });
-    const before = await batchCount();
     const responses = await Promise.all(requests.map((r) => post({ rows: r })));
-    const batches = (await batchCount()) - before;
     for (const [k, res] of responses.entries()) {
       expect(res.status).toBe(200);
       expect(res.json.predictions, `request ${k}`).toEqual(await local.scoreRows(model, requests[k]!));
     }
-    // Requests really were merged: fewer session runs than requests.
-    expect(batches).toBeLessThan(requests.length);
+    // How many runs that took depends on arrival timing; that requests are merged is
+    // shown without timing in service-lifecycle.test.ts.
   });
 });
-
-async function batchCount(): Promise<number> {
-  const text = await (await fetch(`${running.url}/metrics`)).text();
-  return Number(/^esm2_scorer_batch_rows_count (\d+)/m.exec(text)?.[1] ?? NaN);
-}
 
 describe('GET /metrics and unknown routes', () => {
   it('exposes request counts by status, latency and batch-size histograms in Prometheus format', async () => {

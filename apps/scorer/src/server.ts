@@ -164,9 +164,9 @@ export function buildService(options: ServiceOptions): Service {
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
-    const allowed = methods.get(path);
-    if (allowed) {
-      const allow = [...allowed].sort().join(', ');
+    const known = methods.get(path);
+    if (known) {
+      const allow = [...known].sort().join(', ');
       void reply.code(405).header('allow', allow).send({ error: `method ${request.method} is not allowed on ${path}; use ${allow}` });
       return;
     }

@@ -4,6 +4,7 @@ import { Writable } from 'node:stream';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadScoringModel, type ScoringModel } from './model.js';
+import { encodeRows } from './request.js';
 import { buildService, type Service, type ServiceLimits } from './server.js';
 import { makeFixture, type Fixture } from './test-support/fixture.js';
 import { GatedScorer, countdown } from './test-support/gated-scorer.js';
@@ -86,6 +87,30 @@ describe('service lifecycle', () => {
     expect(body.predictions).toHaveLength(3);
     expect(body.predictions[0]!.pctr).toBe(0.5);
     await expect(post(url, { rows: rows.slice(0, 1) })).rejects.toThrow();
+  });
+
+  it('merges requests that arrive while the worker is busy into one run, each answered with its own rows', async () => {
+    // Each row is answered with its own normalised price, so a reply can be traced to its rows.
+    const scorer = new GatedScorer((feeds, outputs, n) => Object.fromEntries(outputs.map((o) => [o, Float32Array.from(feeds.price!.data.subarray(0, n))])));
+    const requests = Array.from({ length: 12 }, (_, k) => rows.slice(k * 7, k * 7 + 1 + (k % 5)));
+    const received = countdown(requests.length);
+    const { service, url } = await listen(scorer, {}, ({ app }) => app.addHook('preHandler', async () => received.tick()));
+    const first = post(url, { rows: requests[0] });
+    await scorer.started(1); // the first request holds the only worker
+    const replies = [first, ...requests.slice(1).map((r) => post(url, { rows: r }))];
+    await received.done;
+    // Handlers submit to the batcher in the microtasks after their preHandler: one event-loop turn later all have.
+    await new Promise((resolve) => setImmediate(resolve));
+    scorer.open();
+    const answered = await Promise.all(replies);
+    // The eleven requests that arrived while the worker was busy left together in one run.
+    expect(scorer.runs.map((r) => r.rows)).toEqual([requests[0]!.length, requests.slice(1).reduce((n, r) => n + r.length, 0)]);
+    for (const [k, res] of answered.entries()) {
+      const prices = encodeRows(model, requests[k]!).price!.data;
+      const body = (await res.json()) as { predictions: Record<string, number>[] };
+      expect(body.predictions.map((p) => p.pctr), `request ${k}`).toEqual([...prices]);
+    }
+    await service.close();
   });
 
   it('answers 500 with a message, not a crash, when the session fails', async () => {
