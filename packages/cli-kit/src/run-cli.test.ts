@@ -19,9 +19,7 @@ function program() {
     .action((o: { epochs: number }) => {
       ran.push(o.epochs);
     });
-  p.command('boom').action(async () => {
-    throw new Error('/x/y.csv: no such file');
-  });
+  p.command('boom').action(() => Promise.reject(new Error('/x/y.csv: no such file')));
   return { p, out, err, ran, text: () => ({ out: out.join(''), err: err.join('') }) };
 }
 

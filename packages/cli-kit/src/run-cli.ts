@@ -69,7 +69,7 @@ export async function runCli(program: Command, info: CliInfo): Promise<number> {
   // Even when the root has an action of its own (commander then adds no help command by default).
   program.helpCommand('help [command]', 'show help for a command');
   const output = program.configureOutput();
-  const writeErr = output.writeErr ?? ((s: string) => process.stderr.write(s));
+  const writeErr = (s: string) => (output.writeErr ? output.writeErr(s) : process.stderr.write(s));
   visit(program, (cmd) => {
     cmd
       .exitOverride()

@@ -93,7 +93,7 @@ export interface FitFlags {
 export function parseFitConfig(doc: unknown, source: string): FitConfigFile {
   if (doc === null || doc === undefined) return {};
   const r = fitConfigSchema.safeParse(doc);
-  if (r.success) return doc as FitConfigFile; // as written: defaults are applied once flags are merged in
+  if (r.success) return doc; // as written: defaults are applied once flags are merged in
   const problems = r.error.issues.flatMap((i) => {
     const at = i.path.map(String).join('.');
     if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown key`);

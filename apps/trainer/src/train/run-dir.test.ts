@@ -46,7 +46,7 @@ describe('run directory lock', () => {
     const messages: string[] = [];
     const lock = await lockRunDir(run, { onTakeover: (m) => messages.push(m) });
     expect(messages).toEqual([`${run}: taking over the lock of pid ${pid} (since 2026-01-01T00:00:00.000Z), which is no longer running`]);
-    expect(JSON.parse(await readFile(lock.path, 'utf8')).pid).toBe(process.pid);
+    expect((JSON.parse(await readFile(lock.path, 'utf8')) as { pid: number }).pid).toBe(process.pid);
     await lock.release();
   });
 
@@ -122,7 +122,7 @@ describe('run directory lock and signals', () => {
       void exited.then(() => rej(new Error(`fit ended before training started: ${seen}`)));
     });
     const lock = runPaths(join(dir, 'runs/signalled')).lock;
-    expect(JSON.parse(await readFile(lock, 'utf8')).pid).toBe(child.pid);
+    expect((JSON.parse(await readFile(lock, 'utf8')) as { pid: number }).pid).toBe(child.pid);
     child.kill('SIGTERM');
     expect(await exited).toEqual({ code: 143, signal: null });
     expect(existsSync(lock)).toBe(false);

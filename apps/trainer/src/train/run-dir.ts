@@ -108,7 +108,13 @@ export async function lockRunDir(dir: string, options: { onTakeover?: (message: 
     }
   };
   process.on('exit', releaseSync);
-  return { path, release: async () => releaseSync() };
+  return {
+    path,
+    release: () => {
+      releaseSync();
+      return Promise.resolve();
+    },
+  };
 }
 
 /** Checks `--out` before anything else: a directory (created if missing, and then reported as created). */
