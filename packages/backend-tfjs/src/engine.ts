@@ -1,5 +1,6 @@
 import * as tf from '@tensorflow/tfjs';
 import {
+  checkInitialWeights,
   clipScale,
   findEmbeddingLookups,
   restoreEngineState,
@@ -20,7 +21,6 @@ import { CompiledGraph } from './compile.js';
 import { batchSizeOf, checkFeed, inputTensors } from './feeds.js';
 import { DenseAdam } from './optim/dense-adam.js';
 import type { TfRuntime } from './runtime.js';
-import { checkWeights } from './weights.js';
 
 /** One lookup's share of a batch: its ids and the looked-up (pooled) rows fed to the graph. */
 interface LookupBatch {
@@ -79,7 +79,7 @@ export class TfjsEngine implements TrainingEngine {
   ) {
     this.description = runtime.description;
     const graph = model.graph;
-    checkWeights(graph, weights);
+    checkInitialWeights(graph, weights);
     this.compiled = new CompiledGraph(graph);
     this.inputsByName = new Map(graph.inputs.map((i) => [i.name, i]));
     const { tables, lookups } = findEmbeddingLookups(graph);

@@ -28,4 +28,12 @@ describe('TfjsEngine embedding lookups (core findEmbeddingLookups, as the onnx e
     expect(engine.getState().get('adam/m/emb/unused')!.shape).toEqual([4, 2]);
     engine.dispose();
   });
+
+  it('refuses initial weights that do not fit the model with the message of core, as the onnx engine does', async () => {
+    const model = buildModel(smallSchema(), { towers: [3], embeddingDim: 2, numericDim: 2 });
+    const weights = initWeights(model.graph, 3);
+    weights.delete('emb/user');
+    const runtime = await cpuRuntime();
+    expect(() => new TfjsEngine(model, weights, DEFAULT_TEST_OPTIMIZER, runtime)).toThrow(/initial weights do not fit model '.*': param 'emb\/user' has no weights/);
+  });
 });

@@ -85,4 +85,14 @@ describe('HostEmbeddingEngine on the interpreter', () => {
       /node '%\d+' \(matmul\) reads embedding table 'emb\/t'/,
     );
   });
+
+  it('refuses initial weights that do not fit the model, listing every problem', async () => {
+    const weights = initWeights(model.graph, 1);
+    weights.delete('emb/user');
+    weights.set('emb/item', new Float32Array(3));
+    weights.set('stray', new Float32Array(1));
+    await expect(HostEmbeddingEngine.create({ model, weights, optimizer }, interpretCompiler, 'interpreter', '')).rejects.toThrow(
+      /initial weights do not fit model '.*': param 'emb\/user' has no weights; param 'emb\/item' has 3 values but the graph declares \[\d+,3\] = \d+; weights has 'stray'/,
+    );
+  });
 });

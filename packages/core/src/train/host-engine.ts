@@ -4,6 +4,7 @@ import { pruneGraph } from '../ir/prune.js';
 import type { HostTensor, Weights } from '../ir/tensor.js';
 import type { Graph } from '../ir/types.js';
 import type { ZooModel } from '../zoo/model.js';
+import { checkInitialWeights } from './initial-weights.js';
 import { restoreEngineState, saveEngineState, type OptimizerStateLayout } from './engine-state.js';
 import { SparseEmbeddingTable } from './sparse-table.js';
 import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
@@ -94,13 +95,10 @@ export class HostEmbeddingEngine implements TrainingEngine {
   }
 
   static async create(options: EngineOptions, compiler: GraphCompiler, name: string, description: string): Promise<HostEmbeddingEngine> {
+    checkInitialWeights(options.model.graph, options.weights);
     const step = buildTrainStep(options.model, options.optimizer);
     const runner = await compiler(step.graph);
-    const initial = (p: string) => {
-      const w = options.weights.get(p);
-      if (!w) throw new Error(`missing initial weights for '${p}'`);
-      return w;
-    };
+    const initial = (p: string) => options.weights.get(p)!;
     const live = emptyState(step.flatSize);
     for (const slot of step.layout) live.params.set(initial(slot.name), slot.offset);
     const tables = new Map<string, SparseEmbeddingTable>();

@@ -4,3 +4,4 @@ export { adamUpdate, adagradUpdate, adamScalars, clipScale } from './adam.js';
 export { buildTrainStep, trainStepNames, type TrainStep } from './train-step.js';
 export { HostEmbeddingEngine, interpretCompiler, buildPredictGraph, type GraphCompiler, type GraphRunner } from './host-engine.js';
 export { STATE_KEYS, restoreEngineState, saveEngineState, type OptimizerStateLayout } from './engine-state.js';
+export { checkInitialWeights } from './initial-weights.js';
