@@ -5,7 +5,7 @@ import { decodeModel, encodeModel, exportArtifactToOnnx, LEGACY_EXPORT_FORMAT, M
 import { artifactFromModel, buildModel, initWeights, parseFeatureSchema, readArtifact } from '@esm2/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalScorer } from './local-scorer.js';
-import { loadScoringModel, schemaMismatch } from './model.js';
+import { loadScoringModel } from './model.js';
 import { makeFixture, type Fixture } from './test-support/fixture.js';
 import { csvRows, requestRows } from './test-support/rows.js';
 
@@ -84,7 +84,7 @@ describe('loadScoringModel', () => {
     const model = buildModel(schema, { towers: [4] });
     const path = join(fixture.dir, 'mismatch.onnx');
     await exportArtifactToOnnx(artifactFromModel(model, schema, initWeights(model.graph, 1), { encoders: artifact.encoders }), path);
-    await expect(loadScoringModel(path)).rejects.toThrow(/field 'hour' has 3 embedding rows but the encoders produce ids for \d+/);
+    await expect(loadScoringModel(path)).rejects.toThrow(/mismatch\.onnx: the encoders do not match the model's feature schema: field 'hour': the encoders give a vocabulary of \d+ value\(s\), \d+ rows with OOV \(encoders\.vocabularies\.hour\) but its embedding table has 3 rows/);
   });
 
   it('names a path that does not exist or is not a model', async () => {
@@ -92,23 +92,5 @@ describe('loadScoringModel', () => {
     const junk = join(fixture.dir, 'junk.onnx');
     writeFileSync(junk, 'hello');
     await expect(loadScoringModel(junk)).rejects.toThrow(/junk\.onnx/);
-  });
-});
-
-describe('schemaMismatch', () => {
-  const base = parseFeatureSchema({
-    fields: [
-      { kind: 'categorical', name: 'a', encoding: { kind: 'hash', buckets: 8 } },
-      { kind: 'multiCategorical', name: 'b', encoding: { kind: 'vocabulary', size: 5 }, maxLength: 3 },
-      { kind: 'numeric', name: 'c' },
-    ],
-  });
-  it('accepts identical schemas and names each kind of difference', () => {
-    expect(schemaMismatch(base, base)).toBeUndefined();
-    const other = (i: number, f: object) => parseFeatureSchema({ fields: base.fields.map((x, k) => (k === i ? { ...x, ...f } : x)) });
-    expect(schemaMismatch(base, other(1, { maxLength: 4 }))).toMatch(/'b' takes 3 ids per row but the encoders pad to 4/);
-    expect(schemaMismatch(base, other(0, { encoding: { kind: 'hash', buckets: 9 } }))).toMatch(/'a' has 8 embedding rows/);
-    expect(schemaMismatch(base, other(2, { kind: 'categorical', encoding: { kind: 'hash', buckets: 2 } }))).toMatch(/'c' is numeric in the model but categorical/);
-    expect(schemaMismatch(base, parseFeatureSchema({ fields: base.fields.slice(0, 2) }))).toMatch(/'c' has no encoder/);
   });
 });

@@ -1,8 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { artifactToModelProto, encodeModel, parseExportMetadata, readVerifiedOnnx, type OnnxModelInfo } from '@esm2/backend-onnx';
-import { MODEL_FILE, buildModel, locateArtifact, pruneGraph, readArtifact, tableSize, type FeatureSchema, type Graph, type PredictionName } from '@esm2/core';
-import { Encoders } from '@esm2/data';
+import { MODEL_FILE, buildModel, locateArtifact, pruneGraph, readArtifact, type Graph, type PredictionName } from '@esm2/core';
+import { encodersForSchema, type Encoders } from '@esm2/data';
 
 /** Where workers load the ONNX model from: the file (external data beside it) or bytes compiled in memory. */
 export type ModelSource = { kind: 'file'; path: string } | { kind: 'bytes'; bytes: Uint8Array };
@@ -73,32 +73,10 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
   if (info.encoders === null) {
     throw new Error(`${path}: the model carries no encoders (it was not trained from a prepared dataset), so raw rows cannot be encoded`);
   }
-  // Named after the file that holds them, so a bad key can be found and fixed.
-  const encoders = Encoders.fromJSON(info.encoders, s.isDirectory() ? join(origin, MODEL_FILE) : origin);
-  const mismatch = schemaMismatch(info.schema, encoders.schema);
-  if (mismatch) throw new Error(`${path}: the encoders do not match the model's feature schema: ${mismatch}`);
+  // Named after the file that holds them, so a bad key can be found and fixed. Ids must fit the model's
+  // tables: a vocabulary one row larger would send ids past the end of an embedding, so a mismatch is refused at startup.
+  const encoders = encodersForSchema(info.encoders, info.schema, s.isDirectory() ? join(origin, MODEL_FILE) : origin);
   const full = buildModel(info.schema, info.model.config);
   const graph = pruneGraph(full.graph, info.outputs);
   return { info, encoders, graph, predictions: info.predictions, source, origin };
-}
-
-/**
- * Ids from the encoders must fit the model's tables: a vocabulary one row
- * larger would send ids past the end of an embedding (a runtime error for
- * every request that hits it), so the mismatch is refused at startup.
- */
-export function schemaMismatch(model: FeatureSchema, encoders: FeatureSchema): string | undefined {
-  const byName = new Map(encoders.fields.map((f) => [f.name, f]));
-  for (const f of model.fields) {
-    const e = byName.get(f.name);
-    if (!e) return `field '${f.name}' has no encoder`;
-    if (e.kind !== f.kind) return `field '${f.name}' is ${f.kind} in the model but ${e.kind} in the encoders`;
-    if (f.kind !== 'numeric' && e.kind !== 'numeric' && tableSize(f) !== tableSize(e)) {
-      return `field '${f.name}' has ${tableSize(f)} embedding rows but the encoders produce ids for ${tableSize(e)}`;
-    }
-    if (f.kind === 'multiCategorical' && e.kind === 'multiCategorical' && f.maxLength !== e.maxLength) {
-      return `field '${f.name}' takes ${f.maxLength} ids per row but the encoders pad to ${e.maxLength}`;
-    }
-  }
-  return undefined;
 }

@@ -29,7 +29,7 @@ describe('encodersForSchema', () => {
     const emptied = copy();
     emptied.vocabularies['user_id'] = [];
     const rehashed = copy();
-    (rehashed.config.fields.find((f) => f.name === 'item_id')!.encoding as { buckets: number }).buckets = 8;
+    (rehashed.config.fields.find((f) => f.name === 'item_id') as unknown as { encoding: { buckets: number } }).encoding.buckets = 8;
     expect(() => encodersForSchema(emptied, schema, source)).toThrow(
       `${source}: the encoders do not match the model's feature schema: field 'user_id': the encoders give a vocabulary of 0 value(s), 2 rows with OOV (encoders.vocabularies.user_id) but its embedding table has 4 rows (vocabulary)`,
     );

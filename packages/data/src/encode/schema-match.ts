@@ -12,12 +12,7 @@ import { Encoders } from './encoders.js';
  * the encoders came from, e.g. `runs/x/best/model.json`.
  */
 export function encodersForSchema(json: unknown, schema: FeatureSchema, source: string): Encoders {
-  let encoders: Encoders;
-  try {
-    encoders = Encoders.fromJSON(json);
-  } catch (e) {
-    throw new Error(`${source}: ${(e as Error).message}`);
-  }
+  const encoders = Encoders.fromJSON(json, source);
   const problems = schemaMismatches(encoders, schema);
   if (problems.length > 0) throw new Error(`${source}: the encoders do not match the model's feature schema: ${problems.join('; ')}`);
   return encoders;
