@@ -39,6 +39,9 @@ describe('esm2-score command line', () => {
     const missing = await run('--data', 'x.csv');
     expect(missing).toMatchObject({ code: 1 });
     expect(missing.err).toMatch(/^esm2-score: missing --model, --out/);
+    const command = await run('serv', '--model', 'm');
+    expect(command.code).toBe(1);
+    expect(command.err).toBe("esm2-score: unknown command 'serv' (commands: score, serve, help) (run 'esm2-score --help' for usage) ");
     const typo = await run('score', '--modle', 'm');
     expect(typo.code).toBe(1);
     expect(typo.err).toMatch(/^esm2-score: unknown option '--modle' \(Did you mean --model\?\)/);

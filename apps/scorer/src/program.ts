@@ -10,5 +10,13 @@ export function scorerProgram(): Command {
     .enablePositionalOptions();
   registerBatchCommand(program);
   registerServeCommand(program);
+  // `score` is the default command, so a misspelt command name would otherwise reach it as a stray argument.
+  program.hook('preSubcommand', (root, sub) => {
+    const first = root.args[0];
+    if (sub.name() === 'score' && first !== undefined && first !== 'score' && !first.startsWith('-')) {
+      const names = root.commands.map((c) => c.name());
+      root.error(`error: unknown command '${first}' (commands: ${[...names, 'help'].join(', ')})`, { code: 'commander.unknownCommand', exitCode: 1 });
+    }
+  });
   return program;
 }
