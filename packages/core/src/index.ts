@@ -11,6 +11,7 @@ export * from './metrics/index.js';
 export * from './artifact/index.js';
 export * from './fs/index.js';
 export { hashString, mulberry32, normalSampler } from './random.js';
+export { zodProblems } from './zod-problems.js';
 export * from './engine.js';
 export * from './autodiff/index.js';
 export * from './train/index.js';

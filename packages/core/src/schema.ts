@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zodProblems } from './zod-problems.js';
 
 /**
  * The feature schema: what each input column is and how it enters the model.
@@ -78,8 +79,7 @@ export type LabelName = (typeof LABEL_INPUTS)[number];
 export function parseFeatureSchema(input: unknown): FeatureSchema {
   const result = featureSchemaSchema.safeParse(input);
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`invalid feature schema: ${issues.join('; ')}`);
+    throw new Error(`invalid feature schema: ${zodProblems(result.error).join('; ')}`);
   }
   return result.data;
 }

@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { zodProblems } from '@esm2/core';
 
 /**
  * The data config: how a file's columns become labels and features. Written
@@ -73,8 +74,7 @@ export type FieldConfig = z.output<typeof fieldConfigSchema>;
 export function parseDataConfig(input: unknown, source = 'data config'): DataConfig {
   const r = dataConfigSchema.safeParse(input ?? {});
   if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`${source}: ${issues.join('; ')}`);
+    throw new Error(`${source}: ${zodProblems(r.error).join('; ')}`);
   }
   return r.data;
 }

@@ -1,4 +1,4 @@
-import { DEFAULT_OPTIMIZER, MODEL_NAMES, modelConfigSchema, parseModelConfig, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
+import { DEFAULT_OPTIMIZER, MODEL_NAMES, modelConfigSchema, parseModelConfig, zodProblems, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
 import { dataConfigSchema, type DataConfigInput } from '@esm2/data';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
@@ -94,12 +94,7 @@ export function parseFitConfig(doc: unknown, source: string): FitConfigFile {
   if (doc === null || doc === undefined) return {};
   const r = fitConfigSchema.safeParse(doc);
   if (r.success) return doc; // as written: defaults are applied once flags are merged in
-  const problems = r.error.issues.flatMap((i) => {
-    const at = i.path.map(String).join('.');
-    if (i.code === 'unrecognized_keys') return i.keys.map((k) => `${at ? `${at}.` : ''}${k}: unknown key`);
-    if (i.code === 'invalid_type' && at === '' ) return [`expected a mapping with sections ${Object.keys(fitConfigSchema.shape).join(', ')}`];
-    return [`${at || '(root)'}: ${i.message}`];
-  });
+  const problems = typeof doc !== 'object' || Array.isArray(doc) ? [`expected a mapping with sections ${Object.keys(fitConfigSchema.shape).join(', ')}`] : zodProblems(r.error);
   throw new Error(`${source}: ${problems.join('; ')} (see apps/trainer/examples/fit-config.yaml for every key)`);
 }
 

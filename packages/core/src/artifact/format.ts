@@ -63,7 +63,4 @@ export const modelJsonSchema = z.object({
 });
 export type ModelJson = z.infer<typeof modelJsonSchema>;
 
-/** Zod issues as `path: message` items. */
-export function zodProblems(error: z.ZodError): string[] {
-  return error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-}
+export { zodProblems } from '../zod-problems.js';

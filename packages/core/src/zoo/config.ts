@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { zodProblems } from '../zod-problems.js';
 
 export const MODEL_NAMES = ['esm2', 'esmm', 'dnn', 'dnn-os'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -34,8 +35,7 @@ export type ModelConfigInput = z.input<typeof modelConfigSchema>;
 export function parseModelConfig(input: unknown): ModelConfig {
   const result = modelConfigSchema.safeParse(input ?? {});
   if (!result.success) {
-    const issues = result.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-    throw new Error(`invalid model config: ${issues.join('; ')}`);
+    throw new Error(`invalid model config: ${zodProblems(result.error).join('; ')}`);
   }
   return result.data;
 }

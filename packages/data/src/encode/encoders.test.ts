@@ -79,7 +79,7 @@ describe('Encoders', () => {
     expect(bad((j) => delete j.config.fields[0].column)).toThrow(/config\.fields\.0\.column: /);
     expect(bad((j) => (j.config.truth = { pctr: 'true_pctr', pcvr2: 'x' }))).toThrow(/config\.truth/);
     expect(bad((j) => (j.config.userField = 'nobody'))).toThrow("config.userField: 'nobody' is not a field");
-    expect(bad((j) => (j.vocabulary = j.vocabularies))).toThrow(/Unrecognized key: "vocabulary"/);
+    expect(bad((j) => (j.vocabulary = j.vocabularies))).toThrow(/vocabulary: unknown key/);
     expect(bad((j) => (j.schema.fields = []))).toThrow(/schema\.fields: /);
     expect(() => Encoders.fromJSON(json, 'runs/x/model.json')).not.toThrow();
   });

@@ -1,4 +1,4 @@
-import { featureSchemaSchema, parseFeatureSchema, type FeatureSchema, type Field } from '@esm2/core';
+import { featureSchemaSchema, parseFeatureSchema, zodProblems, type FeatureSchema, type Field } from '@esm2/core';
 import { z } from 'zod';
 import type { Batch } from '../batch.js';
 import { dataConfigSchema, fieldConfigSchema } from '../config.js';
@@ -243,8 +243,7 @@ export class Encoders {
   static fromJSON(json: unknown, source?: string): Encoders {
     const r = jsonShape.safeParse(json);
     if (!r.success) {
-      const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`);
-      throw new Error(`${source === undefined ? '' : `${source}: `}invalid encoders JSON: ${issues.join('; ')}`);
+      throw new Error(`${source === undefined ? '' : `${source}: `}invalid encoders JSON: ${zodProblems(r.error).join('; ')}`);
     }
     const doc = r.data;
     return new Encoders(doc.config, { vocabularies: doc.vocabularies, numeric: doc.numeric, maxLength: doc.maxLength });
