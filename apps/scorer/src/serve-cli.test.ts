@@ -17,8 +17,8 @@ interface Served {
   url: string;
   stdout: () => string;
   stderr: () => string;
-  /** Resolves with the first stdout text matching `pattern` (already printed or yet to come). */
-  line: (pattern: RegExp) => Promise<string>;
+  /** Resolves with the first text of the stream matching `pattern` (already printed or yet to come). */
+  line: (pattern: RegExp, stream?: 'stdout' | 'stderr') => Promise<string>;
   exited: Promise<number | null>;
 }
 
@@ -26,41 +26,45 @@ interface Served {
 async function serve(...flags: string[]): Promise<Served> {
   const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--model', fixture.run, '--port', '0', '--workers', '1', ...flags]);
-  let stdout = '';
-  let stderr = '';
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+  const text = { stdout: '', stderr: '' };
+  child.stderr.on('data', (d: Buffer) => (text.stderr += d.toString()));
+  child.stdout.on('data', (d: Buffer) => (text.stdout += d.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
-  const line = (pattern: RegExp) =>
+  const line = (pattern: RegExp, stream: 'stdout' | 'stderr' = 'stdout') =>
     new Promise<string>((resolve, reject) => {
       const check = () => {
-        const m = pattern.exec(stdout);
+        const m = pattern.exec(text[stream]);
         if (!m) return false;
-        child.stdout.off('data', check);
+        child[stream].off('data', check);
         resolve(m[0]);
         return true;
       };
       if (check()) return;
-      child.stdout.on('data', check);
-      void exited.then((code) => reject(new Error(`exited ${code} before printing ${pattern}: ${stderr}`)));
+      child[stream].on('data', check);
+      void exited.then((code) => reject(new Error(`exited ${code} before printing ${pattern}: ${text.stderr}`)));
     });
   const listening = await line(/ on http:\/\/127\.0\.0\.1:\d+ with 1 worker/);
   const url = /http:\/\/127\.0\.0\.1:\d+/.exec(listening)![0];
-  return { child, url, stdout: () => stdout, stderr: () => stderr, line, exited };
+  return { child, url, stdout: () => text.stdout, stderr: () => text.stderr, line, exited };
 }
 
-/** A client that announces a 1000-byte body, sends 10 bytes and stalls; resolves once the server has answered nothing yet but holds the connection. */
-async function stalledUpload(url: string): Promise<Socket> {
-  const socket = connect(Number(new URL(url).port), '127.0.0.1');
+/**
+ * A client that announces a 1000-byte body, sends 10 bytes and stalls.
+ * Resolves once the server has logged the request (`--log-level info`):
+ * only then is it in flight, before that a shutdown would just drop it.
+ */
+async function stalledUpload(served: Served): Promise<Socket> {
+  const socket = connect(Number(new URL(served.url).port), '127.0.0.1');
   socket.on('error', () => undefined);
   await once(socket, 'connect');
   socket.write('POST /v1/score HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{"rows": [');
+  await served.line(/"method":"POST","url":"\/v1\/score"[^\n]*"msg":"incoming request"/, 'stderr');
   return socket;
 }
 
 describe('esm2-score serve (CLI)', () => {
   it('serves the artifact on a free port and exits 0 on SIGTERM within the shutdown timeout, even with a stalled client', async () => {
-    const served = await serve('--shutdown-timeout-ms', '300', '--request-timeout-ms', '3600000');
+    const served = await serve('--shutdown-timeout-ms', '300', '--request-timeout-ms', '3600000', '--log-level', 'info');
     expect(served.stdout()).toMatch(/esm2-score: esm2 sha256:[0-9a-f]{16} \(pctr, pctavr, pcvr, pctcvr\)/);
     const res = await fetch(`${served.url}/v1/score`, {
       method: 'POST',
@@ -70,7 +74,7 @@ describe('esm2-score serve (CLI)', () => {
     expect(res.status).toBe(200);
     expect(((await res.json()) as { predictions: unknown[] }).predictions).toHaveLength(3);
     // This client would hold the server open until it left (the request timeout is an hour).
-    const stalled = await stalledUpload(served.url);
+    const stalled = await stalledUpload(served);
     const cut = once(stalled, 'close');
     served.child.kill('SIGTERM');
     expect(await served.exited).toBe(0);
@@ -79,8 +83,8 @@ describe('esm2-score serve (CLI)', () => {
   });
 
   it('exits at once, non-zero, on a second signal during shutdown', async () => {
-    const served = await serve('--shutdown-timeout-ms', '120000', '--request-timeout-ms', '3600000');
-    const stalled = await stalledUpload(served.url); // keeps the graceful shutdown waiting
+    const served = await serve('--shutdown-timeout-ms', '120000', '--request-timeout-ms', '3600000', '--log-level', 'info');
+    const stalled = await stalledUpload(served); // keeps the graceful shutdown waiting
     served.child.kill('SIGTERM');
     await served.line(/SIGTERM, finishing in-flight requests/);
     served.child.kill('SIGINT');
