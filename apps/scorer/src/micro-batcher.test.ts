@@ -111,10 +111,7 @@ describe('MicroBatcher', () => {
   it('rejects every request of a failed run and keeps serving', async () => {
     let fail = true;
     const b = new MicroBatcher(
-      async (f) => {
-        if (fail) throw new Error('session exploded');
-        return { y: (f.x!.data as Float32Array).slice() };
-      },
+      (f) => (fail ? Promise.reject(new Error('session exploded')) : Promise.resolve({ y: (f.x!.data as Float32Array).slice() })),
       { maxBatchRows: 100, concurrency: 1, maxQueueRows: 100 },
     );
     await expect(b.submit(feedsOf([1]), 1)).rejects.toThrow('session exploded');

@@ -64,7 +64,7 @@ describe('loadScoringModel', () => {
   it('refuses an artifact whose encoders are malformed, naming model.json and the bad key', async () => {
     const dir = join(fixture.dir, 'bad-encoders');
     await cp(fixture.artifact, dir, { recursive: true });
-    const doc = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8'));
+    const doc = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { encoders: { numeric: { price: { std: unknown } } } };
     doc.encoders.numeric.price.std = 'wide';
     writeFileSync(join(dir, 'model.json'), JSON.stringify(doc));
     await expect(loadScoringModel(dir)).rejects.toThrow(/bad-encoders\/model\.json: invalid encoders JSON: numeric\.price\.std: /);

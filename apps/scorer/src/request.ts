@@ -33,7 +33,7 @@ export function parseRows(body: unknown, allowed: ReadonlySet<string>, maxRows: 
   if (!Array.isArray(rows)) throw new RequestError('"rows" must be an array of objects');
   if (rows.length === 0) throw new RequestError('"rows" is empty: send at least one row');
   if (rows.length > maxRows) throw new RequestError(`too many rows: ${rows.length} (at most ${maxRows} per request)`, 413);
-  for (const [i, row] of rows.entries()) {
+  for (const [i, row] of (rows as unknown[]).entries()) {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new RequestError(`row ${i}: expected an object of field values`);
     for (const key of Object.keys(row)) {
       if (!allowed.has(key)) {

@@ -173,7 +173,7 @@ export function buildService(options: ServiceOptions): Service {
     void reply.code(404).send({ error: `no route ${request.method} ${request.url}; use POST /v1/score, GET /healthz, GET /metrics` });
   });
 
-  app.get('/healthz', async () => ({
+  app.get('/healthz', () => ({
     status: 'ok',
     model: model.info.model.name,
     modelVersion: model.info.modelVersion,

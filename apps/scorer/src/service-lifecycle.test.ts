@@ -65,8 +65,14 @@ describe('service lifecycle', () => {
     const closeStarted = countdown(1);
     const { service, url } = await listen(scorer, {}, ({ app }) => {
       // preHandler runs once a request's body is read, just before the route: "the request is in".
-      app.addHook('preHandler', async () => received.tick());
-      app.addHook('preClose', async () => closeStarted.tick());
+      app.addHook('preHandler', (_request, _reply, done) => {
+        received.tick();
+        done();
+      });
+      app.addHook('preClose', (done) => {
+        closeStarted.tick();
+        done();
+      });
     });
 
     const inflight = Array.from({ length: 6 }, (_, k) => post(url, { rows: rows.slice(k, k + 3) }));
@@ -94,7 +100,12 @@ describe('service lifecycle', () => {
     const scorer = new GatedScorer((feeds, outputs, n) => Object.fromEntries(outputs.map((o) => [o, Float32Array.from(feeds.price!.data.subarray(0, n))])));
     const requests = Array.from({ length: 12 }, (_, k) => rows.slice(k * 7, k * 7 + 1 + (k % 5)));
     const received = countdown(requests.length);
-    const { service, url } = await listen(scorer, {}, ({ app }) => app.addHook('preHandler', async () => received.tick()));
+    const { service, url } = await listen(scorer, {}, ({ app }) =>
+      app.addHook('preHandler', (_request, _reply, done) => {
+        received.tick();
+        done();
+      }),
+    );
     const first = post(url, { rows: requests[0] });
     await scorer.started(1); // the first request holds the only worker
     const replies = [first, ...requests.slice(1).map((r) => post(url, { rows: r }))];
@@ -171,7 +182,11 @@ describe('stalled uploads', () => {
     const arrived = countdown(1);
     const limits = { requestTimeoutMs: 3_600_000, shutdownTimeoutMs: 200 }; // the request timeout never helps here
     const { service, port } = await listen(new GatedScorer(), limits, ({ app }) => {
-      app.addHook('onRequest', async () => arrived.tick()); // headers are in, the body is not
+      // onRequest: the headers are in, the body is not.
+      app.addHook('onRequest', (_request, _reply, done) => {
+        arrived.tick();
+        done();
+      });
     });
     const client = stalledUpload(port);
     const socketClosed = once(client.socket, 'close');

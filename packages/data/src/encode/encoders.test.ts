@@ -1,7 +1,7 @@
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/tmp.js';
-import { Encoders } from './encoders.js';
+import { Encoders, type EncodersJSON } from './encoders.js';
 import { fitEncoders } from './fit.js';
 
 const tmp = await tempDir();
@@ -51,7 +51,7 @@ describe('fitEncoders', () => {
 describe('Encoders', () => {
   it('round-trips through JSON and encodes identically', async () => {
     const enc = await fitted();
-    const json = JSON.parse(JSON.stringify(enc.toJSON()));
+    const json = JSON.parse(JSON.stringify(enc.toJSON())) as EncodersJSON;
     const back = Encoders.fromJSON(json);
     expect(back.schema).toEqual(enc.schema);
     const rows = [
@@ -63,23 +63,23 @@ describe('Encoders', () => {
   });
 
   it('refuses malformed encoders JSON naming the source and every bad key', async () => {
-    const json = JSON.parse(JSON.stringify((await fitted()).toJSON()));
-    const bad = (edit: (j: typeof json) => void) => {
-      const copy = JSON.parse(JSON.stringify(json));
+    const json = JSON.parse(JSON.stringify((await fitted()).toJSON())) as EncodersJSON;
+    const bad = (edit: (j: EncodersJSON) => void) => {
+      const copy = JSON.parse(JSON.stringify(json)) as EncodersJSON;
       edit(copy);
       return () => Encoders.fromJSON(copy, 'runs/x/model.json');
     };
-    expect(bad((j) => (j.config.fields[1].kind = 'categorial'))).toThrow(/^runs\/x\/model\.json: invalid encoders JSON: config\.fields\.1\.kind: /);
+    expect(bad((j) => ((j.config.fields[1] as { kind: string }).kind = 'categorial'))).toThrow(/^runs\/x\/model\.json: invalid encoders JSON: config\.fields\.1\.kind: /);
     expect(bad((j) => delete j.numeric.price)).toThrow("runs/x/model.json: invalid encoders JSON: numeric.price: missing: numeric field 'price' needs its statistics");
     expect(bad((j) => delete j.vocabularies.user_id)).toThrow("vocabularies.user_id: missing: field 'user_id' is vocabulary-encoded");
-    expect(bad((j) => (j.vocabularies.tags[1] = 7))).toThrow(/vocabularies\.tags\.1: Invalid input: expected string/);
-    expect(bad((j) => (j.numeric.price.std = -1))).toThrow(/numeric\.price\.std: /);
+    expect(bad((j) => ((j.vocabularies.tags as unknown[])[1] = 7))).toThrow(/vocabularies\.tags\.1: Invalid input: expected string/);
+    expect(bad((j) => (j.numeric.price!.std = -1))).toThrow(/numeric\.price\.std: /);
     expect(bad((j) => (j.maxLength.tags = 0))).toThrow(/maxLength\.tags: /);
     expect(bad((j) => (j.config.csv = { delimiter: ';;' }))).toThrow(/config\.csv\.delimiter: /);
-    expect(bad((j) => delete j.config.fields[0].column)).toThrow(/config\.fields\.0\.column: /);
-    expect(bad((j) => (j.config.truth = { pctr: 'true_pctr', pcvr2: 'x' }))).toThrow(/config\.truth/);
+    expect(bad((j) => delete (j.config.fields[0] as { column?: string }).column)).toThrow(/config\.fields\.0\.column: /);
+    expect(bad((j) => (j.config.truth = { pctr: 'true_pctr', pcvr2: 'x' } as EncodersJSON['config']['truth']))).toThrow(/config\.truth/);
     expect(bad((j) => (j.config.userField = 'nobody'))).toThrow("config.userField: 'nobody' is not a field");
-    expect(bad((j) => (j.vocabulary = j.vocabularies))).toThrow(/vocabulary: unknown key/);
+    expect(bad((j) => ((j as unknown as Record<string, unknown>).vocabulary = j.vocabularies))).toThrow(/vocabulary: unknown key/);
     expect(bad((j) => (j.schema.fields = []))).toThrow(/schema\.fields: /);
     expect(() => Encoders.fromJSON(json, 'runs/x/model.json')).not.toThrow();
   });
