@@ -2,6 +2,7 @@ import type { DataConfig, FieldConfig } from './config.js';
 import { DataError } from './errors.js';
 import { TableScan } from './read/scan.js';
 import type { CsvOptions, Table } from './read/table.js';
+import { cellText } from './encode/values.js';
 
 export const TRUTH_NAMES = ['pctr', 'pctavr', 'pcvr', 'pctcvr'] as const;
 export type TruthName = (typeof TRUTH_NAMES)[number];
@@ -132,7 +133,7 @@ function looksFractional(values: unknown[]): boolean {
   let fractional = false;
   for (const v of values) {
     if (v === null || v === '') continue;
-    const s = String(v);
+    const s = cellText(v);
     const x = Number(s);
     if (Number.isNaN(x) && !/^nan$/i.test(s)) return false;
     if (/[.eE]/.test(s)) fractional = true;

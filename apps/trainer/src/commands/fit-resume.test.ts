@@ -27,8 +27,8 @@ function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: numbe
   });
   let stdout = '';
   let stderr = '';
-  child.stdout!.on('data', (d) => (stdout += d));
-  child.stderr!.on('data', (d) => (stderr += d));
+  child.stdout.on('data', (d) => (stdout += d));
+  child.stderr.on('data', (d) => (stderr += d));
   const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((res) =>
     child.on('exit', (code, signal) => res({ code, signal, stdout, stderr })),
   );

@@ -19,7 +19,7 @@ export interface MetricKey {
 }
 
 export function metricKey(name: string): MetricKey {
-  if (!(METRIC_NAMES as readonly string[]).includes(name)) throw new Error(`unknown metric '${name}' (choose from ${METRIC_NAMES.join(', ')})`);
+  if (!(METRIC_NAMES).includes(name)) throw new Error(`unknown metric '${name}' (choose from ${METRIC_NAMES.join(', ')})`);
   if (name.startsWith('logloss_')) {
     const task = name.slice('logloss_'.length) as (typeof TASKS)[number];
     return { name, higherIsBetter: false, read: (m) => m.logloss[task] };

@@ -48,8 +48,8 @@ export function decodeMetadataProps(bytes: Uint8Array): StringStringEntryProto[]
 
 function longsToNumbers(value: unknown, path: string): unknown {
   if (Long.isLong(value)) {
-    const n = (value as Long).toNumber();
-    if (!Number.isSafeInteger(n)) throw new Error(`ONNX ${path} = ${(value as Long).toString()} is beyond 2^53`);
+    const n = (value).toNumber();
+    if (!Number.isSafeInteger(n)) throw new Error(`ONNX ${path} = ${(value).toString()} is beyond 2^53`);
     return n;
   }
   if (Array.isArray(value)) return value.map((v, i) => longsToNumbers(v, `${path}[${i}]`));

@@ -12,7 +12,7 @@ export const ZOO_VARIANTS: Record<string, ModelConfigInput> = {
 };
 
 export function zooModel(variant: string): ZooModel {
-  return buildModel(smallSchema(), ZOO_VARIANTS[variant]!);
+  return buildModel(smallSchema(), ZOO_VARIANTS[variant]);
 }
 
 /** The model's training graph with gradients of `loss` for every parameter. */

@@ -78,5 +78,5 @@ export const graphJsonSchema = z.object({
 
 /** The parsed value has the Graph shape; node attrs were checked per op above. */
 export function asGraph(parsed: z.infer<typeof graphJsonSchema>): Graph {
-  return parsed as Graph;
+  return parsed;
 }

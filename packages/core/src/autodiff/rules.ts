@@ -24,7 +24,7 @@ function unbroadcast(b: GraphBuilder, dy: Value, like: Value): Value {
 const negate = (b: GraphBuilder, x: Value) => ops.mul(b, x, ops.constant(b, -1));
 
 function noGradientThrough(what: string): BackwardRule<OpName> {
-  return ({}, { node, needs }) => {
+  return (_b, { node, needs }) => {
     if (needs.some(Boolean)) throw new AutodiffError(`node ${node.id} (${node.op}): ${what}`);
     return [];
   };

@@ -80,14 +80,14 @@ describe('evaluateEsm2', () => {
     const cb = c.map((v, i) => v & d.buy[i]!);
     expect(m.rows).toBe(20_000);
     expect(m.buys).toBeGreaterThan(100);
-    expect(m.ctr_auc).toBe(auc(d.pctr!, c));
-    expect(m.ctavr_auc).toBe(auc(d.pctavr!, ca));
-    expect(m.cvr_auc).toBe(auc(d.pcvr!, d.buy, c));
-    expect(m.ctcvr_auc).toBe(auc(d.pctcvr!, cb));
-    expect(m.cvr_gauc).toBe(gauc(d.pcvr!, d.buy, d.userId!, c).gauc);
-    expect(m.ctcvr_gauc).toBe(gauc(d.pctcvr!, cb, d.userId!).gauc);
-    expect(m.logloss.ctavr).toBe(logloss(d.pctavr!, ca));
-    expect(m.pcoc.cvr).toBe(pcoc(d.pcvr!, d.buy, c));
+    expect(m.ctr_auc).toBe(auc(d.pctr, c));
+    expect(m.ctavr_auc).toBe(auc(d.pctavr, ca));
+    expect(m.cvr_auc).toBe(auc(d.pcvr, d.buy, c));
+    expect(m.ctcvr_auc).toBe(auc(d.pctcvr, cb));
+    expect(m.cvr_gauc).toBe(gauc(d.pcvr, d.buy, d.userId, c).gauc);
+    expect(m.ctcvr_gauc).toBe(gauc(d.pctcvr, cb, d.userId).gauc);
+    expect(m.logloss.ctavr).toBe(logloss(d.pctavr, ca));
+    expect(m.pcoc.cvr).toBe(pcoc(d.pcvr, d.buy, c));
     expect(m.oracle).toEqual({
       ctr_auc: auc(d.truth.pctr, c),
       ctavr_auc: auc(d.truth.pctavr, ca),

@@ -7,7 +7,7 @@ import { TRUTH_NAMES, type ResolvedConfig } from '../infer.js';
 import { hashId } from './hash.js';
 import { normalizer, type NumericStatsJSON } from './numeric.js';
 import { encodeLabels } from './labels.js';
-import { listItems, parseNumeric } from './values.js';
+import { cellText, listItems, parseNumeric } from './values.js';
 import { Vocabulary } from './vocabulary.js';
 
 /** A cell that makes its row unusable; `row` is relative to the encoded block. */
@@ -297,7 +297,7 @@ function checkType(e: FieldEncoder, v: unknown, row: number): void {
 function keyValue(v: unknown): string | number {
   if (typeof v === 'number' || typeof v === 'string') return v;
   if (typeof v === 'bigint') return Number.isSafeInteger(Number(v)) ? Number(v) : String(v);
-  return v === null || v === undefined ? '' : String(v);
+  return cellText(v);
 }
 
 /**

@@ -126,10 +126,11 @@ async function readRejects(con: DuckDBConnection, table: string, t: Table): Prom
   );
   return r.getRowObjectsJson().map((row) => {
     const expected = t.columns.length;
-    const found = /Found: (\d+)/.exec(String(row['error_message']));
-    const reason = found ? `expected ${expected} columns, found ${found[1]}` : String(row['error_message']);
+    const message = row['error_message'] as string;
+    const found = /Found: (\d+)/.exec(message);
+    const reason = found ? `expected ${expected} columns, found ${found[1]}` : message;
     const col = found && Number(found[1]) < expected ? t.columns[Number(found[1])]?.name : undefined;
-    return { line: Number(row['line']), column: col, reason, record: String(row['csv_line']).replace(/^\n+/, '') };
+    return { line: Number(row['line']), column: col, reason, record: (row['csv_line'] as string).replace(/^\n+/, '') };
   });
 }
 

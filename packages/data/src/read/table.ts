@@ -57,7 +57,7 @@ async function openParquet(file: string, kind: FileKind): Promise<Table> {
   return withConnection(async (con) => {
     try {
       const desc = await con.runAndReadAll(`DESCRIBE SELECT * FROM read_parquet(${sqlString(file)})`);
-      const columns = desc.getRowObjectsJson().map((r) => ({ name: String(r['column_name']), type: String(r['column_type']) }));
+      const columns = desc.getRowObjectsJson().map((r) => ({ name: r['column_name'] as string, type: r['column_type'] as string }));
       const groups = await con.runAndReadAll(
         `SELECT row_group_id, any_value(row_group_num_rows) AS n FROM parquet_metadata(${sqlString(file)}) GROUP BY 1 ORDER BY 1`,
       );
