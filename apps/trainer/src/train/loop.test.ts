@@ -157,6 +157,38 @@ describe('fitLoop (backend-neutral)', () => {
     expect(before.early).toEqual(['early stop: cvr_auc has not improved for 2 epoch(s); best epoch 2']);
   });
 
+  it('keeps the latest epoch as best when the selection metric is undefined (no buyers in the validation data), and refuses to stop early on it', async () => {
+    async function* noBuyers(): AsyncGenerator<Batch> {
+      const b = batchOf(16);
+      yield { ...b, labels: { click: b.labels.click, daction: new Float32Array(16), buy: new Float32Array(16) } };
+    }
+    const dir = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
+    dirs.push(dir);
+    const settings: FitSettings = {
+      train: 'train.csv',
+      valid: 'valid.csv',
+      model: parseModelConfig({ model: 'esm2', towers: [4] }),
+      optimizer: DEFAULT_OPTIMIZER,
+      epochs: 2,
+      batchSize: 16,
+      seed: 1,
+      shuffleBuffer: 10,
+      backend: 'fake',
+    };
+    const logs: string[] = [];
+    const base = { model, schema, encoders: null, trainBatches: () => twoBatches(), validBatches: () => noBuyers(), start: { weights: initWeights(model.graph, 1) } };
+    const outcome = await fitLoop({ ...base, factory: fakeFactory([0.5, 0.5]), settings, paths: runPaths(dir), reporter: { log: (m) => logs.push(m) } });
+    expect(outcome.position.epoch).toBe(2);
+    expect((await readArtifact(runPaths(dir).best)).metadata.epoch).toBe(2);
+    expect(logs.filter((l) => l.startsWith('warning: ctcvr_auc is undefined'))).toHaveLength(1);
+
+    const dir2 = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
+    dirs.push(dir2);
+    await expect(
+      fitLoop({ ...base, factory: fakeFactory([0.5]), settings: { ...settings, earlyStop: { metric: 'ctcvr_auc', patience: 1 } }, paths: runPaths(dir2) }),
+    ).rejects.toThrow(/cannot stop early: ctcvr_auc is undefined on the validation data valid\.csv/);
+  });
+
   it('refuses early stopping without validation data', async () => {
     const settings = { epochs: 1, earlyStop: { metric: 'ctcvr_auc', patience: 1 }, optimizer: DEFAULT_OPTIMIZER } as FitSettings;
     await expect(

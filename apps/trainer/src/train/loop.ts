@@ -72,6 +72,7 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
   const engine = await run.factory.create({ model, weights: run.start.weights, optimizer: settings.optimizer });
   report.log?.(`engine: ${engine.name} — ${engine.description}`);
   let best: Esm2Metrics | undefined;
+  let warnedUndefined = false;
   try {
     if (run.start.state) engine.setState(run.start.state);
     if (position.stopped) report.log?.(`this run already stopped early at epoch ${position.epoch}`);
@@ -83,8 +84,17 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
         const metrics = await evaluateDataset(engine, model, run.validBatches());
         Object.assign(record, metrics);
         const value = key?.read(metrics);
-        improved = key ? improves(key, value, position.best?.value) : true;
-        if (key && improved) position.best = { epoch, value: value!, metric: key.name };
+        if (key && (value === undefined || Number.isNaN(value))) {
+          // The task has no positives (or no negatives) in the validation data: the metric cannot rank epochs.
+          const why = `${key.name} is undefined on the validation data ${settings.valid ?? ''} (it has no positives or no negatives for that task)`;
+          if (settings.earlyStop) throw new Error(`cannot stop early: ${why}; choose another --early-stop metric or more validation data`);
+          if (!warnedUndefined) report.log?.(`warning: ${why}, so the best epoch cannot be chosen by it: best/ holds the latest epoch`);
+          warnedUndefined = true;
+          improved = true;
+        } else {
+          improved = key ? improves(key, value, position.best?.value) : true;
+          if (key && improved) position.best = { epoch, value: value!, metric: key.name };
+        }
         if (improved) best = metrics;
       }
       position.badEpochs = improved ? 0 : position.badEpochs + 1;
