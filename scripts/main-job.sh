@@ -24,6 +24,6 @@ echo "== 4. export to ONNX (checked against the reference interpreter)"
 pnpm esm2-train export --model "$out/esm2" --onnx "$out/esm2.onnx"
 
 echo "== 5. score the test file with onnxruntime"
-pnpm esm2-score --model "$out/esm2.onnx" --data "$out/test.parquet" --out "$out/predictions.csv" --keys user_id,item_id
+pnpm esm2-score score --model "$out/esm2.onnx" --data "$out/test.parquet" --out "$out/predictions.csv" --keys user_id,item_id
 head -5 "$out/predictions.csv"
 echo "== done: $out"
