@@ -31,7 +31,7 @@ export async function resolveConfig(table: Table, config: DataConfig): Promise<R
   const names = table.columns.map((c) => c.name);
   const has = new Set(names);
   const need = (column: string): string => {
-    if (!has.has(column)) throw new DataError({ file, where, column }, 'missing column');
+    if (!has.has(column)) throw new DataError({ file, where, column }, `missing column (the file has ${names.join(', ')})`);
     return column;
   };
   const pick = (explicit: string | undefined, candidates: string[], what: string): string => {
@@ -55,7 +55,8 @@ export async function resolveConfig(table: Table, config: DataConfig): Promise<R
   if (config.fields) {
     fields = config.fields.map((f) => ({ ...f, column: need(f.column ?? f.name) }));
   } else {
-    const taken = new Set([click, buy, ...daction, ...Object.values(truth), ...config.exclude, ...NEVER_FEATURES]);
+    // Every post-click column is a label, chosen as DAction or not: `daction: [cart]` must not make fav a feature.
+    const taken = new Set([click, buy, ...daction, 'daction', ...DACTION_PARTS, ...Object.values(truth), ...config.exclude, ...NEVER_FEATURES]);
     for (const c of [...config.numeric, ...config.multi, ...Object.keys(config.hash)]) need(c);
     const candidates = names.filter((n) => !taken.has(n));
     const kinds = await inferKinds(table, candidates, config);

@@ -15,7 +15,10 @@ export interface UserBehaviorReport extends BadRowReport {
   events: number;
   rows: number;
   clicks: number;
+  /** Rows with a cart or a fav after the click (the default DAction: their OR). */
   dactions: number;
+  carts: number;
+  favs: number;
   buys: number;
 }
 
@@ -51,9 +54,11 @@ function priorLogCount(name: string, partition: string[], eventFilter: string): 
 /**
  * Taobao UserBehavior events → one row per (user, item) funnel.
  * click = the pair has a pv; its time t0 is the first pv (or, without
- * one, the first event). DAction = a cart or fav at or after the first pv,
- * buy = a buy at or after the first pv (timestamps are whole seconds, so a
- * same-second action counts as following the view). Features use only
+ * one, the first event). cart / fav = a cart / fav at or after the first
+ * pv, kept as two label columns: the data config's inference takes DAction
+ * as their OR, and `fit --daction cart` (or fav) picks one. buy = a buy at
+ * or after the first pv (timestamps are whole seconds, so a same-second
+ * action counts as following the view). Features use only
  * what was known before t0: ids, hour and weekday of t0 (China time), and
  * counts of earlier events. Rows come out in time order.
  */
@@ -74,7 +79,8 @@ export async function importUserBehavior(input: string, output: string, options:
         arg_min(category_id, ts) AS category_id,
         min(ts) FILTER (WHERE behavior = 'pv') AS first_pv,
         min(ts) AS first_event,
-        max(ts) FILTER (WHERE behavior IN ('cart', 'fav')) AS last_daction,
+        max(ts) FILTER (WHERE behavior = 'cart') AS last_cart,
+        max(ts) FILTER (WHERE behavior = 'fav') AS last_fav,
         max(ts) FILTER (WHERE behavior = 'buy') AS last_buy,
         coalesce(min(ts) FILTER (WHERE behavior = 'pv'), min(ts)) AS t0
       FROM ev GROUP BY user_id, item_id),
@@ -88,7 +94,8 @@ export async function importUserBehavior(input: string, output: string, options:
       CAST(dayofweek(to_timestamp(p.t0 + 28800)) AS INTEGER) AS weekday,
       a.user_log_events, b.user_log_buys, c.item_log_views, d.user_category_log_views,
       CAST(p.first_pv IS NOT NULL AS TINYINT) AS click,
-      CAST(coalesce(p.last_daction >= p.first_pv, false) AS TINYINT) AS daction,
+      CAST(coalesce(p.last_cart >= p.first_pv, false) AS TINYINT) AS cart,
+      CAST(coalesce(p.last_fav >= p.first_pv, false) AS TINYINT) AS fav,
       CAST(coalesce(p.last_buy >= p.first_pv, false) AS TINYINT) AS buy,
       p.t0 AS ts
     FROM pairs p
@@ -103,7 +110,7 @@ export async function importUserBehavior(input: string, output: string, options:
       await runWithProgress(con, `COPY (${query}) TO ${sqlString(tmp)} (${copyFormat})`, (f) => options.onProgress?.('funnels', f));
       const events = await con.runAndReadAll(`SELECT count(*) AS n FROM ${src} WHERE ${problemExpr(RULES)} IS NULL`);
       const readBack = format === 'parquet' ? `read_parquet(${sqlString(tmp)})` : `read_csv(${sqlString(tmp)}, header=true)`;
-      const counts = await con.runAndReadAll(`SELECT count(*) AS n, sum(click) AS c, sum(daction) AS a, sum(buy) AS b FROM ${readBack}`);
+      const counts = await con.runAndReadAll(`SELECT count(*) AS n, sum(click) AS c, sum(greatest(cart, fav)) AS a, sum(cart) AS ca, sum(fav) AS f, sum(buy) AS b FROM ${readBack}`);
       const r = counts.getRowObjectsJson()[0]!;
       return {
         ...bad,
@@ -111,6 +118,8 @@ export async function importUserBehavior(input: string, output: string, options:
         rows: Number(r['n']),
         clicks: Number(r['c'] ?? 0),
         dactions: Number(r['a'] ?? 0),
+        carts: Number(r['ca'] ?? 0),
+        favs: Number(r['f'] ?? 0),
         buys: Number(r['b'] ?? 0),
       };
     }),
