@@ -30,3 +30,5 @@ export {
 } from './esm2-tasks.js';
 export { checkFunnelLabels } from './funnel-labels.js';
 export type { NumericArray } from './validate.js';
+export { delongTest, type DelongResult } from './delong.js';
+export { erfc, normalCdf, normalQuantile, studentTCdf, studentTQuantile } from './distributions.js';

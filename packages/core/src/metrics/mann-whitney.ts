@@ -27,3 +27,39 @@ export function aucOfSorted(pos: Float64Array, neg: Float64Array): number {
   }
   return doubledWins / (2 * nPos * nNeg);
 }
+
+/** First index in ascending `sorted` whose value is not below `v` (the count of values < v). */
+export function lowerBound(sorted: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! < v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** First index in ascending `sorted` whose value is above `v` (the count of values ≤ v). */
+export function upperBound(sorted: Float64Array, v: number): number {
+  let lo = 0;
+  let hi = sorted.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if (sorted[mid]! <= v) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * Mid-placement of `v` among the ascending `sorted` scores of the other class:
+ * the count below `v` plus half the count tied with it. It equals the
+ * difference of `v`'s midrank in the pooled sample and in its own class, the
+ * quantity Sun & Xu (2014) compute with midranks; AUC is the mean placement
+ * of the positives divided by the negative count.
+ */
+export function midPlacement(sorted: Float64Array, v: number): number {
+  const below = lowerBound(sorted, v);
+  return below + (upperBound(sorted, v) - below) / 2;
+}
