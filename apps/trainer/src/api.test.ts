@@ -1,10 +1,14 @@
-import { readArtifact } from '@esm2/core';
-import { writeSynthetic } from '@esm2/data';
+import { readArtifact, type Esm2Metrics } from '@esm2/core';
+import { importUserBehavior, writeSynthetic, type EncodersJSON } from '@esm2/data';
+import { Command } from 'commander';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { registerEvalCommand } from './commands/eval.js';
 import { fit } from './index.js';
+import { readCheckpoint } from './train/checkpoint.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -40,3 +44,72 @@ describe('fit() from code', () => {
     await expect(fit({ ...small, train: join(dir, 'missing.csv'), out: join(dir, 'runs/bad'), backend: 'cuda' as never })).rejects.toThrow(/unknown backend 'cuda'.*onnx, tfjs/);
   });
 });
+
+describe('fit() --daction: the post-click behaviour that counts as DAction', () => {
+  /** The real 10k-event UserBehavior sample, imported: separate cart and fav columns. */
+  let ub: string;
+  let counts: { cart: number; fav: number; either: number };
+  beforeAll(async () => {
+    ub = join(dir, 'ub.csv');
+    await importUserBehavior(fileURLToPath(new URL('../../../../shared/data/taobao_userbehavior_peruser_10k.csv', import.meta.url)), ub);
+    const lines = (await readFile(ub, 'utf8')).trim().split('\n');
+    const header = lines[0]!.split(',');
+    const [c, f] = [header.indexOf('cart'), header.indexOf('fav')];
+    const rows = lines.slice(1).map((l) => l.split(','));
+    counts = { cart: rows.filter((r) => r[c] === '1').length, fav: rows.filter((r) => r[f] === '1').length, either: rows.filter((r) => r[c] === '1' || r[f] === '1').length };
+    expect(counts).toEqual({ cart: 79, fav: 24, either: 101 }); // as counted with awk (see the importer's tests)
+  });
+
+  async function evalDactions(run: string): Promise<number> {
+    const program = new Command().exitOverride();
+    registerEvalCommand(program);
+    const quiet = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+    try {
+      await program.parseAsync(['node', 'esm2-train', 'eval', '--model', run, '--data', ub]);
+    } finally {
+      quiet.mockRestore();
+    }
+    return (JSON.parse(await readFile(join(run, 'metrics.json'), 'utf8')) as Esm2Metrics).dactions;
+  }
+
+  it("records daction ['fav'] with the run, eval reads it back, and a resume may not change it", async () => {
+    const out = join(dir, 'runs/fav');
+    const logs: string[] = [];
+    const result = await fit({ ...small, epochs: 1, batchSize: 1000, train: ub, out, daction: ['fav'], reporter: { log: (m) => logs.push(m) } });
+    expect(logs).toContain('DAction: fav');
+    expect(result.settings.data?.labels?.daction).toEqual(['fav']);
+    // The encoders saved in the artifact and in the checkpoint decide how every later reader takes labels.
+    const best = savedConfig(await readArtifact(result.bestArtifact));
+    expect(best.labels).toEqual({ click: 'click', daction: ['fav'], buy: 'buy' });
+    expect(savedConfig((await readCheckpoint(result.checkpoint)).artifact).labels.daction).toEqual(['fav']);
+    // The post-click column left out of DAction is no feature either.
+    expect(best.fields.map((f) => f.column)).not.toContain('cart');
+    expect(await evalDactions(out)).toBe(counts.fav);
+
+    await expect(fit({ out, resume: true, epochs: 2, daction: ['cart', 'fav'] })).rejects.toThrow(
+      `--resume: ${out} was trained with DAction = fav; --daction cart,fav would change it. The run keeps its settings`,
+    );
+    const resumed = await fit({ out, resume: true, epochs: 2, daction: ['fav'] });
+    expect(resumed.position.epoch).toBe(2);
+    expect(await evalDactions(out)).toBe(counts.fav);
+  });
+
+  it('defaults to cart OR fav on imported UserBehavior; --daction cart takes cart alone', async () => {
+    const both = await fit({ ...small, epochs: 1, batchSize: 1000, train: ub, out: join(dir, 'runs/default') });
+    expect(savedConfig(await readArtifact(both.bestArtifact)).labels.daction).toEqual(['cart', 'fav']);
+    expect(await evalDactions(both.dir)).toBe(counts.either);
+    const cart = await fit({ ...small, epochs: 1, batchSize: 1000, train: ub, out: join(dir, 'runs/cart'), daction: ['cart'] });
+    expect(await evalDactions(cart.dir)).toBe(counts.cart);
+  });
+
+  it('a --daction column the file lacks is an error naming the file, the column and the columns it has', async () => {
+    const out = join(dir, 'runs/wish');
+    await expect(fit({ ...small, train: ub, out, daction: ['cart', 'wish'] })).rejects.toThrow(
+      `--daction cart,wish: ${ub}, line 1 (header), column 'wish': missing column (the file has user_id, item_id, category_id, hour, weekday, user_log_events, user_log_buys, item_log_views, user_category_log_views, click, cart, fav, buy, ts)`,
+    );
+  });
+});
+
+function savedConfig(artifact: { encoders: unknown }): EncodersJSON['config'] {
+  return (artifact.encoders as EncodersJSON).config;
+}

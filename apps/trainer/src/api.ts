@@ -1,5 +1,5 @@
 import { buildModel, hashString, initWeights, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
-import { encodersForSchema, fitEncoders, prefetchDataset, type Encoders } from '@esm2/data';
+import { DataError, encodersForSchema, fitEncoders, prefetchDataset, type Encoders } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hasCheckpoint, readCheckpoint } from './train/checkpoint.js';
@@ -39,6 +39,13 @@ export interface FitOptions {
   earlyStop?: string;
   patience?: number;
   shuffleBuffer?: number;
+  /**
+   * The label columns whose OR is DAction, e.g. ['cart'], ['fav'], ['cart', 'fav'].
+   * Default: the data config's labels.daction, else inferred from the file
+   * (imported UserBehavior: cart OR fav). Saved with the run's encoders, so
+   * eval and scoring read the same DAction; a resume may not change it.
+   */
+  daction?: string[];
   /** Intra-op threads of the onnx engine (default 2) and whether idle threads spin. */
   threads?: number;
   spinning?: boolean;
@@ -105,6 +112,8 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     const ckpt = await readCheckpoint(paths.checkpoint);
     const ignored = RESUME_KEPT.filter((k) => options[k] !== undefined);
     if (ignored.length > 0) report.log?.(`--resume: ignoring ${ignored.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}; the run keeps its saved settings`);
+    const encodersObj = encodersForSchema(ckpt.artifact.encoders, ckpt.artifact.schema, join(paths.checkpoint, MODEL_FILE));
+    refuseDactionChange(options.daction, encodersObj.config.labels.daction, paths.dir);
     // Data may have moved since: --data/--valid point at it again (the saved encoders still decide how it is read).
     const settings: FitSettings = {
       ...ckpt.settings,
@@ -120,7 +129,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
       model: ckpt.model,
       schema: ckpt.artifact.schema,
       encoders: ckpt.artifact.encoders,
-      encodersObj: encodersForSchema(ckpt.artifact.encoders, ckpt.artifact.schema, join(paths.checkpoint, MODEL_FILE)),
+      encodersObj,
       settings,
       start: { weights: ckpt.artifact.weights, state: ckpt.state, position: ckpt.position },
     };
@@ -136,7 +145,12 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     if (settings.valid) await mustExist(settings.valid, '--valid');
     let trainRows: number | undefined;
     report.log?.(`fitting encoders on ${settings.train}`);
-    const encoders = await fitEncoders(settings.train, settings.data, { onDone: (r) => (trainRows = r.rows) });
+    const encoders = await fitEncoders(settings.train, settings.data, { onDone: (r) => (trainRows = r.rows) }).catch((err: unknown) => {
+      // A --daction column the file lacks: say which flag asked for it (the message names the file and lists its columns).
+      const column = err instanceof DataError ? err.location.column : undefined;
+      throw options.daction && column !== undefined && options.daction.includes(column) ? new Error(`--daction ${options.daction.join(',')}: ${(err as Error).message}`) : err;
+    });
+    report.log?.(`DAction: ${encoders.config.labels.daction.length > 0 ? encoders.config.labels.daction.join(' OR ') : 'none'}`);
     const model = buildModel(encoders.schema, settings.model);
     const warning = missingLabelWarning(settings.train, settings.model, encoders.config.labels);
     if (warning) report.log?.(warning);
@@ -173,6 +187,16 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     engine: outcome.engine,
     settings,
   };
+}
+
+/** A resumed run keeps its DAction definition: a different --daction would change what the saved encoders and epochs mean. */
+function refuseDactionChange(asked: string[] | undefined, saved: string[], dir: string): void {
+  if (asked === undefined) return;
+  const same = asked.length === saved.length && [...asked].sort().join('\0') === [...saved].sort().join('\0');
+  if (!same) {
+    const was = saved.length > 0 ? saved.join(',') : 'none';
+    throw new Error(`--resume: ${dir} was trained with DAction = ${was}; --daction ${asked.join(',')} would change it. The run keeps its settings: drop --daction, or start a new run with another --out`);
+  }
 }
 
 /**

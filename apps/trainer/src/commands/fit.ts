@@ -1,4 +1,4 @@
-import { integer, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
+import { integer, nameList, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
 import { formatMetricsTable, MODEL_NAMES } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
@@ -50,13 +50,18 @@ export function registerFitCommand(program: Command): void {
       `weights of the CTR, CTAVR and CTCVR losses (default: ${[FIT_DEFAULTS.lossWeights.ctr, FIT_DEFAULTS.lossWeights.ctavr, FIT_DEFAULTS.lossWeights.ctcvr].join(',')}); ESMM uses ctr and ctcvr`,
       lossWeights,
     )
+    .option(
+      '--daction <columns>',
+      'label column(s) whose OR is DAction, e.g. cart, fav or cart,fav (default: the data config\'s labels.daction, else inferred: a daction column, or cart/wish/fav… OR-ed — cart OR fav for imported UserBehavior); saved with the run, so eval reads the same labels',
+      nameList,
+    )
     .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')} (default: ${DEFAULT_BACKEND})`)
     .option('--threads <n>', 'intra-op threads of the onnx engine (measured on 2 cores: 2 beats 1 over a whole epoch even with data prefetch on a worker)', positiveInt, 2)
     .option('--spinning', 'let idle onnx threads spin-wait: faster on an idle machine, far slower when other processes compete', false)
     .option('--early-stop <metric>', `stop when this validation metric stops improving: ${METRIC_NAMES.join(', ')} (default: no early stopping; with --valid the best epoch is picked by ctcvr_auc)`)
     .option('--patience <n>', `epochs without improvement before stopping (default: ${FIT_DEFAULTS.patience})`, positiveInt)
     .option('--shuffle-buffer <n>', `rows held by the streaming shuffle (default: ${FIT_DEFAULTS.shuffleBuffer})`, positiveInt)
-    .option('--resume', 'continue the run in --out from its last checkpoint (its saved settings; --epochs, --backend, --data and --valid may be given again)', false)
+    .option('--resume', 'continue the run in --out from its last checkpoint (its saved settings; --epochs, --backend, --data and --valid may be given again; a different --daction is refused)', false)
     .action(async (opts: FitCommandOptions) => {
       const { data, ...rest } = opts;
       const outcome = await fit({

@@ -38,6 +38,23 @@ describe('fit settings', () => {
   });
 });
 
+describe('--daction', () => {
+  it('overrides the config\'s labels.daction and keeps the rest of its data section', () => {
+    const cfg = { data: { labels: { daction: ['cart', 'fav'], buy: 'pay' }, numeric: ['price'] } };
+    const s = resolveFitSettings({ data: 'x.csv', model: 'esm2', daction: ['fav'] }, cfg, defaults);
+    expect(s.data).toEqual({ labels: { daction: ['fav'], buy: 'pay' }, numeric: ['price'] });
+    // Without the flag the config decides; without either, nothing is set and the file's columns are inferred.
+    expect(resolveFitSettings({ data: 'x.csv', model: 'esm2' }, cfg, defaults).data?.labels?.daction).toEqual(['cart', 'fav']);
+    expect(resolveFitSettings({ data: 'x.csv', model: 'esm2' }, {}, defaults).data).toBeUndefined();
+    expect(resolveFitSettings({ data: 'x.csv', model: 'esm2', daction: ['cart', 'fav'] }, {}, defaults).data).toEqual({ labels: { daction: ['cart', 'fav'] } });
+  });
+
+  it('refuses an empty list and a column named twice', () => {
+    expect(() => resolveFitSettings({ data: 'x.csv', model: 'esm2', daction: [] }, {}, defaults)).toThrow('--daction needs one or more column names');
+    expect(() => resolveFitSettings({ data: 'x.csv', model: 'esm2', daction: ['cart', 'cart'] }, {}, defaults)).toThrow('--daction names a column twice: cart,cart');
+  });
+});
+
 describe('fit config schema', () => {
   it('the commented example (referenced by fit --help) loads and names every section', async () => {
     const example = fileURLToPath(new URL('../../examples/fit-config.yaml', import.meta.url));

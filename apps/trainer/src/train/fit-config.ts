@@ -87,6 +87,12 @@ export interface FitFlags {
   earlyStop?: string;
   patience?: number;
   shuffleBuffer?: number;
+  /**
+   * The label columns whose OR is DAction (`--daction cart`, `--daction cart,fav`);
+   * overrides the config's data.labels.daction. Default: the data config's, or
+   * inferred from the file (imported UserBehavior: cart OR fav).
+   */
+  daction?: string[];
 }
 
 /** Checks a parsed fit config (from a file or from code); problems name each key by its path. */
@@ -156,12 +162,19 @@ export function resolveFitSettings(flags: FitFlags, config: FitConfigFile, defau
   if (metric !== undefined) metricKey(metric);
   check(Number.isInteger(patience) && patience >= 1, `patience must be a positive integer, got ${patience}`);
   if (metric !== undefined && !flags.valid) throw new Error(`--early-stop ${metric} needs validation data: pass --valid <file>`);
+  let data = cfg.data;
+  if (flags.daction) {
+    const d = flags.daction;
+    check(d.length > 0 && d.every((c) => c.trim() !== ''), '--daction needs one or more column names, e.g. cart or cart,fav');
+    check(new Set(d).size === d.length, `--daction names a column twice: ${d.join(',')}`);
+    data = { ...cfg.data, labels: { ...cfg.data?.labels, daction: d } };
+  }
   return {
     train: flags.data,
     ...(flags.valid ? { valid: flags.valid } : {}),
     model,
     optimizer,
-    ...(cfg.data ? { data: cfg.data } : {}),
+    ...(data ? { data } : {}),
     epochs,
     batchSize,
     seed,
