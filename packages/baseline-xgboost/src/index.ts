@@ -1,0 +1,16 @@
+export {
+  evaluateGbdt,
+  META_FILE,
+  predictGbdt,
+  readGbdtMeta,
+  trainGbdt,
+  type GbdtModelMeta,
+  type GbdtModelSummary,
+  type GbdtParams,
+  type GbdtParamsInput,
+  type GbdtPredictions,
+  type PredictGbdtOptions,
+  type TrainGbdtOptions,
+} from './gbdt.js';
+export { batchMatrix, gbdtColumns, type GbdtColumn } from './matrix.js';
+export { DEFAULT_PYTHON, INSTALL_HINT, XgboostMissingError, XgboostRunError } from './python.js';
