@@ -32,3 +32,15 @@ export { checkFunnelLabels } from './funnel-labels.js';
 export type { NumericArray } from './validate.js';
 export { delongTest, type DelongResult } from './delong.js';
 export { erfc, normalCdf, normalQuantile, studentTCdf, studentTQuantile } from './distributions.js';
+export { weightedAuc, WeightedAucRanking } from './weighted-auc.js';
+export {
+  pairedBootstrap,
+  quantileOfSorted,
+  AUC_RESAMPLE,
+  GAUC_RESAMPLE,
+  DEFAULT_BOOTSTRAP_RESAMPLES,
+  type MetricFn,
+  type ResampleMetric,
+  type PairedBootstrapOptions,
+  type PairedBootstrapResult,
+} from './bootstrap.js';

@@ -1,0 +1,246 @@
+import { mulberry32 } from '../random.js';
+import { checkSameLength, readLabel, type NumericArray } from './validate.js';
+import { WeightedAucRanking } from './weighted-auc.js';
+
+/** Any metric of one model's scores on labelled rows, optionally grouped (users, for GAUC). */
+export type MetricFn = (
+  scores: NumericArray,
+  labels: NumericArray,
+  groups?: ArrayLike<number | string>,
+) => number;
+
+/**
+ * A metric that can score row weights without re-reading the rows: `prepare`
+ * ranks one model's rows once, and the evaluator it returns scores a
+ * weighting (bootstrap counts: row i drawn wᵢ times) in O(n). Must agree with
+ * the metric on the data with row i repeated wᵢ times.
+ */
+export interface ResampleMetric {
+  prepare(
+    scores: NumericArray,
+    labels: NumericArray,
+    groups?: ArrayLike<number | string>,
+  ): (weights: Float64Array) => number;
+}
+
+/** Exact AUC (ties averaged) under resampling weights. */
+export const AUC_RESAMPLE: ResampleMetric = {
+  prepare(scores, labels) {
+    const ranking = new WeightedAucRanking(scores, labels, undefined, 'AUC_RESAMPLE');
+    return (weights) => ranking.auc(weights);
+  },
+};
+
+/** GAUC (row-weighted mean of per-user AUC) under resampling weights; needs `groups`. */
+export const GAUC_RESAMPLE: ResampleMetric = {
+  prepare(scores, labels, groups) {
+    if (groups === undefined) throw new Error('GAUC_RESAMPLE: needs groups (user ids)');
+    const ranking = new WeightedAucRanking(scores, labels, groups, 'GAUC_RESAMPLE');
+    return (weights) => ranking.gauc(weights).gauc;
+  },
+};
+
+export interface PairedBootstrapOptions {
+  scoresA: NumericArray;
+  scoresB: NumericArray;
+  labels: NumericArray;
+  /** Group (user) of each row: resample whole groups instead of rows (for GAUC). */
+  groups?: ArrayLike<number | string>;
+  metric: MetricFn | ResampleMetric;
+  /** Number of resamples B (default 1000). */
+  resamples?: number;
+  /** Seed of the resampling stream (default 1): the same seed gives the same interval. */
+  seed?: number;
+}
+
+export interface PairedBootstrapResult {
+  /** The metric of A and B on all rows, and a − b. */
+  a: number;
+  b: number;
+  difference: number;
+  /** Percentile interval: the 2.5 % and 97.5 % points of the resampled differences. */
+  ci95: [number, number];
+  /** Standard deviation of the resampled differences (bootstrap standard error). */
+  se: number;
+  resamples: number;
+  /** Resamples whose difference was defined (not NaN); the interval rests on these. */
+  defined: number;
+  /** Set, in words, when the figures are NaN because the data cannot support them. */
+  reason?: string;
+}
+
+export const DEFAULT_BOOTSTRAP_RESAMPLES = 1000;
+
+/**
+ * Paired bootstrap of metric(A) − metric(B) over the test rows: every resample
+ * draws rows with replacement and applies the same draw to both models, so
+ * what they share (the rows' difficulty) cancels in the difference. Returns
+ * the percentile 95 % interval (linear interpolation between order
+ * statistics) and the bootstrap standard error.
+ *
+ * Stratified by label: each resample draws exactly as many positives and
+ * negatives as the data has. AUC is a statistic of the positive × negative
+ * pairs, defined given the class sizes (DeLong's variance treats them as
+ * fixed too); letting the positive count wander adds variance that belongs to
+ * no model and, with few positives, yields resamples with no positive at all
+ * where AUC does not exist. With `groups`, whole groups (users) are drawn
+ * instead, stratified into groups with and without a positive — so the
+ * number of users that can carry a per-user AUC stays fixed — and each row
+ * of a drawn user is weighted by how often the user was drawn.
+ *
+ * A resample is a vector of counts (multinomial within each stratum). A
+ * `ResampleMetric` (AUC_RESAMPLE, GAUC_RESAMPLE) scores the counts directly:
+ * one O(n log n) ranking per model, then O(n) per resample, so the cost is
+ * about B × 3 passes over n rows (measured ~0.1 s per resample at n = 10⁶ on
+ * this 2-core machine: B = 1000 there is ~2 minutes; choose B accordingly, a
+ * few hundred already give a usable interval). A plain `MetricFn` is called on
+ * the materialised resample (row i repeated wᵢ times; a user drawn twice
+ * appears with each of its rows twice under one id), which costs the
+ * metric's own time, sort included, per resample and per model.
+ *
+ * NaN with `reason` when the metric is undefined on the full rows or on every
+ * resample; resamples where only some differences are NaN are dropped and
+ * counted in `defined`.
+ */
+export function pairedBootstrap(options: PairedBootstrapOptions): PairedBootstrapResult {
+  const { scoresA, scoresB, labels, groups, metric } = options;
+  const resamples = options.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
+  const seed = options.seed ?? 1;
+  if (!Number.isInteger(resamples) || resamples < 1) {
+    throw new Error(`pairedBootstrap: resamples = ${String(resamples)}, expected a positive integer`);
+  }
+  const n = checkSameLength('pairedBootstrap', { scoresA, scoresB, labels, groups });
+
+  // Resampling units (rows, or groups) and the row → unit map.
+  const { unitOfRow, strata, units } = resamplingUnits(labels, groups, n);
+
+  let evalA: (w: Float64Array) => number;
+  let evalB: (w: Float64Array) => number;
+  if (typeof metric === 'function') {
+    evalA = (w) => metric(...materialise(w, scoresA, labels, groups));
+    evalB = (w) => metric(...materialise(w, scoresB, labels, groups));
+  } else {
+    evalA = metric.prepare(scoresA, labels, groups);
+    evalB = metric.prepare(scoresB, labels, groups);
+  }
+  const weights = new Float64Array(n).fill(1);
+  const a = typeof metric === 'function' ? metric(scoresA, labels, groups) : evalA(weights);
+  const b = typeof metric === 'function' ? metric(scoresB, labels, groups) : evalB(weights);
+  const nan = (reason: string, defined = 0): PairedBootstrapResult => ({
+    a,
+    b,
+    difference: a - b,
+    ci95: [NaN, NaN],
+    se: NaN,
+    resamples,
+    defined,
+    reason,
+  });
+  if (Number.isNaN(a) || Number.isNaN(b)) {
+    return nan(`the metric is undefined on all ${n} rows (A: ${a}, B: ${b}), so there is no difference to resample`);
+  }
+
+  const rand = mulberry32(seed);
+  const unitCount = new Float64Array(units);
+  const diffs = new Float64Array(resamples);
+  let defined = 0;
+  for (let r = 0; r < resamples; r++) {
+    unitCount.fill(0);
+    for (const stratum of strata) {
+      const k = stratum.length;
+      for (let t = 0; t < k; t++) unitCount[stratum[Math.floor(rand() * k)]!]!++;
+    }
+    if (unitOfRow === undefined) weights.set(unitCount);
+    else for (let i = 0; i < n; i++) weights[i] = unitCount[unitOfRow[i]!]!;
+    const d = evalA(weights) - evalB(weights);
+    if (!Number.isNaN(d)) diffs[defined++] = d;
+  }
+  if (defined === 0) return nan(`the difference is undefined on all ${resamples} resamples`);
+  const sorted = diffs.subarray(0, defined).sort();
+  let mean = 0;
+  for (let k = 0; k < defined; k++) mean += sorted[k]!;
+  mean /= defined;
+  let ss = 0;
+  for (let k = 0; k < defined; k++) ss += (sorted[k]! - mean) ** 2;
+  return {
+    a,
+    b,
+    difference: a - b,
+    ci95: [quantileOfSorted(sorted, 0.025), quantileOfSorted(sorted, 0.975)],
+    se: defined > 1 ? Math.sqrt(ss / (defined - 1)) : NaN,
+    resamples,
+    defined,
+  };
+}
+
+/** Quantile q of ascending `sorted` with linear interpolation between order statistics (R's type 7). */
+export function quantileOfSorted(sorted: ArrayLike<number>, q: number): number {
+  const h = (sorted.length - 1) * q;
+  const lo = Math.floor(h);
+  const hi = Math.min(lo + 1, sorted.length - 1);
+  return sorted[lo]! + (h - lo) * (sorted[hi]! - sorted[lo]!);
+}
+
+function resamplingUnits(
+  labels: NumericArray,
+  groups: ArrayLike<number | string> | undefined,
+  n: number,
+): { unitOfRow: Uint32Array | undefined; strata: Uint32Array[]; units: number } {
+  if (groups === undefined) {
+    let nPos = 0;
+    for (let i = 0; i < n; i++) nPos += readLabel('pairedBootstrap', 'labels', labels, i);
+    const pos = new Uint32Array(nPos);
+    const neg = new Uint32Array(n - nPos);
+    let p = 0;
+    let q = 0;
+    for (let i = 0; i < n; i++) {
+      if (labels[i] === 1) pos[p++] = i;
+      else neg[q++] = i;
+    }
+    return { unitOfRow: undefined, strata: [pos, neg], units: n };
+  }
+  const codeOf = new Map<number | string, number>();
+  const unitOfRow = new Uint32Array(n);
+  const hasPositive: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const id = groups[i];
+    if (id === undefined || (typeof id === 'number' && Number.isNaN(id))) {
+      throw new Error(`pairedBootstrap: groups[${i}] is ${String(id)}, expected a group (user) id`);
+    }
+    let c = codeOf.get(id);
+    if (c === undefined) {
+      c = hasPositive.length;
+      codeOf.set(id, c);
+      hasPositive.push(0);
+    }
+    unitOfRow[i] = c;
+    if (readLabel('pairedBootstrap', 'labels', labels, i) === 1) hasPositive[c] = 1;
+  }
+  const withPos = hasPositive.flatMap((h, u) => (h === 1 ? [u] : []));
+  const without = hasPositive.flatMap((h, u) => (h === 1 ? [] : [u]));
+  return { unitOfRow, strata: [Uint32Array.from(withPos), Uint32Array.from(without)], units: hasPositive.length };
+}
+
+/** The resample as data: row i repeated weights[i] times, in row order. */
+function materialise(
+  weights: Float64Array,
+  scores: NumericArray,
+  labels: NumericArray,
+  groups: ArrayLike<number | string> | undefined,
+): [Float64Array, Float64Array, Array<number | string> | undefined] {
+  let total = 0;
+  for (let i = 0; i < weights.length; i++) total += weights[i]!;
+  const s = new Float64Array(total);
+  const y = new Float64Array(total);
+  const g = groups === undefined ? undefined : new Array<number | string>(total);
+  let k = 0;
+  for (let i = 0; i < weights.length; i++) {
+    for (let c = 0; c < weights[i]!; c++) {
+      s[k] = scores[i]!;
+      y[k] = labels[i]!;
+      if (g !== undefined) g[k] = groups![i]!;
+      k++;
+    }
+  }
+  return [s, y, g];
+}
