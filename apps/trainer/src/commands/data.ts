@@ -100,7 +100,7 @@ export function registerDataCommands(program: Command): void {
   importCommand(
     'userbehavior',
     'Taobao UserBehavior: click, DAction and purchase labels',
-    'Taobao UserBehavior (headerless user_id,item_id,category_id,behavior,timestamp events; behavior is pv, cart, fav or buy) → one row per (user, item) with click, DAction (cart or fav) and buy labels',
+    'Taobao UserBehavior (headerless user_id,item_id,category_id,behavior,timestamp events; behavior is pv, cart, fav or buy) → one row per (user, item) with click, cart, fav and buy labels (DAction = cart OR fav unless fit --daction picks one)',
   ).action(async (opts: ImportFlags) => {
     const input = userPath(opts.in);
     const output = userPath(opts.out);
@@ -108,7 +108,7 @@ export function registerDataCommands(program: Command): void {
     try {
       const r = await importUserBehavior(input, output, { ...badRows(opts), onProgress: (stage, f) => progress.fraction(f, stage) });
       progress.stop();
-      console.log(`${r.events} events → ${output}: ${r.rows} (user, item) rows, ${r.clicks} clicks, ${r.dactions} DActions, ${r.buys} purchases`);
+      console.log(`${r.events} events → ${output}: ${r.rows} (user, item) rows, ${r.clicks} clicks, ${r.dactions} DActions (${r.carts} cart, ${r.favs} fav), ${r.buys} purchases`);
       reportSkipped(r);
     } finally {
       progress.stop();
