@@ -2,7 +2,11 @@ import { mulberry32 } from '../random.js';
 import { checkSameLength, readLabel, type NumericArray } from './validate.js';
 import { WeightedAucRanking } from './weighted-auc.js';
 
-/** Any metric of one model's scores on labelled rows, optionally grouped (users, for GAUC). */
+/**
+ * Any metric of one model's scores on labelled rows, optionally grouped
+ * (users, for GAUC). Wrap metrics whose third parameter means something else:
+ * `(s, y) => auc(s, y)`, since auc's third argument is a mask.
+ */
 export type MetricFn = (
   scores: NumericArray,
   labels: NumericArray,
