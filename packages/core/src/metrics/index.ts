@@ -44,3 +44,5 @@ export {
   type PairedBootstrapOptions,
   type PairedBootstrapResult,
 } from './bootstrap.js';
+export { pairedSeedInterval, type SeedIntervalResult } from './seed-interval.js';
+export { positivesVerdict, MIN_POSITIVES_FOR_COMPARISON, type PositivesVerdict } from './positives-rule.js';
