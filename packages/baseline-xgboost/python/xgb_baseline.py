@@ -88,9 +88,12 @@ def train_one(task, x, label, valid, job):
             raise ValueError(f"{task}: the validation data has no rows for this model" + (" (no clicked impressions)" if task == "cvr" else "") + "; early stopping is impossible")
         evals.append((dmatrix(vx, vlabel, job), "valid"))
         stop = p["earlyStoppingRounds"]
+    # XGBoost 1.7 starts every model at 0.5; starting at the training rate spares the first
+    # rounds (and early stopping) the walk to a 1 % prior.
+    base_score = float(np.clip(label.mean(), 1e-6, 1 - 1e-6))
     history = {}
     booster = xgb.train(
-        booster_params(p),
+        {**booster_params(p), "base_score": base_score},
         dtrain,
         num_boost_round=p["numRounds"],
         evals=evals,
@@ -104,6 +107,7 @@ def train_one(task, x, label, valid, job):
     return {
         "trainRows": int(x.shape[0]),
         "trainPositives": int(label.sum()),
+        "baseScore": base_score,
         "validRows": int(valid[0].shape[0]) if valid is not None else None,
         "rounds": int(rounds),
         "bestIteration": int(best),

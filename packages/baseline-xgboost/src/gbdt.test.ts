@@ -50,6 +50,8 @@ describe.runIf(xgboostTestsRun())('the GBDT baseline with XGBoost', () => {
     expect(meta.ctr.trainPositives).toBe(clicks.length);
     expect(meta.cvr.trainRows).toBe(clicks.length);
     expect(meta.cvr.trainPositives).toBe(clicks.filter((r) => r.buy === 1).length);
+    expect(meta.ctr.baseScore).toBeCloseTo(10 / 24, 6);
+    expect(meta.cvr.baseScore).toBeCloseTo(4 / 10, 6);
     expect(meta.ctr.rounds).toBe(5);
     expect(meta.ctr.trainLogloss).toHaveLength(5);
     expect(meta.xgboostVersion).toMatch(/^\d+\.\d+/);

@@ -41,6 +41,8 @@ export type GbdtParamsInput = z.input<typeof paramsShape>;
 const modelSummary = z.strictObject({
   trainRows: z.number().int().nonnegative(),
   trainPositives: z.number().int().nonnegative(),
+  /** The starting prediction: the training positive rate. */
+  baseScore: z.number().gt(0).lt(1),
   validRows: z.number().int().nonnegative().nullable(),
   rounds: z.number().int().positive(),
   bestIteration: z.number().int().nonnegative(),
