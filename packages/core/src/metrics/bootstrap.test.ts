@@ -125,6 +125,30 @@ describe('pairedBootstrap', () => {
     expect(fast.ci95[0]).toBeLessThan(fast.ci95[1]);
   });
 
+  it('resamples only the masked-in rows (e.g. clicked rows for CVR)', () => {
+    const { labels, a, b } = simulate(11, 300);
+    const mask = Float64Array.from(labels, (_, i) => (i % 3 === 0 ? 0 : 1));
+    a[0] = NaN; // masked out: never read
+    const keep = (v: Float64Array) => v.filter((_, i) => mask[i] === 1);
+    const masked = pairedBootstrap({ scoresA: a, scoresB: b, labels, mask, metric: AUC_RESAMPLE, resamples: 50 });
+    const filtered = pairedBootstrap({
+      scoresA: keep(a),
+      scoresB: keep(b),
+      labels: keep(labels),
+      metric: AUC_RESAMPLE,
+      resamples: 50,
+    });
+    expect(masked).toEqual(filtered);
+    expect(masked.a).toBe(auc(a, labels, mask));
+    a[1] = NaN;
+    expect(() => pairedBootstrap({ scoresA: a, scoresB: b, labels, mask, metric: AUC_RESAMPLE })).toThrow(
+      /pairedBootstrap: scoresA\[1\] is NaN/,
+    );
+    expect(() =>
+      pairedBootstrap({ scoresA: b, scoresB: b, labels, mask: [1], metric: AUC_RESAMPLE }),
+    ).toThrow(/mask has length 1/);
+  });
+
   it('gives NaN with a reason when the metric is undefined on the data', () => {
     const r = pairedBootstrap({ scoresA: [0.1, 0.2], scoresB: [0.3, 0.4], labels: [0, 0], metric: AUC_RESAMPLE });
     expect(r.a).toBeNaN();
@@ -150,6 +174,7 @@ describe('pairedBootstrap', () => {
     expect(() => pairedBootstrap({ ...base, labels: [0, 2] })).toThrow(/labels\[1\] = 2/);
     expect(() => pairedBootstrap({ ...base, scoresB: [0.3] })).toThrow(/scoresB has length 1/);
     expect(() => pairedBootstrap({ ...base, metric: GAUC_RESAMPLE })).toThrow(/needs groups/);
+    expect(() => pairedBootstrap({ ...base, groups: [1, NaN], metric: GAUC_RESAMPLE })).toThrow(/groups\[1\] is NaN/);
   });
 
   it('takes percentiles with linear interpolation (type 7)', () => {

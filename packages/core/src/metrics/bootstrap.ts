@@ -1,5 +1,6 @@
 import { mulberry32 } from '../random.js';
-import { checkSameLength, readLabel, type NumericArray } from './validate.js';
+import { internGroups } from './groups.js';
+import { checkSameLength, isIncluded, readLabel, readScore, type NumericArray } from './validate.js';
 import { WeightedAucRanking } from './weighted-auc.js';
 
 /**
@@ -50,6 +51,8 @@ export interface PairedBootstrapOptions {
   labels: NumericArray;
   /** Group (user) of each row: resample whole groups instead of rows (for GAUC). */
   groups?: ArrayLike<number | string>;
+  /** `mask[i] = 1` keeps row i (e.g. clicked rows for CVR), as in `auc`; the others are not resampled. */
+  mask?: NumericArray;
   metric: MetricFn | ResampleMetric;
   /** Number of resamples B (default 1000). */
   resamples?: number;
@@ -107,6 +110,7 @@ export const DEFAULT_BOOTSTRAP_RESAMPLES = 1000;
  * counted in `defined`.
  */
 export function pairedBootstrap(options: PairedBootstrapOptions): PairedBootstrapResult {
+  if (options.mask !== undefined) return pairedBootstrap(selectRows(options, options.mask));
   const { scoresA, scoresB, labels, groups, metric } = options;
   const resamples = options.resamples ?? DEFAULT_BOOTSTRAP_RESAMPLES;
   const seed = options.seed ?? 1;
@@ -203,26 +207,38 @@ function resamplingUnits(
     }
     return { unitOfRow: undefined, strata: [pos, neg], units: n };
   }
-  const codeOf = new Map<number | string, number>();
-  const unitOfRow = new Uint32Array(n);
-  const hasPositive: number[] = [];
+  const { code: unitOfRow, count } = internGroups('pairedBootstrap', groups);
+  const hasPositive = new Array<number>(count).fill(0);
   for (let i = 0; i < n; i++) {
-    const id = groups[i];
-    if (id === undefined || (typeof id === 'number' && Number.isNaN(id))) {
-      throw new Error(`pairedBootstrap: groups[${i}] is ${String(id)}, expected a group (user) id`);
-    }
-    let c = codeOf.get(id);
-    if (c === undefined) {
-      c = hasPositive.length;
-      codeOf.set(id, c);
-      hasPositive.push(0);
-    }
-    unitOfRow[i] = c;
-    if (readLabel('pairedBootstrap', 'labels', labels, i) === 1) hasPositive[c] = 1;
+    if (readLabel('pairedBootstrap', 'labels', labels, i) === 1) hasPositive[unitOfRow[i]!] = 1;
   }
   const withPos = hasPositive.flatMap((h, u) => (h === 1 ? [u] : []));
   const without = hasPositive.flatMap((h, u) => (h === 1 ? [] : [u]));
   return { unitOfRow, strata: [Uint32Array.from(withPos), Uint32Array.from(without)], units: hasPositive.length };
+}
+
+/** The options restricted to the masked-in rows (mask validated 0/1). */
+function selectRows(options: PairedBootstrapOptions, mask: NumericArray): PairedBootstrapOptions {
+  const { scoresA, scoresB, labels, groups } = options;
+  const n = checkSameLength('pairedBootstrap', { scoresA, scoresB, labels, groups, mask });
+  const keep: number[] = [];
+  for (let i = 0; i < n; i++) {
+    if (!isIncluded('pairedBootstrap', mask, i)) continue;
+    // Validated here so an error names the row's index in the caller's arrays.
+    readScore('pairedBootstrap', 'scoresA', scoresA, i);
+    readScore('pairedBootstrap', 'scoresB', scoresB, i);
+    readLabel('pairedBootstrap', 'labels', labels, i);
+    keep.push(i);
+  }
+  const pick = (v: NumericArray) => Float64Array.from(keep, (i) => v[i]!);
+  return {
+    ...options,
+    mask: undefined,
+    scoresA: pick(scoresA),
+    scoresB: pick(scoresB),
+    labels: pick(labels),
+    groups: groups === undefined ? undefined : keep.map((i) => groups[i]!),
+  };
 }
 
 /** The resample as data: row i repeated weights[i] times, in row order. */

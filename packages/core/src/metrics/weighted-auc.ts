@@ -1,3 +1,4 @@
+import { internGroups } from './groups.js';
 import { lowerBound } from './mann-whitney.js';
 import { checkSameLength, readLabel, readScore, type NumericArray } from './validate.js';
 
@@ -51,21 +52,7 @@ export class WeightedAucRanking {
       this.segment = Uint32Array.of(0, n);
       return;
     }
-    const codeOf = new Map<number | string, number>();
-    const code = new Uint32Array(n);
-    for (let i = 0; i < n; i++) {
-      const id = groups[i];
-      if (id === undefined || (typeof id === 'number' && Number.isNaN(id))) {
-        throw new Error(`${fn}: groups[${i}] is ${String(id)}, expected a group (user) id`);
-      }
-      let c = codeOf.get(id);
-      if (c === undefined) {
-        c = codeOf.size;
-        codeOf.set(id, c);
-      }
-      code[i] = c;
-    }
-    const nGroups = codeOf.size;
+    const { code, count: nGroups } = internGroups(fn, groups);
     const start = new Uint32Array(nGroups + 1);
     for (let i = 0; i < n; i++) start[code[i]! + 1]!++;
     for (let g = 0; g < nGroups; g++) start[g + 1]! += start[g]!;
