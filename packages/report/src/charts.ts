@@ -1,0 +1,251 @@
+import * as vega from 'vega';
+import * as vl from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import type { Esm2Task } from '@esm2/core';
+import type { ReportModel } from './types.js';
+import { meanSd } from './stats.js';
+
+/** A chart as it goes into the page: its kind (for the page's structure and tests), title, axis titles and SVG markup. */
+export interface RenderedChart {
+  kind: 'roc' | 'calibration' | 'training' | 'topk';
+  title: string;
+  /** The axis titles drawn in the SVG. */
+  axes: string[];
+  svg: string;
+}
+
+export const TASK_NAMES: Readonly<Record<Esm2Task, string>> = { ctr: 'CTR', ctavr: 'CTAVR', cvr: 'CVR', ctcvr: 'CTCVR' };
+
+const WIDTH = 340;
+const HEIGHT = 260;
+// No external font: the viewer's own sans-serif.
+const CONFIG = { font: 'sans-serif', view: { stroke: '#ddd' }, legend: { labelLimit: 260 } };
+
+/**
+ * Renders a Vega-Lite spec to SVG markup in plain Node (no DOM, no canvas:
+ * text widths are estimated). The spec must carry its data inline — nothing
+ * is loaded. Marks are not clipped, so the SVG holds no clip-path ids that
+ * could collide between several charts in one page.
+ */
+export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const compiled = vl.compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } }).spec;
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: noLoader() });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+/** A loader that refuses every load: report charts must never read files or the network. */
+function noLoader(): vega.Loader {
+  const refuse = (what: string) => Promise.reject(new Error(`@esm2/report: charts carry their data inline; refusing to load ${what}`));
+  const loader = vega.loader();
+  loader.load = (uri: string) => refuse(uri);
+  loader.sanitize = (uri: string) => refuse(uri);
+  loader.http = (uri: string) => refuse(uri);
+  loader.file = (path: string) => refuse(path);
+  return loader;
+}
+
+const diagonal = {
+  data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
+  mark: { type: 'line' as const, color: '#999', strokeDash: [4, 4], strokeWidth: 1 },
+  encoding: { x: { field: 'x', type: 'quantitative' as const }, y: { field: 'y', type: 'quantitative' as const } },
+};
+
+const seedLabel = (seed: number | undefined, k: number) => (seed === undefined ? `run ${k + 1}` : `seed ${seed}`);
+
+/** ROC curves of one task, every model (and each of its seeds) overlaid. Undefined when no run has a curve for the task. */
+export async function rocChart(models: readonly ReportModel[], task: Esm2Task): Promise<RenderedChart | undefined> {
+  const values: { model: string; seed: string; order: number; fpr: number; tpr: number }[] = [];
+  let positives: number | undefined;
+  for (const m of models) {
+    m.runs.forEach((run, k) => {
+      const c = run.roc?.[task];
+      if (c === undefined || c.fpr.length === 0) return;
+      positives ??= c.positives;
+      c.fpr.forEach((f, i) => values.push({ model: m.name, seed: seedLabel(run.seed, k), order: i, fpr: f, tpr: c.tpr[i]! }));
+    });
+  }
+  if (values.length === 0) return undefined;
+  const title = `ROC — ${TASK_NAMES[task]} (${positives} positives)`;
+  const axes = ['False positive rate', 'True positive rate'];
+  const svg = await renderSvg({
+    title,
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      diagonal,
+      {
+        data: { values },
+        mark: { type: 'line', strokeWidth: 1.5 },
+        encoding: {
+          x: { field: 'fpr', type: 'quantitative', title: axes[0], scale: { domain: [0, 1] } },
+          y: { field: 'tpr', type: 'quantitative', title: axes[1], scale: { domain: [0, 1] } },
+          color: { field: 'model', type: 'nominal', title: 'Model' },
+          detail: { field: 'seed', type: 'nominal' },
+          order: { field: 'order', type: 'quantitative' },
+        },
+      },
+    ],
+  });
+  return { kind: 'roc', title, axes, svg };
+}
+
+/** Reliability diagram of one task: observed rate against mean prediction per bin, each model overlaid, PCOC in the title. */
+export async function calibrationChart(models: readonly ReportModel[], task: Esm2Task): Promise<RenderedChart | undefined> {
+  const values: { model: string; seed: string; predicted: number; observed: number; rows: number }[] = [];
+  const pcocs: string[] = [];
+  let top = 0;
+  for (const m of models) {
+    let any = false;
+    m.runs.forEach((run, k) => {
+      const bins = run.calibration?.[task];
+      if (bins === undefined || bins.length === 0) return;
+      any = true;
+      for (const b of bins) {
+        values.push({ model: m.name, seed: seedLabel(run.seed, k), predicted: b.meanPredicted, observed: b.observedRate, rows: b.rows });
+        top = Math.max(top, b.meanPredicted, b.observedRate);
+      }
+    });
+    if (any) {
+      const p = meanSd(m.runs.map((r) => r.metrics.pcoc[task]));
+      if (p.n > 0) pcocs.push(`${m.name} ${p.mean.toFixed(2)}`);
+    }
+  }
+  if (values.length === 0) return undefined;
+  const title = `Calibration — ${TASK_NAMES[task]}`;
+  const axes = ['Mean predicted probability', 'Observed rate'];
+  const limit = top > 0 ? Math.min(1, top * 1.05) : 1;
+  const svg = await renderSvg({
+    title: { text: title, subtitle: pcocs.length > 0 ? `PCOC: ${pcocs.join(', ')}` : undefined },
+    width: WIDTH,
+    height: HEIGHT,
+    layer: [
+      { ...diagonal, data: { values: [{ x: 0, y: 0 }, { x: limit, y: limit }] } },
+      {
+        data: { values },
+        mark: { type: 'line', point: true, strokeWidth: 1.5 },
+        encoding: {
+          x: { field: 'predicted', type: 'quantitative', title: axes[0], scale: { domain: [0, limit] } },
+          y: { field: 'observed', type: 'quantitative', title: axes[1], scale: { domain: [0, limit] } },
+          color: { field: 'model', type: 'nominal', title: 'Model' },
+          detail: { field: 'seed', type: 'nominal' },
+          order: { field: 'predicted', type: 'quantitative' },
+        },
+      },
+    ],
+  });
+  return { kind: 'calibration', title, axes, svg };
+}
+
+const AUC_KEYS = ['ctr_auc', 'ctavr_auc', 'cvr_auc', 'ctcvr_auc', 'cvr_gauc', 'ctcvr_gauc'] as const;
+
+/**
+ * Training and validation curves of one model by epoch, in two panels: the
+ * training losses (total and each part) with the validation logloss per
+ * task; the validation AUCs. Undefined when no run has a history.
+ */
+export async function trainingChart(model: ReportModel): Promise<RenderedChart | undefined> {
+  const values: { panel: string; series: string; split: string; seed: string; epoch: number; value: number }[] = [];
+  const push = (panel: string, series: string, split: string, seed: string, epoch: number, value: unknown) => {
+    if (typeof value === 'number' && Number.isFinite(value)) values.push({ panel, series, split, seed, epoch, value });
+  };
+  model.runs.forEach((run, k) => {
+    const seed = seedLabel(run.seed, k);
+    for (const e of run.history ?? []) {
+      if (e.train_losses !== undefined) {
+        for (const [name, v] of Object.entries(e.train_losses)) push('Loss', `train ${name}`, 'train', seed, e.epoch, v);
+      } else {
+        push('Loss', 'train loss', 'train', seed, e.epoch, e.train_loss);
+      }
+      const logloss = e.logloss;
+      if (logloss !== null && typeof logloss === 'object') {
+        for (const [task, v] of Object.entries(logloss as Record<string, unknown>)) push('Loss', `valid logloss ${task}`, 'validation', seed, e.epoch, v);
+      }
+      for (const key of AUC_KEYS) push('Validation AUC', `valid ${key}`, 'validation', seed, e.epoch, e[key]);
+    }
+  });
+  if (values.length === 0) return undefined;
+  const title = `Training — ${model.name}`;
+  const axes = ['Epoch', 'Value'];
+  const svg = await renderSvg({
+    title,
+    data: { values },
+    facet: { row: { field: 'panel', type: 'nominal', title: null, sort: ['Loss', 'Validation AUC'] } },
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: WIDTH,
+      height: 180,
+      mark: { type: 'line', point: true, strokeWidth: 1.5 },
+      encoding: {
+        x: { field: 'epoch', type: 'quantitative', title: axes[0], axis: { tickMinStep: 1, format: 'd' } },
+        y: { field: 'value', type: 'quantitative', title: axes[1], scale: { zero: false } },
+        color: { field: 'series', type: 'nominal', title: 'Series' },
+        strokeDash: { field: 'split', type: 'nominal', title: 'Split' },
+        detail: { field: 'seed', type: 'nominal' },
+      },
+    },
+  });
+  return { kind: 'training', title, axes, svg };
+}
+
+const MEASURES = [
+  ['precision_at', 'Precision'],
+  ['recall_at', 'Recall'],
+  ['f1_at', 'F1'],
+] as const;
+
+/** Precision, recall and F1 at the top-k cuts of one task (CVR or CTCVR): a bar per model (mean over seeds) with a ± sd rule. */
+export async function topKChart(models: readonly ReportModel[], task: 'cvr' | 'ctcvr'): Promise<RenderedChart | undefined> {
+  const values: { model: string; cut: string; measure: string; mean: number; lo: number; hi: number }[] = [];
+  const cuts: string[] = [];
+  for (const m of models) {
+    for (const [key, measure] of MEASURES) {
+      const labels = new Set(m.runs.flatMap((r) => Object.keys(r.metrics[key]?.[task] ?? {})));
+      for (const cut of labels) {
+        if (!cuts.includes(cut)) cuts.push(cut);
+        const s = meanSd(m.runs.map((r) => r.metrics[key]?.[task]?.[cut]));
+        if (s.n === 0) continue;
+        const sd = Number.isFinite(s.sd) ? s.sd : 0;
+        values.push({ model: m.name, cut, measure, mean: s.mean, lo: Math.max(0, s.mean - sd), hi: s.mean + sd });
+      }
+    }
+  }
+  if (values.length === 0) return undefined;
+  cuts.sort((a, b) => parseFloat(a) - parseFloat(b));
+  const positives = models[0]?.runs[0]?.metrics.positives[task];
+  const title = `Top-k — ${TASK_NAMES[task]} (${positives ?? '?'} positives)`;
+  const axes = ['Top-k cut', 'Mean over seeds'];
+  const svg = await renderSvg({
+    title,
+    data: { values },
+    facet: { column: { field: 'measure', type: 'nominal', title: null, sort: MEASURES.map(([, m]) => m) } },
+    spec: {
+      width: 150,
+      height: 200,
+      layer: [
+        {
+          mark: 'bar',
+          encoding: {
+            x: { field: 'cut', type: 'nominal', title: axes[0], sort: cuts, axis: { labelAngle: 0 } },
+            xOffset: { field: 'model', type: 'nominal' },
+            y: { field: 'mean', type: 'quantitative', title: axes[1] },
+            color: { field: 'model', type: 'nominal', title: 'Model' },
+          },
+        },
+        {
+          mark: { type: 'rule', color: '#333' },
+          encoding: {
+            x: { field: 'cut', type: 'nominal', sort: cuts },
+            xOffset: { field: 'model', type: 'nominal' },
+            y: { field: 'lo', type: 'quantitative' },
+            y2: { field: 'hi' },
+          },
+        },
+      ],
+    },
+  });
+  return { kind: 'topk', title, axes, svg };
+}

@@ -1,0 +1,98 @@
+import { mkdtemp, readdir, readFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { escapeHtml } from './escape.js';
+import { formatMeanSd, renderReport, writeReport } from './html.js';
+import { meanSd } from './stats.js';
+import { syntheticReport } from './test-support/synthetic.js';
+
+describe('escapeHtml', () => {
+  it('turns the five special characters into entities', () => {
+    expect(escapeHtml(`<a href="x">Tom & Jerry's</a>`)).toBe('&lt;a href=&quot;x&quot;&gt;Tom &amp; Jerry&#39;s&lt;/a&gt;');
+    expect(escapeHtml('plain 0.1 %')).toBe('plain 0.1 %');
+  });
+});
+
+describe('meanSd / formatMeanSd', () => {
+  it('gives the sample sd over the finite values', () => {
+    expect(meanSd([1, 2, 3, null, NaN])).toEqual({ mean: 2, sd: 1, n: 3 });
+    expect(formatMeanSd([0.7, 0.8])).toBe('0.7500 ± 0.0707');
+    expect(formatMeanSd([0.7])).toBe('0.7000');
+    expect(formatMeanSd([NaN, undefined])).toBe('—');
+  });
+});
+
+describe('renderReport', () => {
+  const evil = '<script>alert(1)</script>"&';
+  const input = () =>
+    syntheticReport({
+      models: [
+        { name: evil, skill: 0.2 },
+        { name: 'gbdt', skill: 0.1, history: false },
+      ],
+      seeds: [1, 2],
+      rows: 1500,
+    });
+
+  it('does not let a model name inject markup, in the tables or the SVG charts', async () => {
+    const { html, charts } = await renderReport({ ...input(), title: '<b>x</b>', notes: ['<img src=x onerror=alert(1)>'] });
+    expect(html).not.toMatch(/<script/i);
+    expect(html).not.toMatch(/<img/i);
+    expect(html).not.toContain('<b>x</b>');
+    expect(html).toContain('&lt;script&gt;alert(1)&lt;/script&gt;&quot;&amp;');
+    expect(html).toContain('<title>&lt;b&gt;x&lt;/b&gt;</title>');
+    // The legends of the overlaid charts name the model, escaped by the SVG writer.
+    const roc = charts.find((c) => c.kind === 'roc')!;
+    expect(roc.svg).toContain('&lt;script&gt;');
+    expect(roc.svg).not.toContain('<script');
+  });
+
+  it('has one chart per task for ROC and calibration, training for models with a history, top-k for CVR and CTCVR', async () => {
+    const given = input();
+    const pos = given.models[0]!.runs[0]!.metrics.positives;
+    expect(pos.cvr).toBeLessThan(100);
+    const { html, charts } = await renderReport(given);
+    expect(charts.map((c) => `${c.kind}: ${c.title}`)).toEqual([
+      `roc: ROC — CTR (${pos.ctr} positives)`,
+      `roc: ROC — CTAVR (${pos.ctavr} positives)`,
+      `roc: ROC — CVR (${pos.cvr} positives)`,
+      `roc: ROC — CTCVR (${pos.ctcvr} positives)`,
+      'calibration: Calibration — CTR',
+      'calibration: Calibration — CTAVR',
+      'calibration: Calibration — CVR',
+      'calibration: Calibration — CTCVR',
+      `training: Training — ${evil}`,
+      `topk: Top-k — CVR (${pos.cvr} positives)`,
+      `topk: Top-k — CTCVR (${pos.ctcvr} positives)`,
+    ]);
+    expect(html.match(/<svg/g)).toHaveLength(charts.length);
+    // No network at view time: no URL is referenced except SVG's namespace names.
+    const urls = html.match(/(?:https?:)?\/\/[^\s"'<>)]+/g) ?? [];
+    expect(new Set(urls)).toEqual(new Set(['http://www.w3.org/2000/svg', 'http://www.w3.org/1999/xlink']));
+    expect(html).not.toMatch(/<(script|link|img|iframe)\b/i);
+    // Few positives are called out in words.
+    expect(html).toContain(`CVR rests on only ${pos.cvr} test positives`);
+    // Mean ± sd over the two seeds, with the positives in the header.
+    expect(html).toContain(`CVR AUC <small>(${pos.cvr} positives)</small>`);
+    expect(html).toMatch(/<td>0\.\d{4} ± 0\.\d{4}<\/td>/);
+  });
+
+  it('rejects empty or ambiguous input, naming the model', async () => {
+    const base = input();
+    await expect(renderReport({ ...base, models: [] })).rejects.toThrow('no models given');
+    await expect(renderReport({ ...base, models: [{ name: 'x', runs: [] }] })).rejects.toThrow('model "x" has no runs');
+    await expect(renderReport({ ...base, models: [base.models[1]!, base.models[1]!] })).rejects.toThrow('model "gbdt" is given twice');
+  });
+});
+
+describe('writeReport', () => {
+  it('writes the page atomically, creating the directory, leaving nothing else behind', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'esm2-report-'));
+    const file = join(dir, 'out', 'report.html');
+    const { html } = await writeReport(file, syntheticReport({ models: [{ name: 'esm2', skill: 0.2 }], seeds: [1], rows: 800 }));
+    expect(await readFile(file, 'utf8')).toBe(html);
+    expect(await readdir(join(dir, 'out'))).toEqual(['report.html']);
+    expect(html).toContain('<title>ESM2 evaluation: esm2</title>');
+  });
+});
