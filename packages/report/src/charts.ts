@@ -98,12 +98,14 @@ export async function calibrationChart(models: readonly ReportModel[], task: Esm
   const values: { model: string; seed: string; predicted: number; observed: number; rows: number }[] = [];
   const pcocs: string[] = [];
   let top = 0;
+  let positives: number | undefined;
   for (const m of models) {
     let any = false;
     m.runs.forEach((run, k) => {
       const bins = run.calibration?.[task];
       if (bins === undefined || bins.length === 0) return;
       any = true;
+      positives ??= bins.reduce((s, b) => s + b.positives, 0);
       for (const b of bins) {
         values.push({ model: m.name, seed: seedLabel(run.seed, k), predicted: b.meanPredicted, observed: b.observedRate, rows: b.rows });
         top = Math.max(top, b.meanPredicted, b.observedRate);
@@ -115,7 +117,7 @@ export async function calibrationChart(models: readonly ReportModel[], task: Esm
     }
   }
   if (values.length === 0) return undefined;
-  const title = `Calibration — ${TASK_NAMES[task]}`;
+  const title = `Calibration — ${TASK_NAMES[task]} (${positives} positives)`;
   const axes = ['Mean predicted probability', 'Observed rate'];
   const limit = top > 0 ? Math.min(1, top * 1.05) : 1;
   const svg = await renderSvg({

@@ -58,10 +58,10 @@ describe('renderReport', () => {
       `roc: ROC — CTAVR (${pos.ctavr} positives)`,
       `roc: ROC — CVR (${pos.cvr} positives)`,
       `roc: ROC — CTCVR (${pos.ctcvr} positives)`,
-      'calibration: Calibration — CTR',
-      'calibration: Calibration — CTAVR',
-      'calibration: Calibration — CVR',
-      'calibration: Calibration — CTCVR',
+      `calibration: Calibration — CTR (${pos.ctr} positives)`,
+      `calibration: Calibration — CTAVR (${pos.ctavr} positives)`,
+      `calibration: Calibration — CVR (${pos.cvr} positives)`,
+      `calibration: Calibration — CTCVR (${pos.ctcvr} positives)`,
       `training: Training — ${evil}`,
       `topk: Top-k — CVR (${pos.cvr} positives)`,
       `topk: Top-k — CTCVR (${pos.ctcvr} positives)`,
@@ -83,6 +83,31 @@ describe('renderReport', () => {
     await expect(renderReport({ ...base, models: [] })).rejects.toThrow('no models given');
     await expect(renderReport({ ...base, models: [{ name: 'x', runs: [] }] })).rejects.toThrow('model "x" has no runs');
     await expect(renderReport({ ...base, models: [base.models[1]!, base.models[1]!] })).rejects.toThrow('model "gbdt" is given twice');
+  });
+});
+
+describe('differences table', () => {
+  it('reads each interval: significant either way, not significant, too few positives', async () => {
+    const base = syntheticReport({ models: [{ name: 'esm2', skill: 0.2 }, { name: 'esmm', skill: 0.1 }], seeds: [1], rows: 1500 });
+    const pos = base.models[0]!.runs[0]!.metrics.positives;
+    expect(pos.ctr).toBeGreaterThanOrEqual(100);
+    const { html } = await renderReport({
+      ...base,
+      differences: [
+        { model: 'esm2', baseline: 'esmm', metric: 'ctr_auc', mean: 0.02, ci95: [0.01, 0.03], method: 'bootstrap over test rows' },
+        { model: 'esm2', baseline: 'esmm', metric: 'ctr_auc', mean: -0.02, ci95: [-0.03, -0.01] },
+        { model: 'esm2', baseline: 'esmm', metric: 'ctr_auc', mean: 0.01, ci95: [-0.01, 0.03] },
+        { model: 'esm2', baseline: '<i>x</i>', metric: 'cvr_auc', mean: 0.05, ci95: [0.01, 0.09], positives: 25 },
+      ],
+    });
+    const rows = html.split('Differences to the baselines')[1]!.split('</table>')[0]!.split('<tr>').slice(2);
+    expect(rows).toHaveLength(4);
+    expect(rows[0]).toContain('<td>+0.0200</td><td>[+0.0100, +0.0300]</td>');
+    expect(rows[0]).toContain(`<td>${pos.ctr}</td><td>bootstrap over test rows</td><td>significant: esm2 better</td>`);
+    expect(rows[1]).toContain('significant: esm2 worse');
+    expect(rows[2]).toContain('not significant (the interval contains 0)');
+    expect(rows[3]).toContain('<td>&lt;i&gt;x&lt;/i&gt;</td>');
+    expect(rows[3]).toContain('too few positives (25) to mean anything; significant: esm2 better');
   });
 });
 

@@ -2,7 +2,7 @@ import { ESM2_TASKS, positivesVerdict, writeFileAtomic, type Esm2Metrics, type E
 import { TASK_NAMES, calibrationChart, rocChart, topKChart, trainingChart, type RenderedChart } from './charts.js';
 import { escapeHtml } from './escape.js';
 import { meanSd } from './stats.js';
-import type { ReportInput, ReportModel } from './types.js';
+import type { ReportDifference, ReportInput, ReportModel } from './types.js';
 
 export interface RenderedReport {
   html: string;
@@ -13,7 +13,7 @@ const CSS = `
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
 table { border-collapse: collapse; margin: 0.8em 0; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; } td { white-space: nowrap; }
 th:first-child, td:first-child { text-align: left; }
 th { background: #f5f5f5; } th small { font-weight: normal; color: #555; }
 .warn { background: #fff4e0; border-left: 4px solid #e69500; padding: 0.4em 0.8em; margin: 0.4em 0; }
@@ -102,6 +102,28 @@ function topKTable(models: readonly ReportModel[], task: 'cvr' | 'ctcvr'): strin
   return `<h3>${TASK_NAMES[task]}${posNote(positivesOf(models, task))}</h3>${table(head, rows)}`;
 }
 
+const taskOfMetric = (metric: string): Esm2Task | undefined => ESM2_TASKS.find((t) => metric.startsWith(`${t}_`));
+
+function differencesTable(models: readonly ReportModel[], differences: readonly ReportDifference[]): string {
+  if (differences.length === 0) return '';
+  const f = (x: number) => (Number.isFinite(x) ? (x >= 0 ? '+' : '') + x.toFixed(4) : '—');
+  const rows = differences.map((d) => {
+    const task = taskOfMetric(d.metric);
+    const positives = d.positives ?? (task === undefined ? undefined : positivesOf(models, task));
+    const [lo, hi] = d.ci95;
+    let reading: string;
+    if (!Number.isFinite(lo) || !Number.isFinite(hi)) reading = 'no interval';
+    else if (lo > 0 || hi < 0) reading = `significant: ${d.model} ${lo > 0 ? 'better' : 'worse'}`;
+    else reading = 'not significant (the interval contains 0)';
+    if (positives !== undefined && task !== undefined) {
+      const v = positivesVerdict(positives, TASK_NAMES[task]);
+      if (!v.meaningful) reading = `too few positives (${positives}) to mean anything; ${reading}`;
+    }
+    return [td(d.model), td(d.baseline), td(d.metric), td(f(d.mean)), td(`[${f(lo)}, ${f(hi)}]`), td(positives === undefined ? '' : String(positives)), td(d.method ?? ''), td(reading)];
+  });
+  return table(['Model', 'Baseline', 'Metric', 'Difference', '95 % interval', 'Positives', 'Interval', 'Reading'], rows);
+}
+
 function warnings(models: readonly ReportModel[]): string {
   const tasks = presentTasks(models, (t) => `${t}_auc` as keyof Esm2Metrics);
   return tasks
@@ -188,6 +210,7 @@ export async function renderReport(input: ReportInput): Promise<RenderedReport> 
 ${section('Test data', `${data.source === undefined ? '' : `<p>${e(data.source)}</p>`}${summary}`)}
 ${(input.notes ?? []).map((n) => `<p class="note">${e(n)}</p>`).join('')}
 ${section('Ranking: AUC and GAUC', `${warnings(models)}${rankingTable(models)}<p>Mean ± sample sd over each model's runs (seeds); GAUC with the mean number of users that have both classes.</p>`)}
+${section('Differences to the baselines', differencesTable(models, input.differences ?? []))}
 ${section('Logloss and calibration (PCOC = mean prediction / observed rate; 1 is calibrated)', calibrationTable(models))}
 ${section('Precision, recall and F1 at the top k % of test rows', topKTables)}
 ${chartSection('ROC curves', rocs)}

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, describe, expect, it } from 'vitest';
 import { writeReport } from './html.js';
 import { syntheticReport } from './test-support/synthetic.js';
 
@@ -18,7 +18,8 @@ interface PageElement {
 }
 
 // Debian's chromium (apt-get install chromium; .ci/run installs it), never a downloaded one.
-const CHROMIUM = '/usr/bin/chromium';
+// ESM2_CHROMIUM points elsewhere (e.g. to a missing path, to see the CI=true failure).
+const CHROMIUM = process.env.ESM2_CHROMIUM ?? '/usr/bin/chromium';
 const available = existsSync(CHROMIUM);
 if (!available && process.env.CI !== 'true') {
   console.warn(`report.browser.test: skipped — ${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium); under CI=true this fails instead`);
@@ -26,18 +27,17 @@ if (!available && process.env.CI !== 'true') {
 
 describe.skipIf(!available && process.env.CI !== 'true')('report.html in headless Chromium', () => {
   let browser: Browser | undefined;
-  beforeAll(async () => {
-    if (!available) throw new Error(`CI=true and ${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium)`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-    });
-  });
   afterAll(async () => {
     await browser?.close();
   });
 
   it('loads from file:// with no other request and no error, shows every chart with its axis titles, and screenshots', async () => {
+    // Checked here, not in a hook, so that under CI=true the test itself counts as failed.
+    if (!available) throw new Error(`CI=true and ${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium)`);
+    browser = await chromium.launch({
+      executablePath: CHROMIUM,
+      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
+    });
     const dir = await mkdtemp(join(tmpdir(), 'esm2-report-browser-'));
     const file = join(dir, 'report.html');
     const input = syntheticReport({
@@ -47,12 +47,13 @@ describe.skipIf(!available && process.env.CI !== 'true')('report.html in headles
       ],
       seeds: [1, 2],
     });
+    input.differences = [{ model: 'esm2', baseline: 'esmm', metric: 'ctcvr_auc', mean: 0.01, ci95: [-0.01, 0.03], method: 'paired over seeds' }];
     const { charts } = await writeReport(file, input);
     // 4 ROC + 4 calibration + 2 training (one per model) + 2 top-k.
     expect(charts.map((c) => c.kind)).toEqual([...Array(4).fill('roc'), ...Array(4).fill('calibration'), 'training', 'training', 'topk', 'topk']);
 
     const url = pathToFileURL(file).href;
-    const context = await browser!.newContext();
+    const context = await browser.newContext();
     const page = await context.newPage();
     const outside: string[] = [];
     const errors: string[] = [];
@@ -92,7 +93,8 @@ describe.skipIf(!available && process.env.CI !== 'true')('report.html in headles
       if (f.kind !== 'training') for (const m of ['esm2', 'esmm']) expect(f.texts).toContain(m);
     }
     expect(await page.locator('h1').textContent()).toBe('ESM2 model comparison');
-    expect(await page.locator('table').count()).toBeGreaterThanOrEqual(5);
+    // Data, ranking, differences, logloss/PCOC, top-k CVR and CTCVR.
+    expect(await page.locator('table').count()).toBe(6);
 
     const shot = join(dir, 'report.png');
     await page.screenshot({ path: shot, fullPage: true });

@@ -42,10 +42,30 @@ export interface ReportModel {
   runs: ReportRun[];
 }
 
+/**
+ * One model's difference to a baseline on one metric (comparison.json's
+ * `differences` entries): mean difference (model − baseline) and its 95 %
+ * interval; `method` says how the interval was made (e.g. "paired over seeds",
+ * "bootstrap over test rows", "DeLong").
+ */
+export interface ReportDifference {
+  model: string;
+  baseline: string;
+  /** A metrics.json key, e.g. "cvr_auc", "ctcvr_gauc". */
+  metric: string;
+  mean: number;
+  ci95: [number, number];
+  method?: string;
+  /** Test positives the metric rests on; defaults to the task's positives in the first run. */
+  positives?: number;
+}
+
 export interface ReportInput {
   title?: string;
   data: DataSummary;
   models: ReportModel[];
+  /** Differences to baselines with 95 % intervals (compare); a table is shown when given. */
+  differences?: ReportDifference[];
   /** Free-text notes shown under the summary (e.g. how the differences were computed). */
   notes?: string[];
   /** Shown in the footer; defaults to the current time. */
