@@ -48,8 +48,8 @@ describe('rocCurve', () => {
 
   it('names the bad value', () => {
     expect(() => rocCurve([0.1, NaN], [0, 1])).toThrow('rocCurve: scores[1] is NaN');
-    expect(() => rocCurve([0.1, 0.2], [0, 2])).toThrow('rocCurve: labels[1] is 2, expected 0 or 1');
-    expect(() => rocCurve([0.1], [0, 1])).toThrow('rocCurve: scores has 1 rows, labels 2');
+    expect(() => rocCurve([0.1, 0.2], [0, 2])).toThrow('rocCurve: labels[1] = 2, expected 0 or 1');
+    expect(() => rocCurve([0.1], [0, 1])).toThrow('rocCurve: length mismatch: labels has length 2 but scores has length 1');
   });
 });
 

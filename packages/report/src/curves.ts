@@ -1,4 +1,4 @@
-import { ESM2_TASKS, PREDICTION_OF, esm2TaskRows, type Esm2Predictions, type NumericArray, type PerTask } from '@esm2/core';
+import { ESM2_TASKS, PREDICTION_OF, esm2TaskRows, splitByClass, type Esm2Predictions, type NumericArray, type PerTask } from '@esm2/core';
 
 /** One ROC curve: points (false positive rate, true positive rate) from (0,0) to (1,1), thresholds descending. */
 export interface RocCurve {
@@ -22,26 +22,6 @@ export interface ReliabilityBin {
 export const DEFAULT_ROC_POINTS = 500;
 export const DEFAULT_RELIABILITY_BINS = 10;
 
-function checkLengths(fn: string, scores: NumericArray, labels: NumericArray, mask: NumericArray | undefined): void {
-  if (scores.length !== labels.length || (mask !== undefined && mask.length !== scores.length)) {
-    throw new Error(
-      `${fn}: scores has ${scores.length} rows, labels ${labels.length}${mask === undefined ? '' : `, mask ${mask.length}`}; they must be equal`,
-    );
-  }
-}
-
-function label(fn: string, labels: NumericArray, i: number): 0 | 1 {
-  const y = labels[i];
-  if (y !== 0 && y !== 1) throw new Error(`${fn}: labels[${i}] is ${String(y)}, expected 0 or 1`);
-  return y;
-}
-
-function score(fn: string, scores: NumericArray, i: number): number {
-  const s = scores[i]!;
-  if (!Number.isFinite(s)) throw new Error(`${fn}: scores[${i}] is ${String(s)}, expected a finite number`);
-  return s;
-}
-
 /**
  * The ROC curve of `scores` against 0/1 `labels` over the rows `mask` selects
  * (all rows without one): one point per distinct score (tied rows move the
@@ -52,31 +32,24 @@ function score(fn: string, scores: NumericArray, i: number): number {
  * missing (the curve is undefined).
  */
 export function rocCurve(scores: NumericArray, labels: NumericArray, mask?: NumericArray, maxPoints = DEFAULT_ROC_POINTS): RocCurve {
-  const fn = 'rocCurve';
-  checkLengths(fn, scores, labels, mask);
-  if (!Number.isInteger(maxPoints) || maxPoints < 3) throw new Error(`${fn}: maxPoints = ${maxPoints}, expected an integer ≥ 3`);
-  const rows: number[] = [];
-  let positives = 0;
-  for (let i = 0; i < scores.length; i++) {
-    if (mask !== undefined && mask[i] === 0) continue;
-    score(fn, scores, i);
-    positives += label(fn, labels, i);
-    rows.push(i);
-  }
-  const negatives = rows.length - positives;
+  if (!Number.isInteger(maxPoints) || maxPoints < 3) throw new Error(`rocCurve: maxPoints = ${maxPoints}, expected an integer ≥ 3`);
+  // Each class sorted natively, then walked from the top score down (a merge, ties consumed together).
+  const { pos, neg } = splitByClass('rocCurve', scores, labels, mask);
+  pos.sort();
+  neg.sort();
+  const positives = pos.length;
+  const negatives = neg.length;
   if (positives === 0 || negatives === 0) return { fpr: [], tpr: [], positives, negatives };
-  rows.sort((a, b) => scores[b]! - scores[a]!);
   const fpr = [0];
   const tpr = [0];
-  let tp = 0;
-  let fp = 0;
-  for (let k = 0; k < rows.length; k++) {
-    const i = rows[k]!;
-    if (labels[i] === 1) tp++;
-    else fp++;
-    if (k + 1 < rows.length && scores[rows[k + 1]!] === scores[i]) continue;
-    fpr.push(fp / negatives);
-    tpr.push(tp / positives);
+  let i = positives - 1;
+  let j = negatives - 1;
+  while (i >= 0 || j >= 0) {
+    const s = Math.max(i >= 0 ? pos[i]! : -Infinity, j >= 0 ? neg[j]! : -Infinity);
+    while (i >= 0 && pos[i] === s) i--;
+    while (j >= 0 && neg[j] === s) j--;
+    fpr.push((negatives - 1 - j) / negatives);
+    tpr.push((positives - 1 - i) / positives);
   }
   if (fpr.length <= maxPoints) return { fpr, tpr, positives, negatives };
   const step = 2 / (maxPoints - 2);
@@ -111,31 +84,38 @@ export function areaUnder(curve: Pick<RocCurve, 'fpr' | 'tpr'>): number {
  */
 export function reliabilityBins(p: NumericArray, labels: NumericArray, mask?: NumericArray, bins = DEFAULT_RELIABILITY_BINS): ReliabilityBin[] {
   const fn = 'reliabilityBins';
-  checkLengths(fn, p, labels, mask);
   if (!Number.isInteger(bins) || bins < 1) throw new Error(`${fn}: bins = ${bins}, expected an integer ≥ 1`);
-  const rows: number[] = [];
-  for (let i = 0; i < p.length; i++) {
-    if (mask !== undefined && mask[i] === 0) continue;
-    const q = score(fn, p, i);
-    if (q < 0 || q > 1) throw new Error(`${fn}: p[${i}] is ${q}, expected a probability in [0, 1]`);
-    label(fn, labels, i);
-    rows.push(i);
+  const { pos, neg } = splitByClass(fn, p, labels, mask);
+  for (let r = 0; r < p.length; r++) {
+    if (mask !== undefined && mask[r] !== 1) continue;
+    const q = p[r]!;
+    if (!(q >= 0 && q <= 1)) throw new Error(`${fn}: p[${r}] is ${q}, expected a probability in [0, 1]`);
   }
-  rows.sort((a, b) => p[a]! - p[b]!);
-  const out: ReliabilityBin[] = [];
-  const n = rows.length;
+  pos.sort();
+  neg.sort();
+  // Walk both classes in ascending prediction (a merge); row r of n goes to bin floor(r · k / n).
+  const n = pos.length + neg.length;
   const k = Math.min(bins, n);
+  const out: ReliabilityBin[] = [];
+  let i = 0;
+  let j = 0;
   for (let b = 0; b < k; b++) {
-    const from = Math.floor((b * n) / k);
     const to = Math.floor(((b + 1) * n) / k);
+    let rows = 0;
     let positives = 0;
     let sumP = 0;
-    for (let j = from; j < to; j++) {
-      positives += labels[rows[j]!]!;
-      sumP += p[rows[j]!]!;
+    let lo = Infinity;
+    let hi = -Infinity;
+    while (i + j < to) {
+      const takePos = j >= neg.length || (i < pos.length && pos[i]! <= neg[j]!);
+      const q = takePos ? pos[i++]! : neg[j++]!;
+      if (takePos) positives++;
+      rows++;
+      sumP += q;
+      lo = Math.min(lo, q);
+      hi = Math.max(hi, q);
     }
-    const size = to - from;
-    out.push({ lo: p[rows[from]!]!, hi: p[rows[to - 1]!]!, rows: size, positives, meanPredicted: sumP / size, observedRate: positives / size });
+    out.push({ lo, hi, rows, positives, meanPredicted: sumP / rows, observedRate: positives / rows });
   }
   return out;
 }

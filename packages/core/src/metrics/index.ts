@@ -1,4 +1,4 @@
-export { auc } from './auc.js';
+export { auc, splitByClass } from './auc.js';
 export { gauc, type GaucResult } from './gauc.js';
 export { logloss } from './logloss.js';
 export { pcoc } from './pcoc.js';
