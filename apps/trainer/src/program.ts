@@ -1,4 +1,5 @@
 import { Command } from 'commander';
+import { registerCompareCommand } from './commands/compare.js';
 import { registerDataCommands } from './commands/data.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExportCommand } from './commands/export.js';
@@ -11,5 +12,6 @@ export function trainerProgram(): Command {
   registerFitCommand(program);
   registerEvalCommand(program);
   registerExportCommand(program);
+  registerCompareCommand(program);
   return program;
 }

@@ -1,0 +1,128 @@
+import { nameList, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
+import { InvalidArgumentError, type Command } from 'commander';
+import { join } from 'node:path';
+import { COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo } from '../compare/run.js';
+import { COMPARE_MODELS, parseLossWeights, parseModels, parseSeeds, parseVariants, type CompareEntry } from '../compare/spec.js';
+import { formatMainTable } from '../compare/summary.js';
+import { BACKEND_NAMES, backendName } from '../train/engines.js';
+import type { LoopReporter } from '../train/loop.js';
+import type { EpochRecord } from '../train/settings.js';
+
+interface CompareCommandOptions {
+  train: string;
+  valid?: string;
+  test: string;
+  models: CompareEntry[];
+  seeds: number[];
+  variants?: CompareEntry[];
+  epochs?: number;
+  out: string;
+  config?: string;
+  lossWeights?: { ctr: number; ctavr: number; ctcvr: number };
+  daction?: string[];
+  batchSize?: number;
+  lr?: number;
+  towers?: number[];
+  embeddingDim?: number;
+  backend?: string;
+  threads: number;
+  resume: boolean;
+  parallel: number;
+}
+
+/** Commander parser from a parser that throws Error: its message becomes the usage error. */
+const arg =
+  <T>(parse: (v: string) => T) =>
+  (v: string): T => {
+    try {
+      return parse(v);
+    } catch (e) {
+      throw new InvalidArgumentError((e as Error).message);
+    }
+  };
+
+const fmt = (x: unknown) => (typeof x === 'number' ? (Number.isNaN(x) ? 'nan' : x.toFixed(4)) : '-');
+
+/** Progress of one cell on stderr, every line naming the cell (k of n): a bar per epoch and the epoch's summary. */
+function cellReporter(cell: CellInfo): LoopReporter {
+  const tag = `[${cell.index}/${cell.count} ${cell.name}]`;
+  let progress: Progress | undefined;
+  let total: number | undefined;
+  return {
+    epochStart(epoch, epochs, rows) {
+      total = rows;
+      progress = new Progress({ label: `${tag} epoch ${epoch}/${epochs}`, unit: 'samples', clearOnStop: true });
+    },
+    step(rows) {
+      progress?.update(rows, total !== undefined ? { total } : {});
+    },
+    epochEnd(r: EpochRecord, improved) {
+      progress?.stop();
+      progress = undefined;
+      process.stderr.write(`${tag} epoch ${r.epoch}: train loss ${fmt(r.train_loss)}  valid ctcvr_auc ${fmt(r.ctcvr_auc)}${improved ? '  *best' : ''}\n`);
+    },
+    log(message) {
+      process.stderr.write(`${tag} ${message}\n`);
+    },
+  };
+}
+
+/** `compare`: models × seeds (× variants) on one split, every cell scored on the same test file. */
+export function registerCompareCommand(program: Command): void {
+  program
+    .command('compare')
+    .description('Train and test a grid of models × seeds (× ESM2 variants) on one split; writes comparison.json and comparison.md with mean ± sd and ESM2\'s differences to each baseline')
+    .requiredOption('--train <file>', 'training data (.csv, .tsv or .parquet)')
+    .option('--valid <file>', 'validation data (picks each deep model\'s best epoch; GBDT early stopping)')
+    .requiredOption('--test <file>', 'test data every cell is scored on')
+    .option('--models <names>', `comma-separated, from ${COMPARE_MODELS.join(', ')}`, arg(parseModels), parseModels('esm2,esmm,dnn,dnn-os,gbdt'))
+    .option('--seeds <list>', 'training seeds, e.g. 1,2,3 (differences are paired over seeds: 2 or more give intervals)', arg(parseSeeds), [1, 2, 3])
+    .option(
+      '--variants <spec>',
+      "ESM2 variants run beside the models: 'NAME:SETTING [SETTING…]; …', SETTING = loss-weights=ctr,ctavr,ctcvr | daction=col[,col], e.g. 'no-ctavr:loss-weights=1,0,1; fav:daction=fav'",
+      arg(parseVariants),
+    )
+    .requiredOption('--out <dir>', 'comparison directory: runs/<model>-seed<k>/ per cell, comparison.json, comparison.md')
+    .option('--epochs <n>', 'epochs of every deep model', positiveInt)
+    .option('--config <file>', 'fit config (YAML/JSON) for every deep cell, as fit --config takes')
+    .option('--loss-weights <ctr,ctavr,ctcvr>', 'loss weights of every ESM2/ESMM cell (a variant\'s own win)', arg((v) => parseLossWeights(v, '--loss-weights')))
+    .option('--daction <columns>', 'label column(s) whose OR is DAction in every cell (a variant\'s own win), e.g. cart or cart,fav', nameList)
+    .option('--batch-size <n>', 'rows per training step', positiveInt)
+    .option('--lr <x>', 'Adam learning rate', positiveNumber)
+    .option('--towers <widths>', 'hidden layer widths of every tower', widthList)
+    .option('--embedding-dim <n>', 'embedding width', positiveInt)
+    .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')}`)
+    .option('--threads <n>', 'intra-op threads of the onnx engine per cell', positiveInt, 2)
+    .option('--resume', 'skip finished cells and continue the interrupted one', false)
+    .option('--parallel <n>', 'cells trained at once (default 1: these are 2-core machines)', positiveInt, 1)
+    .action(async (opts: CompareCommandOptions) => {
+      const entries = [...opts.models, ...(opts.variants ?? [])];
+      const clash = opts.variants?.find((v) => opts.models.some((m) => m.name === v.name));
+      if (clash) throw new Error(`--variants: '${clash.name}' is also in --models`);
+      const out = userPath(opts.out);
+      const comparison = await runCompare({
+        train: userPath(opts.train),
+        ...(opts.valid ? { valid: userPath(opts.valid) } : {}),
+        test: userPath(opts.test),
+        entries,
+        seeds: opts.seeds,
+        out,
+        ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
+        ...(opts.config ? { config: userPath(opts.config) } : {}),
+        ...(opts.lossWeights ? { lossWeights: opts.lossWeights } : {}),
+        ...(opts.daction ? { daction: opts.daction } : {}),
+        ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
+        ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
+        ...(opts.towers ? { towers: opts.towers } : {}),
+        ...(opts.embeddingDim !== undefined ? { embeddingDim: opts.embeddingDim } : {}),
+        ...(opts.backend !== undefined ? { backend: backendName(opts.backend) } : {}),
+        threads: opts.threads,
+        resume: opts.resume,
+        parallel: opts.parallel,
+        reporter: cellReporter,
+        log: (m) => process.stderr.write(`${m}\n`),
+      });
+      console.log(formatMainTable(comparison));
+      console.log(`\nwritten: ${join(out, COMPARISON_JSON)}, ${join(out, COMPARISON_MD)}`);
+    });
+}

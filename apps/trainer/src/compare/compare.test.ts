@@ -1,0 +1,160 @@
+import { DEFAULT_PYTHON } from '@esm2/baseline-xgboost';
+import { pairedSeedInterval, type Esm2Metrics } from '@esm2/core';
+import { writeSynthetic } from '@esm2/data';
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCompare, type CellFile } from './run.js';
+import { parseModels, parseSeeds, parseVariants } from './spec.js';
+import { meanAndSd, type Comparison } from './summary.js';
+
+/** GBDT cells run when XGBoost is importable; always under CI=true (where a missing XGBoost fails). */
+function withGbdt(): boolean {
+  if (spawnSync(DEFAULT_PYTHON, ['-c', 'import xgboost']).status === 0 || process.env.CI === 'true') return true;
+  console.warn(`compare test: leaving out gbdt: ${DEFAULT_PYTHON} cannot import xgboost (apt-get install python3-xgboost); under CI=true it is required`);
+  return false;
+}
+
+let dir: string;
+
+/**
+ * Synthetic data with UserBehavior's two post-click columns: `cart` (the
+ * generator's DAction) and `fav` (cart on every other row), so DAction =
+ * cart OR fav = cart by default and `daction=fav` keeps about half of them.
+ */
+async function writeCartFav(path: string, rows: number, seed: number): Promise<void> {
+  const raw = join(dir, `raw-${seed}.csv`);
+  await writeSynthetic(raw, { rows, seed });
+  const lines = (await readFile(raw, 'utf8')).trimEnd().split('\n');
+  const header = lines[0]!.split(',');
+  const d = header.indexOf('daction');
+  header[d] = 'cart';
+  const out = [`${header.join(',')},fav`];
+  lines.slice(1).forEach((line, i) => {
+    const cells = line.split(',');
+    out.push(`${line},${cells[d] === '1' && i % 2 === 0 ? 1 : 0}`);
+  });
+  await writeFile(path, `${out.join('\n')}\n`);
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'esm2-compare-'));
+  await writeCartFav(join(dir, 'train.csv'), 3000, 11);
+  await writeCartFav(join(dir, 'valid.csv'), 800, 12);
+  await writeCartFav(join(dir, 'test.csv'), 3000, 13);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+const readJson = async <T>(path: string) => JSON.parse(await readFile(path, 'utf8')) as T;
+const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
+
+describe('compare', () => {
+  it('runs models × seeds × variants as run directories and summarises them in comparison.json and comparison.md', async () => {
+    const gbdt = withGbdt();
+    const out = join(dir, 'cmp');
+    const entries = [...parseModels(gbdt ? 'esm2,dnn,gbdt' : 'esm2,dnn'), ...parseVariants('no-ctavr:loss-weights=1,0,1; fav:daction=fav')];
+    const logs: string[] = [];
+    const opts = { train: join(dir, 'train.csv'), valid: join(dir, 'valid.csv'), test: join(dir, 'test.csv'), entries, seeds: [1, 2], out, epochs: 1, batchSize: 200, towers: [8], embeddingDim: 4 };
+    const c = await runCompare({ ...opts, log: (m) => logs.push(m) });
+
+    const names = entries.map((e) => e.name);
+    expect(Object.keys(c.models)).toEqual(names);
+    expect(logs.filter((l) => / finished \(/.test(l))).toHaveLength(names.length * 2);
+    expect(logs).toContain(`cell 1/${names.length * 2} esm2-seed1: esm2, seed 1`);
+    const onDisk = await readJson<Comparison>(join(out, 'comparison.json'));
+    expect(Object.keys(onDisk)).toEqual(expect.arrayContaining(['test', 'models', 'differences']));
+
+    const cells: Record<string, CellFile[]> = {};
+    for (const name of names) cells[name] = await Promise.all([1, 2].map((s) => readJson<CellFile>(join(out, 'runs', `${name}-seed${s}`, 'metrics.json'))));
+    const base = cells.esm2![0]!;
+    expect(onDisk.test).toEqual({ rows: 3000, clicks: base.clicks, dactions: base.dactions, buys: base.buys });
+    for (const name of names) {
+      const m = onDisk.models[name]!;
+      expect(m.runs.map((r) => r.seed)).toEqual([1, 2]);
+      m.runs.forEach((r, i) => {
+        const { cell: _c, data: _d, engine: _e, ...metrics } = cells[name]![i]!;
+        expect(r.metrics).toEqual(metrics);
+      });
+      // Mean and sample sd over seeds, recomputed from the cells' files.
+      for (const key of ['ctr_auc', 'cvr_auc', 'ctcvr_auc'] as const) {
+        const xs = cells[name]!.map((f) => f[key]);
+        if (xs.some((x) => x === undefined)) continue;
+        expect(m.mean[key]).toBeCloseTo(mean(xs as number[]), 12);
+        expect(m.sd[key]).toBeCloseTo(sd(xs as number[]), 12);
+      }
+      expect(m.mean.logloss).toBeDefined();
+    }
+    // CTAVR only where the model has it.
+    expect(onDisk.models.esm2!.mean).toHaveProperty('ctavr_auc');
+    expect(onDisk.models.dnn!.mean).not.toHaveProperty('ctavr_auc');
+    if (gbdt) {
+      expect(onDisk.models.gbdt!.mean).not.toHaveProperty('ctavr_auc');
+      expect(cells.gbdt![0]!.cell.settings).toMatchObject({ model: { model: 'gbdt' }, params: { seed: 1 } });
+    }
+
+    // Differences: ESM2 against every other model, paired over the two seeds.
+    const d = onDisk.differences.find((x) => x.baseline === 'no-ctavr' && x.metric === 'ctcvr_auc')!;
+    const want = pairedSeedInterval(cells.esm2!.map((f) => f.ctcvr_auc!), cells['no-ctavr']!.map((f) => f.ctcvr_auc!));
+    expect(d).toMatchObject({ model: 'esm2', seeds: 2 });
+    expect(d.mean).toBeCloseTo(want.difference, 12);
+    expect(d.ci95[0]).toBeCloseTo(want.ci95[0], 12);
+    expect(d.ci95[1]).toBeCloseTo(want.ci95[1], 12);
+    expect(new Set(onDisk.differences.map((x) => x.baseline))).toEqual(new Set(names.filter((n) => n !== 'esm2')));
+
+    // Variants change what they say: the loss weights, and DAction (fav is half of cart here).
+    const settings = (name: string) => cells[name]![0]!.cell.settings as { model: { lossWeights: { ctavr: number } }; daction: string[] };
+    expect(settings('no-ctavr').model.lossWeights.ctavr).toBe(0);
+    expect(settings('esm2').model.lossWeights.ctavr).toBe(1);
+    expect(settings('fav').daction).toEqual(['fav']);
+    expect(settings('esm2').daction.sort()).toEqual(['cart', 'fav']);
+    expect(cells.fav![0]!.dactions).toBeLessThan(base.dactions);
+    expect(cells.fav![0]!.buys).toBe(base.buys);
+
+    const md = await readFile(join(out, 'comparison.md'), 'utf8');
+    expect(md).toContain('## AUC and GAUC (Table 3)');
+    expect(md).toContain('Table 4');
+    expect(md).toContain('Table 5');
+    expect(md).toContain(`CVR figures rest on ${base.positives.cvr} positives`);
+    expect(md).toMatch(/\| no-ctavr \| ctcvr_auc \|/);
+    // Few test purchases here: the tables say so in words.
+    expect(base.positives.ctcvr).toBeLessThan(100);
+    expect(md).toContain('do not read a winner from it');
+
+    // An existing comparison is not overwritten without --resume; with it, finished cells are skipped.
+    await expect(runCompare(opts)).rejects.toThrow(/already holds a comparison.*--resume/);
+    const again: string[] = [];
+    const resumed = await runCompare({ ...opts, resume: true, log: (m) => again.push(m) });
+    expect(again.filter((l) => l.endsWith('finished earlier, skipped'))).toHaveLength(names.length * 2);
+    expect(resumed).toEqual(c);
+  }, 300_000);
+});
+
+describe('compare specs', () => {
+  it('parses models, seeds and variants, and names what is wrong', () => {
+    expect(parseVariants('no-ctavr:loss-weights=1,0,1; fav:daction=fav;both:daction=cart,fav loss-weights=1,0.5,1')).toEqual([
+      { name: 'no-ctavr', model: 'esm2', lossWeights: { ctr: 1, ctavr: 0, ctcvr: 1 } },
+      { name: 'fav', model: 'esm2', daction: ['fav'] },
+      { name: 'both', model: 'esm2', daction: ['cart', 'fav'], lossWeights: { ctr: 1, ctavr: 0.5, ctcvr: 1 } },
+    ]);
+    expect(() => parseVariants('x:loss-weights=1,0')).toThrow(/three comma-separated weights/);
+    expect(() => parseVariants('esmm:daction=fav')).toThrow(/is a model name/);
+    expect(() => parseVariants('x:lr=1')).toThrow(/unknown setting 'lr'/);
+    expect(() => parseVariants('x:daction=fav;x:daction=cart')).toThrow(/defined twice/);
+    expect(() => parseModels('esm2,xgb')).toThrow(/'xgb' is not a model/);
+    expect(() => parseSeeds('1,1')).toThrow(/twice/);
+    expect(parseSeeds('3, 1')).toEqual([3, 1]);
+  });
+
+  it('mean and sample sd over seeds keep the nesting; an undefined value stays undefined (NaN)', () => {
+    const run = (a: number, f: number, g: number | null) => ({ cvr_auc: a, f1_at: { cvr: { '1%': f } }, cvr_gauc: g }) as unknown as Esm2Metrics;
+    const r = meanAndSd([run(0.6, 0.1, null), run(0.8, 0.3, 0.5), run(0.7, 0.2, 0.5)]);
+    expect(r.mean.cvr_auc).toBeCloseTo(0.7, 12);
+    expect(r.sd.cvr_auc).toBeCloseTo(0.1, 12);
+    expect((r.mean.f1_at as { cvr: Record<string, number> }).cvr['1%']).toBeCloseTo(0.2, 12);
+    expect(r.mean.cvr_gauc).toBeNaN();
+    expect(meanAndSd([run(0.6, 0.1, 0.5)]).sd.cvr_auc).toBeNaN();
+  });
+});

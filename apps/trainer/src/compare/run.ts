@@ -1,0 +1,258 @@
+import { evaluateGbdt, trainGbdt } from '@esm2/baseline-xgboost';
+import { DEFAULT_OPTIMIZER, MODEL_FILE, readArtifact, writeFileAtomic, writeJsonAtomic, type Esm2Metrics } from '@esm2/core';
+import { encodersForSchema, fitEncoders, openDataset, type Encoders } from '@esm2/data';
+import { access, readdir, readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { fit } from '../api.js';
+import { hasCheckpoint, modelOfArtifact } from '../train/checkpoint.js';
+import { DEFAULT_BACKEND, engineFactory, type BackendName } from '../train/engines.js';
+import { evaluateDataset } from '../train/evaluate.js';
+import { loadFitConfig, resolveFitSettings, type FitConfigFile } from '../train/fit-config.js';
+import type { LoopReporter } from '../train/loop.js';
+import { runPaths } from '../train/run-dir.js';
+import type { EpochRecord } from '../train/settings.js';
+import { cellName, type CompareEntry, type LossWeights } from './spec.js';
+import { buildComparison, formatComparisonMarkdown, type Comparison } from './summary.js';
+
+export interface CompareOptions {
+  train: string;
+  valid?: string;
+  test: string;
+  /** Models and variants, in output order. */
+  entries: CompareEntry[];
+  seeds: number[];
+  out: string;
+  epochs?: number;
+  config?: string | FitConfigFile;
+  /** Loss weights of every ESM2/ESMM cell (a variant's own weights win). */
+  lossWeights?: LossWeights;
+  /** DAction columns of every cell (a variant's own choice wins). */
+  daction?: string[];
+  batchSize?: number;
+  lr?: number;
+  towers?: number[];
+  embeddingDim?: number;
+  backend?: BackendName;
+  threads?: number;
+  /** Skip finished cells, continue an interrupted one. */
+  resume?: boolean;
+  /** Cells trained at once (default 1). */
+  parallel?: number;
+  /** Per-cell progress: `reporter(cell)` gives the fit reporter of that cell. */
+  reporter?: (cell: CellInfo) => LoopReporter;
+  log?: (message: string) => void;
+}
+
+export interface CellInfo {
+  name: string;
+  entry: CompareEntry;
+  seed: number;
+  dir: string;
+  /** 1-based position among all cells, and their number. */
+  index: number;
+  count: number;
+}
+
+/** What a cell's metrics.json holds: the test metrics and how the cell was made. */
+export interface CellFile extends Esm2Metrics {
+  cell: { name: string; entry: string; model: string; seed: number; settings: Record<string, unknown> };
+  data: string;
+  engine?: string;
+}
+
+export const CELL_METRICS = 'metrics.json';
+export const COMPARISON_JSON = 'comparison.json';
+export const COMPARISON_MD = 'comparison.md';
+const GBDT_MODEL_DIR = 'gbdt';
+
+const exists = (p: string) => access(p).then(() => true, () => false);
+
+async function mustExist(path: string, flag: string): Promise<void> {
+  if (!(await exists(path))) throw new Error(`${flag} ${path}: no such file`);
+}
+
+/** Metrics of a cell file without the cell's bookkeeping. */
+function metricsOf(file: CellFile): Esm2Metrics {
+  const { cell: _cell, data: _data, engine: _engine, model: _model, ...metrics } = file as CellFile & { model?: unknown };
+  return metrics;
+}
+
+/**
+ * Runs the grid of models × seeds: each cell an ordinary run directory
+ * `<out>/runs/<name>-seed<k>` (deep models trained by `fit()`, GBDT by
+ * trainGbdt into its `gbdt/`), scored on the test file by the same metric
+ * code as `eval`, its test metrics in the cell's metrics.json (a finished
+ * cell = metrics.json present). Then comparison.json and comparison.md.
+ */
+export async function runCompare(options: CompareOptions): Promise<Comparison> {
+  const out = resolve(options.out);
+  const runsDir = join(out, 'runs');
+  const train = resolve(options.train);
+  const test = resolve(options.test);
+  const valid = options.valid === undefined ? undefined : resolve(options.valid);
+  await mustExist(train, '--train');
+  await mustExist(test, '--test');
+  if (valid) await mustExist(valid, '--valid');
+  if (options.seeds.length === 0) throw new Error('--seeds: no seed');
+  if (options.entries.length === 0) throw new Error('--models: no model');
+  const existing = await readdir(runsDir).catch(() => [] as string[]);
+  if (existing.length > 0 && !options.resume) {
+    throw new Error(`${out} already holds a comparison (${runsDir} has ${existing.length} run(s)); pass --resume to continue it, or choose another --out`);
+  }
+  const config = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
+  const log = options.log ?? (() => {});
+
+  const cells: CellInfo[] = [];
+  for (const entry of options.entries) {
+    for (const seed of options.seeds) {
+      const name = cellName(entry.name, seed);
+      cells.push({ name, entry, seed, dir: join(runsDir, name), index: cells.length + 1, count: 0 });
+    }
+  }
+  for (const c of cells) c.count = cells.length;
+
+  // The GBDT cells share one set of encoders, fitted once on the training file with the comparison's data settings.
+  let gbdtEncoders: Promise<Encoders> | undefined;
+  const encodersForGbdt = () =>
+    (gbdtEncoders ??= (() => {
+      const settings = resolveFitSettings({ data: train, model: 'esm2', ...(options.daction ? { daction: options.daction } : {}) }, config, { backend: DEFAULT_BACKEND });
+      log(`fitting the GBDT encoders on ${train}`);
+      return fitEncoders(train, settings.data);
+    })());
+
+  const runCell = async (cell: CellInfo): Promise<void> => {
+    const metricsFile = join(cell.dir, CELL_METRICS);
+    if (await exists(metricsFile)) {
+      log(`cell ${cell.index}/${cell.count} ${cell.name}: finished earlier, skipped`);
+      return;
+    }
+    log(`cell ${cell.index}/${cell.count} ${cell.name}: ${cell.entry.model}, seed ${cell.seed}`);
+    const file = cell.entry.model === 'gbdt' ? await gbdtCell(cell, await encodersForGbdt()) : await deepCell(cell);
+    await writeJsonAtomic(metricsFile, file, { mkdirs: true });
+    log(`cell ${cell.index}/${cell.count} ${cell.name}: finished (test ctcvr_auc ${file.ctcvr_auc?.toFixed(4) ?? '-'})`);
+  };
+
+  const deepCell = async (cell: CellInfo): Promise<CellFile> => {
+    const e = cell.entry;
+    const paths = runPaths(cell.dir);
+    const resume = await hasCheckpoint(paths.checkpoint);
+    if (resume) log(`cell ${cell.name}: continuing its run from the last checkpoint`);
+    const lossWeights = e.lossWeights ?? options.lossWeights;
+    const daction = e.daction ?? options.daction;
+    const result = await fit({
+      out: cell.dir,
+      train,
+      ...(valid ? { valid } : {}),
+      ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+      ...(options.backend !== undefined ? { backend: options.backend } : {}),
+      ...(options.threads !== undefined ? { threads: options.threads } : {}),
+      ...(daction ? { daction } : {}),
+      ...(resume
+        ? { resume: true }
+        : {
+            config,
+            model: e.model,
+            seed: cell.seed,
+            ...(lossWeights ? { lossWeights } : {}),
+            ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+            ...(options.lr !== undefined ? { lr: options.lr } : {}),
+            ...(options.towers ? { towers: options.towers } : {}),
+            ...(options.embeddingDim !== undefined ? { embeddingDim: options.embeddingDim } : {}),
+          }),
+      ...(options.reporter ? { reporter: options.reporter(cell) } : {}),
+    });
+    const artifact = await readArtifact(result.bestArtifact);
+    if (artifact.encoders === null) throw new Error(`${result.bestArtifact}: the artifact carries no data encoders`);
+    const encoders = encodersForSchema(artifact.encoders, artifact.schema, join(result.bestArtifact, MODEL_FILE));
+    const model = modelOfArtifact(artifact);
+    const factory = await engineFactory(result.settings.backend, { threads: options.threads ?? 2, spinning: false });
+    const engine = await factory.create({ model, weights: artifact.weights, optimizer: DEFAULT_OPTIMIZER });
+    let metrics: Esm2Metrics;
+    try {
+      metrics = await evaluateDataset(engine, model, openDataset(test, { encoders, batchSize: 4096 }));
+    } finally {
+      engine.dispose();
+    }
+    const s = result.settings;
+    const settings = {
+      model: s.model,
+      daction: encoders.config.labels.daction,
+      epochs: s.epochs,
+      epochsDone: result.position.epoch,
+      bestEpoch: result.position.best?.epoch ?? null,
+      batchSize: s.batchSize,
+      lr: s.optimizer.lr,
+      seed: s.seed,
+      backend: s.backend,
+    };
+    return { cell: { name: cell.name, entry: e.name, model: e.model, seed: cell.seed, settings }, data: test, engine: engine.description, ...metrics };
+  };
+
+  const gbdtCell = async (cell: CellInfo, encoders: Encoders): Promise<CellFile> => {
+    const modelDir = join(cell.dir, GBDT_MODEL_DIR);
+    const batches = (path: string) => openDataset(path, { encoders, batchSize: options.batchSize ?? 4096 });
+    const meta = await trainGbdt({
+      schema: encoders.schema,
+      train: batches(train),
+      ...(valid ? { valid: batches(valid) } : {}),
+      params: { seed: Math.abs(cell.seed) },
+      outDir: modelDir,
+    });
+    // The encoders next to the model, so the cell can be scored again on another file.
+    await writeJsonAtomic(join(cell.dir, 'encoders.json'), encoders.toJSON());
+    const metrics = await evaluateGbdt(modelDir, batches(test));
+    const settings = { model: { model: 'gbdt' }, daction: encoders.config.labels.daction, params: meta.params, xgboostVersion: meta.xgboostVersion, rounds: { ctr: meta.ctr.rounds, cvr: meta.cvr.rounds } };
+    return { cell: { name: cell.name, entry: cell.entry.name, model: 'gbdt', seed: cell.seed, settings }, data: test, engine: `xgboost ${meta.xgboostVersion}`, ...metrics };
+  };
+
+  // One cell after another by default; --parallel N runs N at once.
+  const queue = [...cells];
+  const workers = Array.from({ length: Math.min(options.parallel ?? 1, cells.length) }, async () => {
+    for (let cell = queue.shift(); cell !== undefined; cell = queue.shift()) await runCell(cell);
+  });
+  await Promise.all(workers);
+
+  const gathered = await gatherComparison(out, options.entries.map((e) => e.name));
+  const comparison = buildComparison(Object.fromEntries(Object.entries(gathered.models).map(([name, m]) => [name, m.runs.map((r) => ({ seed: r.seed, metrics: r.metrics }))])));
+  await writeJsonAtomic(join(out, COMPARISON_JSON), comparison);
+  await writeFileAtomic(join(out, COMPARISON_MD), formatComparisonMarkdown(comparison));
+  return comparison;
+}
+
+/** Everything a report needs of one model: its runs' test metrics, training histories and run directories. */
+export interface GatheredModel {
+  model: string;
+  runs: { seed: number; dir: string; metrics: Esm2Metrics; settings: Record<string, unknown>; history?: EpochRecord[] }[];
+}
+
+/**
+ * The seam for reports: reads every finished cell under `<dir>/runs` as
+ * plain data, grouped by model or variant name (in `order` when given),
+ * each run with its test metrics, settings and (deep models) per-epoch
+ * history. Unfinished cells (no metrics.json) are left out.
+ */
+export async function gatherComparison(dir: string, order?: string[]): Promise<{ models: Record<string, GatheredModel> }> {
+  const runsDir = join(resolve(dir), 'runs');
+  const names = (await readdir(runsDir).catch(() => [] as string[])).sort();
+  const models: Record<string, GatheredModel> = {};
+  for (const n of order ?? []) models[n] = { model: n, runs: [] };
+  for (const name of names) {
+    const cellDir = join(runsDir, name);
+    const path = join(cellDir, CELL_METRICS);
+    if (!(await exists(path))) continue;
+    let file: CellFile;
+    try {
+      file = JSON.parse(await readFile(path, 'utf8')) as CellFile;
+    } catch (e) {
+      throw new Error(`${path}: not JSON (${(e as Error).message})`, { cause: e });
+    }
+    if (typeof file.cell?.entry !== 'string' || typeof file.cell.seed !== 'number') throw new Error(`${path}: not a compare cell's metrics (no cell.entry / cell.seed)`);
+    if (order && !order.includes(file.cell.entry)) continue;
+    const history = await readFile(join(cellDir, 'history.json'), 'utf8').then((t) => JSON.parse(t) as EpochRecord[], () => undefined);
+    const m = (models[file.cell.entry] ??= { model: file.cell.model, runs: [] });
+    m.model = file.cell.model;
+    m.runs.push({ seed: file.cell.seed, dir: cellDir, metrics: metricsOf(file), settings: file.cell.settings, ...(history ? { history } : {}) });
+  }
+  for (const m of Object.values(models)) m.runs.sort((a, b) => a.seed - b.seed);
+  return { models: Object.fromEntries(Object.entries(models).filter(([, m]) => m.runs.length > 0)) };
+}

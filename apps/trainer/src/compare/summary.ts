@@ -1,0 +1,195 @@
+import { fractionLabel, DEFAULT_TOP_K_FRACTIONS, pairedSeedInterval, positivesVerdict, type Esm2Metrics } from '@esm2/core';
+
+/** One finished cell: a model (or variant) trained with one seed and scored on the test file. */
+export interface CellRun {
+  seed: number;
+  metrics: Esm2Metrics;
+}
+
+/** The comparison as plain data, before any formatting (what comparison.json holds). */
+export interface Comparison {
+  test: { rows: number; clicks: number; dactions: number; buys: number };
+  models: Record<string, { runs: CellRun[]; mean: Record<string, unknown>; sd: Record<string, unknown> }>;
+  differences: Difference[];
+  /** How `differences[].ci95` is computed, in words. */
+  interval: string;
+}
+
+export interface Difference {
+  model: string;
+  baseline: string;
+  metric: string;
+  /** Mean over seeds of model − baseline. */
+  mean: number;
+  /** Paired-over-seeds Student t 95 % interval; [NaN, NaN] (null in JSON) with `reason` when it cannot be computed. */
+  ci95: [number, number];
+  pValue: number;
+  seeds: number;
+  reason?: string;
+}
+
+/** The metrics compared model against baseline: the paper's Table 3. */
+export const COMPARED_METRICS = ['cvr_auc', 'cvr_gauc', 'ctcvr_auc', 'ctcvr_gauc'] as const;
+
+export const INTERVAL_DOC =
+  'ci95 is the paired-over-seeds Student t interval (pairedSeedInterval): both models trained with the same seeds, ' +
+  'the per-seed differences\' mean ± t(0.975, n−1)·sd/√n. It measures training randomness on this test set, not test-set sampling; ' +
+  'it needs at least 2 seeds (null otherwise, with a reason).';
+
+const isNum = (x: unknown): x is number => typeof x === 'number';
+/** JSON turns NaN into null: read it back as NaN. */
+const num = (x: unknown): number => (isNum(x) ? x : NaN);
+
+/**
+ * Mean and sample standard deviation (n − 1; NaN for one run) over seeds of
+ * every numeric leaf present in all runs, keeping the metrics' nesting
+ * (logloss.cvr, f1_at.ctcvr["0.1%"]…). A leaf undefined (NaN/null) in any
+ * run is NaN in both.
+ */
+export function meanAndSd(runs: readonly unknown[]): { mean: Record<string, unknown>; sd: Record<string, unknown> } {
+  const walk = (values: readonly unknown[]): { mean: unknown; sd: unknown } | undefined => {
+    if (values.every((v) => isNum(v) || v === null)) {
+      const xs = values.map(num);
+      const n = xs.length;
+      const m = xs.reduce((a, b) => a + b, 0) / n;
+      const sd = n < 2 ? NaN : Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1));
+      return { mean: m, sd };
+    }
+    if (values.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
+      const objs = values as Record<string, unknown>[];
+      const mean: Record<string, unknown> = {};
+      const sd: Record<string, unknown> = {};
+      for (const key of Object.keys(objs[0]!)) {
+        if (!objs.every((o) => key in o)) continue;
+        const r = walk(objs.map((o) => o[key]));
+        if (r === undefined) continue;
+        mean[key] = r.mean;
+        sd[key] = r.sd;
+      }
+      return { mean, sd };
+    }
+    return undefined;
+  };
+  if (runs.length === 0) return { mean: {}, sd: {} };
+  const r = walk(runs);
+  return { mean: (r?.mean ?? {}) as Record<string, unknown>, sd: (r?.sd ?? {}) as Record<string, unknown> };
+}
+
+/**
+ * The comparison of named models, each a list of per-seed runs. `test` comes
+ * from `testOf` (the reference model's first run: DAction counts depend on
+ * the DAction definition, which a variant may change). Differences: the
+ * `reference` model (ESM2) against every other model, on COMPARED_METRICS,
+ * paired by seed (only seeds both models finished).
+ */
+export function buildComparison(models: Record<string, CellRun[]>, reference = 'esm2'): Comparison {
+  const names = Object.keys(models);
+  const first = (models[reference] ?? models[names[0]!] ?? [])[0];
+  if (first === undefined) throw new Error('compare: no finished run to summarise');
+  const m = first.metrics;
+  const out: Comparison = {
+    test: { rows: m.rows, clicks: m.clicks, dactions: m.dactions, buys: m.buys },
+    models: {},
+    differences: [],
+    interval: INTERVAL_DOC,
+  };
+  for (const name of names) {
+    const runs = [...models[name]!].sort((a, b) => a.seed - b.seed);
+    out.models[name] = { runs, ...meanAndSd(runs.map((r) => r.metrics)) };
+  }
+  const ref = models[reference];
+  if (ref === undefined) return out;
+  for (const baseline of names) {
+    if (baseline === reference) continue;
+    const base = models[baseline]!;
+    const seeds = ref.map((r) => r.seed).filter((s) => base.some((b) => b.seed === s)).sort((a, b) => a - b);
+    for (const metric of COMPARED_METRICS) {
+      const a = seeds.map((s) => num(ref.find((r) => r.seed === s)!.metrics[metric]));
+      const b = seeds.map((s) => num(base.find((r) => r.seed === s)!.metrics[metric]));
+      if (seeds.length === 0 || ref.every((r) => r.metrics[metric] === undefined) || base.every((r) => r.metrics[metric] === undefined)) continue;
+      const r = pairedSeedInterval(a, b);
+      out.differences.push({
+        model: reference,
+        baseline,
+        metric,
+        mean: r.difference,
+        ci95: r.ci95,
+        pValue: r.pValue,
+        seeds: r.seeds,
+        ...(r.reason !== undefined ? { reason: r.reason } : {}),
+      });
+    }
+  }
+  return out;
+}
+
+const f = (x: unknown, digits = 4) => (isNum(x) && !Number.isNaN(x) ? x.toFixed(digits) : x === undefined ? '-' : 'n/a');
+const pm = (mean: unknown, sd: unknown, digits = 4) => (mean === undefined ? '-' : isNum(sd) && !Number.isNaN(sd) ? `${f(mean, digits)} ± ${f(sd, digits)}` : f(mean, digits));
+const get = (o: Record<string, unknown>, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), o);
+
+function table(header: string[], rows: string[][]): string[] {
+  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+}
+
+/** Table 3 (AUC and GAUC for CVR and CTCVR, mean ± sd over seeds) with the positives and users each rests on. */
+export function formatMainTable(c: Comparison): string {
+  const positives = Object.values(c.models)[0]?.runs[0]?.metrics.positives;
+  const rows = Object.entries(c.models).map(([name, m]) => [
+    name,
+    String(m.runs.length),
+    pm(m.mean.cvr_auc, m.sd.cvr_auc),
+    pm(m.mean.cvr_gauc, m.sd.cvr_gauc),
+    f(get(m.mean, 'gauc_users', 'cvr'), 0),
+    pm(m.mean.ctcvr_auc, m.sd.ctcvr_auc),
+    pm(m.mean.ctcvr_gauc, m.sd.ctcvr_gauc),
+    f(get(m.mean, 'gauc_users', 'ctcvr'), 0),
+  ]);
+  const lines = table(['model', 'seeds', 'CVR AUC', 'CVR GAUC', 'CVR GAUC users', 'CTCVR AUC', 'CTCVR GAUC', 'CTCVR GAUC users'], rows);
+  lines.push(
+    '',
+    `Test rows ${c.test.rows}, clicks ${c.test.clicks}, DActions ${c.test.dactions}, purchases ${c.test.buys}. ` +
+      `CVR figures rest on ${positives?.cvr ?? '?'} positives (purchases among clicks), CTCVR on ${positives?.ctcvr ?? '?'} (purchases among impressions).`,
+  );
+  for (const w of positivesWarnings(c)) lines.push(`**Warning:** ${w}`);
+  return lines.join('\n');
+}
+
+/** One sentence per task (CVR, CTCVR) whose test positives are too few for model differences to mean anything. */
+export function positivesWarnings(c: Comparison): string[] {
+  const positives = Object.values(c.models)[0]?.runs[0]?.metrics.positives;
+  if (positives === undefined) return [];
+  return (['cvr', 'ctcvr'] as const).map((t) => positivesVerdict(positives[t], t.toUpperCase())).filter((v) => !v.meaningful).map((v) => v.message);
+}
+
+/** comparison.md: the paper's tables (3, 4–5) and ESM2's differences to each baseline. */
+export function formatComparisonMarkdown(c: Comparison): string {
+  const positives = Object.values(c.models)[0]?.runs[0]?.metrics.positives;
+  const lines: string[] = ['# Model comparison', '', '## AUC and GAUC (Table 3)', '', 'Mean ± sample sd over seeds.', '', formatMainTable(c)];
+  const cuts = DEFAULT_TOP_K_FRACTIONS.map(fractionLabel);
+  for (const [task, title] of [['cvr', 'CVR (Table 4)'], ['ctcvr', 'CTCVR (Table 5)']] as const) {
+    lines.push('', `## Precision, recall and F1 at the top of the ranking: ${title}`, '', `Positives: ${positives?.[task] ?? '?'}.`, '');
+    const header = ['model', ...cuts.flatMap((k) => [`P@${k}`, `R@${k}`, `F1@${k}`])];
+    const rows = Object.entries(c.models).map(([name, m]) => [
+      name,
+      ...cuts.flatMap((k) => (['precision_at', 'recall_at', 'f1_at'] as const).map((what) => pm(get(m.mean, what, task, k), get(m.sd, what, task, k)))),
+    ]);
+    lines.push(...table(header, rows));
+  }
+  lines.push('', '## ESM2 against each baseline', '');
+  if (c.differences.length === 0) {
+    lines.push('No differences: the comparison has no esm2 model, or no other model.');
+  } else {
+    lines.push(c.interval, '');
+    const rows = c.differences.map((d) => {
+      const task = d.metric.startsWith('ctcvr') ? 'ctcvr' : 'cvr';
+      const enough = positives === undefined || positivesVerdict(positives[task], task).meaningful;
+      const [lo, hi] = d.ci95;
+      const sig = Number.isNaN(lo) ? (d.reason ?? 'no interval') : lo > 0 ? 'ESM2 better' : hi < 0 ? 'ESM2 worse' : 'not significant';
+      return [d.baseline, d.metric, f(d.mean), Number.isNaN(lo) ? 'n/a' : `[${f(lo)}, ${f(hi)}]`, f(d.pValue, 3), enough ? sig : `${sig}; too few positives to read`];
+    });
+    lines.push(...table(['baseline', 'metric', 'esm2 − baseline', '95 % interval', 'p', 'reading'], rows));
+  }
+  const warnings = positivesWarnings(c);
+  if (warnings.length > 0) lines.push('', ...warnings.map((w) => `- ${w}`));
+  return `${lines.join('\n')}\n`;
+}
