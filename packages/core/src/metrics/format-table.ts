@@ -1,32 +1,48 @@
 import { ESM2_TASKS } from './esm2-tasks.js';
 import type { Esm2Metrics, TopKTable } from './evaluate-esm2.js';
+import { positivesVerdict } from './positives-rule.js';
+
+export interface MetricsTableOptions {
+  /** The data the metrics were computed on, named in the warnings: "test" (default), "validation"… */
+  split?: string;
+}
 
 /**
  * Compact aligned text for CLI output: counts, one row per task that has any
- * metric, then one row per top-k cut. "-" = not computed (no such prediction),
- * "nan" = undefined (e.g. one class only) — kept distinct on purpose.
+ * metric (its positives, AUC, GAUC with the users behind it — those with both
+ * classes, the only ones GAUC counts — logloss, PCOC, oracle AUC), then one
+ * row per top-k cut, then a warning line for every reported task with fewer
+ * than MIN_POSITIVES_FOR_COMPARISON positives (core's positivesVerdict).
+ * "-" = not computed (no such prediction, no user ids), "nan" = undefined
+ * (e.g. one class only) — kept distinct on purpose.
  */
-export function formatMetricsTable(metrics: Esm2Metrics): string {
+export function formatMetricsTable(metrics: Esm2Metrics, options: MetricsTableOptions = {}): string {
   const lines: string[] = [
     `rows ${metrics.rows}  clicks ${metrics.clicks}  dactions ${metrics.dactions}  buys ${metrics.buys}`,
     '',
   ];
 
-  const taskRows: string[][] = [['task', 'pos', 'auc', 'gauc', 'logloss', 'pcoc', 'oracle_auc']];
+  const taskRows: string[][] = [['task', 'pos', 'auc', 'gauc', 'users', 'logloss', 'pcoc', 'oracle_auc']];
+  const warnings: string[] = [];
   for (const task of ESM2_TASKS) {
     const a = metrics[`${task}_auc` as const];
     const o = metrics.oracle?.[`${task}_auc` as const];
     if (a === undefined && o === undefined) continue;
-    const g = task === 'cvr' ? metrics.cvr_gauc : task === 'ctcvr' ? metrics.ctcvr_gauc : undefined;
+    const gaucTask = task === 'cvr' || task === 'ctcvr' ? task : undefined;
+    const g = gaucTask === undefined ? undefined : metrics[`${gaucTask}_gauc`];
+    const users = gaucTask === undefined ? undefined : metrics.gauc_users?.[gaucTask];
     taskRows.push([
       task,
       String(metrics.positives[task]),
       fmt(a, 4),
       fmt(g, 4),
+      users === undefined ? '-' : String(users),
       fmt(metrics.logloss[task], 5),
       fmt(metrics.pcoc[task], 3),
       fmt(o, 4),
     ]);
+    const verdict = positivesVerdict(metrics.positives[task], task.toUpperCase(), options.split);
+    if (!verdict.meaningful) warnings.push(`warning: ${verdict.message}`);
   }
   lines.push(...align(taskRows));
 
@@ -39,6 +55,7 @@ export function formatMetricsTable(metrics: Esm2Metrics): string {
     }
   }
   if (cutRows.length > 1) lines.push('', ...align(cutRows));
+  if (warnings.length > 0) lines.push('', ...warnings);
   return lines.join('\n');
 }
 

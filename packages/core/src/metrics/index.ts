@@ -19,7 +19,7 @@ export {
   type AtCut,
   type TopKTable,
 } from './evaluate-esm2.js';
-export { formatMetricsTable } from './format-table.js';
+export { formatMetricsTable, type MetricsTableOptions } from './format-table.js';
 export {
   esm2TaskRows,
   ESM2_TASKS,

@@ -17,6 +17,7 @@ describe('positivesVerdict', () => {
     expect(positivesVerdict(0, 'CVR').message).toBe(
       'CVR has no test positives: its AUC, and any difference between models on it, are undefined.',
     );
+    expect(positivesVerdict(3, 'CVR', 'validation').message).toMatch(/^CVR rests on only 3 validation positives \(fewer than 100\)/);
     expect(positivesVerdict(312, 'CVR').message).toBe(
       'CVR rests on 312 test positives: enough for the intervals on its differences to be read.',
     );

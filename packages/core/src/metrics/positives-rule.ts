@@ -21,9 +21,10 @@ export interface PositivesVerdict {
 /**
  * Whether a task's test set has enough positives for model differences on it
  * to mean anything, with a sentence to print. `task` names the task in the
- * sentence (e.g. "CVR", "CTCVR").
+ * sentence (e.g. "CVR", "CTCVR"), `split` the data the positives are in
+ * ("test" unless told, e.g. "validation" for fit's table).
  */
-export function positivesVerdict(positives: number, task: string): PositivesVerdict {
+export function positivesVerdict(positives: number, task: string, split = 'test'): PositivesVerdict {
   if (!Number.isInteger(positives) || positives < 0) {
     throw new Error(`positivesVerdict: positives = ${String(positives)}, expected a count ≥ 0`);
   }
@@ -31,13 +32,13 @@ export function positivesVerdict(positives: number, task: string): PositivesVerd
   const meaningful = positives >= threshold;
   let message: string;
   if (positives === 0) {
-    message = `${task} has no test positives: its AUC, and any difference between models on it, are undefined.`;
+    message = `${task} has no ${split} positives: its AUC, and any difference between models on it, are undefined.`;
   } else if (!meaningful) {
     message =
-      `${task} rests on only ${positives} test positive${positives === 1 ? '' : 's'} (fewer than ${threshold}): ` +
+      `${task} rests on only ${positives} ${split} positive${positives === 1 ? '' : 's'} (fewer than ${threshold}): ` +
       `a difference between models on so few is mostly chance — do not read a winner from it.`;
   } else {
-    message = `${task} rests on ${positives} test positives: enough for the intervals on its differences to be read.`;
+    message = `${task} rests on ${positives} ${split} positives: enough for the intervals on its differences to be read.`;
   }
   return { positives, threshold, meaningful, message };
 }
