@@ -265,18 +265,20 @@ export async function predictGbdt(
 /**
  * Scores a dataset with a GBDT model and computes the ESM2 metrics with the
  * same code as every other model (`ScoreCollector`, exact over all rows;
- * no CTAVR, since the GBDT baseline has none).
+ * no CTAVR, since the GBDT baseline has none). `onPredictions` sees the
+ * predictions of every row (e.g. to keep them for a paired test).
  */
 export async function evaluateGbdt(
   modelDir: string,
   batches: Iterable<Batch> | AsyncIterable<Batch>,
-  options: Omit<PredictGbdtOptions, 'onBatch'> = {},
+  options: Omit<PredictGbdtOptions, 'onBatch'> & { onPredictions?: (p: GbdtPredictions) => void } = {},
 ): Promise<Esm2Metrics> {
   const kept: Pick<Batch, 'size' | 'labels' | 'userIds' | 'truth'>[] = [];
   const p = await predictGbdt(modelDir, batches, {
     ...options,
     onBatch: (b) => kept.push({ size: b.size, labels: b.labels, userIds: b.userIds, truth: b.truth }),
   });
+  options.onPredictions?.(p);
   const collector = new ScoreCollector(p.rows);
   let start = 0;
   for (const b of kept) {

@@ -78,6 +78,10 @@ describe('compare: kill and resume', () => {
     const [got, want] = [await read('killed'), await read('reference')];
     expect(Object.keys(got.models)).toEqual(['esm2', 'dnn']);
     expect(got).toEqual(want);
+    // One seed: the AUC difference's interval is DeLong's on the test rows (DNN has pCVR but no pCTCVR here).
+    const cvr = got.differences.find((d) => d.baseline === 'dnn' && d.metric === 'cvr_auc')!;
+    expect(cvr.method).toBe('delong');
+    expect(cvr.mean).toBeCloseTo(got.models.esm2!.runs[0]!.metrics.cvr_auc! - got.models.dnn!.runs[0]!.metrics.cvr_auc!, 10);
     expect(await readFile(join(dir, 'killed/comparison.md'), 'utf8')).toBe(await readFile(join(dir, 'reference/comparison.md'), 'utf8'));
   }, 240_000);
 });

@@ -102,6 +102,20 @@ describe('compare', () => {
     expect(d.mean).toBeCloseTo(want.difference, 12);
     expect(d.ci95[0]).toBeCloseTo(want.ci95[0], 12);
     expect(d.ci95[1]).toBeCloseTo(want.ci95[1], 12);
+    expect(d.method).toBe('seeds-t');
+    // DeLong on the first seed's saved test predictions: its AUCs are the cells' own (exact, same rows, same labels).
+    for (const baseline of names.filter((n) => n !== 'esm2')) {
+      for (const metric of ['cvr_auc', 'ctcvr_auc'] as const) {
+        const x = onDisk.differences.find((y) => y.baseline === baseline && y.metric === metric);
+        if (cells[baseline]![0]![metric] === undefined) {
+          expect(x?.delong).toBeUndefined();
+          continue;
+        }
+        expect(x!.delong!.seed).toBe(1);
+        expect(x!.delong!.positives).toBe(base.positives[metric === 'cvr_auc' ? 'cvr' : 'ctcvr']);
+        expect(x!.delong!.difference).toBeCloseTo(base[metric]! - cells[baseline]![0]![metric], 10);
+      }
+    }
     expect(new Set(onDisk.differences.map((x) => x.baseline))).toEqual(new Set(names.filter((n) => n !== 'esm2')));
 
     // Variants change what they say: the loss weights, and DAction (fav is half of cart here).

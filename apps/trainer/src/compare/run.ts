@@ -11,8 +11,9 @@ import { loadFitConfig, resolveFitSettings, type FitConfigFile } from '../train/
 import type { LoopReporter } from '../train/loop.js';
 import { runPaths } from '../train/run-dir.js';
 import type { EpochRecord } from '../train/settings.js';
+import { ColumnPair, labelsPath, readColumns, scoresPath, writeColumns } from './scores.js';
 import { cellName, type CompareEntry, type LossWeights } from './spec.js';
-import { buildComparison, formatComparisonMarkdown, type Comparison } from './summary.js';
+import { buildComparison, formatComparisonMarkdown, type Comparison, type TestScores } from './summary.js';
 
 export interface CompareOptions {
   train: string;
@@ -168,11 +169,18 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
     const factory = await engineFactory(result.settings.backend, { threads: options.threads ?? 2, spinning: false });
     const engine = await factory.create({ model, weights: artifact.weights, optimizer: DEFAULT_OPTIMIZER });
     let metrics: Esm2Metrics;
+    const scores = new ColumnPair();
+    const labels = new ColumnPair();
     try {
-      metrics = await evaluateDataset(engine, model, openDataset(test, { encoders, batchSize: 4096 }));
+      metrics = await evaluateDataset(engine, model, openDataset(test, { encoders, batchSize: 4096 }), (batch, p) => {
+        scores.add(batch.size, p.pcvr, p.pctcvr);
+        labels.add(batch.size, batch.labels.click, batch.labels.buy);
+      });
     } finally {
       engine.dispose();
     }
+    await writeColumns(scoresPath(cell.dir), scores);
+    await writeColumns(labelsPath(out), labels);
     const s = result.settings;
     const settings = {
       model: s.model,
@@ -200,7 +208,9 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
     });
     // The encoders next to the model, so the cell can be scored again on another file.
     await writeJsonAtomic(join(cell.dir, 'encoders.json'), encoders.toJSON());
-    const metrics = await evaluateGbdt(modelDir, batches(test));
+    const scores = new ColumnPair();
+    const metrics = await evaluateGbdt(modelDir, batches(test), { onPredictions: (p) => scores.add(p.rows, p.pcvr, p.pctcvr) });
+    await writeColumns(scoresPath(cell.dir), scores);
     const settings = { model: { model: 'gbdt' }, daction: encoders.config.labels.daction, params: meta.params, xgboostVersion: meta.xgboostVersion, rounds: { ctr: meta.ctr.rounds, cvr: meta.cvr.rounds } };
     return { cell: { name: cell.name, entry: cell.entry.name, model: 'gbdt', seed: cell.seed, settings }, data: test, engine: `xgboost ${meta.xgboostVersion}`, ...metrics };
   };
@@ -213,10 +223,29 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   await Promise.all(workers);
 
   const gathered = await gatherComparison(out, options.entries.map((e) => e.name));
-  const comparison = buildComparison(Object.fromEntries(Object.entries(gathered.models).map(([name, m]) => [name, m.runs.map((r) => ({ seed: r.seed, metrics: r.metrics }))])));
+  const comparison = await buildComparison(
+    Object.fromEntries(Object.entries(gathered.models).map(([name, m]) => [name, m.runs.map((r) => ({ seed: r.seed, metrics: r.metrics }))])),
+    'esm2',
+    testScores(out, gathered.models),
+  );
   await writeJsonAtomic(join(out, COMPARISON_JSON), comparison);
   await writeFileAtomic(join(out, COMPARISON_MD), formatComparisonMarkdown(comparison));
   return comparison;
+}
+
+/** The saved test predictions and labels (DeLong's test); undefined when the labels were never written. */
+function testScores(out: string, models: Record<string, GatheredModel>): TestScores {
+  return {
+    async labels(rows) {
+      const l = await readColumns(labelsPath(out), rows);
+      return l && { click: l[0], buy: l[1] };
+    },
+    async scores(name, seed, rows) {
+      const run = models[name]?.runs.find((r) => r.seed === seed);
+      const s = run && (await readColumns(scoresPath(run.dir), rows));
+      return s && { pcvr: s[0], pctcvr: s[1] };
+    },
+  };
 }
 
 /** Everything a report needs of one model: its runs' test metrics, training histories and run directories. */

@@ -1,4 +1,4 @@
-import { fractionLabel, DEFAULT_TOP_K_FRACTIONS, pairedSeedInterval, positivesVerdict, type Esm2Metrics } from '@esm2/core';
+import { delongTest, fractionLabel, DEFAULT_TOP_K_FRACTIONS, pairedSeedInterval, positivesVerdict, type Esm2Metrics } from '@esm2/core';
 
 /** One finished cell: a model (or variant) trained with one seed and scored on the test file. */
 export interface CellRun {
@@ -21,20 +21,31 @@ export interface Difference {
   metric: string;
   /** Mean over seeds of model − baseline. */
   mean: number;
-  /** Paired-over-seeds Student t 95 % interval; [NaN, NaN] (null in JSON) with `reason` when it cannot be computed. */
+  /** The 95 % interval of `method`; [NaN, NaN] (null in JSON) with `reason` when it cannot be computed. */
   ci95: [number, number];
   pValue: number;
+  /** 'seeds-t': paired over seeds (2 or more); 'delong': one seed, DeLong's test on the test rows (AUC only). */
+  method: 'seeds-t' | 'delong';
   seeds: number;
   reason?: string;
+  /** AUC metrics: DeLong's test on the test rows of the first seed both models finished (test-set sampling, not training randomness). */
+  delong?: { seed: number; difference: number; ci95: [number, number]; pValue: number; positives: number; reason?: string };
+}
+
+/** Where buildComparison finds the saved test predictions for DeLong's test; undefined when not saved. */
+export interface TestScores {
+  labels(rows: number): Promise<{ click: Float32Array; buy: Float32Array } | undefined>;
+  scores(model: string, seed: number, rows: number): Promise<{ pcvr: Float32Array; pctcvr: Float32Array } | undefined>;
 }
 
 /** The metrics compared model against baseline: the paper's Table 3. */
 export const COMPARED_METRICS = ['cvr_auc', 'cvr_gauc', 'ctcvr_auc', 'ctcvr_gauc'] as const;
 
 export const INTERVAL_DOC =
-  'ci95 is the paired-over-seeds Student t interval (pairedSeedInterval): both models trained with the same seeds, ' +
-  'the per-seed differences\' mean ± t(0.975, n−1)·sd/√n. It measures training randomness on this test set, not test-set sampling; ' +
-  'it needs at least 2 seeds (null otherwise, with a reason).';
+  'With 2 or more seeds, ci95 is the paired-over-seeds Student t interval (method "seeds-t", pairedSeedInterval): both models trained with the same seeds, ' +
+  'the per-seed differences\' mean ± t(0.975, n−1)·sd/√n; it measures training randomness on this test set. ' +
+  'For AUCs, "delong" adds DeLong\'s test on the test rows of the first seed both models share (test-set sampling, not training randomness); ' +
+  'with a single seed it is the ci95 itself (method "delong"). GAUC differences have the seed interval only (no test-row bootstrap: too slow for 2-core machines at millions of rows).';
 
 const isNum = (x: unknown): x is number => typeof x === 'number';
 /** JSON turns NaN into null: read it back as NaN. */
@@ -82,7 +93,7 @@ export function meanAndSd(runs: readonly unknown[]): { mean: Record<string, unkn
  * `reference` model (ESM2) against every other model, on COMPARED_METRICS,
  * paired by seed (only seeds both models finished).
  */
-export function buildComparison(models: Record<string, CellRun[]>, reference = 'esm2'): Comparison {
+export async function buildComparison(models: Record<string, CellRun[]>, reference = 'esm2', testScores?: TestScores): Promise<Comparison> {
   const names = Object.keys(models);
   const first = (models[reference] ?? models[names[0]!] ?? [])[0];
   if (first === undefined) throw new Error('compare: no finished run to summarise');
@@ -108,19 +119,41 @@ export function buildComparison(models: Record<string, CellRun[]>, reference = '
       const b = seeds.map((s) => num(base.find((r) => r.seed === s)!.metrics[metric]));
       if (seeds.length === 0 || ref.every((r) => r.metrics[metric] === undefined) || base.every((r) => r.metrics[metric] === undefined)) continue;
       const r = pairedSeedInterval(a, b);
-      out.differences.push({
+      const d: Difference = {
         model: reference,
         baseline,
         metric,
         mean: r.difference,
         ci95: r.ci95,
         pValue: r.pValue,
+        method: 'seeds-t',
         seeds: r.seeds,
         ...(r.reason !== undefined ? { reason: r.reason } : {}),
-      });
+      };
+      if ((metric === 'cvr_auc' || metric === 'ctcvr_auc') && testScores) {
+        const delong = await delongOnTest(testScores, reference, baseline, seeds[0]!, metric, m.rows);
+        if (delong) {
+          d.delong = delong;
+          if (seeds.length < 2) {
+            Object.assign(d, { ci95: delong.ci95, pValue: delong.pValue, method: 'delong' });
+            if (delong.reason !== undefined) d.reason = delong.reason;
+            else delete d.reason;
+          }
+        }
+      }
+      out.differences.push(d);
     }
   }
   return out;
+}
+
+async function delongOnTest(t: TestScores, model: string, baseline: string, seed: number, metric: 'cvr_auc' | 'ctcvr_auc', rows: number): Promise<Difference['delong']> {
+  const [labels, a, b] = await Promise.all([t.labels(rows), t.scores(model, seed, rows), t.scores(baseline, seed, rows)]);
+  if (!labels || !a || !b) return undefined;
+  const key = metric === 'cvr_auc' ? 'pcvr' : 'pctcvr';
+  if (Number.isNaN(a[key][0]) || Number.isNaN(b[key][0])) return undefined; // a model without this prediction
+  const r = delongTest(a[key], b[key], labels.buy, metric === 'cvr_auc' ? labels.click : undefined);
+  return { seed, difference: r.difference, ci95: r.ci95, pValue: r.pValue, positives: r.positives, ...(r.reason !== undefined ? { reason: r.reason } : {}) };
 }
 
 const f = (x: unknown, digits = 4) => (isNum(x) && !Number.isNaN(x) ? x.toFixed(digits) : x === undefined ? '-' : 'n/a');
@@ -185,9 +218,11 @@ export function formatComparisonMarkdown(c: Comparison): string {
       const enough = positives === undefined || positivesVerdict(positives[task], task).meaningful;
       const [lo, hi] = d.ci95;
       const sig = Number.isNaN(lo) ? (d.reason ?? 'no interval') : lo > 0 ? 'ESM2 better' : hi < 0 ? 'ESM2 worse' : 'not significant';
-      return [d.baseline, d.metric, f(d.mean), Number.isNaN(lo) ? 'n/a' : `[${f(lo)}, ${f(hi)}]`, f(d.pValue, 3), enough ? sig : `${sig}; too few positives to read`];
+      const dl = d.delong;
+      const delong = dl === undefined ? '-' : Number.isNaN(dl.ci95[0]) ? (dl.reason ?? 'n/a') : `${f(dl.difference)} [${f(dl.ci95[0])}, ${f(dl.ci95[1])}] p ${f(dl.pValue, 3)} (seed ${dl.seed})`;
+      return [d.baseline, d.metric, f(d.mean), Number.isNaN(lo) ? 'n/a' : `[${f(lo)}, ${f(hi)}]`, d.method, f(d.pValue, 3), delong, enough ? sig : `${sig}; too few positives to read`];
     });
-    lines.push(...table(['baseline', 'metric', 'esm2 − baseline', '95 % interval', 'p', 'reading'], rows));
+    lines.push(...table(['baseline', 'metric', 'esm2 − baseline', '95 % interval', 'method', 'p', 'DeLong on test rows', 'reading'], rows));
   }
   const warnings = positivesWarnings(c);
   if (warnings.length > 0) lines.push('', ...warnings.map((w) => `- ${w}`));

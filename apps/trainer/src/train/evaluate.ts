@@ -1,15 +1,20 @@
 import { ScoreCollector, type Esm2Metrics, type TrainingEngine, type ZooModel } from '@esm2/core';
 import { batchToFeeds, type Batch } from '@esm2/data';
 
+/** Sees each batch with its predictions, in order (e.g. to keep the scores). */
+export type PredictionsHook = (batch: Batch, predictions: Record<string, Float32Array>) => void;
+
 /**
- * Scores a whole dataset and computes the ESM2 metrics once over all of it
- * (exact AUCs, never an average of per-batch values). Oracle AUCs come for
- * free when the batches carry true probabilities.
+ * Scores a whole dataset once and keeps every row's predictions, labels,
+ * user and (synthetic data) true probabilities in a ScoreCollector: the
+ * metrics (`collector.evaluate()`) and anything else drawn from the scores
+ * (ROC and calibration curves for a report) then come from the same pass.
  */
-export async function evaluateDataset(engine: TrainingEngine, model: ZooModel, batches: AsyncIterable<Batch>): Promise<Esm2Metrics> {
+export async function scoreDataset(engine: TrainingEngine, model: ZooModel, batches: AsyncIterable<Batch>, onPredictions?: PredictionsHook): Promise<ScoreCollector> {
   const collector = new ScoreCollector();
   for await (const batch of batches) {
     const predictions = await engine.predict(batchToFeeds(model.graph, batch), model.predictions);
+    onPredictions?.(batch, predictions);
     const truth = Object.fromEntries(Object.entries(batch.truth ?? {}).filter(([, v]) => v !== undefined)) as Record<string, Float32Array>;
     collector.add({
       predictions,
@@ -21,5 +26,14 @@ export async function evaluateDataset(engine: TrainingEngine, model: ZooModel, b
     });
   }
   if (collector.length === 0) throw new Error('the evaluation data has no rows');
-  return collector.evaluate();
+  return collector;
+}
+
+/**
+ * Scores a whole dataset and computes the ESM2 metrics once over all of it
+ * (exact AUCs, never an average of per-batch values). Oracle AUCs come for
+ * free when the batches carry true probabilities.
+ */
+export async function evaluateDataset(engine: TrainingEngine, model: ZooModel, batches: AsyncIterable<Batch>, onPredictions?: PredictionsHook): Promise<Esm2Metrics> {
+  return (await scoreDataset(engine, model, batches, onPredictions)).evaluate();
 }
