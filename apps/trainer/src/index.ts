@@ -4,3 +4,6 @@ export { BACKEND_NAMES, DEFAULT_BACKEND, type BackendName } from './train/engine
 export type { FitConfigFile } from './train/fit-config.js';
 export type { LoopReporter } from './train/loop.js';
 export type { EpochRecord, FitSettings, LoopPosition } from './train/settings.js';
+export { runCompare, gatherComparison, type CompareOptions, type CellInfo, type GatheredModel } from './compare/run.js';
+export { parseVariants, type CompareEntry } from './compare/spec.js';
+export type { Comparison, Difference } from './compare/summary.js';
