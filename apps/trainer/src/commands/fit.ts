@@ -76,7 +76,7 @@ export function registerFitCommand(program: Command): void {
       const paths = { dir: outcome.dir, best: outcome.bestArtifact, checkpoint: outcome.checkpoint, history: outcome.history };
       const best = outcome.position.best;
       console.log(`\n${paths.dir}: ${outcome.position.epoch} epoch(s), ${outcome.position.step} steps${best ? `; best epoch ${best.epoch} (${best.metric} ${best.value.toFixed(4)})` : ''}`);
-      if (outcome.metrics) console.log(`\nvalidation metrics of the best epoch:\n${formatMetricsTable(outcome.metrics)}`);
+      if (outcome.metrics) console.log(`\nvalidation metrics of the best epoch:\n${formatMetricsTable(outcome.metrics, { split: 'validation' })}`);
       console.log(`\nbest artifact: ${paths.best}\ncheckpoint:    ${paths.checkpoint}\nhistory:       ${paths.history}`);
     });
 }

@@ -18,7 +18,13 @@ export interface FitSettings {
   backend: string;
 }
 
-/** One line of history.json: the epoch's training loss and the validation metrics under the same keys as metrics.json. */
+/**
+ * One line of history.json: the epoch's training loss and the validation
+ * metrics under the same keys as metrics.json (logloss per task, AUCs…) —
+ * what the report's training and validation curves are drawn from. Read
+ * back with readHistory (train/history.ts), which checks these fields and
+ * passes the rest through.
+ */
 export interface EpochRecord {
   epoch: number;
   train_loss: number;
