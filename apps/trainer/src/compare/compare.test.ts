@@ -6,7 +6,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCompare, type CellFile } from './run.js';
+import { gatherComparison, runCompare, type CellFile } from './run.js';
+import { readColumns } from './scores.js';
 import { parseModels, parseSeeds, parseVariants } from './spec.js';
 import { meanAndSd, type Comparison } from './summary.js';
 
@@ -143,6 +144,20 @@ describe('compare', () => {
     const resumed = await runCompare({ ...opts, resume: true, log: (m) => again.push(m) });
     expect(again.filter((l) => l.endsWith('finished earlier, skipped'))).toHaveLength(names.length * 2);
     expect(resumed).toEqual(c);
+    // The report's seam: every finished cell as plain data, with its history and test predictions.
+    const g = await gatherComparison(out);
+    expect(Object.keys(g.models).sort()).toEqual([...names].sort());
+    expect(g.models.esm2!.runs[0]!.history).toHaveLength(1);
+    const [pcvr, pctcvr] = (await readColumns(g.models.dnn!.runs[0]!.scores!, 3000))!;
+    expect(pcvr.every((x) => x > 0 && x < 1)).toBe(true);
+    expect(pctcvr.every((x) => Number.isNaN(x))).toBe(cells.dnn![0]!.ctcvr_auc === undefined);
+    const [click, buy] = (await readColumns(g.labels!, 3000))!;
+    expect(click.reduce((a, b) => a + b, 0)).toBe(base.clicks);
+    expect(buy.reduce((a, b) => a + b, 0)).toBe(base.buys);
+    // A resume that would mix cells made differently is refused, naming what changed.
+    await expect(runCompare({ ...opts, epochs: 2, resume: true })).rejects.toThrow(/other settings \(epochs: was 1, now 2\)/);
+    const redefined = [...entries.filter((e) => e.name !== 'fav'), ...parseVariants('fav:daction=cart')];
+    await expect(runCompare({ ...opts, entries: redefined, resume: true })).rejects.toThrow(/defined 'fav' as .*another name/);
   }, 300_000);
 });
 

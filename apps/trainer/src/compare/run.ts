@@ -72,6 +72,51 @@ async function mustExist(path: string, flag: string): Promise<void> {
   if (!(await exists(path))) throw new Error(`${flag} ${path}: no such file`);
 }
 
+export const SETTINGS_FILE = 'compare-settings.json';
+
+interface SettingsFile {
+  common: Record<string, unknown>;
+  entries: CompareEntry[];
+  seeds: number[];
+}
+
+/**
+ * Keeps what defines the cells in `<out>/compare-settings.json`, so a
+ * `--resume` cannot mix cells made differently: it must repeat the common
+ * settings and every model's definition; it may add models, variants and seeds.
+ */
+async function recordSettings(out: string, common: Record<string, unknown>, entries: CompareEntry[], seeds: number[], resume: boolean): Promise<void> {
+  const path = join(out, SETTINGS_FILE);
+  let saved: SettingsFile | undefined;
+  if (resume) {
+    try {
+      saved = JSON.parse(await readFile(path, 'utf8')) as SettingsFile;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
+    }
+  }
+  const json = (x: unknown) => JSON.stringify(x);
+  if (saved) {
+    const changed = Object.keys({ ...saved.common, ...common }).filter((k) => json(saved.common[k] ?? null) !== json(common[k] ?? null));
+    if (changed.length > 0) {
+      throw new Error(
+        `--resume: ${out} was started with other settings (${changed.map((k) => `${k}: was ${json(saved.common[k] ?? null)}, now ${json(common[k] ?? null)}`).join('; ')}); ` +
+          'repeat the original flags, or choose another --out',
+      );
+    }
+    for (const e of entries) {
+      const before = saved.entries.find((s) => s.name === e.name);
+      if (before && json(before) !== json(e)) throw new Error(`--resume: ${out} defined '${e.name}' as ${json(before)}, now ${json(e)}; give the changed variant another name`);
+    }
+  }
+  const merged: SettingsFile = {
+    common,
+    entries: [...(saved?.entries ?? []), ...entries.filter((e) => !saved?.entries.some((s) => s.name === e.name))],
+    seeds: [...new Set([...(saved?.seeds ?? []), ...seeds])],
+  };
+  await writeJsonAtomic(path, merged, { mkdirs: true });
+}
+
 /** Metrics of a cell file without the cell's bookkeeping. */
 function metricsOf(file: CellFile): Esm2Metrics {
   const { cell: _cell, data: _data, engine: _engine, model: _model, ...metrics } = file as CellFile & { model?: unknown };
@@ -102,6 +147,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   }
   const config = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
   const log = options.log ?? (() => {});
+  await recordSettings(out, { train, valid: valid ?? null, test, config, epochs: options.epochs ?? null, lossWeights: options.lossWeights ?? null, daction: options.daction ?? null, batchSize: options.batchSize ?? null, lr: options.lr ?? null, towers: options.towers ?? null, embeddingDim: options.embeddingDim ?? null, backend: options.backend ?? null }, options.entries, options.seeds, options.resume ?? false);
 
   const cells: CellInfo[] = [];
   for (const entry of options.entries) {
@@ -251,16 +297,26 @@ function testScores(out: string, models: Record<string, GatheredModel>): TestSco
 /** Everything a report needs of one model: its runs' test metrics, training histories and run directories. */
 export interface GatheredModel {
   model: string;
-  runs: { seed: number; dir: string; metrics: Esm2Metrics; settings: Record<string, unknown>; history?: EpochRecord[] }[];
+  runs: {
+    seed: number;
+    dir: string;
+    metrics: Esm2Metrics;
+    settings: Record<string, unknown>;
+    history?: EpochRecord[];
+    /** The cell's test pCVR and pCTCVR (readColumns(scores, metrics.rows)), for ROC and calibration curves; absent in cells made before it existed. */
+    scores?: string;
+  }[];
 }
 
 /**
  * The seam for reports: reads every finished cell under `<dir>/runs` as
  * plain data, grouped by model or variant name (in `order` when given),
- * each run with its test metrics, settings and (deep models) per-epoch
- * history. Unfinished cells (no metrics.json) are left out.
+ * each run with its test metrics, settings, (deep models) per-epoch
+ * history and the file of its test predictions; `labels` is the file of
+ * the test labels (click, buy: `readColumns(labels, rows)`). Unfinished
+ * cells (no metrics.json) are left out.
  */
-export async function gatherComparison(dir: string, order?: string[]): Promise<{ models: Record<string, GatheredModel> }> {
+export async function gatherComparison(dir: string, order?: string[]): Promise<{ models: Record<string, GatheredModel>; labels?: string }> {
   const runsDir = join(resolve(dir), 'runs');
   const names = (await readdir(runsDir).catch(() => [] as string[])).sort();
   const models: Record<string, GatheredModel> = {};
@@ -280,8 +336,13 @@ export async function gatherComparison(dir: string, order?: string[]): Promise<{
     const history = await readFile(join(cellDir, 'history.json'), 'utf8').then((t) => JSON.parse(t) as EpochRecord[], () => undefined);
     const m = (models[file.cell.entry] ??= { model: file.cell.model, runs: [] });
     m.model = file.cell.model;
-    m.runs.push({ seed: file.cell.seed, dir: cellDir, metrics: metricsOf(file), settings: file.cell.settings, ...(history ? { history } : {}) });
+    const scores = (await exists(scoresPath(cellDir))) ? scoresPath(cellDir) : undefined;
+    m.runs.push({ seed: file.cell.seed, dir: cellDir, metrics: metricsOf(file), settings: file.cell.settings, ...(history ? { history } : {}), ...(scores ? { scores } : {}) });
   }
   for (const m of Object.values(models)) m.runs.sort((a, b) => a.seed - b.seed);
-  return { models: Object.fromEntries(Object.entries(models).filter(([, m]) => m.runs.length > 0)) };
+  const labels = labelsPath(resolve(dir));
+  return {
+    models: Object.fromEntries(Object.entries(models).filter(([, m]) => m.runs.length > 0)),
+    ...((await exists(labels)) ? { labels } : {}),
+  };
 }
