@@ -59,7 +59,8 @@ describe('compare', () => {
     const entries = [...parseModels(gbdt ? 'esm2,dnn,gbdt' : 'esm2,dnn'), ...parseVariants('no-ctavr:loss-weights=1,0,1; fav:daction=fav')];
     const logs: string[] = [];
     const opts = { train: join(dir, 'train.csv'), valid: join(dir, 'valid.csv'), test: join(dir, 'test.csv'), entries, seeds: [1, 2], out, epochs: 1, batchSize: 200, towers: [8], embeddingDim: 4 };
-    const c = await runCompare({ ...opts, log: (m) => logs.push(m) });
+    // Two cells at a time (--parallel 2): the pool, and cells sharing the comparison directory.
+    const c = await runCompare({ ...opts, parallel: 2, log: (m) => logs.push(m) });
 
     const names = entries.map((e) => e.name);
     expect(Object.keys(c.models)).toEqual(names);

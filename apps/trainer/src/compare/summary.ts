@@ -160,8 +160,10 @@ const f = (x: unknown, digits = 4) => (isNum(x) && !Number.isNaN(x) ? x.toFixed(
 const pm = (mean: unknown, sd: unknown, digits = 4) => (mean === undefined ? '-' : isNum(sd) && !Number.isNaN(sd) ? `${f(mean, digits)} ± ${f(sd, digits)}` : f(mean, digits));
 const get = (o: Record<string, unknown>, ...path: string[]): unknown => path.reduce<unknown>((v, k) => (typeof v === 'object' && v !== null ? (v as Record<string, unknown>)[k] : undefined), o);
 
-function table(header: string[], rows: string[][]): string[] {
-  return [`| ${header.join(' | ')} |`, `|${header.map((_, i) => (i === 0 ? ' --- ' : ' ---: ')).join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
+/** A markdown table; the first column and the columns in `text` are left-aligned, the numbers right-aligned. */
+function table(header: string[], rows: string[][], text: number[] = []): string[] {
+  const align = header.map((_, i) => (i === 0 || text.includes(i) ? ' --- ' : ' ---: '));
+  return [`| ${header.join(' | ')} |`, `|${align.join('|')}|`, ...rows.map((r) => `| ${r.join(' | ')} |`)];
 }
 
 /** Table 3 (AUC and GAUC for CVR and CTCVR, mean ± sd over seeds) with the positives and users each rests on. */
@@ -222,7 +224,7 @@ export function formatComparisonMarkdown(c: Comparison): string {
       const delong = dl === undefined ? '-' : Number.isNaN(dl.ci95[0]) ? (dl.reason ?? 'n/a') : `${f(dl.difference)} [${f(dl.ci95[0])}, ${f(dl.ci95[1])}] p ${f(dl.pValue, 3)} (seed ${dl.seed})`;
       return [d.baseline, d.metric, f(d.mean), Number.isNaN(lo) ? 'n/a' : `[${f(lo)}, ${f(hi)}]`, d.method, f(d.pValue, 3), delong, enough ? sig : `${sig}; too few positives to read`];
     });
-    lines.push(...table(['baseline', 'metric', 'esm2 − baseline', '95 % interval', 'method', 'p', 'DeLong on test rows', 'reading'], rows));
+    lines.push(...table(['baseline', 'metric', 'esm2 − baseline', '95 % interval', 'method', 'p', 'DeLong on test rows', 'reading'], rows, [1, 4, 7]));
   }
   const warnings = positivesWarnings(c);
   if (warnings.length > 0) lines.push('', ...warnings.map((w) => `- ${w}`));
