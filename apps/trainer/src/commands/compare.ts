@@ -2,6 +2,7 @@ import { nameList, positiveInt, positiveNumber, Progress, userPath, widthList } 
 import { InvalidArgumentError, type Command } from 'commander';
 import { join } from 'node:path';
 import { COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo } from '../compare/run.js';
+import { COMPARISON_HTML } from '../compare/report.js';
 import { COMPARE_MODELS, parseLossWeights, parseModels, parseSeeds, parseVariants, type CompareEntry } from '../compare/spec.js';
 import { formatMainTable } from '../compare/summary.js';
 import { BACKEND_NAMES, backendName } from '../train/engines.js';
@@ -71,7 +72,7 @@ function cellReporter(cell: CellInfo): LoopReporter {
 export function registerCompareCommand(program: Command): void {
   program
     .command('compare')
-    .description('Train and test a grid of models × seeds (× ESM2 variants) on one split; writes comparison.json and comparison.md with mean ± sd and ESM2\'s differences to each baseline')
+    .description('Train and test a grid of models × seeds (× ESM2 variants) on one split; writes comparison.json, comparison.md (mean ± sd, ESM2\'s differences to each baseline) and report.html')
     .requiredOption('--train <file>', 'training data (.csv, .tsv or .parquet)')
     .option('--valid <file>', 'validation data (picks each deep model\'s best epoch; GBDT early stopping)')
     .requiredOption('--test <file>', 'test data every cell is scored on')
@@ -82,7 +83,7 @@ export function registerCompareCommand(program: Command): void {
       "ESM2 variants run beside the models: 'NAME:SETTING [SETTING…]; …', SETTING = loss-weights=ctr,ctavr,ctcvr | daction=col[,col], e.g. 'no-ctavr:loss-weights=1,0,1; fav:daction=fav'",
       arg(parseVariants),
     )
-    .requiredOption('--out <dir>', 'comparison directory: runs/<model>-seed<k>/ per cell, comparison.json, comparison.md')
+    .requiredOption('--out <dir>', 'comparison directory: runs/<model>-seed<k>/ per cell, comparison.json, comparison.md, report.html')
     .option('--epochs <n>', 'epochs of every deep model', positiveInt)
     .option('--config <file>', 'fit config (YAML/JSON) for every deep cell, as fit --config takes')
     .option('--loss-weights <ctr,ctavr,ctcvr>', 'loss weights of every ESM2/ESMM cell (a variant\'s own win)', arg((v) => parseLossWeights(v, '--loss-weights')))
@@ -123,6 +124,6 @@ export function registerCompareCommand(program: Command): void {
         log: (m) => process.stderr.write(`${m}\n`),
       });
       console.log(formatMainTable(comparison));
-      console.log(`\nwritten: ${join(out, COMPARISON_JSON)}, ${join(out, COMPARISON_MD)}`);
+      console.log(`\nwritten: ${join(out, COMPARISON_JSON)}, ${join(out, COMPARISON_MD)}, ${join(out, COMPARISON_HTML)}`);
     });
 }

@@ -53,7 +53,7 @@ const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const sd = (xs: number[]) => Math.sqrt(xs.reduce((a, x) => a + (x - mean(xs)) ** 2, 0) / (xs.length - 1));
 
 describe('compare', () => {
-  it('runs models × seeds × variants as run directories and summarises them in comparison.json and comparison.md', async () => {
+  it('runs models × seeds × variants as run directories and summarises them in comparison.json, comparison.md and report.html', async () => {
     const gbdt = withGbdt();
     const out = join(dir, 'cmp');
     const entries = [...parseModels(gbdt ? 'esm2,dnn,gbdt' : 'esm2,dnn'), ...parseVariants('no-ctavr:loss-weights=1,0,1; fav:daction=fav')];
@@ -139,6 +139,23 @@ describe('compare', () => {
     expect(base.positives.ctcvr).toBeLessThan(100);
     expect(md).toContain('do not read a winner from it');
 
+    // report.html: every model, the differences, and the charts — ROC and calibration for CVR and CTCVR (from the
+    // cells' saved test predictions), one training chart per deep model (GBDT has no history), top-k for CVR and CTCVR.
+    const html = await readFile(join(out, 'report.html'), 'utf8');
+    for (const name of names) expect(html).toContain(`<td>${name}</td>`);
+    const deep = names.filter((n) => n !== 'gbdt');
+    const kinds = [...html.matchAll(/<figure class="chart" data-kind="(\w+)"/g)].map((k) => k[1]);
+    expect(kinds).toHaveLength(2 + 2 + deep.length + 2);
+    expect(kinds.filter((k) => k === 'training')).toHaveLength(deep.length);
+    for (const name of deep) expect(html).toContain(`Training — ${name}`);
+    expect(html).not.toContain('Training — gbdt');
+    expect(html).toContain(`ROC — CVR (${base.positives.cvr} positives)`);
+    expect(html).toContain(`ROC — CTCVR (${base.positives.ctcvr} positives)`);
+    expect(html).toContain('Differences to the baselines');
+    expect(html).toContain('DeLong on test rows (seed 1)');
+    expect(html).toContain('paired over 2 seeds (t)');
+    expect(logs).toContain(`report written to ${join(out, 'report.html')} (${kinds.length} charts)`);
+
     // An existing comparison is not overwritten without --resume; with it, finished cells are skipped.
     await expect(runCompare(opts)).rejects.toThrow(/already holds a comparison.*--resume/);
     const again: string[] = [];
@@ -159,6 +176,10 @@ describe('compare', () => {
     await expect(runCompare({ ...opts, epochs: 2, resume: true })).rejects.toThrow(/other settings \(epochs: was 1, now 2\)/);
     const redefined = [...entries.filter((e) => e.name !== 'fav'), ...parseVariants('fav:daction=cart')];
     await expect(runCompare({ ...opts, entries: redefined, resume: true })).rejects.toThrow(/defined 'fav' as .*another name/);
+    // A damaged history.json is refused by name (readHistory), not read as a history.
+    const history = join(out, 'runs', 'esm2-seed2', 'history.json');
+    await writeFile(history, '[{"epoch": 1}]');
+    await expect(gatherComparison(out)).rejects.toThrow(`${history} is not a training history`);
   }, 300_000);
 });
 

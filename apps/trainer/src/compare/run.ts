@@ -10,7 +10,9 @@ import { evaluateDataset } from '../train/evaluate.js';
 import { loadFitConfig, resolveFitSettings, type FitConfigFile } from '../train/fit-config.js';
 import type { LoopReporter } from '../train/loop.js';
 import { runPaths } from '../train/run-dir.js';
+import { readHistory } from '../train/history.js';
 import type { EpochRecord } from '../train/settings.js';
+import { writeComparisonReport } from './report.js';
 import { ColumnPair, labelsPath, readColumns, scoresPath, writeColumns } from './scores.js';
 import { cellName, type CompareEntry, type LossWeights } from './spec.js';
 import { buildComparison, formatComparisonMarkdown, type Comparison, type TestScores } from './summary.js';
@@ -128,7 +130,8 @@ function metricsOf(file: CellFile): Esm2Metrics {
  * `<out>/runs/<name>-seed<k>` (deep models trained by `fit()`, GBDT by
  * trainGbdt into its `gbdt/`), scored on the test file by the same metric
  * code as `eval`, its test metrics in the cell's metrics.json (a finished
- * cell = metrics.json present). Then comparison.json and comparison.md.
+ * cell = metrics.json present). Then comparison.json, comparison.md and
+ * report.html (writeComparisonReport).
  */
 export async function runCompare(options: CompareOptions): Promise<Comparison> {
   const out = resolve(options.out);
@@ -276,6 +279,8 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   );
   await writeJsonAtomic(join(out, COMPARISON_JSON), comparison);
   await writeFileAtomic(join(out, COMPARISON_MD), formatComparisonMarkdown(comparison));
+  const report = await writeComparisonReport(out, comparison, gathered, { source: test });
+  log(`report written to ${report.path} (${report.charts.length} charts)`);
   return comparison;
 }
 
@@ -308,6 +313,13 @@ export interface GatheredModel {
   }[];
 }
 
+/** What gatherComparison reads: the finished cells by model or variant, and the test labels file. */
+export interface GatheredComparison {
+  models: Record<string, GatheredModel>;
+  /** `<dir>/test-labels.f32` (click, buy), absent when no cell has written it. */
+  labels?: string;
+}
+
 /**
  * The seam for reports: reads every finished cell under `<dir>/runs` as
  * plain data, grouped by model or variant name (in `order` when given),
@@ -316,7 +328,7 @@ export interface GatheredModel {
  * the test labels (click, buy: `readColumns(labels, rows)`). Unfinished
  * cells (no metrics.json) are left out.
  */
-export async function gatherComparison(dir: string, order?: string[]): Promise<{ models: Record<string, GatheredModel>; labels?: string }> {
+export async function gatherComparison(dir: string, order?: string[]): Promise<GatheredComparison> {
   const runsDir = join(resolve(dir), 'runs');
   const names = (await readdir(runsDir).catch(() => [] as string[])).sort();
   const models: Record<string, GatheredModel> = {};
@@ -333,7 +345,7 @@ export async function gatherComparison(dir: string, order?: string[]): Promise<{
     }
     if (typeof file.cell?.entry !== 'string' || typeof file.cell.seed !== 'number') throw new Error(`${path}: not a compare cell's metrics (no cell.entry / cell.seed)`);
     if (order && !order.includes(file.cell.entry)) continue;
-    const history = await readFile(join(cellDir, 'history.json'), 'utf8').then((t) => JSON.parse(t) as EpochRecord[], () => undefined);
+    const history = await readHistory(runPaths(cellDir).history);
     const m = (models[file.cell.entry] ??= { model: file.cell.model, runs: [] });
     m.model = file.cell.model;
     const scores = (await exists(scoresPath(cellDir))) ? scoresPath(cellDir) : undefined;
