@@ -11,7 +11,7 @@ describe('artifactFromModel', () => {
 
   it('takes the model description from the zoo model and defaults encoders and createdAt', () => {
     const a = artifactFromModel(model, schema, weights);
-    expect(a.model).toEqual({ name: 'dnn-os', config: model.config, predictions: ['pcvr'], towers: [], losses: ['loss'] });
+    expect(a.model).toEqual({ name: 'dnn-os', config: model.config, predictions: ['pctr', 'pcvr', 'pctcvr'], towers: [], losses: ['loss', 'loss_ctr', 'loss_cvr'] });
     expect(a.graph).toBe(model.graph);
     expect(a.weights).toBe(weights);
     expect(a.encoders).toBeNull();

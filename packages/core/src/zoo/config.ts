@@ -21,9 +21,12 @@ export const modelConfigSchema = z.strictObject({
   lossWeights: z
     .strictObject({ ctr: z.number().nonnegative().default(1), ctavr: z.number().nonnegative().default(1), ctcvr: z.number().nonnegative().default(1) })
     .default({ ctr: 1, ctavr: 1, ctcvr: 1 }),
-  /** DNN / DNN-OS: CTR on all rows (label click) or CVR on clicked rows (label buy). */
+  /**
+   * Unused: DNN / DNN-OS now always have both networks (CTR and CVR). Still
+   * accepted because every artifact written before records it in its config.
+   */
   task: z.enum(['ctr', 'cvr']).default('cvr'),
-  /** DNN-OS: positives weigh this many times a negative, the expectation of over-sampling them ×rate. */
+  /** DNN-OS: positives (clicks for CTR, purchases for CVR) weigh this many times a negative, the expectation of over-sampling them ×rate. */
   oversampleRate: z.number().min(1).default(5),
   /** Clip for BCE on probabilities. */
   bceEps: z.number().positive().max(0.01).default(1e-7),

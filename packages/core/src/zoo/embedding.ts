@@ -2,33 +2,48 @@ import { ops, type GraphBuilder, type Value } from '../ir/builder.js';
 import { tableSize, type FeatureSchema } from '../schema.js';
 import type { ModelConfig } from './config.js';
 
+/** The graph inputs of the schema's fields, by field name (declared once per graph). */
+export function featureInputs(b: GraphBuilder, schema: FeatureSchema): Map<string, Value> {
+  return new Map(
+    schema.fields.map((field) => {
+      if (field.kind === 'numeric') return [field.name, b.input(field.name, 'f32', ['batch'])];
+      if (field.kind === 'categorical') return [field.name, b.input(field.name, 'i32', ['batch'])];
+      return [field.name, b.input(field.name, 'i32', ['batch', field.maxLength])];
+    }),
+  );
+}
+
 /**
  * The shared embedding module: one table per categorical field (shared by
  * every tower), multi-valued fields pooled, numerics through a learned
  * linear map with tanh (the paper's better variant). Returns the
- * concatenated representation every tower reads.
+ * concatenated representation every tower reads. A model with a second,
+ * independent set of tables (the DNN baseline's CTR network) passes the
+ * same `inputs` and a param-name `prefix`.
  */
-export function composeSharedEmbedding(b: GraphBuilder, schema: FeatureSchema, config: ModelConfig): Value {
+export function composeSharedEmbedding(
+  b: GraphBuilder,
+  schema: FeatureSchema,
+  config: ModelConfig,
+  inputs: Map<string, Value> = featureInputs(b, schema),
+  prefix = '',
+): Value {
   const parts: Value[] = [];
   const numerics: Value[] = [];
   for (const field of schema.fields) {
+    const x = inputs.get(field.name)!;
     if (field.kind === 'numeric') {
-      const x = b.input(field.name, 'f32', ['batch']);
       numerics.push(ops.reshape(b, x, ['batch', 1]));
       continue;
     }
     const dim = field.embeddingDim ?? config.embeddingDim;
-    const table = b.param(`emb/${field.name}`, [tableSize(field), dim], { kind: 'normal', std: config.embeddingInitStd }, 'embedding');
-    if (field.kind === 'categorical') {
-      parts.push(ops.gather(b, table, b.input(field.name, 'i32', ['batch'])));
-    } else {
-      parts.push(ops.pooledGather(b, table, b.input(field.name, 'i32', ['batch', field.maxLength]), field.pooling));
-    }
+    const table = b.param(`${prefix}emb/${field.name}`, [tableSize(field), dim], { kind: 'normal', std: config.embeddingInitStd }, 'embedding');
+    parts.push(field.kind === 'categorical' ? ops.gather(b, table, x) : ops.pooledGather(b, table, x, field.pooling));
   }
   if (numerics.length > 0) {
     const x = numerics.length === 1 ? numerics[0]! : ops.concat(b, numerics, 1);
-    const w = b.param('numeric/w', [numerics.length, config.numericDim], { kind: 'glorotUniform' });
-    const bias = b.param('numeric/b', [config.numericDim], { kind: 'zeros' });
+    const w = b.param(`${prefix}numeric/w`, [numerics.length, config.numericDim], { kind: 'glorotUniform' });
+    const bias = b.param(`${prefix}numeric/b`, [config.numericDim], { kind: 'zeros' });
     parts.push(ops.tanh(b, ops.add(b, ops.matmul(b, x, w), bias)));
   }
   return parts.length === 1 ? parts[0]! : ops.concat(b, parts, 1);
