@@ -5,9 +5,9 @@ import { buildModel } from '../zoo/index.js';
 import { artifactFromModel, type ModelArtifact } from './artifact.js';
 import { validateArtifact } from './validate.js';
 
-function sample(): ModelArtifact {
+function sample(name: 'esm2' | 'dnn' = 'esm2'): ModelArtifact {
   const schema = smallSchema();
-  const model = buildModel(schema, { model: 'esm2', towers: [8, 4], embeddingDim: 4, numericDim: 3 });
+  const model = buildModel(schema, { model: name, towers: [8, 4], embeddingDim: 4, numericDim: 3 });
   return artifactFromModel(model, schema, initWeights(model.graph, 1));
 }
 
@@ -23,6 +23,15 @@ describe('validateArtifact', () => {
     fields.find((f) => f.name === 'item')!.encoding!.buckets = 4;
     expect(() => validateArtifact(a)).toThrow(
       "schema field 'user' has vocabulary size 9 but its embedding table 'emb/user' has 7 rows; schema field 'item' has 4 hash buckets but its embedding table 'emb/item' has 11 rows",
+    );
+  });
+
+  it("checks each network's tables where a model has two sets (DNN: CVR's emb/*, CTR's ctr/emb/*)", () => {
+    const a = sample('dnn');
+    expect(() => validateArtifact(a)).not.toThrow();
+    (a.schema.fields as { name: string; encoding?: { size?: number } }[]).find((f) => f.name === 'user')!.encoding!.size = 9;
+    expect(() => validateArtifact(a)).toThrow(
+      "schema field 'user' has vocabulary size 9 but its embedding table 'emb/user' has 7 rows; schema field 'user' has vocabulary size 9 but its embedding table 'ctr/emb/user' has 7 rows",
     );
   });
 

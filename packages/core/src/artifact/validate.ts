@@ -49,15 +49,16 @@ export function schemaGraphProblems(schema: { fields: { name: string }[] }, grap
  * go by the schema, the weights by the graph, and the two must agree.
  */
 export function schemaTableProblems(schema: FeatureSchema, graph: Graph): string[] {
-  const tables = new Map(graph.params.map((p) => [p.name, p]));
   const problems: string[] = [];
   for (const f of schema.fields) {
     if (f.kind === 'numeric') continue;
-    const table = tables.get(`emb/${f.name}`);
-    const rows = table?.type.shape[0];
-    if (typeof rows === 'number' && rows !== tableSize(f)) {
-      const size = f.encoding.kind === 'vocabulary' ? `vocabulary size ${f.encoding.size}` : `${f.encoding.buckets} hash buckets`;
-      problems.push(`schema field '${f.name}' has ${size} but its embedding table '${table!.name}' has ${rows} rows`);
+    // `emb/<field>`, or `<network>/emb/<field>` where a model has more than one set of tables (the DNN baseline).
+    for (const table of graph.params.filter((p) => p.name === `emb/${f.name}` || p.name.endsWith(`/emb/${f.name}`))) {
+      const rows = table.type.shape[0];
+      if (typeof rows === 'number' && rows !== tableSize(f)) {
+        const size = f.encoding.kind === 'vocabulary' ? `vocabulary size ${f.encoding.size}` : `${f.encoding.buckets} hash buckets`;
+        problems.push(`schema field '${f.name}' has ${size} but its embedding table '${table.name}' has ${rows} rows`);
+      }
     }
   }
   return problems;
