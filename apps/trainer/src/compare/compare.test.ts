@@ -1,12 +1,14 @@
 import { DEFAULT_PYTHON } from '@esm2/baseline-xgboost';
 import { pairedSeedInterval, type Esm2Metrics } from '@esm2/core';
 import { writeSynthetic } from '@esm2/data';
+import { areaUnder } from '@esm2/report';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatherComparison, runCompare, type CellFile } from './run.js';
+import { comparisonReportInput } from './report.js';
 import { readColumns } from './scores.js';
 import { parseModels, parseSeeds, parseVariants } from './spec.js';
 import { meanAndSd, type Comparison } from './summary.js';
@@ -157,6 +159,17 @@ describe('compare', () => {
     expect(html).toContain('DeLong on test rows (seed 1)');
     expect(html).toContain('paired over 2 seeds (t)');
     expect(logs).toContain(`report written to ${join(out, 'report.html')} (${kinds.length} charts)`);
+    // Its curves are each cell's saved test predictions against the saved labels, row for row: the area under
+    // every CVR ROC curve (clicked rows; few enough distinct scores that the curve is not thinned) is the cell's AUC.
+    const input = await comparisonReportInput(c, await gatherComparison(out, names));
+    expect(input.models.map((m) => m.name)).toEqual(names);
+    for (const m of input.models) {
+      m.runs.forEach((r, i) => {
+        expect(r.roc!.cvr!.positives).toBe(base.positives.cvr);
+        expect(areaUnder(r.roc!.cvr!)).toBeCloseTo(cells[m.name]![i]!.cvr_auc!, 6);
+        expect(r.roc!.ctcvr === undefined).toBe(cells[m.name]![i]!.ctcvr_auc === undefined);
+      });
+    }
 
     // An existing comparison is not overwritten without --resume; with it, finished cells are skipped.
     await expect(runCompare(opts)).rejects.toThrow(/already holds a comparison.*--resume/);

@@ -36,8 +36,7 @@ export function reportDifferences(differences: readonly Difference[]): ReportDif
 const column = (x: Float32Array): Float32Array | undefined => (x.length === 0 || Number.isNaN(x[0]) ? undefined : x);
 
 /**
- * Writes `<out>/report.html` (atomically, @esm2/report's page) for a
- * finished comparison: the test data summary, the tables (mean ± sd over
+ * The report's input for a finished comparison: the test data summary, the tables (mean ± sd over
  * seeds, the positives behind each figure), ESM2's differences to each
  * baseline from comparison.json, ROC and calibration for CVR and CTCVR with
  * every model's runs overlaid — from each cell's saved test predictions
@@ -46,12 +45,7 @@ const column = (x: Float32Array): Float32Array | undefined => (x.length === 0 ||
  * every deep model (its history.json; GBDT has none) and top-k bars.
  * Predictions are read one run at a time, so memory holds one cell's columns.
  */
-export async function writeComparisonReport(
-  out: string,
-  comparison: Comparison,
-  gathered: GatheredComparison,
-  options: { source?: string } = {},
-): Promise<RenderedReport & { path: string }> {
+export async function comparisonReportInput(comparison: Comparison, gathered: GatheredComparison, options: { source?: string } = {}): Promise<ReportInput> {
   const rows = comparison.test.rows;
   const labels = gathered.labels === undefined ? undefined : await readColumns(gathered.labels, rows);
   // DAction labels are not kept with the test labels (a variant may define DAction differently), and no CTAVR
@@ -78,14 +72,24 @@ export async function writeComparisonReport(
     comparison.interval,
     ...(withoutCurves.length > 0 ? [`No saved test predictions (so no curves) for: ${withoutCurves.join(', ')}.`] : []),
   ];
-  const path = join(out, COMPARISON_HTML);
   const { test } = comparison;
-  const report = await writeReport(path, {
+  return {
     title: 'ESM2 model comparison',
     data: { rows: test.rows, clicks: test.clicks, dactions: test.dactions, buys: test.buys, ...(options.source !== undefined ? { source: options.source } : {}) },
     models,
     differences: reportDifferences(comparison.differences),
     notes,
-  });
+  };
+}
+
+/** Writes `<out>/report.html` (atomically) from comparisonReportInput; returns its path and what was rendered. */
+export async function writeComparisonReport(
+  out: string,
+  comparison: Comparison,
+  gathered: GatheredComparison,
+  options: { source?: string } = {},
+): Promise<RenderedReport & { path: string }> {
+  const path = join(out, COMPARISON_HTML);
+  const report = await writeReport(path, await comparisonReportInput(comparison, gathered, options));
   return { ...report, path };
 }
