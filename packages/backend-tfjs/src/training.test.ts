@@ -37,5 +37,5 @@ describe('training on a generated funnel', () => {
     expect(after.ctcvr_auc!).toBeGreaterThan(before.ctcvr_auc! + 0.1);
     expect(after.cvr_auc!).toBeGreaterThan(after.oracle!.cvr_auc! - 0.08);
     engine.dispose();
-  }, 60_000);
+  });
 });

@@ -83,5 +83,5 @@ describe('compare: kill and resume', () => {
     expect(cvr.method).toBe('delong');
     expect(cvr.mean).toBeCloseTo(got.models.esm2!.runs[0]!.metrics.cvr_auc! - got.models.dnn!.runs[0]!.metrics.cvr_auc!, 10);
     expect(await readFile(join(dir, 'killed/comparison.md'), 'utf8')).toBe(await readFile(join(dir, 'reference/comparison.md'), 'utf8'));
-  }, 240_000);
+  });
 });

@@ -37,7 +37,7 @@ describe('esm2-train data (CLI)', () => {
     expect(r.stderr).toContain(`--train ${input} is the same file as --in ${input}`);
     expect(await readFile(input, 'utf8')).toBe(content);
     expect((await readdir(dir)).filter((f) => f !== 'a.csv' && !f.startsWith('bad'))).toEqual([]);
-  }, 120_000);
+  });
 
   it('inspect exits 1 on an impossible label, naming file, line and column', async () => {
     const file = join(dir, 'bad-labels.csv');
@@ -46,7 +46,7 @@ describe('esm2-train data (CLI)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`${file}, line 3, column 'buy': buy=1 but click=0`);
     expect(r.stdout).not.toMatch(/CTR/);
-  }, 120_000);
+  });
 });
 
 const disk = await mountTinyTmpfs('1m');
@@ -64,5 +64,5 @@ describe.skipIf('reason' in disk)('esm2-train data generate on a full disk (1 Mi
     expect(r.stderr).toContain(`cannot write ${out}: no space left on device`);
     expect(await readFile(out, 'utf8')).toBe('old\n');
     expect(await readdir(outDir)).toEqual(['rows.csv']);
-  }, 120_000);
+  });
 });

@@ -159,5 +159,5 @@ describe('export of a model trained by esm2-train fit', () => {
     }
     await session.release();
     expect(rows).toBe(2000);
-  }, 180_000);
+  });
 });

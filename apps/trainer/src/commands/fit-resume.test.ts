@@ -75,19 +75,20 @@ describe('fit: kill and resume', () => {
     // Same weights, optimizer moments and shuffle order after the resume: identical losses and metrics.
     expect(got.map((h) => [h.train_loss, h.ctcvr_auc])).toEqual(want.map((h) => [h.train_loss, h.ctcvr_auc]));
     expect((await readCheckpoint(join(dir, 'runs/killed/checkpoint'))).position.step).toBe(320);
-  }, 120_000);
+  });
 
   it('bad flags and paths fail with clear messages', async () => {
     const [missing, noResume, badMetric, evalMissing] = await Promise.all([
       cli(['fit', '--data', 'nope.csv', '--model', 'esm2', '--out', 'runs/x']).done,
       cli(['fit', '--out', 'runs/none', '--resume']).done,
       cli(['fit', '--data', 'train.csv', '--model', 'esm2', '--out', 'runs/y', '--valid', 'valid.csv', '--early-stop', 'accuracy']).done,
-      cli(['eval', '--model', 'runs/none', '--data', 'valid.csv']).done,
+      // Its own path: `fit --resume` above holds runs/none (its lock) while it runs, in parallel with this.
+      cli(['eval', '--model', 'runs/absent', '--data', 'valid.csv']).done,
     ]);
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/--data .*nope\.csv: no such file/);
     expect(noResume.stderr).toMatch(/--resume: .*runs\/none\/checkpoint holds no checkpoint/);
     expect(badMetric.stderr).toMatch(/unknown metric 'accuracy'/);
-    expect(evalMissing.stderr).toMatch(/--model .*runs\/none: no such directory/);
-  }, 60_000);
+    expect(evalMissing.stderr).toMatch(/--model .*runs\/absent: no such directory/);
+  });
 });

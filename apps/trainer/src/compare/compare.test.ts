@@ -195,7 +195,7 @@ describe('compare', () => {
     const history = join(out, 'runs', 'esm2-seed2', 'history.json');
     await writeFile(history, '[{"epoch": 1}]');
     await expect(gatherComparison(out)).rejects.toThrow(`${history} is not a training history`);
-  }, 300_000);
+  });
 });
 
 describe('compare specs', () => {

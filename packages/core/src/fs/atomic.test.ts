@@ -194,6 +194,6 @@ describe('signals', () => {
       child.kill(signal);
       expect(await exited).toBe(status);
       expect(await readdir(dir)).toEqual([]);
-    }, 60_000);
+    });
   }
 });

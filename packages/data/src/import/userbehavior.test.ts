@@ -71,7 +71,7 @@ describe('importUserBehavior on the real fixtures', () => {
       expect(row['buy']).toBe('0');
       for (const f of FEATURES) expect(row[f], `${f} of ${pair}`).toBe(t[f]);
     }
-  }, 30000);
+  });
 });
 
 describe('importUserBehavior labels', () => {
