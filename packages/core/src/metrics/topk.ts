@@ -1,3 +1,4 @@
+import { upperBound } from './mann-whitney.js';
 import { checkSameLength, isIncluded, readLabel, readScore, type NumericArray } from './validate.js';
 
 export const DEFAULT_TOP_K_FRACTIONS: readonly number[] = [0.001, 0.006, 0.01];
@@ -84,18 +85,6 @@ export function topKPrecisionRecall(
     const f1 = Number.isNaN(recall) ? NaN : tp === 0 ? 0 : (2 * precision * recall) / (precision + recall);
     return { fraction, k, precision, recall, f1 };
   });
-}
-
-/** First index whose value is > v in an ascending array. */
-function upperBound(sorted: Float64Array, v: number): number {
-  let lo = 0;
-  let hi = sorted.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if (sorted[mid]! <= v) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
 }
 
 /** "0.1%", "0.6%", "1%": the report keys; toPrecision strips float noise like 0.6000000000000001. */
