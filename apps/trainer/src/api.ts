@@ -15,37 +15,14 @@ import type { FitSettings, LoopPosition } from './train/settings.js';
  * `train`/`model` for a new run) has a default; `config` is a fit config
  * file path or its parsed content, and the other options override it.
  */
-export interface FitOptions {
+export interface FitOptions extends Omit<FitFlags, 'data' | 'backend'> {
   /** Training data: .csv, .tsv or .parquet. Required for a new run; with `resume`, points at moved data. */
   train?: string;
-  /** Validation data, evaluated after every epoch; picks the best epoch. */
-  valid?: string;
   /** Run directory: best/ (the best epoch's artifact), checkpoint/, history.json. */
   out: string;
   config?: string | FitConfigFile;
-  /** esm2 | esmm | dnn | dnn-os. */
-  model?: string;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  seed?: number;
-  towers?: number[];
-  embeddingDim?: number;
-  /** Weights of ESM2's three losses (ESMM uses ctr and ctcvr); default 1 each. */
-  lossWeights?: { ctr: number; ctavr: number; ctcvr: number };
   /** Training engine: 'onnx' (default) or 'tfjs' (needs the optional package @esm2/backend-tfjs). */
   backend?: BackendName;
-  /** Stop when this validation metric (e.g. ctcvr_auc) stops improving for `patience` epochs. */
-  earlyStop?: string;
-  patience?: number;
-  shuffleBuffer?: number;
-  /**
-   * The label columns whose OR is DAction, e.g. ['cart'], ['fav'], ['cart', 'fav'].
-   * Default: the data config's labels.daction, else inferred from the file
-   * (imported UserBehavior: cart OR fav). Saved with the run's encoders, so
-   * eval and scoring read the same DAction; a resume may not change it.
-   */
-  daction?: string[];
   /** Intra-op threads of the onnx engine (default 2) and whether idle threads spin. */
   threads?: number;
   spinning?: boolean;

@@ -70,10 +70,12 @@ export const FIT_DEFAULTS = {
   lossWeights: MODEL_DEFAULTS.lossWeights,
 } as const;
 
-/** Flags as the fit command parsed them; undefined = not given. */
+/** Flags as the fit command parsed them (and `fit()`'s options of the same names); undefined = not given. */
 export interface FitFlags {
   data?: string;
+  /** Validation data, evaluated after every epoch; picks the best epoch. */
   valid?: string;
+  /** esm2 | esmm | dnn | dnn-os. */
   model?: string;
   epochs?: number;
   batchSize?: number;
@@ -81,16 +83,18 @@ export interface FitFlags {
   seed?: number;
   towers?: number[];
   embeddingDim?: number;
-  /** ESM2's weights of its three losses (ESMM uses ctr and ctcvr). */
+  /** Weights of ESM2's three losses (ESMM uses ctr and ctcvr); default 1 each. */
   lossWeights?: { ctr: number; ctavr: number; ctcvr: number };
   backend?: string;
+  /** Stop when this validation metric (e.g. ctcvr_auc) stops improving for `patience` epochs. */
   earlyStop?: string;
   patience?: number;
   shuffleBuffer?: number;
   /**
-   * The label columns whose OR is DAction (`--daction cart`, `--daction cart,fav`);
-   * overrides the config's data.labels.daction. Default: the data config's, or
-   * inferred from the file (imported UserBehavior: cart OR fav).
+   * The label columns whose OR is DAction (`--daction cart`, `--daction cart,fav`),
+   * overriding the config's data.labels.daction. Default: the data config's, else
+   * inferred from the file (imported UserBehavior: cart OR fav). Saved with the
+   * run's encoders, so eval and scoring read the same DAction; a resume may not change it.
    */
   daction?: string[];
 }
