@@ -1,13 +1,11 @@
 import { writeSynthetic } from '@esm2/data';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Comparison } from '../compare/summary.js';
+import { spawnCli, stderrLine } from '../test-support/cli.js';
 
-const trainerDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let dir: string;
 
 beforeAll(async () => {
@@ -18,22 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-type Exit = { code: number | null; signal: string | null; stdout: string; stderr: string };
-
-/** The CLI as a user runs it, in its own process (tsx, like `pnpm esm2-train`). */
-function cli(args: string[]): { child: ChildProcess; done: Promise<Exit> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: trainerDir,
-    env: { ...process.env, INIT_CWD: dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<Exit>((res) => child.on('exit', (code, signal) => res({ code, signal, stdout, stderr })));
-  return { child, done };
-}
+const cli = (args: string[]) => spawnCli(args, dir);
 
 const compareArgs = (out: string) =>
   ['compare', '--train', 'train.csv', '--valid', 'valid.csv', '--test', 'test.csv', '--models', 'esm2,dnn', '--seeds', '1', '--epochs', '3', '--batch-size', '50', '--towers', '8', '--embedding-dim', '4', '--out', out];
@@ -44,14 +27,7 @@ describe('compare: kill and resume', () => {
   it('a compare SIGKILLed in its second cell resumes (skipping the first, continuing the second) and ends with the same comparison.json as an uninterrupted run', async () => {
     const first = cli(compareArgs('killed'));
     // The event: the second cell has saved its first epoch (so the first cell is finished). Never a sleep.
-    await new Promise<void>((res, rej) => {
-      let seen = '';
-      first.child.stderr!.on('data', (d) => {
-        seen += d;
-        if (seen.includes('[2/2 dnn-seed1] checkpoint: epoch 1 saved')) res();
-      });
-      first.child.once('exit', () => rej(new Error(`compare exited before the second cell's first checkpoint:\n${seen}`)));
-    });
+    await stderrLine(first.child, '[2/2 dnn-seed1] checkpoint: epoch 1 saved', "the second cell's first checkpoint");
     first.child.kill('SIGKILL');
     const killed = await first.done;
     expect(killed.signal).toBe('SIGKILL');

@@ -1,14 +1,12 @@
 import { writeSynthetic } from '@esm2/data';
-import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/settings.js';
+import { spawnCli, stderrLine } from '../test-support/cli.js';
 
-const trainerDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let dir: string;
 
 beforeAll(async () => {
@@ -18,22 +16,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** The CLI as a user runs it, in its own process (tsx, like `pnpm esm2-train`). */
-function cli(args: string[]): { child: ChildProcess; done: Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }> } {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: trainerDir,
-    env: { ...process.env, ESM2_TFJS_BACKEND: 'cpu', INIT_CWD: dir },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d) => (stdout += d));
-  child.stderr.on('data', (d) => (stderr += d));
-  const done = new Promise<{ code: number | null; signal: string | null; stdout: string; stderr: string }>((res) =>
-    child.on('exit', (code, signal) => res({ code, signal, stdout, stderr })),
-  );
-  return { child, done };
-}
+const cli = (args: string[]) => spawnCli(args, dir, { ESM2_TFJS_BACKEND: 'cpu' });
 
 const fitArgs = (out: string) => ['fit', '--data', 'train.csv', '--valid', 'valid.csv', '--model', 'esm2', '--out', out, '--epochs', '4', '--batch-size', '50', '--towers', '8', '--embedding-dim', '4', '--lr', '0.01', '--seed', '3'];
 
@@ -43,14 +26,7 @@ describe('fit: kill and resume', () => {
   it('a run SIGKILLed mid-training resumes from its intact checkpoint and ends exactly like an uninterrupted run', async () => {
     const first = cli(fitArgs('runs/killed'));
     // Kill during epoch 2: the moment epoch 1's checkpoint is reported saved (an event on stderr, not a sleep).
-    await new Promise<void>((res, rej) => {
-      let seen = '';
-      first.child.stderr!.on('data', (d) => {
-        seen += d;
-        if (seen.includes('checkpoint: epoch 1 saved')) res();
-      });
-      first.child.once('exit', () => rej(new Error(`fit exited before its first checkpoint:\n${seen}`)));
-    });
+    await stderrLine(first.child, 'checkpoint: epoch 1 saved', 'its first checkpoint');
     first.child.kill('SIGKILL');
     const killed = await first.done;
     expect(killed.signal).toBe('SIGKILL');
