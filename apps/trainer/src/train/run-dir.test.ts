@@ -1,15 +1,14 @@
 import { writeSynthetic } from '@esm2/data';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fit, missingLabelWarning } from '../api.js';
+import { spawnCli, stderrLine } from '../test-support/cli.js';
 import { lockRunDir, runPaths } from './run-dir.js';
 
-const trainerDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'esm2-run-lock-'));
@@ -87,14 +86,8 @@ describe('run directory lock', () => {
     const run = join(dir, 'runs/busy');
     const lock = await lockRunDir(run);
     try {
-      const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'fit', '--data', 'missing.csv', '--model', 'esm2', '--out', 'runs/busy'], {
-        cwd: trainerDir,
-        env: { ...process.env, INIT_CWD: dir },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stderr = '';
-      child.stderr.on('data', (d) => (stderr += d));
-      const code = await new Promise<number | null>((res) => child.on('exit', (c) => res(c)));
+      const { done } = spawnCli(['fit', '--data', 'missing.csv', '--model', 'esm2', '--out', 'runs/busy'], dir);
+      const { code, stderr } = await done;
       expect(code).toBe(1);
       expect(stderr).toMatch(new RegExp(`^esm2-train: ${run} is being written by pid ${process.pid} \\(since `));
       expect(stderr).not.toMatch(/missing\.csv/);
@@ -106,25 +99,14 @@ describe('run directory lock', () => {
 
 describe('run directory lock and signals', () => {
   it('SIGTERM during esm2-train fit removes its lock file and exits 143 like the default handler', async () => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', 'fit', '--data', 'train.csv', '--model', 'esm2', '--out', 'runs/signalled', '--epochs', '50', '--batch-size', '20', '--towers', '4', '--embedding-dim', '2'], {
-      cwd: trainerDir,
-      env: { ...process.env, INIT_CWD: dir },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    const exited = new Promise<{ code: number | null; signal: string | null }>((res) => child.on('exit', (code, signal) => res({ code, signal })));
+    const { child, done } = spawnCli(['fit', '--data', 'train.csv', '--model', 'esm2', '--out', 'runs/signalled', '--epochs', '50', '--batch-size', '20', '--towers', '4', '--embedding-dim', '2'], dir);
     // Training has started (the lock is held) once the engine is reported.
-    await new Promise<void>((res, rej) => {
-      let seen = '';
-      child.stderr.on('data', (d) => {
-        seen += d;
-        if (seen.includes('engine: ')) res();
-      });
-      void exited.then(() => rej(new Error(`fit ended before training started: ${seen}`)));
-    });
+    await stderrLine(child, 'engine: ', 'training started');
     const lock = runPaths(join(dir, 'runs/signalled')).lock;
     expect((JSON.parse(await readFile(lock, 'utf8')) as { pid: number }).pid).toBe(child.pid);
     child.kill('SIGTERM');
-    expect(await exited).toEqual({ code: 143, signal: null });
+    const { code, signal } = await done;
+    expect({ code, signal }).toEqual({ code: 143, signal: null });
     expect(existsSync(lock)).toBe(false);
   });
 });
