@@ -6,7 +6,7 @@ import type { HostTensor } from '../ir/tensor.js';
 import type { Graph } from '../ir/types.js';
 import { mulberry32 } from '../random.js';
 import { randomFeeds, smallSchema } from '../testing.js';
-import { buildModel, MODEL_NAMES } from '../zoo/index.js';
+import { buildModel, INTERACTIONS, MODEL_NAMES } from '../zoo/index.js';
 import { finiteDifference } from './finite-difference.js';
 import { grad, gradName } from './grad.js';
 
@@ -37,9 +37,10 @@ function checkAgainstFiniteDifferences(graph: Graph, weights: Map<string, Float6
 
 describe('autodiff on the zoo', () => {
   const schema = smallSchema();
-  for (const name of MODEL_NAMES) {
-    it(`${name}: gradients equal central finite differences`, () => {
-      const model = buildModel(schema, { model: name, towers: [6, 4], embeddingDim: 3, numericDim: 2, activation: name === 'esmm' ? 'tanh' : 'relu' });
+  // embeddingDim 3 is the small schema's own 'item' width, so 'dot' can pair every field; numericDim 2 makes it project the numerics.
+  for (const name of MODEL_NAMES) for (const interaction of INTERACTIONS) {
+    it(`${name}, interaction ${interaction}: gradients equal central finite differences`, () => {
+      const model = buildModel(schema, { model: name, interaction, towers: [6, 4], embeddingDim: 3, numericDim: 2, activation: name === 'esmm' ? 'tanh' : 'relu' });
       const weights = toF64(initWeights(model.graph, 3));
       const feeds = randomFeeds(model.graph, schema, 16, 4);
       expect(checkAgainstFiniteDifferences(model.graph, weights, feeds, 3, 5)).toBeGreaterThan(20);
@@ -104,6 +105,9 @@ describe('autodiff rules, op by op', () => {
       return ops.sqrt(b, ops.add(b, ops.mul(b, a, a), ops.constant(b, 0.1)));
     },
     'div broadcast': (b) => ops.div(b, b.param('a', [n, 2], { kind: 'zeros' }), ops.add(b, b.param('c', [2], { kind: 'zeros' }), ops.constant(b, 3))),
+    'pairwiseDot': (b) => ops.pairwiseDot(b, b.param('a', [n, 4, 3], { kind: 'zeros' })),
+    'pairwiseDot of a reshaped concat (as the dot interaction uses it)': (b) =>
+      ops.pairwiseDot(b, ops.reshape(b, ops.concat(b, [b.param('a', [n, 2], { kind: 'zeros' }), b.param('c', [n, 4], { kind: 'zeros' })], 1), [n, 3, 2])),
     'sum': (b) => ops.sum(b, ops.mul(b, b.param('a', [n, 2], { kind: 'zeros' }), b.param('c', [n, 2], { kind: 'zeros' }))),
   };
   for (const [label, build] of Object.entries(cases)) {

@@ -87,6 +87,7 @@ export const backwardRules = {
   weightedSum: (b, { dy, attrs, needs }) => attrs.weights.map((w, i) => (needs[i] ? ops.mul(b, dy, ops.constant(b, w)) : undefined)),
   reshape: (b, { inputs: [x], dy }) => [ops.reshape(b, dy, x!.type.shape)],
   constant: () => [],
+  pairwiseDot: (b, { inputs: [x], dy }) => [b.op('pairwiseDotGrad', [dy, x!], {})],
   reluGrad: secondOrder,
   bceGrad: secondOrder,
   meanGrad: secondOrder,
@@ -95,6 +96,7 @@ export const backwardRules = {
   slice: secondOrder,
   scatterAdd: secondOrder,
   pooledScatterAdd: secondOrder,
+  pairwiseDotGrad: secondOrder,
   sqrt: (b, { out, dy }) => [ops.div(b, dy, ops.mul(b, out, ops.constant(b, 2)))],
   div: (b, { inputs: [x, y], out, dy, needs }) => [
     needs[0] ? unbroadcast(b, ops.div(b, dy, y!), x!) : undefined,

@@ -89,6 +89,7 @@ export const ops = {
   weightedSum: (b: GraphBuilder, xs: Value[], weights: number[]) => b.op('weightedSum', xs, { weights }),
   reshape: (b: GraphBuilder, x: Value, shape: Dim[]) => b.op('reshape', [x], { shape }),
   constant: (b: GraphBuilder, value: number) => b.op('constant', [], { value }),
+  pairwiseDot: (b: GraphBuilder, x: Value) => b.op('pairwiseDot', [x], none),
   sqrt: (b: GraphBuilder, x: Value) => b.op('sqrt', [x], none),
   div: (b: GraphBuilder, x: Value, y: Value) => b.op('div', [x, y], none),
   sum: (b: GraphBuilder, x: Value) => b.op('sum', [x], none),

@@ -78,6 +78,24 @@ describe('interpret', () => {
     expect(Array.from(out.tB!.data)).toEqual([58, 64, 139, 154]);
   });
 
+  it('pairwiseDot gives the upper triangle of each row\'s Gram matrix, and pairwiseDotGrad its transpose map', () => {
+    const b = new GraphBuilder('pairs');
+    const x = b.input('x', 'f32', ['batch', 3, 2]);
+    const dy = b.input('dy', 'f32', ['batch', 3]);
+    b.output('dots', ops.pairwiseDot(b, x));
+    b.output('dx', b.op('pairwiseDotGrad', [dy, x], {}));
+    const out = interpret(b.build(), new Map(), {
+      // row 0: fields (1,2), (3,4), (5,6); row 1: (1,0), (0,1), (2,-1)
+      x: { shape: [2, 3, 2], data: f(1, 2, 3, 4, 5, 6, 1, 0, 0, 1, 2, -1) },
+      dy: { shape: [2, 3], data: f(1, 10, 100, 1, 0, 0) },
+    });
+    expect(out.dots!.shape).toEqual([2, 3]);
+    // pairs in order 0·1, 0·2, 1·2
+    expect(Array.from(out.dots!.data)).toEqual([11, 17, 39, 0, 2, -1]);
+    // dx_i = Σ_j dy(i,j)·x_j: row 0, dx_0 = 1·(3,4) + 10·(5,6), dx_1 = 1·(1,2) + 100·(5,6), dx_2 = 10·(1,2) + 100·(3,4)
+    expect(Array.from(out.dx!.data)).toEqual([53, 64, 501, 602, 310, 420, 0, 1, 1, 0, 0, 0]);
+  });
+
   it('reports out-of-range ids, missing inputs and batch disagreement', () => {
     const b = new GraphBuilder('err');
     const ids = b.input('ids', 'i32', ['batch']);

@@ -176,6 +176,23 @@ const kernels = {
     return { shape, data: x!.data };
   },
   constant: (_inputs, attrs) => scalar(attrs.value),
+  pairwiseDot: ([x]) => {
+    const [n, f, d] = x!.shape as [number, number, number];
+    const src = f64(x!);
+    const pairs = (f * (f - 1)) / 2;
+    const out = new Float64Array(n * pairs);
+    for (let r = 0; r < n; r++) {
+      let p = r * pairs;
+      for (let i = 0; i < f; i++) {
+        for (let j = i + 1; j < f; j++, p++) {
+          let s = 0;
+          for (let k = 0; k < d; k++) s += src[(r * f + i) * d + k]! * src[(r * f + j) * d + k]!;
+          out[p] = s;
+        }
+      }
+    }
+    return { shape: [n, pairs], data: out };
+  },
   reluGrad: ([dy, x]) => broadcast(dy!, x!, (g, v) => (v > 0 ? g : 0)),
   bceGrad: ([dy, p, y], attrs) => {
     const [g, pd, yd] = [f64(dy!), f64(p!), f64(y!)];
@@ -263,6 +280,26 @@ const kernels = {
       }
     }
     return table;
+  },
+  pairwiseDotGrad: ([dy, x]) => {
+    const [n, f, d] = x!.shape as [number, number, number];
+    const src = f64(x!);
+    const g = f64(dy!);
+    const pairs = (f * (f - 1)) / 2;
+    const out = new Float64Array(src.length);
+    for (let r = 0; r < n; r++) {
+      let p = r * pairs;
+      for (let i = 0; i < f; i++) {
+        for (let j = i + 1; j < f; j++, p++) {
+          const gp = g[p]!;
+          for (let k = 0; k < d; k++) {
+            out[(r * f + i) * d + k]! += gp * src[(r * f + j) * d + k]!;
+            out[(r * f + j) * d + k]! += gp * src[(r * f + i) * d + k]!;
+          }
+        }
+      }
+    }
+    return { shape: [n, f, d], data: out };
   },
   sqrt: ([x]) => map(x!, Math.sqrt),
   div: ([a, b]) => broadcast(a!, b!, (x, y) => x / y),

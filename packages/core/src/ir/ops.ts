@@ -27,6 +27,23 @@ function elementwise(inputs: TensorType[]): TensorType | string {
   return shape ? f32(shape) : `cannot broadcast ${formatType(a)} with ${formatType(b)}`;
 }
 
+/** x f32[n, F, D] with static F ≥ 2 and D: the operand of pairwiseDot; returns F or a message. */
+function pairRows(x: TensorType): number | string {
+  const [, f, d] = x.shape;
+  if (x.dtype !== 'f32' || x.shape.length !== 3 || typeof f !== 'number' || typeof d !== 'number') return `x must be f32[n,F,D] with static F and D, got ${formatType(x)}`;
+  return f >= 2 ? f : `x must have at least 2 rows to pair, got ${formatType(x)}`;
+}
+
+/** Number of pairs i < j among f rows. */
+export const pairCount = (f: number): number => (f * (f - 1)) / 2;
+
+/** The pairs [i, j], i < j, of f rows in pairwiseDot's output order (row-major upper triangle). */
+export function upperTrianglePairs(f: number): [number, number][] {
+  const pairs: [number, number][] = [];
+  for (let i = 0; i < f; i++) for (let j = i + 1; j < f; j++) pairs.push([i, j]);
+  return pairs;
+}
+
 function scalar(t: TensorType): boolean {
   return t.shape.length === 0;
 }
@@ -126,6 +143,12 @@ export const typeRules = {
     return { dtype: x.dtype, shape: [...attrs.shape] };
   },
   constant: (inputs, attrs) => arity(inputs, 0) ?? (Number.isFinite(attrs.value) ? f32([]) : `value must be finite, got ${attrs.value}`),
+  pairwiseDot: (inputs) => {
+    const err = arity(inputs, 1);
+    if (err) return err;
+    const f = pairRows(inputs[0]!);
+    return typeof f === 'string' ? f : f32([inputs[0]!.shape[0]!, pairCount(f)]);
+  },
   reluGrad: (inputs) => {
     const err = arity(inputs, 2) ?? allF32(inputs);
     if (err) return err;
@@ -192,6 +215,15 @@ export const typeRules = {
     if (attrs.mode !== 'sum' && attrs.mode !== 'mean') return `mode must be 'sum' or 'mean'`;
     if (!(Number.isInteger(attrs.rows) && attrs.rows > 0)) return `rows must be a positive integer, got ${attrs.rows}`;
     return f32([attrs.rows, dy.shape[1]!]);
+  },
+  pairwiseDotGrad: (inputs) => {
+    const err = arity(inputs, 2) ?? allF32(inputs);
+    if (err) return err;
+    const [dy, x] = inputs as [TensorType, TensorType];
+    const f = pairRows(x);
+    if (typeof f === 'string') return f;
+    if (!sameDims(dy.shape, [x.shape[0]!, pairCount(f)])) return `gradient must be f32[${String(x.shape[0])},${pairCount(f)}] for ${formatType(x)}, got ${formatType(dy)}`;
+    return f32([...x.shape]);
   },
   sqrt: unary,
   div: elementwise,

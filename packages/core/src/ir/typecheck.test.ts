@@ -63,4 +63,15 @@ describe('typecheck', () => {
     expect(() => ops.reshape(b, x, [3])).toThrow('batch dimension must be kept');
     expect(() => ops.weightedSum(b, [x], [1])).toThrow('input 0 must be a scalar, got f32[batch,3]');
   });
+
+  it('types pairwiseDot and its gradient, refusing operands that are not f32[n,F,D] with F ≥ 2', () => {
+    const b = new GraphBuilder('pairs');
+    const x = b.input('x', 'f32', ['batch', 4, 3]);
+    const dots = ops.pairwiseDot(b, x);
+    expect(dots.type).toEqual({ dtype: 'f32', shape: ['batch', 6] });
+    expect(b.op('pairwiseDotGrad', [dots, x], {}).type).toEqual({ dtype: 'f32', shape: ['batch', 4, 3] });
+    expect(() => ops.pairwiseDot(b, b.input('flat', 'f32', ['batch', 12]))).toThrow('x must be f32[n,F,D] with static F and D, got f32[batch,12]');
+    expect(() => ops.pairwiseDot(b, b.input('one', 'f32', ['batch', 1, 3]))).toThrow('x must have at least 2 rows to pair, got f32[batch,1,3]');
+    expect(() => b.op('pairwiseDotGrad', [b.input('dy', 'f32', ['batch', 5]), x], {})).toThrow('gradient must be f32[batch,6] for f32[batch,4,3], got f32[batch,5]');
+  });
 });

@@ -33,6 +33,7 @@ export const OP_NAMES = [
   'weightedSum',
   'reshape',
   'constant',
+  'pairwiseDot',
   // Ops that reverse-mode autodiff emits; ordinary ops for every backend.
   'reluGrad',
   'bceGrad',
@@ -42,6 +43,7 @@ export const OP_NAMES = [
   'slice',
   'scatterAdd',
   'pooledScatterAdd',
+  'pairwiseDotGrad',
   // Ops the compiled training step needs for its optimizer (Adam, clipping).
   'sqrt',
   'div',
@@ -73,6 +75,12 @@ export interface OpAttrs {
   weightedSum: { weights: number[] };
   reshape: { shape: Dim[] };
   constant: { value: number };
+  /**
+   * x f32[n, F, D] → f32[n, F(F−1)/2]: the dot product of every pair of
+   * x's F rows, i < j, in row-major upper-triangle order (0·1, 0·2, …, 0·(F−1), 1·2, …).
+   * DLRM's feature interaction.
+   */
+  pairwiseDot: Record<string, never>;
   /** dy · [x > 0]. */
   reluGrad: Record<string, never>;
   /** d bce / dp · dy, zero where p was clipped (the clip has no slope). */
@@ -88,6 +96,8 @@ export interface OpAttrs {
   scatterAdd: { rows: number };
   /** Table gradient of pooledGather: each id of a row gets the row's gradient (÷ count for mean). */
   pooledScatterAdd: { rows: number; mode: 'sum' | 'mean' };
+  /** Gradient of pairwiseDot (dy f32[n, P], x f32[n, F, D]) → f32[n, F, D]: dx_i = Σ_{j≠i} dy(i,j)·x_j. */
+  pairwiseDotGrad: Record<string, never>;
   sqrt: Record<string, never>;
   div: Record<string, never>;
   /** Sum of all elements: a scalar. */

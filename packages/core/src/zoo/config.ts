@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { zodProblems } from '../zod-problems.js';
+import { INTERACTIONS } from './interaction.js';
 
 export const MODEL_NAMES = ['esm2', 'esmm', 'dnn', 'dnn-os'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
@@ -16,6 +17,15 @@ export const modelConfigSchema = z.strictObject({
   embeddingDim: z.number().int().positive().default(16),
   /** Width of the learned tanh projection of the numeric features. */
   numericDim: z.number().int().positive().default(16),
+  /**
+   * Feature interaction on the shared embedding (zoo/interaction.ts): 'dot'
+   * appends DLRM's pairwise dot products of the fields to the concatenation,
+   * 'cross' feeds the towers DCN-v2 cross layers over it. Artifacts written
+   * before the option existed read back as 'none', what they were.
+   */
+  interaction: z.enum(INTERACTIONS).default('none'),
+  /** Number of DCN-v2 cross layers (interaction 'cross'). */
+  crossLayers: z.number().int().positive().default(2),
   /** Std of the normal init of embedding tables. */
   embeddingInitStd: positive.default(0.05),
   lossWeights: z

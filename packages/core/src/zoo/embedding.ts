@@ -1,6 +1,7 @@
 import { ops, type GraphBuilder, type Value } from '../ir/builder.js';
 import { tableSize, type FeatureSchema } from '../schema.js';
 import type { ModelConfig } from './config.js';
+import { applyInteraction, type FieldPart } from './interaction.js';
 
 /** The graph inputs of the schema's fields, by field name (declared once per graph). */
 export function featureInputs(b: GraphBuilder, schema: FeatureSchema): Map<string, Value> {
@@ -16,10 +17,12 @@ export function featureInputs(b: GraphBuilder, schema: FeatureSchema): Map<strin
 /**
  * The shared embedding module: one table per categorical field (shared by
  * every tower), multi-valued fields pooled, numerics through a learned
- * linear map with tanh (the paper's better variant). Returns the
- * concatenated representation every tower reads. A model with a second,
- * independent set of tables (the DNN baseline's CTR network) passes the
- * same `inputs` and a param-name `prefix`.
+ * linear map with tanh (the paper's better variant), concatenated, then
+ * the config's interaction module (zoo/interaction.ts: none, DLRM dot
+ * products or DCN-v2 cross layers). Returns the representation every tower
+ * reads. A model with a second, independent set of tables and interaction
+ * parameters (the DNN baseline's CTR network) passes the same `inputs` and a
+ * param-name `prefix`.
  */
 export function composeSharedEmbedding(
   b: GraphBuilder,
@@ -28,7 +31,7 @@ export function composeSharedEmbedding(
   inputs: Map<string, Value> = featureInputs(b, schema),
   prefix = '',
 ): Value {
-  const parts: Value[] = [];
+  const parts: FieldPart[] = [];
   const numerics: Value[] = [];
   for (const field of schema.fields) {
     const x = inputs.get(field.name)!;
@@ -38,13 +41,15 @@ export function composeSharedEmbedding(
     }
     const dim = field.embeddingDim ?? config.embeddingDim;
     const table = b.param(`${prefix}emb/${field.name}`, [tableSize(field), dim], { kind: 'normal', std: config.embeddingInitStd }, 'embedding');
-    parts.push(field.kind === 'categorical' ? ops.gather(b, table, x) : ops.pooledGather(b, table, x, field.pooling));
+    const value = field.kind === 'categorical' ? ops.gather(b, table, x) : ops.pooledGather(b, table, x, field.pooling);
+    parts.push({ name: field.name, value, numeric: false });
   }
   if (numerics.length > 0) {
     const x = numerics.length === 1 ? numerics[0]! : ops.concat(b, numerics, 1);
     const w = b.param(`${prefix}numeric/w`, [numerics.length, config.numericDim], { kind: 'glorotUniform' });
     const bias = b.param(`${prefix}numeric/b`, [config.numericDim], { kind: 'zeros' });
-    parts.push(ops.tanh(b, ops.add(b, ops.matmul(b, x, w), bias)));
+    parts.push({ name: 'numeric', value: ops.tanh(b, ops.add(b, ops.matmul(b, x, w), bias)), numeric: true });
   }
-  return parts.length === 1 ? parts[0]! : ops.concat(b, parts, 1);
+  const x = parts.length === 1 ? parts[0]!.value : ops.concat(b, parts.map((p) => p.value), 1);
+  return applyInteraction(b, parts, x, config, prefix);
 }

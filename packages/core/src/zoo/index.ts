@@ -22,6 +22,7 @@ export { composeEsm2, buildEsm2 } from './esm2.js';
 export { buildEsmm } from './esmm.js';
 export { buildDnn } from './dnn.js';
 export { composeSharedEmbedding } from './embedding.js';
+export { INTERACTIONS, type Interaction } from './interaction.js';
 export { mlpTower } from './tower.js';
 export { MODEL_NAMES, modelConfigSchema, parseModelConfig, type ModelConfig, type ModelConfigInput, type ModelName } from './config.js';
 export { PREDICTION_NAMES, type PredictionName, type ZooModel } from './model.js';
