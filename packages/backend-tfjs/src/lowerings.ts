@@ -1,5 +1,5 @@
 import * as tf from '@tensorflow/tfjs';
-import type { Dim, Node, OpAttrs, OpName } from '@esm2/core';
+import { symmetricPairIndex, upperTrianglePairs, type Dim, type Node, type OpAttrs, type OpName } from '@esm2/core';
 
 /**
  * How one IR op becomes tfjs ops. Lowerings are pure tensor functions:
@@ -59,6 +59,13 @@ const lowerings = {
   weightedSum: (inputs, attrs) => tf.addN(inputs.map((x, i) => tf.mul(x, attrs.weights[i]!))),
   reshape: ([x], attrs) => tf.reshape(x!, shapeOf(attrs.shape)),
   constant: (_inputs, attrs) => tf.scalar(attrs.value),
+  // Batched Gram matrix x·xᵀ [n, F, F], flattened, then the upper triangle's cells.
+  pairwiseDot: ([x]) => {
+    const f = x!.shape[1]!;
+    const gram = tf.matMul(x as tf.Tensor3D, x as tf.Tensor3D, false, true);
+    const cells = upperTrianglePairs(f).map(([i, j]) => i * f + j);
+    return tf.gather(tf.reshape(gram, [-1, f * f]), tf.tensor1d(cells, 'int32'), 1);
+  },
   reluGrad: ([dy, x]) => tf.where(tf.greater(x!, 0), dy!, tf.zerosLike(dy!)),
   bceGrad: ([dy, p, y], attrs) => {
     const inside = tf.logicalAnd(tf.greaterEqual(p!, attrs.eps), tf.lessEqual(p!, 1 - attrs.eps));
@@ -94,6 +101,12 @@ const lowerings = {
     const { safe, mask } = paddingMask(ids!);
     const spread = tf.mul(tf.expandDims(dy!, 1), tf.expandDims(poolWeights(mask, attrs.mode), 2)); // [n, L, D]
     return tf.unsortedSegmentSum(tf.reshape(spread, [n * len, dim]), tf.reshape<tf.Rank.R1>(safe, [-1]), attrs.rows);
+  },
+  // The symmetric [n, F, F] matrix of dy (zero diagonal: a zero column appended to dy), times x.
+  pairwiseDotGrad: ([dy, x]) => {
+    const f = x!.shape[1]!;
+    const full = tf.gather(tf.pad(dy!, [[0, 0], [0, 1]]), tf.tensor1d(symmetricPairIndex(f), 'int32'), 1);
+    return tf.matMul(tf.reshape(full, [-1, f, f]) as tf.Tensor3D, x as tf.Tensor3D);
   },
   sqrt: ([x]) => tf.sqrt(x!),
   div: ([a, b]) => tf.div(a!, b!),

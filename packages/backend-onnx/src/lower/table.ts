@@ -1,4 +1,4 @@
-import type { Dim, Node, OpAttrs, OpName, TensorType } from '@esm2/core';
+import { symmetricPairIndex, upperTrianglePairs, type Dim, type Node, type OpAttrs, type OpName, type TensorType } from '@esm2/core';
 import { DataType } from '../proto/types.js';
 import { attr } from './attrs.js';
 import type { OnnxGraphBuilder } from './builder.js';
@@ -61,6 +61,11 @@ function scatterRows(b: OnnxGraphBuilder, rows: number, dim: Dim | undefined, in
   return b.op('ScatterND', [b.zeros([rows, dim]), indices, updates], [attr.string('reduction', 'add')]);
 }
 
+/** F and D of pairwiseDot's operand f32[n, F, D] (static by its type rule). */
+function pairDims(x: TensorType): [number, number] {
+  return [x.shape[1] as number, x.shape[2] as number];
+}
+
 export const lowerings = {
   gather: ({ b, inputs: [table, ids] }) => b.op('Gather', [table!, ids!], [attr.int('axis', 0)]),
   pooledGather: ({ b, inputs: [table, ids], attrs }) => {
@@ -101,6 +106,13 @@ export const lowerings = {
   },
   reshape: ({ b, inputs: [x], attrs }) => b.op('Reshape', [x!, b.i64(reshapeDims(attrs.shape))]),
   constant: ({ b, attrs }) => b.f32(attrs.value),
+  // Batched Gram matrix x·xᵀ [n, F, F], flattened, then the upper triangle's cells.
+  pairwiseDot: ({ b, inputs: [x], types: [xType] }) => {
+    const [f] = pairDims(xType!);
+    const gram = b.op('MatMul', [x!, b.op('Transpose', [x!], [attr.ints('perm', [0, 2, 1])])]);
+    const cells = upperTrianglePairs(f).map(([i, j]) => i * f + j);
+    return b.op('Gather', [b.op('Reshape', [gram, b.i64([-1, f * f])]), b.i64(cells)], [attr.int('axis', 1)]);
+  },
   // Mul by the cast mask: measured ~1 ms per ESM2 training step faster than Where(Greater(x, 0), dy, 0).
   reluGrad: ({ b, inputs: [dy, x] }) => b.op('Mul', [dy!, b.op('Cast', [b.op('Greater', [x!, b.f32(0)])], [attr.int('to', DataType.FLOAT)])]),
   // Zero where p was clipped; the range test uses 1−p ≥ eps for the same f32 reason as bce.
@@ -133,6 +145,13 @@ export const lowerings = {
     const { safe, weights } = paddedIds(b, ids!, attrs.mode);
     const updates = b.op('Mul', [unsqueeze(b, weights, 2), unsqueeze(b, dy!, 1)]); // [n, L, D]
     return scatterRows(b, attrs.rows, types[1]!.shape[1], unsqueeze(b, safe, 2), updates);
+  },
+  // The symmetric [n, F, F] matrix of dy (zero diagonal: a zero column appended to dy), times x.
+  pairwiseDotGrad: ({ b, inputs: [dy, x], types: [, xType] }) => {
+    const [f] = pairDims(xType!);
+    const padded = b.op('Pad', [dy!, b.i64([0, 0, 0, 1])]);
+    const full = b.op('Gather', [padded, b.i64(symmetricPairIndex(f))], [attr.int('axis', 1)]);
+    return b.op('MatMul', [b.op('Reshape', [full, b.i64([-1, f, f])]), x!]);
   },
   sqrt: ({ b, inputs: [x] }) => b.op('Sqrt', [x!]),
   div: ({ b, inputs }) => b.op('Div', inputs),

@@ -1,6 +1,19 @@
 import { GraphBuilder, buildModel, grad, mulberry32, ops, type Graph, type HostTensor, type ModelConfigInput, type ZooModel } from '@esm2/core';
 import { smallSchema } from '@esm2/core/testing';
 
+/**
+ * Every zoo model with each interaction module, one-layer towers. 'dot'
+ * needs one width for every field (the small schema's 'item' is 3 wide);
+ * ESM2's numerics join the dots as they are (numericDim 3), the others'
+ * through the projection (numericDim 2). DNN's two networks each carry one.
+ */
+export const INTERACTION_VARIANTS: Record<string, ModelConfigInput> = Object.fromEntries(
+  (['esm2', 'esmm', 'dnn', 'dnn-os'] as const).flatMap((model) => [
+    [`${model}-dot`, { model, towers: [4], interaction: 'dot', embeddingDim: 3, numericDim: model === 'esm2' ? 3 : 2 }],
+    [`${model}-cross`, { model, towers: [4], interaction: 'cross', crossLayers: model === 'esm2' ? 2 : 1 }],
+  ]),
+);
+
 /** Every zoo model (and the variants that change the graph), with small towers so the f64 interpreter stays quick. */
 export const ZOO_VARIANTS: Record<string, ModelConfigInput> = {
   esm2: { model: 'esm2', towers: [8, 4] },
@@ -9,6 +22,7 @@ export const ZOO_VARIANTS: Record<string, ModelConfigInput> = {
   'dnn-cvr': { model: 'dnn', task: 'cvr', towers: [8, 4] },
   'dnn-ctr': { model: 'dnn', task: 'ctr', towers: [8] },
   'dnn-os': { model: 'dnn-os', oversampleRate: 4, towers: [8, 4] },
+  ...INTERACTION_VARIANTS,
 };
 
 export function zooModel(variant: string): ZooModel {

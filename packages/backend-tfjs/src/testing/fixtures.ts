@@ -1,4 +1,4 @@
-import { buildModel, mulberry32, normalSampler, sizeOf, type FeatureSchema, type Graph, type HostTensor, type ModelConfigInput, type Weights, type ZooModel } from '@esm2/core';
+import { buildModel, MODEL_NAMES, mulberry32, normalSampler, sizeOf, type FeatureSchema, type Graph, type HostTensor, type ModelConfigInput, type Weights, type ZooModel } from '@esm2/core';
 import { randomFeeds, smallSchema } from '@esm2/core/testing';
 
 /** Every parameter drawn N(0, std²) — biases included, so parity tests see non-trivial values everywhere. */
@@ -12,13 +12,18 @@ export interface ZooCase {
   config: ModelConfigInput;
 }
 
-/** One case per zoo model (both DNN tasks), with narrow towers so the f64 oracle stays fast. */
+/** One case per zoo model (both DNN tasks) and per interaction module of each, with narrow towers so the f64 oracle stays fast. */
 export const ZOO_CASES: ZooCase[] = [
   { label: 'esm2', config: { model: 'esm2', towers: [8, 4] } },
   { label: 'esmm', config: { model: 'esmm', towers: [8, 4] } },
   { label: 'dnn (cvr)', config: { model: 'dnn', towers: [8, 4], task: 'cvr' } },
   { label: 'dnn (ctr, tanh)', config: { model: 'dnn', towers: [6], task: 'ctr', activation: 'tanh' } },
   { label: 'dnn-os', config: { model: 'dnn-os', towers: [8, 4], oversampleRate: 4 } },
+  ...MODEL_NAMES.flatMap((model): ZooCase[] => [
+    // 'dot' needs one width for every field (the small schema's 'item' is 3 wide); numericDim 2 adds the numerics' projection.
+    { label: `${model}, interaction dot`, config: { model, towers: [4], interaction: 'dot', embeddingDim: 3, numericDim: model === 'dnn' ? 3 : 2 } },
+    { label: `${model}, interaction cross`, config: { model, towers: [4], interaction: 'cross', crossLayers: model === 'esm2' ? 2 : 1 } },
+  ]),
 ];
 
 export interface Fixture {
@@ -31,7 +36,10 @@ export interface Fixture {
 export function fixture(config: ModelConfigInput, seed = 1, batch = 16): Fixture {
   const schema = smallSchema();
   const model = buildModel(schema, config);
-  return { schema, model, weights: randomWeights(model.graph, seed), feeds: randomFeeds(model.graph, schema, batch, seed + 100) };
+  // Cross layers make the towers' input a degree-(L+1) polynomial of the embeddings: N(0, 0.5²)
+  // weights everywhere would saturate the sigmoids (p = 1 − 1e-10), where f32 and the f64 oracle part ways.
+  const std = config.interaction === 'cross' ? 0.25 : 0.5;
+  return { schema, model, weights: randomWeights(model.graph, seed, std), feeds: randomFeeds(model.graph, schema, batch, seed + 100) };
 }
 
 /** The weights as f64 copies, for the interpreter's precise finite differences. */

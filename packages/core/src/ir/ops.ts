@@ -44,6 +44,21 @@ export function upperTrianglePairs(f: number): [number, number][] {
   return pairs;
 }
 
+/**
+ * For each cell (i, j) of an f×f matrix, row-major, the index of pair
+ * {i, j} in pairwiseDot's output, and pairCount(f) on the diagonal: how
+ * lowerings spread a pairwise gradient back into a symmetric matrix (gather
+ * from the gradient with a zero column appended).
+ */
+export function symmetricPairIndex(f: number): number[] {
+  const index = new Array<number>(f * f).fill(pairCount(f));
+  upperTrianglePairs(f).forEach(([i, j], p) => {
+    index[i * f + j] = p;
+    index[j * f + i] = p;
+  });
+  return index;
+}
+
 function scalar(t: TensorType): boolean {
   return t.shape.length === 0;
 }
