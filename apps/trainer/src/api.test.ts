@@ -45,6 +45,23 @@ describe('fit() from code', () => {
   });
 });
 
+describe('fit() --interaction', () => {
+  it('saves the interaction module with the run; a resume keeps it and says it ignores a different flag', async () => {
+    const out = join(dir, 'runs/dot');
+    const train = join(dir, 'train.csv');
+    const first = await fit({ ...small, epochs: 1, train, out, interaction: 'dot' });
+    const saved = await readArtifact(first.bestArtifact);
+    expect(saved.model.config).toMatchObject({ interaction: 'dot', crossLayers: 2 });
+    expect(saved.graph.nodes.some((n) => n.op === 'pairwiseDot')).toBe(true);
+    const logs: string[] = [];
+    const resumed = await fit({ out, train, epochs: 2, resume: true, interaction: 'cross', crossLayers: 3, reporter: { log: (m) => logs.push(m) } });
+    expect(resumed.position.epoch).toBe(2);
+    expect(logs.some((l) => l.includes('ignoring') && l.includes('--interaction') && l.includes('--cross-layers'))).toBe(true);
+    const latest = await readCheckpoint(join(out, 'checkpoint'));
+    expect(latest.settings.model).toMatchObject({ interaction: 'dot', crossLayers: 2 });
+  });
+});
+
 describe('fit() --daction: the post-click behaviour that counts as DAction', () => {
   /** The real 10k-event UserBehavior sample, imported: separate cart and fav columns. */
   let ub: string;

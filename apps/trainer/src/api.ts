@@ -59,7 +59,7 @@ async function mustExist(path: string, flag: string): Promise<void> {
 /** Rows per prediction batch in validation: bigger than training batches, since no gradients are kept. */
 const evalBatchSize = (s: FitSettings) => Math.max(s.batchSize, 4096);
 
-const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'lossWeights', 'earlyStop', 'patience', 'shuffleBuffer'] as const;
+const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'interaction', 'crossLayers', 'lossWeights', 'earlyStop', 'patience', 'shuffleBuffer'] as const;
 
 /**
  * Trains a zoo model exactly as `esm2-train fit` does (the command calls

@@ -1,4 +1,5 @@
-import { nameList, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
+import { nameList, oneOf, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
+import { INTERACTIONS, type Interaction } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { join } from 'node:path';
 import { COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo } from '../compare/run.js';
@@ -25,6 +26,8 @@ interface CompareCommandOptions {
   lr?: number;
   towers?: number[];
   embeddingDim?: number;
+  interaction?: Interaction;
+  crossLayers?: number;
   backend?: string;
   threads: number;
   resume: boolean;
@@ -92,6 +95,8 @@ export function registerCompareCommand(program: Command): void {
     .option('--lr <x>', 'Adam learning rate', positiveNumber)
     .option('--towers <widths>', 'hidden layer widths of every tower', widthList)
     .option('--embedding-dim <n>', 'embedding width', positiveInt)
+    .option('--interaction <kind>', "feature interaction on the shared embedding: none | dot (DLRM: pairwise dot products of the fields' embeddings, appended) | cross (DCN-v2 cross layers the towers read)", oneOf(INTERACTIONS))
+    .option('--cross-layers <n>', 'cross layers of --interaction cross', positiveInt)
     .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')}`)
     .option('--threads <n>', 'intra-op threads of the onnx engine per cell', positiveInt, 2)
     .option('--resume', 'skip finished cells and continue the interrupted one', false)
@@ -116,6 +121,8 @@ export function registerCompareCommand(program: Command): void {
         ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
         ...(opts.towers ? { towers: opts.towers } : {}),
         ...(opts.embeddingDim !== undefined ? { embeddingDim: opts.embeddingDim } : {}),
+        ...(opts.interaction !== undefined ? { interaction: opts.interaction } : {}),
+        ...(opts.crossLayers !== undefined ? { crossLayers: opts.crossLayers } : {}),
         ...(opts.backend !== undefined ? { backend: backendName(opts.backend) } : {}),
         threads: opts.threads,
         resume: opts.resume,

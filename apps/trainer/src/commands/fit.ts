@@ -1,5 +1,5 @@
-import { integer, nameList, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
-import { formatMetricsTable, MODEL_NAMES } from '@esm2/core';
+import { integer, nameList, oneOf, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
+import { formatMetricsTable, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { fit } from '../api.js';
@@ -45,6 +45,8 @@ export function registerFitCommand(program: Command): void {
     .option('--seed <n>', `seed for initial weights and shuffling (default: ${FIT_DEFAULTS.seed})`, integer)
     .option('--towers <widths>', `hidden layer widths of every tower (default: ${FIT_DEFAULTS.towers.join(',')})`, widthList)
     .option('--embedding-dim <n>', `embedding width (default: ${FIT_DEFAULTS.embeddingDim})`, positiveInt)
+    .option('--interaction <kind>', `feature interaction on the shared embedding: none | dot (DLRM: pairwise dot products of the fields' embeddings, appended) | cross (DCN-v2 cross layers the towers read) (default: ${FIT_DEFAULTS.interaction})`, oneOf(INTERACTIONS))
+    .option('--cross-layers <n>', `cross layers of --interaction cross (default: ${FIT_DEFAULTS.crossLayers})`, positiveInt)
     .option(
       '--loss-weights <ctr,ctavr,ctcvr>',
       `weights of the CTR, CTAVR and CTCVR losses (default: ${[FIT_DEFAULTS.lossWeights.ctr, FIT_DEFAULTS.lossWeights.ctavr, FIT_DEFAULTS.lossWeights.ctcvr].join(',')}); ESMM uses ctr and ctcvr`,

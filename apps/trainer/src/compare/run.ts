@@ -1,5 +1,5 @@
 import { evaluateGbdt, trainGbdt } from '@esm2/baseline-xgboost';
-import { DEFAULT_OPTIMIZER, MODEL_FILE, readArtifact, writeFileAtomic, writeJsonAtomic, type Esm2Metrics } from '@esm2/core';
+import { DEFAULT_OPTIMIZER, MODEL_FILE, readArtifact, writeFileAtomic, writeJsonAtomic, type Esm2Metrics, type Interaction } from '@esm2/core';
 import { encodersForSchema, fitEncoders, openDataset, type Encoders } from '@esm2/data';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -35,6 +35,9 @@ export interface CompareOptions {
   lr?: number;
   towers?: number[];
   embeddingDim?: number;
+  /** Interaction module of every deep cell (zoo/interaction.ts). */
+  interaction?: Interaction;
+  crossLayers?: number;
   backend?: BackendName;
   threads?: number;
   /** Skip finished cells, continue an interrupted one. */
@@ -150,7 +153,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   }
   const config = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
   const log = options.log ?? (() => {});
-  await recordSettings(out, { train, valid: valid ?? null, test, config, epochs: options.epochs ?? null, lossWeights: options.lossWeights ?? null, daction: options.daction ?? null, batchSize: options.batchSize ?? null, lr: options.lr ?? null, towers: options.towers ?? null, embeddingDim: options.embeddingDim ?? null, backend: options.backend ?? null }, options.entries, options.seeds, options.resume ?? false);
+  await recordSettings(out, { train, valid: valid ?? null, test, config, epochs: options.epochs ?? null, lossWeights: options.lossWeights ?? null, daction: options.daction ?? null, batchSize: options.batchSize ?? null, lr: options.lr ?? null, towers: options.towers ?? null, embeddingDim: options.embeddingDim ?? null, interaction: options.interaction ?? null, crossLayers: options.crossLayers ?? null, backend: options.backend ?? null }, options.entries, options.seeds, options.resume ?? false);
 
   const cells: CellInfo[] = [];
   for (const entry of options.entries) {
@@ -208,6 +211,8 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
             ...(options.lr !== undefined ? { lr: options.lr } : {}),
             ...(options.towers ? { towers: options.towers } : {}),
             ...(options.embeddingDim !== undefined ? { embeddingDim: options.embeddingDim } : {}),
+            ...(options.interaction !== undefined ? { interaction: options.interaction } : {}),
+            ...(options.crossLayers !== undefined ? { crossLayers: options.crossLayers } : {}),
           }),
       ...(options.reporter ? { reporter: options.reporter(cell) } : {}),
     });

@@ -38,6 +38,17 @@ describe('fit settings', () => {
   });
 });
 
+describe('--interaction and --cross-layers', () => {
+  it('reach the model config over the config file, whose keys work too; the default is none', () => {
+    const base = { data: 'train.csv', model: 'esm2' };
+    expect(resolveFitSettings({ ...base, interaction: 'cross', crossLayers: 3 }, { model: { interaction: 'dot' } }, defaults).model).toMatchObject({ interaction: 'cross', crossLayers: 3 });
+    expect(resolveFitSettings(base, { model: { interaction: 'dot', crossLayers: 4 } }, defaults).model).toMatchObject({ interaction: 'dot', crossLayers: 4 });
+    expect(resolveFitSettings(base, {}, defaults).model).toMatchObject({ interaction: FIT_DEFAULTS.interaction, crossLayers: FIT_DEFAULTS.crossLayers });
+    expect(FIT_DEFAULTS.interaction).toBe('none');
+    expect(() => resolveFitSettings({ ...base, interaction: 'fm' }, {}, defaults)).toThrow(/interaction/);
+  });
+});
+
 describe('--daction', () => {
   it('overrides the config\'s labels.daction and keeps the rest of its data section', () => {
     const cfg = { data: { labels: { daction: ['cart', 'fav'], buy: 'pay' }, numeric: ['price'] } };

@@ -67,6 +67,8 @@ export const FIT_DEFAULTS = {
   lr: DEFAULT_OPTIMIZER.lr,
   towers: MODEL_DEFAULTS.towers,
   embeddingDim: MODEL_DEFAULTS.embeddingDim,
+  interaction: MODEL_DEFAULTS.interaction,
+  crossLayers: MODEL_DEFAULTS.crossLayers,
   lossWeights: MODEL_DEFAULTS.lossWeights,
 } as const;
 
@@ -83,6 +85,10 @@ export interface FitFlags {
   seed?: number;
   towers?: number[];
   embeddingDim?: number;
+  /** Feature interaction on the shared embedding: none | dot | cross (zoo/interaction.ts). */
+  interaction?: string;
+  /** DCN-v2 cross layers of interaction 'cross'. */
+  crossLayers?: number;
   /** Weights of ESM2's three losses (ESMM uses ctr and ctcvr); default 1 each. */
   lossWeights?: { ctr: number; ctavr: number; ctcvr: number };
   backend?: string;
@@ -144,6 +150,8 @@ export function resolveFitSettings(flags: FitFlags, config: FitConfigFile, defau
     model: modelName,
     ...(flags.towers ? { towers: flags.towers } : {}),
     ...(flags.embeddingDim ? { embeddingDim: flags.embeddingDim } : {}),
+    ...(flags.interaction !== undefined ? { interaction: flags.interaction } : {}),
+    ...(flags.crossLayers !== undefined ? { crossLayers: flags.crossLayers } : {}),
     ...(flags.lossWeights ? { lossWeights: flags.lossWeights } : {}),
   });
   const optimizer: OptimizerConfig = { ...DEFAULT_OPTIMIZER, ...cfg.optimizer, ...(flags.lr !== undefined ? { lr: flags.lr } : {}) };
