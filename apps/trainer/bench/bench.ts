@@ -3,7 +3,9 @@
  * (the generator's 9 categorical fields + a tag list + 2 numerics, dim 16,
  * towers 256-128-64, batch 1024): per step on batches held in memory, and
  * over whole epochs including reading, encoding and shuffling the Parquet
- * file. Each configuration runs in its own process so peak RSS is its own.
+ * file. The paper architecture (interaction none) beside the interaction
+ * modules (--interaction dot | cross) on the same engine settings. Each
+ * configuration runs in its own process so peak RSS is its own.
  *
  *   pnpm --filter @esm2/trainer bench            (or `pnpm bench` at the root)
  *   BENCH_ROWS=1000000 pnpm --filter @esm2/trainer bench
@@ -13,7 +15,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel, DEFAULT_OPTIMIZER, initWeights, type TrainingEngine } from '@esm2/core';
+import { buildModel, DEFAULT_OPTIMIZER, initWeights, type Interaction, type TrainingEngine } from '@esm2/core';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
 import { batchToFeeds, fitEncoders, openDataset, prefetchDataset, writeSynthetic, type Batch } from '@esm2/data';
@@ -22,6 +24,8 @@ interface Config {
   engine: 'onnx' | 'tfjs';
   threads: number;
   spinning: boolean;
+  /** The model's interaction module (default none: the paper's architecture). */
+  interaction?: Interaction;
   /** Steps timed on in-memory batches. */
   steps: number;
   /** Whole epochs over the file: 'worker' prefetches on a worker thread, 'inline' reads on the training thread. */
@@ -33,7 +37,7 @@ const BATCH = 1024;
 
 async function child(config: Config, file: string): Promise<void> {
   const encoders = await fitEncoders(file, { numeric: ['price', 'item_rating'], multi: ['user_tags'], userField: 'user_id' });
-  const model = buildModel(encoders.schema, {});
+  const model = buildModel(encoders.schema, { interaction: config.interaction ?? 'none' });
   const weights = initWeights(model.graph, 1);
   const factory = config.engine === 'onnx' ? onnxEngineFactory({ threads: config.threads, spinning: config.spinning }) : tfjsEngineFactory();
   const engine: TrainingEngine = await factory.create({ model, weights, optimizer: DEFAULT_OPTIMIZER });
@@ -73,20 +77,24 @@ async function main(): Promise<void> {
       { engine: 'onnx', threads: 2, spinning: false, steps: 60, epochs: ['worker'] },
       { engine: 'onnx', threads: 2, spinning: true, steps: 60, epochs: ['worker'] },
       { engine: 'tfjs', threads: 1, spinning: false, steps: 3, epochs: [] },
+      { engine: 'onnx', threads: 2, spinning: false, interaction: 'dot', steps: 60, epochs: ['worker'] },
+      { engine: 'onnx', threads: 2, spinning: false, interaction: 'cross', steps: 60, epochs: ['worker'] },
+      { engine: 'tfjs', threads: 1, spinning: false, interaction: 'dot', steps: 3, epochs: [] },
+      { engine: 'tfjs', threads: 1, spinning: false, interaction: 'cross', steps: 3, epochs: [] },
     ];
     console.log(`training bench: ${ROWS} generated rows, batch ${BATCH}, default ESM2 size\n`);
-    console.log('engine  threads  spin   ms/step  step samples/s  epoch samples/s (worker | inline)  peak RSS');
+    console.log('engine  interaction  threads  spin   ms/step  step samples/s  epoch samples/s (worker | inline)  peak RSS');
     for (const config of configs) {
       const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'child', JSON.stringify(config), file], { encoding: 'utf8', maxBuffer: 2 ** 26 });
       const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
       if (!line) {
-        console.log(`${config.engine} ${config.threads}: failed\n${run.stderr.slice(-2000)}`);
+        console.log(`${config.engine} ${config.interaction ?? 'none'} ${config.threads}: failed\n${run.stderr.slice(-2000)}`);
         continue;
       }
       const r = JSON.parse(line.slice(7)) as Record<string, number | string | boolean>;
       const f = (k: string) => (typeof r[k] === 'number' ? Math.round(r[k] as number).toString() : '-');
       console.log(
-        `${String(r.engine).padEnd(7)} ${String(r.threads).padStart(7)}  ${String(r.spinning).padEnd(5)} ${(r.step_ms as number).toFixed(1).padStart(8)}  ${f('step_samples_per_s').padStart(14)}  ${f('epoch_worker_samples_per_s').padStart(16)} | ${f('epoch_inline_samples_per_s').padEnd(16)}  ${f('peak_rss_mib')} MiB`,
+        `${String(r.engine).padEnd(7)} ${String(r.interaction ?? 'none').padEnd(11)}  ${String(r.threads).padStart(7)}  ${String(r.spinning).padEnd(5)} ${(r.step_ms as number).toFixed(1).padStart(8)}  ${f('step_samples_per_s').padStart(14)}  ${f('epoch_worker_samples_per_s').padStart(16)} | ${f('epoch_inline_samples_per_s').padEnd(16)}  ${f('peak_rss_mib')} MiB`,
       );
     }
     console.log('\nanchor: PyTorch 1.13 CPU, same model, this machine: ~40,000 samples/s per epoch on 1 thread (~12,000 on 2 with OpenMP spinning)');
