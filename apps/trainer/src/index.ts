@@ -6,5 +6,5 @@ export type { LoopReporter } from './train/loop.js';
 export type { EpochRecord, FitSettings, LoopPosition } from './train/settings.js';
 export { runCompare, gatherComparison, type CompareOptions, type CellInfo, type GatheredModel } from './compare/run.js';
 export { parseVariants, type CompareEntry } from './compare/spec.js';
-export { readColumns } from './compare/scores.js';
+export { readLabels, readScores, readUsers, type SavedLabels, type SavedScores } from './compare/scores.js';
 export type { Comparison, Difference } from './compare/summary.js';

@@ -263,22 +263,22 @@ export async function predictGbdt(
 }
 
 /**
- * Scores a dataset with a GBDT model and computes the ESM2 metrics with the
- * same code as every other model (`ScoreCollector`, exact over all rows;
- * no CTAVR, since the GBDT baseline has none). `onPredictions` sees the
- * predictions of every row (e.g. to keep them for a paired test).
+ * Scores a dataset with a GBDT model and keeps every row's predictions,
+ * labels, user and (synthetic data) true probabilities in a ScoreCollector,
+ * as the deep models' test pass does: metrics (`collector.evaluate()`, the
+ * same code as every other model; no CTAVR, since the GBDT baseline has
+ * none) and anything else drawn from the scores come from one pass.
  */
-export async function evaluateGbdt(
+export async function scoreGbdt(
   modelDir: string,
   batches: Iterable<Batch> | AsyncIterable<Batch>,
-  options: Omit<PredictGbdtOptions, 'onBatch'> & { onPredictions?: (p: GbdtPredictions) => void } = {},
-): Promise<Esm2Metrics> {
+  options: Omit<PredictGbdtOptions, 'onBatch'> = {},
+): Promise<ScoreCollector> {
   const kept: Pick<Batch, 'size' | 'labels' | 'userIds' | 'truth'>[] = [];
   const p = await predictGbdt(modelDir, batches, {
     ...options,
     onBatch: (b) => kept.push({ size: b.size, labels: b.labels, userIds: b.userIds, truth: b.truth }),
   });
-  options.onPredictions?.(p);
   const collector = new ScoreCollector(p.rows);
   let start = 0;
   for (const b of kept) {
@@ -294,5 +294,14 @@ export async function evaluateGbdt(
     });
     start = end;
   }
-  return collector.evaluate();
+  return collector;
+}
+
+/** The ESM2 metrics of a GBDT model on a dataset: `scoreGbdt(…).evaluate()`. */
+export async function evaluateGbdt(
+  modelDir: string,
+  batches: Iterable<Batch> | AsyncIterable<Batch>,
+  options: Omit<PredictGbdtOptions, 'onBatch'> = {},
+): Promise<Esm2Metrics> {
+  return (await scoreGbdt(modelDir, batches, options)).evaluate();
 }

@@ -3,6 +3,7 @@ export {
   META_FILE,
   predictGbdt,
   readGbdtMeta,
+  scoreGbdt,
   trainGbdt,
   type GbdtModelMeta,
   type GbdtModelSummary,

@@ -1,11 +1,11 @@
-import { nameList, oneOf, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
+import { nameList, nonNegativeInt, oneOf, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
 import { INTERACTIONS, type Interaction } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { join } from 'node:path';
 import { COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo } from '../compare/run.js';
 import { COMPARISON_HTML } from '../compare/report.js';
 import { COMPARE_MODELS, parseLossWeights, parseModels, parseSeeds, parseVariants, type CompareEntry } from '../compare/spec.js';
-import { formatMainTable } from '../compare/summary.js';
+import { DEFAULT_GAUC_RESAMPLES, formatMainTable } from '../compare/summary.js';
 import { BACKEND_NAMES, backendName } from '../train/engines.js';
 import type { LoopReporter } from '../train/loop.js';
 import type { EpochRecord } from '../train/settings.js';
@@ -32,6 +32,7 @@ interface CompareCommandOptions {
   threads: number;
   resume: boolean;
   parallel: number;
+  bootstrap: number;
 }
 
 /** Commander parser from a parser that throws Error: its message becomes the usage error. */
@@ -101,6 +102,7 @@ export function registerCompareCommand(program: Command): void {
     .option('--threads <n>', 'intra-op threads of the onnx engine per cell', positiveInt, 2)
     .option('--resume', 'skip finished cells and continue the interrupted one', false)
     .option('--parallel <n>', 'cells trained at once (default 1: these are 2-core machines)', positiveInt, 1)
+    .option('--bootstrap <n>', 'resamples of the bootstrap over test users behind GAUC differences (0: none)', nonNegativeInt, DEFAULT_GAUC_RESAMPLES)
     .action(async (opts: CompareCommandOptions) => {
       const entries = [...opts.models, ...(opts.variants ?? [])];
       const clash = opts.variants?.find((v) => opts.models.some((m) => m.name === v.name));
@@ -127,6 +129,7 @@ export function registerCompareCommand(program: Command): void {
         threads: opts.threads,
         resume: opts.resume,
         parallel: opts.parallel,
+        gaucResamples: opts.bootstrap,
         reporter: cellReporter,
         log: (m) => process.stderr.write(`${m}\n`),
       });

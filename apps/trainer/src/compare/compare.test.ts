@@ -1,6 +1,6 @@
 import { DEFAULT_PYTHON } from '@esm2/baseline-xgboost';
 import { pairedSeedInterval, type Esm2Metrics } from '@esm2/core';
-import { writeSynthetic } from '@esm2/data';
+import { DEFAULT_WORLD_SIZES, writeSynthetic } from '@esm2/data';
 import { areaUnder } from '@esm2/report';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gatherComparison, runCompare, type CellFile } from './run.js';
 import { comparisonReportInput } from './report.js';
-import { readColumns } from './scores.js';
+import { readLabels, readScores, readUsers } from './scores.js';
 import { parseModels, parseSeeds, parseVariants } from './spec.js';
 import { meanAndSd, type Comparison } from './summary.js';
 
@@ -29,7 +29,8 @@ let dir: string;
  */
 async function writeCartFav(path: string, rows: number, seed: number): Promise<void> {
   const raw = join(dir, `raw-${seed}.csv`);
-  await writeSynthetic(raw, { rows, seed });
+  // 60 users, so users come back across the 3000 test rows and their GAUCs exist.
+  await writeSynthetic(raw, { rows, seed, sizes: { ...DEFAULT_WORLD_SIZES, users: 60 } });
   const lines = (await readFile(raw, 'utf8')).trimEnd().split('\n');
   const header = lines[0]!.split(',');
   const d = header.indexOf('daction');
@@ -122,6 +123,17 @@ describe('compare', () => {
         expect(x!.delong!.difference).toBeCloseTo(base[metric]! - cells[baseline]![0]![metric], 10);
       }
     }
+    // The user bootstrap on the first seed's saved predictions (its arithmetic: summary.test.ts), over the users
+    // the metrics count; this tiny test file has one purchase, so one user and no interval, said in words.
+    for (const baseline of names.filter((n) => n !== 'esm2')) {
+      for (const [metric, task] of [['cvr_gauc', 'cvr'], ['ctcvr_gauc', 'ctcvr']] as const) {
+        const b = onDisk.differences.find((y) => y.baseline === baseline && y.metric === metric)!.bootstrap!;
+        expect(b).toMatchObject({ seed: 1, resamples: 200, users: base.gauc_users?.[task] ?? 0 });
+        if (b.users < 2) expect(b.reason).toMatch(/the bootstrap has no interval/);
+      }
+    }
+    const users = (await readUsers(join(out, 'test-users.u32'), 3000))!;
+    expect(new Set(users).size).toBeGreaterThanOrEqual(base.gauc_users!.ctcvr!);
     expect(new Set(onDisk.differences.map((x) => x.baseline))).toEqual(new Set(names.filter((n) => n !== 'esm2')));
 
     // Variants change what they say: the loss weights, and DAction (fav is half of cart here).
@@ -143,16 +155,17 @@ describe('compare', () => {
     expect(base.positives.ctcvr).toBeLessThan(100);
     expect(md).toContain('do not read a winner from it');
 
-    // report.html: every model, the differences, and the charts — ROC and calibration for CVR and CTCVR (from the
-    // cells' saved test predictions), one training chart per deep model (GBDT has no history), top-k for CVR and CTCVR.
+    // report.html: every model, the differences, and the charts — ROC and calibration for CTR, CVR and CTCVR (from
+    // the cells' saved test predictions), one training chart per deep model (GBDT has no history), top-k for CVR and CTCVR.
     const html = await readFile(join(out, 'report.html'), 'utf8');
     for (const name of names) expect(html).toContain(`<td>${name}</td>`);
     const deep = names.filter((n) => n !== 'gbdt');
     const kinds = [...html.matchAll(/<figure class="chart" data-kind="(\w+)"/g)].map((k) => k[1]);
-    expect(kinds).toHaveLength(2 + 2 + deep.length + 2);
+    expect(kinds).toHaveLength(3 + 3 + deep.length + 2);
     expect(kinds.filter((k) => k === 'training')).toHaveLength(deep.length);
     for (const name of deep) expect(html).toContain(`Training — ${name}`);
     expect(html).not.toContain('Training — gbdt');
+    expect(html).toContain(`ROC — CTR (${base.positives.ctr} positives)`);
     expect(html).toContain(`ROC — CVR (${base.positives.cvr} positives)`);
     expect(html).toContain(`ROC — CTCVR (${base.positives.ctcvr} positives)`);
     expect(html).toContain('Differences to the baselines');
@@ -168,6 +181,7 @@ describe('compare', () => {
         expect(r.roc!.cvr!.positives).toBe(base.positives.cvr);
         expect(areaUnder(r.roc!.cvr!)).toBeCloseTo(cells[m.name]![i]!.cvr_auc!, 6);
         expect(r.roc!.ctcvr === undefined).toBe(cells[m.name]![i]!.ctcvr_auc === undefined);
+        expect(areaUnder(r.roc!.ctr!)).toBeCloseTo(cells[m.name]![i]!.ctr_auc!, 2); // all rows: a thinned curve
       });
     }
 
@@ -181,10 +195,9 @@ describe('compare', () => {
     const g = await gatherComparison(out);
     expect(Object.keys(g.models).sort()).toEqual([...names].sort());
     expect(g.models.esm2!.runs[0]!.history).toHaveLength(1);
-    const [pcvr, pctcvr] = (await readColumns(g.models.dnn!.runs[0]!.scores!, 3000))!;
-    expect(pcvr.every((x) => x > 0 && x < 1)).toBe(true);
-    expect(pctcvr.every((x) => x > 0 && x < 1)).toBe(true);
-    const [click, buy] = (await readColumns(g.labels!, 3000))!;
+    const { pctr, pcvr, pctcvr } = (await readScores(g.models.dnn!.runs[0]!.scores!, 3000))!;
+    for (const p of [pctr, pcvr, pctcvr]) expect(p.every((x) => x > 0 && x < 1)).toBe(true);
+    const { click, buy } = (await readLabels(g.labels!, 3000))!;
     expect(click.reduce((a, b) => a + b, 0)).toBe(base.clicks);
     expect(buy.reduce((a, b) => a + b, 0)).toBe(base.buys);
     // A resume that would mix cells made differently is refused, naming what changed.

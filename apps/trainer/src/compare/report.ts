@@ -1,7 +1,7 @@
 import { esm2Curves, writeReport, type RenderedReport, type ReportInput, type ReportModel, type ReportRun } from '@esm2/report';
 import { join } from 'node:path';
 import type { GatheredComparison } from './run.js';
-import { readColumns } from './scores.js';
+import { readLabels, readScores, savedColumn } from './scores.js';
 import type { Comparison, Difference } from './summary.js';
 
 export const COMPARISON_HTML = 'report.html';
@@ -11,7 +11,10 @@ type ReportDifference = NonNullable<ReportInput['differences']>[number];
 const METHOD_NAMES: Record<Difference['method'], (d: Difference) => string> = {
   'seeds-t': (d) => `paired over ${d.seeds} seeds (t)`,
   delong: (d) => `DeLong on test rows (seed ${d.delong?.seed ?? '?'})`,
+  bootstrap: (d) => bootstrapName(d.bootstrap),
 };
+
+const bootstrapName = (b: Difference['bootstrap']) => `bootstrap over test users (${b?.resamples ?? '?'} resamples, seed ${b?.seed ?? '?'})`;
 
 /**
  * comparison.json's differences as the report's table: each entry with its
@@ -23,33 +26,30 @@ export function reportDifferences(differences: readonly Difference[]): ReportDif
   return differences.flatMap((d) => {
     const row: ReportDifference = { model: d.model, baseline: d.baseline, metric: d.metric, mean: d.mean, ci95: d.ci95, method: METHOD_NAMES[d.method](d) };
     if (d.method === 'delong' && d.delong) row.positives = d.delong.positives;
+    if (d.method !== 'seeds-t') return [row];
     const dl = d.delong;
-    if (d.method !== 'seeds-t' || dl === undefined) return [row];
-    return [row, { model: d.model, baseline: d.baseline, metric: d.metric, mean: dl.difference, ci95: dl.ci95, method: `DeLong on test rows (seed ${dl.seed})`, positives: dl.positives }];
+    const bs = d.bootstrap;
+    if (dl !== undefined) return [row, { model: d.model, baseline: d.baseline, metric: d.metric, mean: dl.difference, ci95: dl.ci95, method: `DeLong on test rows (seed ${dl.seed})`, positives: dl.positives }];
+    if (bs !== undefined) return [row, { model: d.model, baseline: d.baseline, metric: d.metric, mean: bs.difference, ci95: bs.ci95, method: bootstrapName(bs) }];
+    return [row];
   });
 }
 
 /**
- * A prediction column as esm2Curves takes it: undefined when the model has
- * no such prediction (the scores file holds NaN there; see scores.ts).
- */
-const column = (x: Float32Array): Float32Array | undefined => (x.length === 0 || Number.isNaN(x[0]) ? undefined : x);
-
-/**
  * The report's input for a finished comparison: the test data summary, the tables (mean ± sd over
  * seeds, the positives behind each figure), ESM2's differences to each
- * baseline from comparison.json, ROC and calibration for CVR and CTCVR with
+ * baseline from comparison.json, ROC and calibration for CTR, CVR and CTCVR with
  * every model's runs overlaid — from each cell's saved test predictions
- * (test-scores.f32 keeps pCVR and pCTCVR only, so there are no CTR/CTAVR
- * curves) against the saved test labels — training and validation curves of
+ * (test-scores.f32 keeps pCTR, pCVR and pCTCVR; DAction labels differ
+ * between variants and are not kept, so there are no CTAVR curves) against the saved test labels — training and validation curves of
  * every deep model (its history.json; GBDT has none) and top-k bars.
  * Predictions are read one run at a time, so memory holds one cell's columns.
  */
 export async function comparisonReportInput(comparison: Comparison, gathered: GatheredComparison, options: { source?: string } = {}): Promise<ReportInput> {
   const rows = comparison.test.rows;
-  const labels = gathered.labels === undefined ? undefined : await readColumns(gathered.labels, rows);
+  const labels = gathered.labels === undefined ? undefined : await readLabels(gathered.labels, rows);
   // DAction labels are not kept with the test labels (a variant may define DAction differently), and no CTAVR
-  // prediction is kept either: esm2Curves is given zeros for them and draws the CVR and CTCVR curves only.
+  // prediction is kept either: esm2Curves is given zeros for them and draws the CTR, CVR and CTCVR curves only.
   const noDaction = new Uint8Array(rows);
   const withoutCurves: string[] = [];
   const models: ReportModel[] = [];
@@ -57,10 +57,10 @@ export async function comparisonReportInput(comparison: Comparison, gathered: Ga
     if (!(name in comparison.models)) continue;
     const runs: ReportRun[] = [];
     for (const r of m.runs) {
-      const scores = labels && r.scores !== undefined ? await readColumns(r.scores, rows) : undefined;
-      const pcvr = scores && column(scores[0]);
-      const pctcvr = scores && column(scores[1]);
-      const curves = labels && scores ? esm2Curves({ click: labels[0], daction: noDaction, buy: labels[1], ...(pcvr ? { pcvr } : {}), ...(pctcvr ? { pctcvr } : {}) }) : undefined;
+      const scores = labels && r.scores !== undefined ? await readScores(r.scores, rows) : undefined;
+      const predictions: Record<string, Float32Array> | undefined =
+        scores && Object.fromEntries(Object.entries(scores).flatMap(([k, v]: [string, Float32Array]) => (savedColumn(v) ? [[k, v] as const] : [])));
+      const curves = labels && predictions ? esm2Curves({ click: labels.click, daction: noDaction, buy: labels.buy, ...predictions }) : undefined;
       if (curves === undefined) withoutCurves.push(`${name} seed ${r.seed}`);
       runs.push({ seed: r.seed, metrics: r.metrics, ...(curves ?? {}), ...(r.history ? { history: r.history } : {}) });
     }
@@ -68,7 +68,8 @@ export async function comparisonReportInput(comparison: Comparison, gathered: Ga
   }
   const notes = [
     'Each model or variant was trained once per seed on the same training file and scored on this test file; ' +
-      'ROC and calibration curves are drawn for CVR (clicked rows) and CTCVR (all rows) from every run\'s saved test predictions.',
+      'ROC and calibration curves are drawn for CTR and CTCVR (all rows) and CVR (clicked rows) from every run\'s saved test predictions ' +
+      '(CTAVR has none: its DAction labels differ between variants and are not kept).',
     comparison.interval,
     ...(withoutCurves.length > 0 ? [`No saved test predictions (so no curves) for: ${withoutCurves.join(', ')}.`] : []),
   ];

@@ -1,4 +1,4 @@
-import { evaluateGbdt, trainGbdt } from '@esm2/baseline-xgboost';
+import { scoreGbdt, trainGbdt } from '@esm2/baseline-xgboost';
 import { DEFAULT_OPTIMIZER, MODEL_FILE, readArtifact, writeFileAtomic, writeJsonAtomic, type Esm2Metrics, type Interaction } from '@esm2/core';
 import { encodersForSchema, fitEncoders, openDataset, type Encoders } from '@esm2/data';
 import { access, readdir, readFile } from 'node:fs/promises';
@@ -6,14 +6,14 @@ import { join, resolve } from 'node:path';
 import { fit } from '../api.js';
 import { hasCheckpoint, modelOfArtifact } from '../train/checkpoint.js';
 import { DEFAULT_BACKEND, engineFactory, type BackendName } from '../train/engines.js';
-import { evaluateDataset } from '../train/evaluate.js';
+import { scoreDataset } from '../train/evaluate.js';
 import { loadFitConfig, resolveFitSettings, type FitConfigFile } from '../train/fit-config.js';
 import type { LoopReporter } from '../train/loop.js';
 import { runPaths } from '../train/run-dir.js';
 import { readHistory } from '../train/history.js';
 import type { EpochRecord } from '../train/settings.js';
 import { writeComparisonReport } from './report.js';
-import { ColumnPair, labelsPath, readColumns, scoresPath, writeColumns } from './scores.js';
+import { labelsPath, readLabels, readScores, readUsers, saveTestPass, scoresPath, usersPath } from './scores.js';
 import { cellName, type CompareEntry, type LossWeights } from './spec.js';
 import { buildComparison, formatComparisonMarkdown, type Comparison, type TestScores } from './summary.js';
 
@@ -44,6 +44,8 @@ export interface CompareOptions {
   resume?: boolean;
   /** Cells trained at once (default 1). */
   parallel?: number;
+  /** Resamples of the user bootstrap behind GAUC differences (default DEFAULT_GAUC_RESAMPLES; 0: none). */
+  gaucResamples?: number;
   /** Per-cell progress: `reporter(cell)` gives the fit reporter of that cell. */
   reporter?: (cell: CellInfo) => LoopReporter;
   log?: (message: string) => void;
@@ -223,18 +225,13 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
     const factory = await engineFactory(result.settings.backend, { threads: options.threads ?? 2, spinning: false });
     const engine = await factory.create({ model, weights: artifact.weights, optimizer: DEFAULT_OPTIMIZER });
     let metrics: Esm2Metrics;
-    const scores = new ColumnPair();
-    const labels = new ColumnPair();
     try {
-      metrics = await evaluateDataset(engine, model, openDataset(test, { encoders, batchSize: 4096 }), (batch, p) => {
-        scores.add(batch.size, p.pcvr, p.pctcvr);
-        labels.add(batch.size, batch.labels.click, batch.labels.buy);
-      });
+      const collector = await scoreDataset(engine, model, openDataset(test, { encoders, batchSize: 4096 }));
+      metrics = collector.evaluate();
+      await saveTestPass(collector, cell.dir, out);
     } finally {
       engine.dispose();
     }
-    await writeColumns(scoresPath(cell.dir), scores);
-    await writeColumns(labelsPath(out), labels);
     const s = result.settings;
     const settings = {
       model: s.model,
@@ -262,9 +259,9 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
     });
     // The encoders next to the model, so the cell can be scored again on another file.
     await writeJsonAtomic(join(cell.dir, 'encoders.json'), encoders.toJSON());
-    const scores = new ColumnPair();
-    const metrics = await evaluateGbdt(modelDir, batches(test), { onPredictions: (p) => scores.add(p.rows, p.pcvr, p.pctcvr) });
-    await writeColumns(scoresPath(cell.dir), scores);
+    const collector = await scoreGbdt(modelDir, batches(test));
+    const metrics = collector.evaluate();
+    await saveTestPass(collector, cell.dir, out);
     const settings = { model: { model: 'gbdt' }, daction: encoders.config.labels.daction, params: meta.params, xgboostVersion: meta.xgboostVersion, rounds: { ctr: meta.ctr.rounds, cvr: meta.cvr.rounds } };
     return { cell: { name: cell.name, entry: cell.entry.name, model: 'gbdt', seed: cell.seed, settings }, data: test, engine: `xgboost ${meta.xgboostVersion}`, ...metrics };
   };
@@ -281,6 +278,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
     Object.fromEntries(Object.entries(gathered.models).map(([name, m]) => [name, m.runs.map((r) => ({ seed: r.seed, metrics: r.metrics }))])),
     'esm2',
     testScores(out, gathered.models),
+    options.gaucResamples !== undefined ? { gaucResamples: options.gaucResamples } : {},
   );
   await writeJsonAtomic(join(out, COMPARISON_JSON), comparison);
   await writeFileAtomic(join(out, COMPARISON_MD), formatComparisonMarkdown(comparison));
@@ -289,17 +287,14 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   return comparison;
 }
 
-/** The saved test predictions and labels (DeLong's test); undefined when the labels were never written. */
+/** The saved test predictions, labels and users (the paired tests on test rows); undefined where never written. */
 function testScores(out: string, models: Record<string, GatheredModel>): TestScores {
   return {
-    async labels(rows) {
-      const l = await readColumns(labelsPath(out), rows);
-      return l && { click: l[0], buy: l[1] };
-    },
+    labels: (rows) => readLabels(labelsPath(out), rows),
+    users: (rows) => readUsers(usersPath(out), rows),
     async scores(name, seed, rows) {
       const run = models[name]?.runs.find((r) => r.seed === seed);
-      const s = run && (await readColumns(scoresPath(run.dir), rows));
-      return s && { pcvr: s[0], pctcvr: s[1] };
+      return run && readScores(scoresPath(run.dir), rows);
     },
   };
 }
@@ -313,7 +308,7 @@ export interface GatheredModel {
     metrics: Esm2Metrics;
     settings: Record<string, unknown>;
     history?: EpochRecord[];
-    /** The cell's test pCVR and pCTCVR (readColumns(scores, metrics.rows)), for ROC and calibration curves; absent in cells made before it existed. */
+    /** The cell's test predictions (readScores(scores, metrics.rows)), for ROC and calibration curves; absent in cells made before they were kept. */
     scores?: string;
   }[];
 }
@@ -330,7 +325,7 @@ export interface GatheredComparison {
  * plain data, grouped by model or variant name (in `order` when given),
  * each run with its test metrics, settings, (deep models) per-epoch
  * history and the file of its test predictions; `labels` is the file of
- * the test labels (click, buy: `readColumns(labels, rows)`). Unfinished
+ * the test labels (click, buy: `readLabels(labels, rows)`). Unfinished
  * cells (no metrics.json) are left out.
  */
 export async function gatherComparison(dir: string, order?: string[]): Promise<GatheredComparison> {
