@@ -1,4 +1,4 @@
-import { auc, buildModel, DEFAULT_OPTIMIZER, initWeights, MODEL_NAMES } from '@esm2/core';
+import { auc, buildModel, DEFAULT_OPTIMIZER, initWeights, MODEL_NAMES, type ModelConfigInput } from '@esm2/core';
 import { randomFeeds, smallSchema } from '@esm2/core/testing';
 import { describe, expect, it } from 'vitest';
 import { engineFactory } from './engines.js';
@@ -10,14 +10,18 @@ import { engineFactory } from './engines.js';
  */
 describe('tfjs and onnx engines train identically', () => {
   const schema = smallSchema();
-  const cases = [
+  const cases: { label: string; name: (typeof MODEL_NAMES)[number]; optimizer: typeof DEFAULT_OPTIMIZER; extra?: ModelConfigInput }[] = [
     ...MODEL_NAMES.map((name) => ({ label: name, name, optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 } })),
+    // The interaction modules (the pairwise-dot op's backward in the ONNX step, tfjs autograd through its lowering); 'dot' needs the schema's one width, 3.
+    { label: 'esm2 with interaction dot', name: 'esm2', optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 }, extra: { interaction: 'dot', embeddingDim: 3 } },
+    { label: 'esm2 with interaction cross', name: 'esm2', optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 }, extra: { interaction: 'cross' } },
+    { label: 'dnn with interaction dot', name: 'dnn', optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.01 }, extra: { interaction: 'dot', embeddingDim: 3 } },
     // Clipping that bites (gradient norms start at 0.15–0.33 here), L2 on embedding rows and Adagrad: the engines define all three alike.
-    { label: 'esm2 with clipping, L2, adagrad', name: 'esm2' as const, optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.03, clipNorm: 0.15, embeddingL2: 1e-3, embeddingOptimizer: 'adagrad' as const } },
+    { label: 'esm2 with clipping, L2, adagrad', name: 'esm2', optimizer: { ...DEFAULT_OPTIMIZER, lr: 0.03, clipNorm: 0.15, embeddingL2: 1e-3, embeddingOptimizer: 'adagrad' as const } },
   ];
-  for (const { label, name, optimizer } of cases) {
+  for (const { label, name, optimizer, extra } of cases) {
     it(`${label}: 100 steps give the same losses and the same final AUC`, async () => {
-      const model = buildModel(schema, { model: name, towers: [16, 8], embeddingDim: 4, numericDim: 3 });
+      const model = buildModel(schema, { model: name, towers: [16, 8], embeddingDim: 4, numericDim: 3, ...extra });
       const weights = initWeights(model.graph, 17);
       const factories = await Promise.all(['tfjs', 'onnx'].map((name) => engineFactory(name)));
       const engines = await Promise.all(factories.map((f) => f.create({ model, weights, optimizer })));
