@@ -5,13 +5,26 @@ import { modelProto } from '../lower/model.js';
 import { encodeModel } from '../proto/codec.js';
 import { ortSessionOptions, type SessionOptions } from '../runtime/session.js';
 
-/** onnxruntime settings of the training engine (backend-specific, so not in core's EngineOptions). Default: one intra-op thread, no spinning. */
-export type OnnxEngineOptions = Pick<SessionOptions, 'threads' | 'spinning'>;
+/**
+ * onnxruntime settings of the training engine (backend-specific, so not in
+ * core's EngineOptions). Default: one worker, one intra-op thread, no spinning.
+ */
+export type OnnxEngineOptions = Pick<SessionOptions, 'threads' | 'spinning'> & {
+  /**
+   * Data parallelism: sessions computing the gradients of their share of each
+   * batch concurrently (onnxruntime-node runs sessions off the main thread),
+   * each with `threads` intra-op threads; their gradients are summed and the
+   * optimizer applied once, so a step is the same step on the whole batch.
+   * Two single-threaded sessions scale far better than one with two threads.
+   */
+  workers?: number;
+};
 
-/** The options with their defaults, checked: a bad thread count fails before any session is made. */
+/** The options with their defaults, checked: a bad thread or worker count fails before any session is made. */
 export function onnxEngineSettings(options: OnnxEngineOptions): Required<OnnxEngineOptions> {
-  const settings = { threads: options.threads ?? 1, spinning: options.spinning ?? false };
+  const settings = { threads: options.threads ?? 1, spinning: options.spinning ?? false, workers: options.workers ?? 1 };
   ortSessionOptions(settings); // checks them
+  if (!(Number.isInteger(settings.workers) && settings.workers >= 1)) throw new Error(`workers must be a positive integer, got ${settings.workers}`);
   return settings;
 }
 
@@ -46,6 +59,12 @@ export function onnxCompiler(threads: number, spinning: boolean): GraphCompiler 
           fetches[o] = target ? new ort.Tensor('float32', target, shapeOf(o, feeds)) : null;
         }
         const result = await session.run(ortFeeds, fetches);
+        // Outputs given a buffer land in it (a view, e.g. a worker's share of the batch's rows gradients, included); copied if the binding did not write in place.
+        for (const o of outputs) {
+          const target = into?.[o];
+          const got = result[o]!.data as Float32Array;
+          if (target && got !== target) target.set(got);
+        }
         return Object.fromEntries(outputs.map((o) => [o, into?.[o] ?? (result[o]!.data as Float32Array)]));
       },
       release: () => void session.release(),
@@ -57,10 +76,13 @@ export function onnxCompiler(threads: number, spinning: boolean): GraphCompiler 
  * The native-speed training engine: each step is one onnxruntime-node call
  * running forward, backward, clipping and Adam for every dense parameter
  * (core's buildTrainStep compiled to ONNX); embedding tables stay in typed
- * arrays on the host and only the batch's rows cross over.
+ * arrays on the host and only the batch's rows cross over. With workers > 1
+ * each step is one gradient session per worker on its share of the batch,
+ * run concurrently, then one apply session (core's buildShardedStep).
  */
 export async function createOnnxTrainingEngine(options: EngineOptions, onnx: OnnxEngineOptions = {}): Promise<HostEmbeddingEngine> {
-  const { threads, spinning } = onnxEngineSettings(onnx);
-  const description = `onnxruntime-node ${ort.env.versions.common}, ${threads} intra-op thread${threads > 1 ? 's' : ''}${spinning ? ', spinning' : ''}`;
-  return HostEmbeddingEngine.create(options, onnxCompiler(threads, spinning), 'onnx', description);
+  const { threads, spinning, workers } = onnxEngineSettings(onnx);
+  const perSession = `${threads} intra-op thread${threads > 1 ? 's' : ''}`;
+  const description = `onnxruntime-node ${ort.env.versions.common}, ${workers > 1 ? `${workers} workers × ${perSession}` : perSession}${spinning ? ', spinning' : ''}`;
+  return HostEmbeddingEngine.create(options, onnxCompiler(threads, spinning), 'onnx', description, { workers });
 }

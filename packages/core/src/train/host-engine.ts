@@ -10,6 +10,7 @@ import { SparseEmbeddingTable } from './sparse-table.js';
 import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
 import { adamScalars } from './adam.js';
 import { buildTrainStep, trainStepNames as N, type DenseSlot, type TrainStep } from './train-step.js';
+import { buildShardedStep, shardedStepNames as S, type ShardedStep } from './sharded-step.js';
 
 /**
  * Runs one compiled graph; f32 feeds in, f32/f64 arrays out. Outputs named
@@ -61,6 +62,23 @@ interface DenseState {
 
 const emptyState = (n: number): DenseState => ({ params: new Float32Array(n), first: new Float32Array(n), second: new Float32Array(n) });
 
+/** Data-parallel steps (workers > 1): the sharded step's graphs, one gradient runner per worker, the apply runner. */
+interface Workers {
+  step: ShardedStep;
+  gradient: GraphRunner[];
+  apply: GraphRunner;
+  /** Each worker's flat dense gradient (apply's inputs). */
+  grads: Float32Array[];
+  /** Whether the workers report their rows gradients' sums of squares (clipping with lookups). */
+  rowsSquares: boolean;
+}
+
+/** [start, end) rows of each of `n` near-equal contiguous shards of `batch` rows (fewer shards when the batch has fewer rows). */
+export function shardRows(batch: number, n: number): [number, number][] {
+  const k = Math.max(1, Math.min(n, batch));
+  return Array.from({ length: k }, (_, i) => [Math.floor((i * batch) / k), Math.floor(((i + 1) * batch) / k)]);
+}
+
 /**
  * A training engine whose step is one compiled graph (buildTrainStep): the
  * flat dense parameters and Adam moments go in and come back (into spare
@@ -88,22 +106,46 @@ export class HostEmbeddingEngine implements TrainingEngine {
     private readonly runner: GraphRunner,
     private live: DenseState,
     private readonly tables: Map<string, SparseEmbeddingTable>,
+    private readonly workers?: Workers,
   ) {
     this.slots = new Map(trainStep.layout.map((s) => [s.name, s]));
     this.spare = emptyState(trainStep.flatSize);
     this.stateLayout = { embeddingOptimizer: optimizer.embeddingOptimizer, dense: trainStep.layout, tables };
   }
 
-  static async create(options: EngineOptions, compiler: GraphCompiler, name: string, description: string): Promise<HostEmbeddingEngine> {
+  /**
+   * `workers` > 1 splits every step's batch across that many runners of a
+   * gradient graph run concurrently (each compiled by `workerCompiler`,
+   * default `compiler`), sums their gradients and applies the optimizer
+   * once (buildShardedStep): the same step as one runner's, in other
+   * rounding. The single-graph step is still compiled, for batches of one row
+   * and as the layout's owner.
+   */
+  static async create(
+    options: EngineOptions,
+    compiler: GraphCompiler,
+    name: string,
+    description: string,
+    parallel: { workers: number; workerCompiler?: GraphCompiler } = { workers: 1 },
+  ): Promise<HostEmbeddingEngine> {
     checkInitialWeights(options.model.graph, options.weights);
+    if (!(Number.isInteger(parallel.workers) && parallel.workers >= 1)) throw new Error(`workers must be a positive integer, got ${parallel.workers}`);
     const step = buildTrainStep(options.model, options.optimizer);
     const runner = await compiler(step.graph);
+    let workers: Workers | undefined;
+    if (parallel.workers > 1) {
+      const sharded = buildShardedStep(options.model, options.optimizer, parallel.workers);
+      const workerCompiler = parallel.workerCompiler ?? compiler;
+      const gradient = await Promise.all(Array.from({ length: parallel.workers }, () => workerCompiler(sharded.gradient)));
+      const grads = gradient.map(() => new Float32Array(sharded.flatSize));
+      workers = { step: sharded, gradient, apply: await compiler(sharded.apply), grads, rowsSquares: S.rowsSquares in sharded.gradient.outputs };
+    }
     const initial = (p: string) => options.weights.get(p)!;
     const live = emptyState(step.flatSize);
     for (const slot of step.layout) live.params.set(initial(slot.name), slot.offset);
     const tables = new Map<string, SparseEmbeddingTable>();
     for (const t of step.tables) tables.set(t.name, new SparseEmbeddingTable(t.rows, t.dim, Float32Array.from(initial(t.name)), options.optimizer, t.name));
-    return new HostEmbeddingEngine(name, description, options.model, options.optimizer, compiler, step, runner, live, tables);
+    return new HostEmbeddingEngine(name, description, options.model, options.optimizer, compiler, step, runner, live, tables, workers);
   }
 
   /** One dense parameter (or moment) as a view into its flat vector. */
@@ -151,6 +193,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
 
   async step(feeds: Record<string, HostTensor>): Promise<StepResult> {
     const batch = this.batchOf(feeds);
+    if (this.workers && batch > 1) return this.stepSharded(feeds, batch, this.workers);
     const t = ++this.t;
     const { stepSize, epsHat } = adamScalars(this.optimizer, t);
     const stepFeeds = this.feedsFor(this.trainStep.graph, feeds, this.trainStep.lookups, batch);
@@ -176,6 +219,81 @@ export class HostEmbeddingEngine implements TrainingEngine {
     }
     for (const table of this.tables.values()) table.update(t);
     return { losses: Object.fromEntries(this.trainStep.losses.map((l) => [l, result[l]![0]!])) };
+  }
+
+  /**
+   * One step with the batch split across the workers: the host gathers the
+   * whole batch's rows, each worker's gradient runner takes its contiguous
+   * share of every batched input (views, no copies) and writes its rows
+   * gradients into its share of the whole batch's buffers; the apply runner
+   * sums the dense gradients, clips and runs Adam; the host scales the rows
+   * gradients by the same clipping factor and updates the tables.
+   */
+  private async stepSharded(feeds: Record<string, HostTensor>, batch: number, workers: Workers): Promise<StepResult> {
+    const { step: sharded } = workers;
+    const t = ++this.t;
+    const { stepSize, epsHat } = adamScalars(this.optimizer, t);
+    const whole = this.feedsFor(sharded.gradient, feeds, sharded.lookups, batch);
+    whole[N.params] = { shape: [sharded.flatSize], data: this.live.params };
+    for (const d of sharded.denominators) {
+      let value = d.kind === 'count' ? batch * d.perRow : 0;
+      if (d.kind === 'weights') {
+        const w = interpret(d.graph, new Map(), feeds, { outputs: ['weights'] }).weights!.data;
+        for (let i = 0; i < w.length; i++) value += w[i]!;
+      }
+      // A weighted mean whose weights are all 0 is 0 (as the op defines it): every shard's numerator is 0 then.
+      whole[d.input] = { shape: [], data: Float32Array.of(value > 0 ? value : 1) };
+    }
+    const rowsGrads = new Map(sharded.lookups.map((l) => [l.rowsInput, this.buffer(`grad:${l.rowsInput}`, batch * l.dim)]));
+    const batched = new Map(sharded.gradient.inputs.filter((i) => i.type.shape[0] === 'batch').map((i) => [i.name, i]));
+    const outputs = Object.keys(sharded.gradient.outputs);
+    const shards = shardRows(batch, workers.gradient.length);
+    const results = await Promise.all(
+      shards.map(([lo, hi], k) => {
+        const part: Record<string, HostTensor> = {};
+        for (const [name, tensor] of Object.entries(whole)) {
+          if (!batched.has(name)) {
+            part[name] = tensor;
+            continue;
+          }
+          const width = tensor.data.length / batch;
+          part[name] = { shape: [hi - lo, ...tensor.shape.slice(1)], data: tensor.data.subarray(lo * width, hi * width) as HostTensor['data'] };
+        }
+        const into: Record<string, Float32Array> = { [S.denseGrad]: workers.grads[k]! };
+        for (const l of sharded.lookups) into[N.rowsGrad(l.rowsInput)] = rowsGrads.get(l.rowsInput)!.subarray(lo * l.dim, hi * l.dim);
+        return workers.gradient[k]!.run(part, outputs, into);
+      }),
+    );
+    const applyFeeds: Record<string, HostTensor> = {
+      [N.params]: { shape: [sharded.flatSize], data: this.live.params },
+      [N.firstMoment]: { shape: [sharded.flatSize], data: this.live.first },
+      [N.secondMoment]: { shape: [sharded.flatSize], data: this.live.second },
+      [N.stepSize]: { shape: [], data: Float32Array.of(stepSize) },
+      [N.epsHat]: { shape: [], data: Float32Array.of(epsHat) },
+    };
+    for (let k = 0; k < workers.gradient.length; k++) {
+      // A batch with fewer rows than workers leaves some without a share: they add nothing.
+      if (k >= shards.length) workers.grads[k]!.fill(0);
+      applyFeeds[S.shardGrad(k)] = { shape: [sharded.flatSize], data: workers.grads[k]! };
+      if (workers.rowsSquares) applyFeeds[S.shardRowsSquares(k)] = { shape: [], data: Float32Array.of(results[k]?.[S.rowsSquares]?.[0] ?? 0) };
+    }
+    const applied = await workers.apply.run(
+      applyFeeds,
+      Object.keys(sharded.apply.outputs),
+      { [N.nextParams]: this.spare.params, [N.nextFirstMoment]: this.spare.first, [N.nextSecondMoment]: this.spare.second },
+    );
+    [this.live, this.spare] = [this.spare, this.live];
+    const scale = sharded.clips ? applied[S.clipScale]![0]! : 1;
+    for (const l of sharded.lookups) {
+      const ids = feeds[l.ids]!.data as Int32Array;
+      const grad = rowsGrads.get(l.rowsInput)!;
+      if (scale !== 1) for (let i = 0; i < grad.length; i++) grad[i]! *= scale;
+      this.tables.get(l.table)!.accumulate(ids, grad, ids.length / batch, l.mode);
+    }
+    for (const table of this.tables.values()) table.update(t);
+    const losses: Record<string, number> = {};
+    for (const l of sharded.losses) losses[l] = results.reduce((sum, r) => sum + r[l]![0]!, 0);
+    return { losses };
   }
 
   async predict(feeds: Record<string, HostTensor>, outputs: string[]): Promise<Record<string, Float32Array>> {
@@ -207,6 +325,8 @@ export class HostEmbeddingEngine implements TrainingEngine {
 
   dispose(): void {
     this.runner.release?.();
+    for (const r of this.workers?.gradient ?? []) r.release?.();
+    this.workers?.apply.release?.();
     for (const p of this.predictors.values()) void p.runner.then((x) => x.release?.());
   }
 }

@@ -58,7 +58,32 @@ export function buildTrainStep(model: ZooModel, optimizer: OptimizerConfig): Tra
   const N = trainStepNames;
   const split = splitEmbeddings(model.graph);
   const rowsInputs = split.lookups.map((l) => l.rowsInput);
-  const withGrads = grad(split.graph, { wrt: [...split.graph.params.map((p) => p.name), ...rowsInputs] });
+  const { b, layout, flatSize, flatGrad, g } = flatGradients(split.graph, rowsInputs);
+  const scale = clipScaleOf(b, optimizer, [flatGrad, ...rowsInputs.map(g)].map((v) => ops.sum(b, ops.mul(b, v, v))));
+  const scaled = (v: Value) => (scale ? ops.mul(b, v, scale) : v);
+  denseAdam(b, optimizer, flatSize, scaled(flatGrad));
+  const outputs: string[] = [...model.losses, N.nextParams, N.nextFirstMoment, N.nextSecondMoment];
+  for (const r of rowsInputs) {
+    b.output(N.rowsGrad(r), scaled(g(r)));
+    outputs.push(N.rowsGrad(r));
+  }
+  const graph = pruneGraph(b.build(), outputs);
+  return { graph, layout, flatSize, tables: split.tables, lookups: split.lookups, losses: model.losses };
+}
+
+/**
+ * The backward pass of a split graph on the flat dense vector: a builder
+ * extending the graph with its gradients, where every dense parameter is a
+ * slice of the input N.params (defined under the parameter's own name), the
+ * parameters' gradients concatenated in the same layout (`flatGrad`), and
+ * `g(name)` the gradient of a parameter or rows input.
+ */
+export function flatGradients(
+  split: Graph,
+  rowsInputs: string[],
+): { b: GraphBuilder; layout: DenseSlot[]; flatSize: number; flatGrad: Value; g: (name: string) => Value } {
+  const N = trainStepNames;
+  const withGrads = grad(split, { wrt: [...split.params.map((p) => p.name), ...rowsInputs] });
   const layout: DenseSlot[] = [];
   let flatSize = 0;
   for (const p of withGrads.params) {
@@ -67,7 +92,6 @@ export function buildTrainStep(model: ZooModel, optimizer: OptimizerConfig): Tra
     layout.push({ name: p.name, shape, offset: flatSize, size });
     flatSize += size;
   }
-  // Each parameter becomes a slice of the flat vector, defined under the parameter's own name.
   const flat = { name: N.params, type: { dtype: 'f32' as const, shape: [flatSize] }, role: 'state' as const };
   const unpack: Node[] = layout.flatMap((slot, k) => [
     { id: `%unpack${k}`, op: 'slice', inputs: [N.params], attrs: { axis: 0, start: slot.offset, size: slot.size }, type: { dtype: 'f32', shape: [slot.size] } },
@@ -76,34 +100,34 @@ export function buildTrainStep(model: ZooModel, optimizer: OptimizerConfig): Tra
   const b = GraphBuilder.extending({ ...withGrads, inputs: [...withGrads.inputs, flat], params: [], nodes: [...unpack, ...withGrads.nodes] });
   const g = (name: string) => b.value(withGrads.outputs[gradName(name)]!);
   const flatGrad = ops.concat(b, layout.map((slot) => ops.reshape(b, g(slot.name), [slot.size])), 0);
+  return { b, layout, flatSize, flatGrad, g };
+}
 
-  let scale: Value | undefined;
-  if (optimizer.clipNorm > 0) {
-    const squares = [flatGrad, ...rowsInputs.map(g)].map((v) => ops.sum(b, ops.mul(b, v, v)));
-    const norm = ops.sqrt(b, squares.length === 1 ? squares[0]! : ops.weightedSum(b, squares, squares.map(() => 1)));
-    const limit = ops.constant(b, optimizer.clipNorm);
-    scale = ops.div(b, limit, ops.maximum(b, norm, limit));
-  }
-  const scaled = (v: Value) => (scale ? ops.mul(b, v, scale) : v);
+/** Global-norm clipping factor min(1, clipNorm / √Σ squares) as a graph value; undefined when clipping is off. */
+export function clipScaleOf(b: GraphBuilder, optimizer: OptimizerConfig, squares: Value[]): Value | undefined {
+  if (!(optimizer.clipNorm > 0)) return undefined;
+  const norm = ops.sqrt(b, squares.length === 1 ? squares[0]! : ops.weightedSum(b, squares, squares.map(() => 1)));
+  const limit = ops.constant(b, optimizer.clipNorm);
+  return ops.div(b, limit, ops.maximum(b, norm, limit));
+}
 
+/**
+ * Adam on the flat dense vectors: reads N.params (declared already), declares
+ * the moments and the step scalars as inputs, outputs the next parameters
+ * and moments from the (clipped) flat gradient `gp`.
+ */
+export function denseAdam(b: GraphBuilder, optimizer: OptimizerConfig, flatSize: number, gp: Value): void {
+  const N = trainStepNames;
   const stepSize = b.input(N.stepSize, 'f32', [], 'state');
   const epsHat = b.input(N.epsHat, 'f32', [], 'state');
   const c = (x: number) => ops.constant(b, x);
   const w = b.value(N.params);
   const m = b.input(N.firstMoment, 'f32', [flatSize], 'state');
   const v = b.input(N.secondMoment, 'f32', [flatSize], 'state');
-  const gp = scaled(flatGrad);
   const m2 = ops.add(b, ops.mul(b, m, c(optimizer.beta1)), ops.mul(b, gp, c(1 - optimizer.beta1)));
   const v2 = ops.add(b, ops.mul(b, v, c(optimizer.beta2)), ops.mul(b, ops.mul(b, gp, gp), c(1 - optimizer.beta2)));
   const update = ops.div(b, ops.mul(b, m2, stepSize), ops.add(b, ops.sqrt(b, v2), epsHat));
   b.output(N.nextParams, ops.sub(b, w, update));
   b.output(N.nextFirstMoment, m2);
   b.output(N.nextSecondMoment, v2);
-  const outputs: string[] = [...model.losses, N.nextParams, N.nextFirstMoment, N.nextSecondMoment];
-  for (const r of rowsInputs) {
-    b.output(N.rowsGrad(r), scaled(g(r)));
-    outputs.push(N.rowsGrad(r));
-  }
-  const graph = pruneGraph(b.build(), outputs);
-  return { graph, layout, flatSize, tables: split.tables, lookups: split.lookups, losses: model.losses };
 }
