@@ -15,3 +15,4 @@ export { zodProblems } from './zod-problems.js';
 export * from './engine.js';
 export * from './autodiff/index.js';
 export * from './train/index.js';
+export { startModuleWorker, type ModuleResolver } from './worker-thread.js';

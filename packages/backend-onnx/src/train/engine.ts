@@ -1,4 +1,4 @@
-import { concreteShape, HostEmbeddingEngine, typecheck, type EngineOptions, type GraphCompiler, type HostTensor } from '@esm2/core';
+import { concreteShape, HostEmbeddingEngine, startModuleWorker, typecheck, type EngineOptions, type GraphCompiler, type HostTensor } from '@esm2/core';
 import * as ort from 'onnxruntime-node';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
@@ -72,17 +72,90 @@ export function onnxCompiler(threads: number, spinning: boolean): GraphCompiler 
   };
 }
 
+type Reply = { ready: true } | { id: number; results: Record<string, Float32Array> } | { id?: number; error: string };
+
+/**
+ * Compiles IR graphs to onnxruntime sessions on worker threads, one each
+ * (session-worker.ts): onnxruntime-node's session.run is synchronous on the
+ * thread that calls it (the promise only defers it), so sessions run side
+ * by side only on threads of their own. Feeds are copied into the message
+ * (their buffers transferred), results copied into `into`. A worker is
+ * unreferenced while idle, so it never keeps the process alive.
+ */
+export function threadCompiler(threads: number, spinning: boolean): GraphCompiler {
+  return async (graph) => {
+    const model = encodeModel(modelProto(compileGraph(graph, new Map())));
+    const worker = startModuleWorker(import.meta.url, 'session-worker', { workerData: { model, threads, spinning } });
+    await new Promise<void>((resolve, reject) => {
+      worker.once('message', (m: Reply) => ('error' in m ? reject(new Error(m.error)) : resolve()));
+      worker.once('error', reject);
+    }).catch(async (err: unknown) => {
+      await worker.terminate();
+      throw err;
+    });
+    const pending = new Map<number, { resolve: (r: Record<string, Float32Array>) => void; reject: (e: Error) => void }>();
+    let failure: Error | undefined;
+    const fail = (err: Error) => {
+      failure ??= err;
+      for (const p of pending.values()) p.reject(err);
+      pending.clear();
+    };
+    worker.on('message', (m: Reply) => {
+      if (!('id' in m) || m.id === undefined) return;
+      const p = pending.get(m.id)!;
+      pending.delete(m.id);
+      if (pending.size === 0) worker.unref();
+      if ('error' in m) p.reject(new Error(m.error));
+      else p.resolve(m.results);
+    });
+    worker.on('error', fail);
+    worker.on('exit', (code) => fail(new Error(`onnx session worker exited (code ${code})`)));
+    worker.unref();
+    let next = 0;
+    return {
+      run(feeds, outputs, into) {
+        if (failure) return Promise.reject(failure);
+        const copies: Record<string, { shape: number[]; data: Float32Array }> = {};
+        const transfer: ArrayBuffer[] = [];
+        for (const input of graph.inputs) {
+          const feed = feeds[input.name];
+          if (!feed) return Promise.reject(new Error(`missing input '${input.name}'`));
+          if (!(feed.data instanceof Float32Array)) return Promise.reject(new Error(`input '${input.name}' must be a Float32Array for the onnx engine`));
+          // A copy of exactly the view (posting a view would clone its whole buffer), moved to the worker.
+          const data = feed.data.slice();
+          copies[input.name] = { shape: [...feed.shape], data };
+          transfer.push(data.buffer as ArrayBuffer);
+        }
+        const id = next++;
+        return new Promise((resolve, reject) => {
+          pending.set(id, {
+            resolve: (results) => {
+              for (const o of outputs) into?.[o]?.set(results[o]!);
+              resolve(Object.fromEntries(outputs.map((o) => [o, into?.[o] ?? results[o]!])));
+            },
+            reject,
+          });
+          worker.ref();
+          worker.postMessage({ id, feeds: copies, outputs }, transfer);
+        });
+      },
+      release: () => void worker.terminate(),
+    };
+  };
+}
+
 /**
  * The native-speed training engine: each step is one onnxruntime-node call
  * running forward, backward, clipping and Adam for every dense parameter
  * (core's buildTrainStep compiled to ONNX); embedding tables stay in typed
  * arrays on the host and only the batch's rows cross over. With workers > 1
- * each step is one gradient session per worker on its share of the batch,
- * run concurrently, then one apply session (core's buildShardedStep).
+ * each step is one gradient session per worker, each on a thread of its own
+ * (threadCompiler) and its share of the batch, run concurrently, then one
+ * apply session here (core's buildShardedStep).
  */
 export async function createOnnxTrainingEngine(options: EngineOptions, onnx: OnnxEngineOptions = {}): Promise<HostEmbeddingEngine> {
   const { threads, spinning, workers } = onnxEngineSettings(onnx);
   const perSession = `${threads} intra-op thread${threads > 1 ? 's' : ''}`;
   const description = `onnxruntime-node ${ort.env.versions.common}, ${workers > 1 ? `${workers} workers × ${perSession}` : perSession}${spinning ? ', spinning' : ''}`;
-  return HostEmbeddingEngine.create(options, onnxCompiler(threads, spinning), 'onnx', description, { workers });
+  return HostEmbeddingEngine.create(options, onnxCompiler(threads, spinning), 'onnx', description, { workers, workerCompiler: threadCompiler(threads, spinning) });
 }
