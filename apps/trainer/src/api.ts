@@ -1,10 +1,11 @@
-import { buildModel, hashString, initWeights, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
+import { buildModel, hashString, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
 import { DataError, encodersForSchema, fitEncoders, prefetchDataset, type Encoders } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hasCheckpoint, readCheckpoint } from './train/checkpoint.js';
-import { backendName, DEFAULT_BACKEND, engineFactory, type BackendName } from './train/engines.js';
+import { backendName, DEFAULT_BACKEND, defaultWorkers, engineFactory, type BackendName } from './train/engines.js';
 import { loadFitConfig, resolveFitSettings, type FitConfigFile, type FitFlags } from './train/fit-config.js';
+import { formatBaseRates, initialWeights } from './train/init.js';
 import { fitLoop, type FitRun, type LoopReporter } from './train/loop.js';
 import { lockRunDir, runPaths, type RunPaths } from './train/run-dir.js';
 import type { FitSettings, LoopPosition } from './train/settings.js';
@@ -23,7 +24,13 @@ export interface FitOptions extends Omit<FitFlags, 'data' | 'backend'> {
   config?: string | FitConfigFile;
   /** Training engine: 'onnx' (default) or 'tfjs' (needs the optional package @esm2/backend-tfjs). */
   backend?: BackendName;
-  /** Intra-op threads of the onnx engine (default 2) and whether idle threads spin. */
+  /**
+   * onnx engine: sessions computing shares of each batch's gradients
+   * concurrently (default: the cores; saved with the run, which a resume
+   * keeps unless given again).
+   */
+  workers?: number;
+  /** Intra-op threads of each onnx session (default 1 with workers > 1, else 2) and whether idle threads spin. */
   threads?: number;
   spinning?: boolean;
   /** Continue the run in `out` from its last checkpoint with its saved settings. */
@@ -59,7 +66,7 @@ async function mustExist(path: string, flag: string): Promise<void> {
 /** Rows per prediction batch in validation: bigger than training batches, since no gradients are kept. */
 const evalBatchSize = (s: FitSettings) => Math.max(s.batchSize, 4096);
 
-const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'interaction', 'crossLayers', 'lossWeights', 'earlyStop', 'patience', 'shuffleBuffer'] as const;
+const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'interaction', 'crossLayers', 'lossWeights', 'earlyStop', 'patience', 'shuffleBuffer', 'init', 'embeddingLr', 'embeddingL2'] as const;
 
 /**
  * Trains a zoo model exactly as `esm2-train fit` does (the command calls
@@ -98,6 +105,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
       ...(valid ? { valid } : {}),
       epochs: options.epochs ?? ckpt.settings.epochs,
       backend: options.backend ?? ckpt.settings.backend,
+      workers: options.workers ?? ckpt.settings.workers ?? defaultWorkers(),
     };
     await mustExist(settings.train, '--data');
     if (settings.valid) await mustExist(settings.valid, '--valid');
@@ -116,7 +124,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     }
     const cfg = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
     const flags: FitFlags = { ...options, data: train, valid };
-    const settings = resolveFitSettings(flags, cfg, { backend: DEFAULT_BACKEND });
+    const settings: FitSettings = { ...resolveFitSettings(flags, cfg, { backend: DEFAULT_BACKEND }), workers: options.workers ?? defaultWorkers() };
     await engineFactory(settings.backend); // fail on a bad or missing backend before reading any data
     await mustExist(settings.train, '--data');
     if (settings.valid) await mustExist(settings.valid, '--valid');
@@ -129,6 +137,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     });
     report.log?.(`DAction: ${encoders.config.labels.daction.length > 0 ? encoders.config.labels.daction.join(' OR ') : 'none'}`);
     const model = buildModel(encoders.schema, settings.model);
+    if (settings.model.init === 'calibrated' && encoders.baseRates) report.log?.(`calibrated start: base rates ${formatBaseRates(encoders.baseRates)}`);
     const warning = missingLabelWarning(settings.train, settings.model, encoders.config.labels);
     if (warning) report.log?.(warning);
     run = {
@@ -137,7 +146,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
       encoders: encoders.toJSON(),
       encodersObj: encoders,
       settings,
-      start: { weights: initWeights(model.graph, settings.seed) },
+      start: { weights: initialWeights(model, settings.seed, encoders.baseRates) },
       ...(trainRows !== undefined ? { trainRows } : {}),
     };
     const fields = encoders.schema.fields.map((f) => (f.kind === 'numeric' ? f.name : `${f.name}(${f.encoding.kind === 'vocabulary' ? f.encoding.size : f.encoding.buckets})`));
@@ -146,8 +155,12 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
   const { settings, encodersObj } = run;
   const outcome = await fitLoop({
     ...run,
-    // Run-time engine settings, not saved with the run: a resumed run takes them again.
-    factory: await engineFactory(settings.backend, { threads: options.threads ?? 2, spinning: options.spinning ?? false }),
+    // Threads and spinning are run-time settings, not saved with the run: a resumed run takes them again.
+    factory: await engineFactory(settings.backend, {
+      workers: settings.workers ?? 1,
+      threads: options.threads ?? ((settings.workers ?? 1) > 1 ? 1 : 2),
+      spinning: options.spinning ?? false,
+    }),
     paths,
     reporter: report,
     trainBatches: (epoch) =>

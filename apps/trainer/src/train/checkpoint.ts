@@ -24,7 +24,8 @@ export interface Checkpoint {
 /** The model a (checkpoint or best) artifact holds, as the zoo would have built it. */
 export function modelOfArtifact(artifact: ModelArtifact): ZooModel {
   const { config, predictions, towers, losses } = artifact.model;
-  return { graph: artifact.graph, config, predictions, towers, losses };
+  // towerRates only matter for a new run's start, never for a saved model's weights.
+  return { graph: artifact.graph, config, predictions, towers, losses, towerRates: [] };
 }
 
 /** Weights + optimizer state + loop position, written atomically (core's writeArtifact): a kill leaves the previous checkpoint. */

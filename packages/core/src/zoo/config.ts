@@ -5,6 +5,9 @@ import { INTERACTIONS } from './interaction.js';
 export const MODEL_NAMES = ['esm2', 'esmm', 'dnn', 'dnn-os'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];
 
+/** How a new run's tower output biases start (ModelConfig.init). */
+export const INIT_MODES = ['paper', 'calibrated'] as const;
+
 const positive = z.number().positive();
 
 /** Model hyper-parameters with the documented defaults (paper-sized ESM2). */
@@ -28,6 +31,12 @@ export const modelConfigSchema = z.strictObject({
   crossLayers: z.number().int().positive().default(2),
   /** Std of the normal init of embedding tables. */
   embeddingInitStd: positive.default(0.05),
+  /**
+   * How a new run's tower output biases start: 'paper' at 0 (p = 0.5, the
+   * paper's and every run's before), 'calibrated' at the logit of the base
+   * rate each tower predicts, counted in the training data (ZooModel.towerRates).
+   */
+  init: z.enum(INIT_MODES).default('paper'),
   lossWeights: z
     .strictObject({ ctr: z.number().nonnegative().default(1), ctavr: z.number().nonnegative().default(1), ctcvr: z.number().nonnegative().default(1) })
     .default({ ctr: 1, ctavr: 1, ctcvr: 1 }),

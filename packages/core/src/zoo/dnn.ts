@@ -4,7 +4,7 @@ import type { ModelConfig } from './config.js';
 import { composeSharedEmbedding, featureInputs } from './embedding.js';
 import { labelInputs } from './labels.js';
 import type { ZooModel } from './model.js';
-import { mlpTower } from './tower.js';
+import { mlpTower, towerRate } from './tower.js';
 
 /**
  * The DNN baseline as the paper defines it (ESM2.md): two separately trained
@@ -40,5 +40,14 @@ export function buildDnn(schema: FeatureSchema, config: ModelConfig, oversample:
   b.output('loss', loss);
   b.output('loss_ctr', lossCtr);
   b.output('loss_cvr', lossCvr);
-  return { graph: b.build(), config, predictions: ['pctr', 'pcvr', 'pctcvr'], towers: [], losses: ['loss', 'loss_ctr', 'loss_cvr'] };
+  // DNN-OS's weighted losses are minimised, as constants, by the over-sampled rates: its towers start there.
+  const os = oversample ? config.oversampleRate : undefined;
+  return {
+    graph: b.build(),
+    config,
+    predictions: ['pctr', 'pcvr', 'pctcvr'],
+    towers: [],
+    losses: ['loss', 'loss_ctr', 'loss_cvr'],
+    towerRates: [towerRate('ctr', 'ctr', os), towerRate('cvr', 'buyGivenClick', os)],
+  };
 }

@@ -4,7 +4,7 @@ import type { ModelConfig } from './config.js';
 import { composeSharedEmbedding } from './embedding.js';
 import { labelInputs } from './labels.js';
 import type { ZooModel } from './model.js';
-import { mlpTower } from './tower.js';
+import { mlpTower, towerRate } from './tower.js';
 
 /**
  * The Sequential Composition Module (no parameters), ESM2.md:
@@ -45,5 +45,6 @@ export function buildEsm2(schema: FeatureSchema, config: ModelConfig): ZooModel 
     predictions: ['pctr', 'pctavr', 'pcvr', 'pctcvr'],
     towers: ['y1', 'y2', 'y3', 'y4'],
     losses: ['loss', 'loss_ctr', 'loss_ctavr', 'loss_ctcvr'],
+    towerRates: [towerRate('y1', 'ctr'), towerRate('y2', 'dactionGivenClick'), towerRate('y3', 'buyGivenDAction'), towerRate('y4', 'buyGivenOAction')],
   };
 }

@@ -5,7 +5,7 @@ import { composeSharedEmbedding } from './embedding.js';
 import { entireSpaceBce } from './esm2.js';
 import { labelInputs } from './labels.js';
 import type { ZooModel } from './model.js';
-import { mlpTower } from './tower.js';
+import { mlpTower, towerRate } from './tower.js';
 
 /** ESMM (Ma et al. 2018): pCTCVR = pCTR·pCVR; L = BCE(pCTR, c) + BCE(pCTCVR, c·b) over all impressions. */
 export function buildEsmm(schema: FeatureSchema, config: ModelConfig): ZooModel {
@@ -24,5 +24,12 @@ export function buildEsmm(schema: FeatureSchema, config: ModelConfig): ZooModel 
   b.output('loss', loss);
   b.output('loss_ctr', lossCtr);
   b.output('loss_ctcvr', lossCtcvr);
-  return { graph: b.build(), config, predictions: ['pctr', 'pcvr', 'pctcvr'], towers: [], losses: ['loss', 'loss_ctr', 'loss_ctcvr'] };
+  return {
+    graph: b.build(),
+    config,
+    predictions: ['pctr', 'pcvr', 'pctcvr'],
+    towers: [],
+    losses: ['loss', 'loss_ctr', 'loss_ctcvr'],
+    towerRates: [towerRate('ctr', 'ctr'), towerRate('cvr', 'buyGivenClick')],
+  };
 }

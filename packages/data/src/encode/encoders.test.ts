@@ -114,3 +114,21 @@ describe('Encoders', () => {
     expect(() => enc.encodeRows([{ ...ok, click: 0, buy: 1 }])).toThrow("row 0, field 'buy': buy=1 but click=0");
   });
 });
+
+describe('fitEncoders: base rates for a calibrated start', () => {
+  it('counts the labels of the rows it keeps and gives Laplace-smoothed tower rates', async () => {
+    const file = tmp(`rates-${Math.random().toString(36).slice(2)}.csv`);
+    // CSV's 5 rows, plus one that breaks the funnel (cart without a click): skipped, so not counted.
+    await writeFile(file, `${CSV}u4,i9,a,9.0,0,1,0,0\n`);
+    let labels: unknown;
+    const enc = await fitEncoders(file, {}, { onBadRow: 'skip', rejectFile: tmp(`rates-${Math.random().toString(36).slice(2)}.rejects.csv`), onDone: (r) => (labels = r.labels) });
+    // clicks: rows 1, 3, 5; DAction (cart OR fav): rows 1, 3; the one purchase follows row 1's DAction.
+    expect(labels).toEqual({ rows: 5, clicks: 3, dactions: 2, buys: 1, dactionBuys: 1, oactionBuys: 0 });
+    const r = enc.baseRates!;
+    expect(r.ctr).toBeCloseTo(4 / 7, 12);
+    expect(r.dactionGivenClick).toBeCloseTo(3 / 5, 12);
+    expect(r.buyGivenDAction).toBeCloseTo(2 / 4, 12);
+    expect(r.buyGivenOAction).toBeCloseTo(1 / 3, 12); // no purchase after the one OAction: kept off 0
+    expect(r.buyGivenClick).toBeCloseTo(2 / 5, 12);
+  });
+});

@@ -1,4 +1,4 @@
-import { featureSchemaSchema, parseFeatureSchema, zodProblems, type FeatureSchema, type Field } from '@esm2/core';
+import { featureSchemaSchema, parseFeatureSchema, zodProblems, type BaseRates, type FeatureSchema, type Field } from '@esm2/core';
 import { z } from 'zod';
 import type { Batch } from '../batch.js';
 import { dataConfigSchema, fieldConfigSchema } from '../config.js';
@@ -95,6 +95,12 @@ type FieldEncoder =
 export class Encoders {
   readonly schema: FeatureSchema;
   private readonly encoders: FieldEncoder[];
+  /**
+   * The training file's base rates when these encoders were just fitted on
+   * it (fitEncoders), for a calibrated start; not saved with the encoders
+   * (a resumed run keeps its weights), so absent on encoders read back.
+   */
+  baseRates?: BaseRates;
 
   constructor(
     readonly config: ResolvedConfig,

@@ -7,7 +7,7 @@ import { resolveConfig } from '../infer.js';
 import { TableScan } from '../read/scan.js';
 import { openTable, type CsvOptions } from '../read/table.js';
 import { Encoders, type BadCell } from './encoders.js';
-import { encodeLabels } from './labels.js';
+import { baseRates, countLabels, emptyLabelCounts, encodeLabels, type LabelCounts } from './labels.js';
 import { NumericAccumulator } from './numeric.js';
 import { CategoryCounter } from './vocabulary.js';
 import { listItems, parseNumeric } from './values.js';
@@ -15,12 +15,14 @@ import { listItems, parseNumeric } from './values.js';
 export interface FitOptions extends BadRowOptions {
   csv?: CsvOptions;
   onProgress?: (p: Progress) => void;
-  onDone?: (report: BadRowReport & { rows: number }) => void;
+  onDone?: (report: BadRowReport & { rows: number; labels: LabelCounts }) => void;
 }
 
 /**
  * Fits every encoder in one pass over the file: category counts (for
- * vocabularies with min-count and OOV), list lengths, numeric statistics.
+ * vocabularies with min-count and OOV), list lengths, numeric statistics,
+ * and the label counts behind the towers' base rates (`encoders.baseRates`,
+ * for a calibrated start).
  * Rows that fail validation are handled exactly as reading would, so the
  * statistics never include a row training will not see.
  */
@@ -47,12 +49,13 @@ export async function fitEncoders(
   const scan = new TableScan(table, select, bad.policy === 'skip', undefined, numericCols);
   const totalRows = totalOf(table);
   let rows = 0;
+  const labelCounts = emptyLabelCounts();
   for await (const chunk of scan.chunks()) {
     const n = chunk.length;
     const get = (c: string) => chunk.columns[index.get(c)!];
     const cells = new Map<number, BadCell>();
     const flag = (row: number, column: string, reason: string) => void (cells.has(row) || cells.set(row, { row, column, reason }));
-    encodeLabels(resolved.labels, get, n, flag);
+    const labels = encodeLabels(resolved.labels, get, n, flag);
     const parsed = new Map<string, (number | string)[]>();
     for (const f of resolved.fields) {
       if (f.kind !== 'numeric') continue;
@@ -84,11 +87,12 @@ export async function fitEncoders(
       }
     }
     rows += n - drop.size;
+    countLabels(labelCounts, labels, n, drop);
     options.onProgress?.({ rows: chunk.start + n, totalRows });
   }
   if (scan.rows === 0 && scan.engineRejects.length === 0) throw new DataError({ file: source }, 'empty file (no data rows)');
   const report = await bad.finish(scan.engineRejects);
-  options.onDone?.({ ...report, rows });
+  options.onDone?.({ ...report, rows, labels: labelCounts });
 
   const vocabularies: Record<string, string[]> = {};
   const maxLength: Record<string, number> = {};
@@ -98,7 +102,9 @@ export async function fitEncoders(
     if (f.kind === 'multiCategorical') maxLength[f.name] = Math.min(f.maxLength, longest.get(f.name)!);
   }
   const stats = Object.fromEntries([...numeric].map(([k, acc]) => [k, acc.stats()]));
-  return new Encoders(resolved, { vocabularies, numeric: stats, maxLength });
+  const encoders = new Encoders(resolved, { vocabularies, numeric: stats, maxLength });
+  encoders.baseRates = baseRates(labelCounts);
+  return encoders;
 }
 
 async function toConfig(input: string | DataConfigInput | DataConfig | FeatureSchema | undefined): Promise<DataConfig> {

@@ -1,3 +1,4 @@
+import type { BaseRates } from '@esm2/core';
 import type { Batch } from '../batch.js';
 import type { ResolvedConfig } from '../infer.js';
 import { parseLabel } from './values.js';
@@ -41,4 +42,55 @@ export function encodeLabels(
     else if (buy[i] === 1) flag(i, labels.buy, 'buy=1 but click=0');
   }
   return { click, daction, buy };
+}
+
+/**
+ * Label counts of a training file (rows kept by reading): what the base
+ * rates of a calibrated start come from. OAction = clicked without DAction.
+ */
+export interface LabelCounts {
+  rows: number;
+  clicks: number;
+  dactions: number;
+  buys: number;
+  /** Purchases after a DAction, and after an OAction (the two add up to `buys`). */
+  dactionBuys: number;
+  oactionBuys: number;
+}
+
+export const emptyLabelCounts = (): LabelCounts => ({ rows: 0, clicks: 0, dactions: 0, buys: 0, dactionBuys: 0, oactionBuys: 0 });
+
+/** Adds the labels of rows 0..n−1 of a block, skipping the dropped ones, to `counts`. */
+export function countLabels(counts: LabelCounts, labels: Batch['labels'], n: number, drop: ReadonlySet<number>): void {
+  const { click, daction, buy } = labels;
+  for (let i = 0; i < n; i++) {
+    if (drop.has(i)) continue;
+    counts.rows++;
+    if (click[i] !== 1) continue;
+    counts.clicks++;
+    const a = daction[i] === 1;
+    if (a) counts.dactions++;
+    if (buy[i] === 1) {
+      counts.buys++;
+      if (a) counts.dactionBuys++;
+      else counts.oactionBuys++;
+    }
+  }
+}
+
+/**
+ * The base rates of the towers (click rate; DAction | click; buy | DAction;
+ * buy | OAction; buy | click), each as (positives + 1) / (trials + 2):
+ * Laplace's rule keeps a rate with no trials or no positives (data without
+ * a DAction column) off 0 and 1, and on millions of rows it is the plain rate.
+ */
+export function baseRates(c: LabelCounts): BaseRates {
+  const rate = (k: number, n: number) => (k + 1) / (n + 2);
+  return {
+    ctr: rate(c.clicks, c.rows),
+    dactionGivenClick: rate(c.dactions, c.clicks),
+    buyGivenDAction: rate(c.dactionBuys, c.dactions),
+    buyGivenOAction: rate(c.oactionBuys, c.clicks - c.dactions),
+    buyGivenClick: rate(c.buys, c.clicks),
+  };
 }
