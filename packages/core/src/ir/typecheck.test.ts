@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GraphBuilder, ops } from './builder.js';
+import { pairCount, symmetricPairIndex, upperTrianglePairs } from './ops.js';
 import { GraphTypeError, typecheck } from './typecheck.js';
 import type { Graph } from './types.js';
 
@@ -73,5 +74,12 @@ describe('typecheck', () => {
     expect(() => ops.pairwiseDot(b, b.input('flat', 'f32', ['batch', 12]))).toThrow('x must be f32[n,F,D] with static F and D, got f32[batch,12]');
     expect(() => ops.pairwiseDot(b, b.input('one', 'f32', ['batch', 1, 3]))).toThrow('x must have at least 2 rows to pair, got f32[batch,1,3]');
     expect(() => b.op('pairwiseDotGrad', [b.input('dy', 'f32', ['batch', 5]), x], {})).toThrow('gradient must be f32[batch,6] for f32[batch,4,3], got f32[batch,5]');
+  });
+
+  it("pairwiseDot's pair order: the upper triangle row by row, and each cell of the symmetric matrix pointing back at its pair", () => {
+    expect(upperTrianglePairs(4)).toEqual([[0, 1], [0, 2], [0, 3], [1, 2], [1, 3], [2, 3]]);
+    expect(pairCount(4)).toBe(6);
+    // diagonal cells point past the pairs (at the zero column lowerings append)
+    expect(symmetricPairIndex(3)).toEqual([3, 0, 1, 0, 3, 2, 1, 2, 3]);
   });
 });
