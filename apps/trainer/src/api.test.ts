@@ -1,8 +1,8 @@
-import { readArtifact, type Esm2Metrics } from '@esm2/core';
+import { readArtifact, writeArtifact, type Esm2Metrics } from '@esm2/core';
 import { importUserBehavior, writeSynthetic, type EncodersJSON } from '@esm2/data';
 import { Command } from 'commander';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -59,6 +59,32 @@ describe('fit() --interaction', () => {
     expect(logs.some((l) => l.includes('ignoring') && l.includes('--interaction') && l.includes('--cross-layers'))).toBe(true);
     const latest = await readCheckpoint(join(out, 'checkpoint'));
     expect(latest.settings.model).toMatchObject({ interaction: 'dot', crossLayers: 2 });
+  });
+});
+
+describe('fit() --workers', () => {
+  it('saves the worker count with the run; a resume keeps it unless given again, and a checkpoint saved before the setting resumes with the cores', async () => {
+    const out = join(dir, 'runs/workers');
+    const train = join(dir, 'train.csv');
+    const logs: string[] = [];
+    await fit({ ...small, epochs: 1, train, out, workers: 2, reporter: { log: (m) => logs.push(m) } });
+    expect(logs.find((l) => l.startsWith('engine: onnx'))).toMatch(/2 workers × 1 intra-op thread/);
+    expect((await readCheckpoint(join(out, 'checkpoint'))).settings.workers).toBe(2);
+    await fit({ out, train, epochs: 2, resume: true });
+    expect((await readCheckpoint(join(out, 'checkpoint'))).settings.workers).toBe(2);
+    await fit({ out, train, epochs: 3, resume: true, workers: 1 });
+    expect((await readCheckpoint(join(out, 'checkpoint'))).settings.workers).toBe(1);
+
+    // A checkpoint as runs saved it before --workers existed: no workers in its settings.
+    const path = join(out, 'checkpoint');
+    const old = await readArtifact(path);
+    const meta = old.metadata as { settings: Record<string, unknown> };
+    delete meta.settings.workers;
+    await writeArtifact(path, old);
+    expect((await readCheckpoint(path)).settings.workers).toBeUndefined();
+    const resumed = await fit({ out, train, epochs: 4, resume: true });
+    expect(resumed.position.epoch).toBe(4);
+    expect((await readCheckpoint(path)).settings.workers).toBe(availableParallelism());
   });
 });
 

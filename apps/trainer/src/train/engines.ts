@@ -1,5 +1,6 @@
 import type { EngineFactory } from '@esm2/core';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
+import { availableParallelism } from 'node:os';
 
 /**
  * The training engines the trainer can run, by `--backend` name. This is
@@ -15,14 +16,19 @@ const LOADERS = {
 } satisfies Record<string, (options: BackendOptions) => Promise<EngineFactory>>;
 
 /**
- * Run-time engine settings the trainer's flags give (not saved with a run):
- * each backend's factory takes those it has — the onnx engine its intra-op
+ * Engine settings the trainer's flags give: each backend's factory takes
+ * those it has — the onnx engine its workers (saved with the run), intra-op
  * threads and spinning; tfjs has none.
  */
 export interface BackendOptions {
+  /** onnx: sessions computing shares of each batch's gradients concurrently (OnnxEngineOptions.workers). */
+  workers?: number;
   threads?: number;
   spinning?: boolean;
 }
+
+/** The default --workers: one onnx session per core. */
+export const defaultWorkers = (): number => availableParallelism();
 
 export type BackendName = keyof typeof LOADERS;
 export const BACKEND_NAMES = Object.keys(LOADERS) as BackendName[];

@@ -16,6 +16,11 @@ export interface FitSettings {
   shuffleBuffer: number;
   earlyStop?: { metric: string; patience: number };
   backend: string;
+  /**
+   * Data-parallel workers of the onnx engine (--workers; default the cores).
+   * Absent in runs saved before the setting: they resume with the default.
+   */
+  workers?: number;
 }
 
 /**
