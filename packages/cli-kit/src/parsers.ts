@@ -30,6 +30,12 @@ export function positiveNumber(value: string): number {
   return n;
 }
 
+export function nonNegativeNumber(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0) throw new InvalidArgumentError('expected a number ≥ 0');
+  return n;
+}
+
 /** `256,128,64` → [256, 128, 64]. */
 export function widthList(value: string): number[] {
   const parts = value.split(',').map((s) => s.trim());

@@ -16,6 +16,12 @@ export interface OptimizerConfig {
   eps: number;
   /** Optimizer for embedding rows (updated sparsely: only rows a batch touched). */
   embeddingOptimizer: 'adam' | 'adagrad';
+  /**
+   * Learning rate of the embedding rows (their Adam or Adagrad step), 0 =
+   * the dense `lr`. A smaller one slows the ID embeddings that overfit after
+   * the first epoch (the "one-epoch phenomenon" of CTR models).
+   */
+  embeddingLr: number;
   /** Adds embeddingL2·‖row‖² for every embedding row a batch touched to the objective (0 = off). */
   embeddingL2: number;
   /**
@@ -33,6 +39,7 @@ export const DEFAULT_OPTIMIZER: OptimizerConfig = {
   beta2: 0.999,
   eps: 1e-8,
   embeddingOptimizer: 'adam',
+  embeddingLr: 0,
   embeddingL2: 0,
   clipNorm: 0,
 };

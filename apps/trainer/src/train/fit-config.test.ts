@@ -26,6 +26,17 @@ describe('fit settings', () => {
     expect(s.earlyStop).toEqual({ metric: 'cvr_auc', patience: 3 });
   });
 
+  it('init, embeddingLr and embeddingL2: from the config, a flag overriding it, and checked', () => {
+    const cfg = { model: { init: 'calibrated' as const }, optimizer: { embeddingLr: 1e-4, embeddingL2: 1e-6 } };
+    const s = resolveFitSettings({ data: 'train.csv', model: 'esm2', embeddingL2: 0 }, cfg, defaults);
+    expect(s.model.init).toBe('calibrated');
+    expect(s.optimizer).toEqual({ ...DEFAULT_OPTIMIZER, embeddingLr: 1e-4, embeddingL2: 0 });
+    const d = resolveFitSettings({ data: 'train.csv', model: 'esm2' }, {}, defaults);
+    expect([d.model.init, d.optimizer.embeddingLr, d.optimizer.embeddingL2]).toEqual([FIT_DEFAULTS.init, FIT_DEFAULTS.embeddingLr, FIT_DEFAULTS.embeddingL2]);
+    expect(() => resolveFitSettings({ data: 'train.csv', model: 'esm2', init: 'warm' }, {}, defaults)).toThrow(/init/);
+    expect(() => resolveFitSettings({ data: 'train.csv', model: 'esm2' }, { optimizer: { embeddingLr: -1 } }, defaults)).toThrow(/optimizer\.embeddingLr/);
+  });
+
   it('names what is wrong', async () => {
     const path = join(dir, 'bad.yaml');
     await writeFile(path, 'train: { epoch: 3 }\n');

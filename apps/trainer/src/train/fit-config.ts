@@ -13,7 +13,7 @@ import type { FitSettings } from './settings.js';
  * `embedingDim`) are errors naming the key's path and the file.
  *
  *   model:     { model: esm2, towers: [256, 128, 64], embeddingDim: 16, lossWeights: {…}, … }
- *   optimizer: { lr: 0.001, beta1, beta2, eps, embeddingOptimizer: adam|adagrad, embeddingL2, clipNorm }
+ *   optimizer: { lr: 0.001, beta1, beta2, eps, embeddingOptimizer: adam|adagrad, embeddingLr, embeddingL2, clipNorm }
  *   data:      { numeric: [price], multi: [tags], hash: {…}, … }   (the data layer's config)
  *   train:     { epochs, batchSize, seed, shuffleBuffer, earlyStop: ctcvr_auc, patience, backend }
  */
@@ -24,6 +24,7 @@ const optimizerSchema = z
     beta2: z.number().min(0).lt(1),
     eps: z.number().positive(),
     embeddingOptimizer: z.enum(['adam', 'adagrad']),
+    embeddingLr: z.number().min(0),
     embeddingL2: z.number().min(0),
     clipNorm: z.number().min(0),
   })
@@ -70,6 +71,9 @@ export const FIT_DEFAULTS = {
   interaction: MODEL_DEFAULTS.interaction,
   crossLayers: MODEL_DEFAULTS.crossLayers,
   lossWeights: MODEL_DEFAULTS.lossWeights,
+  init: MODEL_DEFAULTS.init,
+  embeddingLr: DEFAULT_OPTIMIZER.embeddingLr,
+  embeddingL2: DEFAULT_OPTIMIZER.embeddingL2,
 } as const;
 
 /** Flags as the fit command parsed them (and `fit()`'s options of the same names); undefined = not given. */
@@ -92,6 +96,12 @@ export interface FitFlags {
   /** Weights of ESM2's three losses (ESMM uses ctr and ctcvr); default 1 each. */
   lossWeights?: { ctr: number; ctavr: number; ctcvr: number };
   backend?: string;
+  /** How tower output biases start: 'paper' (0) or 'calibrated' (logit of the training data's base rates). */
+  init?: string;
+  /** Learning rate of the embedding rows (0 = the dense lr). */
+  embeddingLr?: number;
+  /** L2 on the embedding rows a batch touched. */
+  embeddingL2?: number;
   /** Stop when this validation metric (e.g. ctcvr_auc) stops improving for `patience` epochs. */
   earlyStop?: string;
   patience?: number;
@@ -153,13 +163,20 @@ export function resolveFitSettings(flags: FitFlags, config: FitConfigFile, defau
     ...(flags.interaction !== undefined ? { interaction: flags.interaction } : {}),
     ...(flags.crossLayers !== undefined ? { crossLayers: flags.crossLayers } : {}),
     ...(flags.lossWeights ? { lossWeights: flags.lossWeights } : {}),
+    ...(flags.init !== undefined ? { init: flags.init } : {}),
   });
-  const optimizer: OptimizerConfig = { ...DEFAULT_OPTIMIZER, ...cfg.optimizer, ...(flags.lr !== undefined ? { lr: flags.lr } : {}) };
+  const optimizer: OptimizerConfig = {
+    ...DEFAULT_OPTIMIZER,
+    ...cfg.optimizer,
+    ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
+    ...(flags.embeddingLr !== undefined ? { embeddingLr: flags.embeddingLr } : {}),
+    ...(flags.embeddingL2 !== undefined ? { embeddingL2: flags.embeddingL2 } : {}),
+  };
   check(optimizer.lr > 0, `learning rate must be positive, got ${optimizer.lr}`);
   check(optimizer.beta1 >= 0 && optimizer.beta1 < 1 && optimizer.beta2 >= 0 && optimizer.beta2 < 1, 'optimizer betas must be in [0, 1)');
   check(optimizer.eps > 0, 'optimizer.eps must be positive');
   check(optimizer.embeddingOptimizer === 'adam' || optimizer.embeddingOptimizer === 'adagrad', "optimizer.embeddingOptimizer must be 'adam' or 'adagrad'");
-  check(optimizer.embeddingL2 >= 0 && optimizer.clipNorm >= 0, 'optimizer.embeddingL2 and optimizer.clipNorm must be ≥ 0');
+  check(optimizer.embeddingL2 >= 0 && optimizer.clipNorm >= 0 && optimizer.embeddingLr >= 0, 'optimizer.embeddingLr, optimizer.embeddingL2 and optimizer.clipNorm must be ≥ 0');
   const t = cfg.train ?? {};
   const epochs = flags.epochs ?? t.epochs ?? FIT_DEFAULTS.epochs;
   const batchSize = flags.batchSize ?? t.batchSize ?? FIT_DEFAULTS.batchSize;

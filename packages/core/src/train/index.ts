@@ -1,5 +1,5 @@
 export { findEmbeddingLookups, splitEmbeddings, rowsInputName, type EmbeddingLookups, type HostLookup, type HostTable, type SplitGraph } from './split-embeddings.js';
-export { SparseEmbeddingTable } from './sparse-table.js';
+export { SparseEmbeddingTable, embeddingStep } from './sparse-table.js';
 export { adamUpdate, adagradUpdate, adamScalars, clipScale } from './adam.js';
 export { buildTrainStep, trainStepNames, type TrainStep } from './train-step.js';
 export { HostEmbeddingEngine, interpretCompiler, buildPredictGraph, type GraphCompiler, type GraphRunner } from './host-engine.js';

@@ -67,3 +67,26 @@ describe('SparseEmbeddingTable', () => {
     expect(() => table.gatherPooled(Int32Array.of(0, -1, 7, 1), 2, 'mean', new Float32Array(2))).toThrow("id 7 at position 2 is outside table 'emb/user' of 3 rows");
   });
 });
+
+describe('SparseEmbeddingTable: embeddingLr', () => {
+  it('steps the rows at embeddingLr (Adam and Adagrad, hand-computed) and at lr when it is 0', () => {
+    const ids = Int32Array.of(1);
+    const grad = Float32Array.of(0.5, -2);
+    const stepped = (optimizer: typeof DEFAULT_OPTIMIZER) => {
+      const table = new SparseEmbeddingTable(2, 2, Float32Array.of(0, 0, 1, 1), optimizer);
+      table.accumulate(ids, grad);
+      table.update(1);
+      return [...table.weights];
+    };
+    // Adam's first step moves each touched value by the rate times sign(g); row 0 is untouched.
+    const adam = { ...DEFAULT_OPTIMIZER, lr: 0.1, embeddingLr: 0.004 };
+    const w = stepped(adam);
+    expect(w.slice(0, 2)).toEqual([0, 0]);
+    expect(w[2]).toBeCloseTo(1 - 0.004, 6);
+    expect(w[3]).toBeCloseTo(1 + 0.004, 6);
+    expect(stepped({ ...adam, embeddingLr: 0 })[2]).toBeCloseTo(1 - 0.1, 6);
+    // Adagrad, first step: w − lr·g/(|g| + eps).
+    const adagrad = { ...adam, embeddingOptimizer: 'adagrad' as const };
+    expect(stepped(adagrad)[3]).toBeCloseTo(1 + (0.004 * 2) / (2 + adagrad.eps), 6);
+  });
+});

@@ -1,6 +1,11 @@
 import type { OptimizerConfig } from '../engine.js';
 import { adagradUpdate, adamScalars } from './adam.js';
 
+/** The optimizer settings of the embedding rows' step: the dense ones with `embeddingLr` as the rate when it is set. */
+export function embeddingStep(cfg: OptimizerConfig): OptimizerConfig {
+  return cfg.embeddingLr > 0 ? { ...cfg, lr: cfg.embeddingLr } : cfg;
+}
+
 /**
  * An embedding table kept on the host and trained sparsely: a step gathers
  * only the batch's rows and updates only the rows it touched (lazy Adam or
@@ -148,7 +153,7 @@ export class SparseEmbeddingTable {
   update(t: number, scale = 1): void {
     this.addL2();
     const d = this.dim;
-    const cfg = this.optimizer;
+    const cfg = embeddingStep(this.optimizer);
     const { weights: w, first: m, second: v, grads: g, touched } = this;
     // The hot loop of sparse training: scalars hoisted, no calls per row.
     if (cfg.embeddingOptimizer === 'adam') {
