@@ -1,16 +1,17 @@
-import { integer, nameList, nonNegativeNumber, oneOf, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
-import { formatMetricsTable, INIT_MODES, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
+import { integer, nameList, oneOf, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
+import { formatMetricsTable, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { fit } from '../api.js';
-import { BACKEND_NAMES, DEFAULT_BACKEND, backendName } from '../train/engines.js';
+import { BACKEND_NAMES, DEFAULT_BACKEND, backendName, defaultWorkers } from '../train/engines.js';
 import { FIT_DEFAULTS, type FitFlags } from '../train/fit-config.js';
 import { METRIC_NAMES } from '../train/metric-key.js';
 import { progressReporter } from '../train/progress.js';
 
 interface FitCommandOptions extends FitFlags {
   out: string;
-  threads: number;
+  workers?: number;
+  threads?: number;
   spinning: boolean;
   config?: string;
   resume: boolean;
@@ -57,11 +58,13 @@ export function registerFitCommand(program: Command): void {
       'label column(s) whose OR is DAction, e.g. cart, fav or cart,fav (default: the data config\'s labels.daction, else inferred: a daction column, or cart/wish/fav… OR-ed — cart OR fav for imported UserBehavior); saved with the run, so eval reads the same labels',
       nameList,
     )
-    .option('--init <how>', `tower output biases of a new run: paper (0, p = 0.5) | calibrated (logit of the training data's base rates) (default: ${FIT_DEFAULTS.init})`, oneOf(INIT_MODES))
-    .option('--embedding-lr <x>', `learning rate of the embedding rows; 0 = --lr (default: ${FIT_DEFAULTS.embeddingLr})`, nonNegativeNumber)
-    .option('--embedding-l2 <x>', `L2 on the embedding rows each batch touches (default: ${FIT_DEFAULTS.embeddingL2})`, nonNegativeNumber)
     .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')} (default: ${DEFAULT_BACKEND})`)
-    .option('--threads <n>', 'intra-op threads of the onnx engine (measured on 2 cores: 2 beats 1 over a whole epoch even with data prefetch on a worker)', positiveInt, 2)
+    .option(
+      '--workers <n>',
+      `onnx engine: sessions computing shares of each batch's gradients side by side, summed into one optimizer step (the same step as one session's); saved with the run, a resume keeps it unless given again (default: the cores, here ${defaultWorkers()})`,
+      positiveInt,
+    )
+    .option('--threads <n>', 'intra-op threads of each onnx session (default: 1 with --workers > 1, else 2; on 2 cores two single-threaded workers beat one session with 2 threads)', positiveInt)
     .option('--spinning', 'let idle onnx threads spin-wait: faster on an idle machine, far slower when other processes compete', false)
     .option('--early-stop <metric>', `stop when this validation metric stops improving: ${METRIC_NAMES.join(', ')} (default: no early stopping; with --valid the best epoch is picked by ctcvr_auc)`)
     .option('--patience <n>', `epochs without improvement before stopping (default: ${FIT_DEFAULTS.patience})`, positiveInt)
