@@ -7,21 +7,32 @@
  * modules (--interaction dot | cross) on the same engine settings. Each
  * configuration runs in its own process so peak RSS is its own.
  *
- *   pnpm --filter @esm2/trainer bench            (or `pnpm bench` at the root)
- *   BENCH_ROWS=1000000 pnpm --filter @esm2/trainer bench
+ * The anchor is measured in the same run: torch_esm2.py, a PyTorch
+ * implementation of the same model (Debian's python3-torch, 1 thread,
+ * OMP_WAIT_POLICY=PASSIVE), trains one epoch on the same file's batches,
+ * which this bench writes out encoded (raw little-endian, one file per graph
+ * input, the onnx epochs' shuffled order) because Python here has no Parquet
+ * reader. Its figure and each onnx epoch's ratio to it are printed; without
+ * torch the reason is printed and the anchor skipped. Its timed loop starts
+ * from encoded batches in memory, so the ratio favours PyTorch slightly.
+ *
+ *   pnpm --filter @esm2/trainer bench            (or `pnpm bench` at the root; 300 k rows)
+ *   BENCH_ROWS=2000000 pnpm --filter @esm2/trainer bench     (the README's figures)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, mkdtemp, open as openFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
+import { availableParallelism, endianness, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel, DEFAULT_OPTIMIZER, initWeights, type Interaction, type TrainingEngine } from '@esm2/core';
+import { buildModel, DEFAULT_OPTIMIZER, initWeights, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
-import { batchToFeeds, fitEncoders, openDataset, prefetchDataset, writeSynthetic, type Batch } from '@esm2/data';
+import { batchToFeeds, fitEncoders, openDataset, prefetchDataset, writeSynthetic, type Batch, type Encoders } from '@esm2/data';
 
 interface Config {
   engine: 'onnx' | 'tfjs';
+  /** onnx: sessions computing shares of each batch's gradients concurrently (default 1). */
+  workers?: number;
   threads: number;
   spinning: boolean;
   /** The model's interaction module (default none: the paper's architecture). */
@@ -34,12 +45,18 @@ interface Config {
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 300_000);
 const BATCH = 1024;
+/** The onnx epochs' shuffle, which the PyTorch anchor's batches follow too. */
+const SHUFFLE = { seed: 1, buffer: 100_000 };
+/** Debian's python3 (python3-torch); BENCH_PYTHON points elsewhere. */
+const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+
+const fitBenchEncoders = (file: string): Promise<Encoders> => fitEncoders(file, { numeric: ['price', 'item_rating'], multi: ['user_tags'], userField: 'user_id' });
 
 async function child(config: Config, file: string): Promise<void> {
-  const encoders = await fitEncoders(file, { numeric: ['price', 'item_rating'], multi: ['user_tags'], userField: 'user_id' });
+  const encoders = await fitBenchEncoders(file);
   const model = buildModel(encoders.schema, { interaction: config.interaction ?? 'none' });
   const weights = initWeights(model.graph, 1);
-  const factory = config.engine === 'onnx' ? onnxEngineFactory({ threads: config.threads, spinning: config.spinning }) : tfjsEngineFactory();
+  const factory = config.engine === 'onnx' ? onnxEngineFactory({ threads: config.threads, spinning: config.spinning, workers: config.workers ?? 1 }) : tfjsEngineFactory();
   const engine: TrainingEngine = await factory.create({ model, weights, optimizer: DEFAULT_OPTIMIZER });
   const held: Batch[] = [];
   for await (const b of openDataset(file, { encoders, batchSize: BATCH, dropLast: true })) {
@@ -56,7 +73,7 @@ async function child(config: Config, file: string): Promise<void> {
     const open = mode === 'worker' ? prefetchDataset : openDataset;
     const t = performance.now();
     let rows = 0;
-    for await (const b of open(file, { encoders, batchSize: BATCH, shuffle: { seed: 1, buffer: 100_000 } })) {
+    for await (const b of open(file, { encoders, batchSize: BATCH, shuffle: SHUFFLE })) {
       await engine.step(batchToFeeds(model.graph, b));
       rows += b.size;
     }
@@ -67,15 +84,67 @@ async function child(config: Config, file: string): Promise<void> {
   console.log(`RESULT ${JSON.stringify(result)}`);
 }
 
+/**
+ * Writes what torch_esm2.py reads into `dir`: every graph input of the
+ * default ESM2 model over one epoch of `file` in the onnx epochs' order, one
+ * raw little-endian file each, and meta.json (fields, model and optimizer
+ * settings, files).
+ */
+async function writeTorchInputs(file: string, dir: string): Promise<void> {
+  if (endianness() !== 'LE') throw new Error('the PyTorch anchor reads little-endian files; this machine is big-endian');
+  const encoders = await fitBenchEncoders(file);
+  const model = buildModel(encoders.schema);
+  const handles = new Map<string, FileHandle>();
+  const inputs: Record<string, { file: string; dtype: string; width: number }> = {};
+  for (const input of model.graph.inputs) {
+    const name = `${input.name.replace(/[^\w.-]/g, '_')}.bin`;
+    inputs[input.name] = { file: name, dtype: input.type.dtype, width: input.type.shape.reduce<number>((a, d) => (d === 'batch' ? a : a * d), 1) };
+    handles.set(input.name, await openFile(join(dir, name), 'w'));
+  }
+  let rows = 0;
+  try {
+    for await (const b of openDataset(file, { encoders, batchSize: BATCH, shuffle: SHUFFLE })) {
+      for (const [name, t] of Object.entries(batchToFeeds(model.graph, b))) {
+        await handles.get(name)!.write(new Uint8Array(t.data.buffer, t.data.byteOffset, t.data.byteLength));
+      }
+      rows += b.size;
+    }
+  } finally {
+    for (const h of handles.values()) await h.close();
+  }
+  const fields = encoders.schema.fields.map((f) =>
+    f.kind === 'numeric'
+      ? { name: f.name, kind: f.kind }
+      : { name: f.name, kind: f.kind, rows: tableSize(f), dim: f.embeddingDim ?? model.config.embeddingDim, ...(f.kind === 'multiCategorical' ? { maxLength: f.maxLength, pooling: f.pooling } : {}) },
+  );
+  await writeFile(join(dir, 'meta.json'), JSON.stringify({ rows, batch: BATCH, fields, model: model.config, optimizer: DEFAULT_OPTIMIZER, inputs }, null, 1));
+}
+
+/** The PyTorch anchor's RESULT, or why there is none. */
+async function runTorch(file: string, dir: string): Promise<Record<string, number> | string> {
+  const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
+  if (probe.error || probe.status !== 0) return `${PYTHON} cannot import torch and numpy (apt-get install python3-torch): ${(probe.error?.message ?? probe.stderr).trim().split('\n').pop()}`;
+  await writeTorchInputs(file, dir);
+  const script = fileURLToPath(new URL('torch_esm2.py', import.meta.url));
+  const run = spawnSync(PYTHON, [script, join(dir, 'meta.json')], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '1' }, maxBuffer: 2 ** 26 });
+  const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
+  if (!line) return `torch_esm2.py failed (exit ${run.status}):\n${run.stderr.slice(-2000)}`;
+  return JSON.parse(line.slice(7)) as Record<string, number>;
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'esm2-train-bench-'));
   try {
     const file = join(dir, 'train.parquet');
     await writeSynthetic(file, { rows: ROWS, seed: 1, worldSeed: 7 });
-    const configs: Config[] = [
+    // The anchor runs right after the onnx engine's paper-architecture configurations.
+    const onnx: Config[] = [
       { engine: 'onnx', threads: 1, spinning: false, steps: 60, epochs: ['worker', 'inline'] },
       { engine: 'onnx', threads: 2, spinning: false, steps: 60, epochs: ['worker'] },
       { engine: 'onnx', threads: 2, spinning: true, steps: 60, epochs: ['worker'] },
+      { engine: 'onnx', workers: 2, threads: 1, spinning: false, steps: 60, epochs: ['worker', 'inline'] },
+    ];
+    const others: Config[] = [
       { engine: 'tfjs', threads: 1, spinning: false, steps: 3, epochs: [] },
       { engine: 'onnx', threads: 2, spinning: false, interaction: 'dot', steps: 60, epochs: ['worker'] },
       { engine: 'onnx', threads: 2, spinning: false, interaction: 'cross', steps: 60, epochs: ['worker'] },
@@ -83,21 +152,40 @@ async function main(): Promise<void> {
       { engine: 'tfjs', threads: 1, spinning: false, interaction: 'cross', steps: 3, epochs: [] },
     ];
     console.log(`training bench: ${ROWS} generated rows, batch ${BATCH}, default ESM2 size\n`);
-    console.log('engine  interaction  threads  spin   ms/step  step samples/s  epoch samples/s (worker | inline)  peak RSS');
-    for (const config of configs) {
+    console.log(`load average before: ${loadavg().map((x) => x.toFixed(1)).join(', ')} (${availableParallelism()} cores)\n`);
+    console.log('engine  interaction  workers  threads  spin   ms/step  step samples/s  epoch samples/s (worker | inline)  peak RSS  load');
+    const epochs: { label: string; samplesPerS: number }[] = [];
+    const measure = (config: Config) => {
       const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'child', JSON.stringify(config), file], { encoding: 'utf8', maxBuffer: 2 ** 26 });
       const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
       if (!line) {
         console.log(`${config.engine} ${config.interaction ?? 'none'} ${config.threads}: failed\n${run.stderr.slice(-2000)}`);
-        continue;
+        return;
       }
       const r = JSON.parse(line.slice(7)) as Record<string, number | string | boolean>;
       const f = (k: string) => (typeof r[k] === 'number' ? Math.round(r[k] as number).toString() : '-');
       console.log(
-        `${String(r.engine).padEnd(7)} ${String(r.interaction ?? 'none').padEnd(11)}  ${String(r.threads).padStart(7)}  ${String(r.spinning).padEnd(5)} ${(r.step_ms as number).toFixed(1).padStart(8)}  ${f('step_samples_per_s').padStart(14)}  ${f('epoch_worker_samples_per_s').padStart(16)} | ${f('epoch_inline_samples_per_s').padEnd(16)}  ${f('peak_rss_mib')} MiB`,
+        `${String(r.engine).padEnd(7)} ${String(r.interaction ?? 'none').padEnd(11)}  ${String(r.workers ?? 1).padStart(7)}  ${String(r.threads).padStart(7)}  ${String(r.spinning).padEnd(5)} ${(r.step_ms as number).toFixed(1).padStart(8)}  ${f('step_samples_per_s').padStart(14)}  ${f('epoch_worker_samples_per_s').padStart(16)} | ${f('epoch_inline_samples_per_s').padEnd(16)}  ${`${f('peak_rss_mib')} MiB`.padStart(8)}  ${loadavg()[0]!.toFixed(1)}`,
       );
+      for (const mode of config.epochs) {
+        const v = r[`epoch_${mode}_samples_per_s`];
+        const sessions = (config.workers ?? 1) > 1 ? `${config.workers} workers × ${config.threads} thread` : `${config.threads} thread${config.threads > 1 ? 's' : ''}`;
+        if (typeof v === 'number' && (config.interaction ?? 'none') === 'none') epochs.push({ label: `onnx ${sessions}${config.spinning ? ' spinning' : ''}, ${mode} epoch`, samplesPerS: v });
+      }
+    };
+    for (const config of onnx) measure(config);
+    const torchDir = join(dir, 'torch');
+    await mkdir(torchDir);
+    const torch = await runTorch(file, torchDir);
+    await rm(torchDir, { recursive: true, force: true });
+    if (typeof torch === 'string') console.log(`\nPyTorch anchor skipped: ${torch}\n`);
+    else {
+      const anchor = torch.epoch_samples_per_s!;
+      console.log(`\nPyTorch ${torch.torch} anchor (same model, 1 thread, OMP_WAIT_POLICY=PASSIVE, same rows in the same order, encoded in memory): ${Math.round(anchor)} samples/s per epoch (${torch.epoch_seconds!.toFixed(1)} s; loss ${torch.first_loss!.toFixed(3)} → ${torch.last_loss!.toFixed(3)}), peak RSS ${Math.round(torch.peak_rss_mib!)} MiB, load ${loadavg()[0]!.toFixed(1)}`);
+      for (const e of epochs) console.log(`  ${e.label.padEnd(44)} ${Math.round(e.samplesPerS).toString().padStart(8)} samples/s = ${(e.samplesPerS / anchor).toFixed(2)}× PyTorch`);
+      console.log('');
     }
-    console.log('\nanchor: PyTorch 1.13 CPU, same model, this machine: ~40,000 samples/s per epoch on 1 thread (~12,000 on 2 with OpenMP spinning)');
+    for (const config of others) measure(config);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
