@@ -62,6 +62,28 @@ describe('fit() --interaction', () => {
   });
 });
 
+describe('fit() --init calibrated, --embedding-lr, --embedding-l2', () => {
+  it('starts the towers at the base rates, saves the settings with the run, and a resume keeps them', async () => {
+    const out = join(dir, 'runs/calibrated');
+    const train = join(dir, 'train.csv');
+    const logs: string[] = [];
+    await fit({ ...small, epochs: 1, train, out, init: 'calibrated', embeddingLr: 2e-4, embeddingL2: 1e-6, reporter: { log: (m) => logs.push(m) } });
+    expect(logs.some((l) => /^calibrated start: base rates ctr 0\.0\d+, /.test(l))).toBe(true);
+    const first = await readCheckpoint(join(out, 'checkpoint'));
+    expect(first.settings.model.init).toBe('calibrated');
+    expect(first.settings.optimizer).toMatchObject({ embeddingLr: 2e-4, embeddingL2: 1e-6 });
+    // One epoch of 30 steps moves the click tower's bias, but it stays near logit(ctr) ≈ −3, far from the paper's 0.
+    expect(first.artifact.weights.get('y1/out/b')![0]!).toBeLessThan(-2);
+    const resumeLogs: string[] = [];
+    await fit({ out, train, epochs: 2, resume: true, init: 'paper', embeddingLr: 1e-3, reporter: { log: (m) => resumeLogs.push(m) } });
+    expect(resumeLogs.some((l) => l.includes('ignoring') && l.includes('--init') && l.includes('--embedding-lr'))).toBe(true);
+    const latest = await readCheckpoint(join(out, 'checkpoint'));
+    expect(latest.position.epoch).toBe(2);
+    expect(latest.settings.model.init).toBe('calibrated');
+    expect(latest.settings.optimizer).toMatchObject({ embeddingLr: 2e-4, embeddingL2: 1e-6 });
+  });
+});
+
 describe('fit() --workers', () => {
   it('saves the worker count with the run; a resume keeps it unless given again, and a checkpoint saved before the setting resumes with the cores', async () => {
     const out = join(dir, 'runs/workers');
