@@ -39,7 +39,13 @@ try {
         const out = await session.run(feeds, request.outputs);
         const results: Record<string, Float32Array> = {};
         for (const o of request.outputs) results[o] = out[o]!.data as Float32Array;
-        port.postMessage({ id: request.id, results });
+        const buffers = [...new Set(Object.values(results).map((r) => r.buffer))];
+        try {
+          // Moved, not copied, when the binding's arrays allow it.
+          port.postMessage({ id: request.id, results }, buffers as ArrayBuffer[]);
+        } catch {
+          port.postMessage({ id: request.id, results });
+        }
       } catch (err) {
         port.postMessage({ id: request.id, error: (err as Error).message });
       }

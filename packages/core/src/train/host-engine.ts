@@ -67,8 +67,8 @@ interface Workers {
   step: ShardedStep;
   gradient: GraphRunner[];
   apply: GraphRunner;
-  /** Each worker's flat dense gradient (apply's inputs). */
-  grads: Float32Array[];
+  /** The dense gradient of a worker without a share of the batch (fewer rows than workers), made when first needed. */
+  zeros?: Float32Array;
   /** Whether the workers report their rows gradients' sums of squares (clipping with lookups). */
   rowsSquares: boolean;
 }
@@ -103,7 +103,8 @@ export class HostEmbeddingEngine implements TrainingEngine {
     private readonly optimizer: OptimizerConfig,
     private readonly compiler: GraphCompiler,
     private readonly trainStep: TrainStep,
-    private readonly runner: GraphRunner,
+    /** The single-graph step; absent with workers, whose steps never use it. */
+    private readonly runner: GraphRunner | undefined,
     private live: DenseState,
     private readonly tables: Map<string, SparseEmbeddingTable>,
     private readonly workers?: Workers,
@@ -118,8 +119,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
    * gradient graph run concurrently (each compiled by `workerCompiler`,
    * default `compiler`), sums their gradients and applies the optimizer
    * once (buildShardedStep): the same step as one runner's, in other
-   * rounding. The single-graph step is still compiled, for batches of one row
-   * and as the layout's owner.
+   * rounding. The single-graph step is then not compiled.
    */
   static async create(
     options: EngineOptions,
@@ -131,14 +131,13 @@ export class HostEmbeddingEngine implements TrainingEngine {
     checkInitialWeights(options.model.graph, options.weights);
     if (!(Number.isInteger(parallel.workers) && parallel.workers >= 1)) throw new Error(`workers must be a positive integer, got ${parallel.workers}`);
     const step = buildTrainStep(options.model, options.optimizer);
-    const runner = await compiler(step.graph);
+    const runner = parallel.workers > 1 ? undefined : await compiler(step.graph);
     let workers: Workers | undefined;
     if (parallel.workers > 1) {
       const sharded = buildShardedStep(options.model, options.optimizer, parallel.workers);
       const workerCompiler = parallel.workerCompiler ?? compiler;
       const gradient = await Promise.all(Array.from({ length: parallel.workers }, () => workerCompiler(sharded.gradient)));
-      const grads = gradient.map(() => new Float32Array(sharded.flatSize));
-      workers = { step: sharded, gradient, apply: await compiler(sharded.apply), grads, rowsSquares: S.rowsSquares in sharded.gradient.outputs };
+      workers = { step: sharded, gradient, apply: await compiler(sharded.apply), rowsSquares: S.rowsSquares in sharded.gradient.outputs };
     }
     const initial = (p: string) => options.weights.get(p)!;
     const live = emptyState(step.flatSize);
@@ -193,7 +192,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
 
   async step(feeds: Record<string, HostTensor>): Promise<StepResult> {
     const batch = this.batchOf(feeds);
-    if (this.workers && batch > 1) return this.stepSharded(feeds, batch, this.workers);
+    if (this.workers) return this.stepSharded(feeds, batch, this.workers);
     const t = ++this.t;
     const { stepSize, epsHat } = adamScalars(this.optimizer, t);
     const stepFeeds = this.feedsFor(this.trainStep.graph, feeds, this.trainStep.lookups, batch);
@@ -210,7 +209,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
       [N.nextSecondMoment]: this.spare.second,
     };
     for (const l of this.trainStep.lookups) into[N.rowsGrad(l.rowsInput)] = this.buffer(`grad:${l.rowsInput}`, batch * l.dim);
-    const result = await this.runner.run(stepFeeds, outputs, into);
+    const result = await this.runner!.run(stepFeeds, outputs, into);
     // The step wrote the new state into the spare buffers: swap.
     [this.live, this.spare] = [this.spare, this.live];
     for (const l of this.trainStep.lookups) {
@@ -259,7 +258,8 @@ export class HostEmbeddingEngine implements TrainingEngine {
           const width = tensor.data.length / batch;
           part[name] = { shape: [hi - lo, ...tensor.shape.slice(1)], data: tensor.data.subarray(lo * width, hi * width) as HostTensor['data'] };
         }
-        const into: Record<string, Float32Array> = { [S.denseGrad]: workers.grads[k]! };
+        // The dense gradient comes back in the runner's own array (no copy); the rows gradients land in the batch's buffers.
+        const into: Record<string, Float32Array> = {};
         for (const l of sharded.lookups) into[N.rowsGrad(l.rowsInput)] = rowsGrads.get(l.rowsInput)!.subarray(lo * l.dim, hi * l.dim);
         return workers.gradient[k]!.run(part, outputs, into);
       }),
@@ -273,8 +273,8 @@ export class HostEmbeddingEngine implements TrainingEngine {
     };
     for (let k = 0; k < workers.gradient.length; k++) {
       // A batch with fewer rows than workers leaves some without a share: they add nothing.
-      if (k >= shards.length) workers.grads[k]!.fill(0);
-      applyFeeds[S.shardGrad(k)] = { shape: [sharded.flatSize], data: workers.grads[k]! };
+      const grad = k < shards.length ? asF32(results[k]![S.denseGrad]!) : (workers.zeros ??= new Float32Array(sharded.flatSize));
+      applyFeeds[S.shardGrad(k)] = { shape: [sharded.flatSize], data: grad };
       if (workers.rowsSquares) applyFeeds[S.shardRowsSquares(k)] = { shape: [], data: Float32Array.of(results[k]?.[S.rowsSquares]?.[0] ?? 0) };
     }
     const applied = await workers.apply.run(
@@ -324,7 +324,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
   }
 
   dispose(): void {
-    this.runner.release?.();
+    this.runner?.release?.();
     for (const r of this.workers?.gradient ?? []) r.release?.();
     this.workers?.apply.release?.();
     for (const p of this.predictors.values()) void p.runner.then((x) => x.release?.());
