@@ -157,5 +157,6 @@ export async function createOnnxTrainingEngine(options: EngineOptions, onnx: Onn
   const { threads, spinning, workers } = onnxEngineSettings(onnx);
   const perSession = `${threads} intra-op thread${threads > 1 ? 's' : ''}`;
   const description = `onnxruntime-node ${ort.env.versions.common}, ${workers > 1 ? `${workers} workers × ${perSession}` : perSession}${spinning ? ', spinning' : ''}`;
-  return HostEmbeddingEngine.create(options, onnxCompiler(threads, spinning), 'onnx', description, { workers, workerCompiler: threadCompiler(threads, spinning) });
+  // The sessions on this thread (the apply step, predictions) run while the workers wait: they take all the workers' threads.
+  return HostEmbeddingEngine.create(options, onnxCompiler(threads * workers, spinning), 'onnx', description, { workers, workerCompiler: threadCompiler(threads, spinning) });
 }
