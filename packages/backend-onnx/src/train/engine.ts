@@ -4,6 +4,7 @@ import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import { encodeModel } from '../proto/codec.js';
 import { ortSessionOptions, type SessionOptions } from '../runtime/session.js';
+import { pack, unpack, type Packed } from './packed.js';
 
 /**
  * onnxruntime settings of the training engine (backend-specific, so not in
@@ -72,7 +73,7 @@ export function onnxCompiler(threads: number, spinning: boolean): GraphCompiler 
   };
 }
 
-type Reply = { ready: true } | { id: number; results: Record<string, Float32Array> } | { id?: number; error: string };
+type Reply = { ready: true } | { id: number; results: Packed } | { id?: number; error: string };
 
 /**
  * Compiles IR graphs to onnxruntime sessions on worker threads, one each
@@ -93,7 +94,7 @@ export function threadCompiler(threads: number, spinning: boolean): GraphCompile
       await worker.terminate();
       throw err;
     });
-    const pending = new Map<number, { resolve: (r: Record<string, Float32Array>) => void; reject: (e: Error) => void }>();
+    const pending = new Map<number, { resolve: (r: Packed) => void; reject: (e: Error) => void }>();
     let failure: Error | undefined;
     const fail = (err: Error) => {
       failure ??= err;
@@ -115,28 +116,26 @@ export function threadCompiler(threads: number, spinning: boolean): GraphCompile
     return {
       run(feeds, outputs, into) {
         if (failure) return Promise.reject(failure);
-        const copies: Record<string, { shape: number[]; data: Float32Array }> = {};
-        const transfer: ArrayBuffer[] = [];
+        const tensors: { name: string; shape: readonly number[]; data: Float32Array }[] = [];
         for (const input of graph.inputs) {
           const feed = feeds[input.name];
           if (!feed) return Promise.reject(new Error(`missing input '${input.name}'`));
           if (!(feed.data instanceof Float32Array)) return Promise.reject(new Error(`input '${input.name}' must be a Float32Array for the onnx engine`));
-          // A copy of exactly the view (posting a view would clone its whole buffer), moved to the worker.
-          const data = feed.data.slice();
-          copies[input.name] = { shape: [...feed.shape], data };
-          transfer.push(data.buffer as ArrayBuffer);
+          tensors.push({ name: input.name, shape: feed.shape, data: feed.data });
         }
+        const feedsPacked = pack(tensors);
         const id = next++;
         return new Promise((resolve, reject) => {
           pending.set(id, {
-            resolve: (results) => {
-              for (const o of outputs) into?.[o]?.set(results[o]!);
-              resolve(Object.fromEntries(outputs.map((o) => [o, into?.[o] ?? results[o]!])));
+            resolve: (packed) => {
+              const results = unpack(packed);
+              for (const o of outputs) into?.[o]?.set(results.get(o)!.data);
+              resolve(Object.fromEntries(outputs.map((o) => [o, into?.[o] ?? results.get(o)!.data])));
             },
             reject,
           });
           worker.ref();
-          worker.postMessage({ id, feeds: copies, outputs }, transfer);
+          worker.postMessage({ id, feeds: feedsPacked, outputs }, [feedsPacked.buffer]);
         });
       },
       release: () => void worker.terminate(),

@@ -4,13 +4,14 @@
  * sessions run side by side only on threads of their own.
  *
  * workerData: { model: Uint8Array, threads, spinning }. Messages in:
- * { id, feeds: { name: { shape, data: Float32Array } }, outputs: string[] };
- * out: { ready: true } once the session is made, then per run
- * { id, results: { name: Float32Array } } or { id, error: string }.
+ * { id, feeds: Packed, outputs: string[] }; out: { ready: true } once the
+ * session is made, then per run { id, results: Packed } or { id, error }
+ * (packed.ts: one transferred buffer per message).
  */
 import * as ort from 'onnxruntime-node';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ortSessionOptions } from '../runtime/session.js';
+import { pack, unpack, type Packed } from './packed.js';
 
 interface Init {
   model: Uint8Array;
@@ -19,7 +20,7 @@ interface Init {
 }
 interface Request {
   id: number;
-  feeds: Record<string, { shape: number[]; data: Float32Array }>;
+  feeds: Packed;
   outputs: string[];
 }
 
@@ -31,21 +32,15 @@ try {
     void (async () => {
       try {
         const feeds: Record<string, ort.Tensor> = {};
+        const given = unpack(request.feeds);
         for (const name of session.inputNames) {
-          const feed = request.feeds[name];
+          const feed = given.get(name);
           if (!feed) throw new Error(`missing input '${name}'`);
           feeds[name] = new ort.Tensor('float32', feed.data, feed.shape);
         }
         const out = await session.run(feeds, request.outputs);
-        const results: Record<string, Float32Array> = {};
-        for (const o of request.outputs) results[o] = out[o]!.data as Float32Array;
-        const buffers = [...new Set(Object.values(results).map((r) => r.buffer))];
-        try {
-          // Moved, not copied, when the binding's arrays allow it.
-          port.postMessage({ id: request.id, results }, buffers as ArrayBuffer[]);
-        } catch {
-          port.postMessage({ id: request.id, results });
-        }
+        const results = pack(request.outputs.map((o) => ({ name: o, shape: out[o]!.dims, data: out[o]!.data as Float32Array })));
+        port.postMessage({ id: request.id, results }, [results.buffer]);
       } catch (err) {
         port.postMessage({ id: request.id, error: (err as Error).message });
       }
