@@ -72,12 +72,16 @@ async function child(config: Config, file: string): Promise<void> {
   for (const mode of config.epochs) {
     const open = mode === 'worker' ? prefetchDataset : openDataset;
     const t = performance.now();
+    const cpu = process.cpuUsage();
     let rows = 0;
     for await (const b of open(file, { encoders, batchSize: BATCH, shuffle: SHUFFLE })) {
       await engine.step(batchToFeeds(model.graph, b));
       rows += b.size;
     }
     result[`epoch_${mode}_samples_per_s`] = rows / ((performance.now() - t) / 1000);
+    // Per CPU-second of the whole process (every thread): what the epoch costs, whatever else the machine runs.
+    const used = process.cpuUsage(cpu);
+    result[`epoch_${mode}_samples_per_cpu_s`] = rows / ((used.user + used.system) / 1e6);
   }
   result.peak_rss_mib = process.resourceUsage().maxRSS / 1024;
   engine.dispose();
@@ -154,7 +158,7 @@ async function main(): Promise<void> {
     console.log(`training bench: ${ROWS} generated rows, batch ${BATCH}, default ESM2 size\n`);
     console.log(`load average before: ${loadavg().map((x) => x.toFixed(1)).join(', ')} (${availableParallelism()} cores)\n`);
     console.log('engine  interaction  workers  threads  spin   ms/step  step samples/s  epoch samples/s (worker | inline)  peak RSS  load');
-    const epochs: { label: string; samplesPerS: number }[] = [];
+    const epochs: { label: string; samplesPerS: number; perCpuS: number }[] = [];
     const measure = (config: Config) => {
       const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'child', JSON.stringify(config), file], { encoding: 'utf8', maxBuffer: 2 ** 26 });
       const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
@@ -170,7 +174,7 @@ async function main(): Promise<void> {
       for (const mode of config.epochs) {
         const v = r[`epoch_${mode}_samples_per_s`];
         const sessions = (config.workers ?? 1) > 1 ? `${config.workers} workers × ${config.threads} thread` : `${config.threads} thread${config.threads > 1 ? 's' : ''}`;
-        if (typeof v === 'number' && (config.interaction ?? 'none') === 'none') epochs.push({ label: `onnx ${sessions}${config.spinning ? ' spinning' : ''}, ${mode} epoch`, samplesPerS: v });
+        if (typeof v === 'number' && (config.interaction ?? 'none') === 'none') epochs.push({ label: `onnx ${sessions}${config.spinning ? ' spinning' : ''}, ${mode} epoch`, samplesPerS: v, perCpuS: r[`epoch_${mode}_samples_per_cpu_s`] as number });
       }
     };
     for (const config of onnx) measure(config);
@@ -182,7 +186,10 @@ async function main(): Promise<void> {
     else {
       const anchor = torch.epoch_samples_per_s!;
       console.log(`\nPyTorch ${torch.torch} anchor (same model, 1 thread, OMP_WAIT_POLICY=PASSIVE, same rows in the same order, encoded in memory): ${Math.round(anchor)} samples/s per epoch (${torch.epoch_seconds!.toFixed(1)} s; loss ${torch.first_loss!.toFixed(3)} → ${torch.last_loss!.toFixed(3)}), peak RSS ${Math.round(torch.peak_rss_mib!)} MiB, load ${loadavg()[0]!.toFixed(1)}`);
-      for (const e of epochs) console.log(`  ${e.label.padEnd(44)} ${Math.round(e.samplesPerS).toString().padStart(8)} samples/s = ${(e.samplesPerS / anchor).toFixed(2)}× PyTorch`);
+      console.log(`  (per CPU-second of the process, all threads: PyTorch ${Math.round(torch.epoch_samples_per_cpu_s!)}; a loaded machine shares cores unevenly between 1- and 2-thread processes)`);
+      for (const e of epochs) {
+        console.log(`  ${e.label.padEnd(44)} ${Math.round(e.samplesPerS).toString().padStart(8)} samples/s = ${(e.samplesPerS / anchor).toFixed(2)}× PyTorch   (${Math.round(e.perCpuS)} per CPU-second)`);
+      }
       console.log('');
     }
     for (const config of others) measure(config);

@@ -148,6 +148,7 @@ def main():
     click, daction, buy = arrays['click'], arrays['daction'], arrays['buy']
     losses = []
     start = time.perf_counter()
+    cpu_start = time.process_time()
     for lo in range(0, rows, size):
         hi = min(rows, lo + size)
         batch = {name: a[lo:hi] for name, a in arrays.items()}
@@ -163,12 +164,14 @@ def main():
             opt.step()
         losses.append(loss.item())
     seconds = time.perf_counter() - start
+    cpu_seconds = time.process_time() - cpu_start
     result = {
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
         'rows': rows,
         'epoch_seconds': seconds,
         'epoch_samples_per_s': rows / seconds,
+        'epoch_samples_per_cpu_s': rows / cpu_seconds,
         'first_loss': losses[0],
         'last_loss': float(np.mean(losses[-20:])),
         'peak_rss_mib': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
