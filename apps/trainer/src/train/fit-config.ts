@@ -72,9 +72,10 @@ export const FIT_DEFAULTS = {
   crossLayers: MODEL_DEFAULTS.crossLayers,
   lossWeights: MODEL_DEFAULTS.lossWeights,
   /**
-   * A new fit starts calibrated (measured: /work/notes/issue11-overfit.md — better
-   * validation and test AUCs at the best epoch over seeds). The model config's own
-   * default stays 'paper', what every artifact saved before the option started from.
+   * A new fit starts calibrated (issue 11: on 1 M generated rows, 2 seeds, ESM2's
+   * best epoch gained ~0.01 CTR and ~0.015 CTCVR AUC on validation and test). The
+   * model config's own default stays 'paper', what every artifact saved before the
+   * option started from.
    */
   init: 'calibrated',
   embeddingLr: DEFAULT_OPTIMIZER.embeddingLr,
