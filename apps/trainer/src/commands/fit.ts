@@ -1,5 +1,5 @@
-import { integer, nameList, oneOf, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
-import { formatMetricsTable, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
+import { integer, nameList, nonNegativeNumber, oneOf, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
+import { formatMetricsTable, INIT_MODES, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
 import { fit } from '../api.js';
@@ -58,6 +58,9 @@ export function registerFitCommand(program: Command): void {
       'label column(s) whose OR is DAction, e.g. cart, fav or cart,fav (default: the data config\'s labels.daction, else inferred: a daction column, or cart/wish/fav… OR-ed — cart OR fav for imported UserBehavior); saved with the run, so eval reads the same labels',
       nameList,
     )
+    .option('--init <how>', `tower output biases of a new run: paper (0, p = 0.5) | calibrated (logit of the training data's base rates) (default: ${FIT_DEFAULTS.init})`, oneOf(INIT_MODES))
+    .option('--embedding-lr <x>', `learning rate of the embedding rows; 0 = --lr (default: ${FIT_DEFAULTS.embeddingLr})`, nonNegativeNumber)
+    .option('--embedding-l2 <x>', `L2 on the embedding rows each batch touches (default: ${FIT_DEFAULTS.embeddingL2})`, nonNegativeNumber)
     .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')} (default: ${DEFAULT_BACKEND})`)
     .option(
       '--workers <n>',
