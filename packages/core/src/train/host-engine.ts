@@ -256,7 +256,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
             continue;
           }
           const width = tensor.data.length / batch;
-          part[name] = { shape: [hi - lo, ...tensor.shape.slice(1)], data: tensor.data.subarray(lo * width, hi * width) as HostTensor['data'] };
+          part[name] = { shape: [hi - lo, ...tensor.shape.slice(1)], data: tensor.data.subarray(lo * width, hi * width) };
         }
         // The dense gradient comes back in the runner's own array (no copy); the rows gradients land in the batch's buffers.
         const into: Record<string, Float32Array> = {};

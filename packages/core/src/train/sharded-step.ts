@@ -62,7 +62,7 @@ function globalReductions(graph: Graph, rowsInputs: ReadonlySet<string>): { grap
     const type = inferType(op, ins.map((i) => types.get(i)!), {});
     if (typeof type === 'string') throw new Error(`sharding graph '${graph.name}': ${id}: ${type}`);
     types.set(id, type);
-    return { id, op, inputs: ins, attrs: {}, type } as Node;
+    return { id, op, inputs: ins, attrs: {}, type };
   };
   for (const node of graph.nodes) {
     const reducesBatch = node.inputs.some((i) => hasBatch(types.get(i)!)) && !hasBatch(node.type);
