@@ -29,7 +29,8 @@ interface CompareCommandOptions {
   interaction?: Interaction;
   crossLayers?: number;
   backend?: string;
-  threads: number;
+  workers?: number;
+  threads?: number;
   resume: boolean;
   parallel: number;
   bootstrap: number;
@@ -99,7 +100,8 @@ export function registerCompareCommand(program: Command): void {
     .option('--interaction <kind>', "feature interaction on the shared embedding: none | dot (DLRM: pairwise dot products of the fields' embeddings, appended) | cross (DCN-v2 cross layers the towers read)", oneOf(INTERACTIONS))
     .option('--cross-layers <n>', 'cross layers of --interaction cross', positiveInt)
     .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')}`)
-    .option('--threads <n>', 'intra-op threads of the onnx engine per cell', positiveInt, 2)
+    .option('--workers <n>', 'data-parallel onnx sessions of each deep cell, as fit --workers (default: the cores)', positiveInt)
+    .option('--threads <n>', 'intra-op threads of each onnx session, as fit --threads (default: 1 with --workers > 1, else 2)', positiveInt)
     .option('--resume', 'skip finished cells and continue the interrupted one', false)
     .option('--parallel <n>', 'cells trained at once (default 1: these are 2-core machines)', positiveInt, 1)
     .option('--bootstrap <n>', 'resamples of the bootstrap over test users behind GAUC differences (0: none)', nonNegativeInt, DEFAULT_GAUC_RESAMPLES)
@@ -126,7 +128,8 @@ export function registerCompareCommand(program: Command): void {
         ...(opts.interaction !== undefined ? { interaction: opts.interaction } : {}),
         ...(opts.crossLayers !== undefined ? { crossLayers: opts.crossLayers } : {}),
         ...(opts.backend !== undefined ? { backend: backendName(opts.backend) } : {}),
-        threads: opts.threads,
+        ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
+        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
         resume: opts.resume,
         parallel: opts.parallel,
         gaucResamples: opts.bootstrap,

@@ -39,6 +39,9 @@ export interface CompareOptions {
   interaction?: Interaction;
   crossLayers?: number;
   backend?: BackendName;
+  /** Data-parallel workers of each deep cell's onnx engine (fit's --workers; default the cores). */
+  workers?: number;
+  /** Intra-op threads per onnx session (fit's default: 1 with workers > 1, else 2). */
   threads?: number;
   /** Skip finished cells, continue an interrupted one. */
   resume?: boolean;
@@ -200,6 +203,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
       ...(valid ? { valid } : {}),
       ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
       ...(options.backend !== undefined ? { backend: options.backend } : {}),
+      ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
       ...(daction ? { daction } : {}),
       ...(resume
