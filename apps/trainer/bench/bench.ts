@@ -8,8 +8,8 @@
  * configuration runs in its own process so peak RSS is its own.
  *
  * The anchor is measured in the same run: torch_esm2.py, a PyTorch
- * implementation of the same model (Debian's python3-torch, 1 thread,
- * OMP_WAIT_POLICY=PASSIVE), trains one epoch on the same file's batches,
+ * implementation of the same model (Debian's python3-torch on OpenBLAS, 1
+ * thread, OMP_WAIT_POLICY=PASSIVE), trains one epoch on the same file's batches,
  * which this bench writes out encoded (raw little-endian, one file per graph
  * input, the onnx epochs' shuffled order) because Python here has no Parquet
  * reader. Its figure and each onnx epoch's ratio to it are printed; without
@@ -130,7 +130,7 @@ async function runTorch(file: string, dir: string): Promise<Record<string, numbe
   if (probe.error || probe.status !== 0) return `${PYTHON} cannot import torch and numpy (apt-get install python3-torch): ${(probe.error?.message ?? probe.stderr).trim().split('\n').pop()}`;
   await writeTorchInputs(file, dir);
   const script = fileURLToPath(new URL('torch_esm2.py', import.meta.url));
-  const run = spawnSync(PYTHON, [script, join(dir, 'meta.json')], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '1' }, maxBuffer: 2 ** 26 });
+  const run = spawnSync(PYTHON, [script, join(dir, 'meta.json')], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }, maxBuffer: 2 ** 26 });
   const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) return `torch_esm2.py failed (exit ${run.status}):\n${run.stderr.slice(-2000)}`;
   return JSON.parse(line.slice(7)) as Record<string, number>;
