@@ -35,7 +35,7 @@ function safeRatio(num: tf.Tensor, den: tf.Tensor): tf.Tensor {
 function pairwiseDotGrad(dy: tf.Tensor, x: tf.Tensor): tf.Tensor {
   const f = x.shape[1]!;
   const full = tf.gather(tf.pad(dy, [[0, 0], [0, 1]]), tf.tensor1d(symmetricPairIndex(f), 'int32'), 1);
-  return tf.matMul(tf.reshape(full, [-1, f, f]) as tf.Tensor3D, x as tf.Tensor3D);
+  return tf.matMul(tf.reshape<tf.Rank.R3>(full, [-1, f, f]), x);
 }
 
 /**
@@ -48,7 +48,7 @@ const pairwiseDot = tf.customGrad((...args: (tf.Tensor | tf.GradSaveFunc)[]) => 
   const [x, save] = args as [tf.Tensor, tf.GradSaveFunc];
   save([x]);
   const f = x.shape[1]!;
-  const gram = tf.matMul(x as tf.Tensor3D, x as tf.Tensor3D, false, true);
+  const gram = tf.matMul(x, x, false, true);
   const cells = upperTrianglePairs(f).map(([i, j]) => i * f + j);
   return { value: tf.gather(tf.reshape(gram, [-1, f * f]), tf.tensor1d(cells, 'int32'), 1), gradFunc: (dy: tf.Tensor, [saved]: tf.Tensor[]) => pairwiseDotGrad(dy, saved!) };
 });
