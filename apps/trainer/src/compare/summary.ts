@@ -151,33 +151,30 @@ export async function buildComparison(models: Record<string, CellRun[]>, referen
         seeds: r.seeds,
         ...(r.reason !== undefined ? { reason: r.reason } : {}),
       };
-      if ((metric === 'cvr_auc' || metric === 'ctcvr_auc') && testScores) {
-        const delong = await delongOnTest(testScores, reference, baseline, seeds[0]!, metric, m.rows);
-        if (delong) {
-          d.delong = delong;
-          if (seeds.length < 2) {
-            Object.assign(d, { ci95: delong.ci95, pValue: delong.pValue, method: 'delong' });
-            if (delong.reason !== undefined) d.reason = delong.reason;
-            else delete d.reason;
-          }
-        }
-      }
+      // The test on the test rows of the first shared seed: DeLong for AUCs, the user bootstrap for GAUCs.
       const resamples = options.gaucResamples ?? DEFAULT_GAUC_RESAMPLES;
-      if ((metric === 'cvr_gauc' || metric === 'ctcvr_gauc') && testScores && resamples > 0) {
-        const boot = await bootstrapOnTest(testScores, reference, baseline, seeds[0]!, metric, m.rows, resamples);
-        if (boot) {
-          d.bootstrap = boot;
-          if (seeds.length < 2) {
-            Object.assign(d, { ci95: boot.ci95, pValue: boot.pValue, method: 'bootstrap' });
-            if (boot.reason !== undefined) d.reason = boot.reason;
-            else delete d.reason;
-          }
-        }
+      if ((metric === 'cvr_auc' || metric === 'ctcvr_auc') && testScores) {
+        onTestRows(d, 'delong', await delongOnTest(testScores, reference, baseline, seeds[0]!, metric, m.rows));
+      } else if ((metric === 'cvr_gauc' || metric === 'ctcvr_gauc') && testScores && resamples > 0) {
+        onTestRows(d, 'bootstrap', await bootstrapOnTest(testScores, reference, baseline, seeds[0]!, metric, m.rows, resamples));
       }
       out.differences.push(d);
     }
   }
   return out;
+}
+
+/**
+ * Attaches a test on the test rows to the difference; with a single seed
+ * (no seed interval) it becomes the difference's own interval and method.
+ */
+function onTestRows<K extends 'delong' | 'bootstrap'>(d: Difference, method: K, test: Difference[K]): void {
+  if (test === undefined) return;
+  (d as Record<K, Difference[K]>)[method] = test;
+  if (d.seeds >= 2) return;
+  Object.assign(d, { ci95: test.ci95, pValue: test.pValue, method });
+  if (test.reason !== undefined) d.reason = test.reason;
+  else delete d.reason;
 }
 
 async function bootstrapOnTest(
