@@ -20,6 +20,7 @@
  *   BENCH_ROWS=2000000 pnpm --filter @esm2/trainer bench     (the README's figures)
  */
 import { spawnSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open as openFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { availableParallelism, endianness, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -124,13 +125,38 @@ async function writeTorchInputs(file: string, dir: string): Promise<void> {
   await writeFile(join(dir, 'meta.json'), JSON.stringify({ rows, batch: BATCH, fields, model: model.config, optimizer: DEFAULT_OPTIMIZER, inputs }, null, 1));
 }
 
+/**
+ * The OpenBLAS kernels for the anchor. Debian's torch 1.13 does its GEMMs in
+ * the system OpenBLAS (0.3.21; BLAS_INFO=generic), whose CPU detection falls
+ * back to Prescott (SSE3) on this VM's CPUID ("Intel(R) Xeon(R) Processor"):
+ * measured here, 31 against 142 GFLOP/s for a 1024×256 · 256×128 product and
+ * 12k against 36k samples/s per anchor epoch. So the core type is named from
+ * the CPU's flags (OPENBLAS_CORETYPE, when set, wins); undefined leaves
+ * OpenBLAS to its own detection.
+ */
+function openblasCoretype(): string | undefined {
+  if (process.env.OPENBLAS_CORETYPE !== undefined) return process.env.OPENBLAS_CORETYPE;
+  let flags: string[];
+  try {
+    flags = (/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/);
+  } catch {
+    return undefined;
+  }
+  if (flags.includes('avx512bf16')) return 'Cooperlake';
+  if (flags.includes('avx512f')) return 'SkylakeX';
+  if (flags.includes('avx2')) return 'Haswell';
+  return undefined;
+}
+
 /** The PyTorch anchor's RESULT, or why there is none. */
 async function runTorch(file: string, dir: string): Promise<Record<string, number> | string> {
   const probe = spawnSync(PYTHON, ['-c', 'import torch, numpy; print(torch.__version__)'], { encoding: 'utf8' });
   if (probe.error || probe.status !== 0) return `${PYTHON} cannot import torch and numpy (apt-get install python3-torch): ${(probe.error?.message ?? probe.stderr).trim().split('\n').pop()}`;
   await writeTorchInputs(file, dir);
   const script = fileURLToPath(new URL('torch_esm2.py', import.meta.url));
-  const run = spawnSync(PYTHON, [script, join(dir, 'meta.json')], { encoding: 'utf8', env: { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1' }, maxBuffer: 2 ** 26 });
+  const coretype = openblasCoretype();
+  const env = { ...process.env, OMP_WAIT_POLICY: 'PASSIVE', OMP_NUM_THREADS: '1', OPENBLAS_NUM_THREADS: '1', ...(coretype !== undefined ? { OPENBLAS_CORETYPE: coretype } : {}) };
+  const run = spawnSync(PYTHON, [script, join(dir, 'meta.json')], { encoding: 'utf8', env, maxBuffer: 2 ** 26 });
   const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
   if (!line) return `torch_esm2.py failed (exit ${run.status}):\n${run.stderr.slice(-2000)}`;
   return JSON.parse(line.slice(7)) as Record<string, number>;
@@ -185,7 +211,7 @@ async function main(): Promise<void> {
     if (typeof torch === 'string') console.log(`\nPyTorch anchor skipped: ${torch}\n`);
     else {
       const anchor = torch.epoch_samples_per_s!;
-      console.log(`\nPyTorch ${torch.torch} anchor (same model, 1 thread, OMP_WAIT_POLICY=PASSIVE, same rows in the same order, encoded in memory): ${Math.round(anchor)} samples/s per epoch (${torch.epoch_seconds!.toFixed(1)} s; loss ${torch.first_loss!.toFixed(3)} → ${torch.last_loss!.toFixed(3)}), peak RSS ${Math.round(torch.peak_rss_mib!)} MiB, load ${loadavg()[0]!.toFixed(1)}`);
+      console.log(`\nPyTorch ${torch.torch} anchor (same model, 1 thread, OMP_WAIT_POLICY=PASSIVE, OPENBLAS_CORETYPE=${openblasCoretype() ?? '(OpenBLAS detects)'}, same rows in the same order, encoded in memory): ${Math.round(anchor)} samples/s per epoch (${torch.epoch_seconds!.toFixed(1)} s; loss ${torch.first_loss!.toFixed(3)} → ${torch.last_loss!.toFixed(3)}), peak RSS ${Math.round(torch.peak_rss_mib!)} MiB, load ${loadavg()[0]!.toFixed(1)}`);
       console.log(`  (per CPU-second of the process, all threads: PyTorch ${Math.round(torch.epoch_samples_per_cpu_s!)}; a loaded machine shares cores unevenly between 1- and 2-thread processes)`);
       for (const e of epochs) {
         console.log(`  ${e.label.padEnd(44)} ${Math.round(e.samplesPerS).toString().padStart(8)} samples/s = ${(e.samplesPerS / anchor).toFixed(2)}× PyTorch   (${Math.round(e.perCpuS)} per CPU-second)`);
