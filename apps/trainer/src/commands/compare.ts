@@ -1,8 +1,8 @@
 import { nameList, nonNegativeInt, oneOf, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
-import { INTERACTIONS, type Interaction } from '@esm2/core';
+import { INTERACTIONS } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { join } from 'node:path';
-import { COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo } from '../compare/run.js';
+import { COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo, type CompareOptions } from '../compare/run.js';
 import { COMPARISON_HTML } from '../compare/report.js';
 import { COMPARE_MODELS, parseLossWeights, parseModels, parseSeeds, parseVariants, type CompareEntry } from '../compare/spec.js';
 import { DEFAULT_GAUC_RESAMPLES, formatMainTable } from '../compare/summary.js';
@@ -10,31 +10,24 @@ import { BACKEND_NAMES, backendName } from '../train/engines.js';
 import type { LoopReporter } from '../train/loop.js';
 import type { EpochRecord } from '../train/settings.js';
 
-interface CompareCommandOptions {
+/** The flags as commander parses them: the settings passed through to every cell are runCompare's own. */
+type CompareCommandOptions = Pick<
+  CompareOptions,
+  'epochs' | 'lossWeights' | 'daction' | 'batchSize' | 'lr' | 'towers' | 'embeddingDim' | 'interaction' | 'crossLayers' | 'workers' | 'threads'
+> & {
   train: string;
   valid?: string;
   test: string;
   models: CompareEntry[];
   seeds: number[];
   variants?: CompareEntry[];
-  epochs?: number;
   out: string;
   config?: string;
-  lossWeights?: { ctr: number; ctavr: number; ctcvr: number };
-  daction?: string[];
-  batchSize?: number;
-  lr?: number;
-  towers?: number[];
-  embeddingDim?: number;
-  interaction?: Interaction;
-  crossLayers?: number;
   backend?: string;
-  workers?: number;
-  threads?: number;
   resume: boolean;
   parallel: number;
   bootstrap: number;
-}
+};
 
 /** Commander parser from a parser that throws Error: its message becomes the usage error. */
 const arg =
