@@ -66,7 +66,7 @@ async function mustExist(path: string, flag: string): Promise<void> {
 /** Rows per prediction batch in validation: bigger than training batches, since no gradients are kept. */
 const evalBatchSize = (s: FitSettings) => Math.max(s.batchSize, 4096);
 
-const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'interaction', 'crossLayers', 'lossWeights', 'earlyStop', 'patience', 'shuffleBuffer', 'init', 'embeddingLr', 'embeddingL2'] as const;
+const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'interaction', 'crossLayers', 'lossWeights', 'selectBy', 'earlyStop', 'patience', 'shuffleBuffer', 'init', 'embeddingLr', 'embeddingL2'] as const;
 
 /**
  * Trains a zoo model exactly as `esm2-train fit` does (the command calls

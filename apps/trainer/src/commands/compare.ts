@@ -8,6 +8,7 @@ import { COMPARE_MODELS, parseLossWeights, parseModels, parseSeeds, parseVariant
 import { DEFAULT_GAUC_RESAMPLES, formatMainTable } from '../compare/summary.js';
 import { BACKEND_NAMES, backendName } from '../train/engines.js';
 import type { LoopReporter } from '../train/loop.js';
+import { recordLogloss } from '../train/metric-key.js';
 import type { EpochRecord } from '../train/settings.js';
 
 /** The flags as commander parses them: the settings passed through to every cell are runCompare's own. */
@@ -58,7 +59,7 @@ function cellReporter(cell: CellInfo): LoopReporter {
     epochEnd(r: EpochRecord, improved) {
       progress?.stop();
       progress = undefined;
-      process.stderr.write(`${tag} epoch ${r.epoch}: train loss ${fmt(r.train_loss)}  valid ctcvr_auc ${fmt(r.ctcvr_auc)}${improved ? '  *best' : ''}\n`);
+      process.stderr.write(`${tag} epoch ${r.epoch}: train loss ${fmt(r.train_loss)}  valid logloss ${fmt(recordLogloss(r))} ctcvr_auc ${fmt(r.ctcvr_auc)}${improved ? '  *best' : ''}\n`);
     },
     log(message) {
       process.stderr.write(`${tag} ${message}\n`);

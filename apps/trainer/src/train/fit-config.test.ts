@@ -37,6 +37,17 @@ describe('fit settings', () => {
     expect(() => resolveFitSettings({ data: 'train.csv', model: 'esm2' }, { optimizer: { embeddingLr: -1 } }, defaults)).toThrow(/optimizer\.embeddingLr/);
   });
 
+  it('selectBy: logloss by default, from the config or a flag, the early-stop metric when stopping early, checked', () => {
+    const base = { data: 'train.csv', valid: 'valid.csv', model: 'esm2' };
+    expect(resolveFitSettings(base, {}, defaults).selectBy).toBe('logloss');
+    expect(FIT_DEFAULTS.selectBy).toBe('logloss');
+    expect(resolveFitSettings(base, { train: { selectBy: 'ctr_auc' } }, defaults).selectBy).toBe('ctr_auc');
+    expect(resolveFitSettings({ ...base, selectBy: 'logloss_ctr' }, { train: { selectBy: 'ctr_auc' } }, defaults).selectBy).toBe('logloss_ctr');
+    expect(resolveFitSettings({ ...base, earlyStop: 'cvr_auc' }, {}, defaults).selectBy).toBe('cvr_auc');
+    expect(() => resolveFitSettings({ ...base, selectBy: 'loss' }, {}, defaults)).toThrow(/unknown metric 'loss'/);
+    expect(() => resolveFitSettings({ ...base, selectBy: 'logloss', earlyStop: 'cvr_auc' }, {}, defaults)).toThrow(/--select-by logloss and --early-stop cvr_auc disagree/);
+  });
+
   it('names what is wrong', async () => {
     const path = join(dir, 'bad.yaml');
     await writeFile(path, 'train: { epoch: 3 }\n');
@@ -87,7 +98,8 @@ describe('fit config schema', () => {
     expect(s.optimizer).toEqual(DEFAULT_OPTIMIZER);
     expect(s.data?.labels).toEqual({ click: 'click', daction: ['cart', 'fav'], buy: 'buy' });
     expect([s.epochs, s.batchSize, s.seed, s.shuffleBuffer, s.backend]).toEqual([FIT_DEFAULTS.epochs, FIT_DEFAULTS.batchSize, FIT_DEFAULTS.seed, FIT_DEFAULTS.shuffleBuffer, 'onnx']);
-    expect(s.earlyStop).toEqual({ metric: 'ctcvr_auc', patience: FIT_DEFAULTS.patience });
+    expect(s.earlyStop).toEqual({ metric: 'logloss', patience: FIT_DEFAULTS.patience });
+    expect(s.selectBy).toBe('logloss');
   });
 
   it('rejects a misspelt key at any depth, naming its path and the file', async () => {

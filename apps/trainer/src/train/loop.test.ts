@@ -35,7 +35,7 @@ function batchOf(size: number): Batch {
 }
 
 /** A stand-in engine (no backend at all): proves the loop needs only the EngineFactory contract. */
-function fakeFactory(qualityByEpoch: number[]): EngineFactory & { steps: number } {
+function fakeFactory(qualityByEpoch: number[], shiftByEpoch: number[] = []): EngineFactory & { steps: number } {
   const f = {
     name: 'fake',
     steps: 0,
@@ -54,7 +54,9 @@ function fakeFactory(qualityByEpoch: number[]): EngineFactory & { steps: number 
           const epoch = Math.ceil(steps / 2);
           const q = qualityByEpoch[epoch - 1] ?? 0;
           // Score = q·label + (1−q)·noise: q = 1 ranks perfectly, q = 0 ranks by an unrelated pattern.
-          const score = Float32Array.from(buy, (b, i) => 0.1 + 0.8 * (q * b + (1 - q) * ((i * 7) % 5) / 5));
+          // A shift moves every score up alike: the ranking (AUCs) stays, the loglosses worsen.
+          const shift = shiftByEpoch[epoch - 1] ?? 0;
+          const score = Float32Array.from(buy, (b, i) => Math.min(0.999, shift + 0.1 + 0.8 * (q * b + (1 - q) * ((i * 7) % 5) / 5)));
           return Object.fromEntries(outputs.map((o) => [o, score]));
         },
         getWeights: () => initWeights(model.graph, 1),
@@ -187,6 +189,42 @@ describe('fitLoop (backend-neutral)', () => {
     await expect(
       fitLoop({ ...base, factory: fakeFactory([0.5]), settings: { ...settings, earlyStop: { metric: 'ctcvr_auc', patience: 1 } }, paths: runPaths(dir2) }),
     ).rejects.toThrow(/cannot stop early: ctcvr_auc is undefined on the validation data valid\.csv/);
+  });
+
+  it('picks the best epoch by the summed entire-space logloss when selectBy is logloss, not by a better-ranking but worse-calibrated epoch', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
+    dirs.push(dir);
+    const settings: FitSettings = {
+      train: 'train.csv',
+      valid: 'valid.csv',
+      model: parseModelConfig({ model: 'esm2', towers: [4] }),
+      optimizer: DEFAULT_OPTIMIZER,
+      epochs: 2,
+      batchSize: 16,
+      seed: 1,
+      shuffleBuffer: 10,
+      selectBy: 'logloss',
+      backend: 'fake',
+    };
+    // Epoch 1 ranks worse; epoch 2 ranks better, but every score is shifted up by 0.6.
+    const outcome = await fitLoop({
+      factory: fakeFactory([0.2, 0.9], [0, 0.6]),
+      model,
+      schema,
+      encoders: null,
+      settings,
+      paths: runPaths(dir),
+      trainBatches: () => twoBatches(),
+      validBatches: () => twoBatches(),
+      start: { weights: initWeights(model.graph, 1) },
+    });
+    const history = JSON.parse(await readFile(runPaths(dir).history, 'utf8')) as { ctcvr_auc: number; logloss: Record<string, number> }[];
+    const summed = history.map((h) => h.logloss.ctr! + h.logloss.ctavr! + h.logloss.ctcvr!);
+    // The premise: the epochs disagree (epoch 2 best by CTCVR AUC, epoch 1 by the loglosses).
+    expect(history[1]!.ctcvr_auc).toBeGreaterThan(history[0]!.ctcvr_auc);
+    expect(summed[1]).toBeGreaterThan(summed[0]!);
+    expect(outcome.position.best).toEqual({ epoch: 1, value: summed[0], metric: 'logloss' });
+    expect((await readArtifact(runPaths(dir).best)).metadata.epoch).toBe(1);
   });
 
   it('refuses early stopping without validation data', async () => {

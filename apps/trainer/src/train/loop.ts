@@ -19,8 +19,8 @@ import type { RunPaths } from './run-dir.js';
 import type { EpochRecord, FitSettings, LoopPosition } from './settings.js';
 import { jsonSafe } from './write-json.js';
 
-/** How the best epoch is picked when no early-stopping metric is given. */
-export const DEFAULT_SELECTION_METRIC = 'ctcvr_auc';
+/** How runs saved before FitSettings.selectBy existed pick their best epoch (a resume keeps it). */
+export const LEGACY_SELECTION_METRIC = 'ctcvr_auc';
 
 /** What the loop tells the outside world (progress bars, logs); all optional. */
 export interface LoopReporter {
@@ -64,7 +64,7 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
   const report = run.reporter ?? {};
   if (settings.earlyStop && !run.validBatches) throw new Error(`early stopping on ${settings.earlyStop.metric} needs validation data (--valid)`);
   // With validation data the best epoch is chosen by a metric even without early stopping (later epochs can overfit the ids).
-  const selectBy = settings.earlyStop?.metric ?? (run.validBatches ? DEFAULT_SELECTION_METRIC : undefined);
+  const selectBy = settings.earlyStop?.metric ?? (run.validBatches ? (settings.selectBy ?? LEGACY_SELECTION_METRIC) : undefined);
   const key: MetricKey | undefined = selectBy ? metricKey(selectBy) : undefined;
   const position: LoopPosition = structuredClone(run.start.position) ?? { epoch: 0, step: 0, badEpochs: 0, stopped: false, history: [] };
   if (run.trainRows !== undefined) position.trainRows = run.trainRows;

@@ -1,5 +1,6 @@
 import { Progress } from '@esm2/cli-kit';
 import type { LoopReporter } from './loop.js';
+import { recordLogloss } from './metric-key.js';
 import type { EpochRecord } from './settings.js';
 
 const fmt = (x: unknown, digits = 4) => (typeof x === 'number' ? (Number.isNaN(x) ? 'nan' : x.toFixed(digits)) : '-');
@@ -26,7 +27,7 @@ export function progressReporter(): LoopReporter {
     epochEnd(r: EpochRecord, improved) {
       progress?.stop();
       progress = undefined;
-      const valid = 'cvr_auc' in r || 'ctr_auc' in r ? `  valid: ctr_auc ${fmt(r.ctr_auc)} cvr_auc ${fmt(r.cvr_auc)} ctcvr_auc ${fmt(r.ctcvr_auc)} ctcvr_gauc ${fmt(r.ctcvr_gauc)}` : '';
+      const valid = 'cvr_auc' in r || 'ctr_auc' in r ? `  valid: logloss ${fmt(recordLogloss(r))} ctr_auc ${fmt(r.ctr_auc)} cvr_auc ${fmt(r.cvr_auc)} ctcvr_auc ${fmt(r.ctcvr_auc)} ctcvr_gauc ${fmt(r.ctcvr_gauc)}` : '';
       console.log(`epoch ${r.epoch}: train loss ${fmt(r.train_loss)} (${r.samples_per_s} samples/s, ${r.seconds} s)${valid}${improved ? '  *best' : ''}`);
     },
     log(message) {

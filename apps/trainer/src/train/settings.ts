@@ -15,6 +15,12 @@ export interface FitSettings {
   /** Rows held by the streaming shuffle. */
   shuffleBuffer: number;
   earlyStop?: { metric: string; patience: number };
+  /**
+   * The validation metric that picks the best epoch when no early-stopping
+   * metric is given (--select-by; default logloss). Absent in runs saved
+   * before the setting: they keep ctcvr_auc, what they were started with.
+   */
+  selectBy?: string;
   backend: string;
   /**
    * Data-parallel workers of the onnx engine (--workers; default the cores).
@@ -46,7 +52,7 @@ export interface LoopPosition {
   epoch: number;
   /** Optimizer steps taken. */
   step: number;
-  /** The best epoch so far by the selection metric (early-stop metric, else ctcvr_auc); absent without validation data. */
+  /** The best epoch so far by the selection metric (the early-stop metric, else selectBy); absent without validation data. */
   best?: { epoch: number; value: number; metric: string };
   /** Epochs since the best one (early stopping). */
   badEpochs: number;
