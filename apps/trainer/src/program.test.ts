@@ -58,4 +58,15 @@ describe('esm2-train command line', () => {
     expect(r.code).toBe(1);
     expect(r.err).toContain("esm2-train: option '--loss-weights <ctr,ctavr,ctcvr>' argument '1,2' is invalid. expected three comma-separated weights ≥ 0");
   });
+
+  it('compare --paper is the paper\'s architecture and start: a contradicting --interaction or --init is refused', async () => {
+    const base = ['compare', '--train', 'no.csv', '--test', 'no.csv', '--out', 'runs/never', '--paper'];
+    const dot = await run(...base, '--interaction', 'dot');
+    expect(dot.code).toBe(1);
+    expect(dot.err).toContain('--paper means --interaction none, not dot');
+    const calibrated = await run(...base, '--init', 'calibrated');
+    expect(calibrated.code).toBe(1);
+    expect(calibrated.err).toContain('--paper means --init paper, not calibrated');
+    expect(existsSync('runs/never')).toBe(false);
+  });
 });

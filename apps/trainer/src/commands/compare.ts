@@ -1,5 +1,5 @@
 import { nameList, nonNegativeInt, oneOf, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
-import { INTERACTIONS } from '@esm2/core';
+import { INIT_MODES, INTERACTIONS } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { join } from 'node:path';
 import { COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo, type CompareOptions } from '../compare/run.js';
@@ -14,8 +14,9 @@ import type { EpochRecord } from '../train/settings.js';
 /** The flags as commander parses them: the settings passed through to every cell are runCompare's own. */
 type CompareCommandOptions = Pick<
   CompareOptions,
-  'epochs' | 'lossWeights' | 'daction' | 'batchSize' | 'lr' | 'towers' | 'embeddingDim' | 'interaction' | 'crossLayers' | 'workers' | 'threads'
+  'epochs' | 'lossWeights' | 'daction' | 'batchSize' | 'lr' | 'towers' | 'embeddingDim' | 'interaction' | 'init' | 'crossLayers' | 'workers' | 'threads'
 > & {
+  paper: boolean;
   train: string;
   valid?: string;
   test: string;
@@ -93,6 +94,8 @@ export function registerCompareCommand(program: Command): void {
     .option('--embedding-dim <n>', 'embedding width', positiveInt)
     .option('--interaction <kind>', "feature interaction on the shared embedding: none | dot (DLRM: pairwise dot products of the fields' embeddings, appended) | cross (DCN-v2 cross layers the towers read)", oneOf(INTERACTIONS))
     .option('--cross-layers <n>', 'cross layers of --interaction cross', positiveInt)
+    .option('--init <how>', "tower output biases of every deep cell: paper (0) | calibrated (logit of the training data's base rates) (default: fit's)", oneOf(INIT_MODES))
+    .option('--paper', "the paper's settings for every deep cell: --interaction none --init paper (the architecture and start of Wen et al.)", false)
     .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')}`)
     .option('--workers <n>', 'data-parallel onnx sessions of each deep cell, as fit --workers (default: the cores)', positiveInt)
     .option('--threads <n>', 'intra-op threads of each onnx session, as fit --threads (default: 1 with --workers > 1, else 2)', positiveInt)
@@ -104,6 +107,12 @@ export function registerCompareCommand(program: Command): void {
       const clash = opts.variants?.find((v) => opts.models.some((m) => m.name === v.name));
       if (clash) throw new Error(`--variants: '${clash.name}' is also in --models`);
       const out = userPath(opts.out);
+      if (opts.paper) {
+        if (opts.interaction !== undefined && opts.interaction !== 'none') throw new Error(`--paper means --interaction none, not ${opts.interaction}`);
+        if (opts.init !== undefined && opts.init !== 'paper') throw new Error(`--paper means --init paper, not ${opts.init}`);
+      }
+      const interaction = opts.paper ? 'none' : opts.interaction;
+      const init = opts.paper ? 'paper' : opts.init;
       const comparison = await runCompare({
         train: userPath(opts.train),
         ...(opts.valid ? { valid: userPath(opts.valid) } : {}),
@@ -119,7 +128,8 @@ export function registerCompareCommand(program: Command): void {
         ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
         ...(opts.towers ? { towers: opts.towers } : {}),
         ...(opts.embeddingDim !== undefined ? { embeddingDim: opts.embeddingDim } : {}),
-        ...(opts.interaction !== undefined ? { interaction: opts.interaction } : {}),
+        ...(interaction !== undefined ? { interaction } : {}),
+        ...(init !== undefined ? { init } : {}),
         ...(opts.crossLayers !== undefined ? { crossLayers: opts.crossLayers } : {}),
         ...(opts.backend !== undefined ? { backend: backendName(opts.backend) } : {}),
         ...(opts.workers !== undefined ? { workers: opts.workers } : {}),

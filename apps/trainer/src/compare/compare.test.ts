@@ -61,7 +61,8 @@ describe('compare', () => {
     const out = join(dir, 'cmp');
     const entries = [...parseModels(gbdt ? 'esm2,dnn,gbdt' : 'esm2,dnn'), ...parseVariants('no-ctavr:loss-weights=1,0,1; fav:daction=fav')];
     const logs: string[] = [];
-    const opts = { train: join(dir, 'train.csv'), valid: join(dir, 'valid.csv'), test: join(dir, 'test.csv'), entries, seeds: [1, 2], out, epochs: 1, batchSize: 200, towers: [8], embeddingDim: 4 };
+    // init: the paper's start whatever fit's default is (what compare --paper passes).
+    const opts = { train: join(dir, 'train.csv'), valid: join(dir, 'valid.csv'), test: join(dir, 'test.csv'), entries, seeds: [1, 2], out, epochs: 1, batchSize: 200, towers: [8], embeddingDim: 4, init: 'paper' as const };
     // Two cells at a time (--parallel 2): the pool, and cells sharing the comparison directory.
     const c = await runCompare({ ...opts, parallel: 2, log: (m) => logs.push(m) });
 
@@ -140,6 +141,8 @@ describe('compare', () => {
     const settings = (name: string) => cells[name]![0]!.cell.settings as { model: { lossWeights: { ctavr: number } }; daction: string[] };
     expect(settings('no-ctavr').model.lossWeights.ctavr).toBe(0);
     expect(settings('esm2').model.lossWeights.ctavr).toBe(1);
+    expect((cells.esm2![0]!.cell.settings as { model: { init: string } }).model.init).toBe('paper');
+    expect((await readJson<{ common: { init: string } }>(join(out, 'compare-settings.json'))).common.init).toBe('paper');
     expect(settings('fav').daction).toEqual(['fav']);
     expect(settings('esm2').daction.sort()).toEqual(['cart', 'fav']);
     expect(cells.fav![0]!.dactions).toBeLessThan(base.dactions);

@@ -1,5 +1,5 @@
 import { scoreGbdt, trainGbdt } from '@esm2/baseline-xgboost';
-import { DEFAULT_OPTIMIZER, MODEL_FILE, readArtifact, writeFileAtomic, writeJsonAtomic, type Esm2Metrics, type Interaction } from '@esm2/core';
+import { DEFAULT_OPTIMIZER, INIT_MODES, MODEL_FILE, readArtifact, writeFileAtomic, writeJsonAtomic, type Esm2Metrics, type Interaction } from '@esm2/core';
 import { encodersForSchema, fitEncoders, openDataset, type Encoders } from '@esm2/data';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -37,6 +37,8 @@ export interface CompareOptions {
   embeddingDim?: number;
   /** Interaction module of every deep cell (zoo/interaction.ts). */
   interaction?: Interaction;
+  /** How every deep cell's tower output biases start (fit's --init; default fit's). */
+  init?: (typeof INIT_MODES)[number];
   crossLayers?: number;
   backend?: BackendName;
   /** Data-parallel workers of each deep cell's onnx engine (fit's --workers; default the cores). */
@@ -158,7 +160,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   }
   const config = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
   const log = options.log ?? (() => {});
-  await recordSettings(out, { train, valid: valid ?? null, test, config, epochs: options.epochs ?? null, lossWeights: options.lossWeights ?? null, daction: options.daction ?? null, batchSize: options.batchSize ?? null, lr: options.lr ?? null, towers: options.towers ?? null, embeddingDim: options.embeddingDim ?? null, interaction: options.interaction ?? null, crossLayers: options.crossLayers ?? null, backend: options.backend ?? null }, options.entries, options.seeds, options.resume ?? false);
+  await recordSettings(out, { train, valid: valid ?? null, test, config, epochs: options.epochs ?? null, lossWeights: options.lossWeights ?? null, daction: options.daction ?? null, batchSize: options.batchSize ?? null, lr: options.lr ?? null, towers: options.towers ?? null, embeddingDim: options.embeddingDim ?? null, interaction: options.interaction ?? null, init: options.init ?? null, crossLayers: options.crossLayers ?? null, backend: options.backend ?? null }, options.entries, options.seeds, options.resume ?? false);
 
   const cells: CellInfo[] = [];
   for (const entry of options.entries) {
@@ -218,6 +220,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
             ...(options.towers ? { towers: options.towers } : {}),
             ...(options.embeddingDim !== undefined ? { embeddingDim: options.embeddingDim } : {}),
             ...(options.interaction !== undefined ? { interaction: options.interaction } : {}),
+            ...(options.init !== undefined ? { init: options.init } : {}),
             ...(options.crossLayers !== undefined ? { crossLayers: options.crossLayers } : {}),
           }),
       ...(options.reporter ? { reporter: options.reporter(cell) } : {}),
