@@ -120,6 +120,24 @@ describe('POST /v1/score', () => {
   });
 });
 
+describe('POST /v2/models/esm2/infer through the worker pool', () => {
+  it('answers the same scores as /v1/score for the same rows (open-inference.test.ts covers the protocol)', async () => {
+    const some = rows.slice(3, 40);
+    const inputs = model.encoders.config.fields.map((f) => ({
+      name: f.column,
+      shape: [some.length],
+      datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES',
+      data: some.map((r) => (f.kind === 'numeric' ? r[f.column] : String(r[f.column]))),
+    }));
+    const res = await fetch(`${running.url}/v2/models/esm2/infer`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ inputs }) });
+    expect(res.status).toBe(200);
+    const json = (await res.json()) as { outputs: { name: string; data: number[] }[] };
+    const v1 = (await post({ rows: some })).json.predictions!;
+    expect(json.outputs.map((o) => o.name)).toEqual(model.predictions);
+    for (const o of json.outputs) expect(o.data, o.name).toEqual(v1.map((p) => p[o.name]));
+  });
+});
+
 describe('GET /metrics and unknown routes', () => {
   it('exposes request counts by status, latency and batch-size histograms in Prometheus format', async () => {
     const res = await fetch(`${running.url}/metrics`);

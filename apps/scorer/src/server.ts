@@ -1,9 +1,11 @@
+import { packageVersion } from '@esm2/cli-kit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Feeds, Scores } from './feeds.js';
 import { scoresToRows } from './feeds.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { MicroBatcher, OverloadedError } from './micro-batcher.js';
 import type { ScoringModel } from './model.js';
+import { BINARY_EXTENSION, BINARY_HEADER, inferResponse, inputSpecs, modelMetadata, parseInferRequest } from './open-inference.js';
 import { RequestError, allowedFields, encodeRows, parseRows } from './request.js';
 
 export interface ServiceLimits {
@@ -76,8 +78,11 @@ class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
 
+const ROUTES = 'POST /v1/score, GET /healthz, GET /metrics, and the Open Inference Protocol under /v2 (docs/serving.md)';
+
 /**
- * The HTTP service: POST /v1/score, GET /healthz, GET /metrics. Errors are
+ * The HTTP service: POST /v1/score, GET /healthz, GET /metrics, and the
+ * Open Inference Protocol (KServe v2) routes under /v2. Errors are
  * always `{"error": message}` with a 4xx for the client's mistakes and a 5xx
  * only for ours (or overload/timeout, which a client may retry).
  */
@@ -151,7 +156,8 @@ export function buildService(options: ServiceOptions): Service {
     if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') {
       message = `request body is larger than the ${limits.bodyLimit}-byte limit`;
     } else if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') {
-      message = `unsupported content type '${request.headers['content-type'] ?? ''}': send application/json`;
+      const wanted = request.url.startsWith('/v2/') ? 'application/json, or application/octet-stream with Inference-Header-Content-Length' : 'application/json';
+      message = `unsupported content type '${request.headers['content-type'] ?? ''}': send ${wanted}`;
     } else if (error instanceof OverloadedError || error instanceof TimeoutError) {
       status = 503;
       void reply.header('retry-after', '1');
@@ -164,13 +170,16 @@ export function buildService(options: ServiceOptions): Service {
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0]!;
-    const known = methods.get(path);
+    // A parametric route (/v2/models/:name/infer) matches any value in place of each :param.
+    const known =
+      methods.get(path) ??
+      [...methods].find(([url]) => url.includes(':') && new RegExp(`^${url.replace(/[.*+?^${}()|[\]\\]/g, '\\$&').replace(/:\w+/g, '[^/]+')}$`).test(path))?.[1];
     if (known) {
       const allow = [...known].sort().join(', ');
       void reply.code(405).header('allow', allow).send({ error: `method ${request.method} is not allowed on ${path}; use ${allow}` });
       return;
     }
-    void reply.code(404).send({ error: `no route ${request.method} ${request.url}; use POST /v1/score, GET /healthz, GET /metrics` });
+    void reply.code(404).send({ error: `no route ${request.method} ${request.url}; use ${ROUTES}` });
   });
 
   app.get('/healthz', () => ({
@@ -188,8 +197,8 @@ export function buildService(options: ServiceOptions): Service {
     return metrics.registry.metrics();
   });
 
-  app.post('/v1/score', async (request) => {
-    const rows = parseRows(request.body, allowed, limits.maxRows);
+  /** Validates and encodes rows as training did, then scores them through the batcher within the per-request timeout. */
+  async function scoreRows(rows: Record<string, unknown>[]): Promise<Scores> {
     metrics.requestRows.observe(rows.length);
     const feeds = encodeRows(model, rows);
     const controller = new AbortController();
@@ -202,11 +211,64 @@ export function buildService(options: ServiceOptions): Service {
       }, limits.timeoutMs);
     });
     try {
-      const scores = await Promise.race([batcher.submit(feeds, rows.length, controller.signal), timeout]);
-      return { modelVersion: model.info.modelVersion, predictions: scoresToRows(scores, outputs, rows.length) };
+      return await Promise.race([batcher.submit(feeds, rows.length, controller.signal), timeout]);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  app.post('/v1/score', async (request) => {
+    const rows = parseRows(request.body, allowed, limits.maxRows);
+    const scores = await scoreRows(rows);
+    return { modelVersion: model.info.modelVersion, predictions: scoresToRows(scores, outputs, rows.length) };
+  });
+
+  // The Open Inference Protocol (KServe v2) REST API: see open-inference.ts for the texts followed.
+  const name = model.info.model.name;
+  const version = model.info.modelVersion;
+  const specs = inputSpecs(model);
+  const metadata = modelMetadata(model, specs);
+  const serverMetadata = { name: 'esm2-score', version: packageVersion(import.meta.url), extensions: [BINARY_EXTENSION] };
+  /** The model a /v2/models/{name}[/versions/{version}] path names, or a 404 naming the one served. */
+  const checkModel = (params: { name: string; version?: string }) => {
+    if (params.name !== name) throw new RequestError(`unknown model '${params.name}': this server serves '${name}'`, 404);
+    if (params.version !== undefined && params.version !== version) {
+      throw new RequestError(`model '${name}' has no version '${params.version}': it serves version '${version}'`, 404);
+    }
+  };
+  type ModelParams = { Params: { name: string; version?: string } };
+  // Health answers are the status code alone, with an empty body, as the protocol asks.
+  app.get('/v2/health/live', (_request, reply) => reply.code(200).send());
+  app.get('/v2/health/ready', (_request, reply) => reply.code(200).send());
+  app.get('/v2', () => serverMetadata);
+  for (const base of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
+    app.get<ModelParams>(base, (request) => {
+      checkModel(request.params);
+      return metadata;
+    });
+    app.get<ModelParams>(`${base}/ready`, (request, reply) => {
+      checkModel(request.params);
+      return reply.code(200).send();
+    });
+  }
+  // The infer routes read their body as bytes: JSON, or with the binary tensor data extension
+  // a JSON header followed by raw tensors (sent as application/octet-stream).
+  void app.register((scope, _options, registered) => {
+    scope.removeAllContentTypeParsers();
+    scope.addContentTypeParser(['application/json', 'application/octet-stream'], { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
+    for (const base of ['/v2/models/:name', '/v2/models/:name/versions/:version']) {
+      scope.post<ModelParams & { Body: Buffer | undefined }>(`${base}/infer`, async (request, reply) => {
+        checkModel(request.params);
+        const header = request.headers[BINARY_HEADER];
+        const parsed = parseInferRequest(request.body ?? Buffer.alloc(0), Array.isArray(header) ? header[0] : header, model, specs, limits.maxRows);
+        const scores = await scoreRows(parsed.rows);
+        const response = inferResponse(model, parsed, scores, parsed.rows.length);
+        if (response.kind === 'json') return response.body;
+        void reply.header('content-type', 'application/octet-stream').header(BINARY_HEADER, String(response.headerLength));
+        return response.body;
+      });
+    }
+    registered();
   });
 
   return {

@@ -1,0 +1,274 @@
+/**
+ * The Open Inference Protocol (KServe v2) over REST: the model's raw
+ * feature fields as one 1-D input tensor each, its predictions as FP32
+ * output tensors. Followed:
+ * - the protocol's REST API, kserve/kserve docs/predict-api/v2/required_api.md
+ *   (health: status code only, body empty; server and model metadata;
+ *   $inference_request / $inference_response; errors `{"error": …}`;
+ *   tensor data row-major, here 1-D so flat);
+ * - Triton's binary tensor data extension,
+ *   triton-inference-server/server docs/protocol/extension_binary_data.md
+ *   (JSON header of `Inference-Header-Content-Length` bytes, then each
+ *   binary tensor in input order, sized by `parameters.binary_data_size`;
+ *   little-endian, row-major; a BYTES element is a 4-byte little-endian
+ *   unsigned length then the bytes; outputs in binary when
+ *   `parameters.binary_data` on the output, else the request's
+ *   `parameters.binary_data_output`, is true).
+ * Rows built from the tensors go through the same validation and encoding
+ * as POST /v1/score's, so both answer the same scores for the same rows.
+ */
+import type { Scores } from './feeds.js';
+import type { ScoringModel } from './model.js';
+import { RequestError } from './request.js';
+
+export const BINARY_HEADER = 'inference-header-content-length';
+export const BINARY_EXTENSION = 'binary_tensor_data';
+
+type Datatype = 'BYTES' | 'FP32';
+
+/** One protocol input: a raw feature field, named after its source column. */
+export interface InputSpec {
+  name: string;
+  /** Other names the tensor may be sent under (the model's field name when it differs). */
+  aliases: string[];
+  datatype: Datatype;
+  /** The key rows carry for the encoders. */
+  column: string;
+}
+
+export interface TensorMetadata {
+  name: string;
+  datatype: string;
+  shape: number[];
+}
+
+/** The protocol inputs of a model: one per raw feature field, BYTES for categorical (lists as delimited text), FP32 for numeric. */
+export function inputSpecs(model: ScoringModel): InputSpec[] {
+  return model.encoders.config.fields.map((f) => ({
+    name: f.column,
+    aliases: f.name === f.column ? [] : [f.name],
+    datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES',
+    column: f.column,
+  }));
+}
+
+/** $metadata_model_response. */
+export function modelMetadata(model: ScoringModel, specs: readonly InputSpec[]) {
+  return {
+    name: model.info.model.name,
+    versions: [model.info.modelVersion],
+    platform: 'onnxruntime_onnx',
+    inputs: specs.map((s): TensorMetadata => ({ name: s.name, datatype: s.datatype, shape: [-1] })),
+    outputs: model.predictions.map((p): TensorMetadata => ({ name: p, datatype: 'FP32', shape: [-1] })),
+  };
+}
+
+/** A parsed $inference_request: rows for the encoders, and which outputs to answer and how. */
+export interface InferRequest {
+  id?: string;
+  rows: Record<string, unknown>[];
+  outputs: { name: string; binary: boolean }[];
+}
+
+const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
+
+/** A JSON parameter that must be a boolean when present. */
+function flag(parameters: unknown, key: string, where: string): boolean | undefined {
+  if (parameters === undefined) return undefined;
+  if (!isObject(parameters)) throw new RequestError(`${where}"parameters" must be an object`);
+  const v = parameters[key];
+  if (v !== undefined && typeof v !== 'boolean') throw new RequestError(`${where}parameter "${key}" must be true or false`);
+  return v;
+}
+
+/**
+ * The body of POST /v2/models/{name}/infer (JSON, or JSON header and
+ * binary tensors when `headerLength` is given) → an InferRequest, or a
+ * RequestError naming exactly what is wrong.
+ */
+export function parseInferRequest(
+  body: Buffer,
+  headerLength: string | undefined,
+  model: ScoringModel,
+  specs: readonly InputSpec[],
+  maxRows: number,
+): InferRequest {
+  let jsonBytes = body;
+  let binary: Buffer | undefined;
+  if (headerLength !== undefined) {
+    const n = /^\d+$/.test(headerLength.trim()) ? Number(headerLength) : NaN;
+    if (!Number.isSafeInteger(n) || n > body.length) {
+      throw new RequestError(`Inference-Header-Content-Length '${headerLength}' must be a whole number of bytes no larger than the ${body.length}-byte body`);
+    }
+    jsonBytes = body.subarray(0, n);
+    binary = body.subarray(n);
+  }
+  let request: unknown;
+  try {
+    request = JSON.parse(jsonBytes.toString('utf8'));
+  } catch (e) {
+    const part = headerLength === undefined ? 'body' : 'header (the first Inference-Header-Content-Length bytes)';
+    throw new RequestError(`invalid JSON ${part}: ${(e as Error).message}`);
+  }
+  if (!isObject(request)) throw new RequestError('body must be a JSON object {"inputs": [...]}');
+  const known = new Set(['id', 'parameters', 'inputs', 'outputs', 'model_name', 'model_version']);
+  const extra = Object.keys(request).filter((k) => !known.has(k));
+  if (extra.length > 0) throw new RequestError(`unknown top-level key(s) ${extra.map((k) => `'${k}'`).join(', ')}; expected "id", "parameters", "inputs", "outputs"`);
+  const { id, inputs, outputs } = request;
+  if (id !== undefined && typeof id !== 'string') throw new RequestError('"id" must be a string');
+  const binaryOutput = flag(request.parameters, 'binary_data_output', '') ?? false;
+
+  if (inputs === undefined) throw new RequestError(`missing "inputs": expected one tensor per feature (${specs.map((s) => s.name).join(', ')})`);
+  if (!Array.isArray(inputs)) throw new RequestError('"inputs" must be an array of tensors');
+  const byName = new Map<string, InputSpec>();
+  for (const s of specs) for (const n of [s.name, ...s.aliases]) byName.set(n, s);
+  const columns = new Map<InputSpec, unknown[]>();
+  let rows: number | undefined;
+  let offset = 0;
+  for (const [i, input] of (inputs as unknown[]).entries()) {
+    const at = `inputs[${i}]`;
+    if (!isObject(input)) throw new RequestError(`${at}: expected a tensor {"name", "shape", "datatype", "data"}`);
+    const { name, shape, datatype, data, parameters } = input;
+    if (typeof name !== 'string') throw new RequestError(`${at}: "name" must be a string`);
+    const where = `input '${name}'`;
+    const spec = byName.get(name);
+    if (!spec) throw new RequestError(`${where}: the model has no such input; it takes ${specs.map((s) => s.name).join(', ')}`);
+    if (columns.has(spec)) throw new RequestError(`${where}: given twice`);
+    if (datatype !== spec.datatype) throw new RequestError(`${where}: datatype must be ${spec.datatype}, got ${JSON.stringify(datatype)}`);
+    if (!Array.isArray(shape) || shape.length !== 1 || !Number.isSafeInteger(shape[0]) || (shape[0] as number) < 0) {
+      throw new RequestError(`${where}: shape must be [n] (one value per row), got ${JSON.stringify(shape)}`);
+    }
+    const n = shape[0] as number;
+    if (rows === undefined) {
+      if (n === 0) throw new RequestError(`${where}: shape is [0]: send at least one row`);
+      if (n > maxRows) throw new RequestError(`too many rows: ${n} (at most ${maxRows} per request)`, 413);
+      rows = n;
+    } else if (n !== rows) {
+      throw new RequestError(`${where}: shape [${n}] does not match the other inputs' [${rows}]: every input has one value per row`);
+    }
+    if (parameters !== undefined && !isObject(parameters)) throw new RequestError(`${where}: "parameters" must be an object`);
+    const size = parameters?.binary_data_size;
+    let values: unknown[];
+    if (size !== undefined) {
+      if (!Number.isSafeInteger(size) || (size as number) < 0) throw new RequestError(`${where}: parameter "binary_data_size" must be a whole number of bytes`);
+      if (binary === undefined) throw new RequestError(`${where}: has "binary_data_size" but the request has no Inference-Header-Content-Length header`);
+      if (data !== undefined) throw new RequestError(`${where}: give either "data" or "binary_data_size", not both`);
+      if (offset + (size as number) > binary.length) {
+        throw new RequestError(`${where}: "binary_data_size" ${size as number} runs past the end of the body (${binary.length - offset} binary bytes left)`);
+      }
+      const bytes = binary.subarray(offset, offset + (size as number));
+      offset += size as number;
+      values = spec.datatype === 'FP32' ? decodeFp32(bytes, n, where) : decodeBytes(bytes, n, where);
+    } else {
+      if (data === undefined) throw new RequestError(`${where}: missing "data"`);
+      if (!Array.isArray(data)) throw new RequestError(`${where}: "data" must be an array`);
+      if (data.length !== n) throw new RequestError(`${where}: "data" has ${data.length} values but shape says ${n}`);
+      for (const [j, v] of (data as unknown[]).entries()) {
+        if (spec.datatype === 'FP32' ? typeof v !== 'number' : typeof v !== 'string' && typeof v !== 'number') {
+          throw new RequestError(`${where}, element ${j}: expected ${spec.datatype === 'FP32' ? 'a number (FP32)' : 'a string (BYTES)'}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
+        }
+      }
+      values = data;
+    }
+    columns.set(spec, values);
+  }
+  if (binary !== undefined && offset !== binary.length) {
+    throw new RequestError(`the body has ${binary.length - offset} binary byte(s) after the tensors' binary_data_size total of ${offset}`);
+  }
+  const missing = specs.filter((s) => !columns.has(s));
+  if (missing.length > 0) throw new RequestError(`missing input(s) ${missing.map((s) => `'${s.name}'`).join(', ')}: the model takes one tensor per feature`);
+  const n = rows!;
+
+  const out = new Array<Record<string, unknown>>(n);
+  for (let r = 0; r < n; r++) out[r] = {};
+  for (const [spec, values] of columns) for (let r = 0; r < n; r++) out[r]![spec.column] = values[r];
+
+  let wanted: InferRequest['outputs'];
+  if (outputs === undefined) {
+    wanted = model.predictions.map((name) => ({ name, binary: binaryOutput }));
+  } else {
+    if (!Array.isArray(outputs)) throw new RequestError('"outputs" must be an array of {"name"}');
+    const names = new Set<string>();
+    wanted = (outputs as unknown[]).map((o, i) => {
+      if (!isObject(o) || typeof o.name !== 'string') throw new RequestError(`outputs[${i}]: expected {"name": …}`);
+      if (!(model.predictions as string[]).includes(o.name)) throw new RequestError(`output '${o.name}': the model has no such output; it gives ${model.predictions.join(', ')}`);
+      if (names.has(o.name)) throw new RequestError(`output '${o.name}': requested twice`);
+      names.add(o.name);
+      return { name: o.name, binary: flag(o.parameters, 'binary_data', `output '${o.name}': `) ?? binaryOutput };
+    });
+  }
+  return { ...(id !== undefined ? { id } : {}), rows: out, outputs: wanted };
+}
+
+function decodeFp32(bytes: Buffer, n: number, where: string): number[] {
+  if (bytes.length !== n * 4) throw new RequestError(`${where}: "binary_data_size" is ${bytes.length} bytes but ${n} FP32 values take ${n * 4}`);
+  const out = new Array<number>(n);
+  for (let i = 0; i < n; i++) out[i] = bytes.readFloatLE(i * 4);
+  return out;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function decodeBytes(bytes: Buffer, n: number, where: string): string[] {
+  const out: string[] = [];
+  let at = 0;
+  while (at < bytes.length) {
+    if (at + 4 > bytes.length) throw new RequestError(`${where}: BYTES element ${out.length} is cut off in its 4-byte length`);
+    const len = bytes.readUInt32LE(at);
+    at += 4;
+    if (at + len > bytes.length) throw new RequestError(`${where}: BYTES element ${out.length} says ${len} bytes but only ${bytes.length - at} are left`);
+    try {
+      out.push(utf8.decode(bytes.subarray(at, at + len)));
+    } catch {
+      throw new RequestError(`${where}: BYTES element ${out.length} is not valid UTF-8`);
+    }
+    at += len;
+  }
+  if (out.length !== n) throw new RequestError(`${where}: the binary data holds ${out.length} BYTES elements but shape says ${n}`);
+  return out;
+}
+
+/** BYTES elements in the binary extension's layout: each a 4-byte little-endian length, then its UTF-8 bytes. */
+export function encodeBytesTensor(values: readonly string[]): Buffer {
+  const parts = values.map((v) => Buffer.from(v, 'utf8'));
+  const out = Buffer.alloc(parts.reduce((n, p) => n + 4 + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.writeUInt32LE(p.length, at);
+    p.copy(out, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
+
+/** FP32 values little-endian, as the binary extension carries them. */
+export function encodeFp32Tensor(values: ArrayLike<number>): Buffer {
+  const out = Buffer.alloc(values.length * 4);
+  for (let i = 0; i < values.length; i++) out.writeFloatLE(values[i]!, i * 4);
+  return out;
+}
+
+/** A response: JSON, or (when any output is binary) the JSON header, its length, and the binary tensors after it. */
+export type InferResponse = { kind: 'json'; body: unknown } | { kind: 'binary'; body: Buffer; headerLength: number };
+
+/** $inference_response for the scores of `rows` rows. */
+export function inferResponse(model: ScoringModel, request: InferRequest, scores: Scores, rows: number): InferResponse {
+  const binaries: Buffer[] = [];
+  const outputs = request.outputs.map(({ name, binary }) => {
+    const data = scores[name]!.subarray(0, rows);
+    const tensor = { name, shape: [rows], datatype: 'FP32' };
+    if (!binary) return { ...tensor, data: Array.from(data) };
+    const bytes = encodeFp32Tensor(data);
+    binaries.push(bytes);
+    return { ...tensor, parameters: { binary_data_size: bytes.length } };
+  });
+  const json = {
+    model_name: model.info.model.name,
+    model_version: model.info.modelVersion,
+    ...(request.id !== undefined ? { id: request.id } : {}),
+    outputs,
+  };
+  if (binaries.length === 0) return { kind: 'json', body: json };
+  const header = Buffer.from(JSON.stringify(json), 'utf8');
+  return { kind: 'binary', body: Buffer.concat([header, ...binaries]), headerLength: header.length };
+}
