@@ -15,6 +15,22 @@ export { METADATA_KEYS, EXPORT_FORMAT, LEGACY_EXPORT_FORMAT, contentVersion, exp
 export { readOnnxInfo, readVerifiedOnnx, onnxInfoFromBytes, type VerifiedOnnx } from './export/read-info.js';
 export { checkChecksum, type ChecksumStatus } from './export/checksum.js';
 export { verifyExport, type VerifyResult } from './export/verify.js';
+export {
+  DEFAULT_TRITON_MAX_BATCH_SIZE,
+  TRITON_CONFIG_FILE,
+  TRITON_MODEL_FILE,
+  TRITON_PLATFORM,
+  checkTritonModelName,
+  exportArtifactToTriton,
+  formatTritonConfig,
+  parseTritonConfig,
+  tritonConfig,
+  tritonModelFile,
+  type TritonExportOptions,
+  type TritonModelConfig,
+  type TritonTensorConfig,
+  type WrittenTritonModel,
+} from './export/triton.js';
 export { OnnxSession, type SessionOptions, type SessionOutputs } from './runtime/session.js';
 export { createOnnxTrainingEngine, onnxCompiler, type OnnxEngineOptions } from './train/engine.js';
 export { onnxEngineFactory } from './train/factory.js';

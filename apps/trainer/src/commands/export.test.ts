@@ -1,10 +1,10 @@
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { OnnxSession, readOnnxInfo } from '@esm2/backend-onnx';
+import { DataType, decodeModel, OnnxSession, parseTritonConfig, readOnnxInfo, type ValueInfoProto } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights, interpret, readArtifact, writeArtifact } from '@esm2/core';
 import { smallSchema } from '@esm2/core/testing';
 import { Encoders, batchToFeeds, openDataset, writeSynthetic } from '@esm2/data';
@@ -123,6 +123,107 @@ describe('esm2-train export', () => {
       await expect(exportCli('--model', run, '--onnx', join(best, f))).rejects.toThrow(`--onnx ${join(best, f)} is the same file as --model ${join(best, f)}: --onnx would overwrite the input --model`);
     }
     expect(readdirSync(best).map((f) => [f, readFileSync(join(best, f)).toString('base64')])).toEqual(before);
+  });
+});
+
+describe('esm2-train export --triton', () => {
+  const repo = join(dir, 'triton-repo');
+  /** Triton's names for the ONNX element types this project exports (Triton's model_config.proto DataType). */
+  const TRITON_TYPE: Record<number, string> = { [DataType.FLOAT]: 'TYPE_FP32', [DataType.INT32]: 'TYPE_INT32', [DataType.INT64]: 'TYPE_INT64' };
+
+  /** What Triton must be told about one ONNX tensor: its type, and its shape without the leading batch dimension. */
+  function expectTensor(config: { name: string; data_type: string; dims: number[]; reshape?: { shape: number[] } } | undefined, onnx: ValueInfoProto) {
+    expect(config, onnx.name).toBeDefined();
+    const [batch, ...rest] = onnx.type.tensor_type.shape.dim;
+    expect(batch, `${onnx.name}: ONNX batch dim`).toHaveProperty('dim_param');
+    expect(config!.data_type, onnx.name).toBe(TRITON_TYPE[onnx.type.tensor_type.elem_type]);
+    const modelDims = rest.map((d) => ('dim_value' in d ? d.dim_value : -1));
+    if (modelDims.length === 0) {
+      // Triton wants dims of rank ≥ 1: a [batch] tensor is [batch, 1] to clients and reshaped to [batch] for the model.
+      expect(config!.dims, onnx.name).toEqual([1]);
+      expect(config!.reshape, onnx.name).toEqual({ shape: [] });
+    } else {
+      expect(config!.dims, onnx.name).toEqual(modelDims);
+      expect(config!.reshape, onnx.name).toBeUndefined();
+    }
+  }
+
+  it('writes <dir>/esm2/config.pbtxt and <dir>/esm2/1/model.onnx whose every input and output matches the ONNX model', async () => {
+    const text = await exportCli('--model', run, '--triton', repo);
+    expect(text).toMatch(/verified: onnxruntime matches the reference interpreter/);
+    expect(readdirSync(repo)).toEqual(['esm2']);
+    expect(readdirSync(join(repo, 'esm2')).sort()).toEqual(['1', 'config.pbtxt']);
+    expect(readdirSync(join(repo, 'esm2', '1'))).toEqual(['model.onnx']);
+    const configPath = join(repo, 'esm2', 'config.pbtxt');
+    const config = parseTritonConfig(readFileSync(configPath, 'utf8'), configPath);
+    expect(config).toMatchObject({
+      name: 'esm2',
+      platform: 'onnxruntime_onnx',
+      max_batch_size: 4096,
+      instance_group: [{ count: 1, kind: 'KIND_CPU' }],
+    });
+    expect(config.dynamic_batching?.max_queue_delay_microseconds).toBeGreaterThan(0);
+
+    const modelPath = join(repo, 'esm2', '1', 'model.onnx');
+    const session = await OnnxSession.load(modelPath);
+    const inputNames = [...session.inputNames];
+    const outputNames = [...session.outputNames];
+    await session.release();
+    expect(config.input.map((t) => t.name)).toEqual(inputNames);
+    expect(config.output.map((t) => t.name)).toEqual(outputNames);
+    expect(outputNames).toEqual(['pctr', 'pctavr', 'pcvr', 'pctcvr', 'y1', 'y2', 'y3', 'y4']);
+    const graph = decodeModel(readFileSync(modelPath)).graph;
+    const feeds = graph.input.filter((v) => !graph.initializer.some((t) => t.name === v.name));
+    expect(feeds.map((v) => v.name)).toEqual(inputNames);
+    for (const v of feeds) expectTensor(config.input.find((t) => t.name === v.name), v);
+    for (const v of graph.output) expectTensor(config.output.find((t) => t.name === v.name), v);
+    // Not every tensor is a plain [batch] one: the multi-valued field keeps its own dimension.
+    expect(config.input.find((t) => t.name === 'tags')).toEqual({ name: 'tags', data_type: 'TYPE_INT64', dims: [3] });
+    // The same model the --onnx export writes, schema and encoders included.
+    expect((await readOnnxInfo(modelPath)).schema).toEqual(smallSchema());
+  });
+
+  it('honours --name, --max-batch-size and --outputs', async () => {
+    await exportCli('--model', run, '--triton', repo, '--name', 'ctr_model', '--max-batch-size', '64', '--outputs', 'pctr', '--no-verify');
+    const configPath = join(repo, 'ctr_model', 'config.pbtxt');
+    const config = parseTritonConfig(readFileSync(configPath, 'utf8'), configPath);
+    expect(config.name).toBe('ctr_model');
+    expect(config.max_batch_size).toBe(64);
+    expect(config.output.map((t) => t.name)).toEqual(['pctr']);
+  });
+
+  it('refuses an existing <dir>/<name>, leaving it untouched', async () => {
+    const existing = join(repo, 'taken');
+    mkdirSync(join(existing, '7'), { recursive: true });
+    writeFileSync(join(existing, 'config.pbtxt'), 'name: "taken"\n');
+    await expect(exportCli('--model', run, '--triton', repo, '--name', 'taken')).rejects.toThrow(`--triton ${existing} already exists; remove it or export under another model name`);
+    expect(readdirSync(existing).sort()).toEqual(['7', 'config.pbtxt']);
+    expect(readFileSync(join(existing, 'config.pbtxt'), 'utf8')).toBe('name: "taken"\n');
+    expect(readdirSync(repo).filter((e) => e.startsWith('.'))).toEqual([]);
+  });
+
+  it('refuses a bad --max-batch-size or --name, and --triton with --onnx, writing nothing', async () => {
+    const fresh = join(dir, 'triton-refused');
+    for (const bad of ['0', '-3', '2.5', 'lots']) {
+      await expect(exportCli('--model', run, '--triton', fresh, '--max-batch-size', bad)).rejects.toThrow(`option '--max-batch-size <n>' argument '${bad}' is invalid. expected a positive whole number`);
+    }
+    await expect(exportCli('--model', run, '--triton', fresh, '--max-batch-size', String(2 ** 31))).rejects.toThrow('max_batch_size must be an integer from 1 to 2147483647, got 2147483648');
+    for (const bad of ['../up', 'a/b', '.hidden', '']) {
+      await expect(exportCli('--model', run, '--triton', fresh, '--name', bad)).rejects.toThrow(`option '--name <name>' argument '${bad}' is invalid. Triton model name`);
+    }
+    await expect(exportCli('--model', run, '--triton', fresh, '--onnx', join(dir, 'both.onnx'))).rejects.toThrow('give one of --onnx <file> or --triton <dir>');
+    await expect(exportCli('--model', run, '--onnx', join(dir, 'named.onnx'), '--name', 'x')).rejects.toThrow('--name applies to --triton only');
+    expect(existsSync(fresh)).toBe(false);
+    expect(existsSync(join(dir, 'both.onnx'))).toBe(false);
+    expect(existsSync(join(dir, 'named.onnx'))).toBe(false);
+  });
+
+  it('names a --triton path that is a file and leaves nothing behind', async () => {
+    const file = join(dir, 'not-a-dir');
+    writeFileSync(file, 'x');
+    await expect(exportCli('--model', run, '--triton', file, '--no-verify')).rejects.toThrow(`--triton ${file} is not a directory`);
+    expect(readFileSync(file, 'utf8')).toBe('x');
+    expect(readdirSync(dir).filter((e) => e.startsWith('.'))).toEqual([]);
   });
 });
 

@@ -1,33 +1,73 @@
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { exportArtifactToOnnx, scoringOutputs, verifyExport } from '@esm2/backend-onnx';
+import {
+  DEFAULT_TRITON_MAX_BATCH_SIZE,
+  checkTritonModelName,
+  exportArtifactToOnnx,
+  exportArtifactToTriton,
+  scoringOutputs,
+  verifyExport,
+  type WrittenModel,
+} from '@esm2/backend-onnx';
 import { artifactInputs, locateArtifact, MODEL_FILE, readArtifact, refuseSamePaths } from '@esm2/core';
 import { encodersForSchema } from '@esm2/data';
-import type { Command } from 'commander';
-import { nameList, nonNegativeInt, userPath } from '@esm2/cli-kit';
+import { InvalidArgumentError, type Command } from 'commander';
+import { nameList, nonNegativeInt, positiveInt, userPath } from '@esm2/cli-kit';
 
 /** Exports stay within this of the reference interpreter; float32 ONNX vs f64 reference differ by ~1e-7. */
 const VERIFY_TOLERANCE = 1e-5;
 
 const mib = (n: number) => `${(n / 2 ** 20).toFixed(2)} MiB`;
+const describeWritten = (w: WrittenModel) => `${w.path} (${mib(w.bytes)})${w.dataPath ? ` + external data ${w.dataPath}` : ''}`;
 
+interface ExportFlags {
+  model: string;
+  onnx?: string;
+  triton?: string;
+  name?: string;
+  maxBatchSize?: number;
+  outputs?: string[];
+  modelVersion?: string;
+  externalDataThreshold?: number;
+  verify: boolean;
+}
+
+
+/** A Triton model name given by --name: it becomes a directory, so no separators or dot-names. */
+function modelName(value: string): string {
+  try {
+    checkTritonModelName(value);
+  } catch (e) {
+    throw new InvalidArgumentError((e as Error).message);
+  }
+  return value;
+}
 
 /**
  * `esm2-train export --model runs/NAME --onnx out.onnx`: the artifact as a
  * standalone ONNX scoring model (opset 17) carrying its feature schema and
  * encoders, checked against the reference interpreter before it is reported.
+ * `--triton DIR` writes the same model as a Triton model repository entry,
+ * DIR/<name>/config.pbtxt and DIR/<name>/1/model.onnx.
  */
 export function registerExportCommand(program: Command): void {
   program
     .command('export')
     .description('Export a trained model artifact to ONNX for esm2-score, onnxruntime, Triton…')
     .requiredOption('--model <dir>', 'model artifact directory (e.g. runs/NAME)')
-    .requiredOption('--onnx <file>', 'output .onnx file (written atomically; weights past 2 GB go to <file>.data)')
+    .option('--onnx <file>', 'output .onnx file (written atomically; weights past 2 GB go to <file>.data)')
+    .option('--triton <dir>', 'Triton model repository: writes <dir>/<name>/config.pbtxt and <dir>/<name>/1/model.onnx (refuses an existing <dir>/<name>)')
+    .option('--name <name>', "Triton model name and directory (default: the artifact's model name, e.g. esm2)", modelName)
+    .option('--max-batch-size <n>', `Triton max_batch_size (default ${DEFAULT_TRITON_MAX_BATCH_SIZE})`, positiveInt)
     .option('--outputs <names>', 'comma-separated outputs (default: the predictions, then ESM2 towers y1..y4)', nameList)
     .option('--model-version <version>', 'version string stored in metadata (default: content hash of graph and weights)')
     .option('--external-data-threshold <bytes>', 'move weights to <file>.data when they exceed this many bytes', nonNegativeInt)
     .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter after writing')
-    .action(async (opts: { model: string; onnx: string; outputs?: string[]; modelVersion?: string; externalDataThreshold?: number; verify: boolean }) => {
+    .action(async (opts: ExportFlags) => {
+      if ((opts.onnx === undefined) === (opts.triton === undefined)) throw new Error('give one of --onnx <file> or --triton <dir>');
+      for (const flag of ['name', 'maxBatchSize'] as const) {
+        if (opts[flag] !== undefined && opts.triton === undefined) throw new Error(`--${flag === 'name' ? 'name' : 'max-batch-size'} applies to --triton only`);
+      }
       const artifactDir = await locateArtifact(userPath(opts.model)).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
       const artifact = await readArtifact(artifactDir);
       // The encoders travel inside the .onnx; ones that disagree with the embedding tables would score every row wrongly.
@@ -35,17 +75,29 @@ export function registerExportCommand(program: Command): void {
       const outputs = opts.outputs ?? scoringOutputs(artifact);
       const unknown = outputs.filter((o) => !(o in artifact.graph.outputs));
       if (unknown.length > 0) throw new Error(`unknown output(s) ${unknown.join(', ')}; the model has ${Object.keys(artifact.graph.outputs).join(', ')}`);
-      const path = userPath(opts.onnx);
-      if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new Error(`--onnx ${opts.onnx} is a directory; give a file name`);
-      await refuseSamePaths(artifactInputs(artifactDir), [{ flag: '--onnx', path }, { flag: '--onnx (its external data file)', path: `${path}.data` }]);
       const options = {
         outputs,
         source: artifactDir,
         ...(opts.modelVersion !== undefined ? { modelVersion: opts.modelVersion } : {}),
         ...(opts.externalDataThreshold !== undefined ? { externalData: { threshold: opts.externalDataThreshold } } : {}),
       };
-      const written = await exportArtifactToOnnx(artifact, path, options);
-      console.log(`wrote ${written.path} (${mib(written.bytes)})${written.dataPath ? ` + external data ${written.dataPath}` : ''}`);
+      let path: string;
+      if (opts.triton !== undefined) {
+        const repository = userPath(opts.triton);
+        const triton = {
+          ...options,
+          ...(opts.name !== undefined ? { name: opts.name } : {}),
+          ...(opts.maxBatchSize !== undefined ? { maxBatchSize: opts.maxBatchSize } : {}),
+        };
+        const written = await exportArtifactToTriton(artifact, repository, triton).catch((err: Error) => Promise.reject(new Error(`--triton ${err.message}`)));
+        path = written.model.path;
+        console.log(`wrote Triton model '${written.config.name}' in ${written.dir}: ${written.configPath} and ${describeWritten(written.model)}`);
+      } else {
+        path = userPath(opts.onnx!);
+        if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new Error(`--onnx ${opts.onnx} is a directory; give a file name`);
+        await refuseSamePaths(artifactInputs(artifactDir), [{ flag: '--onnx', path }, { flag: '--onnx (its external data file)', path: `${path}.data` }]);
+        console.log(`wrote ${describeWritten(await exportArtifactToOnnx(artifact, path, options))}`);
+      }
       console.log(`model ${artifact.model.name}, outputs ${outputs.join(', ')}`);
       if (opts.verify) {
         const check = await verifyExport(artifact, path, outputs);

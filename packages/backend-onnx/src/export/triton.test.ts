@@ -1,0 +1,194 @@
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { artifactFromModel, initWeights, type ModelArtifact } from '@esm2/core';
+import { smallSchema } from '@esm2/core/testing';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { zooModel } from '../test-support/graphs.js';
+import { DataType, type ModelProto, type ValueInfoProto } from '../proto/types.js';
+import { readVerifiedOnnx } from './read-info.js';
+import { exportArtifactToTriton, formatTritonConfig, parseTritonConfig, tritonConfig, tritonModelFile, type TritonModelConfig } from './triton.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'esm2-onnx-triton-'));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+let artifact: ModelArtifact;
+beforeAll(() => {
+  const model = zooModel('esm2');
+  artifact = artifactFromModel(model, smallSchema(), initWeights(model.graph, 2));
+});
+
+const tensor = (name: string, elem_type: number, dim: ValueInfoProto['type']['tensor_type']['shape']['dim']): ValueInfoProto => ({
+  name,
+  type: { tensor_type: { elem_type, shape: { dim } } },
+});
+const proto = (input: ValueInfoProto[], output: ValueInfoProto[]): ModelProto => ({
+  ir_version: 8,
+  opset_import: [],
+  graph: { name: 'g', node: [], initializer: [], input, output },
+});
+
+describe('tritonConfig', () => {
+  it('drops the batch dimension, keeps fixed dims, writes -1 for other symbolic dims and reshapes [batch] tensors', () => {
+    const config = tritonConfig(
+      proto(
+        [tensor('ids', DataType.INT32, [{ dim_param: 'batch' }]), tensor('seq', DataType.INT64, [{ dim_param: 'batch' }, { dim_value: 5 }, { dim_param: 'len' }])],
+        [tensor('p', DataType.FLOAT, [{ dim_param: 'batch' }]), tensor('emb', DataType.DOUBLE, [{ dim_param: 'batch' }, { dim_value: 8 }])],
+      ),
+      { name: 'm', maxBatchSize: 32 },
+    );
+    expect(config).toEqual({
+      name: 'm',
+      platform: 'onnxruntime_onnx',
+      max_batch_size: 32,
+      input: [
+        { name: 'ids', data_type: 'TYPE_INT32', dims: [1], reshape: { shape: [] } },
+        { name: 'seq', data_type: 'TYPE_INT64', dims: [5, -1] },
+      ],
+      output: [
+        { name: 'p', data_type: 'TYPE_FP32', dims: [1], reshape: { shape: [] } },
+        { name: 'emb', data_type: 'TYPE_FP64', dims: [8] },
+      ],
+      dynamic_batching: { max_queue_delay_microseconds: 100 },
+      instance_group: [{ count: 1, kind: 'KIND_CPU' }],
+    });
+  });
+
+  it('refuses tensors Triton could not batch, unknown element types, bad sizes and names', () => {
+    const ok = tensor('p', DataType.FLOAT, [{ dim_param: 'batch' }]);
+    expect(() => tritonConfig(proto([tensor('x', DataType.FLOAT, [{ dim_value: 4 }])], [ok]), { name: 'm' })).toThrow(
+      "input 'x': its first dimension is not a symbolic batch dimension, so Triton cannot batch it (max_batch_size > 0)",
+    );
+    expect(() => tritonConfig(proto([], [tensor('s', DataType.FLOAT, [])]), { name: 'm' })).toThrow("output 's': its first dimension is not a symbolic batch dimension");
+    expect(() => tritonConfig(proto([tensor('b', 3, [{ dim_param: 'batch' }])], [ok]), { name: 'm' })).toThrow("input 'b': ONNX element type 3 has no Triton data type here");
+    expect(() => tritonConfig(proto([], [ok]), { name: 'm', maxBatchSize: 0 })).toThrow('max_batch_size must be an integer from 1 to 2147483647, got 0');
+    expect(() => tritonConfig(proto([], [ok]), { name: '../m' })).toThrow("Triton model name '../m' must be");
+  });
+});
+
+describe('config.pbtxt text', () => {
+  it('parses back exactly what it writes, including names that need escaping', () => {
+    const config: TritonModelConfig = {
+      name: 'a "quoted" \\ name',
+      platform: 'onnxruntime_onnx',
+      max_batch_size: 7,
+      input: [{ name: 'x', data_type: 'TYPE_FP32', dims: [2, -1] }],
+      output: [{ name: 'y', data_type: 'TYPE_FP32', dims: [1], reshape: { shape: [] } }],
+      dynamic_batching: { max_queue_delay_microseconds: 50 },
+      instance_group: [{ count: 2, kind: 'KIND_CPU' }],
+    };
+    const text = formatTritonConfig(config);
+    expect(text).toContain('platform: "onnxruntime_onnx"\n');
+    expect(text).toContain('data_type: TYPE_FP32\n');
+    expect(text).toContain('dims: [ 2, -1 ]\n');
+    expect(text).toContain('shape: [ ]\n');
+    expect(parseTritonConfig(text, 'config.pbtxt')).toEqual(config);
+  });
+
+  it("reads Triton's documented styles: comments, `field: [ { … } ]`, repeated scalars, `< >`, separators, unknown fields", () => {
+    const text = [
+      '# an example from a hand-written repository',
+      'name: "mymodel"  # trailing comment',
+      'backend: "onnxruntime"',
+      'max_batch_size: 8;',
+      'version_policy: { latest: { num_versions: 1 } }',
+      'input: [ { name: "input0", data_type: TYPE_FP32, dims: 16 dims: 4 } ]',
+      'output < name: \'out\' data_type: TYPE_INT32 dims: [ 1 ] reshape: { shape: [ ] } >',
+      'default_model_filename: "my" "model.onnx"',
+      'dynamic_batching { }',
+      'optimization { execution_accelerators { cpu_execution_accelerator : [ { name : "openvino" } ] } }',
+    ].join('\n');
+    expect(parseTritonConfig(text, 'c.pbtxt')).toEqual({
+      name: 'mymodel',
+      backend: 'onnxruntime',
+      max_batch_size: 8,
+      default_model_filename: 'mymodel.onnx',
+      input: [{ name: 'input0', data_type: 'TYPE_FP32', dims: [16, 4] }],
+      output: [{ name: 'out', data_type: 'TYPE_INT32', dims: [1], reshape: { shape: [] } }],
+      dynamic_batching: {},
+    });
+  });
+
+  it('names the file, line and column of a syntax error, and the field of a wrong value', () => {
+    expect(() => parseTritonConfig('name: "m"\ninput [\n  { name: "x" data_type TYPE_FP32 }\n]\n', '/r/m/config.pbtxt')).toThrow(
+      "/r/m/config.pbtxt:3:25: expected ':' or '{', found 'TYPE_FP32'",
+    );
+    expect(() => parseTritonConfig('name: "m"\ninput [ { name: "x"', 'c.pbtxt')).toThrow("c.pbtxt:2:20: expected a field name or '}', found end of file");
+    expect(() => parseTritonConfig('name: "m\n', 'c.pbtxt')).toThrow('c.pbtxt:1:7: unterminated string');
+    expect(() => parseTritonConfig('name: "m"\n  max_batch_size: 4 @', 'c.pbtxt')).toThrow("c.pbtxt:2:21: unexpected character '@'");
+    expect(() => parseTritonConfig('name: "m"\nmax_batch_size: "4"', 'c.pbtxt')).toThrow('c.pbtxt: max_batch_size must be an integer');
+    expect(() => parseTritonConfig('name: "m"\ninput { name: "x" data_type: "TYPE_FP32" }', 'c.pbtxt')).toThrow('c.pbtxt: input[0].data_type must be an enum name such as TYPE_FP32');
+    expect(() => parseTritonConfig('name: "m"\ninput { data_type: TYPE_FP32 }', 'c.pbtxt')).toThrow('c.pbtxt: input[0].name is missing');
+    expect(() => parseTritonConfig('platform: "onnxruntime_onnx"', 'c.pbtxt')).toThrow('c.pbtxt: name is missing');
+    expect(() => parseTritonConfig('name: "a" name: "b"', 'c.pbtxt')).toThrow('c.pbtxt: name is given 2 times');
+  });
+});
+
+describe('exportArtifactToTriton', () => {
+  it('writes <repo>/<name>/config.pbtxt and a checksummed <repo>/<name>/1/model.onnx, named after the model by default', async () => {
+    const repo = join(dir, 'repo');
+    const written = await exportArtifactToTriton(artifact, repo, { maxBatchSize: 128 });
+    expect(written.dir).toBe(join(repo, 'esm2'));
+    expect(written.model.path).toBe(join(repo, 'esm2', '1', 'model.onnx'));
+    expect(readdirSync(repo)).toEqual(['esm2']);
+    expect(parseTritonConfig(readFileSync(written.configPath, 'utf8'), written.configPath)).toEqual(written.config);
+    expect(written.config.max_batch_size).toBe(128);
+    const read = await readVerifiedOnnx(written.model.path);
+    expect(read.checksum).toBe('verified');
+    expect(written.config.output.map((o) => o.name)).toEqual(read.info.outputs);
+    await expect(tritonModelFile(written.dir)).resolves.toBe(written.model.path);
+  });
+
+  it('refuses an existing <repo>/<name> without touching it', async () => {
+    const repo = join(dir, 'repo-taken');
+    mkdirSync(join(repo, 'esm2', '3'), { recursive: true });
+    await expect(exportArtifactToTriton(artifact, repo)).rejects.toThrow(`${join(repo, 'esm2')} already exists; remove it or export under another model name`);
+    expect(readdirSync(join(repo, 'esm2'))).toEqual(['3']);
+    expect(readdirSync(repo)).toEqual(['esm2']);
+  });
+});
+
+describe('tritonModelFile', () => {
+  const folder = (name: string, config: string, versions: Record<string, string[]>) => {
+    const d = join(dir, 'folders', name);
+    mkdirSync(d, { recursive: true });
+    writeFileSync(join(d, 'config.pbtxt'), config);
+    for (const [v, files] of Object.entries(versions)) {
+      mkdirSync(join(d, v), { recursive: true });
+      for (const f of files) writeFileSync(join(d, v, f), 'onnx');
+    }
+    return d;
+  };
+  const onnxConfig = 'name: "m"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 4\n';
+
+  it('is undefined for a directory without config.pbtxt (an artifact, a run)', async () => {
+    mkdirSync(join(dir, 'plain'));
+    await expect(tritonModelFile(join(dir, 'plain'))).resolves.toBeUndefined();
+  });
+
+  it('picks the numerically highest version (10 after 9 and 2), ignoring non-numeric entries', async () => {
+    const d = folder('many', onnxConfig, { '2': ['model.onnx'], '9': ['model.onnx'], '10': ['model.onnx'], latest: ['model.onnx'] });
+    await expect(tritonModelFile(d)).resolves.toBe(join(d, '10', 'model.onnx'));
+  });
+
+  it('honours default_model_filename and the onnxruntime backend spelling', async () => {
+    const d = folder('named', 'name: "m"\nbackend: "onnxruntime"\ndefault_model_filename: "scorer.onnx"\n', { '1': ['scorer.onnx'] });
+    await expect(tritonModelFile(d)).resolves.toBe(join(d, '1', 'scorer.onnx'));
+  });
+
+  it('names the path when there is no version, or the highest version holds no model', async () => {
+    const none = folder('none', onnxConfig, {});
+    await expect(tritonModelFile(none)).rejects.toThrow(`${none}: a Triton model folder with no version directory (expected ${join(none, '1', 'model.onnx')})`);
+    const empty = folder('empty', onnxConfig, { '1': ['model.onnx'], '2': [] });
+    await expect(tritonModelFile(empty)).rejects.toThrow(
+      `${join(empty, '2', 'model.onnx')}: no such file; the Triton model folder ${empty} serves its highest version, 2, which holds no model.onnx`,
+    );
+  });
+
+  it('refuses a model for another backend and names a broken config', async () => {
+    const trt = folder('trt', 'name: "m"\nplatform: "tensorrt_plan"\n', { '1': ['model.plan'] });
+    await expect(tritonModelFile(trt)).rejects.toThrow(`${join(trt, 'config.pbtxt')}: not an ONNX Runtime model (platform tensorrt_plan, backend unset)`);
+    const broken = folder('broken', 'name: "m"\nplatform "onnxruntime_onnx"\n', { '1': ['model.onnx'] });
+    await expect(tritonModelFile(broken)).rejects.toThrow(`${join(broken, 'config.pbtxt')}:2:10: expected ':' or '{', found '"onnxruntime_onnx"'`);
+  });
+});

@@ -1,0 +1,431 @@
+import { lstat, mkdir, readdir, readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { replaceDirAtomically, writeFileDurable, type ModelArtifact } from '@esm2/core';
+import { DataType, type ModelProto, type ValueInfoProto } from '../proto/types.js';
+import { artifactToModelProto, type OnnxExportOptions } from './export.js';
+import { writeOnnxModel, type WrittenModel } from './write-model.js';
+
+/*
+ * A Triton Inference Server model repository entry for an exported model:
+ *
+ *   REPOSITORY/<name>/config.pbtxt
+ *   REPOSITORY/<name>/1/model.onnx
+ *
+ * config.pbtxt is Triton's ModelConfig protobuf in protobuf text format.
+ * There is no well-kept npm library for Triton's ModelConfig (nor a small
+ * maintained protobuf text-format codec), so the few fields written here are
+ * serialized, and parsed back, by the hand-written code below.
+ */
+
+export const TRITON_CONFIG_FILE = 'config.pbtxt';
+/** The file name Triton's ONNX Runtime backend loads from each version directory unless `default_model_filename` says otherwise. */
+export const TRITON_MODEL_FILE = 'model.onnx';
+export const TRITON_PLATFORM = 'onnxruntime_onnx';
+export const DEFAULT_TRITON_MAX_BATCH_SIZE = 4096;
+/** How long Triton's dynamic batcher holds a request to join others: short, as scoring a batch takes well under a millisecond. */
+export const DEFAULT_TRITON_QUEUE_DELAY_US = 100;
+
+export interface TritonTensorConfig {
+  name: string;
+  /** `TYPE_FP32`, `TYPE_INT32`, … */
+  data_type: string;
+  /** The shape without the batch dimension; -1 for a variable dimension. */
+  dims: number[];
+  /** The shape the model itself sees (without the batch dimension), when it differs from `dims`: `[]` for a `[batch]` tensor. */
+  reshape?: { shape: number[] };
+}
+
+/** The subset of Triton's ModelConfig this project writes and reads. */
+export interface TritonModelConfig {
+  name: string;
+  platform?: string;
+  backend?: string;
+  max_batch_size: number;
+  default_model_filename?: string;
+  input: TritonTensorConfig[];
+  output: TritonTensorConfig[];
+  dynamic_batching?: { max_queue_delay_microseconds?: number };
+  instance_group?: { count?: number; kind?: string }[];
+}
+
+const TRITON_TYPES: Record<number, string> = {
+  [DataType.FLOAT]: 'TYPE_FP32',
+  [DataType.DOUBLE]: 'TYPE_FP64',
+  [DataType.INT32]: 'TYPE_INT32',
+  [DataType.INT64]: 'TYPE_INT64',
+  [DataType.BOOL]: 'TYPE_BOOL',
+};
+
+/** A model name Triton can use as its repository directory: no path separators, not hidden, not `.`/`..`. */
+export function checkTritonModelName(name: string): void {
+  if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
+    throw new Error(`Triton model name '${name}' must be letters, digits, '_', '.', '-' (not starting with '.' or '-'): it names the model's directory`);
+  }
+}
+
+export interface TritonConfigOptions {
+  name: string;
+  /** Largest batch Triton sends to the model (≥ 1); default DEFAULT_TRITON_MAX_BATCH_SIZE. */
+  maxBatchSize?: number;
+  /** Dynamic batcher delay; default DEFAULT_TRITON_QUEUE_DELAY_US. */
+  maxQueueDelayMicroseconds?: number;
+}
+
+function tensorConfig(v: ValueInfoProto, kind: 'input' | 'output'): TritonTensorConfig {
+  const type = v.type.tensor_type;
+  const data_type = TRITON_TYPES[type.elem_type];
+  if (data_type === undefined) throw new Error(`${kind} '${v.name}': ONNX element type ${type.elem_type} has no Triton data type here`);
+  const [batch, ...rest] = type.shape.dim;
+  if (batch === undefined || !('dim_param' in batch)) {
+    throw new Error(`${kind} '${v.name}': its first dimension is not a symbolic batch dimension, so Triton cannot batch it (max_batch_size > 0)`);
+  }
+  const dims = rest.map((d) => ('dim_value' in d ? d.dim_value : -1));
+  // Triton requires at least one dim: a [batch] tensor is [batch, 1] to clients, reshaped to [batch] for the model.
+  return dims.length === 0 ? { name: v.name, data_type, dims: [1], reshape: { shape: [] } } : { name: v.name, data_type, dims };
+}
+
+/** The Triton configuration of an ONNX model whose inputs and outputs all lead with the batch dimension. */
+export function tritonConfig(model: ModelProto, options: TritonConfigOptions): TritonModelConfig {
+  checkTritonModelName(options.name);
+  const maxBatchSize = options.maxBatchSize ?? DEFAULT_TRITON_MAX_BATCH_SIZE;
+  if (!Number.isInteger(maxBatchSize) || maxBatchSize < 1 || maxBatchSize > 2 ** 31 - 1) {
+    throw new Error(`max_batch_size must be an integer from 1 to ${2 ** 31 - 1}, got ${maxBatchSize}`);
+  }
+  // Initializers may be listed among graph inputs in older ONNX files; they are not fed.
+  const initializers = new Set(model.graph.initializer.map((t) => t.name));
+  return {
+    name: options.name,
+    platform: TRITON_PLATFORM,
+    max_batch_size: maxBatchSize,
+    input: model.graph.input.filter((v) => !initializers.has(v.name)).map((v) => tensorConfig(v, 'input')),
+    output: model.graph.output.map((v) => tensorConfig(v, 'output')),
+    dynamic_batching: { max_queue_delay_microseconds: options.maxQueueDelayMicroseconds ?? DEFAULT_TRITON_QUEUE_DELAY_US },
+    instance_group: [{ count: 1, kind: 'KIND_CPU' }],
+  };
+}
+
+// ---- protobuf text format: writing ----
+
+/** Fields whose values are enum identifiers, written bare. */
+const ENUM_FIELDS = new Set(['data_type', 'kind']);
+
+const quote = (s: string) => JSON.stringify(s); // text format's escapes for what model names contain (quotes, backslashes)
+
+function formatValue(key: string, value: unknown, indent: string): string {
+  if (typeof value === 'string') return ENUM_FIELDS.has(key) ? value : quote(value);
+  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
+  if (typeof value === 'object' && value !== null) return formatMessage(value as Record<string, unknown>, indent);
+  throw new Error(`cannot write ${key}: ${String(value)}`);
+}
+
+function formatMessage(message: Record<string, unknown>, indent: string): string {
+  const inner = `${indent}  `;
+  const fields = formatFields(message, inner);
+  return fields === '' ? '{ }' : `{\n${fields}${indent}}`;
+}
+
+function formatFields(message: Record<string, unknown>, indent: string): string {
+  let out = '';
+  for (const [key, value] of Object.entries(message)) {
+    if (value === undefined) continue;
+    if (Array.isArray(value)) {
+      const scalars = value.every((v) => typeof v !== 'object');
+      out += scalars
+        ? `${indent}${key}: [${value.map((v) => ` ${formatValue(key, v, indent)}`).join(',')} ]\n`
+        : `${indent}${key} [\n${value.map((v) => `${indent}  ${formatValue(key, v, `${indent}  `)}`).join(',\n')}\n${indent}]\n`;
+    } else if (typeof value === 'object' && value !== null) {
+      out += `${indent}${key} ${formatMessage(value as Record<string, unknown>, indent)}\n`;
+    } else {
+      out += `${indent}${key}: ${formatValue(key, value, indent)}\n`;
+    }
+  }
+  return out;
+}
+
+/** config.pbtxt text for a configuration. */
+export function formatTritonConfig(config: TritonModelConfig): string {
+  return formatFields(config as unknown as Record<string, unknown>, '');
+}
+
+// ---- protobuf text format: reading ----
+
+/** A bare identifier value (TYPE_FP32, KIND_CPU). */
+class EnumValue {
+  constructor(readonly name: string) {}
+}
+type TextValue = string | number | boolean | EnumValue | TextMessage;
+interface TextMessage {
+  [field: string]: TextValue[];
+}
+
+interface Token {
+  kind: 'punct' | 'string' | 'number' | 'ident' | 'end';
+  text: string;
+  value?: string | number;
+  line: number;
+  column: number;
+}
+
+function tokenize(text: string, path: string): Token[] {
+  const tokens: Token[] = [];
+  let line = 1;
+  let lineStart = 0;
+  let i = 0;
+  const fail = (at: number, what: string): never => {
+    throw new Error(`${path}:${line}:${at - lineStart + 1}: ${what}`);
+  };
+  while (i < text.length) {
+    const c = text[i]!;
+    if (c === '\n') {
+      line++;
+      i++;
+      lineStart = i;
+    } else if (/\s/.test(c)) {
+      i++;
+    } else if (c === '#') {
+      while (i < text.length && text[i] !== '\n') i++;
+    } else if ('{}[]:,;<>'.includes(c)) {
+      tokens.push({ kind: 'punct', text: c, line, column: i - lineStart + 1 });
+      i++;
+    } else if (c === '"' || c === "'") {
+      const start = i;
+      let value = '';
+      i++;
+      while (text[i] !== c) {
+        if (i >= text.length || text[i] === '\n') fail(start, 'unterminated string');
+        if (text[i] === '\\') {
+          const e = text[i + 1];
+          const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'" };
+          if (e === undefined || simple[e] === undefined) fail(i, `unsupported escape \\${e ?? ''}`);
+          value += simple[e!];
+          i += 2;
+        } else {
+          value += text[i];
+          i++;
+        }
+      }
+      i++;
+      tokens.push({ kind: 'string', text: text.slice(start, i), value, line, column: start - lineStart + 1 });
+    } else {
+      const m = /^[A-Za-z0-9_.+-]+/.exec(text.slice(i, i + 256));
+      if (!m) fail(i, `unexpected character '${c}'`);
+      const word = m![0];
+      const isNumber = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(word);
+      if (!isNumber && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(word)) fail(i, `unexpected '${word}'`);
+      tokens.push({ kind: isNumber ? 'number' : 'ident', text: word, value: isNumber ? Number(word) : word, line, column: i - lineStart + 1 });
+      i += word.length;
+    }
+  }
+  tokens.push({ kind: 'end', text: 'end of file', line, column: i - lineStart + 1 });
+  return tokens;
+}
+
+/** A protobuf text-format message as a tree: every field maps to the list of its values (repeated or not). */
+function parseText(text: string, path: string): TextMessage {
+  const tokens = tokenize(text, path);
+  let pos = 0;
+  const peek = () => tokens[pos]!;
+  const fail = (t: Token, what: string): never => {
+    throw new Error(`${path}:${t.line}:${t.column}: ${what}, found ${t.kind === 'end' ? 'end of file' : `'${t.text}'`}`);
+  };
+  const accept = (p: string) => {
+    if (peek().kind === 'punct' && peek().text === p) {
+      pos++;
+      return true;
+    }
+    return false;
+  };
+  const message = (close: string | undefined): TextMessage => {
+    const fields: TextMessage = {};
+    for (;;) {
+      const t = peek();
+      if (close !== undefined && accept(close)) return fields;
+      if (close === undefined && t.kind === 'end') return fields;
+      if (t.kind !== 'ident') fail(t, close === undefined ? 'expected a field name' : `expected a field name or '${close}'`);
+      pos++;
+      const colon = accept(':');
+      const values = (fields[t.text] ??= []);
+      if (accept('[')) {
+        if (!accept(']')) {
+          do values.push(value(colon)); while (accept(','));
+          if (!accept(']')) fail(peek(), "expected ',' or ']'");
+        }
+      } else {
+        values.push(value(colon));
+      }
+      if (!accept(',')) accept(';');
+    }
+  };
+  const value = (afterColon: boolean): TextValue => {
+    const t = peek();
+    if (accept('{')) return message('}');
+    if (accept('<')) return message('>');
+    if (!afterColon) fail(t, "expected ':' or '{'");
+    pos++;
+    if (t.kind === 'string') {
+      let s = t.value as string;
+      for (; peek().kind === 'string'; pos++) s += peek().value as string; // adjacent strings concatenate
+      return s;
+    }
+    if (t.kind === 'number') return t.value as number;
+    if (t.kind === 'ident') return t.text === 'true' || t.text === 'True' ? true : t.text === 'false' || t.text === 'False' ? false : new EnumValue(t.text);
+    return fail(t, 'expected a value');
+  };
+  return message(undefined);
+}
+
+/**
+ * Reads config.pbtxt text (`path` names it in errors, with line and column)
+ * into the fields this project uses; other ModelConfig fields are allowed
+ * and ignored.
+ */
+export function parseTritonConfig(text: string, path: string): TritonModelConfig {
+  const root = parseText(text, path);
+  const where = (field: string) => `${path}: ${field}`;
+  const one = (m: TextMessage, field: string, ctx: string): TextValue | undefined => {
+    const v = m[field];
+    if (v === undefined) return undefined;
+    if (v.length > 1) throw new Error(where(`${ctx}${field} is given ${v.length} times`));
+    return v[0];
+  };
+  const str = (m: TextMessage, field: string, ctx = ''): string | undefined => {
+    const v = one(m, field, ctx);
+    if (v !== undefined && typeof v !== 'string') throw new Error(where(`${ctx}${field} must be a string`));
+    return v;
+  };
+  const int = (m: TextMessage, field: string, ctx = ''): number | undefined => {
+    const v = one(m, field, ctx);
+    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v))) throw new Error(where(`${ctx}${field} must be an integer`));
+    return v;
+  };
+  const enumValue = (m: TextMessage, field: string, ctx: string): string | undefined => {
+    const v = one(m, field, ctx);
+    if (v !== undefined && !(v instanceof EnumValue)) throw new Error(where(`${ctx}${field} must be an enum name such as TYPE_FP32`));
+    return v?.name;
+  };
+  const ints = (m: TextMessage, field: string, ctx: string): number[] =>
+    (m[field] ?? []).map((v) => {
+      if (!(typeof v === 'number' && Number.isInteger(v))) throw new Error(where(`${ctx}${field} must be integers`));
+      return v;
+    });
+  const messages = (m: TextMessage, field: string, ctx = ''): TextMessage[] =>
+    (m[field] ?? []).map((v) => {
+      if (typeof v !== 'object' || v instanceof EnumValue) throw new Error(where(`${ctx}${field} must be a message { … }`));
+      return v;
+    });
+  const tensors = (field: 'input' | 'output'): TritonTensorConfig[] =>
+    messages(root, field).map((t, i) => {
+      const ctx = `${field}[${i}].`;
+      const name = str(t, 'name', ctx);
+      const data_type = enumValue(t, 'data_type', ctx);
+      if (name === undefined) throw new Error(where(`${ctx}name is missing`));
+      if (data_type === undefined) throw new Error(where(`${ctx}data_type is missing`));
+      const reshape = messages(t, 'reshape', ctx);
+      if (reshape.length > 1) throw new Error(where(`${ctx}reshape is given ${reshape.length} times`));
+      return { name, data_type, dims: ints(t, 'dims', ctx), ...(reshape[0] ? { reshape: { shape: ints(reshape[0], 'shape', `${ctx}reshape.`) } } : {}) };
+    });
+  const name = str(root, 'name');
+  if (name === undefined) throw new Error(where('name is missing'));
+  const batching = messages(root, 'dynamic_batching');
+  const delay = batching[0] ? int(batching[0], 'max_queue_delay_microseconds', 'dynamic_batching.') : undefined;
+  const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
+  return {
+    name,
+    ...optional('platform', str(root, 'platform')),
+    ...optional('backend', str(root, 'backend')),
+    max_batch_size: int(root, 'max_batch_size') ?? 0,
+    ...optional('default_model_filename', str(root, 'default_model_filename')),
+    input: tensors('input'),
+    output: tensors('output'),
+    ...(batching[0] ? { dynamic_batching: optional('max_queue_delay_microseconds', delay) } : {}),
+    ...optional(
+      'instance_group',
+      root.instance_group &&
+        messages(root, 'instance_group').map((g, i) => ({
+          ...optional('count', int(g, 'count', `instance_group[${i}].`)),
+          ...optional('kind', enumValue(g, 'kind', `instance_group[${i}].`)),
+        })),
+    ),
+  };
+}
+
+// ---- the repository folder ----
+
+export interface TritonExportOptions extends OnnxExportOptions, Omit<TritonConfigOptions, 'name'> {
+  /** The model's name and directory; default the artifact's model name (`esm2`, `esmm`, …). */
+  name?: string;
+}
+
+export interface WrittenTritonModel {
+  /** REPOSITORY/<name> */
+  dir: string;
+  config: TritonModelConfig;
+  configPath: string;
+  model: WrittenModel;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return (await lstat(path).catch(() => undefined)) !== undefined;
+}
+
+/**
+ * Writes REPOSITORY/<name>/config.pbtxt and REPOSITORY/<name>/1/model.onnx
+ * (the same ONNX file `exportArtifactToOnnx` writes). The folder appears all
+ * at once or not at all. An existing REPOSITORY/<name> is refused, not
+ * replaced: it may hold other versions or a hand-tuned config.
+ */
+export async function exportArtifactToTriton(artifact: ModelArtifact, repository: string, options: TritonExportOptions = {}): Promise<WrittenTritonModel> {
+  const name = options.name ?? artifact.model.name;
+  const proto = artifactToModelProto(artifact, options);
+  const config = tritonConfig(proto, { ...options, name });
+  const dir = join(repository, name);
+  const refuseExisting = async () => {
+    if (await exists(dir)) throw new Error(`${dir} already exists; remove it or export under another model name`);
+  };
+  await refuseExisting();
+  const s = await stat(repository).catch(() => undefined);
+  if (s && !s.isDirectory()) throw new Error(`${repository} is not a directory`);
+  let model: WrittenModel | undefined;
+  await replaceDirAtomically(dir, async (tmp) => {
+    const version = join(tmp, '1');
+    await mkdir(version);
+    const written = await writeOnnxModel(join(version, TRITON_MODEL_FILE), proto, options.externalData);
+    model = {
+      ...written,
+      path: join(dir, '1', TRITON_MODEL_FILE),
+      ...(written.dataPath ? { dataPath: join(dir, '1', `${TRITON_MODEL_FILE}.data`) } : {}),
+    };
+    await writeFileDurable(join(tmp, TRITON_CONFIG_FILE), formatTritonConfig(config));
+    await refuseExisting(); // created by someone else while this one was written
+  });
+  return { dir, config, configPath: join(dir, TRITON_CONFIG_FILE), model: model! };
+}
+
+/**
+ * The ONNX file a Triton model folder serves: `<dir>/<highest numeric
+ * version>/<default_model_filename or model.onnx>`, as Triton's default
+ * version policy (latest 1) picks it. Undefined when `dir` has no
+ * config.pbtxt (not a Triton model folder); an error naming the path when
+ * the config is not an ONNX Runtime model or the version holds no model.
+ */
+export async function tritonModelFile(dir: string): Promise<string | undefined> {
+  const configPath = join(dir, TRITON_CONFIG_FILE);
+  const text = await readFile(configPath, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
+  if (text === undefined) return undefined;
+  const config = parseTritonConfig(text, configPath);
+  const onnxRuntime = config.platform === TRITON_PLATFORM || (config.platform === undefined && config.backend === 'onnxruntime');
+  if (!onnxRuntime) {
+    throw new Error(`${configPath}: not an ONNX Runtime model (platform ${config.platform ?? 'unset'}, backend ${config.backend ?? 'unset'}); expected platform "${TRITON_PLATFORM}"`);
+  }
+  const file = config.default_model_filename ?? TRITON_MODEL_FILE;
+  const versions = (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
+    .map((e) => e.name)
+    .sort((a, b) => Number(b) - Number(a));
+  if (versions.length === 0) throw new Error(`${dir}: a Triton model folder with no version directory (expected ${join(dir, '1', file)})`);
+  const path = join(dir, versions[0]!, file);
+  if (!(await stat(path).catch(() => undefined))?.isFile()) {
+    throw new Error(`${path}: no such file; the Triton model folder ${dir} serves its highest version, ${versions[0]}, which holds no ${file}`);
+  }
+  return path;
+}
