@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
-import { cp } from 'node:fs/promises';
+import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeModel, encodeModel, exportArtifactToOnnx, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
+import { decodeModel, encodeModel, exportArtifactToOnnx, exportArtifactToTriton, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights, parseFeatureSchema, readArtifact } from '@esm2/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalScorer } from './local-scorer.js';
@@ -85,6 +85,34 @@ describe('loadScoringModel', () => {
     const path = join(fixture.dir, 'mismatch.onnx');
     await exportArtifactToOnnx(artifactFromModel(model, schema, initWeights(model.graph, 1), { encoders: artifact.encoders }), path);
     await expect(loadScoringModel(path)).rejects.toThrow(/mismatch\.onnx: the encoders do not match the model's feature schema: field 'hour': the encoders give a vocabulary of \d+ value\(s\), \d+ rows with OOV \(encoders\.vocabularies\.hour\) but its embedding table has 3 rows/);
+  });
+
+  it('serves a Triton model folder (esm2-train export --triton) from its highest version, scoring like the .onnx', async () => {
+    const repo = join(fixture.dir, 'triton');
+    const written = await exportArtifactToTriton(await readArtifact(fixture.artifact), repo);
+    // A newer version is what Triton would load, so it is the one served.
+    await mkdir(join(written.dir, '2'));
+    await cp(written.model.path, join(written.dir, '2', 'model.onnx'));
+    const rows = requestRows(csvRows(fixture.csv)).slice(0, 50);
+    const scores = [];
+    for (const path of [written.dir, fixture.onnx]) {
+      const model = await loadScoringModel(path);
+      const local = await LocalScorer.create(model);
+      scores.push({ origin: model.origin, source: model.source, results: await local.scoreRows(model, rows) });
+      await local.close();
+    }
+    expect(scores[0]!.origin).toBe(join(written.dir, '2', 'model.onnx'));
+    expect(scores[0]!.source).toEqual({ kind: 'file', path: join(written.dir, '2', 'model.onnx') });
+    expect(scores[0]!.results).toEqual(scores[1]!.results);
+
+    // The highest version without its model.onnx is an error naming the missing file, not a silent fallback to version 1.
+    await rm(join(written.dir, '2', 'model.onnx'));
+    await expect(loadScoringModel(written.dir)).rejects.toThrow(
+      `--model ${join(written.dir, '2', 'model.onnx')}: no such file; the Triton model folder ${written.dir} serves its highest version, 2, which holds no model.onnx`,
+    );
+    await rm(join(written.dir, '2'), { recursive: true });
+    await rm(join(written.dir, '1'), { recursive: true });
+    await expect(loadScoringModel(written.dir)).rejects.toThrow(`--model ${written.dir}: a Triton model folder with no version directory (expected ${join(written.dir, '1', 'model.onnx')})`);
   });
 
   it('names a path that does not exist or is not a model', async () => {

@@ -1,6 +1,6 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { artifactToModelProto, encodeModel, parseExportMetadata, readVerifiedOnnx, type OnnxModelInfo } from '@esm2/backend-onnx';
+import { artifactToModelProto, encodeModel, parseExportMetadata, readVerifiedOnnx, tritonModelFile, type OnnxModelInfo } from '@esm2/backend-onnx';
 import { MODEL_FILE, buildModel, locateArtifact, pruneGraph, readArtifact, type Graph, type PredictionName } from '@esm2/core';
 import { encodersForSchema, type Encoders } from '@esm2/data';
 
@@ -40,8 +40,9 @@ export interface LoadOptions {
 }
 
 /**
- * Loads from a run directory, an artifact directory or an exported .onnx
- * file (paths as given, absolute or relative to cwd). Either way the weights
+ * Loads from a run directory, an artifact directory, an exported .onnx
+ * file or a Triton model folder holding one (`esm2-train export --triton`;
+ * paths as given, absolute or relative to cwd). Either way the weights
  * are checked against their checksum first (weights.bin's by readArtifact,
  * the .onnx file's and its external data's by readVerifiedOnnx), so a
  * corrupted model is refused, naming the file, instead of serving
@@ -50,8 +51,11 @@ export interface LoadOptions {
 export async function loadScoringModel(path: string, options: LoadOptions = {}): Promise<ScoringModel> {
   const warn = options.onWarning ?? ((message: string) => process.emitWarning(message, 'UnverifiedModelWarning'));
   let origin = resolve(path);
-  const s = await stat(origin).catch(() => undefined);
+  let s = await stat(origin).catch(() => undefined);
   if (!s) throw new Error(`--model ${path}: no such file or directory`);
+  // A Triton model folder (config.pbtxt, version directories) is served from its latest version's model.onnx.
+  const triton = s.isDirectory() ? await tritonModelFile(origin).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`))) : undefined;
+  if (triton !== undefined) [origin, s] = [triton, await stat(triton)];
   if (s.isDirectory()) origin = await locateArtifact(origin).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
   let info: OnnxModelInfo;
   let source: ModelSource;

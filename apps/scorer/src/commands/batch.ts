@@ -25,7 +25,7 @@ export function registerBatchCommand(program: Command): void {
   addSessionOptions(
     program.command('score', { isDefault: true }).description('Score a file of rows into a file of predictions (the default command: its name may be left out)'),
   )
-    .option('--model <path>', 'required: model artifact directory (runs/NAME) or exported .onnx file')
+    .option('--model <path>', 'required: model artifact directory (runs/NAME), exported .onnx file or Triton model folder (DIR/NAME)')
     .option('--data <file>', 'required: rows to score (.csv, .tsv, .parquet; compressed CSV too)')
     .option('--out <file>', 'required: predictions (.csv or .parquet): key columns, then pctr, pctavr, pcvr, pctcvr')
     .option('--batch-size <n>', 'rows per session run', positiveInt, 4096)
