@@ -26,7 +26,7 @@ function port(value: string): number {
 
 /** `esm2-score serve --model M --port P`: the HTTP service, until SIGINT/SIGTERM. */
 export function registerServeCommand(program: Command): void {
-  addSessionOptions(program.command('serve').description('HTTP scoring service: POST /v1/score, GET /healthz, GET /metrics'))
+  addSessionOptions(program.command('serve').description('HTTP scoring service: POST /v1/score, the Open Inference Protocol (KServe v2) under /v2, GET /healthz, GET /metrics'))
     .requiredOption('--model <path>', 'model artifact directory (runs/NAME), exported .onnx file or Triton model folder (DIR/NAME)')
     .option('--port <n>', 'TCP port (0 picks a free one)', port, 8080)
     .option('--host <addr>', 'interface to listen on', '127.0.0.1')
