@@ -1,34 +1,54 @@
 /**
  * The scorer's speed on the default-size ESM2 (9 categorical fields, dim 16,
  * towers 256-128-64) trained-shape model with real encoders:
- *  1. scoring through the scorer (JSON rows → encoders → worker pool →
+ *  1. batch-1 latency through the session alone (encoded feeds → onnxruntime
+ *     on this thread, no HTTP), and with this thread's encoding in front;
+ *  2. scoring through the scorer (JSON rows → encoders → worker pool →
  *     onnxruntime) at batch 1 / 64 / 1024, for 1 and 2 intra-op threads,
  *     spinning off and on;
- *  2. the HTTP service under autocannon on 127.0.0.1: 100-row requests at
- *     concurrency 1, 8 and 32, each bounded in time.
+ *  3. the HTTP service (`esm2-score serve`, a child process, so the load
+ *     generator does not share its event loop) under autocannon on
+ *     127.0.0.1: 100-row requests to POST /v1/score and to the Open
+ *     Inference Protocol's POST /v2/models/{name}/infer (JSON) at
+ *     concurrency 1, 8 and 32, each bounded in time; and batch-1 latency
+ *     through HTTP (one request at a time).
+ * Every row of figures carries the 1-minute load average: the machine is
+ * shared, so compare figures only across runs made under the same load.
  *
- *   pnpm --filter @esm2/scorer bench [-- --seconds 1 --http-seconds 4]
+ *   pnpm --filter @esm2/scorer bench [-- --seconds 1 --http-seconds 4 --workers 1,2
+ *                                        --sections session,scorer,http --cpu-prof DIR]
+ * --cpu-prof DIR writes a V8 CPU profile of each serve process into DIR.
  */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { Agent, request } from 'node:http';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { exportArtifactToOnnx } from '@esm2/backend-onnx';
+import { createInterface } from 'node:readline';
+import { OnnxSession, exportArtifactToOnnx } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights } from '@esm2/core';
 import { fitEncoders, writeSynthetic } from '@esm2/data';
 import autocannon from 'autocannon';
 import { loadScoringModel, type ScoringModel } from '../src/model.js';
+import { inputSpecs } from '../src/open-inference.js';
 import { ScoringPool } from '../src/pool.js';
 import { encodeRows } from '../src/request.js';
 import { concatFeeds } from '../src/feeds.js';
-import { startService } from '../src/serve.js';
 import { csvRows, requestRows } from '../src/test-support/rows.js';
 
-const arg = (name: string, fallback: number) => {
+const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
-  return i > 0 ? Number(process.argv[i + 1]) : fallback;
+  return i > 0 ? process.argv[i + 1]! : fallback;
 };
-const SECONDS = arg('--seconds', 1);
-const HTTP_SECONDS = arg('--http-seconds', 4);
+const SECONDS = Number(arg('--seconds', '1'));
+const HTTP_SECONDS = Number(arg('--http-seconds', '4'));
+const WORKERS = arg('--workers', '1,2').split(',').map(Number);
+const SECTIONS = new Set(arg('--sections', 'session,scorer,http').split(','));
+const CPU_PROF = arg('--cpu-prof', '');
+
+const load = () => loadavg()[0]!.toFixed(1).padStart(5);
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
 const dir = await mkdtemp(join(tmpdir(), 'esm2-scorer-bench-'));
 try {
@@ -41,18 +61,46 @@ try {
   await exportArtifactToOnnx(artifactFromModel(model, encoders.schema, initWeights(model.graph, 1), { encoders: encoders.toJSON() }), onnx);
   const scoring = await loadScoringModel(onnx);
   const rows = requestRows(csvRows(csv));
-  console.log(`ESM2 default size (${encoders.schema.fields.length} fields, dim 16, towers 256-128-64), ${rows.length} synthetic rows`);
+  console.log(`ESM2 default size (${encoders.schema.fields.length} fields, dim 16, towers 256-128-64), ${rows.length} synthetic rows; 2-core machine, load = 1-minute load average`);
 
-  await benchScorer(scoring, rows);
-  await benchHttp(scoring, rows);
+  if (SECTIONS.has('session')) await benchSession(scoring, rows);
+  if (SECTIONS.has('scorer')) await benchScorer(scoring, rows);
+  if (SECTIONS.has('http')) for (const workers of WORKERS) await benchHttp(onnx, scoring, rows, workers);
 } finally {
   await rm(dir, { recursive: true, force: true });
+}
+
+/** Batch-1 latency on this thread: the session alone (feeds already encoded), and encoding + session. */
+async function benchSession(model: ScoringModel, rows: Record<string, unknown>[]) {
+  const source = model.source.kind === 'file' ? model.source.path : model.source.bytes;
+  const session = await OnnxSession.load(source, { threads: 1 });
+  console.log(`\nbatch-1 latency on one thread, no HTTP (1 intra-op thread), ${SECONDS}s per line`);
+  console.log('path                          p50 ms   p99 ms  mean ms  load');
+  const encoded = rows.slice(0, 1000).map((r) => encodeRows(model, [r]));
+  const cases: [string, (k: number) => Promise<unknown>][] = [
+    ['session.run (encoded feeds)', (k) => session.run(encoded[k % encoded.length]!, model.predictions)],
+    ['encode + session.run', (k) => session.run(encodeRows(model, [rows[k % rows.length]!]), model.predictions)],
+  ];
+  for (const [name, once] of cases) {
+    for (let k = 0; k < 200; k++) await once(k);
+    const times: number[] = [];
+    const t0 = performance.now();
+    while (performance.now() - t0 < SECONDS * 1000) {
+      const t = performance.now();
+      await once(times.length);
+      times.push(performance.now() - t);
+    }
+    const mean = times.reduce((a, b) => a + b, 0) / times.length;
+    times.sort((a, b) => a - b);
+    console.log(`${name.padEnd(28)}  ${pct(times, 50).toFixed(3).padStart(7)}  ${pct(times, 99).toFixed(3).padStart(7)}  ${mean.toFixed(3).padStart(7)}  ${load()}`);
+  }
+  await session.release();
 }
 
 /** Rows/s of the full scoring path (encode on this thread, score in one worker), one batch at a time. */
 async function benchScorer(model: ScoringModel, rows: Record<string, unknown>[]) {
   console.log(`\nthrough the scorer (JSON rows → encoders → worker → onnxruntime), 1 worker, ${SECONDS}s per cell`);
-  console.log('threads  spinning  batch   samples/s    ms/batch');
+  console.log('threads  spinning  batch   samples/s    ms/batch  load');
   for (const threads of [1, 2]) {
     for (const spinning of [false, true]) {
       const pool = new ScoringPool(model.source, { workers: 1, session: { threads, spinning } });
@@ -68,7 +116,7 @@ async function benchScorer(model: ScoringModel, rows: Record<string, unknown>[])
         while (performance.now() - t0 < SECONDS * 1000) await once(runs++);
         const ms = performance.now() - t0;
         console.log(
-          `${String(threads).padStart(7)}  ${(spinning ? 'on' : 'off').padStart(8)}  ${String(batch).padStart(5)}  ${Math.round((runs * batch * 1000) / ms).toString().padStart(10)}  ${(ms / runs).toFixed(3).padStart(10)}`,
+          `${String(threads).padStart(7)}  ${(spinning ? 'on' : 'off').padStart(8)}  ${String(batch).padStart(5)}  ${Math.round((runs * batch * 1000) / ms).toString().padStart(10)}  ${(ms / runs).toFixed(3).padStart(10)}  ${load()}`,
         );
       }
       await pool.close();
@@ -76,30 +124,100 @@ async function benchScorer(model: ScoringModel, rows: Record<string, unknown>[])
   }
 }
 
-/** Latency and throughput of POST /v1/score with 100-row bodies. */
-async function benchHttp(model: ScoringModel, rows: Record<string, unknown>[]) {
-  const bodies = Array.from({ length: 16 }, (_, k) => JSON.stringify({ rows: rows.slice(k * 100, k * 100 + 100) }));
-  for (const workers of [1, 2]) {
-    const running = await startService({ model, port: 0, workers, session: { threads: 1, spinning: false } });
-    console.log(`\nHTTP POST /v1/score, 100 rows per request, ${workers} worker(s) × 1 intra-op thread, ${HTTP_SECONDS}s per level, autocannon on ${running.url}`);
-    console.log('concurrency   p50 ms   p99 ms      req/s     rows/s   errors  mean rows/session run');
+interface Server {
+  url: string;
+  stop(): Promise<void>;
+}
+
+/** `esm2-score serve` in a child process (with --cpu-prof when asked), once it says where it listens. */
+async function serve(onnx: string, workers: number): Promise<Server> {
+  const cli = new URL('../src/cli.ts', import.meta.url).pathname;
+  const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', cli, 'serve', '--model', onnx, '--port', '0', '--workers', String(workers), '--threads', '1'], {
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  const lines = createInterface({ input: child.stdout });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`esm2-score serve exited with ${code} before listening`)));
+    lines.on('line', (line) => {
+      const m = / on (http:\/\/\S+) with/.exec(line);
+      if (m) resolve(m[1]!);
+    });
+  });
+  return {
+    url,
+    async stop() {
+      const exited = once(child, 'exit');
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
+
+/** Latency and throughput of POST /v1/score and POST /v2/models/{name}/infer with 100-row bodies, then batch-1 latency. */
+async function benchHttp(onnx: string, model: ScoringModel, rows: Record<string, unknown>[], workers: number) {
+  const server = await serve(onnx, workers);
+  const name = model.info.model.name;
+  const specs = inputSpecs(model);
+  const v1 = (some: Record<string, unknown>[]) => JSON.stringify({ rows: some });
+  const v2 = (some: Record<string, unknown>[]) =>
+    JSON.stringify({
+      inputs: specs.map((s) => ({ name: s.name, shape: [some.length], datatype: s.datatype, data: some.map((r) => (s.datatype === 'FP32' ? r[s.column] : String(r[s.column]))) })),
+    });
+  const routes: [string, (some: Record<string, unknown>[]) => string][] = [
+    ['/v1/score', v1],
+    [`/v2/models/${name}/infer`, v2],
+  ];
+  console.log(`\nHTTP, esm2-score serve --workers ${workers} --threads 1 (a child process) on ${server.url}, autocannon in this process, ${HTTP_SECONDS}s per level`);
+  console.log('route                          rows  concurrency   p50 ms   p99 ms      req/s     rows/s   errors  mean rows/session run  load');
+  for (const [path, body] of routes) {
+    const bodies = Array.from({ length: 16 }, (_, k) => body(rows.slice(k * 100, k * 100 + 100)));
     for (const connections of [1, 8, 32]) {
-      const before = await batchStats(running.url);
+      const before = await batchStats(server.url);
       const result = await autocannon({
-        url: `${running.url}/v1/score`,
+        url: `${server.url}${path}`,
         connections,
         duration: HTTP_SECONDS,
-        requests: bodies.map((body) => ({ method: 'POST' as const, path: '/v1/score', headers: { 'content-type': 'application/json' }, body })),
+        requests: bodies.map((b) => ({ method: 'POST' as const, path, headers: { 'content-type': 'application/json' }, body: b })),
       });
-      const after = await batchStats(running.url);
+      const after = await batchStats(server.url);
       const meanBatch = (after.sum - before.sum) / Math.max(1, after.count - before.count);
       const bad = result.errors + result.timeouts + result.non2xx;
       console.log(
-        `${String(connections).padStart(11)}  ${result.latency.p50.toFixed(1).padStart(7)}  ${result.latency.p99.toFixed(1).padStart(7)}  ${Math.round(result.requests.average).toString().padStart(9)}  ${Math.round(result.requests.average * 100).toString().padStart(9)}  ${String(bad).padStart(7)}  ${meanBatch.toFixed(0).padStart(6)}`,
+        `${path.padEnd(29)}  ${'100'.padStart(4)}  ${String(connections).padStart(11)}  ${result.latency.p50.toFixed(1).padStart(7)}  ${result.latency.p99.toFixed(1).padStart(7)}  ${Math.round(result.requests.average).toString().padStart(9)}  ${Math.round(result.requests.average * 100).toString().padStart(9)}  ${String(bad).padStart(7)}  ${meanBatch.toFixed(0).padStart(21)}  ${load()}`,
       );
     }
-    await running.close();
   }
+  // One request at a time with one row: the service's floor (autocannon reports whole milliseconds).
+  console.log(`batch-1 through HTTP, one request at a time (keep-alive), ${HTTP_SECONDS}s per route`);
+  console.log('route                          p50 ms   p99 ms  mean ms   errors  load');
+  const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+  for (const [path, body] of routes) {
+    const bodies = rows.slice(0, 1000).map((r) => body([r]));
+    const times: number[] = [];
+    let errors = 0;
+    const post = (b: string) =>
+      new Promise<number>((resolve, reject) => {
+        const req = request(`${server.url}${path}`, { method: 'POST', agent, headers: { 'content-type': 'application/json' } }, (res) => {
+          res.resume();
+          res.on('end', () => resolve(res.statusCode ?? 0));
+        });
+        req.on('error', reject);
+        req.end(b);
+      });
+    for (let k = 0; k < 200; k++) await post(bodies[k % bodies.length]!);
+    const t0 = performance.now();
+    while (performance.now() - t0 < HTTP_SECONDS * 1000) {
+      const t = performance.now();
+      if ((await post(bodies[times.length % bodies.length]!)) !== 200) errors++;
+      times.push(performance.now() - t);
+    }
+    const mean = times.reduce((a, b) => a + b, 0) / times.length;
+    times.sort((a, b) => a - b);
+    console.log(`${path.padEnd(29)}  ${pct(times, 50).toFixed(3).padStart(7)}  ${pct(times, 99).toFixed(3).padStart(7)}  ${mean.toFixed(3).padStart(7)}  ${String(errors).padStart(7)}  ${load()}`);
+  }
+  agent.destroy();
+  await server.stop();
 }
 
 async function batchStats(url: string): Promise<{ sum: number; count: number }> {
