@@ -31,16 +31,23 @@ export class NumericAccumulator {
 
 export type Normalization = 'zscore' | 'minmax' | 'none';
 
-/** Returns x ↦ normalised x; a constant column maps to 0 rather than dividing by zero. */
-export function normalizer(kind: Normalization, s: NumericStatsJSON): (x: number) => number {
-  if (kind === 'zscore') {
-    const inv = s.std > 0 ? 1 / s.std : 0;
-    return (x) => (x - s.mean) * inv;
-  }
+/**
+ * A normalisation as x ↦ (x − shift) · scale, the one arithmetic both the
+ * encoders and the raw-feature ONNX export apply; a constant column gets
+ * scale 0 (it maps to 0) rather than a division by zero.
+ */
+export function affineNormalization(kind: Normalization, s: NumericStatsJSON): { shift: number; scale: number } {
+  if (kind === 'zscore') return { shift: s.mean, scale: s.std > 0 ? 1 / s.std : 0 };
   if (kind === 'minmax') {
     const range = s.max - s.min;
-    const inv = range > 0 ? 1 / range : 0;
-    return (x) => (x - s.min) * inv;
+    return { shift: s.min, scale: range > 0 ? 1 / range : 0 };
   }
-  return (x) => x;
+  return { shift: 0, scale: 1 };
+}
+
+/** Returns x ↦ normalised x (see affineNormalization). */
+export function normalizer(kind: Normalization, s: NumericStatsJSON): (x: number) => number {
+  if (kind === 'none') return (x) => x;
+  const { shift, scale } = affineNormalization(kind, s);
+  return (x) => (x - shift) * scale;
 }
