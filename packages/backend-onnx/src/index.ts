@@ -10,6 +10,7 @@ export type * from './proto/types.js';
 export { DataType, AttributeType, DataLocation } from './proto/types.js';
 export { artifactToModelProto, exportArtifactToOnnx, scoringOutputs, type OnnxExportOptions } from './export/export.js';
 export { writeOnnxModel, type WrittenModel } from './export/write-model.js';
+export { withRawFeatureInputs, ML_DOMAIN, ML_OPSET_VERSION, type RawFieldEncoding, type RawInputInfo } from './export/raw-features.js';
 export { PROTOBUF_LIMIT, needsExternalData, externalize, type ExternalDataOptions } from './export/external-data.js';
 export { METADATA_KEYS, EXPORT_FORMAT, LEGACY_EXPORT_FORMAT, contentVersion, exportMetadata, parseExportMetadata, type OnnxModelInfo } from './export/metadata.js';
 export { readOnnxInfo, readVerifiedOnnx, onnxInfoFromBytes, type VerifiedOnnx } from './export/read-info.js';

@@ -4,6 +4,7 @@ import { modelProto } from '../lower/model.js';
 import type { ModelProto } from '../proto/types.js';
 import type { ExternalDataOptions } from './external-data.js';
 import { exportMetadata } from './metadata.js';
+import { ML_DOMAIN, ML_OPSET_VERSION, withRawFeatureInputs, type RawFieldEncoding } from './raw-features.js';
 import { writeOnnxModel, type WrittenModel } from './write-model.js';
 
 export interface OnnxExportOptions {
@@ -14,6 +15,12 @@ export interface OnnxExportOptions {
   /** Where the model came from (e.g. the artifact path), stored as `esm2.source`. */
   source?: string;
   externalData?: ExternalDataOptions;
+  /**
+   * The fitted encoders' per-field encodings (@esm2/data's rawFeatureEncodings):
+   * when given, they run inside the graph and its inputs are raw values (see
+   * withRawFeatureInputs); a field standard ONNX cannot encode is refused.
+   */
+  rawFeatures?: readonly RawFieldEncoding[];
 }
 
 /** The scoring outputs of an artifact: predictions in PREDICTION_NAMES order, then towers. */
@@ -25,10 +32,17 @@ export function scoringOutputs(artifact: ModelArtifact): string[] {
 export function artifactToModelProto(artifact: ModelArtifact, options: OnnxExportOptions = {}): ModelProto {
   const outputs = options.outputs ?? scoringOutputs(artifact);
   const graph = compileGraph(artifact.graph, artifact.weights, { outputs });
-  const metadata = exportMetadata(artifact, outputs, options);
-  return modelProto(graph, {
-    metadata,
-    docString: `ESM2-family '${artifact.model.name}' scoring model; inputs are encoded feature ids/values, see metadata esm2.schema`,
+  if (options.rawFeatures === undefined) {
+    return modelProto(graph, {
+      metadata: exportMetadata(artifact, outputs, options),
+      docString: `ESM2-family '${artifact.model.name}' scoring model; inputs are encoded feature ids/values, see metadata esm2.schema`,
+    });
+  }
+  const raw = withRawFeatureInputs(graph, options.rawFeatures);
+  return modelProto(raw.graph, {
+    metadata: exportMetadata(artifact, outputs, { ...options, rawInputs: raw.inputs }),
+    docString: `ESM2-family '${artifact.model.name}' scoring model; inputs are raw feature values (categories as strings, lists as [batch, maxLength] strings padded with "", numbers as float), see metadata esm2.raw_features`,
+    extraOpsets: [{ domain: ML_DOMAIN, version: ML_OPSET_VERSION }],
   });
 }
 

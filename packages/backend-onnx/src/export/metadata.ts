@@ -9,6 +9,7 @@ import {
   type PredictionName,
 } from '@esm2/core';
 import type { StringStringEntryProto } from '../proto/types.js';
+import type { RawInputInfo } from './raw-features.js';
 
 /**
  * What an exported model says about itself in metadata_props, so a scorer
@@ -27,6 +28,13 @@ export const METADATA_KEYS = {
   outputs: 'esm2.outputs',
   source: 'esm2.source',
   artifactMetadata: 'esm2.artifact_metadata',
+  /**
+   * Present only on a model exported with --raw-features: its inputs are raw
+   * values (JSON list of RawInputInfo), the encoders run inside the graph.
+   * Absent: the inputs are encoded ids, as in every earlier export; readers
+   * that do not know the key still read the file's other metadata.
+   */
+  rawFeatures: 'esm2.raw_features',
   /** sha256 of the rest of the file and its external data, appended when the file is written (see checksum.ts). */
   contentSha256: 'esm2.content_sha256',
 } as const;
@@ -50,6 +58,8 @@ export interface OnnxModelInfo {
   predictions: PredictionName[];
   source?: string;
   artifactMetadata: Record<string, unknown>;
+  /** The raw inputs of a model exported with --raw-features; absent when the inputs are encoded ids. */
+  rawFeatures?: RawInputInfo[];
 }
 
 const sha256 = (text: string | Uint8Array) => createHash('sha256').update(text).digest('hex');
@@ -70,7 +80,7 @@ export function contentVersion(artifact: ModelArtifact): string {
 export function exportMetadata(
   artifact: ModelArtifact,
   outputs: string[],
-  options: { modelVersion?: string; source?: string } = {},
+  options: { modelVersion?: string; source?: string; rawInputs?: RawInputInfo[] } = {},
 ): Record<string, string> {
   const encoders = JSON.stringify(artifact.encoders ?? null);
   const meta: Record<string, string> = {
@@ -84,6 +94,7 @@ export function exportMetadata(
     [METADATA_KEYS.artifactMetadata]: JSON.stringify(artifact.metadata),
   };
   if (options.source !== undefined) meta[METADATA_KEYS.source] = options.source;
+  if (options.rawInputs !== undefined) meta[METADATA_KEYS.rawFeatures] = JSON.stringify(options.rawInputs);
   return meta;
 }
 
@@ -123,6 +134,7 @@ export function parseExportMetadata(props: readonly StringStringEntryProto[], wh
   };
   const source = map.get(METADATA_KEYS.source);
   if (source !== undefined) info.source = source;
+  if (map.has(METADATA_KEYS.rawFeatures)) info.rawFeatures = json(METADATA_KEYS.rawFeatures) as RawInputInfo[];
   if (sha256(get(METADATA_KEYS.encoders)) !== info.encodersSha256) throw new Error(`${where}: encoders do not match their sha256`);
   return info;
 }

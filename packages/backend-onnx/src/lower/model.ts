@@ -1,4 +1,4 @@
-import type { GraphProto, ModelProto } from '../proto/types.js';
+import type { GraphProto, ModelProto, OperatorSetIdProto } from '../proto/types.js';
 
 /**
  * One pinned opset and the IR version that goes with it (ONNX 1.12):
@@ -15,12 +15,14 @@ export interface ModelProtoOptions {
   docString?: string;
   /** ModelProto.model_version, an integer; the string version lives in metadata. */
   modelVersion?: number;
+  /** Operator sets beyond the default domain's (e.g. ai.onnx.ml for LabelEncoder). */
+  extraOpsets?: OperatorSetIdProto[];
 }
 
 export function modelProto(graph: GraphProto, options: ModelProtoOptions = {}): ModelProto {
   const model: ModelProto = {
     ir_version: IR_VERSION,
-    opset_import: [{ domain: '', version: OPSET_VERSION }],
+    opset_import: [{ domain: '', version: OPSET_VERSION }, ...(options.extraOpsets ?? [])],
     producer_name: PRODUCER_NAME,
     producer_version: PRODUCER_VERSION,
     graph,
