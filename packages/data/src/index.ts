@@ -12,7 +12,7 @@ export { resolveConfig, TRUTH_NAMES, type ResolvedConfig, type TruthName } from 
 export { Encoders, UserNumbering, type EncodersJSON, type EncodedBlock, type BadCell, type FittedState } from './encode/encoders.js';
 export { fitEncoders, type FitOptions } from './encode/fit.js';
 export { encodersForSchema } from './encode/schema-match.js';
-export { rawFeatureEncodings, rawFeeds, EMPTY_LIST_ITEM, type RawFeatureEncoding, type RawIdEncoding, type RawFeed } from './encode/raw-features.js';
+export { rawFeatureEncodings, rawFeeds, sampleRawRows, emptyListItem, type RawFeatureEncoding, type RawIdEncoding, type RawFeed } from './encode/raw-features.js';
 export { openDataset, type DatasetOptions } from './dataset/open.js';
 export { batches, type BatchOptions, type ShuffleOptions } from './dataset/batcher.js';
 export { encodedStream, type EncodedStreamOptions, type Progress } from './dataset/encoded-stream.js';

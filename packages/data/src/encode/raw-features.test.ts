@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Encoders } from './encoders.js';
-import { EMPTY_LIST_ITEM, rawFeatureEncodings, rawFeeds } from './raw-features.js';
+import { emptyListItem, rawFeatureEncodings, rawFeeds, sampleRawRows } from './raw-features.js';
 
 function encoders(hashItem = false): Encoders {
   const config = {
@@ -58,8 +58,11 @@ describe('rawFeeds', () => {
     ]);
     expect(feeds.user).toEqual({ shape: [4], data: ['u2', '', '', 'u1'] });
     expect(feeds.item).toEqual({ shape: [4], data: ['7', 'i9', 'i2', 'i2'] });
-    expect(feeds.tags).toEqual({ shape: [4, 3], data: ['a', 'b', 'c', 'c', '5', '', 'a', EMPTY_LIST_ITEM, 'b', '', '', ''] });
+    expect(feeds.tags).toEqual({ shape: [4, 3], data: ['a', 'b', 'c', 'c', '5', '', 'a', '\u0001', 'b', '', '', ''] });
     expect(feeds.price).toEqual({ shape: [4], data: Float32Array.of(31, 12.5, 0, 0) });
+    // The empty item's stand-in is never a vocabulary value (it must stay OOV).
+    const tags = { kind: 'multiCategorical' as const, name: 't', column: 't', separator: '|', maxLength: 2 };
+    expect(emptyListItem({ ...tags, encoding: { kind: 'vocabulary', values: ['\u0001', 'x'] } })).toBe('\u0001\u0001');
   });
 
   it('refuses a missing key or a missing number, naming the row and field, as the encoders do', () => {
@@ -68,5 +71,23 @@ describe('rawFeeds', () => {
     expect(() => rawFeeds(e, [{ user_id: 'u1', item_id: 'i2', tags: 'a', price: 1, age: 1 }, { user_id: 'u1', item_id: 'i2', tags: 'a', price: null, age: 1 }])).toThrow(
       "row 1, field 'price': missing value",
     );
+  });
+});
+
+describe('sampleRawRows', () => {
+  it('covers every vocabulary value, unseen and missing categories, and lists past maxLength; the encoders take every row', () => {
+    const enc = encoders();
+    const rows = sampleRawRows(rawFeatureEncodings(enc), 24);
+    const batch = enc.encodeRows(rows);
+    expect(new Set(batch.features.user)).toEqual(new Set([0, 1, 2]));
+    expect(rows.some((r) => r.user_id === null)).toBe(true);
+    expect(rows.some((r) => String(r.user_id).startsWith('unseen'))).toBe(true);
+    const tags = batch.features.tags!;
+    expect(new Set(tags)).toEqual(new Set([-1, 0, 1, 2, 3]));
+    expect(rows.some((r) => String(r.tags).split('|').length > 3)).toBe(true);
+    expect(rows.some((r) => String(r.tags).split('|').slice(0, 3).includes('') && r.tags !== '')).toBe(true);
+    const price = [...batch.features.price!];
+    expect(Math.min(...price)).toBeCloseTo(-1, 5);
+    expect(Math.max(...price)).toBeCloseTo(1, 5);
   });
 });

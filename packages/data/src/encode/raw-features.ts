@@ -44,11 +44,17 @@ export function rawFeatureEncodings(encoders: Encoders): RawFeatureEncoding[] {
 export type RawFeed = { shape: number[]; data: string[] } | { shape: number[]; data: Float32Array };
 
 /**
- * An item inside a list that is empty (`"a||b"`, a null array element): the
- * encoders give it the OOV id 0, while "" in a raw list tensor means "no
- * item" (padding). A string no vocabulary holds keeps it OOV.
+ * What an empty item inside a list (`"a||b"`, a null array element) becomes
+ * in a raw list tensor: the encoders give it the OOV id 0, while "" there
+ * means "no item" (padding), so it is sent as a string the field's
+ * vocabulary does not hold. (Not NUL: onnxruntime reads strings as C strings.)
  */
-export const EMPTY_LIST_ITEM = '\u0000';
+export function emptyListItem(e: RawFeatureEncoding & { encoding: RawIdEncoding }): string {
+  const values = e.encoding.kind === 'vocabulary' ? e.encoding.values : [];
+  let key = '\u0001';
+  while (values.includes(key)) key += '\u0001';
+  return key;
+}
 
 /**
  * JSON rows (as the scorer takes them) as the raw-feature ONNX model's
@@ -81,12 +87,42 @@ export function rawFeeds(encodings: readonly RawFeatureEncoding[], rows: readonl
     } else {
       const L = e.maxLength;
       const data = new Array<string>(n * L).fill('');
+      let empty: string | undefined;
       for (let i = 0; i < n; i++) {
         const items = listItems(cell(i), e.separator);
-        for (let j = 0; j < Math.min(L, items.length); j++) data[i * L + j] = categoryKey(items[j]) ?? EMPTY_LIST_ITEM;
+        for (let j = 0; j < Math.min(L, items.length); j++) data[i * L + j] = categoryKey(items[j]) ?? (empty ??= emptyListItem(e));
       }
       feeds[e.name] = { shape: [n, L], data };
     }
   }
   return feeds;
+}
+
+/**
+ * `n` JSON rows (keyed by source column) that exercise every encoder: each
+ * vocabulary value in turn, an unseen value and a missing one per
+ * categorical field; lists from empty to longer than maxLength, with unseen
+ * and empty items; numbers across about ±1 of the normalised range. For checking an
+ * export against the encoders.
+ */
+export function sampleRawRows(encodings: readonly RawFeatureEncoding[], n: number): Record<string, unknown>[] {
+  const values = (e: RawFeatureEncoding & { encoding: RawIdEncoding }) => (e.encoding.kind === 'vocabulary' ? e.encoding.values : []);
+  return Array.from({ length: n }, (_, i) => {
+    const row: Record<string, unknown> = {};
+    for (const [f, e] of encodings.entries()) {
+      if (e.kind === 'numeric') {
+        row[e.column] = e.scale > 0 ? e.shift + ((i % 9) - 4) / (4 * e.scale) : e.shift + i;
+      } else if (e.kind === 'categorical') {
+        const v = values(e);
+        const k = (i + f) % (v.length + 2);
+        row[e.column] = k < v.length ? v[k] : k === v.length ? `unseen-${i}` : null;
+      } else {
+        const v = values(e);
+        const item = (j: number) => ((i + j) % 7 === 6 ? '' : v.length === 0 || (i + j) % 4 === 3 ? `unseen-${i}-${j}` : v[(i + j) % v.length]);
+        const items = Array.from({ length: (i + f) % (e.maxLength + 2) }, (_, j) => item(j));
+        row[e.column] = items.join(e.separator);
+      }
+    }
+    return row;
+  });
 }
