@@ -15,7 +15,7 @@ export { PROTOBUF_LIMIT, needsExternalData, externalize, type ExternalDataOption
 export { METADATA_KEYS, EXPORT_FORMAT, LEGACY_EXPORT_FORMAT, contentVersion, exportMetadata, parseExportMetadata, type OnnxModelInfo } from './export/metadata.js';
 export { readOnnxInfo, readVerifiedOnnx, onnxInfoFromBytes, type VerifiedOnnx } from './export/read-info.js';
 export { checkChecksum, type ChecksumStatus } from './export/checksum.js';
-export { verifyExport, type VerifyResult } from './export/verify.js';
+export { verifyExport, verifyRawExport, type RawVerifySample, type VerifyResult } from './export/verify.js';
 export {
   DEFAULT_TRITON_MAX_BATCH_SIZE,
   TRITON_CONFIG_FILE,
@@ -32,6 +32,6 @@ export {
   type TritonTensorConfig,
   type WrittenTritonModel,
 } from './export/triton.js';
-export { OnnxSession, type SessionOptions, type SessionOutputs } from './runtime/session.js';
+export { OnnxSession, type SessionOptions, type SessionOutputs, type StringTensor } from './runtime/session.js';
 export { createOnnxTrainingEngine, onnxCompiler, type OnnxEngineOptions } from './train/engine.js';
 export { onnxEngineFactory } from './train/factory.js';

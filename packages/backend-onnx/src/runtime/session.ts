@@ -35,6 +35,12 @@ export function ortSessionOptions(options: SessionOptions & { denormalAsZero?: b
 /** What a scoring call returns: f32 values with their concrete shapes. */
 export type SessionOutputs = Record<string, { shape: number[]; data: Float32Array }>;
 
+/** A string input (a raw-feature model's categories), row-major. */
+export interface StringTensor {
+  shape: readonly number[];
+  data: readonly string[];
+}
+
 /**
  * An onnxruntime-node session over an exported model, taking the same host
  * tensors as the core interpreter (ids as Int32Array, widened to int64 here).
@@ -65,8 +71,8 @@ export class OnnxSession {
     return this.session.outputNames;
   }
 
-  /** Runs the model; feeds must cover every input, ids must be integers. */
-  async run(feeds: Record<string, HostTensor>, outputs: readonly string[] = this.outputNames): Promise<SessionOutputs> {
+  /** Runs the model; feeds must cover every input, ids must be integers, string inputs take string arrays. */
+  async run(feeds: Record<string, HostTensor | StringTensor>, outputs: readonly string[] = this.outputNames): Promise<SessionOutputs> {
     const ortFeeds: Record<string, ort.Tensor> = {};
     for (const [name, type] of this.inputTypes) {
       const feed = feeds[name];
@@ -88,20 +94,27 @@ export class OnnxSession {
   }
 }
 
-function toOrtTensor(name: string, type: string, feed: HostTensor): ort.Tensor {
+function toOrtTensor(name: string, type: string, feed: HostTensor | StringTensor): ort.Tensor {
   const dims = [...feed.shape];
+  const data = feed.data;
+  if (type === 'string') {
+    if (!isStrings(data)) throw new Error(`input '${name}' takes strings, got ${data.constructor.name}`);
+    return new ort.Tensor('string', [...data], dims);
+  }
+  if (isStrings(data)) throw new Error(`input '${name}' has type ${type}, got strings`);
   if (type === 'int64') {
-    const ids = new BigInt64Array(feed.data.length);
+    const ids = new BigInt64Array(data.length);
     for (let i = 0; i < ids.length; i++) {
-      const v = feed.data[i]!;
+      const v = data[i]!;
       if (!Number.isInteger(v)) throw new Error(`input '${name}' holds ids, got ${v} at element ${i}`);
       ids[i] = BigInt(v);
     }
     return new ort.Tensor('int64', ids, dims);
   }
   if (type === 'float32') {
-    const data = feed.data instanceof Float32Array ? feed.data : Float32Array.from(feed.data);
-    return new ort.Tensor('float32', data, dims);
+    return new ort.Tensor('float32', data instanceof Float32Array ? data : Float32Array.from(data), dims);
   }
   throw new Error(`input '${name}' has type ${type}, which this session cannot feed`);
 }
+
+const isStrings = (data: HostTensor['data'] | readonly string[]): data is readonly string[] => Array.isArray(data);
