@@ -16,8 +16,10 @@
  * shared, so compare figures only across runs made under the same load.
  *
  *   pnpm --filter @esm2/scorer bench [-- --seconds 1 --http-seconds 4 --workers 1,2
- *                                        --sections session,scorer,http --cpu-prof DIR]
- * --cpu-prof DIR writes a V8 CPU profile of each serve process into DIR.
+ *                                        --sections session,scorer,http --cpu-prof DIR --serve-cli FILE]
+ * --cpu-prof DIR writes a V8 CPU profile of each serve process into DIR;
+ * --serve-cli FILE serves with another copy of src/cli.ts (say, an older
+ * commit's, to compare before/after under the same load).
  */
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
@@ -46,6 +48,7 @@ const HTTP_SECONDS = Number(arg('--http-seconds', '4'));
 const WORKERS = arg('--workers', '1,2').split(',').map(Number);
 const SECTIONS = new Set(arg('--sections', 'session,scorer,http').split(','));
 const CPU_PROF = arg('--cpu-prof', '');
+const SERVE_CLI = arg('--serve-cli', new URL('../src/cli.ts', import.meta.url).pathname);
 
 const load = () => loadavg()[0]!.toFixed(1).padStart(5);
 const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
@@ -131,9 +134,8 @@ interface Server {
 
 /** `esm2-score serve` in a child process (with --cpu-prof when asked), once it says where it listens. */
 async function serve(onnx: string, workers: number): Promise<Server> {
-  const cli = new URL('../src/cli.ts', import.meta.url).pathname;
   const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', cli, 'serve', '--model', onnx, '--port', '0', '--workers', String(workers), '--threads', '1'], {
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', SERVE_CLI, 'serve', '--model', onnx, '--port', '0', '--workers', String(workers), '--threads', '1'], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -168,7 +170,7 @@ async function benchHttp(onnx: string, model: ScoringModel, rows: Record<string,
     ['/v1/score', v1],
     [`/v2/models/${name}/infer`, v2],
   ];
-  console.log(`\nHTTP, esm2-score serve --workers ${workers} --threads 1 (a child process) on ${server.url}, autocannon in this process, ${HTTP_SECONDS}s per level`);
+  console.log(`\nHTTP, esm2-score serve --workers ${workers} --threads 1 (a child process: ${SERVE_CLI}) on ${server.url}, autocannon in this process, ${HTTP_SECONDS}s per level`);
   console.log('route                          rows  concurrency   p50 ms   p99 ms      req/s     rows/s   errors  mean rows/session run  load');
   for (const [path, body] of routes) {
     const bodies = Array.from({ length: 16 }, (_, k) => body(rows.slice(k * 100, k * 100 + 100)));

@@ -77,9 +77,20 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
   if (info.encoders === null) {
     throw new Error(`${path}: the model carries no encoders (it was not trained from a prepared dataset), so raw rows cannot be encoded`);
   }
-  // Named after the file that holds them, so a bad key can be found and fixed. Ids must fit the model's
-  // tables: a vocabulary one row larger would send ids past the end of an embedding, so a mismatch is refused at startup.
-  const encoders = encodersForSchema(info.encoders, info.schema, s.isDirectory() ? join(origin, MODEL_FILE) : origin);
+  return scoringModel(info, source, origin);
+}
+
+/**
+ * The model from its export metadata, where it is loaded from and what
+ * --model named: how loadScoringModel finishes, and how a scoring worker
+ * rebuilds the model from what crosses to it (info, source and origin are
+ * plain data; encoders and graph are not sent).
+ */
+export function scoringModel(info: OnnxModelInfo, source: ModelSource, origin: string): ScoringModel {
+  // Named after the file that holds them (model.json of an artifact directory, which is served from bytes),
+  // so a bad key can be found and fixed. Ids must fit the model's tables: a vocabulary one row larger
+  // would send ids past the end of an embedding, so a mismatch is refused at startup.
+  const encoders = encodersForSchema(info.encoders, info.schema, source.kind === 'bytes' ? join(origin, MODEL_FILE) : origin);
   const full = buildModel(info.schema, info.model.config);
   const graph = pruneGraph(full.graph, info.outputs);
   return { info, encoders, graph, predictions: info.predictions, source, origin };

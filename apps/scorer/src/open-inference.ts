@@ -252,7 +252,7 @@ export function encodeFp32Tensor(values: ArrayLike<number>): Buffer {
 export type InferResponse = { kind: 'json'; body: unknown } | { kind: 'binary'; body: Buffer; headerLength: number };
 
 /** $inference_response for the scores of `rows` rows. */
-export function inferResponse(model: ScoringModel, request: InferRequest, scores: Scores, rows: number): InferResponse {
+export function inferResponse(model: ScoringModel, request: Pick<InferRequest, 'id' | 'outputs'>, scores: Scores, rows: number): InferResponse {
   const binaries: Buffer[] = [];
   const outputs = request.outputs.map(({ name, binary }) => {
     const data = scores[name]!.subarray(0, rows);

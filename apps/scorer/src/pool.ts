@@ -2,13 +2,16 @@ import { availableParallelism } from 'node:os';
 import type { SessionOptions } from '@esm2/backend-onnx';
 import { Piscina } from 'piscina';
 import type { Feeds, Scores } from './feeds.js';
-import type { ModelSource } from './model.js';
-import type { ScoreTask, WorkerData } from './score-worker.js';
+import type { ModelSource, ScoringModel } from './model.js';
+import type { AnsweredBatch, RawRequest } from './prepare.js';
+import type { AnswerTask, ScoreTask, WorkerData } from './score-worker.js';
 
 export interface PoolOptions {
   /** Worker threads, each with its own session. Default: one per core, at most 2. */
   workers?: number;
   session?: SessionOptions;
+  /** The model, for answerBodies(): workers then rebuild its encoders from its metadata. */
+  model?: ScoringModel;
 }
 
 /**
@@ -29,7 +32,11 @@ export class ScoringPool {
 
   constructor(source: ModelSource, options: PoolOptions = {}) {
     this.workers = options.workers ?? Math.min(2, availableParallelism());
-    const workerData: WorkerData = { source, session: options.session ?? {} };
+    const workerData: WorkerData = {
+      source,
+      session: options.session ?? {},
+      ...(options.model ? { model: { info: options.model.info, origin: options.model.origin } } : {}),
+    };
     this.pool = new Piscina({
       ...workerEntry(),
       workerData,
@@ -49,6 +56,16 @@ export class ScoringPool {
     const scores: Scores = {};
     outputs.forEach((name, k) => (scores[name] = packed.subarray(k * rows, (k + 1) * rows)));
     return scores;
+  }
+
+  /**
+   * Answers a batch of request bodies in one worker task (answerBatch:
+   * parse, validate, encode, score, write each response body), so the
+   * HTTP thread only moves bytes; needs the pool to have been given the model.
+   */
+  async answerBodies(requests: RawRequest[], maxBatchRows: number): Promise<AnsweredBatch> {
+    const task: AnswerTask = { answer: requests, maxBatchRows };
+    return (await this.pool.run(task)) as AnsweredBatch;
   }
 
   /** Waits for queued tasks, then stops the workers. */

@@ -33,7 +33,8 @@ export interface RunningService {
 /** Loads the model, starts the worker pool (each worker scores once before we listen), and listens. */
 export async function startService(options: StartOptions): Promise<RunningService> {
   const model = typeof options.model === 'string' ? await loadScoringModel(options.model) : options.model;
-  const pool = new ScoringPool(model.source, { ...(options.workers ? { workers: options.workers } : {}), ...(options.session ? { session: options.session } : {}) });
+  // Given the model, the workers also parse, validate and encode request bodies, off the HTTP thread.
+  const pool = new ScoringPool(model.source, { model, ...(options.workers ? { workers: options.workers } : {}), ...(options.session ? { session: options.session } : {}) });
   try {
     // Surfaces a model the runtime cannot load now, not on the first request.
     await Promise.all(Array.from({ length: pool.workers }, () => pool.score(warmupFeeds(model.graph), model.predictions)));

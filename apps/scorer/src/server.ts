@@ -1,12 +1,12 @@
 import { packageVersion } from '@esm2/cli-kit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Feeds, Scores } from './feeds.js';
-import { scoresToRows } from './feeds.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { MicroBatcher, OverloadedError } from './micro-batcher.js';
+import { BatchQueue, OverloadedError } from './micro-batcher.js';
 import type { ScoringModel } from './model.js';
-import { BINARY_EXTENSION, BINARY_HEADER, inferResponse, inputSpecs, modelMetadata, parseInferRequest } from './open-inference.js';
-import { RequestError, allowedFields, encodeRows, parseRows } from './request.js';
+import { BINARY_EXTENSION, BINARY_HEADER, modelMetadata } from './open-inference.js';
+import { answerBatch, outcomeError, prepareContext, type Answer, type AnswerOutcome, type AnsweredBatch, type RawRequest } from './prepare.js';
+import { RequestError } from './request.js';
 
 export interface ServiceLimits {
   /** Largest request body in bytes (413 beyond). */
@@ -50,6 +50,12 @@ function checkingInterval(requestTimeoutMs: number): number {
 export interface FeedScorer {
   readonly workers: number;
   score(feeds: Feeds, outputs: string[]): Promise<Scores>;
+  /**
+   * Answers a batch of request bodies elsewhere (the pool: answerBatch in a
+   * worker, off the HTTP thread). Without it the service runs the same
+   * answerBatch on its own thread, scoring through `score`.
+   */
+  answerBodies?(requests: RawRequest[], maxBatchRows: number): Promise<AnsweredBatch>;
 }
 
 export interface ServiceOptions {
@@ -62,7 +68,8 @@ export interface ServiceOptions {
 export interface Service {
   app: FastifyInstance;
   metrics: Metrics;
-  batcher: MicroBatcher;
+  /** Request bodies waiting for (or being answered by) a worker, merged into batches. */
+  batcher: BatchQueue<RawRequest, AnswerOutcome>;
   /**
    * Stops taking requests, closes idle connections at once, lets in-flight
    * requests finish, then drains the batcher. Connections still open after
@@ -91,13 +98,26 @@ export function buildService(options: ServiceOptions): Service {
   const { model, scorer } = options;
   const metrics = createMetrics();
   const outputs = [...model.predictions];
-  const allowed = allowedFields(model);
-  const batcher = new MicroBatcher((feeds) => scorer.score(feeds, outputs), {
-    maxBatchRows: limits.maxBatchRows,
-    concurrency: scorer.workers,
-    maxQueueRows: limits.maxQueueRows,
-    onBatch: (rows) => metrics.batchRows.observe(rows),
-  });
+  const context = prepareContext(model);
+  const answer = (requests: RawRequest[]): Promise<AnsweredBatch> =>
+    scorer.answerBodies ? scorer.answerBodies(requests, limits.maxBatchRows) : answerBatch(context, requests, limits.maxBatchRows, (feeds) => scorer.score(feeds, outputs));
+  // A body's rows are known only once a worker has parsed it: the queue weighs each body at the
+  // bytes per row seen so far (a running mean over answered bodies), which is what maxQueueRows
+  // and maxBatchRows bound here. The worker splits session runs at maxBatchRows exactly.
+  let bytesPerRow = 100;
+  const estimatedRows = (request: RawRequest) => Math.max(1, Math.round((request.body?.byteLength ?? 0) / bytesPerRow));
+  const batcher = new BatchQueue<RawRequest, AnswerOutcome>(
+    async (requests) => {
+      const { outcomes, runs } = await answer(requests);
+      for (const rows of runs) metrics.batchRows.observe(rows);
+      outcomes.forEach((o, k) => {
+        const bytes = requests[k]!.body?.byteLength ?? 0;
+        if (o.rows !== undefined && o.rows > 0 && bytes > 0) bytesPerRow = 0.9 * bytesPerRow + 0.1 * (bytes / o.rows);
+      });
+      return outcomes;
+    },
+    { maxBatchRows: limits.maxBatchRows, concurrency: scorer.workers, maxQueueRows: limits.maxQueueRows },
+  );
 
   const logging = typeof options.logger === 'object' ? { loggerInstance: options.logger } : { logger: options.logger ?? false };
   const app = Fastify({
@@ -115,18 +135,11 @@ export function buildService(options: ServiceOptions): Service {
 
   // Only JSON is scored; without this, text/plain bodies would reach the route as strings.
   app.removeContentTypeParser('text/plain');
-  // JSON.parse instead of Fastify's secure-json-parse: its error names the
-  // position of a syntax error, and a "__proto__" key becomes a plain own
-  // key (JSON.parse never sets a prototype), which parseRows then refuses by
-  // name like any other unknown key, rather than "Body is not valid JSON".
+  // JSON bodies reach the route as bytes: prepareRequest parses them (in a
+  // worker when the scorer has them), with JSON.parse rather than Fastify's
+  // secure-json-parse, so a syntax error names its position.
   app.removeContentTypeParser('application/json');
-  app.addContentTypeParser('application/json', { parseAs: 'string' }, (_request, body, done) => {
-    try {
-      done(null, JSON.parse(body as string));
-    } catch (e) {
-      done(new RequestError(`invalid JSON body: ${(e as Error).message}`), undefined);
-    }
-  });
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_request, body, done) => done(null, body));
 
   // Paths and their methods, for 405 + Allow on a known path with the wrong method.
   const methods = new Map<string, Set<string>>();
@@ -197,10 +210,12 @@ export function buildService(options: ServiceOptions): Service {
     return metrics.registry.metrics();
   });
 
-  /** Validates and encodes rows as training did, then scores them through the batcher within the per-request timeout. */
-  async function scoreRows(rows: Record<string, unknown>[]): Promise<Scores> {
-    metrics.requestRows.observe(rows.length);
-    const feeds = encodeRows(model, rows);
+  /**
+   * A request's body answered through the batcher (parsed, validated and
+   * encoded as training did, scored, its response body written) within the
+   * per-request timeout; a refusal is thrown as the error it was.
+   */
+  async function answerRequest(request: RawRequest): Promise<Answer> {
     const controller = new AbortController();
     let timer: NodeJS.Timeout | undefined;
     const timeout = new Promise<never>((_, reject) => {
@@ -210,24 +225,26 @@ export function buildService(options: ServiceOptions): Service {
         reject(e);
       }, limits.timeoutMs);
     });
+    let outcome: AnswerOutcome;
     try {
-      return await Promise.race([batcher.submit(feeds, rows.length, controller.signal), timeout]);
+      outcome = await Promise.race([batcher.submit(request, estimatedRows(request), controller.signal), timeout]);
     } finally {
       clearTimeout(timer);
     }
+    if (outcome.rows !== undefined) metrics.requestRows.observe(outcome.rows);
+    if (!outcome.ok) throw outcomeError(outcome);
+    return outcome;
   }
 
-  app.post('/v1/score', async (request) => {
-    const rows = parseRows(request.body, allowed, limits.maxRows);
-    const scores = await scoreRows(rows);
-    return { modelVersion: model.info.modelVersion, predictions: scoresToRows(scores, outputs, rows.length) };
+  app.post<{ Body: Buffer | undefined }>('/v1/score', async (request, reply) => {
+    const { body } = await answerRequest({ route: 'v1', body: request.body, maxRows: limits.maxRows });
+    return reply.type('application/json; charset=utf-8').send(body);
   });
 
   // The Open Inference Protocol (KServe v2) REST API: see open-inference.ts for the texts followed.
   const name = model.info.model.name;
   const version = model.info.modelVersion;
-  const specs = inputSpecs(model);
-  const metadata = modelMetadata(model, specs);
+  const metadata = modelMetadata(model, context.specs);
   const serverMetadata = { name: 'esm2-score', version: packageVersion(import.meta.url), extensions: [BINARY_EXTENSION] };
   /** The model a /v2/models/{name}[/versions/{version}] path names, or a 404 naming the one served. */
   const checkModel = (params: { name: string; version?: string }) => {
@@ -260,12 +277,11 @@ export function buildService(options: ServiceOptions): Service {
       scope.post<ModelParams & { Body: Buffer | undefined }>(`${base}/infer`, async (request, reply) => {
         checkModel(request.params);
         const header = request.headers[BINARY_HEADER];
-        const parsed = parseInferRequest(request.body ?? Buffer.alloc(0), Array.isArray(header) ? header[0] : header, model, specs, limits.maxRows);
-        const scores = await scoreRows(parsed.rows);
-        const response = inferResponse(model, parsed, scores, parsed.rows.length);
-        if (response.kind === 'json') return response.body;
-        void reply.header('content-type', 'application/octet-stream').header(BINARY_HEADER, String(response.headerLength));
-        return response.body;
+        const binaryHeader = Array.isArray(header) ? header[0] : header;
+        const { body, headerLength } = await answerRequest({ route: 'v2', body: request.body, binaryHeader, maxRows: limits.maxRows });
+        if (headerLength === undefined) return reply.type('application/json; charset=utf-8').send(body);
+        const bytes = typeof body === 'string' ? body : Buffer.from(body.buffer, body.byteOffset, body.byteLength);
+        return reply.header('content-type', 'application/octet-stream').header(BINARY_HEADER, String(headerLength)).send(bytes);
       });
     }
     registered();
