@@ -16,7 +16,9 @@
  * shared, so compare figures only across runs made under the same load.
  *
  *   pnpm --filter @esm2/scorer bench [-- --seconds 1 --http-seconds 4 --workers 1,2
- *                                        --sections session,scorer,http --cpu-prof DIR --serve-cli FILE]
+ *                                        --sections session,scorer,http --threads 1 --spinning
+ *                                        --cpu-prof DIR --serve-cli FILE]
+ * --threads and --spinning set the served sessions' intra-op threads and spinning;
  * --cpu-prof DIR writes a V8 CPU profile of each serve process into DIR;
  * --serve-cli FILE serves with another copy of src/cli.ts (say, an older
  * commit's, to compare before/after under the same load).
@@ -48,6 +50,8 @@ const HTTP_SECONDS = Number(arg('--http-seconds', '4'));
 const WORKERS = arg('--workers', '1,2').split(',').map(Number);
 const SECTIONS = new Set(arg('--sections', 'session,scorer,http').split(','));
 const CPU_PROF = arg('--cpu-prof', '');
+const THREADS = arg('--threads', '1');
+const SPINNING = process.argv.includes('--spinning') ? ['--spinning'] : [];
 const SERVE_CLI = arg('--serve-cli', new URL('../src/cli.ts', import.meta.url).pathname);
 
 const load = () => loadavg()[0]!.toFixed(1).padStart(5);
@@ -135,7 +139,7 @@ interface Server {
 /** `esm2-score serve` in a child process (with --cpu-prof when asked), once it says where it listens. */
 async function serve(onnx: string, workers: number): Promise<Server> {
   const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', SERVE_CLI, 'serve', '--model', onnx, '--port', '0', '--workers', String(workers), '--threads', '1'], {
+  const child = spawn(process.execPath, [...prof, '--import', 'tsx', SERVE_CLI, 'serve', '--model', onnx, '--port', '0', '--workers', String(workers), '--threads', THREADS, ...SPINNING], {
     stdio: ['ignore', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: child.stdout });
@@ -170,7 +174,7 @@ async function benchHttp(onnx: string, model: ScoringModel, rows: Record<string,
     ['/v1/score', v1],
     [`/v2/models/${name}/infer`, v2],
   ];
-  console.log(`\nHTTP, esm2-score serve --workers ${workers} --threads 1 (a child process: ${SERVE_CLI}) on ${server.url}, autocannon in this process, ${HTTP_SECONDS}s per level`);
+  console.log(`\nHTTP, esm2-score serve --workers ${workers} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''} (a child process: ${SERVE_CLI}) on ${server.url}, autocannon in this process, ${HTTP_SECONDS}s per level`);
   console.log('route                          rows  concurrency   p50 ms   p99 ms      req/s     rows/s   errors  mean rows/session run  load');
   for (const [path, body] of routes) {
     const bodies = Array.from({ length: 16 }, (_, k) => body(rows.slice(k * 100, k * 100 + 100)));
