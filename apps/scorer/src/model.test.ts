@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { decodeModel, encodeModel, exportArtifactToOnnx, exportArtifactToTriton, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights, parseFeatureSchema, readArtifact } from '@esm2/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { encodersForSchema, rawFeatureEncodings } from '@esm2/data';
 import { LocalScorer } from './local-scorer.js';
 import { loadScoringModel } from './model.js';
 import { makeFixture, type Fixture } from './test-support/fixture.js';
@@ -75,6 +76,14 @@ describe('loadScoringModel', () => {
     const path = join(fixture.dir, 'no-encoders.onnx');
     await exportArtifactToOnnx({ ...artifact, encoders: null }, path);
     await expect(loadScoringModel(path)).rejects.toThrow(/carries no encoders/);
+  });
+
+  it('refuses a --raw-features export, saying which export it serves', async () => {
+    const artifact = await readArtifact(fixture.artifact);
+    const encoders = encodersForSchema(artifact.encoders, artifact.schema, fixture.artifact);
+    const path = join(fixture.dir, 'raw.onnx');
+    await exportArtifactToOnnx(artifact, path, { rawFeatures: rawFeatureEncodings(encoders) });
+    await expect(loadScoringModel(path)).rejects.toThrow(/raw\.onnx: exported with --raw-features .* export the run again without --raw-features/);
   });
 
   it('refuses encoders whose vocabulary does not fit the embedding tables', async () => {

@@ -74,6 +74,10 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
     }
     source = { kind: 'file', path: origin };
   }
+  // A --raw-features export takes raw strings and numbers (its encoders are inside the graph): that is for other ONNX runtimes.
+  if (info.rawFeatures !== undefined) {
+    throw new Error(`${path}: exported with --raw-features (raw inputs, for ONNX runtimes other than this scorer); esm2-score serves the id-input export: export the run again without --raw-features`);
+  }
   if (info.encoders === null) {
     throw new Error(`${path}: the model carries no encoders (it was not trained from a prepared dataset), so raw rows cannot be encoded`);
   }
