@@ -6,7 +6,11 @@
  *  2. scoring through the scorer (JSON rows → encoders → worker pool →
  *     onnxruntime) at batch 1 / 64 / 1024, for 1 and 2 intra-op threads,
  *     spinning off and on;
- *  3. the HTTP service (`esm2-score serve`, a child process, so the load
+ *  3. rows/s of the raw-feature ONNX (`export --raw-features`: the encoders
+ *     inside the graph) against the id-input ONNX, on this thread, from JSON
+ *     rows (the host's encoding, or building the raw tensors, included) and
+ *     through the session alone, at batch 100 and 4096;
+ *  4. the HTTP service (`esm2-score serve`, a child process, so the load
  *     generator does not share its event loop) under autocannon on
  *     127.0.0.1: 100-row requests to POST /v1/score and to the Open
  *     Inference Protocol's POST /v2/models/{name}/infer (JSON) at
@@ -16,7 +20,7 @@
  * shared, so compare figures only across runs made under the same load.
  *
  *   pnpm --filter @esm2/scorer bench [-- --seconds 1 --http-seconds 4 --workers 1,2
- *                                        --sections session,scorer,http --threads 1 --spinning
+ *                                        --sections session,scorer,raw,http --threads 1 --spinning
  *                                        --cpu-prof DIR --serve-cli FILE]
  * --threads and --spinning set the served sessions' intra-op threads and spinning;
  * --cpu-prof DIR writes a V8 CPU profile of each serve process into DIR;
@@ -32,7 +36,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { OnnxSession, exportArtifactToOnnx } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights } from '@esm2/core';
-import { fitEncoders, writeSynthetic } from '@esm2/data';
+import { fitEncoders, rawFeatureEncodings, rawFeeds, writeSynthetic, type Encoders } from '@esm2/data';
 import autocannon from 'autocannon';
 import { loadScoringModel, type ScoringModel } from '../src/model.js';
 import { inputSpecs } from '../src/open-inference.js';
@@ -48,7 +52,7 @@ const arg = (name: string, fallback: string) => {
 const SECONDS = Number(arg('--seconds', '1'));
 const HTTP_SECONDS = Number(arg('--http-seconds', '4'));
 const WORKERS = arg('--workers', '1,2').split(',').map(Number);
-const SECTIONS = new Set(arg('--sections', 'session,scorer,http').split(','));
+const SECTIONS = new Set(arg('--sections', 'session,scorer,raw,http').split(','));
 const CPU_PROF = arg('--cpu-prof', '');
 const THREADS = arg('--threads', '1');
 const SPINNING = process.argv.includes('--spinning') ? ['--spinning'] : [];
@@ -72,6 +76,7 @@ try {
 
   if (SECTIONS.has('session')) await benchSession(scoring, rows);
   if (SECTIONS.has('scorer')) await benchScorer(scoring, rows);
+  if (SECTIONS.has('raw')) await benchRaw(model, encoders, scoring, rows, dir);
   if (SECTIONS.has('http')) for (const workers of WORKERS) await benchHttp(onnx, scoring, rows, workers);
 } finally {
   await rm(dir, { recursive: true, force: true });
@@ -128,6 +133,46 @@ async function benchScorer(model: ScoringModel, rows: Record<string, unknown>[])
       }
       await pool.close();
     }
+  }
+}
+
+/** Rows/s of the raw-feature export against the id-input export, one thread, no HTTP. */
+async function benchRaw(model: ReturnType<typeof buildModel>, encoders: Encoders, scoring: ScoringModel, rows: Record<string, unknown>[], dir: string) {
+  console.log(`\nraw-feature ONNX (encoders in the graph) against the id-input ONNX, 1 intra-op thread on this thread, ${SECONDS}s per cell`);
+  let encodings;
+  try {
+    encodings = rawFeatureEncodings(encoders);
+    const raw = join(dir, 'esm2-raw.onnx');
+    await exportArtifactToOnnx(artifactFromModel(model, encoders.schema, initWeights(model.graph, 1), { encoders: encoders.toJSON() }), raw, { rawFeatures: encodings });
+    const source = scoring.source.kind === 'file' ? scoring.source.path : scoring.source.bytes;
+    const [idSession, rawSession] = await Promise.all([OnnxSession.load(source, { threads: 1 }), OnnxSession.load(raw, { threads: 1 })]);
+    console.log('batch  id from JSON  raw from JSON  id session only  raw session only  (rows/s)  load');
+    for (const batch of [100, 4096]) {
+      const slice = (k: number) => rows.slice((k * batch) % (rows.length - batch), ((k * batch) % (rows.length - batch)) + batch);
+      const idFeeds = encodeRows(scoring, slice(0));
+      const rawFeedsOnce = rawFeeds(encodings, slice(0));
+      const cases: (() => Promise<unknown>)[] = [
+        () => idSession.run(encodeRows(scoring, slice(1)), scoring.predictions),
+        () => rawSession.run(rawFeeds(encodings!, slice(1)), scoring.predictions),
+        () => idSession.run(idFeeds, scoring.predictions),
+        () => rawSession.run(rawFeedsOnce, scoring.predictions),
+      ];
+      const rates: number[] = [];
+      for (const once of cases) {
+        for (let k = 0; k < 5; k++) await once();
+        let runs = 0;
+        const t0 = performance.now();
+        while (performance.now() - t0 < SECONDS * 1000) {
+          await once();
+          runs++;
+        }
+        rates.push((runs * batch * 1000) / (performance.now() - t0));
+      }
+      console.log(`${String(batch).padStart(5)}  ${rates.map((r, i) => Math.round(r).toString().padStart([12, 13, 15, 16][i]!)).join('  ')}            ${load()}`);
+    }
+    await Promise.all([idSession.release(), rawSession.release()]);
+  } catch (err) {
+    console.log(`skipped: ${(err as Error).message}`);
   }
 }
 
