@@ -5,9 +5,8 @@ import { OnnxSession, readVerifiedOnnx } from '@esm2/backend-onnx';
 import { checkOnnxFiles } from '@esm2/backend-onnx/testing';
 import { artifactFromModel, buildModel, initWeights, pruneGraph, writeArtifact } from '@esm2/core';
 import { Encoders, batchToFeeds, rawFeatureEncodings, rawFeeds } from '@esm2/data';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerExportCommand } from './export.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportCli } from '../test-support/export-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'esm2-train-export-raw-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -47,18 +46,6 @@ async function writeRun(name: string, encoders: Encoders): Promise<string> {
   const run = join(dir, name);
   await writeArtifact(run, artifactFromModel(model, encoders.schema, initWeights(model.graph, 4), { encoders: encoders.toJSON() }));
   return run;
-}
-
-async function exportCli(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerExportCommand(program);
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  try {
-    await program.parseAsync(['node', 'esm2-train', 'export', ...args]);
-    return log.mock.calls.map((c) => c.join(' ')).join('\n');
-  } finally {
-    log.mockRestore();
-  }
 }
 
 let run: string;

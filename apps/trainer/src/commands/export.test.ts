@@ -8,9 +8,8 @@ import { DataType, decodeModel, OnnxSession, parseTritonConfig, readOnnxInfo, ty
 import { artifactFromModel, buildModel, initWeights, interpret, readArtifact, writeArtifact } from '@esm2/core';
 import { smallSchema } from '@esm2/core/testing';
 import { Encoders, batchToFeeds, openDataset, writeSynthetic } from '@esm2/data';
-import { Command } from 'commander';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { registerExportCommand } from './export.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { exportCli } from '../test-support/export-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'esm2-train-export-'));
 const run = join(dir, 'runs', 'demo');
@@ -44,18 +43,6 @@ beforeAll(async () => {
   const model = buildModel(smallSchema(), { towers: [8] });
   await writeArtifact(best, artifactFromModel(model, smallSchema(), initWeights(model.graph, 1), { encoders: smallEncoders() }));
 });
-
-async function exportCli(...args: string[]): Promise<string> {
-  const program = new Command().exitOverride();
-  registerExportCommand(program);
-  const log = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-  try {
-    await program.parseAsync(['node', 'esm2-train', 'export', ...args]);
-    return log.mock.calls.map((c) => c.join(' ')).join('\n');
-  } finally {
-    log.mockRestore();
-  }
-}
 
 describe('esm2-train export', () => {
   it('writes a verified ONNX model with the artifact schema and encoders', async () => {
