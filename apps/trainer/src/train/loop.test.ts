@@ -69,6 +69,22 @@ function fakeFactory(qualityByEpoch: number[], shiftByEpoch: number[] = []): Eng
   return f;
 }
 
+/** A run's settings as these tests train it: a tiny ESM2 on the fake engine, with validation data; `over` changes what a test is about. */
+function settingsWith(over: Partial<FitSettings>): FitSettings {
+  return {
+    train: 'train.csv',
+    valid: 'valid.csv',
+    model: parseModelConfig({ model: 'esm2', towers: [4] }),
+    optimizer: DEFAULT_OPTIMIZER,
+    epochs: 2,
+    batchSize: 16,
+    seed: 1,
+    shuffleBuffer: 10,
+    backend: 'fake',
+    ...over,
+  };
+}
+
 async function* twoBatches(): AsyncGenerator<Batch> {
   yield batchOf(16);
   yield batchOf(16);
@@ -79,18 +95,7 @@ describe('fitLoop (backend-neutral)', () => {
     const dir = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
     dirs.push(dir);
     const paths = runPaths(dir);
-    const settings: FitSettings = {
-      train: 'train.csv',
-      valid: 'valid.csv',
-      model: parseModelConfig({ model: 'esm2', towers: [4] }),
-      optimizer: DEFAULT_OPTIMIZER,
-      epochs: 10,
-      batchSize: 16,
-      seed: 1,
-      shuffleBuffer: 10,
-      earlyStop: { metric: 'cvr_auc', patience: 2 },
-      backend: 'fake',
-    };
+    const settings = settingsWith({ epochs: 10, earlyStop: { metric: 'cvr_auc', patience: 2 } });
     const factory = fakeFactory([0.2, 0.9, 0.5, 0.4, 1]);
     const outcome = await fitLoop({
       factory,
@@ -121,18 +126,7 @@ describe('fitLoop (backend-neutral)', () => {
     const run = async (epochs: number) => {
       const dir = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
       dirs.push(dir);
-      const settings: FitSettings = {
-        train: 'train.csv',
-        valid: 'valid.csv',
-        model: parseModelConfig({ model: 'esm2', towers: [4] }),
-        optimizer: DEFAULT_OPTIMIZER,
-        epochs,
-        batchSize: 16,
-        seed: 1,
-        shuffleBuffer: 10,
-        earlyStop: { metric: 'cvr_auc', patience: 2 },
-        backend: 'fake',
-      };
+      const settings = settingsWith({ epochs, earlyStop: { metric: 'cvr_auc', patience: 2 } });
       const logs: string[] = [];
       // cvr_auc by epoch: 0.2, 0.9 (best), 0.5, 0.4 → patience runs out after epoch 4.
       const outcome = await fitLoop({
@@ -166,17 +160,7 @@ describe('fitLoop (backend-neutral)', () => {
     }
     const dir = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
     dirs.push(dir);
-    const settings: FitSettings = {
-      train: 'train.csv',
-      valid: 'valid.csv',
-      model: parseModelConfig({ model: 'esm2', towers: [4] }),
-      optimizer: DEFAULT_OPTIMIZER,
-      epochs: 2,
-      batchSize: 16,
-      seed: 1,
-      shuffleBuffer: 10,
-      backend: 'fake',
-    };
+    const settings = settingsWith({});
     const logs: string[] = [];
     const base = { model, schema, encoders: null, trainBatches: () => twoBatches(), validBatches: () => noBuyers(), start: { weights: initWeights(model.graph, 1) } };
     const outcome = await fitLoop({ ...base, factory: fakeFactory([0.5, 0.5]), settings, paths: runPaths(dir), reporter: { log: (m) => logs.push(m) } });
@@ -194,18 +178,7 @@ describe('fitLoop (backend-neutral)', () => {
   it('picks the best epoch by the summed entire-space logloss when selectBy is logloss, not by a better-ranking but worse-calibrated epoch', async () => {
     const dir = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
     dirs.push(dir);
-    const settings: FitSettings = {
-      train: 'train.csv',
-      valid: 'valid.csv',
-      model: parseModelConfig({ model: 'esm2', towers: [4] }),
-      optimizer: DEFAULT_OPTIMIZER,
-      epochs: 2,
-      batchSize: 16,
-      seed: 1,
-      shuffleBuffer: 10,
-      selectBy: 'logloss',
-      backend: 'fake',
-    };
+    const settings = settingsWith({ selectBy: 'logloss' });
     // Epoch 1 ranks worse; epoch 2 ranks better, but every score is shifted up by 0.6.
     const outcome = await fitLoop({
       factory: fakeFactory([0.2, 0.9], [0, 0.6]),
