@@ -1,7 +1,7 @@
-import { buildModel, DEFAULT_OPTIMIZER, GraphBuilder, HostEmbeddingEngine, initWeights, MODEL_NAMES, ops } from '@esm2/core';
+import { buildModel, DEFAULT_OPTIMIZER, initWeights, MODEL_NAMES } from '@esm2/core';
 import { randomFeeds, smallSchema } from '@esm2/core/testing';
 import { describe, expect, it } from 'vitest';
-import { createOnnxTrainingEngine, onnxCompiler, threadCompiler } from './engine.js';
+import { createOnnxTrainingEngine } from './engine.js';
 import { onnxEngineFactory } from './factory.js';
 
 /** Data parallelism in the onnx engine: sessions on shares of the batch, gradients summed, one optimizer step. */
@@ -41,27 +41,27 @@ describe('onnx training engine with workers', () => {
     });
   }
 
-  it('a session on its own thread computes what one on this thread does, into the given buffers; after release a run fails saying so (never hangs)', async () => {
+  it('the pool: a batch with fewer rows than workers steps like 1 worker; a bad feed fails the call, not the pool; after release a step fails saying so (never hangs)', async () => {
     const model = buildModel(schema, { towers: [8], embeddingDim: 4, numericDim: 3 });
     const weights = initWeights(model.graph, 3);
-    const feeds = randomFeeds(model.graph, schema, 9, 4);
-    // The predict graph's inputs: looked-up rows and dense weights, as the engine feeds them.
-    const engine = await HostEmbeddingEngine.create({ model, weights, optimizer: DEFAULT_OPTIMIZER }, onnxCompiler(1, false), 'onnx', '');
-    const want = (await engine.predict(feeds, ['pctcvr'])).pctcvr!;
-    const threaded = await HostEmbeddingEngine.create({ model, weights, optimizer: DEFAULT_OPTIMIZER }, threadCompiler(1, false), 'onnx', '');
-    expect(Array.from((await threaded.predict(feeds, ['pctcvr'])).pctcvr!)).toEqual(Array.from(want));
-    const b = new GraphBuilder('tiny');
-    b.output('y', ops.tanh(b, b.input('x', 'f32', ['batch', 2])));
-    const runner = await threadCompiler(1, false)(b.build());
-    const into = { y: new Float32Array(2) };
-    const got = await runner.run({ x: { shape: [1, 2], data: Float32Array.of(0.5, -1) } }, ['y'], into);
-    expect(got.y).toBe(into.y);
-    expect(into.y[0]).toBeCloseTo(Math.tanh(0.5), 6);
-    await expect(runner.run({}, ['y'])).rejects.toThrow("missing input 'x'");
-    runner.release!();
-    await expect(runner.run({ x: { shape: [1, 2], data: Float32Array.of(0.5, -1) } }, ['y'])).rejects.toThrow('onnx session worker exited');
-    engine.dispose();
-    threaded.dispose();
+    const optimizer = { ...DEFAULT_OPTIMIZER, lr: 0.01 };
+    const one = await createOnnxTrainingEngine({ model, weights, optimizer });
+    const three = await createOnnxTrainingEngine({ model, weights, optimizer }, { workers: 3 });
+    // 2 rows on 3 workers: the third has no share and adds nothing; then a full batch.
+    for (const rows of [2, 1, 7]) {
+      const feeds = randomFeeds(model.graph, schema, rows, rows);
+      const [a, b] = [await one.step(feeds), await three.step(feeds)];
+      expect(Math.abs(a.losses.loss! - b.losses.loss!)).toBeLessThan(1e-6);
+    }
+    const [wa, wb] = [one.getWeights(), three.getWeights()];
+    for (const p of model.graph.params) for (let i = 0; i < wa.get(p.name)!.length; i++) expect(Math.abs(wa.get(p.name)![i]! - wb.get(p.name)![i]!)).toBeLessThan(1e-6);
+    const bad = randomFeeds(model.graph, schema, 7, 1);
+    const label = model.graph.inputs.find((i) => i.role === 'label')!.name;
+    await expect(three.step({ ...bad, [label]: { shape: [7], data: Float64Array.from(bad[label]!.data) } })).rejects.toThrow(/must be a Float32Array/);
+    expect((await three.step(randomFeeds(model.graph, schema, 7, 2))).losses.loss).toBeGreaterThan(0);
+    three.dispose();
+    await expect(three.step(randomFeeds(model.graph, schema, 7, 3))).rejects.toThrow('the onnx shard pool was released');
+    one.dispose();
   });
 
   it('refuses a bad worker count when the factory is made', () => {

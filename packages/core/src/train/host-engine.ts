@@ -10,7 +10,8 @@ import { SparseEmbeddingTable } from './sparse-table.js';
 import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
 import { adamScalars } from './adam.js';
 import { buildTrainStep, trainStepNames as N, type DenseSlot, type TrainStep } from './train-step.js';
-import { buildShardedStep, shardedStepNames as S, type ShardedStep } from './sharded-step.js';
+import { buildShardedStep, type ShardedStep } from './sharded-step.js';
+import { denseState, runnerPool, type DenseState, type ShardPool, type ShardPoolFactory } from './shard-pool.js';
 
 /**
  * Runs one compiled graph; f32 feeds in, f32/f64 arrays out. Outputs named
@@ -53,24 +54,11 @@ export function buildPredictGraph(model: ZooModel, outputs: string[]): Graph {
 
 const asF32 = (a: Float32Array | Float64Array) => (a instanceof Float32Array ? a : Float32Array.from(a));
 
-/** Dense parameters and Adam moments as three flat vectors (the step's layout). */
-interface DenseState {
-  params: Float32Array;
-  first: Float32Array;
-  second: Float32Array;
-}
-
-const emptyState = (n: number): DenseState => ({ params: new Float32Array(n), first: new Float32Array(n), second: new Float32Array(n) });
-
-/** Data-parallel steps (workers > 1): the sharded step's graphs, one gradient runner per worker, the apply runner. */
+/** Data-parallel steps (workers > 1): the sharded step and the pool running it. */
 interface Workers {
   step: ShardedStep;
-  gradient: GraphRunner[];
-  apply: GraphRunner;
-  /** The dense gradient of a worker without a share of the batch (fewer rows than workers), made when first needed. */
-  zeros?: Float32Array;
-  /** Whether the workers report their rows gradients' sums of squares (clipping with lookups). */
-  rowsSquares: boolean;
+  pool: ShardPool;
+  count: number;
 }
 
 /** [start, end) rows of each of `n` near-equal contiguous shards of `batch` rows (fewer shards when the batch has fewer rows). */
@@ -88,7 +76,7 @@ export function shardRows(batch: number, n: number): [number, number][] {
  */
 export class HostEmbeddingEngine implements TrainingEngine {
   private t = 0;
-  /** Buffers the next step writes its dense outputs into. */
+  /** Buffers the next single-graph step writes its dense outputs into (with workers the pool steps `live` in place). */
   private spare: DenseState;
   /** Reused per-lookup buffers for gathered rows and their gradients, by batch size. */
   private readonly scratch = new Map<string, Float32Array>();
@@ -110,38 +98,38 @@ export class HostEmbeddingEngine implements TrainingEngine {
     private readonly workers?: Workers,
   ) {
     this.slots = new Map(trainStep.layout.map((s) => [s.name, s]));
-    this.spare = emptyState(trainStep.flatSize);
+    this.spare = workers ? denseState(0) : denseState(trainStep.flatSize);
     this.stateLayout = { embeddingOptimizer: optimizer.embeddingOptimizer, dense: trainStep.layout, tables };
   }
 
   /**
-   * `workers` > 1 splits every step's batch across that many runners of a
-   * gradient graph run concurrently (each compiled by `workerCompiler`,
-   * default `compiler`), sums their gradients and applies the optimizer
-   * once (buildShardedStep): the same step as one runner's, in other
-   * rounding. The single-graph step is then not compiled.
+   * `workers` > 1 splits every step's batch across that many shards run
+   * concurrently by a pool (`pool`, default: runners of `compiler` on this
+   * thread, runnerPool): each computes its share's gradients, their sum is
+   * clipped and Adam runs once — the same step as one runner's, in other
+   * rounding. The single-graph step is then not compiled, and the dense
+   * state sits on shared memory for the pool's threads.
    */
   static async create(
     options: EngineOptions,
     compiler: GraphCompiler,
     name: string,
     description: string,
-    parallel: { workers: number; workerCompiler?: GraphCompiler } = { workers: 1 },
+    parallel: { workers: number; pool?: ShardPoolFactory } = { workers: 1 },
   ): Promise<HostEmbeddingEngine> {
     checkInitialWeights(options.model.graph, options.weights);
     if (!(Number.isInteger(parallel.workers) && parallel.workers >= 1)) throw new Error(`workers must be a positive integer, got ${parallel.workers}`);
     const step = buildTrainStep(options.model, options.optimizer);
+    const live = denseState(step.flatSize, parallel.workers > 1);
+    const initial = (p: string) => options.weights.get(p)!;
+    for (const slot of step.layout) live.params.set(initial(slot.name), slot.offset);
     const runner = parallel.workers > 1 ? undefined : await compiler(step.graph);
     let workers: Workers | undefined;
     if (parallel.workers > 1) {
-      const sharded = buildShardedStep(options.model, options.optimizer, parallel.workers);
-      const workerCompiler = parallel.workerCompiler ?? compiler;
-      const gradient = await Promise.all(Array.from({ length: parallel.workers }, () => workerCompiler(sharded.gradient)));
-      workers = { step: sharded, gradient, apply: await compiler(sharded.apply), rowsSquares: S.rowsSquares in sharded.gradient.outputs };
+      const sharded = buildShardedStep(options.model, options.optimizer);
+      const pool = await (parallel.pool ?? runnerPool(compiler))(sharded, live, options.optimizer, parallel.workers);
+      workers = { step: sharded, pool, count: parallel.workers };
     }
-    const initial = (p: string) => options.weights.get(p)!;
-    const live = emptyState(step.flatSize);
-    for (const slot of step.layout) live.params.set(initial(slot.name), slot.offset);
     const tables = new Map<string, SparseEmbeddingTable>();
     for (const t of step.tables) tables.set(t.name, new SparseEmbeddingTable(t.rows, t.dim, Float32Array.from(initial(t.name)), options.optimizer, t.name));
     return new HostEmbeddingEngine(name, description, options.model, options.optimizer, compiler, step, runner, live, tables, workers);
@@ -181,10 +169,11 @@ export class HostEmbeddingEngine implements TrainingEngine {
     return out;
   }
 
+  /** A reused buffer; with workers on shared memory, so the pool's threads read their share of the rows and write their rows gradients in place. */
   private buffer(key: string, length: number): Float32Array {
     let b = this.scratch.get(key);
     if (!b || b.length !== length) {
-      b = new Float32Array(length);
+      b = this.workers && typeof SharedArrayBuffer === 'function' ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
       this.scratch.set(key, b);
     }
     return b;
@@ -222,18 +211,16 @@ export class HostEmbeddingEngine implements TrainingEngine {
 
   /**
    * One step with the batch split across the workers: the host gathers the
-   * whole batch's rows, each worker's gradient runner takes its contiguous
-   * share of every batched input (views, no copies) and writes its rows
-   * gradients into its share of the whole batch's buffers; the apply runner
-   * sums the dense gradients, clips and runs Adam; the host scales the rows
-   * gradients by the same clipping factor and updates the tables.
+   * whole batch's rows, each shard takes its contiguous share of every
+   * batched input (views, no copies) and writes its rows gradients into its
+   * share of the whole batch's buffers; while the pool sums the dense
+   * gradients and steps the dense state, the host folds the rows gradients
+   * into the tables (after the clip factor is known, when clipping).
    */
   private async stepSharded(feeds: Record<string, HostTensor>, batch: number, workers: Workers): Promise<StepResult> {
     const { step: sharded } = workers;
     const t = ++this.t;
-    const { stepSize, epsHat } = adamScalars(this.optimizer, t);
     const whole = this.feedsFor(sharded.gradient, feeds, sharded.lookups, batch);
-    whole[N.params] = { shape: [sharded.flatSize], data: this.live.params };
     for (const d of sharded.denominators) {
       let value = d.kind === 'count' ? batch * d.perRow : 0;
       if (d.kind === 'weights') {
@@ -244,55 +231,39 @@ export class HostEmbeddingEngine implements TrainingEngine {
       whole[d.input] = { shape: [], data: Float32Array.of(value > 0 ? value : 1) };
     }
     const rowsGrads = new Map(sharded.lookups.map((l) => [l.rowsInput, this.buffer(`grad:${l.rowsInput}`, batch * l.dim)]));
-    const batched = new Map(sharded.gradient.inputs.filter((i) => i.type.shape[0] === 'batch').map((i) => [i.name, i]));
-    const outputs = Object.keys(sharded.gradient.outputs);
-    const shards = shardRows(batch, workers.gradient.length);
-    const results = await Promise.all(
-      shards.map(([lo, hi], k) => {
-        const part: Record<string, HostTensor> = {};
-        for (const [name, tensor] of Object.entries(whole)) {
-          if (!batched.has(name)) {
-            part[name] = tensor;
-            continue;
-          }
-          const width = tensor.data.length / batch;
-          part[name] = { shape: [hi - lo, ...tensor.shape.slice(1)], data: tensor.data.subarray(lo * width, hi * width) };
+    const batched = new Set(sharded.gradient.inputs.filter((i) => i.type.shape[0] === 'batch').map((i) => i.name));
+    // A batch with fewer rows than workers leaves some without a share.
+    const shards = shardRows(batch, workers.count);
+    const shares = shards.map(([lo, hi]) => {
+      const part: Record<string, HostTensor> = {};
+      for (const [name, tensor] of Object.entries(whole)) {
+        if (!batched.has(name)) {
+          if (sharded.gradient.inputs.some((i) => i.name === name)) part[name] = tensor;
+          continue;
         }
-        // The dense gradient comes back in the runner's own array (no copy); the rows gradients land in the batch's buffers.
-        const into: Record<string, Float32Array> = {};
-        for (const l of sharded.lookups) into[N.rowsGrad(l.rowsInput)] = rowsGrads.get(l.rowsInput)!.subarray(lo * l.dim, hi * l.dim);
-        return workers.gradient[k]!.run(part, outputs, into);
-      }),
-    );
-    const applyFeeds: Record<string, HostTensor> = {
-      [N.params]: { shape: [sharded.flatSize], data: this.live.params },
-      [N.firstMoment]: { shape: [sharded.flatSize], data: this.live.first },
-      [N.secondMoment]: { shape: [sharded.flatSize], data: this.live.second },
-      [N.stepSize]: { shape: [], data: Float32Array.of(stepSize) },
-      [N.epsHat]: { shape: [], data: Float32Array.of(epsHat) },
+        const width = tensor.data.length / batch;
+        part[name] = { shape: [hi - lo, ...tensor.shape.slice(1)], data: tensor.data.subarray(lo * width, hi * width) };
+      }
+      return part;
+    });
+    const into = shards.map(([lo, hi]) => Object.fromEntries(sharded.lookups.map((l) => [N.rowsGrad(l.rowsInput), rowsGrads.get(l.rowsInput)!.subarray(lo * l.dim, hi * l.dim)])));
+    const { gradients, applied } = workers.pool.step(shares, into, t);
+    const results = await gradients;
+    const fold = (scale: number) => {
+      for (const l of sharded.lookups) {
+        const ids = feeds[l.ids]!.data as Int32Array;
+        const grad = rowsGrads.get(l.rowsInput)!;
+        if (scale !== 1) for (let i = 0; i < grad.length; i++) grad[i]! *= scale;
+        this.tables.get(l.table)!.accumulate(ids, grad, ids.length / batch, l.mode);
+      }
+      for (const table of this.tables.values()) table.update(t);
     };
-    for (let k = 0; k < workers.gradient.length; k++) {
-      // A batch with fewer rows than workers leaves some without a share: they add nothing.
-      const grad = k < shards.length ? asF32(results[k]![S.denseGrad]!) : (workers.zeros ??= new Float32Array(sharded.flatSize));
-      applyFeeds[S.shardGrad(k)] = { shape: [sharded.flatSize], data: grad };
-      if (workers.rowsSquares) applyFeeds[S.shardRowsSquares(k)] = { shape: [], data: Float32Array.of(results[k]?.[S.rowsSquares]?.[0] ?? 0) };
-    }
-    const applied = await workers.apply.run(
-      applyFeeds,
-      Object.keys(sharded.apply.outputs),
-      { [N.nextParams]: this.spare.params, [N.nextFirstMoment]: this.spare.first, [N.nextSecondMoment]: this.spare.second },
-    );
-    [this.live, this.spare] = [this.spare, this.live];
-    const scale = sharded.clips ? applied[S.clipScale]![0]! : 1;
-    for (const l of sharded.lookups) {
-      const ids = feeds[l.ids]!.data as Int32Array;
-      const grad = rowsGrads.get(l.rowsInput)!;
-      if (scale !== 1) for (let i = 0; i < grad.length; i++) grad[i]! *= scale;
-      this.tables.get(l.table)!.accumulate(ids, grad, ids.length / batch, l.mode);
-    }
-    for (const table of this.tables.values()) table.update(t);
+    // Without clipping the tables are stepped while the pool steps the dense state.
+    if (!sharded.clips) fold(1);
+    const scale = await applied;
+    if (sharded.clips) fold(scale);
     const losses: Record<string, number> = {};
-    for (const l of sharded.losses) losses[l] = results.reduce((sum, r) => sum + r[l]![0]!, 0);
+    for (const l of sharded.losses) losses[l] = results.reduce((sum, r) => sum + r.losses[l]!, 0);
     return { losses };
   }
 
@@ -325,8 +296,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
 
   dispose(): void {
     this.runner?.release?.();
-    for (const r of this.workers?.gradient ?? []) r.release?.();
-    this.workers?.apply.release?.();
+    this.workers?.pool.release();
     for (const p of this.predictors.values()) void p.runner.then((x) => x.release?.());
   }
 }

@@ -1,11 +1,11 @@
 import type { OptimizerConfig } from '../engine.js';
-import { ops, GraphBuilder, type Value } from '../ir/builder.js';
+import { ops } from '../ir/builder.js';
 import { pruneGraph } from '../ir/prune.js';
 import { inferType, typecheck } from '../ir/typecheck.js';
 import type { Graph, GraphInput, Node, TensorType } from '../ir/types.js';
 import type { ZooModel } from '../zoo/model.js';
 import { splitEmbeddings } from './split-embeddings.js';
-import { clipScaleOf, denseAdam, flatGradients, trainStepNames as N, type TrainStep } from './train-step.js';
+import { flatGradients, trainStepNames as N, type TrainStep } from './train-step.js';
 
 /** Names of the sharded step's extra inputs and outputs (the rest are trainStepNames'). */
 export const shardedStepNames = {
@@ -15,11 +15,6 @@ export const shardedStepNames = {
   rowsSquares: 'shard/grad/rows_squares',
   /** The whole batch's denominator of a batch reduction (a mean's count, a weighted mean's Σ weights). */
   denominator: (node: string) => `shard/denominator/${node}`,
-  /** Inputs of the apply graph: shard k's denseGrad and rowsSquares. */
-  shardGrad: (k: number) => `shard${k}/grad/dense`,
-  shardRowsSquares: (k: number) => `shard${k}/grad/rows_squares`,
-  /** The clipping factor the apply graph used, by which the host scales the rows gradients (clipping only). */
-  clipScale: 'clip/scale',
 } as const;
 
 /** How the host computes a batch reduction's denominator on the whole batch before the shards run. */
@@ -31,16 +26,16 @@ export type ShardDenominator =
  * One training step split across shards of the batch (data parallelism):
  * each shard runs `gradient` on its rows — the whole batch's loss restricted
  * to them, so the shards' losses and gradients add up to the whole batch's
- * exactly — and `apply` sums the shards' dense gradients, clips as the
- * single-graph step does, and runs Adam once. The rows gradients come back
- * unclipped; the host scales them by the apply graph's clip/scale.
+ * exactly — then the dense gradients are summed, clipped as the
+ * single-graph step clips, and Adam runs once (shard-pool.ts:
+ * sumShardGradients, applyDenseRange, on the host or spread over the
+ * workers by ranges of the flat vector). The rows gradients come back
+ * unclipped; the host scales them by the same clip factor.
  */
 export interface ShardedStep extends Omit<TrainStep, 'graph'> {
   gradient: Graph;
-  apply: Graph;
-  shards: number;
   denominators: ShardDenominator[];
-  /** Whether the step clips (then gradient outputs rowsSquares when there are lookups, and apply outputs clipScale). */
+  /** Whether the step clips (then gradient outputs rowsSquares when there are lookups). */
   clips: boolean;
 }
 
@@ -98,9 +93,8 @@ function globalReductions(graph: Graph, rowsInputs: ReadonlySet<string>): { grap
   return { graph: out, denominators };
 }
 
-/** The training step of `model` as a gradient graph run per shard and an apply graph run once (see ShardedStep). */
-export function buildShardedStep(model: ZooModel, optimizer: OptimizerConfig, shards: number): ShardedStep {
-  if (!(Number.isInteger(shards) && shards >= 1)) throw new Error(`shards must be a positive integer, got ${shards}`);
+/** The training step of `model` as a gradient graph run per shard (see ShardedStep). */
+export function buildShardedStep(model: ZooModel, optimizer: OptimizerConfig): ShardedStep {
   const S = shardedStepNames;
   const split = splitEmbeddings(model.graph);
   const rowsInputs = split.lookups.map((l) => l.rowsInput);
@@ -114,25 +108,11 @@ export function buildShardedStep(model: ZooModel, optimizer: OptimizerConfig, sh
     b.output(N.rowsGrad(r), g(r));
     outputs.push(N.rowsGrad(r));
   }
-  const withRows = clips && rowsInputs.length > 0;
-  if (withRows) {
+  if (clips && rowsInputs.length > 0) {
     const squares = rowsInputs.map((r) => ops.sum(b, ops.mul(b, g(r), g(r))));
     b.output(S.rowsSquares, squares.length === 1 ? squares[0]! : ops.weightedSum(b, squares, squares.map(() => 1)));
     outputs.push(S.rowsSquares);
   }
   const gradient = pruneGraph(b.build(), outputs);
-
-  const a = new GraphBuilder(`${model.graph.name}/apply`);
-  a.input(N.params, 'f32', [flatSize], 'state');
-  let total: Value = a.input(S.shardGrad(0), 'f32', [flatSize], 'state');
-  for (let k = 1; k < shards; k++) total = ops.add(a, total, a.input(S.shardGrad(k), 'f32', [flatSize], 'state'));
-  const squares = [ops.sum(a, ops.mul(a, total, total))];
-  if (withRows) for (let k = 0; k < shards; k++) squares.push(a.input(S.shardRowsSquares(k), 'f32', [], 'state'));
-  const scale = clipScaleOf(a, optimizer, squares);
-  denseAdam(a, optimizer, flatSize, scale ? ops.mul(a, total, scale) : total);
-  if (scale) a.output(S.clipScale, scale);
-  const applyOutputs = [N.nextParams, N.nextFirstMoment, N.nextSecondMoment, ...(scale ? [S.clipScale] : [])];
-  const apply = pruneGraph(a.build(), applyOutputs);
-
-  return { gradient, apply, shards, denominators, clips, layout, flatSize, tables: split.tables, lookups: split.lookups, losses: model.losses };
+  return { gradient, denominators, clips, layout, flatSize, tables: split.tables, lookups: split.lookups, losses: model.losses };
 }

@@ -1,0 +1,133 @@
+import type { OptimizerConfig } from '../engine.js';
+import type { HostTensor } from '../ir/tensor.js';
+import { adamScalars, clipScale } from './adam.js';
+import type { GraphCompiler } from './host-engine.js';
+import { shardedStepNames as S, type ShardedStep } from './sharded-step.js';
+import { trainStepNames as N } from './train-step.js';
+
+/**
+ * Dense parameters and Adam's moments as three flat vectors (TrainStep's
+ * layout). With workers they sit on one SharedArrayBuffer where the
+ * platform has it, so worker threads step them in place and the engine
+ * reads them without a message.
+ */
+export interface DenseState {
+  params: Float32Array;
+  first: Float32Array;
+  second: Float32Array;
+}
+
+/** Three zeroed vectors of `n` values, on shared memory when `shared` and the platform has SharedArrayBuffer. */
+export function denseState(n: number, shared = false): DenseState {
+  const memory = shared && typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(3 * n * 4) : new ArrayBuffer(3 * n * 4);
+  return { params: new Float32Array(memory, 0, n), first: new Float32Array(memory, n * 4, n), second: new Float32Array(memory, 2 * n * 4, n) };
+}
+
+/** What one shard's gradient graph gives the host: its share of the losses, and (clipping) Σ squares of its rows gradients. */
+export interface ShardGradients {
+  losses: Record<string, number>;
+  rowsSquares: number;
+}
+
+/**
+ * Runs the sharded step (ShardedStep) on its shards concurrently and steps
+ * the dense state it was made with: per step, each shard's gradient graph
+ * on its rows, then Adam on the sum of their dense gradients (clipped as
+ * the single-graph step clips). `gradients` settles when every shard's
+ * rows gradients are in the given buffers, so the host can fold them into
+ * its tables while `applied` (the clip factor used, 1 without clipping) is
+ * still pending; the next step may start only after `applied`.
+ */
+export interface ShardPool {
+  step(
+    /** One per shard: its rows of every batched input and the batch's denominators; not the dense parameters. */
+    shares: Record<string, HostTensor>[],
+    /** Per shard, the buffers its rows gradients go into (by rows input). */
+    rowsGrads: Record<string, Float32Array>[],
+    /** The 1-based step count (Adam's bias corrections). */
+    t: number,
+  ): { gradients: Promise<ShardGradients[]>; applied: Promise<number> };
+  release(): void;
+}
+
+/** Makes a pool of `workers` for a sharded step over the engine's dense state. */
+export type ShardPoolFactory = (step: ShardedStep, state: DenseState, optimizer: OptimizerConfig, workers: number) => Promise<ShardPool>;
+
+/** [lo, hi) of the flat dense vectors that worker `k` of `n` steps. */
+export function denseRange(flatSize: number, k: number, n: number): [number, number] {
+  return [Math.floor((k * flatSize) / n), Math.floor(((k + 1) * flatSize) / n)];
+}
+
+/** Σ squares over [lo, hi) of the shards' summed dense gradient (Σ in shard order): this range's part of the global norm. */
+export function shardSquares(grads: readonly Float32Array[], lo: number, hi: number): number {
+  let squares = 0;
+  for (let i = lo; i < hi; i++) {
+    let g = 0;
+    for (const shard of grads) g += shard[i]!;
+    squares += g * g;
+  }
+  return squares;
+}
+
+/**
+ * Adam on [lo, hi) of the dense state, in place, from the shards' dense
+ * gradients summed in shard order and scaled by the clip factor `scale`
+ * (clipScale of the global Σ squares; 1 without clipping): adamUpdate's
+ * arithmetic, fused with the sum so the range is read once. Two shards
+ * (the common case) take a loop without the inner one.
+ */
+export function applyDenseRange(state: DenseState, grads: readonly Float32Array[], lo: number, hi: number, t: number, optimizer: OptimizerConfig, scale: number): void {
+  const { params: w, first: m, second: v } = state;
+  const { beta1, beta2 } = optimizer;
+  const { stepSize, epsHat } = adamScalars(optimizer, t);
+  const [c1, c2] = [1 - beta1, 1 - beta2];
+  const [g0, g1] = [grads[0]!, grads[1]];
+  const pair = grads.length === 2 && g1 !== undefined;
+  for (let i = lo; i < hi; i++) {
+    let g = g0[i]!;
+    if (pair) g += g1[i]!;
+    else for (let k = 1; k < grads.length; k++) g += grads[k]![i]!;
+    const gi = g * scale;
+    const mi = beta1 * m[i]! + c1 * gi;
+    const vi = beta2 * v[i]! + c2 * gi * gi;
+    m[i] = mi;
+    v[i] = vi;
+    w[i] = w[i]! - (stepSize * mi) / (Math.sqrt(vi) + epsHat);
+  }
+}
+
+/**
+ * The pool on this thread: one runner of the gradient graph per shard from
+ * `compiler` (the interpreter, or any backend's runners), run side by side
+ * as far as the runners allow, then the dense update over the whole vector
+ * here. The reference for pools on threads.
+ */
+export function runnerPool(compiler: GraphCompiler): ShardPoolFactory {
+  return async (step, state, optimizer, workers) => {
+    const runners = await Promise.all(Array.from({ length: workers }, () => compiler(step.gradient)));
+    const grads = Array.from({ length: workers }, () => new Float32Array(step.flatSize));
+    const outputs = Object.keys(step.gradient.outputs);
+    return {
+      step(shares, rowsGrads, t) {
+        const gradients = Promise.all(
+          shares.map(async (share, k) => {
+            const into: Record<string, Float32Array> = { ...rowsGrads[k], [S.denseGrad]: grads[k]! };
+            const result = await runners[k]!.run({ ...share, [N.params]: { shape: [step.flatSize], data: state.params } }, outputs, into);
+            return { losses: Object.fromEntries(step.losses.map((l) => [l, result[l]![0]!])), rowsSquares: result[S.rowsSquares]?.[0] ?? 0 };
+          }),
+        );
+        const applied = gradients.then((results) => {
+          // Workers without a share of a small batch add nothing.
+          for (let k = shares.length; k < workers; k++) grads[k]!.fill(0);
+          const scale = step.clips ? clipScale(shardSquares(grads, 0, step.flatSize) + results.reduce((a, r) => a + r.rowsSquares, 0), optimizer.clipNorm) : 1;
+          applyDenseRange(state, grads, 0, step.flatSize, t, optimizer, scale);
+          return scale;
+        });
+        return { gradients, applied };
+      },
+      release: () => {
+        for (const r of runners) r.release?.();
+      },
+    };
+  };
+}
