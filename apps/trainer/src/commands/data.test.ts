@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { mountTinyTmpfs } from '@esm2/core/testing';
+import { writeSynthetic } from '@esm2/data';
 import { afterAll, describe, expect, it } from 'vitest';
 
 /**
@@ -36,7 +37,18 @@ describe('esm2-train data (CLI)', () => {
     expect(r.status).toBe(1);
     expect(r.stderr).toContain(`--train ${input} is the same file as --in ${input}`);
     expect(await readFile(input, 'utf8')).toBe(content);
-    expect((await readdir(dir)).filter((f) => f !== 'a.csv' && !f.startsWith('bad'))).toEqual([]);
+    expect((await readdir(dir)).filter((f) => f !== 'a.csv' && !f.startsWith('bad') && !f.startsWith('gen'))).toEqual([]);
+  });
+
+  it('encode fits the encoders, writes the shards and prints a summary line', async () => {
+    await writeSynthetic(join(dir, 'gen.csv'), { rows: 1000, seed: 2 });
+    const r = await cli('data', 'encode', '--in', 'gen.csv', '--out', 'gen.enc', '--shards', '3');
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toContain(`1000 rows of ${join(dir, 'gen.csv')} → ${join(dir, 'gen.enc')}: 3 shard(s) of 333–334 rows`);
+    const manifest = JSON.parse(await readFile(join(dir, 'gen.enc', 'manifest.json'), 'utf8')) as { rows: number; shards: { rows: number }[] };
+    expect(manifest.shards.map((s) => s.rows)).toEqual([333, 333, 334]);
+    expect((await readdir(join(dir, 'gen.enc'))).sort()).toEqual(['encoders.json', 'manifest.json', 'shard-00000', 'shard-00001', 'shard-00002']);
   });
 
   it('inspect exits 1 on an impossible label, naming file, line and column', async () => {

@@ -1,5 +1,12 @@
+import { MODEL_FILE, readArtifact } from '@esm2/core';
 import {
+  EncodedShards,
+  encodersForSchema,
+  fitEncoders,
   importAliccp,
+  isEncodedDir,
+  writeEncodedShards,
+  type Encoders,
   importUserBehavior,
   inspectFile,
   splitFile,
@@ -12,6 +19,8 @@ import {
 } from '@esm2/data';
 import { InvalidArgumentError, type Command } from 'commander';
 import { integer, oneOf, positiveInt, Progress, userPath } from '@esm2/cli-kit';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
 
 const badRowMode = oneOf<OnBadRow>(['error', 'skip']);
 
@@ -36,9 +45,19 @@ function fraction(value: string): number {
   return x;
 }
 
-/** `data generate|import|split|inspect`: make, convert, split and look at data files. */
+/** The encoders of an encoded-shards directory (its encoders.json) or of a model artifact (its model.json). */
+async function encodersOf(path: string): Promise<Encoders> {
+  if (await isEncodedDir(path)) return (await EncodedShards.describe(path)).encoders;
+  const isDir = await stat(path).then((s) => s.isDirectory(), () => false);
+  if (!isDir) throw new Error(`--encoders ${path}: expected an encoded-shards directory (data encode --out) or a model artifact directory (a run's best/)`);
+  const artifact = await readArtifact(path);
+  if (artifact.encoders === null) throw new Error(`--encoders ${path}: the artifact holds no encoders`);
+  return encodersForSchema(artifact.encoders, artifact.schema, join(path, MODEL_FILE));
+}
+
+/** `data generate|import|split|inspect|encode`: make, convert, split, look at and encode data files. */
 export function registerDataCommands(program: Command): void {
-  const data = program.command('data').description('Generate, import, split and inspect data files');
+  const data = program.command('data').description('Generate, import, split, inspect and encode data files');
 
   data
     .command('generate')
@@ -163,5 +182,40 @@ export function registerDataCommands(program: Command): void {
         const col = f.column !== f.name ? ` (column ${f.column})` : '';
         console.log(`  ${f.name.padEnd(w)}  ${f.kind.padEnd(16)} ${String(f.distinct).padStart(9)} distinct${f.nulls ? `, ${f.nulls} missing` : ''}${col}`);
       }
+    });
+
+  data
+    .command('encode')
+    .description('Encode a file once into sharded typed binary files with a JSON manifest and the fitted encoders: what `fit --data DIR` trains from without re-encoding, and what numpy.memmap reads')
+    .requiredOption('--in <file>', 'CSV, TSV or Parquet file')
+    .requiredOption('--out <dir>', 'output directory (written atomically; an earlier encoded directory is replaced, any other non-empty directory refused)')
+    .option('--shards <n>', 'contiguous near-equal row ranges, one file per column each (e.g. one per training rank)', positiveInt, 1)
+    .option('--config <file>', 'data config (JSON or YAML) naming labels and field kinds, as for fit')
+    .option('--encoders <dir>', "encode with these encoders instead of fitting new ones: another encoded directory (the training data's, for validation data) or a model artifact (a run's best/)")
+    .option('--on-bad-row <mode>', "'error' stops at the first bad row; 'skip' drops bad rows into a reject file", badRowMode, 'error')
+    .option('--reject-file <file>', 'where skipped rows go (default: <in>.rejects.csv)')
+    .action(async (opts: { in: string; out: string; shards: number; config?: string; encoders?: string; onBadRow: OnBadRow; rejectFile?: string }) => {
+      const input = userPath(opts.in);
+      const out = userPath(opts.out);
+      if (opts.config && opts.encoders) throw new InvalidArgumentError('give --config (to fit new encoders) or --encoders (to reuse fitted ones), not both');
+      const badRows = { onBadRow: opts.onBadRow, ...(opts.rejectFile ? { rejectFile: userPath(opts.rejectFile) } : {}) };
+      const progress = new Progress({ label: 'encode' });
+      let r;
+      try {
+        let encoders: Encoders;
+        if (opts.encoders) {
+          encoders = await encodersOf(userPath(opts.encoders));
+        } else {
+          const config: DataConfigInput | undefined = opts.config ? await loadDataConfig(userPath(opts.config)) : undefined;
+          encoders = await fitEncoders(input, config, { ...badRows, onProgress: (p) => progress.update(p.rows, { stage: 'fit encoders', ...(p.totalRows !== undefined ? { total: p.totalRows } : {}) }) });
+        }
+        r = await writeEncodedShards(input, encoders, out, { ...badRows, shards: opts.shards, onProgress: (p) => progress.update(p.rows, { stage: 'encode', ...(p.totalRows !== undefined ? { total: p.totalRows } : {}) }) });
+      } finally {
+        progress.stop();
+      }
+      const columns = Object.keys(r.manifest.columns).length;
+      const [least, most] = [Math.min(...r.shards), Math.max(...r.shards)];
+      console.log(`${r.rows} rows of ${input} → ${out}: ${r.shards.length} shard(s) of ${least === most ? least : `${least}–${most}`} rows, ${columns} columns each (manifest.json, encoders.json)`);
+      reportSkipped(r);
     });
 }
