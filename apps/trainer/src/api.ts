@@ -1,8 +1,9 @@
-import { buildModel, hashString, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
-import { DataError, encodersForSchema, fitEncoders, prefetchDataset, type Encoders } from '@esm2/data';
+import { buildModel, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
+import { DataError, encodersForSchema, fitEncoders, type Encoders } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hasCheckpoint, readCheckpoint } from './train/checkpoint.js';
+import { describeEncoded, runData } from './train/data-source.js';
 import { backendName, DEFAULT_BACKEND, defaultWorkers, engineFactory, type BackendName } from './train/engines.js';
 import { loadFitConfig, resolveFitSettings, type FitConfigFile, type FitFlags } from './train/fit-config.js';
 import { formatBaseRates, initialWeights } from './train/init.js';
@@ -17,7 +18,11 @@ import type { FitSettings, LoopPosition } from './train/settings.js';
  * file path or its parsed content, and the other options override it.
  */
 export interface FitOptions extends Omit<FitFlags, 'data' | 'backend'> {
-  /** Training data: .csv, .tsv or .parquet. Required for a new run; with `resume`, points at moved data. */
+  /**
+   * Training data: .csv, .tsv or .parquet, or a directory written by
+   * `esm2-train data encode` (its encoders are used instead of fitting new
+   * ones). Required for a new run; with `resume`, points at moved data.
+   */
   train?: string;
   /** Run directory: best/ (the best epoch's artifact), checkpoint/, history.json. */
   out: string;
@@ -63,9 +68,6 @@ async function mustExist(path: string, flag: string): Promise<void> {
   }
 }
 
-/** Rows per prediction batch in validation: bigger than training batches, since no gradients are kept. */
-const evalBatchSize = (s: FitSettings) => Math.max(s.batchSize, 4096);
-
 const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'interaction', 'crossLayers', 'lossWeights', 'selectBy', 'earlyStop', 'patience', 'shuffleBuffer', 'init', 'embeddingLr', 'embeddingL2'] as const;
 
 /**
@@ -97,7 +99,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     const ignored = RESUME_KEPT.filter((k) => options[k] !== undefined);
     if (ignored.length > 0) report.log?.(`--resume: ignoring ${ignored.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}; the run keeps its saved settings`);
     const encodersObj = encodersForSchema(ckpt.artifact.encoders, ckpt.artifact.schema, join(paths.checkpoint, MODEL_FILE));
-    refuseDactionChange(options.daction, encodersObj.config.labels.daction, paths.dir);
+    refuseDactionChange(options.daction, encodersObj.config.labels.daction, paths.dir, 'run');
     // Data may have moved since: --data/--valid point at it again (the saved encoders still decide how it is read).
     const settings: FitSettings = {
       ...ckpt.settings,
@@ -129,12 +131,23 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     await mustExist(settings.train, '--data');
     if (settings.valid) await mustExist(settings.valid, '--valid');
     let trainRows: number | undefined;
-    report.log?.(`fitting encoders on ${settings.train}`);
-    const encoders = await fitEncoders(settings.train, settings.data, { onDone: (r) => (trainRows = r.rows) }).catch((err: unknown) => {
-      // A --daction column the file lacks: say which flag asked for it (the message names the file and lists its columns).
-      const column = err instanceof DataError ? err.location.column : undefined;
-      throw options.daction && column !== undefined && options.daction.includes(column) ? new Error(`--daction ${options.daction.join(',')}: ${(err as Error).message}`) : err;
-    });
+    let encoders: Encoders;
+    const encoded = await describeEncoded(settings.train);
+    if (encoded) {
+      // Encoded once by `data encode`: its encoders decided every id; a data config or --daction can no longer change them.
+      encoders = encoded.encoders;
+      trainRows = encoded.manifest.rows;
+      if (options.daction) refuseDactionChange(options.daction, encoders.config.labels.daction, settings.train, 'encoded');
+      else if (settings.data) report.log?.(`note: the fit config's data section is not used: ${settings.train} was encoded with its own encoders`);
+      report.log?.(`encoders and ${trainRows} encoded rows from ${settings.train}`);
+    } else {
+      report.log?.(`fitting encoders on ${settings.train}`);
+      encoders = await fitEncoders(settings.train, settings.data, { onDone: (r) => (trainRows = r.rows) }).catch((err: unknown) => {
+        // A --daction column the file lacks: say which flag asked for it (the message names the file and lists its columns).
+        const column = err instanceof DataError ? err.location.column : undefined;
+        throw options.daction && column !== undefined && options.daction.includes(column) ? new Error(`--daction ${options.daction.join(',')}: ${(err as Error).message}`) : err;
+      });
+    }
     report.log?.(`DAction: ${encoders.config.labels.daction.length > 0 ? encoders.config.labels.daction.join(' OR ') : 'none'}`);
     const model = buildModel(encoders.schema, settings.model);
     if (settings.model.init === 'calibrated' && encoders.baseRates) report.log?.(`calibrated start: base rates ${formatBaseRates(encoders.baseRates)}`);
@@ -153,8 +166,10 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     report.log?.(`${settings.model.model}: ${trainRows ?? '?'} training rows; fields ${fields.join(' ')}; towers ${settings.model.towers.join('-')}, dim ${settings.model.embeddingDim}`);
   }
   const { settings, encodersObj } = run;
+  const data = await runData(settings, encodersObj, run.encoders);
   const outcome = await fitLoop({
     ...run,
+    ...data,
     // Threads and spinning are run-time settings, not saved with the run: a resumed run takes them again.
     factory: await engineFactory(settings.backend, {
       workers: settings.workers ?? 1,
@@ -163,9 +178,6 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     }),
     paths,
     reporter: report,
-    trainBatches: (epoch) =>
-      prefetchDataset(settings.train, { encoders: encodersObj, batchSize: settings.batchSize, shuffle: { seed: hashString(`epoch-${epoch}`, settings.seed), buffer: settings.shuffleBuffer } }),
-    ...(settings.valid ? { validBatches: () => prefetchDataset(settings.valid!, { encoders: encodersObj, batchSize: evalBatchSize(settings) }) } : {}),
   });
   return {
     dir: paths.dir,
@@ -179,13 +191,21 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
   };
 }
 
-/** A resumed run keeps its DAction definition: a different --daction would change what the saved encoders and epochs mean. */
-function refuseDactionChange(asked: string[] | undefined, saved: string[], dir: string): void {
+/**
+ * A resumed run keeps its DAction definition, and encoded data keeps the one
+ * it was encoded with: a different --daction would change what the saved
+ * encoders, epochs or rows mean.
+ */
+function refuseDactionChange(asked: string[] | undefined, saved: string[], dir: string, kind: 'run' | 'encoded'): void {
   if (asked === undefined) return;
   const same = asked.length === saved.length && [...asked].sort().join('\0') === [...saved].sort().join('\0');
   if (!same) {
     const was = saved.length > 0 ? saved.join(',') : 'none';
-    throw new Error(`--resume: ${dir} was trained with DAction = ${was}; --daction ${asked.join(',')} would change it. The run keeps its settings: drop --daction, or start a new run with another --out`);
+    throw new Error(
+      kind === 'run'
+        ? `--resume: ${dir} was trained with DAction = ${was}; --daction ${asked.join(',')} would change it. The run keeps its settings: drop --daction, or start a new run with another --out`
+        : `--daction ${asked.join(',')}: ${dir} was encoded with DAction = ${was}; drop --daction, or encode the file again with that DAction (esm2-train data encode --config)`,
+    );
   }
 }
 

@@ -35,8 +35,8 @@ export function registerFitCommand(program: Command): void {
   program
     .command('fit')
     .description('Train a zoo model; per-epoch validation, early stopping, best artifact and resumable checkpoints in --out')
-    .option('--data <file>', 'training data (.csv, .tsv or .parquet); required for a new run')
-    .option('--valid <file>', 'validation data, evaluated after every epoch; picks the best epoch (default: none)')
+    .option('--data <file>', 'training data (.csv, .tsv or .parquet, or a directory from `data encode`: its encoders are used and epochs read its typed arrays); required for a new run')
+    .option('--valid <file>', "validation data (a file, or a directory from `data encode --encoders` with the training data's encoders), evaluated after every epoch; picks the best epoch (default: none)")
     .option('--config <file>', `fit config (YAML/JSON): model, optimizer, data and train sections, every key optional; flags override it. Commented example: ${EXAMPLE_CONFIG}`)
     .option('--model <name>', `${MODEL_NAMES.join(' | ')}; required for a new run unless the config names it`)
     .requiredOption('--out <dir>', 'run directory, e.g. runs/NAME (best/, checkpoint/, history.json); one fit at a time')

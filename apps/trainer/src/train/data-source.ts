@@ -1,0 +1,66 @@
+import { hashString } from '@esm2/core';
+import { EncodedShards, isEncodedDir, prefetchDataset, type Batch, type Encoders } from '@esm2/data';
+import { isDeepStrictEqual } from 'node:util';
+import type { FitSettings } from './settings.js';
+
+/** The loop's data: each epoch's training batches, and the validation batches. */
+export interface RunData {
+  trainBatches(epoch: number): AsyncIterable<Batch>;
+  validBatches?(): AsyncIterable<Batch>;
+}
+
+/** Rows per prediction batch in validation: bigger than training batches, since no gradients are kept. */
+export const evalBatchSize = (s: FitSettings) => Math.max(s.batchSize, 4096);
+
+/** The encoded-shards directory at `path`, described (manifest and encoders), when it is one. */
+export async function describeEncoded(path: string): Promise<Awaited<ReturnType<typeof EncodedShards.describe>> | undefined> {
+  return (await isEncodedDir(path)) ? EncodedShards.describe(path) : undefined;
+}
+
+/** Encoders as saved (JSON), compared whatever their key order. */
+const sameEncoders = (a: unknown, b: unknown) => isDeepStrictEqual(JSON.parse(JSON.stringify(a)), JSON.parse(JSON.stringify(b)));
+
+/** Refuses an encoded directory whose rows were encoded with other encoders than the run's: its ids would mean other categories. */
+async function checkEncoders(dir: string, flag: string, runEncoders: unknown): Promise<void> {
+  const described = await EncodedShards.describe(dir);
+  if (!sameEncoders(described.encoders.toJSON(), runEncoders)) {
+    throw new Error(`${flag} ${dir}: encoded with other encoders than this run's; encode the file again with the run's: esm2-train data encode --encoders <the training data's encoded directory or the run's best/>`);
+  }
+}
+
+/** Batches of an encoded directory, its columns read once (at the first epoch) and kept. */
+function encodedSource(dir: string): (options: Parameters<EncodedShards['batches']>[0]) => AsyncIterable<Batch> {
+  let loaded: Promise<EncodedShards> | undefined;
+  return (options) => ({
+    async *[Symbol.asyncIterator]() {
+      loaded ??= EncodedShards.load(dir);
+      yield* (await loaded).batches(options);
+    },
+  });
+}
+
+/**
+ * Where each epoch's batches come from: a data file (streamed, encoded and
+ * buffer-shuffled on a worker thread by prefetchDataset) or an encoded
+ * directory (data encode: held in memory, a full permutation per epoch).
+ * An encoded directory must hold rows encoded with the run's encoders.
+ */
+export async function runData(settings: FitSettings, encoders: Encoders, runEncoders: unknown): Promise<RunData> {
+  const seedOf = (epoch: number) => hashString(`epoch-${epoch}`, settings.seed);
+  let trainBatches: RunData['trainBatches'];
+  if (await isEncodedDir(settings.train)) {
+    await checkEncoders(settings.train, '--data', runEncoders);
+    const source = encodedSource(settings.train);
+    trainBatches = (epoch) => source({ batchSize: settings.batchSize, shuffle: { seed: seedOf(epoch) } });
+  } else {
+    trainBatches = (epoch) => prefetchDataset(settings.train, { encoders, batchSize: settings.batchSize, shuffle: { seed: seedOf(epoch), buffer: settings.shuffleBuffer } });
+  }
+  const valid = settings.valid;
+  if (valid === undefined) return { trainBatches };
+  if (await isEncodedDir(valid)) {
+    await checkEncoders(valid, '--valid', runEncoders);
+    const source = encodedSource(valid);
+    return { trainBatches, validBatches: () => source({ batchSize: evalBatchSize(settings) }) };
+  }
+  return { trainBatches, validBatches: () => prefetchDataset(valid, { encoders, batchSize: evalBatchSize(settings) }) };
+}
