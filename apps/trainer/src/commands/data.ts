@@ -207,9 +207,9 @@ export function registerDataCommands(program: Command): void {
           encoders = await encodersOf(userPath(opts.encoders));
         } else {
           const config: DataConfigInput | undefined = opts.config ? await loadDataConfig(userPath(opts.config)) : undefined;
-          encoders = await fitEncoders(input, config, { ...badRows, onProgress: (p) => progress.update(p.rows, { stage: 'fit encoders', ...(p.totalRows !== undefined ? { total: p.totalRows } : {}) }) });
+          encoders = await fitEncoders(input, config, { ...badRows, onProgress: (p) => progress.update(p.rows, { stage: 'fitting encoders', ...(p.totalRows !== undefined ? { total: p.totalRows } : {}) }) });
         }
-        r = await writeEncodedShards(input, encoders, out, { ...badRows, shards: opts.shards, onProgress: (p) => progress.update(p.rows, { stage: 'encode', ...(p.totalRows !== undefined ? { total: p.totalRows } : {}) }) });
+        r = await writeEncodedShards(input, encoders, out, { ...badRows, shards: opts.shards, onProgress: (p) => progress.update(p.rows, { stage: 'encoding', ...(p.totalRows !== undefined ? { total: p.totalRows } : {}) }) });
       } finally {
         progress.stop();
       }
