@@ -22,7 +22,7 @@ import * as ort from 'onnxruntime-node';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ortSessionOptions } from '../runtime/session.js';
 import { pack, unpack } from './packed.js';
-import { ABORT, ARRIVED, type ShardRequest, type ShardWorkerInit } from './thread-pool.js';
+import { ABORT, ARRIVED, type SharedView, type ShardRequest, type ShardWorkerInit } from './thread-pool.js';
 
 const port = parentPort!;
 const init = workerData as ShardWorkerInit;
@@ -58,7 +58,10 @@ function barrier(): void {
 
 try {
   const session = await ort.InferenceSession.create(init.model, ortSessionOptions({ threads: init.threads, spinning: init.spinning, denormalAsZero: true }));
-  const step = async ({ id, t, feeds }: ShardRequest): Promise<void> => {
+  const buffers = new Map<number, SharedArrayBuffer>();
+  const shared = (v: SharedView) => new Float32Array(buffers.get(v.buffer)!, v.offset * 4, v.length);
+  const step = async ({ id, t, buffers: fresh, feeds }: ShardRequest): Promise<void> => {
+    for (const [number, memory] of fresh) buffers.set(number, memory);
     let rowsSquares = 0;
     if (feeds) {
       params.set(init.state.params);
@@ -69,9 +72,9 @@ try {
           ortFeeds[name] = new ort.Tensor('float32', params, [flatSize]);
           continue;
         }
-        const shared = feeds.shared[name];
+        const view = feeds.shared[name];
         // The binding refuses shared memory: this worker's share is copied here, beside the other worker's copy.
-        const feed = shared ? { shape: shared.shape, data: local(`in:${name}`, shared.data) } : given.get(name);
+        const feed = view ? { shape: view.shape, data: local(`in:${name}`, shared(view)) } : given.get(name);
         if (!feed) throw new Error(`missing input '${name}'`);
         ortFeeds[name] = new ort.Tensor('float32', feed.data, feed.shape);
       }
@@ -79,7 +82,10 @@ try {
       for (const o of init.posted) fetches[o] = null;
       const out = await session.run(ortFeeds, fetches);
       const back = init.posted.filter((o) => !feeds.rowsGrads[o]);
-      for (const o of init.posted) feeds.rowsGrads[o]?.set(out[o]!.data as Float32Array);
+      for (const o of init.posted) {
+        const into = feeds.rowsGrads[o];
+        if (into) shared(into).set(out[o]!.data as Float32Array);
+      }
       const results = pack(back.map((o) => ({ name: o, shape: out[o]!.dims, data: out[o]!.data as Float32Array })));
       rowsSquares = init.posted.includes(S.rowsSquares) ? (out[S.rowsSquares]!.data as Float32Array)[0]! : 0;
       port.postMessage({ id, gradients: results }, [results.buffer]);

@@ -34,7 +34,17 @@ export interface ShardWorkerInit {
 export interface ShardRequest {
   id: number;
   t: number;
-  feeds: { packed: Packed; shared: Record<string, { shape: readonly number[]; data: Float32Array }>; rowsGrads: Record<string, Float32Array> } | null;
+  /** Shared buffers the worker has not seen yet, by number: each crosses once (posting shared memory costs ~1 ms a step when it crosses every time). */
+  buffers: [number, SharedArrayBuffer][];
+  feeds: { packed: Packed; shared: Record<string, SharedView & { shape: readonly number[] }>; rowsGrads: Record<string, SharedView> } | null;
+}
+
+/** A Float32Array on a shared buffer sent earlier (ShardRequest.buffers), as numbers. */
+export interface SharedView {
+  buffer: number;
+  /** In values, not bytes. */
+  offset: number;
+  length: number;
 }
 
 /** Indices of the pool's control words: barrier arrivals (only grows), and the abort flag. */
@@ -150,6 +160,8 @@ export function threadPool(threads: number, spinning: boolean): ShardPoolFactory
       worker.unref();
     });
     let next = 0;
+    /** Shared buffers the workers have been sent, numbered (the engine reuses its buffers step after step). */
+    const sent = new Map<SharedArrayBuffer, number>();
     return {
       step(shares, rowsGrads, t) {
         if (failure) {
@@ -161,19 +173,29 @@ export function threadPool(threads: number, spinning: boolean): ShardPoolFactory
         if (pending) throw new Error('a step is already running on this pool');
         // Every share checked and packed before any worker starts: a bad feed fails the call, not the pool.
         const isShared = (a: Float32Array) => a.buffer instanceof SharedArrayBuffer;
+        const fresh: [number, SharedArrayBuffer][] = [];
+        const view = (a: Float32Array): SharedView => {
+          const memory = a.buffer as SharedArrayBuffer;
+          let number = sent.get(memory);
+          if (number === undefined) {
+            sent.set(memory, (number = sent.size));
+            fresh.push([number, memory]);
+          }
+          return { buffer: number, offset: a.byteOffset / 4, length: a.length };
+        };
         const feeds = Array.from({ length: workers }, (_, k): ShardRequest['feeds'] => {
           const share = shares[k];
           if (!share) return null;
           const packed: { name: string; shape: readonly number[]; data: Float32Array }[] = [];
-          const shared: Record<string, { shape: readonly number[]; data: Float32Array }> = {};
+          const shared: Record<string, SharedView & { shape: readonly number[] }> = {};
           for (const input of inputs) {
             const feed = share[input.name];
             if (!feed) throw new Error(`missing input '${input.name}'`);
             if (!(feed.data instanceof Float32Array)) throw new Error(`input '${input.name}' must be a Float32Array for the onnx engine`);
-            if (isShared(feed.data)) shared[input.name] = { shape: feed.shape, data: feed.data };
+            if (isShared(feed.data)) shared[input.name] = { shape: feed.shape, ...view(feed.data) };
             else packed.push({ name: input.name, shape: feed.shape, data: feed.data });
           }
-          const grads = Object.fromEntries(Object.entries(rowsGrads[k] ?? {}).filter(([, a]) => isShared(a)));
+          const grads = Object.fromEntries(Object.entries(rowsGrads[k] ?? {}).flatMap(([name, a]) => (isShared(a) ? [[name, view(a)]] : [])));
           return { packed: pack(packed), shared, rowsGrads: grads };
         });
         const gradients = deferred<ShardGradients[]>();
@@ -182,7 +204,7 @@ export function threadPool(threads: number, spinning: boolean): ShardPoolFactory
         pending = { id, gradients: [], gradientsIn: 0, appliedIn: 0, scale: 1, rowsGrads, done: { gradients: [gradients.resolve, gradients.reject], applied: [applied.resolve, applied.reject] } };
         for (let k = 0; k < workers; k++) {
           const share = feeds[k] ?? null;
-          const request: ShardRequest = { id, t, feeds: share };
+          const request: ShardRequest = { id, t, buffers: fresh, feeds: share };
           threadsList[k]!.ref();
           threadsList[k]!.postMessage(request, share ? [share.packed.buffer] : []);
         }
