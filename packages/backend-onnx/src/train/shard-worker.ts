@@ -5,9 +5,9 @@
  * sessions run side by side only on threads of their own) and one range of
  * the dense state, which sits on shared memory.
  *
- * Per step (a ShardRequest): copy the dense parameters and this worker's
- * share of the gathered rows out of shared memory (the binding refuses
- * SharedArrayBuffer), run the gradient graph, write the rows gradients into
+ * Per step (a ShardRequest): copy the dense parameters out of shared
+ * memory (the binding refuses SharedArrayBuffer) and look up this worker's
+ * share of the rows in the shared tables, run the gradient graph, write the rows gradients into
  * the engine's shared buffers and post { id, gradients } (losses, rows
  * squares), write the dense gradient into this worker's slot of shared
  * memory, meet the other workers at a barrier, then step this worker's
@@ -17,7 +17,7 @@
  * Errors are posted as { id, error }; a worker waiting at a barrier gives
  * up when the pool raises the abort flag.
  */
-import { applyDenseRange, clipScale, denseRange, shardedStepNames as S, shardSquares, trainStepNames as N } from '@esm2/core';
+import { applyDenseRange, clipScale, denseRange, gatherPooledRows, gatherRows, shardedStepNames as S, shardSquares, trainStepNames as N } from '@esm2/core';
 import * as ort from 'onnxruntime-node';
 import { parentPort, workerData } from 'node:worker_threads';
 import { ortSessionOptions } from '../runtime/session.js';
@@ -31,14 +31,18 @@ const [lo, hi] = denseRange(flatSize, k, n);
 const slots = Array.from({ length: n }, (_, j) => init.grads.subarray(j * flatSize, (j + 1) * flatSize));
 const params = new Float32Array(flatSize);
 const grad = new Float32Array(flatSize);
-/** Local (unshared) copies of shared inputs, reused across steps. */
+/** Local (unshared: the binding refuses shared memory) buffers, reused across steps. */
 const locals = new Map<string, Float32Array>();
-function local(key: string, from: Float32Array): Float32Array {
+function scratch(key: string, length: number): Float32Array {
   let a = locals.get(key);
-  if (!a || a.length !== from.length) locals.set(key, (a = new Float32Array(from.length)));
-  a.set(from);
+  if (!a || a.length !== length) locals.set(key, (a = new Float32Array(length)));
   return a;
 }
+const local = (key: string, from: Float32Array) => {
+  const a = scratch(key, from.length);
+  a.set(from);
+  return a;
+};
 let barriers = 0;
 
 /** Waits until every worker has arrived at this barrier (the count of arrivals is shared and only grows). */
@@ -60,6 +64,7 @@ try {
   const session = await ort.InferenceSession.create(init.model, ortSessionOptions({ threads: init.threads, spinning: init.spinning, denormalAsZero: true }));
   const buffers = new Map<number, SharedArrayBuffer>();
   const shared = (v: SharedView) => new Float32Array(buffers.get(v.buffer)!, v.offset * 4, v.length);
+  const sharedInts = (v: SharedView) => new Int32Array(buffers.get(v.buffer)!, v.offset * 4, v.length);
   const step = async ({ id, t, buffers: fresh, feeds }: ShardRequest): Promise<void> => {
     for (const [number, memory] of fresh) buffers.set(number, memory);
     let rowsSquares = 0;
@@ -67,11 +72,23 @@ try {
       params.set(init.state.params);
       const given = unpack(feeds.packed);
       const ortFeeds: Record<string, ort.Tensor> = {};
+      // This share's rows, looked up here from the shared tables (the ids were checked by the engine).
+      for (const l of init.lookups) {
+        const view = feeds.shared[l.ids];
+        if (!view) throw new Error(`missing input '${l.ids}'`);
+        const ids = sharedInts(view);
+        const n = view.shape[0]!;
+        const rows = scratch(`rows:${l.rowsInput}`, n * l.dim);
+        if (l.kind === 'gather') gatherRows(init.tables[l.table]!, l.dim, ids, rows, l.table, l.ids);
+        else gatherPooledRows(init.tables[l.table]!, l.dim, ids, ids.length / n, l.mode, rows, l.table, l.ids);
+        ortFeeds[l.rowsInput] = new ort.Tensor('float32', rows, [n, l.dim]);
+      }
       for (const name of session.inputNames) {
         if (name === N.params) {
           ortFeeds[name] = new ort.Tensor('float32', params, [flatSize]);
           continue;
         }
+        if (ortFeeds[name]) continue;
         const view = feeds.shared[name];
         // The binding refuses shared memory: this worker's share is copied here, beside the other worker's copy.
         const feed = view ? { shape: view.shape, data: local(`in:${name}`, shared(view)) } : given.get(name);

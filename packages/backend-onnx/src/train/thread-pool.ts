@@ -1,4 +1,4 @@
-import { shardedStepNames as S, startModuleWorker, trainStepNames as N, type DenseState, type OptimizerConfig, type ShardGradients, type ShardPoolFactory } from '@esm2/core';
+import { shardedStepNames as S, startModuleWorker, trainStepNames as N, type DenseState, type HostLookup, type OptimizerConfig, type ShardGradients, type ShardPoolFactory } from '@esm2/core';
 import type { Worker } from 'node:worker_threads';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
@@ -17,6 +17,9 @@ export interface ShardWorkerInit {
   optimizer: OptimizerConfig;
   /** Gradient graph outputs posted back (losses, rows gradients, rows squares): all of them but the dense gradient. */
   posted: string[];
+  /** The lookups this worker does for its share, and the tables' weights (shared memory) by name. */
+  lookups: HostLookup[];
+  tables: Record<string, Float32Array>;
   /** On shared memory: the engine's dense state, the workers' dense gradients [workers × flatSize], per worker its dense and rows squares [2 × workers], and the control words (ARRIVED, ABORT). */
   state: DenseState;
   grads: Float32Array;
@@ -39,8 +42,9 @@ export interface ShardRequest {
   feeds: { packed: Packed; shared: Record<string, SharedView & { shape: readonly number[] }>; rowsGrads: Record<string, SharedView> } | null;
 }
 
-/** A Float32Array on a shared buffer sent earlier (ShardRequest.buffers), as numbers. */
+/** A Float32Array (or the ids' Int32Array) on a shared buffer sent earlier (ShardRequest.buffers), as numbers. */
 export interface SharedView {
+  ints?: true;
   buffer: number;
   /** In values, not bytes. */
   offset: number;
@@ -87,14 +91,17 @@ interface Pending {
  * the process alive.
  */
 export function threadPool(threads: number, spinning: boolean): ShardPoolFactory {
-  return async (step, state, optimizer, workers) => {
+  return async (step, state, optimizer, workers, tables) => {
     if (!(state.params.buffer instanceof SharedArrayBuffer)) throw new Error('the onnx engine with workers needs the dense state on a SharedArrayBuffer');
     const model = encodeModel(modelProto(compileGraph(step.gradient, new Map())));
     const grads = new Float32Array(new SharedArrayBuffer(workers * step.flatSize * 4));
     const squares = new Float64Array(new SharedArrayBuffer(2 * workers * 8));
     const control = new Int32Array(new SharedArrayBuffer(2 * 4));
     const posted = Object.keys(step.gradient.outputs).filter((o) => o !== S.denseGrad);
-    const inputs = step.gradient.inputs.filter((i) => i.name !== N.params);
+    // The workers look the rows up: the lookups' ids go to them instead.
+    const rowsInputs = new Set(step.lookups.map((l) => l.rowsInput));
+    const inputs = step.gradient.inputs.filter((i) => i.name !== N.params && !rowsInputs.has(i.name));
+    if (![...tables.values()].every((w) => w.buffer instanceof SharedArrayBuffer)) throw new Error('the onnx engine with workers needs the embedding tables on a SharedArrayBuffer');
     let pending: Pending | undefined;
     let failure: Error | undefined;
     const fail = (err: Error) => {
@@ -137,7 +144,10 @@ export function threadPool(threads: number, spinning: boolean): ShardPoolFactory
     const threadsList: Worker[] = [];
     const ready: Promise<void>[] = [];
     for (let k = 0; k < workers; k++) {
-      const workerData: ShardWorkerInit = { model, threads, spinning, index: k, workers, flatSize: step.flatSize, optimizer, posted, state, grads, squares, control };
+      const workerData: ShardWorkerInit = {
+        model, threads, spinning, index: k, workers, flatSize: step.flatSize, optimizer, posted, state, grads, squares, control,
+        lookups: step.lookups, tables: Object.fromEntries(tables),
+      };
       const worker = startModuleWorker(import.meta.url, 'shard-worker', { workerData });
       threadsList.push(worker);
       ready.push(
@@ -163,6 +173,7 @@ export function threadPool(threads: number, spinning: boolean): ShardPoolFactory
     /** Shared buffers the workers have been sent, numbered (the engine reuses its buffers step after step). */
     const sent = new Map<SharedArrayBuffer, number>();
     return {
+      gathers: true,
       step(shares, rowsGrads, t) {
         if (failure) {
           const [gradients, applied] = [deferred<ShardGradients[]>(), deferred<number>()];
@@ -172,22 +183,28 @@ export function threadPool(threads: number, spinning: boolean): ShardPoolFactory
         }
         if (pending) throw new Error('a step is already running on this pool');
         // Every share checked and packed before any worker starts: a bad feed fails the call, not the pool.
-        const isShared = (a: Float32Array) => a.buffer instanceof SharedArrayBuffer;
+        const isShared = (a: Float32Array | Int32Array) => a.buffer instanceof SharedArrayBuffer;
         const fresh: [number, SharedArrayBuffer][] = [];
-        const view = (a: Float32Array): SharedView => {
+        const view = (a: Float32Array | Int32Array): SharedView => {
           const memory = a.buffer as SharedArrayBuffer;
           let number = sent.get(memory);
           if (number === undefined) {
             sent.set(memory, (number = sent.size));
             fresh.push([number, memory]);
           }
-          return { buffer: number, offset: a.byteOffset / 4, length: a.length };
+          return { ...(a instanceof Int32Array ? { ints: true as const } : {}), buffer: number, offset: a.byteOffset / 4, length: a.length };
         };
         const feeds = Array.from({ length: workers }, (_, k): ShardRequest['feeds'] => {
           const share = shares[k];
           if (!share) return null;
           const packed: { name: string; shape: readonly number[]; data: Float32Array }[] = [];
           const shared: Record<string, SharedView & { shape: readonly number[] }> = {};
+          for (const l of step.lookups) {
+            const ids = share[l.ids];
+            if (!ids) throw new Error(`missing input '${l.ids}'`);
+            if (!(ids.data instanceof Int32Array && isShared(ids.data))) throw new Error(`input '${l.ids}' must hold Int32Array ids on shared memory`);
+            shared[l.ids] = { shape: ids.shape, ...view(ids.data) };
+          }
           for (const input of inputs) {
             const feed = share[input.name];
             if (!feed) throw new Error(`missing input '${input.name}'`);

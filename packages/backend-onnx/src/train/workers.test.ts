@@ -41,7 +41,7 @@ describe('onnx training engine with workers', () => {
     });
   }
 
-  it('the pool: a batch with fewer rows than workers steps like 1 worker; a bad feed fails the call, not the pool; after release a step fails saying so (never hangs)', async () => {
+  it('the pool: a batch with fewer rows than workers steps like 1 worker; a bad feed or id fails the call, not the pool; after release a step fails saying so (never hangs)', async () => {
     const model = buildModel(schema, { towers: [8], embeddingDim: 4, numericDim: 3 });
     const weights = initWeights(model.graph, 3);
     const optimizer = { ...DEFAULT_OPTIMIZER, lr: 0.01 };
@@ -58,6 +58,11 @@ describe('onnx training engine with workers', () => {
     const bad = randomFeeds(model.graph, schema, 7, 1);
     const label = model.graph.inputs.find((i) => i.role === 'label')!.name;
     await expect(three.step({ ...bad, [label]: { shape: [7], data: Float64Array.from(bad[label]!.data) } })).rejects.toThrow(/must be a Float32Array/);
+    // An id outside its table is refused before the workers start (they look the rows up), naming the input.
+    const ids = model.graph.inputs.find((i) => i.type.dtype === 'i32')!.name;
+    const outside = Int32Array.from(bad[ids]!.data);
+    outside[3] = 1_000_000;
+    await expect(three.step({ ...bad, [ids]: { shape: bad[ids]!.shape, data: outside } })).rejects.toThrow(new RegExp(`input '${ids}': id 1000000 at position 3 is outside table`));
     expect((await three.step(randomFeeds(model.graph, schema, 7, 2))).losses.loss).toBeGreaterThan(0);
     three.dispose();
     await expect(three.step(randomFeeds(model.graph, schema, 7, 3))).rejects.toThrow('the onnx shard pool was released');

@@ -11,7 +11,7 @@ import { splitEmbeddings, type HostLookup } from './split-embeddings.js';
 import { adamScalars } from './adam.js';
 import { buildTrainStep, trainStepNames as N, type DenseSlot, type TrainStep } from './train-step.js';
 import { buildShardedStep, type ShardedStep } from './sharded-step.js';
-import { denseState, runnerPool, type DenseState, type ShardPool, type ShardPoolFactory } from './shard-pool.js';
+import { denseState, memory, runnerPool, type DenseState, type ShardPool, type ShardPoolFactory } from './shard-pool.js';
 
 /**
  * Runs one compiled graph; f32 feeds in, f32/f64 arrays out. Outputs named
@@ -124,14 +124,20 @@ export class HostEmbeddingEngine implements TrainingEngine {
     const initial = (p: string) => options.weights.get(p)!;
     for (const slot of step.layout) live.params.set(initial(slot.name), slot.offset);
     const runner = parallel.workers > 1 ? undefined : await compiler(step.graph);
+    const tables = new Map<string, SparseEmbeddingTable>();
+    for (const t of step.tables) {
+      // With workers the weights sit on shared memory too, for a pool that gathers the rows on its threads.
+      const weights = new Float32Array(memory(t.rows * t.dim * 4, parallel.workers > 1));
+      weights.set(initial(t.name));
+      tables.set(t.name, new SparseEmbeddingTable(t.rows, t.dim, weights, options.optimizer, t.name));
+    }
     let workers: Workers | undefined;
     if (parallel.workers > 1) {
       const sharded = buildShardedStep(options.model, options.optimizer);
-      const pool = await (parallel.pool ?? runnerPool(compiler))(sharded, live, options.optimizer, parallel.workers);
+      const weights = new Map([...tables].map(([name, table]) => [name, table.weights]));
+      const pool = await (parallel.pool ?? runnerPool(compiler))(sharded, live, options.optimizer, parallel.workers, weights);
       workers = { step: sharded, pool, count: parallel.workers };
     }
-    const tables = new Map<string, SparseEmbeddingTable>();
-    for (const t of step.tables) tables.set(t.name, new SparseEmbeddingTable(t.rows, t.dim, Float32Array.from(initial(t.name)), options.optimizer, t.name));
     return new HostEmbeddingEngine(name, description, options.model, options.optimizer, compiler, step, runner, live, tables, workers);
   }
 
@@ -169,11 +175,19 @@ export class HostEmbeddingEngine implements TrainingEngine {
     return out;
   }
 
+  private readonly intScratch = new Map<string, Int32Array>();
+  /** buffer()'s Int32Array twin (ids for a pool that gathers). */
+  private intBuffer(key: string, length: number): Int32Array {
+    let b = this.intScratch.get(key);
+    if (!b || b.length !== length) this.intScratch.set(key, (b = new Int32Array(memory(length * 4, this.workers !== undefined))));
+    return b;
+  }
+
   /** A reused buffer; with workers on shared memory, so the pool's threads read their share of the rows and write their rows gradients in place. */
   private buffer(key: string, length: number): Float32Array {
     let b = this.scratch.get(key);
     if (!b || b.length !== length) {
-      b = this.workers && typeof SharedArrayBuffer === 'function' ? new Float32Array(new SharedArrayBuffer(length * 4)) : new Float32Array(length);
+      b = new Float32Array(memory(length * 4, this.workers !== undefined));
       this.scratch.set(key, b);
     }
     return b;
@@ -220,7 +234,20 @@ export class HostEmbeddingEngine implements TrainingEngine {
   private async stepSharded(feeds: Record<string, HostTensor>, batch: number, workers: Workers): Promise<StepResult> {
     const { step: sharded } = workers;
     const t = ++this.t;
-    const whole = this.feedsFor(sharded.gradient, feeds, sharded.lookups, batch);
+    const { gathers } = workers.pool;
+    const whole = this.feedsFor(sharded.gradient, feeds, gathers ? [] : sharded.lookups, batch);
+    if (gathers) {
+      // The pool's threads look the rows up: each lookup's ids go instead, checked here so a bad batch fails before anything changes.
+      for (const l of sharded.lookups) {
+        const ids = feeds[l.ids];
+        if (!ids) throw new Error(`missing input '${l.ids}'`);
+        if (!(ids.data instanceof Int32Array)) throw new Error(`input '${l.ids}' must hold Int32Array ids`);
+        this.tables.get(l.table)!.checkIds(ids.data, l.kind === 'pooled', l.ids);
+        const shared = this.intBuffer(`ids:${l.ids}`, ids.data.length);
+        shared.set(ids.data);
+        whole[l.ids] = { shape: ids.shape, data: shared };
+      }
+    }
     for (const d of sharded.denominators) {
       let value = d.kind === 'count' ? batch * d.perRow : 0;
       if (d.kind === 'weights') {
@@ -232,6 +259,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
     }
     const rowsGrads = new Map(sharded.lookups.map((l) => [l.rowsInput, this.buffer(`grad:${l.rowsInput}`, batch * l.dim)]));
     const batched = new Set(sharded.gradient.inputs.filter((i) => i.type.shape[0] === 'batch').map((i) => i.name));
+    if (gathers) for (const l of sharded.lookups) batched.add(l.ids);
     // A batch with fewer rows than workers leaves some without a share.
     const shards = shardRows(batch, workers.count);
     const shares = shards.map(([lo, hi]) => {

@@ -17,10 +17,15 @@ export interface DenseState {
   second: Float32Array;
 }
 
+/** `bytes` of memory, shared between threads when asked and the platform has SharedArrayBuffer. */
+export function memory(bytes: number, shared: boolean): ArrayBufferLike {
+  return shared && typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(bytes) : new ArrayBuffer(bytes);
+}
+
 /** Three zeroed vectors of `n` values, on shared memory when `shared` and the platform has SharedArrayBuffer. */
 export function denseState(n: number, shared = false): DenseState {
-  const memory = shared && typeof SharedArrayBuffer === 'function' ? new SharedArrayBuffer(3 * n * 4) : new ArrayBuffer(3 * n * 4);
-  return { params: new Float32Array(memory, 0, n), first: new Float32Array(memory, n * 4, n), second: new Float32Array(memory, 2 * n * 4, n) };
+  const m = memory(3 * n * 4, shared);
+  return { params: new Float32Array(m, 0, n), first: new Float32Array(m, n * 4, n), second: new Float32Array(m, 2 * n * 4, n) };
 }
 
 /** What one shard's gradient graph gives the host: its share of the losses, and (clipping) Σ squares of its rows gradients. */
@@ -39,8 +44,14 @@ export interface ShardGradients {
  * still pending; the next step may start only after `applied`.
  */
 export interface ShardPool {
+  /**
+   * Whether the pool looks up the embedding rows itself, from the tables it
+   * was made with (shared memory), so the shares carry each lookup's ids
+   * (its `ids` input) instead of the gathered rows.
+   */
+  readonly gathers: boolean;
   step(
-    /** One per shard: its rows of every batched input and the batch's denominators; not the dense parameters. */
+    /** One per shard: its rows of every batched input (the lookups' ids instead of their rows when the pool gathers) and the batch's denominators; not the dense parameters. */
     shares: Record<string, HostTensor>[],
     /** Per shard, the buffers its rows gradients go into (by rows input). */
     rowsGrads: Record<string, Float32Array>[],
@@ -50,8 +61,8 @@ export interface ShardPool {
   release(): void;
 }
 
-/** Makes a pool of `workers` for a sharded step over the engine's dense state. */
-export type ShardPoolFactory = (step: ShardedStep, state: DenseState, optimizer: OptimizerConfig, workers: number) => Promise<ShardPool>;
+/** Makes a pool of `workers` for a sharded step over the engine's dense state and embedding tables' weights (by table name; on shared memory where the platform has it). */
+export type ShardPoolFactory = (step: ShardedStep, state: DenseState, optimizer: OptimizerConfig, workers: number, tables: ReadonlyMap<string, Float32Array>) => Promise<ShardPool>;
 
 /** [lo, hi) of the flat dense vectors that worker `k` of `n` steps. */
 export function denseRange(flatSize: number, k: number, n: number): [number, number] {
@@ -108,6 +119,7 @@ export function runnerPool(compiler: GraphCompiler): ShardPoolFactory {
     const grads = Array.from({ length: workers }, () => new Float32Array(step.flatSize));
     const outputs = Object.keys(step.gradient.outputs);
     return {
+      gathers: false,
       step(shares, rowsGrads, t) {
         const gradients = Promise.all(
           shares.map(async (share, k) => {

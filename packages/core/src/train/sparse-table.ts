@@ -6,6 +6,41 @@ export function embeddingStep(cfg: OptimizerConfig): OptimizerConfig {
   return cfg.embeddingLr > 0 ? { ...cfg, lr: cfg.embeddingLr } : cfg;
 }
 
+function checkId(rows: number, id: number, at: number, table: string, source: string | undefined): void {
+  if (!(id >= 0 && id < rows)) {
+    throw new Error(`${source ? `input '${source}': ` : ''}id ${id} at position ${at} is outside table '${table}' of ${rows} rows`);
+  }
+}
+
+/** out[i] = row ids[i] of a table's weights ([rows, dim] row-major), for ids of shape [n]; errors name the table and the ids' input. */
+export function gatherRows(weights: Float32Array, dim: number, ids: Int32Array, out: Float32Array, table = 'table', source?: string): void {
+  const rows = weights.length / dim;
+  for (let i = 0; i < ids.length; i++) {
+    const id = ids[i]!;
+    checkId(rows, id, i, table, source);
+    out.set(weights.subarray(id * dim, id * dim + dim), i * dim);
+  }
+}
+
+/** out[i] = sum or mean of a table's rows over ids[i, :] (ids of shape [n, length]), skipping -1 padding. */
+export function gatherPooledRows(weights: Float32Array, dim: number, ids: Int32Array, length: number, mode: 'sum' | 'mean', out: Float32Array, table = 'table', source?: string): void {
+  const rows = weights.length / dim;
+  const d = dim;
+  const n = ids.length / length;
+  out.fill(0, 0, n * d);
+  for (let i = 0; i < n; i++) {
+    let count = 0;
+    for (let j = 0; j < length; j++) {
+      const id = ids[i * length + j]!;
+      if (id < 0) continue;
+      checkId(rows, id, i * length + j, table, source);
+      for (let k = 0; k < d; k++) out[i * d + k]! += weights[id * d + k]!;
+      count++;
+    }
+    if (mode === 'mean' && count > 1) for (let k = 0; k < d; k++) out[i * d + k]! /= count;
+  }
+}
+
 /**
  * An embedding table kept on the host and trained sparsely: a step gathers
  * only the batch's rows and updates only the rows it touched (lazy Adam or
@@ -39,38 +74,19 @@ export class SparseEmbeddingTable {
     this.grads = new Float32Array(1024 * dim);
   }
 
-  private checkId(id: number, at: number, source: string | undefined): void {
-    if (!(id >= 0 && id < this.rows)) {
-      throw new Error(`${source ? `input '${source}': ` : ''}id ${id} at position ${at} is outside table '${this.name}' of ${this.rows} rows`);
-    }
+  /** Refuses what gather (or, `pooled`, gatherPooled: negative ids are padding there) would refuse, without reading rows; `source` names the ids' input. */
+  checkIds(ids: Int32Array, pooled: boolean, source?: string): void {
+    for (let i = 0; i < ids.length; i++) if (!(pooled && ids[i]! < 0)) checkId(this.rows, ids[i]!, i, this.name, source);
   }
 
   /** out[i] = table[ids[i]] for ids of shape [n]; `source` names the ids' input in errors. */
   gather(ids: Int32Array, out: Float32Array, source?: string): void {
-    const d = this.dim;
-    for (let i = 0; i < ids.length; i++) {
-      const id = ids[i]!;
-      this.checkId(id, i, source);
-      out.set(this.weights.subarray(id * d, id * d + d), i * d);
-    }
+    gatherRows(this.weights, this.dim, ids, out, this.name, source);
   }
 
   /** out[i] = sum or mean of table rows over ids[i, :], skipping -1 padding. */
   gatherPooled(ids: Int32Array, length: number, mode: 'sum' | 'mean', out: Float32Array, source?: string): void {
-    const d = this.dim;
-    const n = ids.length / length;
-    out.fill(0, 0, n * d);
-    for (let i = 0; i < n; i++) {
-      let count = 0;
-      for (let j = 0; j < length; j++) {
-        const id = ids[i * length + j]!;
-        if (id < 0) continue;
-        this.checkId(id, i * length + j, source);
-        for (let k = 0; k < d; k++) out[i * d + k]! += this.weights[id * d + k]!;
-        count++;
-      }
-      if (mode === 'mean' && count > 1) for (let k = 0; k < d; k++) out[i * d + k]! /= count;
-    }
+    gatherPooledRows(this.weights, this.dim, ids, length, mode, out, this.name, source);
   }
 
   private slot(id: number): number {
