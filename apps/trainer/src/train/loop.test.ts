@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from './checkpoint.js';
-import { fitLoop } from './loop.js';
+import { fitLoop, readAhead } from './loop.js';
 import { runPaths } from './run-dir.js';
 import type { FitSettings } from './settings.js';
 import { DEFAULT_OPTIMIZER, parseModelConfig } from '@esm2/core';
@@ -205,5 +205,63 @@ describe('fitLoop (backend-neutral)', () => {
     await expect(
       fitLoop({ factory: fakeFactory([]), model, schema, encoders: null, settings, paths: runPaths('/nonexistent'), trainBatches: () => twoBatches(), start: { weights: new Map() } }),
     ).rejects.toThrow(/needs validation data/);
+  });
+});
+
+describe('readAhead', () => {
+  const batch = (size: number): Batch => ({ size, features: {}, labels: { click: new Float32Array(size), daction: new Float32Array(size), buy: new Float32Array(size) } });
+  /** Batches of sizes 1..n; `log` records when each is asked for and whether the iterator was closed. */
+  function source(n: number, log: string[], failAt?: number): AsyncIterable<Batch> {
+    return {
+      [Symbol.asyncIterator]: () => {
+        let i = 0;
+        return {
+          next: () => {
+            i++;
+            log.push(`read ${i}`);
+            if (i === failAt) return Promise.reject(new Error(`bad row in batch ${i}`));
+            return Promise.resolve(i <= n ? { done: false, value: batch(i) } : { done: true, value: undefined });
+          },
+          return: () => {
+            log.push('closed');
+            return Promise.resolve({ done: true, value: undefined });
+          },
+        };
+      },
+    };
+  }
+
+  it('asks for the next batch while a step runs, yields every batch once in order, and closes the source', async () => {
+    const log: string[] = [];
+    const sizes: number[] = [];
+    for await (const { batch: b, result } of readAhead(source(3, log), (b) => {
+      log.push(`step ${b.size}`);
+      return Promise.resolve(b.size * 10);
+    })) {
+      sizes.push(b.size);
+      expect(result).toBe(b.size * 10);
+    }
+    expect(sizes).toEqual([1, 2, 3]);
+    // Batch k + 1 is asked for right after step k started, before its result is used.
+    expect(log).toEqual(['read 1', 'step 1', 'read 2', 'step 2', 'read 3', 'step 3', 'read 4', 'closed']);
+  });
+
+  it('a failing step surfaces as itself (the batch read ahead does not hide it) and closes the source; so does a failing read', async () => {
+    const log: string[] = [];
+    const steps = readAhead(source(5, log), (b) => (b.size === 2 ? Promise.reject(new Error('diverged at 2')) : Promise.resolve(b.size)));
+    const seen: number[] = [];
+    await expect(
+      (async () => {
+        for await (const { batch: b } of steps) seen.push(b.size);
+      })(),
+    ).rejects.toThrow('diverged at 2');
+    expect(seen).toEqual([1]);
+    expect(log.at(-1)).toBe('closed');
+    const readLog: string[] = [];
+    await expect(
+      (async () => {
+        for await (const _ of readAhead(source(5, readLog, 3), (b) => Promise.resolve(b.size))) void _;
+      })(),
+    ).rejects.toThrow('bad row in batch 3');
   });
 });

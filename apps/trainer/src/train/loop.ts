@@ -121,8 +121,7 @@ async function trainEpoch(engine: TrainingEngine, run: FitRun, epoch: number, po
   let rows = 0;
   let steps = 0;
   const t0 = performance.now();
-  for await (const batch of run.trainBatches(epoch)) {
-    const { losses } = await engine.step(batchToFeeds(run.model.graph, batch));
+  for await (const { batch, result: { losses } } of readAhead(run.trainBatches(epoch), (b) => engine.step(batchToFeeds(run.model.graph, b)))) {
     position.step++;
     steps++;
     rows += batch.size;
@@ -137,6 +136,32 @@ async function trainEpoch(engine: TrainingEngine, run: FitRun, epoch: number, po
   const seconds = (performance.now() - t0) / 1000;
   const train_losses = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / rows]));
   return { epoch, train_loss: train_losses.loss!, train_losses, seconds: round(seconds, 2), samples_per_s: Math.round(rows / seconds) };
+}
+
+/**
+ * Steps through `batches`, asking for the next batch as soon as a step has
+ * started, so reading (or gathering) it overlaps the step, whose sessions
+ * run off this thread. Each batch's own arrays stay with its step (the
+ * readers hand out fresh arrays per batch). Errors of either side surface
+ * here, in order; the iterator is closed however the loop ends.
+ */
+export async function* readAhead<T>(batches: AsyncIterable<Batch>, step: (batch: Batch) => Promise<T>): AsyncGenerator<{ batch: Batch; result: T }> {
+  const it = batches[Symbol.asyncIterator]();
+  let next = it.next();
+  try {
+    for (;;) {
+      const current = await next;
+      if (current.done) return;
+      const stepping = step(current.value);
+      next = it.next();
+      // A failing step leaves `next` unawaited: its own failure is not an unhandled rejection.
+      next.catch(() => undefined);
+      const result = await stepping;
+      yield { batch: current.value, result };
+    }
+  } finally {
+    await it.return?.();
+  }
 }
 
 async function writeBest(run: FitRun, engine: TrainingEngine, record: EpochRecord): Promise<void> {
