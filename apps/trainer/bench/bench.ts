@@ -3,7 +3,8 @@
  * (the generator's 9 categorical fields + a tag list + 2 numerics, dim 16,
  * towers 256-128-64, batch 1024): per step on batches held in memory, and
  * over whole epochs including reading, encoding and shuffling the Parquet
- * file. The paper architecture (interaction none) beside the interaction
+ * file, and over the same rows encoded once into shards (`data encode`).
+ * The paper architecture (interaction none) beside the interaction
  * modules (--interaction dot | cross) on the same engine settings. Each
  * configuration runs in its own process so peak RSS is its own.
  *
@@ -28,7 +29,8 @@ import { fileURLToPath } from 'node:url';
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
-import { batchToFeeds, fitEncoders, openDataset, prefetchDataset, writeSynthetic, type Batch, type Encoders } from '@esm2/data';
+import { readAhead } from '../src/train/loop.js';
+import { batchToFeeds, fitEncoders, openDataset, openEncodedDataset, prefetchDataset, writeEncodedShards, writeSynthetic, type Batch, type DatasetOptions, type Encoders } from '@esm2/data';
 
 interface Config {
   engine: 'onnx' | 'tfjs';
@@ -40,8 +42,13 @@ interface Config {
   interaction?: Interaction;
   /** Steps timed on in-memory batches. */
   steps: number;
-  /** Whole epochs over the file: 'worker' prefetches on a worker thread, 'inline' reads on the training thread. */
-  epochs: ('worker' | 'inline')[];
+  /**
+   * Whole epochs: over the Parquet file, 'worker' prefetching on a worker
+   * thread and 'inline' reading on the training thread; 'encoded' over the
+   * same rows encoded once into shards (`data encode`, openEncodedDataset:
+   * read into memory at the epoch's start, a full seeded permutation).
+   */
+  epochs: ('worker' | 'inline' | 'encoded')[];
 }
 
 const ROWS = Number(process.env.BENCH_ROWS ?? 300_000);
@@ -53,7 +60,7 @@ const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
 
 const fitBenchEncoders = (file: string): Promise<Encoders> => fitEncoders(file, { numeric: ['price', 'item_rating'], multi: ['user_tags'], userField: 'user_id' });
 
-async function child(config: Config, file: string): Promise<void> {
+async function child(config: Config, file: string, encoded: string): Promise<void> {
   const encoders = await fitBenchEncoders(file);
   const model = buildModel(encoders.schema, { interaction: config.interaction ?? 'none' });
   const weights = initWeights(model.graph, 1);
@@ -71,14 +78,12 @@ async function child(config: Config, file: string): Promise<void> {
   const stepMs = (performance.now() - t0) / config.steps;
   const result: Record<string, unknown> = { ...config, params: model.graph.params.reduce((n, p) => n + (p.type.shape as number[]).reduce((a, d) => a * d, 1), 0), step_ms: stepMs, step_samples_per_s: (BATCH * 1000) / stepMs };
   for (const mode of config.epochs) {
-    const open = mode === 'worker' ? prefetchDataset : openDataset;
+    const open = mode === 'worker' ? prefetchDataset : mode === 'inline' ? openDataset : (_: string, o: DatasetOptions) => openEncodedDataset(encoded, o);
     const t = performance.now();
     const cpu = process.cpuUsage();
     let rows = 0;
-    for await (const b of open(file, { encoders, batchSize: BATCH, shuffle: SHUFFLE })) {
-      await engine.step(batchToFeeds(model.graph, b));
-      rows += b.size;
-    }
+    // As fit steps: the next batch is read while a step runs.
+    for await (const { batch } of readAhead(open(file, { encoders, batchSize: BATCH, shuffle: SHUFFLE }), (b) => engine.step(batchToFeeds(model.graph, b)))) rows += batch.size;
     result[`epoch_${mode}_samples_per_s`] = rows / ((performance.now() - t) / 1000);
     // Per CPU-second of the whole process (every thread): what the epoch costs, whatever else the machine runs.
     const used = process.cpuUsage(cpu);
@@ -167,12 +172,16 @@ async function main(): Promise<void> {
   try {
     const file = join(dir, 'train.parquet');
     await writeSynthetic(file, { rows: ROWS, seed: 1, worldSeed: 7 });
+    // The same rows encoded once, as `esm2-train data encode` writes them, for the 'encoded' epochs.
+    const encoded = join(dir, 'encoded');
+    const encodeStart = performance.now();
+    await writeEncodedShards(file, await fitBenchEncoders(file), encoded);
+    const encodeSeconds = (performance.now() - encodeStart) / 1000;
     // The anchor runs right after the onnx engine's paper-architecture configurations.
     const onnx: Config[] = [
-      { engine: 'onnx', threads: 1, spinning: false, steps: 60, epochs: ['worker', 'inline'] },
+      { engine: 'onnx', threads: 1, spinning: false, steps: 60, epochs: ['worker', 'encoded'] },
       { engine: 'onnx', threads: 2, spinning: false, steps: 60, epochs: ['worker'] },
-      { engine: 'onnx', threads: 2, spinning: true, steps: 60, epochs: ['worker'] },
-      { engine: 'onnx', workers: 2, threads: 1, spinning: false, steps: 60, epochs: ['worker', 'inline'] },
+      { engine: 'onnx', workers: 2, threads: 1, spinning: false, steps: 60, epochs: ['worker', 'inline', 'encoded'] },
     ];
     const others: Config[] = [
       { engine: 'tfjs', threads: 1, spinning: false, steps: 3, epochs: [] },
@@ -183,10 +192,11 @@ async function main(): Promise<void> {
     ];
     console.log(`training bench: ${ROWS} generated rows, batch ${BATCH}, default ESM2 size\n`);
     console.log(`load average before: ${loadavg().map((x) => x.toFixed(1)).join(', ')} (${availableParallelism()} cores)\n`);
-    console.log('engine  interaction  workers  threads  spin   ms/step  step samples/s  epoch samples/s (worker | inline)  peak RSS  load');
+    console.log(`encoded the rows into shards once (data encode): ${encodeSeconds.toFixed(1)} s\n`);
+    console.log('engine  interaction  workers  threads  spin   ms/step  step samples/s  epoch samples/s (worker | inline | encoded)  peak RSS  load');
     const epochs: { label: string; samplesPerS: number; perCpuS: number }[] = [];
     const measure = (config: Config) => {
-      const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'child', JSON.stringify(config), file], { encoding: 'utf8', maxBuffer: 2 ** 26 });
+      const run = spawnSync(process.execPath, [...process.execArgv, fileURLToPath(import.meta.url), 'child', JSON.stringify(config), file, encoded], { encoding: 'utf8', maxBuffer: 2 ** 26 });
       const line = run.stdout.split('\n').find((l) => l.startsWith('RESULT '));
       if (!line) {
         console.log(`${config.engine} ${config.interaction ?? 'none'} ${config.threads}: failed\n${run.stderr.slice(-2000)}`);
@@ -195,7 +205,7 @@ async function main(): Promise<void> {
       const r = JSON.parse(line.slice(7)) as Record<string, number | string | boolean>;
       const f = (k: string) => (typeof r[k] === 'number' ? Math.round(r[k] as number).toString() : '-');
       console.log(
-        `${String(r.engine).padEnd(7)} ${String(r.interaction ?? 'none').padEnd(11)}  ${String(r.workers ?? 1).padStart(7)}  ${String(r.threads).padStart(7)}  ${String(r.spinning).padEnd(5)} ${(r.step_ms as number).toFixed(1).padStart(8)}  ${f('step_samples_per_s').padStart(14)}  ${f('epoch_worker_samples_per_s').padStart(16)} | ${f('epoch_inline_samples_per_s').padEnd(16)}  ${`${f('peak_rss_mib')} MiB`.padStart(8)}  ${loadavg()[0]!.toFixed(1)}`,
+        `${String(r.engine).padEnd(7)} ${String(r.interaction ?? 'none').padEnd(11)}  ${String(r.workers ?? 1).padStart(7)}  ${String(r.threads).padStart(7)}  ${String(r.spinning).padEnd(5)} ${(r.step_ms as number).toFixed(1).padStart(8)}  ${f('step_samples_per_s').padStart(14)}  ${f('epoch_worker_samples_per_s').padStart(16)} | ${f('epoch_inline_samples_per_s').padStart(6)} | ${f('epoch_encoded_samples_per_s').padEnd(8)}  ${`${f('peak_rss_mib')} MiB`.padStart(8)}  ${loadavg()[0]!.toFixed(1)}`,
       );
       for (const mode of config.epochs) {
         const v = r[`epoch_${mode}_samples_per_s`];
@@ -224,5 +234,5 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'child') await child(JSON.parse(process.argv[3]!) as Config, process.argv[4]!);
+if (process.argv[2] === 'child') await child(JSON.parse(process.argv[3]!) as Config, process.argv[4]!, process.argv[5]!);
 else await main();
