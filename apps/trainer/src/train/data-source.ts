@@ -1,5 +1,5 @@
 import { hashString } from '@esm2/core';
-import { EncodedShards, isEncodedDir, prefetchDataset, type Batch, type Encoders } from '@esm2/data';
+import { EncodedShards, encodedEpochs, isEncodedDir, prefetchDataset, type Batch, type Encoders } from '@esm2/data';
 import { isDeepStrictEqual } from 'node:util';
 import type { FitSettings } from './settings.js';
 
@@ -28,17 +28,6 @@ async function checkEncoders(dir: string, flag: string, runEncoders: unknown): P
   }
 }
 
-/** Batches of an encoded directory, its columns read once (at the first epoch) and kept. */
-function encodedSource(dir: string): (options: Parameters<EncodedShards['batches']>[0]) => AsyncIterable<Batch> {
-  let loaded: Promise<EncodedShards> | undefined;
-  return (options) => ({
-    async *[Symbol.asyncIterator]() {
-      loaded ??= EncodedShards.load(dir);
-      yield* (await loaded).batches(options);
-    },
-  });
-}
-
 /**
  * Where each epoch's batches come from: a data file (streamed, encoded and
  * buffer-shuffled on a worker thread by prefetchDataset) or an encoded
@@ -50,7 +39,7 @@ export async function runData(settings: FitSettings, encoders: Encoders, runEnco
   let trainBatches: RunData['trainBatches'];
   if (await isEncodedDir(settings.train)) {
     await checkEncoders(settings.train, '--data', runEncoders);
-    const source = encodedSource(settings.train);
+    const source = encodedEpochs(settings.train);
     trainBatches = (epoch) => source({ batchSize: settings.batchSize, shuffle: { seed: seedOf(epoch) } });
   } else {
     trainBatches = (epoch) => prefetchDataset(settings.train, { encoders, batchSize: settings.batchSize, shuffle: { seed: seedOf(epoch), buffer: settings.shuffleBuffer } });
@@ -59,7 +48,7 @@ export async function runData(settings: FitSettings, encoders: Encoders, runEnco
   if (valid === undefined) return { trainBatches };
   if (await isEncodedDir(valid)) {
     await checkEncoders(valid, '--valid', runEncoders);
-    const source = encodedSource(valid);
+    const source = encodedEpochs(valid);
     return { trainBatches, validBatches: () => source({ batchSize: evalBatchSize(settings) }) };
   }
   return { trainBatches, validBatches: () => prefetchDataset(valid, { encoders, batchSize: evalBatchSize(settings) }) };

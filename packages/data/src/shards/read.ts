@@ -174,6 +174,25 @@ function permutation(n: number, seed: number): Int32Array {
 }
 
 /**
+ * An encoded-shards directory's epochs, each with its own options (a
+ * trainer's per-epoch seed): the columns are read once, at the first
+ * epoch, and kept for the later ones (read again after a failed read).
+ */
+export function encodedEpochs(dir: string, load: { shards?: number[] } = {}): (options: EncodedBatchOptions) => AsyncIterable<Batch> {
+  let loaded: Promise<EncodedShards> | undefined;
+  return (options) => ({
+    async *[Symbol.asyncIterator]() {
+      loaded ??= EncodedShards.load(dir, load.shards ? { shards: load.shards } : {});
+      const shards = await loaded.catch((e: unknown) => {
+        loaded = undefined;
+        throw e;
+      });
+      yield* shards.batches(options);
+    },
+  });
+}
+
+/**
  * An encoded-shards directory as batches, like `openDataset` for a file:
  * re-iterable, one epoch per iteration, epoch k shuffled with seed + k
  * (a full permutation); without a shuffle, file order. The columns are read
@@ -181,17 +200,12 @@ function permutation(n: number, seed: number): Int32Array {
  * not stored in shards, so batches carry no `keys`.
  */
 export function openEncodedDataset(dir: string, options: EncodedDatasetOptions): AsyncIterable<Batch> {
-  let loaded: Promise<EncodedShards> | undefined;
+  const epochs = encodedEpochs(dir, options.shards ? { shards: options.shards } : {});
   let epoch = 0;
   return {
-    async *[Symbol.asyncIterator]() {
+    [Symbol.asyncIterator]() {
       const shuffle = options.shuffle ? { seed: options.shuffle.seed + epoch++ } : undefined;
-      loaded ??= EncodedShards.load(dir, options.shards ? { shards: options.shards } : {});
-      const shards = await loaded.catch((e: unknown) => {
-        loaded = undefined;
-        throw e;
-      });
-      yield* shards.batches({ batchSize: options.batchSize, dropLast: options.dropLast, ...(shuffle ? { shuffle } : {}) });
+      return epochs({ batchSize: options.batchSize, dropLast: options.dropLast, ...(shuffle ? { shuffle } : {}) })[Symbol.asyncIterator]();
     },
   };
 }
