@@ -21,6 +21,8 @@ export interface ScoringModel {
   source: ModelSource;
   /** What --model pointed at, for logs and /healthz. */
   origin: string;
+  /** The name the model is served under (/v2/models/{name}): a Triton folder's config name, else the model's own (esm2, esmm, …). */
+  name: string;
 }
 
 /** Bytes in shared memory so every worker maps the same copy instead of cloning it. */
@@ -55,7 +57,7 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
   if (!s) throw new Error(`--model ${path}: no such file or directory`);
   // A Triton model folder (config.pbtxt, version directories) is served from its latest version's model.onnx.
   const triton = s.isDirectory() ? await tritonModelFile(origin).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`))) : undefined;
-  if (triton !== undefined) [origin, s] = [triton, await stat(triton)];
+  if (triton !== undefined) [origin, s] = [triton.file, await stat(triton.file)];
   if (s.isDirectory()) origin = await locateArtifact(origin).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
   let info: OnnxModelInfo;
   let source: ModelSource;
@@ -81,21 +83,21 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
   if (info.encoders === null) {
     throw new Error(`${path}: the model carries no encoders (it was not trained from a prepared dataset), so raw rows cannot be encoded`);
   }
-  return scoringModel(info, source, origin);
+  return scoringModel(info, source, origin, triton?.name);
 }
 
 /**
- * The model from its export metadata, where it is loaded from and what
- * --model named: how loadScoringModel finishes, and how a scoring worker
+ * The model from its export metadata, where it is loaded from, what
+ * --model named and the name it is served under: how loadScoringModel finishes, and how a scoring worker
  * rebuilds the model from what crosses to it (info, source and origin are
  * plain data; encoders and graph are not sent).
  */
-export function scoringModel(info: OnnxModelInfo, source: ModelSource, origin: string): ScoringModel {
+export function scoringModel(info: OnnxModelInfo, source: ModelSource, origin: string, name: string = info.model.name): ScoringModel {
   // Named after the file that holds them (model.json of an artifact directory, which is served from bytes),
   // so a bad key can be found and fixed. Ids must fit the model's tables: a vocabulary one row larger
   // would send ids past the end of an embedding, so a mismatch is refused at startup.
   const encoders = encodersForSchema(info.encoders, info.schema, source.kind === 'bytes' ? join(origin, MODEL_FILE) : origin);
   const full = buildModel(info.schema, info.model.config);
   const graph = pruneGraph(full.graph, info.outputs);
-  return { info, encoders, graph, predictions: info.predictions, source, origin };
+  return { info, encoders, graph, predictions: info.predictions, source, origin, name };
 }

@@ -275,3 +275,32 @@ describe('POST /v2/models/{name}/infer (binary tensor data extension)', () => {
     expect(json.error).toMatch(/has "binary_data_size" but the request has no Inference-Header-Content-Length header/);
   });
 });
+
+describe('Open Inference Protocol: a Triton model folder', () => {
+  it('is served under its config name (export --triton --name), as Triton serves it, also from the scoring workers', async () => {
+    const { exportArtifactToTriton } = await import('@esm2/backend-onnx');
+    const { readArtifact } = await import('@esm2/core');
+    const { join } = await import('node:path');
+    const written = await exportArtifactToTriton(await readArtifact(fixture.artifact), join(fixture.dir, 'named-repo'), { name: 'ctr_cvr' });
+    const served = await loadScoringModel(written.dir);
+    expect(served.name).toBe('ctr_cvr');
+    // The workers rebuild the model from what crosses to them: the name goes too.
+    const { ScoringPool } = await import('./pool.js');
+    const pool = new ScoringPool(served.source, { workers: 1, model: served });
+    const named = buildService({ model: served, scorer: pool, limits: { maxRows: 50, bodyLimit: 100_000 } });
+    try {
+      const meta = await named.app.inject({ method: 'GET', url: '/v2/models/ctr_cvr' });
+      expect(meta.statusCode).toBe(200);
+      expect(meta.json<{ name: string }>().name).toBe('ctr_cvr');
+      const res = await named.app.inject({ method: 'POST', url: '/v2/models/ctr_cvr/infer', headers: { 'content-type': 'application/json' }, payload: JSON.stringify({ inputs: tensors(rows.slice(0, 3)) }) });
+      expect(res.statusCode).toBe(200);
+      expect(res.json<InferBody>().model_name).toBe('ctr_cvr');
+      const other = await named.app.inject({ method: 'GET', url: '/v2/models/esm2' });
+      expect(other.statusCode).toBe(404);
+      expect(other.json<{ error: string }>().error).toContain("'ctr_cvr'");
+    } finally {
+      await named.close();
+      await pool.close();
+    }
+  });
+});

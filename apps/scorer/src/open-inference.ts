@@ -55,7 +55,7 @@ export function inputSpecs(model: ScoringModel): InputSpec[] {
 /** $metadata_model_response. */
 export function modelMetadata(model: ScoringModel, specs: readonly InputSpec[]) {
   return {
-    name: model.info.model.name,
+    name: model.name,
     versions: [model.info.modelVersion],
     platform: 'onnxruntime_onnx',
     inputs: specs.map((s): TensorMetadata => ({ name: s.name, datatype: s.datatype, shape: [-1] })),
@@ -263,7 +263,7 @@ export function inferResponse(model: ScoringModel, request: Pick<InferRequest, '
     return { ...tensor, parameters: { binary_data_size: bytes.length } };
   });
   const json = {
-    model_name: model.info.model.name,
+    model_name: model.name,
     model_version: model.info.modelVersion,
     ...(request.id !== undefined ? { id: request.id } : {}),
     outputs,

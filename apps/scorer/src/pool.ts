@@ -35,7 +35,7 @@ export class ScoringPool {
     const workerData: WorkerData = {
       source,
       session: options.session ?? {},
-      ...(options.model ? { model: { info: options.model.info, origin: options.model.origin } } : {}),
+      ...(options.model ? { model: { info: options.model.info, origin: options.model.origin, name: options.model.name } } : {}),
     };
     this.pool = new Piscina({
       ...workerEntry(),

@@ -15,8 +15,8 @@ import { answerBatch, prepareContext, type PrepareContext, type RawRequest } fro
 export interface WorkerData {
   source: ModelSource;
   session: SessionOptions;
-  /** For answer tasks: the model's export metadata and what --model named. */
-  model?: { info: OnnxModelInfo; origin: string };
+  /** For answer tasks: the model's export metadata, what --model named and the name it is served under. */
+  model?: { info: OnnxModelInfo; origin: string; name: string };
 }
 
 export interface ScoreTask {
@@ -36,7 +36,7 @@ session.catch(() => undefined);
 // Built once, up front: the first request should not pay for it. A failure is reported by the answer tasks.
 let context: PrepareContext | Error | undefined;
 try {
-  context = data.model ? prepareContext(scoringModel(data.model.info, data.source, data.model.origin)) : undefined;
+  context = data.model ? prepareContext(scoringModel(data.model.info, data.source, data.model.origin, data.model.name)) : undefined;
 } catch (e) {
   context = e instanceof Error ? e : new Error(String(e));
 }

@@ -242,7 +242,7 @@ export function buildService(options: ServiceOptions): Service {
   });
 
   // The Open Inference Protocol (KServe v2) REST API: see open-inference.ts for the texts followed.
-  const name = model.info.model.name;
+  const name = model.name;
   const version = model.info.modelVersion;
   const metadata = modelMetadata(model, context.specs);
   const serverMetadata = { name: 'esm2-score', version: packageVersion(import.meta.url), extensions: [BINARY_EXTENSION] };

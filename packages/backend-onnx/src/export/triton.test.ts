@@ -136,7 +136,7 @@ describe('exportArtifactToTriton', () => {
     const read = await readVerifiedOnnx(written.model.path);
     expect(read.checksum).toBe('verified');
     expect(written.config.output.map((o) => o.name)).toEqual(read.info.outputs);
-    await expect(tritonModelFile(written.dir)).resolves.toBe(written.model.path);
+    await expect(tritonModelFile(written.dir)).resolves.toEqual({ file: written.model.path, name: written.config.name });
   });
 
   it('refuses an existing <repo>/<name> without touching it', async () => {
@@ -168,12 +168,12 @@ describe('tritonModelFile', () => {
 
   it('picks the numerically highest version (10 after 9 and 2), ignoring non-numeric entries', async () => {
     const d = folder('many', onnxConfig, { '2': ['model.onnx'], '9': ['model.onnx'], '10': ['model.onnx'], latest: ['model.onnx'] });
-    await expect(tritonModelFile(d)).resolves.toBe(join(d, '10', 'model.onnx'));
+    await expect(tritonModelFile(d)).resolves.toMatchObject({ file: join(d, '10', 'model.onnx') });
   });
 
   it('honours default_model_filename and the onnxruntime backend spelling', async () => {
     const d = folder('named', 'name: "m"\nbackend: "onnxruntime"\ndefault_model_filename: "scorer.onnx"\n', { '1': ['scorer.onnx'] });
-    await expect(tritonModelFile(d)).resolves.toBe(join(d, '1', 'scorer.onnx'));
+    await expect(tritonModelFile(d)).resolves.toMatchObject({ file: join(d, '1', 'scorer.onnx') });
   });
 
   it('names the path when there is no version, or the highest version holds no model', async () => {

@@ -404,11 +404,12 @@ export async function exportArtifactToTriton(artifact: ModelArtifact, repository
 /**
  * The ONNX file a Triton model folder serves: `<dir>/<highest numeric
  * version>/<default_model_filename or model.onnx>`, as Triton's default
- * version policy (latest 1) picks it. Undefined when `dir` has no
- * config.pbtxt (not a Triton model folder); an error naming the path when
- * the config is not an ONNX Runtime model or the version holds no model.
+ * version policy (latest 1) picks it, and the name Triton serves it under
+ * (its config's `name`). Undefined when `dir` has no config.pbtxt (not a
+ * Triton model folder); an error naming the path when the config is not an
+ * ONNX Runtime model or the version holds no model.
  */
-export async function tritonModelFile(dir: string): Promise<string | undefined> {
+export async function tritonModelFile(dir: string): Promise<{ file: string; name: string } | undefined> {
   const configPath = join(dir, TRITON_CONFIG_FILE);
   const text = await readFile(configPath, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
   if (text === undefined) return undefined;
@@ -427,5 +428,5 @@ export async function tritonModelFile(dir: string): Promise<string | undefined> 
   if (!(await stat(path).catch(() => undefined))?.isFile()) {
     throw new Error(`${path}: no such file; the Triton model folder ${dir} serves its highest version, ${versions[0]}, which holds no ${file}`);
   }
-  return path;
+  return { file: path, name: config.name };
 }
