@@ -1,7 +1,11 @@
+import { exportArtifactToTriton } from '@esm2/backend-onnx';
+import { readArtifact } from '@esm2/core';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalScorer } from './local-scorer.js';
 import { loadScoringModel, type ScoringModel } from './model.js';
 import { encodeBytesTensor, encodeFp32Tensor } from './open-inference.js';
+import { ScoringPool } from './pool.js';
 import { buildService, type Service } from './server.js';
 import { makeFixture, type Fixture } from './test-support/fixture.js';
 import { csvRows, requestRows } from './test-support/rows.js';
@@ -278,14 +282,10 @@ describe('POST /v2/models/{name}/infer (binary tensor data extension)', () => {
 
 describe('Open Inference Protocol: a Triton model folder', () => {
   it('is served under its config name (export --triton --name), as Triton serves it, also from the scoring workers', async () => {
-    const { exportArtifactToTriton } = await import('@esm2/backend-onnx');
-    const { readArtifact } = await import('@esm2/core');
-    const { join } = await import('node:path');
     const written = await exportArtifactToTriton(await readArtifact(fixture.artifact), join(fixture.dir, 'named-repo'), { name: 'ctr_cvr' });
     const served = await loadScoringModel(written.dir);
     expect(served.name).toBe('ctr_cvr');
     // The workers rebuild the model from what crosses to them: the name goes too.
-    const { ScoringPool } = await import('./pool.js');
     const pool = new ScoringPool(served.source, { workers: 1, model: served });
     const named = buildService({ model: served, scorer: pool, limits: { maxRows: 50, bodyLimit: 100_000 } });
     try {
