@@ -88,3 +88,19 @@ export function parseFeatureSchema(input: unknown): FeatureSchema {
 export function tableSize(field: CategoricalField | MultiCategoricalField): number {
   return field.encoding.kind === 'vocabulary' ? field.encoding.size : field.encoding.buckets;
 }
+
+/** How a categorical field's ids are made at scoring time: vocabulary ids 1..n (0 for unseen and missing), or hash buckets. */
+export type RawIdEncoding = { kind: 'vocabulary'; values: readonly string[] } | { kind: 'hash'; buckets: number };
+
+/**
+ * What a field's encoder does at scoring time, as plain data (made by
+ * @esm2/data's `rawFeatureEncodings`), so an exporter can rebuild the same
+ * lookup and arithmetic elsewhere (the raw-feature ONNX export puts it into
+ * the graph).
+ */
+export type RawFeatureEncoding =
+  | { kind: 'categorical'; name: string; column: string; encoding: RawIdEncoding }
+  /** Items split on `separator`, the first `maxLength` kept, the rest padded with id −1. */
+  | { kind: 'multiCategorical'; name: string; column: string; encoding: RawIdEncoding; maxLength: number; separator: string }
+  /** x ↦ (x − shift) · scale; a missing or non-finite value is refused, not imputed. */
+  | { kind: 'numeric'; name: string; column: string; shift: number; scale: number };

@@ -1,3 +1,4 @@
+import type { RawFeatureEncoding } from '@esm2/core';
 import { attr } from '../lower/attrs.js';
 import { doubleTensor } from '../lower/tensors.js';
 import { DataType, type GraphProto, type NodeProto, type TensorProto, type ValueInfoProto } from '../proto/types.js';
@@ -6,17 +7,14 @@ import { DataType, type GraphProto, type NodeProto, type TensorProto, type Value
 export const ML_DOMAIN = 'ai.onnx.ml';
 export const ML_OPSET_VERSION = 2;
 
-type IdEncoding = { kind: 'vocabulary'; values: readonly string[] } | { kind: 'hash'; buckets: number };
-
 /**
- * One field's scoring-time encoding, as @esm2/data's `rawFeatureEncodings`
- * describes it: vocabulary ids 1..n with 0 for unseen and missing values
- * (lists padded with −1), hash buckets, or x ↦ (x − shift) · scale.
+ * What the export reads of one field's scoring-time encoding: core's
+ * RawFeatureEncoding (vocabulary ids 1..n with 0 for unseen and missing
+ * values, lists padded with −1, hash buckets, or x ↦ (x − shift) · scale)
+ * without the source column and list separator, which are the scorer's
+ * business, not the graph's.
  */
-export type RawFieldEncoding =
-  | { kind: 'categorical'; name: string; encoding: IdEncoding }
-  | { kind: 'multiCategorical'; name: string; encoding: IdEncoding; maxLength: number }
-  | { kind: 'numeric'; name: string; shift: number; scale: number };
+export type RawFieldEncoding = RawFeatureEncoding extends infer E ? (E extends unknown ? Omit<E, 'column' | 'separator'> : never) : never;
 
 /** A raw input of the exported graph, as recorded in metadata `esm2.raw_features`. */
 export interface RawInputInfo {

@@ -1,22 +1,11 @@
+import type { RawFeatureEncoding, RawIdEncoding } from '@esm2/core';
 import { BadValueError } from '../errors.js';
 import type { Encoders } from './encoders.js';
 import { affineNormalization } from './numeric.js';
 import { categoryKey, listItems, parseNumeric } from './values.js';
 
-/** How a categorical field's ids are made: vocabulary ids 1..n (0 for unseen and missing), or hash buckets. */
-export type RawIdEncoding = { kind: 'vocabulary'; values: readonly string[] } | { kind: 'hash'; buckets: number };
-
-/**
- * What the encoders do to one field at scoring time, as plain data, so an
- * exporter can rebuild the same lookup and arithmetic elsewhere (the
- * raw-feature ONNX export puts it into the graph).
- */
-export type RawFeatureEncoding =
-  | { kind: 'categorical'; name: string; column: string; encoding: RawIdEncoding }
-  /** Items split on `separator`, the first `maxLength` kept, the rest padded with id −1. */
-  | { kind: 'multiCategorical'; name: string; column: string; encoding: RawIdEncoding; maxLength: number; separator: string }
-  /** x ↦ (x − shift) · scale; a missing or non-finite value is refused, not imputed. */
-  | { kind: 'numeric'; name: string; column: string; shift: number; scale: number };
+/** The encodings are core's types (RawFeatureEncoding, RawIdEncoding): exporters read them without depending on this package. */
+export type { RawFeatureEncoding, RawIdEncoding } from '@esm2/core';
 
 /** The encoders' per-field encodings, in schema order (the model's input order). */
 export function rawFeatureEncodings(encoders: Encoders): RawFeatureEncoding[] {
