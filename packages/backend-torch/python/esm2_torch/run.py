@@ -1,0 +1,63 @@
+"""``python3 -m esm2_torch.run REQUEST_DIR``: runs one request written by @esm2/backend-torch.
+
+REQUEST_DIR/request.json is ``{graph, tensors: {name: {file, dtype, shape}},
+outputs: [names], grads?: {loss, wrt: [names]}}``; each tensor's file (relative
+to REQUEST_DIR) holds its raw little-endian f32 or i32 elements, row-major.
+The graph's outputs are computed in node order and, with ``grads``,
+torch.autograd.grad of the scalar output ``loss`` with respect to each named
+f32 input or parameter. Results are written to REQUEST_DIR/outputs/*.bin,
+described by REQUEST_DIR/response.json ``{outputs: {name: {file, dtype,
+shape}}, grads: {name: …}, torch: version, ops: [names]}``. A request ``{runs: [request, …]}``
+runs several graphs in one process (torch's import is the slow part) and is
+answered with ``{runs: [response, …], torch, ops}``; every response names
+torch's version and the ops the lowering table covers (``{runs: []}`` asks
+only for these). Any failure exits non-zero with
+one line on stderr; exit 3 means torch (or numpy) cannot be imported.
+"""
+
+import json
+import os
+import sys
+
+NO_TORCH = 3
+
+
+def serve(request_dir):
+    """Reads request.json, runs it, writes response.json and the output files; returns the exit code."""
+    try:
+        import numpy  # noqa: F401  (torch's tensors are read and written through numpy)
+        import torch
+    except ImportError as e:
+        print("esm2_torch: torch cannot be imported by %s: %s" % (sys.executable, e), file=sys.stderr)
+        return NO_TORCH
+    from .ops import LOWERINGS
+    from .request import serve_run
+
+    with open(os.path.join(request_dir, "request.json"), encoding="utf-8") as f:
+        request = json.load(f)
+    os.makedirs(os.path.join(request_dir, "outputs"), exist_ok=True)
+    if "runs" in request:
+        response = {"runs": [serve_run(request_dir, run, "%d-" % k) for k, run in enumerate(request["runs"])]}
+    else:
+        response = serve_run(request_dir, request, "")
+    response["torch"] = torch.__version__
+    response["ops"] = sorted(LOWERINGS)
+    with open(os.path.join(request_dir, "response.json"), "w", encoding="utf-8") as f:
+        json.dump(response, f)
+    return 0
+
+
+def main(argv):
+    if len(argv) != 2:
+        print("usage: python3 -m esm2_torch.run REQUEST_DIR", file=sys.stderr)
+        return 2
+    try:
+        return serve(argv[1])
+    except Exception as e:  # one clear line for the caller, not a traceback
+        lines = str(e).splitlines()
+        print("esm2_torch: %s: %s" % (type(e).__name__, lines[0] if lines else ""), file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv))

@@ -1,0 +1,24 @@
+/**
+ * @esm2/backend-torch: the ESM2 model IR executed by PyTorch. A Python
+ * package shipped inside this one (python/esm2_torch: one lowering table
+ * keyed by op, the graph runner, a request server) runs a graph's JSON with
+ * torch ops; torch's autograd gives gradients. The first brick of the torch
+ * training backend (issue 13).
+ */
+export {
+  DEFAULT_PYTHON,
+  PYTHON_DIR,
+  TORCH_INSTALL_HINT,
+  TorchMissingError,
+  TorchRunError,
+  runTorchGraph,
+  runTorchGraphs,
+  torchInfo,
+  torchPython,
+  type TorchGrads,
+  type TorchOptions,
+  type TorchResult,
+  type TorchRun,
+  type TorchRunOptions,
+  type TorchTensor,
+} from './run.js';
