@@ -68,20 +68,22 @@ export function edgeOpsGraph(): Graph {
 
 /**
  * Feeds for edgeOpsGraph: ids with padding (-1) and duplicates, a first row of
- * padding only, a second row holding one id twice, probabilities at and beyond the clip, and optionally all-zero
- * weights (weightedMean's 0/0 case).
+ * padding only, a second row holding one id twice, probabilities at and
+ * beyond the clip, zeros in x, and weights at random, all zero (weightedMean's
+ * 0/0 case) or negative (a sum below 0 also gives 0).
  */
-export function edgeOpsFeeds(batch: number, seed: number, zeroWeights = false): Record<string, HostTensor> {
+export function edgeOpsFeeds(batch: number, seed: number, weights: 'random' | 'zero' | 'negative' = 'random'): Record<string, HostTensor> {
   const r = mulberry32(seed);
   const f32 = (n: number, f: (i: number) => number) => Float32Array.from({ length: n }, (_, i) => f(i));
   const specialP = [0, 1e-9, 1, 1 - 1e-9, 0.05, 0.95, 1e-7, 1 - 1e-7];
   return {
-    x: { shape: [batch, 4], data: f32(batch * 4, () => r() * 4 - 2) },
+    // Every fifth x is exactly 0: relu's kink (reluGrad passes x > 0 only).
+    x: { shape: [batch, 4], data: f32(batch * 4, (i) => (i % 5 === 0 ? 0 : r() * 4 - 2)) },
     dy: { shape: [batch, 4], data: f32(batch * 4, () => r() * 2 - 1) },
     g: { shape: [batch], data: f32(batch, () => r() * 2 - 1) },
     p: { shape: [batch], data: f32(batch, (i) => specialP[i] ?? 0.01 + r() * 0.98) },
     y: { shape: [batch], data: f32(batch, () => (r() < 0.4 ? 1 : 0)) },
-    w: { shape: [batch], data: f32(batch, () => (zeroWeights ? 0 : r() < 0.3 ? 0 : r() * 3)) },
+    w: { shape: [batch], data: f32(batch, () => (weights === 'zero' ? 0 : weights === 'negative' ? -r() : r() < 0.3 ? 0 : r() * 3)) },
     ids: { shape: [batch], data: Int32Array.from({ length: batch }, () => (r() < 0.2 ? -1 : Math.floor(r() * 6))) },
     multi: {
       shape: [batch, 3],
