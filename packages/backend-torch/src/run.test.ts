@@ -176,6 +176,15 @@ describe.skipIf(skip)('runTorchGraph', () => {
     expect(await readdir(process.env.TMPDIR)).toEqual([]);
   });
 
+  it('rejects with the signal\'s reason when aborted, leaving no temporary files', async () => {
+    process.env.TMPDIR = join(scratch, 'tmp-abort');
+    await mkdir(process.env.TMPDIR);
+    const reason = new Error('stop');
+    const error = await runTorchGraph(graph, tensorsOf(edgeOpsFeeds(2, 1), graph, weights), ['sum'], { signal: AbortSignal.abort(reason) }).catch((e: unknown) => e);
+    expect(error).toBe(reason);
+    expect(await readdir(process.env.TMPDIR)).toEqual([]);
+  });
+
   it('names the python and apt-get install python3-torch when torch cannot be imported (a python without site-packages)', async () => {
     const python = join(scratch, 'python-without-site');
     await writeFile(python, `#!/bin/sh\nexec ${DEFAULT_PYTHON} -S "$@"\n`);

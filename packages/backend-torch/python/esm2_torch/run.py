@@ -25,8 +25,8 @@ NO_TORCH = 3
 def serve(request_dir):
     """Reads request.json, runs it, writes response.json and the output files; returns the exit code."""
     try:
-        import numpy  # noqa: F401  (torch's tensors are read and written through numpy)
         import torch
+        import numpy  # noqa: F401  (tensors are read and written through numpy)
     except ImportError as e:
         print("esm2_torch: torch cannot be imported by %s: %s" % (sys.executable, e), file=sys.stderr)
         return NO_TORCH
