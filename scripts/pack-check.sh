@@ -10,7 +10,7 @@ cd "$(dirname "$0")/.."
 root=$PWD
 
 # Every published package, dependencies first (the order examples run in).
-PUBLISHED=(packages/core packages/report packages/data packages/baseline-xgboost packages/backend-onnx packages/backend-tfjs packages/cli-kit apps/trainer apps/scorer)
+PUBLISHED=(packages/core packages/report packages/data packages/baseline-xgboost packages/backend-onnx packages/backend-tfjs packages/backend-torch packages/cli-kit apps/trainer apps/scorer)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/esm2-pack-check.XXXXXX")
 cleanup() { if [ "${KEEP:-0}" = 1 ]; then echo "pack-check: kept $work"; else rm -rf "$work"; fi; }
