@@ -31,6 +31,20 @@ describe('interpret', () => {
     expect(Array.from(out.y!.data)).toEqual([5 + 60 + 200 + 3000 + 0.5, 1 + 20 + 300 + 4000 + 0.5]);
   });
 
+  it('broadcasts a batch of zero rows with a scalar or a row to zero rows, not one (as numpy does)', () => {
+    const b = new GraphBuilder('empty');
+    const x = b.input('x', 'f32', ['batch', 4]);
+    b.output('scaled', ops.mul(b, x, ops.constant(b, 2)));
+    b.output('shifted', ops.add(b, ops.constant(b, 1), x));
+    const out = interpret(b.build(), new Map(), { x: { shape: [0, 4], data: new Float32Array(0) } });
+    for (const name of ['scaled', 'shifted']) {
+      expect(out[name]!.shape, name).toEqual([0, 4]);
+      expect(out[name]!.data.length, name).toBe(0);
+    }
+    const one = interpret(b.build(), new Map(), { x: { shape: [1, 4], data: Float32Array.of(1, 2, 3, 4) } });
+    expect(Array.from(one.shifted!.data)).toEqual([2, 3, 4, 5]);
+  });
+
   it('computes a safe BCE that stays finite at 0 and 1', () => {
     const b = new GraphBuilder('bce');
     const p = b.input('p', 'f32', ['batch']);

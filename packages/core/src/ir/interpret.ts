@@ -34,7 +34,8 @@ function broadcast(a: Val, b: Val, f: (x: number, y: number) => number): Val {
   const pad = (s: number[]) => [...new Array<number>(rank - s.length).fill(1), ...s];
   const sa = pad(a.shape);
   const sb = pad(b.shape);
-  const shape = sa.map((d, i) => Math.max(d, sb[i]!));
+  // A dim of 1 takes the other operand's (0 included: [0, 4] with a scalar is [0, 4], as numpy has it).
+  const shape = sa.map((d, i) => (d === 1 ? sb[i]! : d));
   const out = new Float64Array(sizeOf(shape));
   const da = f64(a);
   const db = f64(b);
