@@ -22,3 +22,4 @@ export {
   type TorchRunOptions,
   type TorchTensor,
 } from './run.js';
+export { trainTorch, trainTorchRuns, type TorchTraining, type TorchTrainRun } from './train.js';

@@ -83,7 +83,8 @@ export function torchPython(options: TorchOptions = {}): string {
   return options.python ?? process.env.ESM2_PYTHON ?? DEFAULT_PYTHON;
 }
 
-interface TensorSpec {
+/** A tensor of a request: its raw file (relative to the request directory), dtype and shape. */
+export interface TensorSpec {
   file: string;
   dtype: DType;
   shape: number[];
@@ -139,18 +140,23 @@ async function writeRun(dir: string, run: TorchRun, k: number) {
     Object.entries(run.tensors).map(async ([name, t], i) => {
       const dtype = dtypes.get(name);
       if (dtype === undefined) throw new TorchRunError(`'${name}' is neither an input nor a parameter of graph '${run.graph.name}'`);
-      const data = dtype === 'i32' ? (t.data instanceof Int32Array ? t.data : Int32Array.from(t.data)) : t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
-      const size = t.shape.reduce((n, d) => n * d, 1);
-      if (data.length !== size) throw new TorchRunError(`'${name}' has ${data.length} elements for shape [${t.shape.join(',')}]`);
-      const file = `in-${k}-${i}.bin`;
-      await writeFile(join(dir, file), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
-      specs[name] = { file, dtype, shape: [...t.shape] };
+      specs[name] = await writeTensor(dir, `in-${k}-${i}.bin`, name, t, dtype);
     }),
   );
   return { graph: run.graph, tensors: specs, outputs: run.outputs, ...(run.grads ? { grads: run.grads } : {}) };
 }
 
-async function readTensors(dir: string, specs: Record<string, TensorSpec>): Promise<Record<string, TorchTensor>> {
+/** Writes a tensor as a raw little-endian file of `dtype` (converting the values if needed) and returns its spec. */
+export async function writeTensor(dir: string, file: string, name: string, t: HostTensor, dtype: DType): Promise<TensorSpec> {
+  const data = dtype === 'i32' ? (t.data instanceof Int32Array ? t.data : Int32Array.from(t.data)) : t.data instanceof Float32Array ? t.data : Float32Array.from(t.data);
+  const size = t.shape.reduce((n, d) => n * d, 1);
+  if (data.length !== size) throw new TorchRunError(`'${name}' has ${data.length} elements for shape [${t.shape.join(',')}]`);
+  await writeFile(join(dir, file), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
+  return { file, dtype, shape: [...t.shape] };
+}
+
+/** Reads a response's tensors (f32 as Float32Array, i32 as Int32Array). */
+export async function readTensors(dir: string, specs: Record<string, TensorSpec>): Promise<Record<string, TorchTensor>> {
   const out: Record<string, TorchTensor> = {};
   for (const [name, spec] of Object.entries(specs)) {
     const bytes = await readFile(join(dir, spec.file));
@@ -162,7 +168,7 @@ async function readTensors(dir: string, specs: Record<string, TensorSpec>): Prom
 }
 
 /** `python -m esm2_torch.run DIR` with the package's python directory on PYTHONPATH. */
-async function runPython(dir: string, options: TorchOptions): Promise<void> {
+export async function runPython(dir: string, options: TorchOptions): Promise<void> {
   const python = torchPython(options);
   options.signal?.throwIfAborted();
   const pythonPath = [PYTHON_DIR, process.env.PYTHONPATH].filter(Boolean).join(':');

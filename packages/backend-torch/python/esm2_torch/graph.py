@@ -38,11 +38,14 @@ def output_refs(graph, outputs):
     return refs
 
 
-def needed_values(graph, refs):
-    """Values the refs depend on: only these are computed (and only their inputs must be given)."""
+def needed_values(graph, refs, given=()):
+    """Values the refs depend on: only these are computed (and only their inputs must be given).
+
+    Nodes in ``given`` are taken as they are: their inputs are not needed for them.
+    """
     needed = set(refs)
     for node in reversed(graph["nodes"]):
-        if node["id"] in needed:
+        if node["id"] in needed and node["id"] not in given:
             needed.update(node["inputs"])
     return needed
 
@@ -60,15 +63,18 @@ def _batch_size(graph, tensors):
     return 1 if batch is None else batch
 
 
-def run_graph(graph, tensors, outputs):
+def run_graph(graph, tensors, outputs, given=None):
     """Evaluates the graph's named outputs from input and parameter tensors (by name).
 
     Only the values the outputs need are computed. Tensors are converted to
     the IR's dtypes (ids to int64, the rest to float32); gradients flow from
-    whatever tensors the caller marked ``requires_grad``.
+    whatever tensors the caller marked ``requires_grad``. ``given`` maps node
+    ids to values used instead of computing those nodes (the trainer's
+    embedding lookups, done outside the graph).
     """
+    given = given or {}
     refs = output_refs(graph, outputs)
-    needed = needed_values(graph, refs)
+    needed = needed_values(graph, refs, given)
     batch = _batch_size(graph, tensors)
     env = {}
     for item in graph["inputs"] + graph["params"]:
@@ -87,6 +93,9 @@ def run_graph(graph, tensors, outputs):
     types = value_types(graph)
     for node in graph["nodes"]:
         if node["id"] not in needed:
+            continue
+        if node["id"] in given:
+            env[node["id"]] = given[node["id"]]
             continue
         lowering = LOWERINGS.get(node["op"])
         if lowering is None:

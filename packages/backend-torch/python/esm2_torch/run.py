@@ -11,7 +11,8 @@ shape}}, grads: {name: …}, torch: version, ops: [names]}``. A request ``{runs:
 runs several graphs in one process (torch's import is the slow part) and is
 answered with ``{runs: [response, …], torch, ops}``; every response names
 torch's version and the ops the lowering table covers (``{runs: []}`` asks
-only for these). Any failure exits non-zero with
+only for these). A request (or run) ``{mode: "train", …}`` trains instead (see esm2_torch.train.serve_train).
+Any failure exits non-zero with
 one line on stderr; exit 3 means torch (or numpy) cannot be imported.
 """
 
@@ -36,10 +37,15 @@ def serve(request_dir):
     with open(os.path.join(request_dir, "request.json"), encoding="utf-8") as f:
         request = json.load(f)
     os.makedirs(os.path.join(request_dir, "outputs"), exist_ok=True)
+    from .train import serve_train
+
+    def serve_one(run, prefix):
+        return serve_train(request_dir, run, prefix) if run.get("mode") == "train" else serve_run(request_dir, run, prefix)
+
     if "runs" in request:
-        response = {"runs": [serve_run(request_dir, run, "%d-" % k) for k, run in enumerate(request["runs"])]}
+        response = {"runs": [serve_one(run, "%d-" % k) for k, run in enumerate(request["runs"])]}
     else:
-        response = serve_run(request_dir, request, "")
+        response = serve_one(request, "")
     response["torch"] = torch.__version__
     response["ops"] = sorted(LOWERINGS)
     with open(os.path.join(request_dir, "response.json"), "w", encoding="utf-8") as f:

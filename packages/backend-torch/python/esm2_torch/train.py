@@ -1,0 +1,220 @@
+"""One-rank training with the project's training step (packages/core/src/train).
+
+The step is the one core's HostEmbeddingEngine runs (buildTrainStep, one
+graph, one worker):
+
+- embedding tables (params of kind ``embedding``) are read only by the
+  graph's gather/pooledGather nodes whose ids are graph inputs
+  (split-embeddings.ts); their rows are looked up outside autograd and
+  enter the graph as leaf tensors, so autograd gives the gradient of every
+  looked-up (pooled) row, as the split graph's rows inputs do;
+- the losses (``loss`` and its parts) are the values before the update;
+- global-norm clipping (``clipNorm`` > 0) scales the dense gradient and the
+  per-position rows gradients by clipNorm / max(norm, clipNorm), the norm
+  taken over both, in float32 like the compiled step;
+- dense parameters: Adam in the folded form of adam.ts (stepSize =
+  lr·√(1−β₂ᵗ)/(1−β₁ᵗ), epsHat = ε·√(1−β₂ᵗ)), in float32 like the graph;
+- tables (sparse-table.ts): the rows gradients are accumulated per touched
+  row (a 'mean' pooled lookup scales by 1/count), 2·embeddingL2·row is added
+  on the touched rows, then lazy Adam (global step t) or Adagrad updates
+  the touched rows only, with embeddingLr when it is set; as the host does,
+  in double precision stored to float32.
+
+Tables are dense tensors here; sparse gradients (nn.EmbeddingBag) and DDP
+come later.
+"""
+
+import math
+
+import torch
+
+from .graph import GraphError, run_graph
+from .ops import LOWERINGS
+from .request import RequestError, read_tensor, write_tensor
+
+HOST_ONLY = "the trainer keeps embedding tables outside the graph and reads them only through gather/pooledGather nodes whose ids are a graph input"
+
+
+def find_lookups(graph):
+    """The embedding tables (name -> param) and their lookups, refusing any other use of a table (as core's findEmbeddingLookups)."""
+    tables = {p["name"]: p for p in graph["params"] if p.get("kind") == "embedding"}
+    inputs = {i["name"] for i in graph["inputs"]}
+    where = "graph '%s'" % graph["name"]
+    for output, value in graph["outputs"].items():
+        if value in tables:
+            raise GraphError("%s: output '%s' is embedding table '%s'; %s" % (where, output, value, HOST_ONLY))
+    lookups = []
+    for node in graph["nodes"]:
+        for position, name in enumerate(node["inputs"]):
+            if name not in tables:
+                continue
+            if node["op"] not in ("gather", "pooledGather") or position != 0:
+                raise GraphError("%s: node '%s' (%s) reads embedding table '%s' as operand %d; %s" % (where, node["id"], node["op"], name, position, HOST_ONLY))
+            ids = node["inputs"][1]
+            if ids not in inputs:
+                raise GraphError("%s: node '%s' looks up embedding table '%s' with ids '%s', which is not a graph input; %s" % (where, node["id"], name, ids, HOST_ONLY))
+            lookups.append(node)
+    return tables, lookups
+
+
+def adam_scalars(lr, beta1, beta2, eps, t):
+    """adam.ts adamScalars: the bias corrections folded into the step size and epsilon (in double)."""
+    c2 = math.sqrt(1 - beta2**t)
+    return lr * c2 / (1 - beta1**t), eps * c2
+
+
+def position_weights(node, ids):
+    """How much each id of a lookup receives of its row's gradient: 1 (gather, sum), 1/count ('mean'), 0 for padding."""
+    if node["op"] == "gather":
+        return torch.ones(ids.shape, dtype=torch.float32)
+    mask = (ids >= 0).to(torch.float32)
+    if node["attrs"]["mode"] == "sum":
+        return mask
+    return mask / mask.sum(dim=1, keepdim=True).clamp(min=1.0)
+
+
+def f32(x):
+    return torch.tensor(x, dtype=torch.float32)
+
+
+class Trainer:
+    """The project's training step on one process: dense Adam in float32, tables updated lazily on their touched rows."""
+
+    def __init__(self, graph, losses, weights, optimizer):
+        if "loss" not in losses:
+            raise RequestError("losses must name the output 'loss' (the objective), got %s" % (losses,))
+        self.graph = graph
+        self.losses = list(losses)
+        self.opt = optimizer
+        self.tables, self.lookups = find_lookups(graph)
+        self.dense = [p["name"] for p in graph["params"] if p["name"] not in self.tables]
+        for p in graph["params"]:
+            if p["name"] not in weights:
+                raise RequestError("missing initial weights of parameter '%s'" % p["name"])
+            if list(weights[p["name"]].shape) != list(p["type"]["shape"]):
+                raise RequestError("parameter '%s' has shape %s, the graph expects %s" % (p["name"], list(weights[p["name"]].shape), p["type"]["shape"]))
+        self.params = {name: weights[name].to(torch.float32).clone().requires_grad_(True) for name in self.dense}
+        self.m = {name: torch.zeros_like(self.params[name]).detach() for name in self.dense}
+        self.v = {name: torch.zeros_like(self.params[name]).detach() for name in self.dense}
+        self.table = {name: weights[name].to(torch.float32).clone() for name in self.tables}
+        self.first = {name: torch.zeros_like(w) for name, w in self.table.items()}
+        self.second = {name: torch.zeros_like(w) for name, w in self.table.items()}
+        self.t = 0
+
+    def weights(self):
+        """Every parameter by name, in the graph's order."""
+        return {p["name"]: (self.params[p["name"]].detach() if p["name"] in self.params else self.table[p["name"]]) for p in self.graph["params"]}
+
+    def step(self, feeds):
+        """One step on a batch (inputs by name); returns the loss outputs' values before the update."""
+        opt = self.opt
+        t = self.t = self.t + 1
+        given = {}
+        for node in self.lookups:
+            table, ids = self.table[node["inputs"][0]], feeds[node["inputs"][1]].to(torch.int64)
+            with torch.no_grad():
+                rows = LOWERINGS[node["op"]]([table, ids], node["attrs"], node, None)
+            given[node["id"]] = rows.requires_grad_(True)
+        tensors = dict(feeds)
+        tensors.update(self.params)
+        values = run_graph(self.graph, tensors, self.losses, given)
+        losses = {name: float(values[name]) for name in self.losses}
+        wrt = [self.params[name] for name in self.dense] + [given[node["id"]] for node in self.lookups]
+        grads = torch.autograd.grad(values["loss"], wrt, allow_unused=True)
+        grads = [torch.zeros_like(x) if g is None else g for x, g in zip(wrt, grads)]
+        if opt["clipNorm"] > 0:
+            dense = torch.cat([g.reshape(-1) for g in grads[: len(self.dense)]]) if self.dense else torch.zeros(0)
+            squares = [(dense * dense).sum()] + [(g * g).sum() for g in grads[len(self.dense) :]]
+            norm = torch.sqrt(torch.stack(squares).sum())
+            limit = f32(opt["clipNorm"])
+            scale = limit / torch.maximum(norm, limit)
+            grads = [g * scale for g in grads]
+        with torch.no_grad():
+            self._dense_adam(grads[: len(self.dense)], t)
+            self._tables_update(grads[len(self.dense) :], feeds, t)
+        return losses
+
+    def _dense_adam(self, grads, t):
+        """train-step.ts denseAdam: the folded form in float32, constants as float32."""
+        opt = self.opt
+        step_size, eps_hat = (f32(x) for x in adam_scalars(opt["lr"], opt["beta1"], opt["beta2"], opt["eps"], t))
+        b1, c1, b2, c2 = f32(opt["beta1"]), f32(1 - opt["beta1"]), f32(opt["beta2"]), f32(1 - opt["beta2"])
+        for name, g in zip(self.dense, grads):
+            m = self.m[name] * b1 + g * c1
+            v = self.v[name] * b2 + (g * g) * c2
+            self.params[name] -= (m * step_size) / (torch.sqrt(v) + eps_hat)
+            self.m[name], self.v[name] = m, v
+
+    def _tables_update(self, rows_grads, feeds, t):
+        """sparse-table.ts accumulate + update: per touched row, L2, then lazy Adam or Adagrad (double, stored float32)."""
+        opt = self.opt
+        ids_of, grads_of = {}, {}
+        for node, g in zip(self.lookups, rows_grads):
+            ids = feeds[node["inputs"][1]].to(torch.int64)
+            weights = position_weights(node, ids)
+            if ids.dim() == 1:
+                ids, weights = ids.unsqueeze(1), weights.unsqueeze(1)
+            per_position = (g.unsqueeze(1) * weights.unsqueeze(2)).reshape(-1, g.shape[1])
+            valid = ids.reshape(-1) >= 0
+            name = node["inputs"][0]
+            ids_of.setdefault(name, []).append(ids.reshape(-1)[valid])
+            grads_of.setdefault(name, []).append(per_position[valid])
+        lr = opt["embeddingLr"] if opt["embeddingLr"] > 0 else opt["lr"]
+        l2 = opt["embeddingL2"]
+        for name in ids_of:
+            ids = torch.cat(ids_of[name])
+            touched, slot = torch.unique(ids, return_inverse=True)
+            g = torch.zeros((touched.shape[0], self.table[name].shape[1]), dtype=torch.float32).index_add_(0, slot, torch.cat(grads_of[name]))
+            w = self.table[name][touched].double()
+            g = g.double()
+            if l2 > 0:
+                g = (g + 2 * l2 * w).float().double()
+            if opt["embeddingOptimizer"] == "adam":
+                step_size, eps_hat = adam_scalars(lr, opt["beta1"], opt["beta2"], opt["eps"], t)
+                m = opt["beta1"] * self.first[name][touched].double() + (1 - opt["beta1"]) * g
+                v = opt["beta2"] * self.second[name][touched].double() + (1 - opt["beta2"]) * g * g
+                self.first[name][touched] = m.float()
+                self.second[name][touched] = v.float()
+                self.table[name][touched] = (w - step_size * m / (torch.sqrt(v) + eps_hat)).float()
+            elif opt["embeddingOptimizer"] == "adagrad":
+                acc = self.second[name][touched].double() + g * g
+                self.second[name][touched] = acc.float()
+                self.table[name][touched] = (w - lr * g / (torch.sqrt(acc) + opt["eps"])).float()
+            else:
+                raise RequestError("embeddingOptimizer must be 'adam' or 'adagrad', got %r" % (opt["embeddingOptimizer"],))
+
+
+OPTIMIZER_KEYS = ("lr", "beta1", "beta2", "eps", "embeddingOptimizer", "embeddingLr", "embeddingL2", "clipNorm")
+
+
+def serve_train(request_dir, request, prefix=""):
+    """Runs ``{mode: 'train', graph, losses, optimizer, weights, batches: {rows, inputs}}``; answers per-step losses and the final weights.
+
+    ``batches.inputs`` holds each graph input's rows of every step, one after
+    another ([Σ rows, …]); ``batches.rows`` is the row count of each step.
+    A loss that is not finite is answered as null.
+    """
+    graph = request["graph"]
+    optimizer = request["optimizer"]
+    missing = [k for k in OPTIMIZER_KEYS if k not in optimizer]
+    if missing:
+        raise RequestError("optimizer: missing %s" % ", ".join(missing))
+    weights = {name: read_tensor(request_dir, name, spec) for name, spec in request["weights"].items()}
+    trainer = Trainer(graph, request["losses"], weights, optimizer)
+    rows = [int(n) for n in request["batches"]["rows"]]
+    inputs = {name: read_tensor(request_dir, name, spec) for name, spec in request["batches"]["inputs"].items()}
+    for name, tensor in inputs.items():
+        if tensor.shape[0] != sum(rows):
+            raise RequestError("batches: input '%s' has %d rows, the steps have %d" % (name, tensor.shape[0], sum(rows)))
+    losses = []
+    start = 0
+    for k, n in enumerate(rows):
+        feeds = {name: tensor[start : start + n] for name, tensor in inputs.items()}
+        try:
+            step = trainer.step(feeds)
+        except Exception as e:  # noqa: BLE001  (the step is named, the error kept)
+            raise RequestError("step %d: %s: %s" % (k, type(e).__name__, e)) from e
+        losses.append({name: (value if math.isfinite(value) else None) for name, value in step.items()})
+        start += n
+    final = trainer.weights()
+    return {"losses": losses, "weights": {name: write_tensor(request_dir, "%sweight-%d" % (prefix, k), w, "f32") for k, (name, w) in enumerate(final.items())}}
