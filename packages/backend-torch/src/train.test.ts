@@ -2,8 +2,8 @@ import { createOnnxTrainingEngine } from '@esm2/backend-onnx';
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, type HostTensor, type OptimizerConfig, type Weights, type ZooModel } from '@esm2/core';
 import { randomFeeds, smallSchema } from '@esm2/core/testing';
 import { describe, expect, it } from 'vitest';
-import { TorchMissingError } from './run.js';
-import { trainTorchRuns, type TorchTraining } from './train.js';
+import { TorchMissingError, TorchRunError } from './run.js';
+import { trainTorch, trainTorchRuns, type TorchTraining } from './train.js';
 
 const STEPS = 100;
 const BATCH = 64;
@@ -75,5 +75,21 @@ describe.skipIf(skip)('trainTorch: 100 steps on one rank match the onnx engine f
     // Training happened: some weight moved far more than the tolerance (at most ~lr per Adam step).
     expect(moved).toBeGreaterThan(0.03);
     console.info(`trainTorch ${name}: worst loss difference ${worstLoss.toExponential(2)} relative, worst weight difference ${worstWeight.toExponential(2)}, largest move ${moved.toFixed(3)}`);
+  });
+});
+
+describe('trainTorch refuses a bad request before starting python', () => {
+  // A python that does not exist: reaching it would reject with TorchMissingError instead.
+  const options = { python: '/nonexistent/python3' };
+  it('names a parameter without initial weights', async () => {
+    const weights = copy(initial);
+    weights.delete('emb/user');
+    await expect(trainTorch(model, weights, DEFAULT_OPTIMIZER, batches.slice(0, 2), options)).rejects.toThrow(new TorchRunError("no initial weights for parameter 'emb/user'"));
+  });
+  it('names an input given in some batches only, and a batch whose inputs disagree on rows', async () => {
+    const { price: _, ...noPrice } = batches[1]!;
+    await expect(trainTorch(model, initial, DEFAULT_OPTIMIZER, [batches[0]!, noPrice], options)).rejects.toThrow("input 'price' is in some batches only");
+    const short = { ...batches[1]!, price: { shape: [3, 1], data: new Float32Array(3) } };
+    await expect(trainTorch(model, initial, DEFAULT_OPTIMIZER, [batches[0]!, short], options)).rejects.toThrow(/batch 1: input 'price' has 3 rows, the batch's first input has 64/);
   });
 });
