@@ -2,7 +2,7 @@ import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { makeFixture, type Fixture } from './test-support/fixture.js';
 import { csvRows, requestRows } from './test-support/rows.js';
 
@@ -11,6 +11,13 @@ beforeAll(async () => {
   fixture = await makeFixture(300);
 });
 afterAll(() => fixture?.cleanup());
+
+/** Servers a test started: one still running when the test ends (a failed assertion, a timeout) is killed, not left loading the machine. */
+const children = new Set<ChildProcessWithoutNullStreams>();
+afterEach(() => {
+  for (const child of children) if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  children.clear();
+});
 
 interface Served {
   child: ChildProcessWithoutNullStreams;
@@ -26,6 +33,7 @@ interface Served {
 async function serve(...flags: string[]): Promise<Served> {
   const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
   const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--model', fixture.run, '--port', '0', '--workers', '1', ...flags]);
+  children.add(child);
   const text = { stdout: '', stderr: '' };
   child.stderr.on('data', (d: Buffer) => (text.stderr += d.toString()));
   child.stdout.on('data', (d: Buffer) => (text.stdout += d.toString()));
