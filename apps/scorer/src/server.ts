@@ -175,8 +175,9 @@ export function buildService(options: ServiceOptions): Service {
       status = 503;
       void reply.header('retry-after', '1');
     } else if (status >= 500) {
+      // The details (messages, paths) stay in the log; the client gets the request id to find them by.
       request.log.error({ err: error }, 'scoring failed');
-      message = `internal error: ${error.message}`;
+      message = `internal error (request ${request.id}); the server log has the details`;
     }
     void reply.code(status).send({ error: message });
   });
