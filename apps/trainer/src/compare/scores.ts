@@ -1,5 +1,4 @@
-import { writeFileAtomic, type ScoreCollector } from '@esm2/core';
-import { readFile } from 'node:fs/promises';
+import { readIfExists, writeFileAtomic, type ScoreCollector } from '@esm2/core';
 import { join } from 'node:path';
 
 /**
@@ -59,18 +58,9 @@ export async function saveTestPass(collector: ScoreCollector, cellDir: string, c
   if (users !== undefined) await writeFileAtomic(usersPath(compareDir), new Uint8Array(users.buffer, users.byteOffset, users.byteLength));
 }
 
-async function readBytes(path: string): Promise<Buffer | undefined> {
-  try {
-    return await readFile(path);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw e;
-  }
-}
-
 /** The float32 columns of `path` (one of `counts` columns long each), or undefined when it is absent; a wrong size names the file. */
 async function readFloatColumns(path: string, rows: number, counts: readonly number[]): Promise<Float32Array[] | undefined> {
-  const bytes = await readBytes(path);
+  const bytes = await readIfExists(path);
   if (bytes === undefined) return undefined;
   const count = counts.find((c) => bytes.byteLength === c * rows * 4);
   if (count === undefined) {
@@ -95,7 +85,7 @@ export async function readLabels(path: string, rows: number): Promise<SavedLabel
 
 /** The test rows' user codes, or undefined when the comparison has none (no user field, or written before they were kept). */
 export async function readUsers(path: string, rows: number): Promise<Uint32Array | undefined> {
-  const bytes = await readBytes(path);
+  const bytes = await readIfExists(path);
   if (bytes === undefined) return undefined;
   if (bytes.byteLength !== rows * 4) throw new Error(`${path}: ${bytes.byteLength} bytes, expected ${rows} uint32 user codes (the test file has ${rows} rows)`);
   return new Uint32Array(bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.byteLength));

@@ -1,5 +1,4 @@
-import { zodProblems } from '@esm2/core';
-import { readFile } from 'node:fs/promises';
+import { readIfExists, zodProblems } from '@esm2/core';
 import { z } from 'zod';
 import type { EpochRecord } from './settings.js';
 
@@ -25,13 +24,10 @@ const historySchema = z.array(epochRecordSchema);
  * JSON or not a history is refused with its path and what is wrong.
  */
 export async function readHistory(path: string): Promise<EpochRecord[] | undefined> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+  const text = await readIfExists(path, 'utf8').catch((e: unknown) => {
     throw new Error(`cannot read ${path}: ${(e as Error).message}`);
-  }
+  });
+  if (text === undefined) return undefined;
   let json: unknown;
   try {
     json = JSON.parse(text);

@@ -1,0 +1,21 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readIfExists } from './read.js';
+
+describe('readIfExists', () => {
+  it('reads bytes or text, gives undefined for a missing file, and throws any other failure', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'esm2-read-'));
+    try {
+      await writeFile(join(dir, 'a.txt'), 'héllo');
+      expect(await readIfExists(join(dir, 'a.txt'), 'utf8')).toBe('héllo');
+      expect(Buffer.from((await readIfExists(join(dir, 'a.txt')))!).toString('utf8')).toBe('héllo');
+      expect(await readIfExists(join(dir, 'missing.txt'))).toBeUndefined();
+      // A directory is not "no file": the read error comes through.
+      await expect(readIfExists(dir)).rejects.toMatchObject({ code: 'EISDIR' });
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
