@@ -81,3 +81,20 @@ export async function mountTinyTmpfs(size = '1m'): Promise<{ dir: string; unmoun
     },
   };
 }
+
+/**
+ * Largest |got − want| / max(1, |want|) over all elements: absolute for
+ * probabilities and small gradients, relative for large loss-like values;
+ * Infinity for a length mismatch or a NaN. How every backend's parity test
+ * compares with the interpreter.
+ */
+export function worstError(got: ArrayLike<number>, want: HostTensor): number {
+  if (got.length !== want.data.length) return Infinity;
+  let worst = 0;
+  for (let i = 0; i < got.length; i++) {
+    const w = want.data[i]!;
+    const err = Math.abs(got[i]! - w) / Math.max(1, Math.abs(w));
+    if (!(err <= worst)) worst = Number.isNaN(err) ? Infinity : err;
+  }
+  return worst;
+}

@@ -2,11 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactFromModel, initWeights, interpret, readArtifact, writeArtifact, type ModelArtifact } from '@esm2/core';
-import { randomFeeds, smallSchema } from '@esm2/core/testing';
+import { randomFeeds, smallSchema, worstError } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../proto/codec.js';
 import { OnnxSession } from '../runtime/session.js';
-import { worstError } from '../test-support/compare.js';
 import { zooModel } from '../test-support/graphs.js';
 import { checkOnnxFiles } from '../test-support/onnx-checker.js';
 import { sgdTrain } from '../test-support/train.js';

@@ -5,7 +5,7 @@ import { initWeights, interpret } from '@esm2/core';
 import { afterAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../proto/codec.js';
 import { OnnxSession } from '../runtime/session.js';
-import { worstError } from '../test-support/compare.js';
+import { worstError } from '@esm2/core/testing';
 import { backwardOpsFeeds, backwardOpsGraph } from '../test-support/graphs.js';
 import { checkOnnxFiles } from '../test-support/onnx-checker.js';
 import { compileGraph } from './compile.js';
