@@ -5,6 +5,7 @@ import { fitEncoders } from '../encode/fit.js';
 import { writeSynthetic } from '../synthetic/generate.js';
 import { tempDir } from '../testing/tmp.js';
 import { openDataset } from './open.js';
+import { rowsOf } from '../testing/rows.js';
 
 const tmp = await tempDir();
 const ROWS = 5000;
@@ -20,21 +21,6 @@ async function all(path: string, options: Partial<Parameters<typeof openDataset>
   return out;
 }
 
-/** Every row as a comparable string: features, labels and truth. */
-function rowsOf(batches: Batch[]): string[] {
-  const rows: string[] = [];
-  for (const b of batches) {
-    for (let i = 0; i < b.size; i++) {
-      const parts = Object.entries(b.features).map(([k, a]) => {
-        const w = a.length / b.size;
-        return `${k}=${Array.from(a.subarray(i * w, (i + 1) * w)).join(',')}`;
-      });
-      parts.push(`c${b.labels.click[i]}a${b.labels.daction[i]}b${b.labels.buy[i]}t${b.truth?.pctcvr?.[i]}`);
-      rows.push(parts.join(' '));
-    }
-  }
-  return rows;
-}
 
 describe('openDataset', () => {
   it('gives fixed-size typed batches in file order, with keys, truth and user numbers', async () => {

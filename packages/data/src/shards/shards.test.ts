@@ -11,6 +11,7 @@ import { tempDir } from '../testing/tmp.js';
 import { MANIFEST_FILE, type ShardsManifest } from './manifest.js';
 import { EncodedShards, openEncodedDataset } from './read.js';
 import { writeEncodedShards } from './write.js';
+import { rowsOf } from '../testing/rows.js';
 
 const tmp = await tempDir();
 const ROWS = 5000;
@@ -26,21 +27,6 @@ async function all(source: AsyncIterable<Batch>): Promise<Batch[]> {
   return out;
 }
 
-/** Every row as a comparable string: features, labels and truth (user numbers depend on the order rows are met in). */
-function rowsOf(batches: Batch[]): string[] {
-  const rows: string[] = [];
-  for (const b of batches) {
-    for (let i = 0; i < b.size; i++) {
-      const parts = Object.entries(b.features).map(([k, a]) => {
-        const w = a.length / b.size;
-        return `${k}=${Array.from(a.subarray(i * w, (i + 1) * w)).join(',')}`;
-      });
-      parts.push(`c${b.labels.click[i]}a${b.labels.daction[i]}b${b.labels.buy[i]}t${b.truth?.pctr?.[i]},${b.truth?.pctcvr?.[i]}`);
-      rows.push(parts.join(' '));
-    }
-  }
-  return rows;
-}
 
 /** A batch without its keys (shards do not store them), as plain arrays for a deep comparison. */
 function comparable(b: Batch) {
