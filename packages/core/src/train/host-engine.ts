@@ -78,8 +78,8 @@ export class HostEmbeddingEngine implements TrainingEngine {
   private t = 0;
   /** Buffers the next single-graph step writes its dense outputs into (with workers the pool steps `live` in place). */
   private spare: DenseState;
-  /** Reused per-lookup buffers for gathered rows and their gradients, by batch size. */
-  private readonly scratch = new Map<string, Float32Array>();
+  /** Reused per-lookup buffers for gathered rows, their gradients and ids, by batch size. */
+  private readonly scratch = new Map<string, Float32Array | Int32Array>();
   private readonly predictors = new Map<string, { graph: Graph; lookups: HostLookup[]; runner: Promise<GraphRunner> }>();
   private readonly slots: Map<string, DenseSlot>;
   private readonly stateLayout: OptimizerStateLayout;
@@ -175,19 +175,18 @@ export class HostEmbeddingEngine implements TrainingEngine {
     return out;
   }
 
-  private readonly intScratch = new Map<string, Int32Array>();
-  /** buffer()'s Int32Array twin (ids for a pool that gathers). */
-  private intBuffer(key: string, length: number): Int32Array {
-    let b = this.intScratch.get(key);
-    if (!b || b.length !== length) this.intScratch.set(key, (b = new Int32Array(memory(length * 4, this.workers !== undefined))));
-    return b;
-  }
-
-  /** A reused buffer; with workers on shared memory, so the pool's threads read their share of the rows and write their rows gradients in place. */
-  private buffer(key: string, length: number): Float32Array {
+  /**
+   * A reused buffer (f32 by default; i32 for ids), by key and length; with
+   * workers on shared memory, so the pool's threads read their share and
+   * write their rows gradients in place.
+   */
+  private buffer(key: string, length: number): Float32Array;
+  private buffer(key: string, length: number, type: Int32ArrayConstructor): Int32Array;
+  private buffer(key: string, length: number, type: Float32ArrayConstructor | Int32ArrayConstructor = Float32Array): Float32Array | Int32Array {
     let b = this.scratch.get(key);
-    if (!b || b.length !== length) {
-      b = new Float32Array(memory(length * 4, this.workers !== undefined));
+    if (!b || b.length !== length || !(b instanceof type)) {
+      const m = memory(length * 4, this.workers !== undefined);
+      b = type === Int32Array ? new Int32Array(m) : new Float32Array(m);
       this.scratch.set(key, b);
     }
     return b;
@@ -243,7 +242,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
         if (!ids) throw new Error(`missing input '${l.ids}'`);
         if (!(ids.data instanceof Int32Array)) throw new Error(`input '${l.ids}' must hold Int32Array ids`);
         this.tables.get(l.table)!.checkIds(ids.data, l.kind === 'pooled', l.ids);
-        const shared = this.intBuffer(`ids:${l.ids}`, ids.data.length);
+        const shared = this.buffer(`ids:${l.ids}`, ids.data.length, Int32Array);
         shared.set(ids.data);
         whole[l.ids] = { shape: ids.shape, data: shared };
       }
@@ -266,7 +265,7 @@ export class HostEmbeddingEngine implements TrainingEngine {
       const part: Record<string, HostTensor> = {};
       for (const [name, tensor] of Object.entries(whole)) {
         if (!batched.has(name)) {
-          if (sharded.gradient.inputs.some((i) => i.name === name)) part[name] = tensor;
+          part[name] = tensor;
           continue;
         }
         const width = tensor.data.length / batch;
