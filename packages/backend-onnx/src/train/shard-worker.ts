@@ -38,11 +38,6 @@ function scratch(key: string, length: number): Float32Array {
   if (!a || a.length !== length) locals.set(key, (a = new Float32Array(length)));
   return a;
 }
-const local = (key: string, from: Float32Array) => {
-  const a = scratch(key, from.length);
-  a.set(from);
-  return a;
-};
 let barriers = 0;
 
 /** Waits until every worker has arrived at this barrier (the count of arrivals is shared and only grows). */
@@ -74,7 +69,7 @@ try {
       const ortFeeds: Record<string, ort.Tensor> = {};
       // This share's rows, looked up here from the shared tables (the ids were checked by the engine).
       for (const l of init.lookups) {
-        const view = feeds.shared[l.ids];
+        const view = feeds.ids[l.ids];
         if (!view) throw new Error(`missing input '${l.ids}'`);
         const ids = sharedInts(view);
         const n = view.shape[0]!;
@@ -89,20 +84,16 @@ try {
           continue;
         }
         if (ortFeeds[name]) continue;
-        const view = feeds.shared[name];
-        // The binding refuses shared memory: this worker's share is copied here, beside the other worker's copy.
-        const feed = view ? { shape: view.shape, data: local(`in:${name}`, shared(view)) } : given.get(name);
+        const feed = given.get(name);
         if (!feed) throw new Error(`missing input '${name}'`);
         ortFeeds[name] = new ort.Tensor('float32', feed.data, feed.shape);
       }
       const fetches: Record<string, ort.Tensor | null> = { [S.denseGrad]: new ort.Tensor('float32', grad, [flatSize]) };
       for (const o of init.posted) fetches[o] = null;
       const out = await session.run(ortFeeds, fetches);
+      // The rows gradients go into the engine's shared buffers; the rest (losses, rows squares) is posted.
       const back = init.posted.filter((o) => !feeds.rowsGrads[o]);
-      for (const o of init.posted) {
-        const into = feeds.rowsGrads[o];
-        if (into) shared(into).set(out[o]!.data as Float32Array);
-      }
+      for (const [o, into] of Object.entries(feeds.rowsGrads)) shared(into).set(out[o]!.data as Float32Array);
       const results = pack(back.map((o) => ({ name: o, shape: out[o]!.dims, data: out[o]!.data as Float32Array })));
       rowsSquares = init.posted.includes(S.rowsSquares) ? (out[S.rowsSquares]!.data as Float32Array)[0]! : 0;
       port.postMessage({ id, gradients: results }, [results.buffer]);

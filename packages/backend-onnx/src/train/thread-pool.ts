@@ -29,22 +29,20 @@ export interface ShardWorkerInit {
 
 /**
  * One step for a shard worker; `feeds` null for a worker without a share of
- * a small batch. Inputs on shared memory (the engine's gathered rows) come
- * as views in `shared`, the rest packed; the rows gradients go straight into
- * the views in `rowsGrads` when they are on shared memory, else they come
- * back packed.
+ * a small batch. The lookups' ids (shared memory) come as views in `ids`,
+ * the other inputs packed; the rows gradients go straight into the views in
+ * `rowsGrads` (the engine's buffers, shared memory).
  */
 export interface ShardRequest {
   id: number;
   t: number;
   /** Shared buffers the worker has not seen yet, by number: each crosses once (posting shared memory costs ~1 ms a step when it crosses every time). */
   buffers: [number, SharedArrayBuffer][];
-  feeds: { packed: Packed; shared: Record<string, SharedView & { shape: readonly number[] }>; rowsGrads: Record<string, SharedView> } | null;
+  feeds: { packed: Packed; ids: Record<string, SharedView & { shape: readonly number[] }>; rowsGrads: Record<string, SharedView> } | null;
 }
 
-/** A Float32Array (or the ids' Int32Array) on a shared buffer sent earlier (ShardRequest.buffers), as numbers. */
+/** A typed array (Int32Array ids, Float32Array rows gradients) on a shared buffer sent earlier (ShardRequest.buffers), as numbers. */
 export interface SharedView {
-  ints?: true;
   buffer: number;
   /** In values, not bytes. */
   offset: number;
@@ -86,8 +84,7 @@ interface Pending {
  * one range of the dense state, which stays on shared memory: no dense
  * parameters or gradients cross a message, and the optimizer runs spread
  * over the workers instead of on this thread, while this thread steps the
- * embedding tables. Only each shard's rows, and its rows gradients back,
- * are posted. A worker is unreferenced while idle, so the pool never keeps
+ * embedding tables. Only each shard's ids and small inputs are posted. A worker is unreferenced while idle, so the pool never keeps
  * the process alive.
  */
 export function threadPool(threads: number, spinning: boolean): ShardPoolFactory {
@@ -122,11 +119,6 @@ export function threadPool(threads: number, spinning: boolean): ShardPoolFactory
       if ('error' in m) return fail(new Error(`onnx shard worker ${k}: ${m.error}`));
       if ('gradients' in m) {
         const results = unpack(m.gradients);
-        // Rows gradients not written in place came back packed.
-        for (const [name, into] of Object.entries(p.rowsGrads[k] ?? {})) {
-          const got = results.get(name);
-          if (got) into.set(got.data);
-        }
         p.gradients[k] = {
           losses: Object.fromEntries(step.losses.map((l) => [l, results.get(l)?.data[0] ?? 0])),
           rowsSquares: results.get(S.rowsSquares)?.data[0] ?? 0,
@@ -192,28 +184,31 @@ export function threadPool(threads: number, spinning: boolean): ShardPoolFactory
             sent.set(memory, (number = sent.size));
             fresh.push([number, memory]);
           }
-          return { ...(a instanceof Int32Array ? { ints: true as const } : {}), buffer: number, offset: a.byteOffset / 4, length: a.length };
+          return { buffer: number, offset: a.byteOffset / 4, length: a.length };
         };
         const feeds = Array.from({ length: workers }, (_, k): ShardRequest['feeds'] => {
           const share = shares[k];
           if (!share) return null;
           const packed: { name: string; shape: readonly number[]; data: Float32Array }[] = [];
-          const shared: Record<string, SharedView & { shape: readonly number[] }> = {};
+          const ids: Record<string, SharedView & { shape: readonly number[] }> = {};
           for (const l of step.lookups) {
-            const ids = share[l.ids];
-            if (!ids) throw new Error(`missing input '${l.ids}'`);
-            if (!(ids.data instanceof Int32Array && isShared(ids.data))) throw new Error(`input '${l.ids}' must hold Int32Array ids on shared memory`);
-            shared[l.ids] = { shape: ids.shape, ...view(ids.data) };
+            const t = share[l.ids];
+            if (!t) throw new Error(`missing input '${l.ids}'`);
+            if (!(t.data instanceof Int32Array && isShared(t.data))) throw new Error(`input '${l.ids}' must hold Int32Array ids on shared memory`);
+            ids[l.ids] = { shape: t.shape, ...view(t.data) };
           }
           for (const input of inputs) {
             const feed = share[input.name];
             if (!feed) throw new Error(`missing input '${input.name}'`);
             if (!(feed.data instanceof Float32Array)) throw new Error(`input '${input.name}' must be a Float32Array for the onnx engine`);
-            if (isShared(feed.data)) shared[input.name] = { shape: feed.shape, ...view(feed.data) };
-            else packed.push({ name: input.name, shape: feed.shape, data: feed.data });
+            packed.push({ name: input.name, shape: feed.shape, data: feed.data });
           }
-          const grads = Object.fromEntries(Object.entries(rowsGrads[k] ?? {}).flatMap(([name, a]) => (isShared(a) ? [[name, view(a)]] : [])));
-          return { packed: pack(packed), shared, rowsGrads: grads };
+          const grads: Record<string, SharedView> = {};
+          for (const [name, a] of Object.entries(rowsGrads[k] ?? {})) {
+            if (!isShared(a)) throw new Error(`the rows gradients of '${name}' must go to shared memory`);
+            grads[name] = view(a);
+          }
+          return { packed: pack(packed), ids, rowsGrads: grads };
         });
         const gradients = deferred<ShardGradients[]>();
         const applied = deferred<number>();
