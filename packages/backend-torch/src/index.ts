@@ -7,6 +7,9 @@
  */
 export {
   DEFAULT_PYTHON,
+  freePort,
+  resolveLaunch,
+  runPythonModule,
   PYTHON_DIR,
   TORCH_INSTALL_HINT,
   TorchMissingError,
@@ -15,11 +18,13 @@ export {
   runTorchGraphs,
   torchInfo,
   torchPython,
+  type PythonModuleOptions,
   type TorchGrads,
+  type TorchLaunch,
   type TorchOptions,
   type TorchResult,
   type TorchRun,
   type TorchRunOptions,
   type TorchTensor,
 } from './run.js';
-export { trainTorch, trainTorchRuns, type TorchTraining, type TorchTrainRun } from './train.js';
+export { trainTorch, trainTorchRuns, type TorchTrainOptions, type TorchTraining, type TorchTrainRun } from './train.js';

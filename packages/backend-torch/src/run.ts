@@ -1,4 +1,6 @@
 import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo } from 'node:net';
+import { createInterface } from 'node:readline';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -167,37 +169,147 @@ export async function readTensors(dir: string, specs: Record<string, TensorSpec>
   return out;
 }
 
-/** `python -m esm2_torch.run DIR` with the package's python directory on PYTHONPATH. */
-export async function runPython(dir: string, options: TorchOptions): Promise<void> {
+/**
+ * torchrun's launch (`python -m torch.distributed.run`): processes per node
+ * and, for several machines, the static rendezvous every node is given.
+ */
+export interface TorchLaunch {
+  /** Ranks on this machine (torchrun's --nproc_per_node). */
+  nprocPerNode: number;
+  /** Machines (default 1). */
+  nnodes?: number;
+  /** This machine's number, 0…nnodes−1 (default 0). */
+  nodeRank?: number;
+  /** Address of node 0 (default 127.0.0.1). */
+  masterAddr?: string;
+  /** Port of node 0's rendezvous (default: a free port on one node; required on several). */
+  masterPort?: number;
+  /** Times torchrun restarts the whole group after a rank fails (default 0). */
+  maxRestarts?: number;
+  /** Where torchrun keeps each rank's stdout (default: a temporary directory, removed afterwards). */
+  logDir?: string;
+}
+
+/** A free TCP port on the loopback interface (the kernel's choice), for a one-node rendezvous. */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', resolve);
+  });
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+/** Checks a launch and fills its defaults; several nodes need the master's address and port given. */
+export async function resolveLaunch(launch: TorchLaunch): Promise<Required<Omit<TorchLaunch, 'logDir'>> & Pick<TorchLaunch, 'logDir'>> {
+  const nnodes = launch.nnodes ?? 1;
+  const positive = (name: string, x: number) => {
+    if (!Number.isInteger(x) || x < 1) throw new TorchRunError(`${name} must be a positive integer, got ${x}`);
+  };
+  positive('nprocPerNode', launch.nprocPerNode);
+  positive('nnodes', nnodes);
+  const nodeRank = launch.nodeRank ?? 0;
+  if (!Number.isInteger(nodeRank) || nodeRank < 0 || nodeRank >= nnodes) throw new TorchRunError(`nodeRank must be 0…${nnodes - 1} (nnodes ${nnodes}), got ${nodeRank}`);
+  const maxRestarts = launch.maxRestarts ?? 0;
+  if (!Number.isInteger(maxRestarts) || maxRestarts < 0) throw new TorchRunError(`maxRestarts must be an integer ≥ 0, got ${maxRestarts}`);
+  if (nnodes > 1 && (launch.masterAddr === undefined || launch.masterPort === undefined)) {
+    throw new TorchRunError(`${nnodes} nodes need the address and port of node 0 (masterAddr, masterPort), the same on every node`);
+  }
+  return {
+    nprocPerNode: launch.nprocPerNode,
+    nnodes,
+    nodeRank,
+    masterAddr: launch.masterAddr ?? '127.0.0.1',
+    masterPort: launch.masterPort ?? (await freePort()),
+    maxRestarts,
+    ...(launch.logDir !== undefined ? { logDir: launch.logDir } : {}),
+  };
+}
+
+export interface PythonModuleOptions extends TorchOptions {
+  /** Run the module's ranks under torchrun; without it, one python process. */
+  launch?: TorchLaunch;
+  /** Each line the module (rank 0 under torchrun: torchrun's `[default0]:` prefix removed) prints on stdout. */
+  onLine?: (line: string, rank: number) => void;
+  /** Extra environment variables. */
+  env?: Record<string, string>;
+}
+
+/**
+ * Runs `python -m MODULE ARGS…` of the package's python directory (on
+ * PYTHONPATH) — under torchrun with `options.launch` — and resolves when it
+ * exits 0. Failures reject with TorchMissingError (no python or no torch)
+ * or TorchRunError (the last `esm2_torch:` line of stderr, and its tail).
+ */
+export async function runPythonModule(module: string, args: string[], options: PythonModuleOptions = {}): Promise<void> {
   const python = torchPython(options);
   options.signal?.throwIfAborted();
   const pythonPath = [PYTHON_DIR, process.env.PYTHONPATH].filter(Boolean).join(':');
-  const child = spawn(python, ['-m', 'esm2_torch.run', dir], {
-    stdio: ['ignore', 'ignore', 'pipe'],
+  let argv = ['-m', module, ...args];
+  let logDir: string | undefined;
+  let tempLogs: string | undefined;
+  if (options.launch) {
+    const launch = await resolveLaunch(options.launch);
+    logDir = launch.logDir ?? (tempLogs = await mkdtemp(join(tmpdir(), 'esm2-torchrun-')));
+    // -r 1 -t 1: stdout to each rank's log and to the console, prefixed [defaultN]: (torchrun's default redirects crash on Python 3.11).
+    argv = [
+      '-m', 'torch.distributed.run', '-r', '1', '-t', '1', '--log_dir', logDir,
+      '--nproc_per_node', String(launch.nprocPerNode), '--nnodes', String(launch.nnodes), '--node_rank', String(launch.nodeRank),
+      '--master_addr', launch.masterAddr, '--master_port', String(launch.masterPort), '--max_restarts', String(launch.maxRestarts),
+      ...argv,
+    ];
+  }
+  const child = spawn(python, argv, {
+    stdio: ['ignore', options.onLine ? 'pipe' : 'ignore', 'pipe'],
     signal: options.signal,
     killSignal: 'SIGKILL',
-    env: { ...process.env, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1' },
+    // Ranks take one thread each unless told otherwise (torchrun sets OMP_NUM_THREADS=1 too).
+    env: { OMP_NUM_THREADS: '1', ...process.env, ...options.env, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1' },
   });
   let stderr = '';
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
+  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
     stderr = (stderr + s).slice(-STDERR_KEEP);
   });
-  let aborted: Error | undefined;
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.name === 'AbortError') aborted = options.signal?.reason instanceof Error ? options.signal.reason : e;
-      else if (e.code === 'ENOENT' || e.code === 'EACCES') reject(new TorchMissingError(python, `cannot run ${python} (${e.code})`));
-      else reject(e);
+  if (options.onLine && child.stdout) {
+    const onLine = options.onLine;
+    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
+      const prefixed = /^\[default(\d+)\]:(.*)$/.exec(line);
+      if (prefixed) onLine(prefixed[2]!, Number(prefixed[1]));
+      else if (!options.launch) onLine(line, 0);
     });
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  if (aborted !== undefined) throw aborted;
-  const last = stderr.trimEnd().split('\n').at(-1)?.replace(/^esm2_torch: /, '') ?? '';
-  if (exit.code === EXIT_NO_TORCH) throw new TorchMissingError(python, last || 'torch cannot be imported');
-  if (exit.code !== 0) {
-    const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
-    throw new TorchRunError(`torch run failed (${python} -m esm2_torch.run ${how})${last ? `: ${last}` : ''}`, stderr);
   }
+  let aborted: Error | undefined;
+  try {
+    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
+      child.once('error', (e: NodeJS.ErrnoException) => {
+        if (e.name === 'AbortError') aborted = options.signal?.reason instanceof Error ? options.signal.reason : e;
+        else if (e.code === 'ENOENT' || e.code === 'EACCES') reject(new TorchMissingError(python, `cannot run ${python} (${e.code})`));
+        else reject(e);
+      });
+      child.once('close', (code, signal) => resolve({ code, signal }));
+    });
+    if (aborted !== undefined) throw aborted;
+    const lines = stderr.trimEnd().split('\n');
+    const ours = lines.filter((l) => l.startsWith('esm2_torch: ')).at(-1);
+    const last = (ours ?? lines.at(-1) ?? '').replace(/^esm2_torch: /, '');
+    if (exit.code === EXIT_NO_TORCH || (options.launch && exit.code !== 0 && /No module named '?torch\b|torch cannot be imported/.test(stderr))) {
+      throw new TorchMissingError(python, ours?.replace(/^esm2_torch: /, '') || (/No module named '?torch/.test(stderr) ? `torch cannot be imported by ${python}` : last) || 'torch cannot be imported');
+    }
+    if (exit.code !== 0) {
+      const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
+      const what = options.launch ? `torchrun (${python} -m torch.distributed.run … -m ${module})` : `${python} -m ${module}`;
+      throw new TorchRunError(`torch run failed (${what} ${how})${last ? `: ${last}` : ''}`, stderr);
+    }
+  } finally {
+    if (tempLogs) await rm(tempLogs, { recursive: true, force: true });
+  }
+}
+
+/** `python -m esm2_torch.run DIR` (under torchrun with `options.launch`). */
+export async function runPython(dir: string, options: PythonModuleOptions): Promise<void> {
+  await runPythonModule('esm2_torch.run', [dir], options);
 }
 
 /** What the python can do: torch's version and the ops its lowering table covers (sorted). */

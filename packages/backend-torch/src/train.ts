@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DType, HostTensor, OptimizerConfig, Weights, ZooModel } from '@esm2/core';
-import { readTensors, runPython, TorchRunError, writeTensor, type TensorSpec, type TorchOptions } from './run.js';
+import { readTensors, runPython, TorchRunError, writeTensor, type TensorSpec, type TorchLaunch, type TorchOptions } from './run.js';
 
 export interface TorchTraining {
   /** Per step, the value of every loss output of the model (`loss` and its parts) on its batch, before the update (NaN where not finite). */
@@ -20,8 +20,18 @@ export interface TorchTrainRun {
   batches: Record<string, HostTensor>[];
 }
 
+export interface TorchTrainOptions extends TorchOptions {
+  /**
+   * Train on several ranks under torchrun (gloo): each step's batch is split
+   * across the ranks in contiguous near-equal parts, and the step is the
+   * same as on one rank (dense gradients summed, rows gradients gathered).
+   * Without it, one python process.
+   */
+  launch?: TorchLaunch;
+}
+
 /**
- * Trains `model` with PyTorch (one python process, one rank) for one step
+ * Trains `model` with PyTorch (one python process, one rank, or the ranks of `options.launch`) for one step
  * per batch, from `weights`, with the project's training step: the
  * HostEmbeddingEngine's (core's buildTrainStep and SparseEmbeddingTable) —
  * Adam on dense parameters, lazy Adam or Adagrad on the embedding rows a
@@ -33,14 +43,14 @@ export async function trainTorch(
   weights: Weights,
   optimizer: OptimizerConfig,
   batches: Record<string, HostTensor>[],
-  options: TorchOptions = {},
+  options: TorchTrainOptions = {},
 ): Promise<TorchTraining> {
   const [result] = await trainTorchRuns([{ model, weights, optimizer, batches }], options);
   return result!;
 }
 
 /** Several trainings in one python process (its torch import takes seconds), each from its own weights; results in the order of `runs`. */
-export async function trainTorchRuns(runs: TorchTrainRun[], options: TorchOptions = {}): Promise<TorchTraining[]> {
+export async function trainTorchRuns(runs: TorchTrainRun[], options: TorchTrainOptions = {}): Promise<TorchTraining[]> {
   if (endianness() !== 'LE') throw new TorchRunError('the torch backend exchanges little-endian tensors; this machine is big-endian');
   const dir = await mkdtemp(join(tmpdir(), 'esm2-torch-train-'));
   try {

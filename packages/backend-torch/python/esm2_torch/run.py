@@ -31,21 +31,31 @@ def serve(request_dir):
     except ImportError as e:
         print("esm2_torch: torch cannot be imported by %s: %s" % (sys.executable, e), file=sys.stderr)
         return NO_TORCH
+    from .ddp import communicator
     from .ops import LOWERINGS
-    from .request import serve_run
+    from .request import RequestError, serve_run
 
     with open(os.path.join(request_dir, "request.json"), encoding="utf-8") as f:
         request = json.load(f)
     os.makedirs(os.path.join(request_dir, "outputs"), exist_ok=True)
     from .train import serve_train
 
+    comm = communicator()
+
     def serve_one(run, prefix):
-        return serve_train(request_dir, run, prefix) if run.get("mode") == "train" else serve_run(request_dir, run, prefix)
+        if run.get("mode") == "train":
+            return serve_train(request_dir, run, prefix, comm)
+        if comm.world > 1:
+            raise RequestError("only training runs on several ranks; this run evaluates graph '%s'" % run["graph"]["name"])
+        return serve_run(request_dir, run, prefix)
 
     if "runs" in request:
         response = {"runs": [serve_one(run, "%d-" % k) for k, run in enumerate(request["runs"])]}
     else:
         response = serve_one(request, "")
+    comm.close()
+    if comm.rank != 0:
+        return 0
     response["torch"] = torch.__version__
     response["ops"] = sorted(LOWERINGS)
     with open(os.path.join(request_dir, "response.json"), "w", encoding="utf-8") as f:

@@ -20,14 +20,25 @@ graph, one worker):
   the touched rows only, with embeddingLr when it is set; as the host does,
   in double precision stored to float32.
 
-Tables are dense tensors here; sparse gradients (nn.EmbeddingBag) and DDP
-come later.
+The step runs on any number of ranks (esm2_torch.ddp): each rank holds its
+rows of the global batch and a replica of every parameter; the loss is
+weighted by the rank's share of the global batch; dense gradients are summed
+over ranks (all_reduce), the rows gradients and ids all-gathered, the
+clipping norm taken over the sum. One rank is the case where every exchange
+is the identity.
+
+Tables are dense tensors whose looked-up rows are autograd leaves, not
+``nn.EmbeddingBag`` modules with sparse gradients: the project clips the
+norm of the pooled rows gradients (each lookup row counted once, as
+TensorFlow's IndexedSlices), which a bag's per-id sparse gradient does not
+give, and updates rows lazily in double precision; both are exact here.
 """
 
 import math
 
 import torch
 
+from .ddp import Single, split_rows
 from .graph import GraphError, run_graph
 from .ops import LOWERINGS
 from .request import RequestError, read_tensor, write_tensor
@@ -73,19 +84,28 @@ def position_weights(node, ids):
     return mask / mask.sum(dim=1, keepdim=True).clamp(min=1.0)
 
 
+def _rows_of(graph, feeds):
+    """The batch rows of the feeds (the first batched graph input given)."""
+    for item in graph["inputs"]:
+        if "batch" in item["type"]["shape"] and item["name"] in feeds:
+            return int(feeds[item["name"]].shape[item["type"]["shape"].index("batch")])
+    raise RequestError("the feeds hold no batched input of graph '%s'" % graph["name"])
+
+
 def f32(x):
     return torch.tensor(x, dtype=torch.float32)
 
 
 class Trainer:
-    """The project's training step on one process: dense Adam in float32, tables updated lazily on their touched rows."""
+    """The project's training step on this rank of ``comm`` (default: one process): dense Adam in float32, tables updated lazily on their touched rows."""
 
-    def __init__(self, graph, losses, weights, optimizer):
+    def __init__(self, graph, losses, weights, optimizer, comm=None):
         if "loss" not in losses:
             raise RequestError("losses must name the output 'loss' (the objective), got %s" % (losses,))
         self.graph = graph
         self.losses = list(losses)
         self.opt = optimizer
+        self.comm = comm or Single()
         self.tables, self.lookups = find_lookups(graph)
         self.dense = [p["name"] for p in graph["params"] if p["name"] not in self.tables]
         for p in graph["params"]:
@@ -105,34 +125,67 @@ class Trainer:
         """Every parameter by name, in the graph's order."""
         return {p["name"]: (self.params[p["name"]].detach() if p["name"] in self.params else self.table[p["name"]]) for p in self.graph["params"]}
 
-    def step(self, feeds):
-        """One step on a batch (inputs by name); returns the loss outputs' values before the update."""
-        opt = self.opt
+    def step(self, feeds, counts=None):
+        """One step on a global batch; returns the loss outputs' values on it, before the update.
+
+        ``feeds`` (inputs by name) are this rank's rows of the global batch;
+        ``counts`` the rows of every rank, in rank order (default: this
+        rank's alone, one process). Each rank's loss is weighted by its share
+        of the global batch (the loss outputs are means over rows), so the
+        summed gradients are the gradients of the global batch's loss: the
+        step is the one-process step on the whole global batch.
+        """
+        opt, comm = self.opt, self.comm
+        rows = _rows_of(self.graph, feeds)
+        counts = [rows] if counts is None else list(counts)
+        if len(counts) != comm.world or counts[comm.rank] != rows:
+            raise RequestError("this rank (%d of %d) has %d rows, the step's counts say %s" % (comm.rank, comm.world, rows, counts))
+        total = sum(counts)
+        share = f32(rows / total)
         t = self.t = self.t + 1
         given = {}
         for node in self.lookups:
             table, ids = self.table[node["inputs"][0]], feeds[node["inputs"][1]].to(torch.int64)
             with torch.no_grad():
-                rows = LOWERINGS[node["op"]]([table, ids], node["attrs"], node, None)
-            given[node["id"]] = rows.requires_grad_(True)
-        tensors = dict(feeds)
-        tensors.update(self.params)
-        values = run_graph(self.graph, tensors, self.losses, given)
-        losses = {name: float(values[name]) for name in self.losses}
+                rows_of_lookup = LOWERINGS[node["op"]]([table, ids], node["attrs"], node, None)
+            given[node["id"]] = rows_of_lookup.requires_grad_(True)
         wrt = [self.params[name] for name in self.dense] + [given[node["id"]] for node in self.lookups]
-        grads = torch.autograd.grad(values["loss"], wrt, allow_unused=True)
+        if rows > 0:
+            tensors = dict(feeds)
+            tensors.update(self.params)
+            values = run_graph(self.graph, tensors, self.losses, given)
+            # A share of exactly 1 (one rank) leaves the loss and its gradients unchanged.
+            grads = torch.autograd.grad(values["loss"] * share, wrt, allow_unused=True)
+            losses = torch.stack([values[name].detach().reshape(()) * share for name in self.losses])
+        else:  # a rank without rows in this (last, small) batch contributes nothing
+            grads = [None] * len(wrt)
+            losses = torch.zeros(len(self.losses), dtype=torch.float32)
         grads = [torch.zeros_like(x) if g is None else g for x, g in zip(wrt, grads)]
+        dense, lookups = grads[: len(self.dense)], grads[len(self.dense) :]
+        # One all_reduce: the dense gradients, the sum of squares of this rank's rows gradients
+        # (each lookup row counted once: the ranks' rows are distinct), the weighted losses.
+        flat = torch.cat([g.reshape(-1) for g in dense] + [torch.stack([(g * g).sum() for g in lookups]).sum().reshape(1) if lookups else torch.zeros(1), losses])
+        flat = comm.all_reduce_sum(flat)
+        n_dense = flat.shape[0] - 1 - len(self.losses)
+        dense_flat, rows_squares, losses = flat[:n_dense], flat[n_dense], flat[n_dense + 1 :]
+        dense = [piece.reshape(g.shape) for piece, g in zip(torch.split(dense_flat, [g.numel() for g in dense]), dense)]
+        # Every rank gets the global batch's rows gradients and ids, in rank order (= the global batch's order).
+        lookups = [comm.all_gather_rows(g, counts) for g in lookups]
+        ids = {}
+        for node in self.lookups:
+            name = node["inputs"][1]
+            if name not in ids:
+                ids[name] = comm.all_gather_rows(feeds[name].to(torch.int64), counts)
         if opt["clipNorm"] > 0:
-            dense = torch.cat([g.reshape(-1) for g in grads[: len(self.dense)]]) if self.dense else torch.zeros(0)
-            squares = [(dense * dense).sum()] + [(g * g).sum() for g in grads[len(self.dense) :]]
-            norm = torch.sqrt(torch.stack(squares).sum())
+            norm = torch.sqrt((dense_flat * dense_flat).sum() + rows_squares)
             limit = f32(opt["clipNorm"])
             scale = limit / torch.maximum(norm, limit)
-            grads = [g * scale for g in grads]
+            dense = [g * scale for g in dense]
+            lookups = [g * scale for g in lookups]
         with torch.no_grad():
-            self._dense_adam(grads[: len(self.dense)], t)
-            self._tables_update(grads[len(self.dense) :], feeds, t)
-        return losses
+            self._dense_adam(dense, t)
+            self._tables_update(lookups, ids, t)
+        return {name: float(value) for name, value in zip(self.losses, losses)}
 
     def _dense_adam(self, grads, t):
         """train-step.ts denseAdam: the folded form in float32, constants as float32."""
@@ -145,12 +198,12 @@ class Trainer:
             self.params[name] -= (m * step_size) / (torch.sqrt(v) + eps_hat)
             self.m[name], self.v[name] = m, v
 
-    def _tables_update(self, rows_grads, feeds, t):
+    def _tables_update(self, rows_grads, ids_by_input, t):
         """sparse-table.ts accumulate + update: per touched row, L2, then lazy Adam or Adagrad (double, stored float32)."""
         opt = self.opt
         ids_of, grads_of = {}, {}
         for node, g in zip(self.lookups, rows_grads):
-            ids = feeds[node["inputs"][1]].to(torch.int64)
+            ids = ids_by_input[node["inputs"][1]]
             weights = position_weights(node, ids)
             if ids.dim() == 1:
                 ids, weights = ids.unsqueeze(1), weights.unsqueeze(1)
@@ -187,20 +240,23 @@ class Trainer:
 OPTIMIZER_KEYS = ("lr", "beta1", "beta2", "eps", "embeddingOptimizer", "embeddingLr", "embeddingL2", "clipNorm")
 
 
-def serve_train(request_dir, request, prefix=""):
+def serve_train(request_dir, request, prefix="", comm=None):
     """Runs ``{mode: 'train', graph, losses, optimizer, weights, batches: {rows, inputs}}``; answers per-step losses and the final weights.
 
     ``batches.inputs`` holds each graph input's rows of every step, one after
     another ([Σ rows, …]); ``batches.rows`` is the row count of each step.
-    A loss that is not finite is answered as null.
+    A loss that is not finite is answered as null. On several ranks
+    (``comm``), each step's rows are split across them (split_rows) and only
+    rank 0 writes the final weights (every rank holds the same).
     """
+    comm = comm or Single()
     graph = request["graph"]
     optimizer = request["optimizer"]
     missing = [k for k in OPTIMIZER_KEYS if k not in optimizer]
     if missing:
         raise RequestError("optimizer: missing %s" % ", ".join(missing))
     weights = {name: read_tensor(request_dir, name, spec) for name, spec in request["weights"].items()}
-    trainer = Trainer(graph, request["losses"], weights, optimizer)
+    trainer = Trainer(graph, request["losses"], weights, optimizer, comm)
     rows = [int(n) for n in request["batches"]["rows"]]
     inputs = {name: read_tensor(request_dir, name, spec) for name, spec in request["batches"]["inputs"].items()}
     for name, tensor in inputs.items():
@@ -209,12 +265,16 @@ def serve_train(request_dir, request, prefix=""):
     losses = []
     start = 0
     for k, n in enumerate(rows):
-        feeds = {name: tensor[start : start + n] for name, tensor in inputs.items()}
+        counts = split_rows(n, comm.world)
+        first = start + sum(counts[: comm.rank])
+        feeds = {name: tensor[first : first + counts[comm.rank]] for name, tensor in inputs.items()}
         try:
-            step = trainer.step(feeds)
+            step = trainer.step(feeds, counts)
         except Exception as e:  # noqa: BLE001  (the step is named, the error kept)
             raise RequestError("step %d: %s: %s" % (k, type(e).__name__, e)) from e
         losses.append({name: (value if math.isfinite(value) else None) for name, value in step.items()})
         start += n
+    if comm.rank != 0:
+        return None
     final = trainer.weights()
     return {"losses": losses, "weights": {name: write_tensor(request_dir, "%sweight-%d" % (prefix, k), w, "f32") for k, (name, w) in enumerate(final.items())}}
