@@ -30,6 +30,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Agent, request } from 'node:http';
+import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -178,8 +179,24 @@ async function benchRaw(model: ReturnType<typeof buildModel>, encoders: Encoders
 
 interface Server {
   url: string;
+  /** CPU seconds the serve process (all its threads) has used so far; undefined where /proc is not there. */
+  cpuSeconds(): number | undefined;
   stop(): Promise<void>;
 }
+
+/** utime + stime of a process from /proc/PID/stat, in seconds (Linux only). */
+function procCpuSeconds(pid: number | undefined): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime are the 12th and 13th.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    // USER_HZ, which /proc counts in, is 100 on every Linux this runs on (getconf CLK_TCK).
+    return (Number(fields[11]) + Number(fields[12])) / 100;
+  } catch {
+    return undefined;
+  }
+}
+
 
 /** `esm2-score serve` in a child process (with --cpu-prof when asked), once it says where it listens. */
 async function serve(onnx: string, workers: number): Promise<Server> {
@@ -197,6 +214,7 @@ async function serve(onnx: string, workers: number): Promise<Server> {
   });
   return {
     url,
+    cpuSeconds: () => procCpuSeconds(child.pid),
     async stop() {
       const exited = once(child, 'exit');
       child.kill('SIGTERM');
@@ -220,22 +238,32 @@ async function benchHttp(onnx: string, model: ScoringModel, rows: Record<string,
     [`/v2/models/${name}/infer`, v2],
   ];
   console.log(`\nHTTP, esm2-score serve --workers ${workers} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''} (a child process: ${SERVE_CLI}) on ${server.url}, autocannon in this process, ${HTTP_SECONDS}s per level`);
-  console.log('route                          rows  concurrency   p50 ms   p99 ms      req/s     rows/s   errors  mean rows/session run  load');
+  console.log('CPU µs/row: CPU time per scored row of the serve process (all threads) and of this process (autocannon); cores: both together per second of wall time');
+  console.log('route                          rows  concurrency   p50 ms   p99 ms      req/s     rows/s   errors  mean rows/session run  server CPU µs/row  client CPU µs/row  cores  load');
   for (const [path, body] of routes) {
     const bodies = Array.from({ length: 16 }, (_, k) => body(rows.slice(k * 100, k * 100 + 100)));
     for (const connections of [1, 8, 32]) {
       const before = await batchStats(server.url);
+      const cpu0 = { server: server.cpuSeconds(), client: process.cpuUsage(), wall: performance.now() };
       const result = await autocannon({
         url: `${server.url}${path}`,
         connections,
         duration: HTTP_SECONDS,
         requests: bodies.map((b) => ({ method: 'POST' as const, path, headers: { 'content-type': 'application/json' }, body: b })),
       });
+      const serverCpu = server.cpuSeconds();
+      const clientCpu = process.cpuUsage(cpu0.client);
+      const wall = (performance.now() - cpu0.wall) / 1000;
       const after = await batchStats(server.url);
+      const scored = result.requests.total * 100;
+      const serverSeconds = serverCpu === undefined || cpu0.server === undefined ? undefined : serverCpu - cpu0.server;
+      const clientSeconds = (clientCpu.user + clientCpu.system) / 1e6;
+      const perRow = (seconds: number | undefined) => (seconds === undefined || scored === 0 ? '-' : ((seconds * 1e6) / scored).toFixed(1));
+      const cores = serverSeconds === undefined ? '-' : ((serverSeconds + clientSeconds) / wall).toFixed(2);
       const meanBatch = (after.sum - before.sum) / Math.max(1, after.count - before.count);
       const bad = result.errors + result.timeouts + result.non2xx;
       console.log(
-        `${path.padEnd(29)}  ${'100'.padStart(4)}  ${String(connections).padStart(11)}  ${result.latency.p50.toFixed(1).padStart(7)}  ${result.latency.p99.toFixed(1).padStart(7)}  ${Math.round(result.requests.average).toString().padStart(9)}  ${Math.round(result.requests.average * 100).toString().padStart(9)}  ${String(bad).padStart(7)}  ${meanBatch.toFixed(0).padStart(21)}  ${load()}`,
+        `${path.padEnd(29)}  ${'100'.padStart(4)}  ${String(connections).padStart(11)}  ${result.latency.p50.toFixed(1).padStart(7)}  ${result.latency.p99.toFixed(1).padStart(7)}  ${Math.round(result.requests.average).toString().padStart(9)}  ${Math.round(result.requests.average * 100).toString().padStart(9)}  ${String(bad).padStart(7)}  ${meanBatch.toFixed(0).padStart(21)}  ${perRow(serverSeconds).padStart(17)}  ${perRow(clientSeconds).padStart(17)}  ${cores.padStart(5)}  ${load()}`,
       );
     }
   }
