@@ -4,10 +4,11 @@ import { access } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { hasCheckpoint, readCheckpoint } from './train/checkpoint.js';
 import { describeEncoded, runData } from './train/data-source.js';
-import { backendName, DEFAULT_BACKEND, defaultWorkers, engineFactory, type BackendName } from './train/engines.js';
+import { backendName, DEFAULT_BACKEND, defaultWorkers, trainerFactory, type BackendName, type BackendOptions } from './train/engines.js';
 import { loadFitConfig, resolveFitSettings, type FitConfigFile, type FitFlags } from './train/fit-config.js';
 import { formatBaseRates, initialWeights } from './train/init.js';
-import { fitLoop, type FitRun, type LoopReporter } from './train/loop.js';
+import { fitLoop, isEpochTrainerFactory, type EpochTrainerFactory, type FitRun, type LoopReporter } from './train/loop.js';
+import type { EngineFactory } from '@esm2/core';
 import { lockRunDir, runPaths, type RunPaths } from './train/run-dir.js';
 import type { FitSettings, LoopPosition } from './train/settings.js';
 
@@ -27,7 +28,7 @@ export interface FitOptions extends Omit<FitFlags, 'data' | 'backend'> {
   /** Run directory: best/ (the best epoch's artifact), checkpoint/, history.json. */
   out: string;
   config?: string | FitConfigFile;
-  /** Training engine: 'onnx' (default) or 'tfjs' (needs the optional package @esm2/backend-tfjs). */
+  /** Training engine: 'onnx' (default), 'tfjs' (needs the optional package @esm2/backend-tfjs) or 'torch' (@esm2/backend-torch and PyTorch; encoded data). */
   backend?: BackendName;
   /**
    * onnx engine: sessions computing shares of each batch's gradients
@@ -38,6 +39,21 @@ export interface FitOptions extends Omit<FitFlags, 'data' | 'backend'> {
   /** Intra-op threads of each onnx session (default 1 with workers > 1, else 2) and whether idle threads spin. */
   threads?: number;
   spinning?: boolean;
+  /**
+   * torch backend (trains from a `data encode` directory): ranks on this
+   * machine under torchrun (torchrun's --nproc_per_node; without any launch
+   * option, one python process), machines and this one's number, node 0's
+   * address and port, restarts of the group after a rank fails, and the
+   * steps between the mid-epoch checkpoints a restarted group resumes from.
+   * Run-time settings, not saved with the run.
+   */
+  nprocPerNode?: number;
+  nnodes?: number;
+  nodeRank?: number;
+  masterAddr?: string;
+  masterPort?: number;
+  maxRestarts?: number;
+  checkpointEvery?: number;
   /** Continue the run in `out` from its last checkpoint with its saved settings. */
   resume?: boolean;
   /** Progress and log callbacks; silent when absent. */
@@ -93,6 +109,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
   const train = options.train === undefined ? undefined : resolve(options.train);
   const valid = options.valid === undefined ? undefined : resolve(options.valid);
   let run: Omit<FitRun, 'trainBatches' | 'validBatches' | 'factory' | 'paths' | 'reporter'> & { encodersObj: Encoders };
+  let factory: EngineFactory | EpochTrainerFactory;
   if (options.resume) {
     if (!(await hasCheckpoint(paths.checkpoint))) throw new Error(`--resume: ${paths.checkpoint} holds no checkpoint to resume from`);
     const ckpt = await readCheckpoint(paths.checkpoint);
@@ -111,6 +128,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     };
     await mustExist(settings.train, '--data');
     if (settings.valid) await mustExist(settings.valid, '--valid');
+    factory = await loadTrainer(settings, options);
     report.log?.(`resuming ${paths.dir} after epoch ${ckpt.position.epoch} (step ${ckpt.position.step}) of ${settings.epochs}`);
     run = {
       model: ckpt.model,
@@ -127,9 +145,9 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     const cfg = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
     const flags: FitFlags = { ...options, data: train, valid };
     const settings: FitSettings = { ...resolveFitSettings(flags, cfg, { backend: DEFAULT_BACKEND }), workers: options.workers ?? defaultWorkers() };
-    await engineFactory(settings.backend); // fail on a bad or missing backend before reading any data
     await mustExist(settings.train, '--data');
     if (settings.valid) await mustExist(settings.valid, '--valid');
+    factory = await loadTrainer(settings, options); // fail on a bad or missing backend before reading any data
     let trainRows: number | undefined;
     let encoders: Encoders;
     const encoded = await describeEncoded(settings.train);
@@ -170,12 +188,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
   const outcome = await fitLoop({
     ...run,
     ...data,
-    // Threads and spinning are run-time settings, not saved with the run: a resumed run takes them again.
-    factory: await engineFactory(settings.backend, {
-      workers: settings.workers ?? 1,
-      threads: options.threads ?? ((settings.workers ?? 1) > 1 ? 1 : 2),
-      spinning: options.spinning ?? false,
-    }),
+    factory,
     paths,
     reporter: report,
   });
@@ -189,6 +202,28 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     engine: outcome.engine,
     settings,
   };
+}
+
+/**
+ * The run's backend, checked before any data is read (an epoch trainer
+ * refuses data it cannot read, or a machine without its runtime). Threads,
+ * spinning and the torch launch are run-time settings, not saved with the
+ * run: a resumed run takes them again.
+ */
+async function loadTrainer(settings: FitSettings, options: FitOptions): Promise<EngineFactory | EpochTrainerFactory> {
+  const torch = Object.fromEntries(
+    (['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort', 'maxRestarts', 'checkpointEvery'] as const).filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
+  );
+  const backendOptions: BackendOptions = {
+    workers: settings.workers ?? 1,
+    threads: options.threads ?? ((settings.workers ?? 1) > 1 ? 1 : 2),
+    spinning: options.spinning ?? false,
+    torch,
+  };
+  const factory = await trainerFactory(settings.backend, backendOptions);
+  if (isEpochTrainerFactory(factory)) await factory.check(settings);
+  else if (Object.keys(torch).length > 0) throw new Error(`--${Object.keys(torch)[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is a torch backend option; this run trains with --backend ${settings.backend}`);
+  return factory;
 }
 
 /**

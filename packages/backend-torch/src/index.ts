@@ -27,4 +27,5 @@ export {
   type TorchRunOptions,
   type TorchTensor,
 } from './run.js';
+export { trainTorchEpochs, type TorchEpoch, type TorchFitOptions, type TorchFitRequest } from './fit.js';
 export { trainTorch, trainTorchRuns, type TorchTrainOptions, type TorchTraining, type TorchTrainRun } from './train.js';

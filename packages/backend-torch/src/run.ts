@@ -264,7 +264,8 @@ export async function runPythonModule(module: string, args: string[], options: P
   const child = spawn(python, argv, {
     stdio: ['ignore', options.onLine ? 'pipe' : 'ignore', 'pipe'],
     signal: options.signal,
-    killSignal: 'SIGKILL',
+    // torchrun stops its ranks on SIGTERM; SIGKILL would leave them running.
+    killSignal: options.launch ? 'SIGTERM' : 'SIGKILL',
     // Ranks take one thread each unless told otherwise (torchrun sets OMP_NUM_THREADS=1 too).
     env: { OMP_NUM_THREADS: '1', ...process.env, ...options.env, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1' },
   });
@@ -292,10 +293,13 @@ export async function runPythonModule(module: string, args: string[], options: P
     });
     if (aborted !== undefined) throw aborted;
     const lines = stderr.trimEnd().split('\n');
-    const ours = lines.filter((l) => l.startsWith('esm2_torch: ')).at(-1);
-    const last = (ours ?? lines.at(-1) ?? '').replace(/^esm2_torch: /, '');
+    const ours = lines.filter((l) => l.startsWith('esm2_torch: '));
+    // Under torchrun: the first rank to print its error line is the one that failed first (the others then
+    // lose their connections to it; torchrun's own "Root Cause" is whichever failure it noticed first).
+    const rankLine = ours.map((l) => /^esm2_torch: \[rank (\d+)\] (.*)$/.exec(l)).find((m) => m !== null);
+    const last = rankLine ? `rank ${rankLine[1]}: ${rankLine[2]}` : (ours.at(-1) ?? lines.at(-1) ?? '').replace(/^esm2_torch: /, '');
     if (exit.code === EXIT_NO_TORCH || (options.launch && exit.code !== 0 && /No module named '?torch\b|torch cannot be imported/.test(stderr))) {
-      throw new TorchMissingError(python, ours?.replace(/^esm2_torch: /, '') || (/No module named '?torch/.test(stderr) ? `torch cannot be imported by ${python}` : last) || 'torch cannot be imported');
+      throw new TorchMissingError(python, ours.at(-1)?.replace(/^esm2_torch: (\[rank \d+\] )?/, '') || (/No module named '?torch/.test(stderr) ? `torch cannot be imported by ${python}` : last) || 'torch cannot be imported');
     }
     if (exit.code !== 0) {
       const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;

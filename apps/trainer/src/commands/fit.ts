@@ -1,4 +1,4 @@
-import { integer, nameList, nonNegativeNumber, oneOf, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
+import { integer, nameList, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
 import { formatMetricsTable, INIT_MODES, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
@@ -10,6 +10,13 @@ import { progressReporter } from '../train/progress.js';
 
 interface FitCommandOptions extends FitFlags {
   out: string;
+  nprocPerNode?: number;
+  nnodes?: number;
+  nodeRank?: number;
+  masterAddr?: string;
+  masterPort?: number;
+  maxRestarts?: number;
+  checkpointEvery?: number;
   workers?: number;
   threads?: number;
   spinning: boolean;
@@ -61,7 +68,7 @@ export function registerFitCommand(program: Command): void {
     .option('--init <how>', `tower output biases of a new run: paper (0, p = 0.5) | calibrated (logit of the training data's base rates) (default: ${FIT_DEFAULTS.init})`, oneOf(INIT_MODES))
     .option('--embedding-lr <x>', `learning rate of the embedding rows; 0 = --lr (default: ${FIT_DEFAULTS.embeddingLr})`, nonNegativeNumber)
     .option('--embedding-l2 <x>', `L2 on the embedding rows each batch touches (default: ${FIT_DEFAULTS.embeddingL2})`, nonNegativeNumber)
-    .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')} (default: ${DEFAULT_BACKEND})`)
+    .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')} (default: ${DEFAULT_BACKEND}); torch trains with PyTorch (one process, or torchrun with --nproc-per-node) from a \`data encode\` directory, its epochs validated by the onnx engine`)
     .option(
       '--workers <n>',
       `onnx engine: sessions computing shares of each batch's gradients side by side, summed into one optimizer step (the same step as one session's); saved with the run, a resume keeps it unless given again (default: the cores, here ${defaultWorkers()})`,
@@ -69,6 +76,13 @@ export function registerFitCommand(program: Command): void {
     )
     .option('--threads <n>', 'intra-op threads of each onnx session (default: 1 with --workers > 1, else 2; on 2 cores two single-threaded workers beat one session with 2 threads)', positiveInt)
     .option('--spinning', 'let idle onnx threads spin-wait: faster on an idle machine, far slower when other processes compete', false)
+    .option('--nproc-per-node <n>', 'torch backend: ranks on this machine under torchrun (gloo); the global batch (--batch-size) is split across all ranks, so any number of ranks takes the same steps (default: one python process)', positiveInt)
+    .option('--nnodes <n>', 'torch backend: machines of the torchrun group, each running this command with its --node-rank (default 1)', positiveInt)
+    .option('--node-rank <n>', "torch backend: this machine's number, 0 … nnodes-1 (default 0)", nonNegativeInt)
+    .option('--master-addr <host>', 'torch backend: address of node 0 (default 127.0.0.1; required with --nnodes > 1)')
+    .option('--master-port <port>', 'torch backend: rendezvous port of node 0 (default: a free port on one machine; required with --nnodes > 1)', positiveInt)
+    .option('--max-restarts <n>', 'torch backend: times torchrun restarts the group after a rank fails; it resumes from the last checkpoint (default 0)', nonNegativeInt)
+    .option('--checkpoint-every <steps>', 'torch backend: steps between the mid-epoch checkpoints a restarted group resumes from; 0 = epoch ends only (default 1000)', nonNegativeInt)
     .option('--select-by <metric>', `the validation metric that picks the best epoch (best/): ${METRIC_NAMES.join(', ')}; logloss = ctr + ctavr + ctcvr logloss, resting on every row (default: ${FIT_DEFAULTS.selectBy})`)
     .option('--early-stop <metric>', `stop when this validation metric stops improving; it also picks the best epoch: ${METRIC_NAMES.join(', ')} (default: no early stopping)`)
     .option('--patience <n>', `epochs without improvement before stopping (default: ${FIT_DEFAULTS.patience})`, positiveInt)

@@ -32,7 +32,7 @@ export function modelOfArtifact(artifact: ModelArtifact): ZooModel {
 export async function writeCheckpoint(
   dir: string,
   run: { model: ZooModel; schema: FeatureSchema; encoders: unknown; settings: FitSettings },
-  engine: TrainingEngine,
+  engine: Pick<TrainingEngine, 'description' | 'getWeights' | 'getState'>,
   position: LoopPosition,
 ): Promise<void> {
   const artifact = artifactFromModel(run.model, run.schema, engine.getWeights(), {

@@ -9,6 +9,9 @@ export interface RunData {
   validBatches?(): AsyncIterable<Batch>;
 }
 
+/** The shuffle seed of epoch `epoch` (1-based): every engine's epoch order comes from it. */
+export const epochSeed = (settings: Pick<FitSettings, 'seed'>, epoch: number) => hashString(`epoch-${epoch}`, settings.seed);
+
 /** Rows per prediction batch in validation: bigger than training batches, since no gradients are kept. */
 export const evalBatchSize = (s: FitSettings) => Math.max(s.batchSize, 4096);
 
@@ -35,14 +38,13 @@ async function checkEncoders(dir: string, flag: string, runEncoders: unknown): P
  * An encoded directory must hold rows encoded with the run's encoders.
  */
 export async function runData(settings: FitSettings, encoders: Encoders, runEncoders: unknown): Promise<RunData> {
-  const seedOf = (epoch: number) => hashString(`epoch-${epoch}`, settings.seed);
   let trainBatches: RunData['trainBatches'];
   if (await isEncodedDir(settings.train)) {
     await checkEncoders(settings.train, '--data', runEncoders);
     const source = encodedEpochs(settings.train);
-    trainBatches = (epoch) => source({ batchSize: settings.batchSize, shuffle: { seed: seedOf(epoch) } });
+    trainBatches = (epoch) => source({ batchSize: settings.batchSize, shuffle: { seed: epochSeed(settings, epoch) } });
   } else {
-    trainBatches = (epoch) => prefetchDataset(settings.train, { encoders, batchSize: settings.batchSize, shuffle: { seed: seedOf(epoch), buffer: settings.shuffleBuffer } });
+    trainBatches = (epoch) => prefetchDataset(settings.train, { encoders, batchSize: settings.batchSize, shuffle: { seed: epochSeed(settings, epoch), buffer: settings.shuffleBuffer } });
   }
   const valid = settings.valid;
   if (valid === undefined) return { trainBatches };

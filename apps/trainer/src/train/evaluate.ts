@@ -10,7 +10,7 @@ export type PredictionsHook = (batch: Batch, predictions: Record<string, Float32
  * metrics (`collector.evaluate()`) and anything else drawn from the scores
  * (ROC and calibration curves for a report) then come from the same pass.
  */
-export async function scoreDataset(engine: TrainingEngine, model: ZooModel, batches: AsyncIterable<Batch>, onPredictions?: PredictionsHook): Promise<ScoreCollector> {
+export async function scoreDataset(engine: Pick<TrainingEngine, 'predict'>, model: ZooModel, batches: AsyncIterable<Batch>, onPredictions?: PredictionsHook): Promise<ScoreCollector> {
   const collector = new ScoreCollector();
   for await (const batch of batches) {
     const predictions = await engine.predict(batchToFeeds(model.graph, batch), model.predictions);
@@ -34,6 +34,6 @@ export async function scoreDataset(engine: TrainingEngine, model: ZooModel, batc
  * (exact AUCs, never an average of per-batch values). Oracle AUCs come for
  * free when the batches carry true probabilities.
  */
-export async function evaluateDataset(engine: TrainingEngine, model: ZooModel, batches: AsyncIterable<Batch>, onPredictions?: PredictionsHook): Promise<Esm2Metrics> {
+export async function evaluateDataset(engine: Pick<TrainingEngine, 'predict'>, model: ZooModel, batches: AsyncIterable<Batch>, onPredictions?: PredictionsHook): Promise<Esm2Metrics> {
   return (await scoreDataset(engine, model, batches, onPredictions)).evaluate();
 }

@@ -30,8 +30,49 @@ export interface LoopReporter {
   log?(message: string): void;
 }
 
+/** What the loop keeps of a trained epoch's model: it validates with `predict` and saves the weights and optimizer state. */
+export type EpochModel = Pick<TrainingEngine, 'description' | 'predict' | 'getWeights' | 'getState'>;
+
+/** One trained epoch: its training record (losses, time) and the model after it. */
+export interface TrainedEpoch {
+  record: EpochRecord;
+  model: EpochModel;
+}
+
+/**
+ * A backend that trains whole epochs itself, out of this process (torch
+ * under torchrun), and hands back each; the loop validates and saves them
+ * as it does a step engine's epochs.
+ */
+export interface EpochTrainer {
+  readonly name: string;
+  readonly description: string;
+  /**
+   * Trains the epochs after `position.epoch` up to settings.epochs and
+   * yields each as it ends, having set `position.step` and
+   * `position.trainRows`. Leaving the iteration early (an early stop) stops
+   * the training.
+   */
+  epochs(position: LoopPosition): AsyncIterable<TrainedEpoch>;
+  dispose(): void;
+}
+
+/** The registry's entry for an epoch-driven backend (train/engines.ts): it trains, and `scoring` scores what it trained. */
+export interface EpochTrainerFactory {
+  readonly kind: 'epochs';
+  readonly name: string;
+  /** The engine that validates and evaluates its models. */
+  readonly scoring: EngineFactory;
+  /** Refuses, before any data is read, what it cannot train (a machine without its runtime, data in a form it does not read). */
+  check(settings: FitSettings): Promise<void>;
+  create(run: FitRun): Promise<EpochTrainer>;
+}
+
+export const isEpochTrainerFactory = (f: EngineFactory | EpochTrainerFactory): f is EpochTrainerFactory => 'kind' in f && f.kind === 'epochs';
+
 export interface FitRun {
-  factory: EngineFactory;
+  /** A step engine the loop drives batch by batch, or an epoch trainer. */
+  factory: EngineFactory | EpochTrainerFactory;
   model: ZooModel;
   schema: FeatureSchema;
   /** The data layer's encoders JSON, saved with every artifact so scoring reads columns as training did. */
@@ -55,7 +96,7 @@ export interface FitOutcome {
 
 /**
  * The training loop, backend-neutral: it sees an EngineFactory and batches,
- * nothing else. Per epoch: train, validate (ESM2 metrics), keep the best
+ * or an EpochTrainerFactory, nothing else. Per epoch: train, validate (ESM2 metrics), keep the best
  * artifact, then write the checkpoint (atomically), then history.json — so
  * a kill at any moment resumes from the last finished epoch.
  */
@@ -69,16 +110,15 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
   const position: LoopPosition = structuredClone(run.start.position) ?? { epoch: 0, step: 0, badEpochs: 0, stopped: false, history: [] };
   if (run.trainRows !== undefined) position.trainRows = run.trainRows;
 
-  const engine = await run.factory.create({ model, weights: run.start.weights, optimizer: settings.optimizer });
-  report.log?.(`engine: ${engine.name} — ${engine.description}`);
+  const trainer = isEpochTrainerFactory(run.factory) ? await run.factory.create(run) : await stepTrainer(run.factory, run);
+  report.log?.(`engine: ${trainer.name} — ${trainer.description}`);
   let best: Esm2Metrics | undefined;
   let warnedUndefined = false;
   try {
-    if (run.start.state) engine.setState(run.start.state);
     if (position.stopped) report.log?.(`this run already stopped early at epoch ${position.epoch}`);
-    while (!position.stopped && position.epoch < settings.epochs) {
-      const epoch = position.epoch + 1;
-      const record = await trainEpoch(engine, run, epoch, position);
+    if (position.stopped || position.epoch >= settings.epochs) return { position, engine: trainer.description };
+    for await (const { record, model: engine } of trainer.epochs(position)) {
+      const epoch = record.epoch;
       let improved = true;
       if (run.validBatches) {
         const metrics = await evaluateDataset(engine, model, run.validBatches());
@@ -107,12 +147,34 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
       await writeCheckpoint(paths.checkpoint, run, engine, position);
       await writeJsonAtomic(paths.history, position.history, { mkdirs: true });
       report.log?.(`checkpoint: epoch ${epoch} saved`);
-      if (position.stopped) report.log?.(`early stop: ${settings.earlyStop!.metric} has not improved for ${position.badEpochs} epoch(s); best epoch ${position.best?.epoch}`);
+      if (position.stopped) {
+        report.log?.(`early stop: ${settings.earlyStop!.metric} has not improved for ${position.badEpochs} epoch(s); best epoch ${position.best?.epoch}`);
+        break;
+      }
     }
-    return { position, engine: engine.description, ...(best ? { best } : {}) };
+    return { position, engine: trainer.description, ...(best ? { best } : {}) };
   } finally {
-    engine.dispose();
+    trainer.dispose();
   }
+}
+
+/** A step engine as an epoch trainer: each epoch's batches stepped through in this process. */
+async function stepTrainer(factory: EngineFactory, run: FitRun): Promise<EpochTrainer> {
+  const engine = await factory.create({ model: run.model, weights: run.start.weights, optimizer: run.settings.optimizer });
+  try {
+    if (run.start.state) engine.setState(run.start.state);
+  } catch (e) {
+    engine.dispose();
+    throw e;
+  }
+  return {
+    name: engine.name,
+    description: engine.description,
+    async *epochs(position) {
+      for (let epoch = position.epoch + 1; epoch <= run.settings.epochs; epoch++) yield { record: await trainEpoch(engine, run, epoch, position), model: engine };
+    },
+    dispose: () => engine.dispose(),
+  };
 }
 
 async function trainEpoch(engine: TrainingEngine, run: FitRun, epoch: number, position: LoopPosition): Promise<EpochRecord> {
@@ -134,8 +196,12 @@ async function trainEpoch(engine: TrainingEngine, run: FitRun, epoch: number, po
   if (steps === 0) throw new Error(`${run.settings.train}: no training batches`);
   if (position.trainRows === undefined) position.trainRows = rows;
   const seconds = (performance.now() - t0) / 1000;
-  const train_losses = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / rows]));
-  return { epoch, train_loss: train_losses.loss!, train_losses, seconds: round(seconds, 2), samples_per_s: Math.round(rows / seconds) };
+  return epochRecord(epoch, Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / rows])), rows, seconds);
+}
+
+/** An epoch's history line before validation: its mean losses over `rows` rows and its speed. */
+export function epochRecord(epoch: number, losses: Record<string, number>, rows: number, seconds: number): EpochRecord {
+  return { epoch, train_loss: losses.loss!, train_losses: losses, seconds: round(seconds, 2), samples_per_s: Math.round(rows / seconds) };
 }
 
 /**
@@ -164,7 +230,7 @@ export async function* readAhead<T>(batches: AsyncIterable<Batch>, step: (batch:
   }
 }
 
-async function writeBest(run: FitRun, engine: TrainingEngine, record: EpochRecord): Promise<void> {
+async function writeBest(run: FitRun, engine: EpochModel, record: EpochRecord): Promise<void> {
   const metadata = jsonSafe({ kind: 'model', epoch: record.epoch, engine: engine.description, settings: run.settings, metrics: record });
   await writeArtifact(run.paths.best, artifactFromModel(run.model, run.schema, engine.getWeights(), { encoders: run.encoders, metadata }));
 }

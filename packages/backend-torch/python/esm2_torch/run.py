@@ -70,8 +70,10 @@ def main(argv):
     try:
         return serve(argv[1])
     except Exception as e:  # one clear line for the caller, not a traceback
+        from . import error_prefix
+
         lines = str(e).splitlines()
-        print("esm2_torch: %s: %s" % (type(e).__name__, lines[0] if lines else ""), file=sys.stderr)
+        print("%s%s: %s" % (error_prefix(), type(e).__name__, lines[0] if lines else ""), file=sys.stderr, flush=True)
         return 1
 
 

@@ -125,6 +125,36 @@ class Trainer:
         """Every parameter by name, in the graph's order."""
         return {p["name"]: (self.params[p["name"]].detach() if p["name"] in self.params else self.table[p["name"]]) for p in self.graph["params"]}
 
+    def state_keys(self):
+        """The optimizer state under core's STATE_KEYS (engine-state.ts): name -> (tensor, dtype); checkpoints move between backends."""
+        keys = {"step": (torch.tensor(self.t, dtype=torch.int32), "i32")}
+        for name in self.dense:
+            keys["adam/m/%s" % name] = (self.m[name], "f32")
+            keys["adam/v/%s" % name] = (self.v[name], "f32")
+        for name in self.tables:
+            if self.opt["embeddingOptimizer"] == "adam":
+                keys["adam/m/%s" % name] = (self.first[name], "f32")
+                keys["adam/v/%s" % name] = (self.second[name], "f32")
+            else:
+                keys["adagrad/acc/%s" % name] = (self.second[name], "f32")
+        return keys
+
+    def set_state(self, state):
+        """Restores a state by STATE_KEYS (tensors by key), refusing one of another model or embedding optimizer before changing anything."""
+        keys = self.state_keys()
+        missing = sorted(set(keys) - set(state))
+        extra = sorted(set(state) - set(keys))
+        if missing or extra:
+            raise RequestError("optimizer state does not match this model and optimizer (embedding optimizer '%s')%s%s" % (
+                self.opt["embeddingOptimizer"], "; missing: %s" % ", ".join(missing[:5]) if missing else "", "; unexpected: %s" % ", ".join(extra[:5]) if extra else ""))
+        for key, (have, _) in keys.items():
+            if key != "step" and state[key].numel() != have.numel():
+                raise RequestError("optimizer state '%s' has %d values, expected %d" % (key, state[key].numel(), have.numel()))
+        self.t = int(state["step"].reshape(-1)[0])
+        for key, (have, _) in keys.items():
+            if key != "step":
+                have.copy_(state[key].reshape(have.shape).to(torch.float32))
+
     def step(self, feeds, counts=None):
         """One step on a global batch; returns the loss outputs' values on it, before the update.
 
