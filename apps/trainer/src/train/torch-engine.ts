@@ -60,6 +60,9 @@ export function torchTrainerFactory(options: TorchBackendOptions, scoring: Engin
           const { settings } = run;
           const epochs = [];
           for (let e = position.epoch + 1; e <= settings.epochs; e++) epochs.push({ epoch: e, seed: epochSeed(settings, e) });
+          if ((options.nodeRank ?? 0) > 0) {
+            run.reporter?.log?.(`node ${options.nodeRank} hosts ranks only: rank 0 (on node 0) trains what node 0's fit asked for and writes the run there; this run directory gets no epochs`);
+          }
           let current = position.epoch + 1;
           run.reporter?.epochStart?.(current, settings.epochs, position.trainRows);
           const trained = trainTorchEpochs(

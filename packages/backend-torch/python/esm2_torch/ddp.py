@@ -41,6 +41,9 @@ class Single:
     def all_gather_rows(self, tensor, counts):
         return tensor
 
+    def broadcast(self, obj):
+        return obj
+
     def barrier(self):
         pass
 
@@ -68,6 +71,12 @@ class Group:
         parts = [torch.empty_like(padded) for _ in range(self.world)]
         dist.all_gather(parts, padded)
         return torch.cat([part[:n] for part, n in zip(parts, counts)])
+
+    def broadcast(self, obj):
+        """Rank 0's (picklable) object, on every rank."""
+        box = [obj if self.rank == 0 else None]
+        dist.broadcast_object_list(box, src=0)
+        return box[0]
 
     def barrier(self):
         dist.barrier()

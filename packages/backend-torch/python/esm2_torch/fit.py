@@ -8,8 +8,11 @@ The request (written by @esm2/backend-torch's trainTorchEpochs):
      start: {step, weights: {name: spec}, state?: {key: spec}},
      out: DIR}                          where this writes (see below)
 
-Spec paths are relative to the request file's directory. Every rank reads
-the manifest and maps the shards' column files (numpy.memmap). Epoch e's
+Spec paths are relative to the request file's directory; ``out`` is
+absolute. Rank 0 reads the request and its tensors and sends them to every
+rank (ranks on other machines train what node 0 asked for); every rank
+reads the manifest and maps the shards' column files (numpy.memmap), so
+``data`` must be a path every machine sees. Epoch e's
 order is the data package's: a Fisher–Yates permutation of all rows drawn
 from mulberry32(seed), the same as the TypeScript engines' (encodedEpochs);
 its global batches are consecutive runs of ``batchSize`` rows of it (the
@@ -26,8 +29,8 @@ Rank 0 writes, all atomically (a temporary name, then a rename):
 - ``out/last.pt``: every ``checkpointEvery`` steps and at each epoch's end,
   the weights, optimizer state and position. A group torchrun restarts
   after a rank failed (--max-restarts) resumes from it when it belongs to
-  this request's runId, so its epochs end with the weights an
-  uninterrupted run would have;
+  this request's runId (rank 0 reads it and sends it to every rank), so
+  its epochs end with the weights an uninterrupted run would have;
 
 and prints one JSON line per event on stdout: ``{"event": "progress",
 epoch, rows, loss}`` (at most every half second), ``{"event": "epoch",
@@ -45,30 +48,26 @@ NO_TORCH = 3
 M32 = 0xFFFFFFFF
 
 
-def mulberry32(seed):
-    """core's mulberry32 (random.ts) on unsigned 32-bit values: uniforms in [0, 1), the same sequence as TypeScript's."""
-    state = [seed & M32]
+def uniforms(seed, count):
+    """The first ``count`` draws of core's mulberry32(seed) (random.ts), vectorised (its state is a counter): uniforms in [0, 1), TypeScript's sequence."""
+    import numpy
 
-    def imul(a, b):
-        return (a * b) & M32
-
-    def draw():
-        a = state[0] = (state[0] + 0x6D2B79F5) & M32
-        t = imul(a ^ (a >> 15), a | 1)
-        t ^= (t + imul(t ^ (t >> 7), t | 61)) & M32
-        return (t ^ (t >> 14)) / 4294967296
-
-    return draw
+    k = numpy.arange(1, count + 1, dtype=numpy.uint64)
+    a = ((numpy.uint64(seed & M32) + k * numpy.uint64(0x6D2B79F5)) & numpy.uint64(M32)).astype(numpy.uint32)
+    with numpy.errstate(over="ignore"):  # uint32 products wrap, as Math.imul's
+        t = (a ^ (a >> numpy.uint32(15))) * (a | numpy.uint32(1))
+        t ^= t + (t ^ (t >> numpy.uint32(7))) * (t | numpy.uint32(61))
+        return (t ^ (t >> numpy.uint32(14))).astype(numpy.float64) / 4294967296.0
 
 
 def permutation(n, seed):
-    """The data package's seeded Fisher–Yates permutation of 0..n−1 (shards/read.ts)."""
+    """The data package's seeded Fisher–Yates permutation of 0..n−1 (shards/read.ts): the same order as the TypeScript engines' epochs."""
     import numpy
 
-    rand = mulberry32(seed)
+    draws = uniforms(seed, max(n - 1, 0))
+    js = numpy.floor(draws * numpy.arange(n, 1, -1, dtype=numpy.float64)).astype(numpy.int64).tolist()
     p = list(range(n))
-    for i in range(n - 1, 0, -1):
-        j = int(rand() * (i + 1))
+    for i, j in zip(range(n - 1, 0, -1), js):
         p[i], p[j] = p[j], p[i]
     return numpy.asarray(p, dtype=numpy.int64)
 
@@ -184,35 +183,46 @@ def fit(request_path):
     from .request import read_tensor
     from .train import OPTIMIZER_KEYS, Trainer
 
-    base = os.path.dirname(os.path.abspath(request_path))
-    with open(request_path, encoding="utf-8") as f:
-        request = json.load(f)
+    comm = communicator()
+    # Rank 0's request and start tensors, sent to every rank: ranks on other machines train what node 0 asked for.
+    payload = None
+    if comm.rank == 0:
+        base = os.path.dirname(os.path.abspath(request_path))
+        with open(request_path, encoding="utf-8") as f:
+            request = json.load(f)
+        start = request["start"]
+        payload = (
+            request,
+            {name: read_tensor(base, name, spec) for name, spec in start["weights"].items()},
+            {key: read_tensor(base, key, spec) for key, spec in start["state"].items()} if start.get("state") else None,
+        )
+    request, weights, state = comm.broadcast(payload)
+    start = request["start"]
     missing = [k for k in OPTIMIZER_KEYS if k not in request["optimizer"]]
     if missing:
         raise FitError("optimizer: missing %s" % ", ".join(missing))
     batch_size = int(request["batchSize"])
     every = int(request.get("checkpointEvery") or 0)
-    out = os.path.join(base, request["out"]) if not os.path.isabs(request["out"]) else request["out"]
+    out = request["out"]
     graph = request["graph"]
     shards = Shards(request["data"])
-    comm = communicator()
-    start = request["start"]
-    weights = {name: read_tensor(base, name, spec) for name, spec in start["weights"].items()}
     trainer = Trainer(graph, request["losses"], weights, request["optimizer"], comm)
-    if start.get("state"):
-        trainer.set_state({key: read_tensor(base, key, spec) for key, spec in start["state"].items()})
+    if state is not None:
+        trainer.set_state(state)
     step = int(start["step"])
-    # Where a restarted group picks up: the last checkpoint of this request, if any.
-    resume = None
+    # Where a restarted group picks up: rank 0's last checkpoint of this request, if any, sent to every
+    # rank (on other machines, ranks see their own node's directory, not rank 0's).
     last = os.path.join(out, "last.pt")
-    if os.path.exists(last):
+    resume = None
+    if comm.rank == 0 and os.path.exists(last):
         saved = torch.load(last)
-        if saved["runId"] == request["runId"]:
-            resume = saved
-            for name, w in saved["weights"].items():
-                (trainer.params[name].data if name in trainer.params else trainer.table[name]).copy_(w)
-            trainer.set_state(saved["state"])
-            step = saved["step"]
+        resume = saved if saved["runId"] == request["runId"] else None
+    resume = comm.broadcast(resume)
+    if resume is not None:
+        for name, w in resume["weights"].items():
+            (trainer.params[name].data if name in trainer.params else trainer.table[name]).copy_(w)
+        trainer.set_state(resume["state"])
+        step = resume["step"]
 
     def emit(event):
         if comm.rank == 0:
