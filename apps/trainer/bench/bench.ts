@@ -17,6 +17,13 @@
  * torch the reason is printed and the anchor skipped. Its timed loop starts
  * from encoded batches in memory, so the ratio favours PyTorch slightly.
  *
+ * The torch backend itself (@esm2/backend-torch: the IR run by PyTorch with
+ * the project's training step, as `fit --backend torch` runs it) trains one
+ * epoch from the encoded shards on 1 rank and on 2 ranks (torchrun, gloo on
+ * loopback, 1 thread each); its samples/s (python's own epoch time, without
+ * the startup) are printed next to the onnx engine's encoded epochs, or why
+ * they are skipped.
+ *
  *   pnpm --filter @esm2/trainer bench            (or `pnpm bench` at the root; 300 k rows)
  *   BENCH_ROWS=2000000 pnpm --filter @esm2/trainer bench     (the README's figures)
  */
@@ -29,8 +36,9 @@ import { fileURLToPath } from 'node:url';
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
+import { torchInfo, trainTorchEpochs, type TorchLaunch } from '@esm2/backend-torch';
 import { readAhead } from '../src/train/loop.js';
-import { batchToFeeds, fitEncoders, openDataset, openEncodedDataset, prefetchDataset, writeEncodedShards, writeSynthetic, type Batch, type DatasetOptions, type Encoders } from '@esm2/data';
+import { batchToFeeds, EncodedShards, fitEncoders, openDataset, openEncodedDataset, prefetchDataset, writeEncodedShards, writeSynthetic, type Batch, type DatasetOptions, type Encoders } from '@esm2/data';
 
 interface Config {
   engine: 'onnx' | 'tfjs';
@@ -167,6 +175,24 @@ async function runTorch(file: string, dir: string): Promise<Record<string, numbe
   return JSON.parse(line.slice(7)) as Record<string, number>;
 }
 
+/**
+ * One epoch of the torch backend over the encoded shards, on one python
+ * process and on 2 ranks under torchrun: samples/s by rank count, or why
+ * there are none.
+ */
+async function runTorchBackend(encoded: string, dir: string): Promise<{ ranks: number; samplesPerS: number; seconds: number }[] | string> {
+  const info = await torchInfo().catch((e: unknown) => e as Error);
+  if (info instanceof Error) return info.message;
+  const { encoders } = await EncodedShards.describe(encoded);
+  const model = buildModel(encoders.schema);
+  const out = [];
+  for (const launch of [undefined, { nprocPerNode: 2 }] as (TorchLaunch | undefined)[]) {
+    const request = { model, weights: initWeights(model.graph, 1), step: 0, optimizer: DEFAULT_OPTIMIZER, data: encoded, batchSize: BATCH, epochs: [{ epoch: 1, seed: SHUFFLE.seed }], dir: join(dir, 'torch-backend') };
+    for await (const e of trainTorchEpochs(request, launch ? { launch } : {})) out.push({ ranks: launch?.nprocPerNode ?? 1, samplesPerS: e.rows / e.seconds, seconds: e.seconds });
+  }
+  return out;
+}
+
 async function main(): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'esm2-train-bench-'));
   try {
@@ -225,6 +251,17 @@ async function main(): Promise<void> {
       console.log(`  (per CPU-second of the process, all threads: PyTorch ${Math.round(torch.epoch_samples_per_cpu_s!)}; a loaded machine shares cores unevenly between 1- and 2-thread processes)`);
       for (const e of epochs) {
         console.log(`  ${e.label.padEnd(44)} ${Math.round(e.samplesPerS).toString().padStart(8)} samples/s = ${(e.samplesPerS / anchor).toFixed(2)}× PyTorch   (${Math.round(e.perCpuS)} per CPU-second)`);
+      }
+      console.log('');
+    }
+    const backend = await runTorchBackend(encoded, dir);
+    if (typeof backend === 'string') console.log(`torch backend skipped: ${backend}\n`);
+    else {
+      const onnxEncoded = epochs.filter((e) => e.label.endsWith('encoded epoch'));
+      console.log(`torch backend (@esm2/backend-torch: the IR run by PyTorch ${typeof torch === 'string' ? '' : `${torch.torch} `}with the project's step, as fit --backend torch; encoded shards, batch ${BATCH}; load ${loadavg()[0]!.toFixed(1)}):`);
+      for (const b of backend) {
+        const ratios = onnxEncoded.map((e) => `${(b.samplesPerS / e.samplesPerS).toFixed(2)}× ${e.label.replace(', encoded epoch', '')}`).join(', ');
+        console.log(`  ${b.ranks === 1 ? '1 rank (one process)  ' : `${b.ranks} ranks (torchrun, gloo)`} ${Math.round(b.samplesPerS).toString().padStart(8)} samples/s per epoch (${b.seconds.toFixed(1)} s)${ratios ? ` = ${ratios} (encoded epochs)` : ''}`);
       }
       console.log('');
     }
