@@ -156,4 +156,20 @@ describe('fit --backend torch refuses what it cannot train', () => {
     expect(o.code).toBe(1);
     expect(o.err).toContain('--nproc-per-node is a torch backend option; this run trains with --backend onnx');
   });
+
+  it('a python without torch, before any data is read, naming the package to install', async () => {
+    const saved = process.env.ESM2_PYTHON;
+    process.env.ESM2_PYTHON = join(dir, 'no-such-python');
+    let r;
+    try {
+      r = await run('fit', '--data', join(dir, 'train.enc'), '--out', join(dir, 'runs/no-torch'), '--backend', 'torch', ...smallFlags);
+    } finally {
+      if (saved === undefined) delete process.env.ESM2_PYTHON;
+      else process.env.ESM2_PYTHON = saved;
+    }
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`the torch backend needs PyTorch for Python under ${join(dir, 'no-such-python')}`);
+    expect(r.err).toContain('apt-get install python3-torch');
+    await expect(access(join(dir, 'runs/no-torch/checkpoint'))).rejects.toThrow();
+  });
 });
