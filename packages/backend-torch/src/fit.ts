@@ -103,6 +103,7 @@ export async function* trainTorchEpochs(request: TorchFitRequest, options: Torch
 
   // Epoch events wait here until the consumer asks for them; `wake` resolves the consumer's wait.
   const ready: string[] = [];
+  let announced = 0;
   let wake: (() => void) | undefined;
   const notify = () => {
     wake?.();
@@ -128,7 +129,9 @@ export async function* trainTorchEpochs(request: TorchFitRequest, options: Torch
       }
       if (event.event === 'progress') options.onProgress?.({ epoch: event.epoch!, rows: event.rows!, loss: event.loss! });
       else if (event.event === 'log' && event.message) options.onLog?.(event.message);
-      else if (event.event === 'epoch' && event.dir) {
+      else if (event.event === 'epoch' && event.dir && event.epoch! > announced) {
+        // A group restarted between an epoch's announcement and its next checkpoint announces it again.
+        announced = event.epoch!;
         ready.push(event.dir);
         notify();
       }

@@ -284,9 +284,10 @@ def fit(request_path):
                     json.dump(meta, f)
 
             write_atomically(final, fill)
-        # The next epoch starts from here after a restart.
-        checkpoint(epoch + 1, 0, {name: 0.0 for name in request["losses"]}, 0, 0.0)
+        # Announced before the next epoch's start is saved: a group restarted in between trains the epoch's
+        # end again and announces it twice (the TypeScript side takes the first), never not at all.
         emit({"event": "epoch", "epoch": epoch, "dir": "epoch-%d" % epoch})
+        checkpoint(epoch + 1, 0, {name: 0.0 for name in request["losses"]}, 0, 0.0)
     comm.close()
     return 0
 
