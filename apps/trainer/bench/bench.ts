@@ -28,7 +28,6 @@
  *   BENCH_ROWS=2000000 pnpm --filter @esm2/trainer bench     (the README's figures)
  */
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { mkdir, mkdtemp, open as openFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
 import { availableParallelism, endianness, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -36,7 +35,7 @@ import { fileURLToPath } from 'node:url';
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
-import { torchInfo, trainTorchEpochs, type TorchLaunch } from '@esm2/backend-torch';
+import { openblasCoretype, torchInfo, trainTorchEpochs, type TorchLaunch } from '@esm2/backend-torch';
 import { readAhead } from '../src/train/loop.js';
 import { batchToFeeds, EncodedShards, fitEncoders, openDataset, openEncodedDataset, prefetchDataset, writeEncodedShards, writeSynthetic, type Batch, type DatasetOptions, type Encoders } from '@esm2/data';
 
@@ -136,29 +135,6 @@ async function writeTorchInputs(file: string, dir: string): Promise<void> {
       : { name: f.name, kind: f.kind, rows: tableSize(f), dim: f.embeddingDim ?? model.config.embeddingDim, ...(f.kind === 'multiCategorical' ? { maxLength: f.maxLength, pooling: f.pooling } : {}) },
   );
   await writeFile(join(dir, 'meta.json'), JSON.stringify({ rows, batch: BATCH, fields, model: model.config, optimizer: DEFAULT_OPTIMIZER, inputs }, null, 1));
-}
-
-/**
- * The OpenBLAS kernels for the anchor. Debian's torch 1.13 does its GEMMs in
- * the system OpenBLAS (0.3.21; BLAS_INFO=generic), whose CPU detection falls
- * back to Prescott (SSE3) on this VM's CPUID ("Intel(R) Xeon(R) Processor"):
- * measured here, 31 against 142 GFLOP/s for a 1024×256 · 256×128 product and
- * 12k against 36k samples/s per anchor epoch. So the core type is named from
- * the CPU's flags (OPENBLAS_CORETYPE, when set, wins); undefined leaves
- * OpenBLAS to its own detection.
- */
-function openblasCoretype(): string | undefined {
-  if (process.env.OPENBLAS_CORETYPE !== undefined) return process.env.OPENBLAS_CORETYPE;
-  let flags: string[];
-  try {
-    flags = (/^flags\s*:(.*)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1] ?? '').trim().split(/\s+/);
-  } catch {
-    return undefined;
-  }
-  if (flags.includes('avx512bf16')) return 'Cooperlake';
-  if (flags.includes('avx512f')) return 'SkylakeX';
-  if (flags.includes('avx2')) return 'Haswell';
-  return undefined;
 }
 
 /** The PyTorch anchor's RESULT, or why there is none. */

@@ -8,6 +8,7 @@
 export {
   DEFAULT_PYTHON,
   freePort,
+  openblasCoretype,
   resolveLaunch,
   runPythonModule,
   PYTHON_DIR,
