@@ -1,7 +1,8 @@
 import { torchInfo, TorchMissingError } from '@esm2/backend-torch';
 import { runCli } from '@esm2/cli-kit';
-import { readArtifact, type ModelArtifact } from '@esm2/core';
+import { auc, readArtifact, type ModelArtifact } from '@esm2/core';
 import { writeSynthetic } from '@esm2/data';
+import { Scorer } from '@esm2/scorer';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,6 +22,7 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'esm2-fit-torch-'));
   await writeSynthetic(join(dir, 'train.csv'), { rows: 4000, seed: 5 });
   await writeSynthetic(join(dir, 'valid.csv'), { rows: 1500, seed: 6 });
+  await writeSynthetic(join(dir, 'test.csv'), { rows: 20_000, seed: 7 });
   expect((await run('data', 'encode', '--in', join(dir, 'train.csv'), '--out', join(dir, 'train.enc'), '--shards', '3')).code).toBe(0);
   expect((await run('data', 'encode', '--in', join(dir, 'valid.csv'), '--out', join(dir, 'valid.enc'), '--encoders', join(dir, 'train.enc'))).code).toBe(0);
 });
@@ -57,6 +59,26 @@ function worstWeight(a: ModelArtifact, b: ModelArtifact): number {
     for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i]! - v[i]!));
   }
   return worst;
+}
+/** Test AUCs of a run's best/ scored by the scorer package (esm2-score's Scorer) from raw rows of test.csv: CTR and CTCVR on all rows, CVR on clicked rows. */
+async function testAucs(out: string): Promise<{ ctr: number; cvr: number; ctcvr: number }> {
+  const [header, ...lines] = (await readFile(join(dir, 'test.csv'), 'utf8')).trim().split('\n');
+  const columns = header!.split(',');
+  const rows = lines.map((line) => Object.fromEntries(line.split(',').map((v, i) => [columns[i]!, /^-?\d+(\.\d+)?$/.test(v) ? Number(v) : v])));
+  const scorer = await Scorer.load(join(out, 'best'));
+  try {
+    const scores = await scorer.score(rows);
+    const col = (f: (row: Record<string, number>) => number, from: readonly Record<string, unknown>[]) => Float64Array.from(from, (r) => f(r as Record<string, number>));
+    const click = col((r) => r['click']!, rows);
+    const buy = col((r) => r['buy']!, rows);
+    return {
+      ctr: auc(col((s) => s['pctr']!, scores), click),
+      cvr: auc(col((s) => s['pcvr']!, scores), buy, click),
+      ctcvr: auc(col((s) => s['pctcvr']!, scores), buy),
+    };
+  } finally {
+    await scorer.close();
+  }
 }
 const history = async (out: string) => JSON.parse(await readFile(join(out, 'history.json'), 'utf8')) as (EpochRecord & { ctr_auc: number })[];
 
@@ -99,6 +121,14 @@ describe.skipIf(skip)('fit --backend torch', () => {
     const metrics = JSON.parse(await readFile(join(dir, 'torch-2-metrics.json'), 'utf8')) as { ctr_auc: number };
     const bestEpoch = (await readCheckpoint(join(two, 'checkpoint'))).position.best!.epoch;
     expect(metrics.ctr_auc).toBeCloseTo(h2[bestEpoch - 1]!.ctr_auc, 6);
+    // esm2-score's Scorer scores the 2-rank best/ on held-out rows with the 1-rank run's test AUCs
+    // (20 000 generated rows: ~800 clicks but few purchases, so CVR and CTCVR are noisy, the same noise for both).
+    const [a1, a2] = [await testAucs(one), await testAucs(two)];
+    expect(a2.ctr).toBeGreaterThan(0.5);
+    for (const k of ['ctr', 'cvr', 'ctcvr'] as const) {
+      expect(Number.isFinite(a2[k]), `${k} AUC ${a2[k]}`).toBe(true);
+      expect(Math.abs(a2[k] - a1[k]), `${k} AUC: 2 ranks ${a2[k]}, 1 rank ${a1[k]}`).toBeLessThan(1e-3);
+    }
     // The scratch directory of the ranks is gone.
     await expect(access(join(two, 'torch'))).rejects.toThrow();
   });
