@@ -139,9 +139,9 @@ if kill -0 "$server" 2>/dev/null; then kill -KILL "$server"; fail "esm2-score se
 wait "$server" && served=0 || served=$?
 [ "$served" = 0 ] || fail "esm2-score serve exited $served after SIGTERM: $(cat serve.log)"
 
-# @esm2/backend-tfjs is an optional peer of the trainer: without it the onnx engine
-# trains and `--backend tfjs` fails naming the package to install.
-step "the trainer without the optional @esm2/backend-tfjs"
+# @esm2/backend-tfjs and @esm2/backend-torch are optional peers of the trainer: without
+# them the onnx engine trains and `--backend tfjs|torch` fails naming the package to install.
+step "the trainer without the optional @esm2/backend-tfjs and @esm2/backend-torch"
 lean="$work/lean"
 mkdir -p "$lean"
 printf '{ "name": "esm2-pack-check-lean", "private": true, "type": "module", "dependencies": { "@esm2/trainer": "file:%s" } }\n' "${TARBALL[@esm2/trainer]}" >"$lean/package.json"
@@ -153,5 +153,10 @@ run pnpm exec esm2-train fit --data "$app/train.csv" --model esm2 --out runs/onn
 if pnpm exec esm2-train fit --data "$app/train.csv" --model esm2 --out runs/tfjs --epochs 1 --backend tfjs 2>tfjs.err; then fail "--backend tfjs succeeded without @esm2/backend-tfjs"; fi
 cat tfjs.err
 grep -q 'npm install @esm2/backend-tfjs' tfjs.err || fail "--backend tfjs without the package does not say to install @esm2/backend-tfjs"
+# @esm2/backend-torch is the other optional peer, refused the same way.
+[ ! -e "$lean/node_modules/.pnpm/node_modules/@esm2/backend-torch" ] || fail "@esm2/backend-torch was installed without being asked for"
+if pnpm exec esm2-train fit --data "$app/train.csv" --model esm2 --out runs/torch --epochs 1 --backend torch 2>torch.err; then fail "--backend torch succeeded without @esm2/backend-torch"; fi
+cat torch.err
+grep -q 'npm install @esm2/backend-torch' torch.err || fail "--backend torch without the package does not say to install @esm2/backend-torch"
 
 step "ok: ${#PUBLISHED[@]} packages packed, linted, installed and their README examples run"
