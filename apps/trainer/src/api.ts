@@ -11,6 +11,7 @@ import { fitLoop, isEpochTrainerFactory, type EpochTrainerFactory, type FitRun, 
 import type { EngineFactory } from '@esm2/core';
 import { lockRunDir, runPaths, type RunPaths } from './train/run-dir.js';
 import type { FitSettings, LoopPosition } from './train/settings.js';
+import { TORCH_LAUNCH_KEYS, type TorchLaunchOptions } from './train/torch-options.js';
 
 /**
  * What `fit()` takes: the `fit` command's flags as an object. Paths are
@@ -18,7 +19,15 @@ import type { FitSettings, LoopPosition } from './train/settings.js';
  * `train`/`model` for a new run) has a default; `config` is a fit config
  * file path or its parsed content, and the other options override it.
  */
-export interface FitOptions extends Omit<FitFlags, 'data' | 'backend'> {
+/**
+ * The torch backend's launch (TorchLaunchOptions; it trains from a `data
+ * encode` directory): ranks on this machine under torchrun (without any of
+ * them, one python process), machines and this one's number, node 0's
+ * address and port, restarts of the group after a rank fails, and the steps
+ * between the mid-epoch checkpoints a restarted group resumes from.
+ * Run-time settings, not saved with the run.
+ */
+export interface FitOptions extends Omit<FitFlags, 'data' | 'backend'>, TorchLaunchOptions {
   /**
    * Training data: .csv, .tsv or .parquet, or a directory written by
    * `esm2-train data encode` (its encoders are used instead of fitting new
@@ -39,21 +48,6 @@ export interface FitOptions extends Omit<FitFlags, 'data' | 'backend'> {
   /** Intra-op threads of each onnx session (default 1 with workers > 1, else 2) and whether idle threads spin. */
   threads?: number;
   spinning?: boolean;
-  /**
-   * torch backend (trains from a `data encode` directory): ranks on this
-   * machine under torchrun (torchrun's --nproc_per_node; without any launch
-   * option, one python process), machines and this one's number, node 0's
-   * address and port, restarts of the group after a rank fails, and the
-   * steps between the mid-epoch checkpoints a restarted group resumes from.
-   * Run-time settings, not saved with the run.
-   */
-  nprocPerNode?: number;
-  nnodes?: number;
-  nodeRank?: number;
-  masterAddr?: string;
-  masterPort?: number;
-  maxRestarts?: number;
-  checkpointEvery?: number;
   /** Continue the run in `out` from its last checkpoint with its saved settings. */
   resume?: boolean;
   /** Progress and log callbacks; silent when absent. */
@@ -212,7 +206,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
  */
 async function loadTrainer(settings: FitSettings, options: FitOptions): Promise<EngineFactory | EpochTrainerFactory> {
   const torch = Object.fromEntries(
-    (['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort', 'maxRestarts', 'checkpointEvery'] as const).filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
+    TORCH_LAUNCH_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
   );
   const backendOptions: BackendOptions = {
     workers: settings.workers ?? 1,

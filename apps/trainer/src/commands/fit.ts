@@ -7,16 +7,10 @@ import { BACKEND_NAMES, DEFAULT_BACKEND, backendName, defaultWorkers } from '../
 import { FIT_DEFAULTS, type FitFlags } from '../train/fit-config.js';
 import { METRIC_NAMES } from '../train/metric-key.js';
 import { progressReporter } from '../train/progress.js';
+import type { TorchLaunchOptions } from '../train/torch-options.js';
 
-interface FitCommandOptions extends FitFlags {
+interface FitCommandOptions extends FitFlags, TorchLaunchOptions {
   out: string;
-  nprocPerNode?: number;
-  nnodes?: number;
-  nodeRank?: number;
-  masterAddr?: string;
-  masterPort?: number;
-  maxRestarts?: number;
-  checkpointEvery?: number;
   workers?: number;
   threads?: number;
   spinning: boolean;

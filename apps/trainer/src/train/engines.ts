@@ -2,7 +2,7 @@ import type { EngineFactory } from '@esm2/core';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { availableParallelism } from 'node:os';
 import { isEpochTrainerFactory, type EpochTrainerFactory } from './loop.js';
-import type { TorchBackendOptions } from './torch-engine.js';
+import type { TorchBackendOptions } from './torch-options.js';
 
 /**
  * The training engines the trainer can run, by `--backend` name. This is

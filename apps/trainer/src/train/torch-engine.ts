@@ -5,24 +5,8 @@ import { join } from 'node:path';
 import { epochSeed } from './data-source.js';
 import { epochRecord, type EpochModel, type EpochTrainer, type EpochTrainerFactory, type FitRun } from './loop.js';
 import type { FitSettings } from './settings.js';
+import { DEFAULT_CHECKPOINT_EVERY, type TorchBackendOptions } from './torch-options.js';
 
-/** How the torch backend runs: torchrun's launch (one python process without `nprocPerNode`) and its mid-epoch checkpoints. */
-export interface TorchBackendOptions {
-  /** Ranks on this machine (torchrun's --nproc_per_node); default 1. */
-  nprocPerNode?: number;
-  nnodes?: number;
-  nodeRank?: number;
-  masterAddr?: string;
-  masterPort?: number;
-  /** Times torchrun restarts the group after a rank fails; it resumes from the last (mid-epoch) checkpoint. */
-  maxRestarts?: number;
-  /** Steps between mid-epoch checkpoints a restarted group resumes from (default 1000; 0: epoch ends only). */
-  checkpointEvery?: number;
-  /** Extra environment of the python processes. */
-  env?: Record<string, string>;
-}
-
-export const DEFAULT_CHECKPOINT_EVERY = 1000;
 
 /**
  * The torch backend as the loop's epoch trainer: the ranks train every
