@@ -44,7 +44,6 @@ import shutil
 import sys
 import time
 
-NO_TORCH = 3
 M32 = 0xFFFFFFFF
 
 
@@ -292,25 +291,7 @@ def fit(request_path):
     return 0
 
 
-def main(argv):
-    if len(argv) != 2:
-        print("usage: python3 -m esm2_torch.fit REQUEST_JSON", file=sys.stderr)
-        return 2
-    try:
-        import torch  # noqa: F401
-        import numpy  # noqa: F401
-    except ImportError as e:
-        print("esm2_torch: torch cannot be imported by %s: %s" % (sys.executable, e), file=sys.stderr)
-        return NO_TORCH
-    try:
-        return fit(argv[1])
-    except Exception as e:  # one clear line for the caller, not a traceback
-        from . import error_prefix
-
-        lines = str(e).splitlines()
-        print("%s%s: %s" % (error_prefix(), type(e).__name__, lines[0] if lines else ""), file=sys.stderr, flush=True)
-        return 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    from . import main
+
+    sys.exit(main(sys.argv, "python3 -m esm2_torch.fit REQUEST_JSON", fit))

@@ -20,17 +20,13 @@ import json
 import os
 import sys
 
-NO_TORCH = 3
+from . import main
 
 
 def serve(request_dir):
     """Reads request.json, runs it, writes response.json and the output files; returns the exit code."""
-    try:
-        import torch
-        import numpy  # noqa: F401  (tensors are read and written through numpy)
-    except ImportError as e:
-        print("esm2_torch: torch cannot be imported by %s: %s" % (sys.executable, e), file=sys.stderr)
-        return NO_TORCH
+    import torch
+
     from .ddp import communicator
     from .ops import LOWERINGS
     from .request import RequestError, serve_run
@@ -63,19 +59,5 @@ def serve(request_dir):
     return 0
 
 
-def main(argv):
-    if len(argv) != 2:
-        print("usage: python3 -m esm2_torch.run REQUEST_DIR", file=sys.stderr)
-        return 2
-    try:
-        return serve(argv[1])
-    except Exception as e:  # one clear line for the caller, not a traceback
-        from . import error_prefix
-
-        lines = str(e).splitlines()
-        print("%s%s: %s" % (error_prefix(), type(e).__name__, lines[0] if lines else ""), file=sys.stderr, flush=True)
-        return 1
-
-
 if __name__ == "__main__":
-    sys.exit(main(sys.argv))
+    sys.exit(main(sys.argv, "python3 -m esm2_torch.run REQUEST_DIR", serve))
