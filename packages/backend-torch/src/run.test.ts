@@ -14,10 +14,9 @@ import {
   type ModelConfigInput,
   type Weights,
 } from '@esm2/core';
-import { randomFeeds, smallSchema, worstError } from '@esm2/core/testing';
+import { edgeOpsFeeds, edgeOpsGraph, randomFeeds, smallSchema, worstError } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PYTHON, runTorchGraph, runTorchGraphs, torchInfo, TorchMissingError, TorchRunError, type TorchResult, type TorchRun } from './run.js';
-import { edgeOpsFeeds, edgeOpsGraph } from './test-support/graphs.js';
 
 // Torch is Debian's python3-torch under /usr/bin/python3 (ESM2_PYTHON points elsewhere). Without it
 // these tests skip, saying why; under CI=true (.ci/run installs python3-torch) they fail instead.
