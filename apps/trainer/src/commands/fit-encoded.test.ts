@@ -1,12 +1,11 @@
-import { runCli } from '@esm2/cli-kit';
 import { readArtifact } from '@esm2/core';
 import { writeSynthetic } from '@esm2/data';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../train/checkpoint.js';
-import { trainerProgram } from '../program.js';
+import { runTrainer } from '../test-support/cli.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -19,33 +18,18 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-/** The trainer's commands in this process (the data CLI's own process is tested once in data.test.ts). */
-async function run(...args: string[]) {
-  let err = '';
-  const out: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const progress = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  try {
-    const program = trainerProgram().configureOutput({ writeOut: () => undefined, writeErr: (s) => (err += s) });
-    const code = await runCli(program, { name: 'esm2-train', version: '0', args });
-    return { code, err: err.replace(/\s+/g, ' '), out: out.join('\n') };
-  } finally {
-    log.mockRestore();
-    progress.mockRestore();
-  }
-}
 
 const small = ['--model', 'esm2', '--epochs', '1', '--batch-size', '100', '--towers', '8', '--embedding-dim', '4', '--seed', '3', '--select-by', 'ctr_auc'];
 
 describe('fit --data <encoded directory>', () => {
   it("trains from the directory with its encoders, validates on one encoded with them, and writes the run", async () => {
     const [trainEnc, validEnc] = [join(dir, 'train.enc'), join(dir, 'valid.enc')];
-    expect((await run('data', 'encode', '--in', join(dir, 'train.csv'), '--out', trainEnc, '--shards', '2')).code).toBe(0);
-    const v = await run('data', 'encode', '--in', join(dir, 'valid.csv'), '--out', validEnc, '--encoders', trainEnc);
+    expect((await runTrainer('data', 'encode', '--in', join(dir, 'train.csv'), '--out', trainEnc, '--shards', '2')).code).toBe(0);
+    const v = await runTrainer('data', 'encode', '--in', join(dir, 'valid.csv'), '--out', validEnc, '--encoders', trainEnc);
     expect(v.code).toBe(0);
     expect(v.out).toContain(`800 rows of ${join(dir, 'valid.csv')} → ${validEnc}: 1 shard(s) of 800 rows`);
     const out = join(dir, 'runs/enc');
-    const r = await run('fit', '--data', trainEnc, '--valid', validEnc, '--out', out, ...small);
+    const r = await runTrainer('fit', '--data', trainEnc, '--valid', validEnc, '--out', out, ...small);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const ckpt = await readCheckpoint(join(out, 'checkpoint'));
@@ -57,17 +41,17 @@ describe('fit --data <encoded directory>', () => {
     const best = await readArtifact(join(out, 'best'));
     expect(best.encoders).toEqual(JSON.parse(await readFile(join(trainEnc, 'encoders.json'), 'utf8')));
     // A resume reads the same directory again.
-    expect((await run('fit', '--out', out, '--resume', '--epochs', '2')).code).toBe(0);
+    expect((await runTrainer('fit', '--out', out, '--resume', '--epochs', '2')).code).toBe(0);
     expect((await readCheckpoint(join(out, 'checkpoint'))).position).toMatchObject({ epoch: 2, step: 40 });
   });
 
   it('refuses validation data encoded with other encoders, and a --daction the directory was not encoded with', async () => {
     const [trainEnc, own] = [join(dir, 'train.enc'), join(dir, 'valid-own.enc')];
-    expect((await run('data', 'encode', '--in', join(dir, 'valid.csv'), '--out', own)).code).toBe(0);
-    const r = await run('fit', '--data', trainEnc, '--valid', own, '--out', join(dir, 'runs/mismatch'), ...small);
+    expect((await runTrainer('data', 'encode', '--in', join(dir, 'valid.csv'), '--out', own)).code).toBe(0);
+    const r = await runTrainer('fit', '--data', trainEnc, '--valid', own, '--out', join(dir, 'runs/mismatch'), ...small);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`--valid ${own}: encoded with other encoders than this run's`);
-    const d = await run('fit', '--data', trainEnc, '--out', join(dir, 'runs/daction'), '--daction', 'cart', ...small);
+    const d = await runTrainer('fit', '--data', trainEnc, '--out', join(dir, 'runs/daction'), '--daction', 'cart', ...small);
     expect(d.code).toBe(1);
     expect(d.err).toContain(`--daction cart: ${trainEnc} was encoded with DAction = daction`);
   });

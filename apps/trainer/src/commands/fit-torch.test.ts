@@ -1,14 +1,13 @@
 import { torchInfo, TorchMissingError } from '@esm2/backend-torch';
-import { runCli } from '@esm2/cli-kit';
 import { auc, readArtifact, type ModelArtifact } from '@esm2/core';
 import { writeSynthetic } from '@esm2/data';
 import { Scorer } from '@esm2/scorer';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fit } from '../api.js';
-import { trainerProgram } from '../program.js';
+import { runTrainer } from '../test-support/cli.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/settings.js';
 
@@ -23,30 +22,14 @@ beforeAll(async () => {
   await writeSynthetic(join(dir, 'train.csv'), { rows: 4000, seed: 5 });
   await writeSynthetic(join(dir, 'valid.csv'), { rows: 1500, seed: 6 });
   await writeSynthetic(join(dir, 'test.csv'), { rows: 20_000, seed: 7 });
-  expect((await run('data', 'encode', '--in', join(dir, 'train.csv'), '--out', join(dir, 'train.enc'), '--shards', '3')).code).toBe(0);
-  expect((await run('data', 'encode', '--in', join(dir, 'valid.csv'), '--out', join(dir, 'valid.enc'), '--encoders', join(dir, 'train.enc'))).code).toBe(0);
+  expect((await runTrainer('data', 'encode', '--in', join(dir, 'train.csv'), '--out', join(dir, 'train.enc'), '--shards', '3')).code).toBe(0);
+  expect((await runTrainer('data', 'encode', '--in', join(dir, 'valid.csv'), '--out', join(dir, 'valid.enc'), '--encoders', join(dir, 'train.enc'))).code).toBe(0);
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 afterEach(() => {
   process.exitCode = undefined;
 });
 
-/** The trainer's commands in this process; stdout lines and the error output are kept. */
-async function run(...args: string[]) {
-  let err = '';
-  const out: string[] = [];
-  const logs: string[] = [];
-  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
-  const progress = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (logs.push(String(s)), true));
-  try {
-    const program = trainerProgram().configureOutput({ writeOut: () => undefined, writeErr: (s) => (err += s) });
-    const code = await runCli(program, { name: 'esm2-train', version: '0', args });
-    return { code, err: err.replace(/\s+/g, ' '), out: out.join('\n'), logs: logs.join('') };
-  } finally {
-    log.mockRestore();
-    progress.mockRestore();
-  }
-}
 
 const SMALL = { model: 'esm2' as const, epochs: 2, batchSize: 101, towers: [8], embeddingDim: 4, seed: 3, selectBy: 'ctr_auc', workers: 1 };
 const smallFlags = ['--model', 'esm2', '--epochs', '2', '--batch-size', '101', '--towers', '8', '--embedding-dim', '4', '--seed', '3', '--select-by', 'ctr_auc', '--workers', '1'];
@@ -88,7 +71,7 @@ describe.skipIf(skip)('fit --backend torch', () => {
     const two = join(dir, 'runs/torch-2');
     const onnx = join(dir, 'runs/onnx');
     await fit({ ...data(), ...SMALL, out: one, backend: 'torch' });
-    const r = await run('fit', '--data', data().train, '--valid', data().valid, '--out', two, '--backend', 'torch', '--nproc-per-node', '2', ...smallFlags);
+    const r = await runTrainer('fit', '--data', data().train, '--valid', data().valid, '--out', two, '--backend', 'torch', '--nproc-per-node', '2', ...smallFlags);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.logs).toContain('engine: torch — PyTorch under torchrun, 2 rank(s) (gloo)');
@@ -116,7 +99,7 @@ describe.skipIf(skip)('fit --backend torch', () => {
     // best/ is a plain model artifact: `eval` scores it as any run's, with the AUC the loop validated.
     const best = await readArtifact(join(two, 'best'));
     expect((best.metadata as { kind: string }).kind).toBe('model');
-    const e = await run('eval', '--model', two, '--data', join(dir, 'valid.csv'), '--out', join(dir, 'torch-2-metrics.json'));
+    const e = await runTrainer('eval', '--model', two, '--data', join(dir, 'valid.csv'), '--out', join(dir, 'torch-2-metrics.json'));
     expect(e.err).toBe('');
     const metrics = JSON.parse(await readFile(join(dir, 'torch-2-metrics.json'), 'utf8')) as { ctr_auc: number };
     const bestEpoch = (await readCheckpoint(join(two, 'checkpoint'))).position.best!.epoch;
@@ -137,9 +120,9 @@ describe.skipIf(skip)('fit --backend torch', () => {
     const straight = join(dir, 'runs/torch-2');
     const resumed = join(dir, 'runs/torch-resumed');
     const args = ['--data', data().train, '--valid', data().valid, '--backend', 'torch', '--nproc-per-node', '2', ...smallFlags];
-    const first = await run('fit', ...args, '--out', resumed, '--epochs', '1');
+    const first = await runTrainer('fit', ...args, '--out', resumed, '--epochs', '1');
     expect(first.code, first.err).toBe(0);
-    const second = await run('fit', '--out', resumed, '--resume', '--epochs', '2', '--nproc-per-node', '2');
+    const second = await runTrainer('fit', '--out', resumed, '--resume', '--epochs', '2', '--nproc-per-node', '2');
     expect(second.code, second.err).toBe(0);
     expect(second.logs).toContain('after epoch 1 (step 40) of 2');
     const [want, got] = await Promise.all([straight, resumed].map((d) => readCheckpoint(join(d, 'checkpoint'))));
@@ -151,7 +134,7 @@ describe.skipIf(skip)('fit --backend torch', () => {
     process.env.ESM2_TORCH_FAIL_AT = '1:55';
     let r;
     try {
-      r = await run('fit', ...args, '--out', restarted, '--max-restarts', '1', '--checkpoint-every', '5');
+      r = await runTrainer('fit', ...args, '--out', restarted, '--max-restarts', '1', '--checkpoint-every', '5');
     } finally {
       delete process.env.ESM2_TORCH_FAIL_AT;
     }
@@ -167,7 +150,7 @@ describe.skipIf(skip)('fit --backend torch', () => {
     process.env.ESM2_TORCH_FAIL_AT = '1:3';
     let r;
     try {
-      r = await run('fit', '--data', data().train, '--out', join(dir, 'runs/torch-failed'), '--backend', 'torch', '--nproc-per-node', '2', ...smallFlags);
+      r = await runTrainer('fit', '--data', data().train, '--out', join(dir, 'runs/torch-failed'), '--backend', 'torch', '--nproc-per-node', '2', ...smallFlags);
     } finally {
       delete process.env.ESM2_TORCH_FAIL_AT;
     }
@@ -179,10 +162,10 @@ describe.skipIf(skip)('fit --backend torch', () => {
 describe('fit --backend torch refuses what it cannot train', () => {
   it('a data file that is not a `data encode` directory, and torch options with another backend', async () => {
     const csv = join(dir, 'train.csv');
-    const r = await run('fit', '--data', csv, '--out', join(dir, 'runs/csv'), '--backend', 'torch', ...smallFlags);
+    const r = await runTrainer('fit', '--data', csv, '--out', join(dir, 'runs/csv'), '--backend', 'torch', ...smallFlags);
     expect(r.code).toBe(1);
     expect(r.err).toContain(`--backend torch reads encoded shards, and ${csv} is not a \`data encode\` directory: encode it first (esm2-train data encode --in ${csv} --out DIR --shards N)`);
-    const o = await run('fit', '--data', csv, '--out', join(dir, 'runs/onnx-ranks'), '--nproc-per-node', '2', ...smallFlags);
+    const o = await runTrainer('fit', '--data', csv, '--out', join(dir, 'runs/onnx-ranks'), '--nproc-per-node', '2', ...smallFlags);
     expect(o.code).toBe(1);
     expect(o.err).toContain('--nproc-per-node is a torch backend option; this run trains with --backend onnx');
   });
@@ -192,7 +175,7 @@ describe('fit --backend torch refuses what it cannot train', () => {
     process.env.ESM2_PYTHON = join(dir, 'no-such-python');
     let r;
     try {
-      r = await run('fit', '--data', join(dir, 'train.enc'), '--out', join(dir, 'runs/no-torch'), '--backend', 'torch', ...smallFlags);
+      r = await runTrainer('fit', '--data', join(dir, 'train.enc'), '--out', join(dir, 'runs/no-torch'), '--backend', 'torch', ...smallFlags);
     } finally {
       if (saved === undefined) delete process.env.ESM2_PYTHON;
       else process.env.ESM2_PYTHON = saved;

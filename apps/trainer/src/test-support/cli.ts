@@ -1,6 +1,9 @@
+import { runCli } from '@esm2/cli-kit';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { vi } from 'vitest';
+import { trainerProgram } from '../program.js';
 
 const trainerDir = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 
@@ -39,4 +42,26 @@ export function stderrLine(child: ChildProcess, text: string, what: string): Pro
     });
     child.once('exit', () => rej(new Error(`the CLI exited before ${what}:\n${seen}`)));
   });
+}
+
+/**
+ * The trainer's commands in this process, as `esm2-train ARGS` runs them:
+ * the exit code, the error output (whitespace folded), the stdout lines and
+ * what went to stderr (progress and logs). Tests using it reset
+ * `process.exitCode` after each test.
+ */
+export async function runTrainer(...args: string[]): Promise<{ code: number; err: string; out: string; logs: string }> {
+  let err = '';
+  const out: string[] = [];
+  const logs: string[] = [];
+  const log = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void out.push(a.join(' ')));
+  const progress = vi.spyOn(process.stderr, 'write').mockImplementation((s) => (logs.push(String(s)), true));
+  try {
+    const program = trainerProgram().configureOutput({ writeOut: () => undefined, writeErr: (s) => (err += s) });
+    const code = await runCli(program, { name: 'esm2-train', version: '0', args });
+    return { code, err: err.replace(/\s+/g, ' '), out: out.join('\n'), logs: logs.join('') };
+  } finally {
+    log.mockRestore();
+    progress.mockRestore();
+  }
 }
