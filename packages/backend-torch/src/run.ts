@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { createInterface } from 'node:readline';
@@ -6,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { DType, Graph, HostTensor } from '@esm2/core';
+import { runCommand, type DType, type Graph, type HostTensor } from '@esm2/core';
 
 /** Debian's interpreter, where `apt-get install python3-torch` puts torch (a venv's python would not see it). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';
@@ -18,7 +17,6 @@ export const TORCH_INSTALL_HINT = 'install it with: apt-get install python3-torc
 
 /** esm2_torch.run's exit code when torch (or numpy) cannot be imported. */
 const EXIT_NO_TORCH = 3;
-const STDERR_KEEP = 16_384;
 
 /** torch (or the python to run it) is not there; the message names the python and the package to install. */
 export class TorchMissingError extends Error {
@@ -289,37 +287,27 @@ export async function runPythonModule(module: string, args: string[], options: P
   }
   const kernels = openblasCoretype();
   const coretype = kernels === undefined ? {} : { OPENBLAS_CORETYPE: kernels };
-  const child = spawn(python, argv, {
-    stdio: ['ignore', options.onLine ? 'pipe' : 'ignore', 'pipe'],
-    signal: options.signal,
-    // torchrun stops its ranks on SIGTERM; SIGKILL would leave them running.
-    killSignal: options.launch ? 'SIGTERM' : 'SIGKILL',
-    // Ranks take one thread each unless told otherwise (torchrun sets OMP_NUM_THREADS=1 too); OpenBLAS the CPU's kernels.
-    env: { OMP_NUM_THREADS: '1', ...coretype, ...process.env, ...options.env, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1' },
-  });
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (s: string) => {
-    stderr = (stderr + s).slice(-STDERR_KEEP);
-  });
-  if (options.onLine && child.stdout) {
-    const onLine = options.onLine;
-    createInterface({ input: child.stdout, crlfDelay: Infinity }).on('line', (line) => {
-      const prefixed = /^\[default(\d+)\]:(.*)$/.exec(line);
-      if (prefixed) onLine(prefixed[2]!, Number(prefixed[1]));
-      else if (!options.launch) onLine(line, 0);
-    });
-  }
-  let aborted: Error | undefined;
+  const onLine = options.onLine;
   try {
-    const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-      child.once('error', (e: NodeJS.ErrnoException) => {
-        if (e.name === 'AbortError') aborted = options.signal?.reason instanceof Error ? options.signal.reason : e;
-        else if (e.code === 'ENOENT' || e.code === 'EACCES') reject(new TorchMissingError(python, `cannot run ${python} (${e.code})`));
-        else reject(e);
-      });
-      child.once('close', (code, signal) => resolve({ code, signal }));
+    const exit = await runCommand(python, argv, {
+      signal: options.signal,
+      // torchrun stops its ranks on SIGTERM; SIGKILL would leave them running.
+      killSignal: options.launch ? 'SIGTERM' : 'SIGKILL',
+      // Ranks take one thread each unless told otherwise (torchrun sets OMP_NUM_THREADS=1 too); OpenBLAS the CPU's kernels.
+      env: { OMP_NUM_THREADS: '1', ...coretype, ...process.env, ...options.env, PYTHONPATH: pythonPath, PYTHONDONTWRITEBYTECODE: '1' },
+      ...(onLine
+        ? {
+            stdout: (stream) =>
+              createInterface({ input: stream, crlfDelay: Infinity }).on('line', (line) => {
+                const prefixed = /^\[default(\d+)\]:(.*)$/.exec(line);
+                if (prefixed) onLine(prefixed[2]!, Number(prefixed[1]));
+                else if (!options.launch) onLine(line, 0);
+              }),
+          }
+        : {}),
+      cannotStart: (code) => new TorchMissingError(python, `cannot run ${python} (${code})`),
     });
-    if (aborted !== undefined) throw aborted;
+    const { stderr } = exit;
     const lines = stderr.trimEnd().split('\n');
     const ours = lines.filter((l) => l.startsWith('esm2_torch: '));
     // Under torchrun: the first rank to print its error line is the one that failed first (the others then

@@ -1,4 +1,4 @@
-import { spawn } from 'node:child_process';
+import { runCommand } from '@esm2/core';
 import { fileURLToPath } from 'node:url';
 
 /** Debian's interpreter, where `apt-get install python3-xgboost` puts XGBoost (a venv's python would not see it). */
@@ -9,7 +9,6 @@ export const SCRIPT = fileURLToPath(new URL('../python/xgb_baseline.py', import.
 
 /** The script's exit code when numpy or xgboost cannot be imported. */
 const EXIT_NO_XGBOOST = 3;
-const STDERR_KEEP = 16_384;
 
 export const INSTALL_HINT = 'install it with: apt-get install python3-xgboost';
 
@@ -51,30 +50,15 @@ export interface RunOptions {
  */
 export async function runScript(jobPath: string, what: string, options: RunOptions = {}): Promise<unknown> {
   const python = options.python ?? DEFAULT_PYTHON;
-  options.signal?.throwIfAborted();
-  const child = spawn(python, [SCRIPT, jobPath], {
-    stdio: ['ignore', 'pipe', 'pipe'],
+  let stdout = '';
+  const exit = await runCommand(python, [SCRIPT, jobPath], {
     signal: options.signal,
     killSignal: 'SIGKILL',
     env: { ...process.env, PYTHONDONTWRITEBYTECODE: '1' },
+    stdout: (stream) => stream.on('data', (s: string) => (stdout += s)),
+    cannotStart: (code) => new XgboostMissingError(python, `cannot run ${python} (${code})`),
   });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
-  child.stderr.setEncoding('utf8').on('data', (s: string) => {
-    stderr = (stderr + s).slice(-STDERR_KEEP);
-  });
-  // An abort is reported once the process is gone (closed), so no XGBoost outlives the call.
-  let aborted: Error | undefined;
-  const exit = await new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve, reject) => {
-    child.once('error', (e: NodeJS.ErrnoException) => {
-      if (e.name === 'AbortError') aborted = options.signal?.reason instanceof Error ? options.signal.reason : e;
-      else if (e.code === 'ENOENT' || e.code === 'EACCES') reject(new XgboostMissingError(python, `cannot run ${python} (${e.code})`));
-      else reject(e);
-    });
-    child.once('close', (code, signal) => resolve({ code, signal }));
-  });
-  if (aborted !== undefined) throw aborted;
+  const { stderr } = exit;
   if (exit.code === EXIT_NO_XGBOOST) throw new XgboostMissingError(python, stderr.trim() || 'xgboost cannot be imported');
   if (exit.code !== 0) {
     const how = exit.signal ? `was killed by ${exit.signal}` : `exited with code ${exit.code}`;
