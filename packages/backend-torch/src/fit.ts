@@ -3,7 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineState, OptimizerConfig, StateTensor, Weights, ZooModel } from '@esm2/core';
-import { readTensors, runPythonModule, TorchRunError, writeTensor, type TensorSpec, type TorchLaunch, type TorchOptions } from './run.js';
+import { readTensors, runPythonModule, TorchRunError, weightsOf, writeTensor, writeWeights, type TensorSpec, type TorchLaunch, type TorchOptions } from './run.js';
 
 /** Epochs of training from an encoded-shards directory (`esm2-train data encode`), by `python -m esm2_torch.fit` on one rank or under torchrun. */
 export interface TorchFitRequest {
@@ -75,12 +75,7 @@ export async function* trainTorchEpochs(request: TorchFitRequest, options: Torch
   await mkdir(join(dir, 'start'), { recursive: true });
   const runId = randomUUID();
   const { graph } = request.model;
-  const weights: Record<string, TensorSpec> = {};
-  for (const [k, p] of graph.params.entries()) {
-    const w = request.weights.get(p.name);
-    if (!w) throw new TorchRunError(`no initial weights for parameter '${p.name}'`);
-    weights[p.name] = await writeTensor(dir, `start/param-${k}.bin`, p.name, { shape: p.type.shape as number[], data: w }, 'f32');
-  }
+  const weights = await writeWeights(dir, 'start/weights', graph, request.weights);
   const state: Record<string, TensorSpec> = {};
   for (const [k, [key, t]] of [...(request.state ?? new Map<string, StateTensor>())].entries()) {
     state[key] = await writeTensor(dir, `start/state-${k}.bin`, key, { shape: t.shape, data: t.data }, t.dtype);
@@ -162,7 +157,7 @@ export async function* trainTorchEpochs(request: TorchFitRequest, options: Torch
           rows: meta.rows,
           seconds: meta.seconds,
           losses: meta.losses,
-          weights: new Map(graph.params.map((p) => [p.name, tensors[p.name]!.data as Float32Array])),
+          weights: weightsOf(graph, tensors),
           state: new Map(
             Object.entries(stateTensors).map(([key, t]): [string, StateTensor] =>
               t.data instanceof Int32Array ? [key, { dtype: 'i32', shape: t.shape, data: t.data }] : [key, { dtype: 'f32', shape: t.shape, data: t.data }],

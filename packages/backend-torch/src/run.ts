@@ -5,7 +5,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand, type DType, type Graph, type HostTensor } from '@esm2/core';
+import { runCommand, type DType, type Graph, type HostTensor, type Weights } from '@esm2/core';
 
 /** Debian's interpreter, where `apt-get install python3-torch` puts torch (a venv's python would not see it). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';
@@ -154,6 +154,22 @@ export async function writeTensor(dir: string, file: string, name: string, t: Ho
   if (data.length !== size) throw new TorchRunError(`'${name}' has ${data.length} elements for shape [${t.shape.join(',')}]`);
   await writeFile(join(dir, file), new Uint8Array(data.buffer, data.byteOffset, data.byteLength));
   return { file, dtype, shape: [...t.shape] };
+}
+
+/** Writes every parameter of `graph` from `weights` as `PREFIX-param-K.bin` (f32) and returns their specs by name; a missing one is an error naming it. */
+export async function writeWeights(dir: string, prefix: string, graph: Graph, weights: Weights): Promise<Record<string, TensorSpec>> {
+  const specs: Record<string, TensorSpec> = {};
+  for (const [k, p] of graph.params.entries()) {
+    const w = weights.get(p.name);
+    if (!w) throw new TorchRunError(`no initial weights for parameter '${p.name}'`);
+    specs[p.name] = await writeTensor(dir, `${prefix}-param-${k}.bin`, p.name, { shape: p.type.shape as number[], data: w }, 'f32');
+  }
+  return specs;
+}
+
+/** The parameters of `graph` among tensors read back (readTensors), as Weights. */
+export function weightsOf(graph: Graph, tensors: Record<string, TorchTensor>): Weights {
+  return new Map(graph.params.map((p) => [p.name, tensors[p.name]!.data as Float32Array]));
 }
 
 /** Reads a response's tensors (f32 as Float32Array, i32 as Int32Array). */

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DType, HostTensor, OptimizerConfig, Weights, ZooModel } from '@esm2/core';
-import { readTensors, runPython, TorchRunError, writeTensor, type TensorSpec, type TorchLaunch, type TorchOptions } from './run.js';
+import { readTensors, runPython, TorchRunError, weightsOf, writeTensor, writeWeights, type TensorSpec, type TorchLaunch, type TorchOptions } from './run.js';
 
 export interface TorchTraining {
   /** Per step, the value of every loss output of the model (`loss` and its parts) on its batch, before the update (NaN where not finite). */
@@ -66,7 +66,7 @@ export async function trainTorchRuns(runs: TorchTrainRun[], options: TorchTrainO
         const final = await readTensors(dir, result.weights);
         return {
           losses: result.losses.map((step) => Object.fromEntries(Object.entries(step).map(([name, value]) => [name, value ?? Number.NaN]))),
-          weights: new Map(runs[r]!.model.graph.params.map((p) => [p.name, final[p.name]!.data as Float32Array])),
+          weights: weightsOf(runs[r]!.model.graph, final),
         };
       }),
     );
@@ -78,12 +78,7 @@ export async function trainTorchRuns(runs: TorchTrainRun[], options: TorchTrainO
 /** Writes a run's weights and stacked batches as raw files and returns its part of request.json. */
 async function writeTrainRun(dir: string, run: TorchTrainRun, r: number) {
   const { graph } = run.model;
-  const params: Record<string, TensorSpec> = {};
-  for (const [k, p] of graph.params.entries()) {
-    const w = run.weights.get(p.name);
-    if (!w) throw new TorchRunError(`no initial weights for parameter '${p.name}'`);
-    params[p.name] = await writeTensor(dir, `train-${r}-param-${k}.bin`, p.name, { shape: p.type.shape as number[], data: w }, 'f32');
-  }
+  const params = await writeWeights(dir, `train-${r}`, graph, run.weights);
   const rows = run.batches.map((feeds, step) => {
     const first = Object.values(feeds)[0];
     if (!first) throw new TorchRunError(`batch ${step} has no inputs`);
