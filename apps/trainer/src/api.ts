@@ -18,8 +18,7 @@ import { TORCH_LAUNCH_KEYS, type TorchLaunchOptions } from './train/torch-option
  * absolute or relative to the current directory. Everything but `out` (and
  * `train`/`model` for a new run) has a default; `config` is a fit config
  * file path or its parsed content, and the other options override it.
- */
-/**
+ *
  * The torch backend's launch (TorchLaunchOptions; it trains from a `data
  * encode` directory): ranks on this machine under torchrun (without any of
  * them, one python process), machines and this one's number, node 0's
