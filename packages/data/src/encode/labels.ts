@@ -35,13 +35,20 @@ export function encodeLabels(
   read(labels.click, click);
   for (const [k, a] of labels.daction.entries()) read(a, daction, k);
   read(labels.buy, buy);
-  // The funnel: DAction and purchase only follow a click. Breaking it is bad input, never "fixed".
   for (let i = 0; i < n; i++) {
-    if (click[i] !== 0) continue;
-    if (daction[i] === 1) flag(i, labels.daction[source[i]!]!, 'daction=1 but click=0');
-    else if (buy[i] === 1) flag(i, labels.buy, 'buy=1 but click=0');
+    const broken = funnelBreak(click, daction, buy, i);
+    if (broken) flag(i, broken === 'daction' ? labels.daction[source[i]!]! : labels.buy, `${broken}=1 but click=0`);
   }
   return { click, daction, buy };
+}
+
+/**
+ * The funnel: DAction and purchase only follow a click. Breaking it is bad
+ * input, never "fixed": which label of row `i` breaks it (DAction first), if any.
+ */
+export function funnelBreak(click: Float32Array, daction: Float32Array, buy: Float32Array, i: number): 'daction' | 'buy' | undefined {
+  if (click[i] !== 0) return undefined;
+  return daction[i] === 1 ? 'daction' : buy[i] === 1 ? 'buy' : undefined;
 }
 
 /**

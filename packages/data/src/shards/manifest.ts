@@ -1,7 +1,7 @@
 import { zodProblems } from '@esm2/core';
 import { stat } from 'node:fs/promises';
 import { endianness } from 'node:os';
-import { join } from 'node:path';
+import { join, posix } from 'node:path';
 import { z } from 'zod';
 import type { Batch } from '../batch.js';
 import type { Encoders } from '../encode/encoders.js';
@@ -21,9 +21,15 @@ import { TRUTH_NAMES } from '../infer.js';
  * numbers by first appearance in the file, for GAUC) and `truth/<name>`
  * (Float32 true probabilities of synthetic data). Shards are contiguous
  * near-equal row ranges in file order.
+ *
+ * Version 2 records each column file's sha256 (`data encode` writes it,
+ * opening the shards for training checks it with the values, see
+ * check.ts). A version-1 manifest (no checksums) still gives its encoders
+ * (`data encode --encoders DIR`), but its rows are refused for training:
+ * encode the data again.
  */
 export const SHARDS_FORMAT = 'esm2-encoded-shards';
-export const SHARDS_FORMAT_VERSION = 1;
+export const SHARDS_FORMAT_VERSION = 2;
 export const MANIFEST_FILE = 'manifest.json';
 export const SHARD_ENCODERS_FILE = 'encoders.json';
 
@@ -36,11 +42,14 @@ export interface ShardColumnFile {
   dtype: ShardDtype;
   /** [rows] for one value per row, [rows, width] for multi-valued fields. */
   shape: number[];
+  /** The file's sha256 (hex); absent in version-1 manifests only. */
+  sha256?: string;
 }
 
 export interface ShardsManifest {
   format: typeof SHARDS_FORMAT;
-  version: typeof SHARDS_FORMAT_VERSION;
+  /** SHARDS_FORMAT_VERSION when written; 1 for a manifest written before checksums (readable for its encoders, refused for training). */
+  version: typeof SHARDS_FORMAT_VERSION | 1;
   rows: number;
   /** The file the rows were read from, as given. */
   source: string;
@@ -56,7 +65,7 @@ const count = z.number().int().nonnegative();
 const dtype = z.enum(['<i4', '<f4']);
 const manifestShape = z.strictObject({
   format: z.literal(SHARDS_FORMAT),
-  version: z.literal(SHARDS_FORMAT_VERSION),
+  version: z.union([z.literal(1), z.literal(SHARDS_FORMAT_VERSION)]),
   rows: z.number().int().positive(),
   source: z.string(),
   encoders: z.literal(SHARD_ENCODERS_FILE),
@@ -66,7 +75,7 @@ const manifestShape = z.strictObject({
     .array(
       z.strictObject({
         rows: z.number().int().positive(),
-        columns: z.record(z.string(), z.strictObject({ file: z.string().regex(/^[A-Za-z0-9_.\-/]+$/).refine((f) => !f.split('/').includes('..'), 'must stay inside the directory'), dtype, shape: z.array(z.number().int().nonnegative()).min(1).max(2) })),
+        columns: z.record(z.string(), z.strictObject({ file: z.string().regex(/^[A-Za-z0-9_.\-/]+$/).refine((f) => !f.split('/').includes('..'), 'must stay inside the directory'), dtype, shape: z.array(z.number().int().nonnegative()).min(1).max(2), sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional() })),
       }),
     )
     .min(1),
@@ -123,7 +132,7 @@ export function batchColumns(batch: Batch): [string, Int32Array | Float32Array][
  */
 export function parseManifest(doc: unknown, path: string, encoders: Encoders): ShardsManifest {
   const r = manifestShape.safeParse(doc);
-  if (!r.success) throw new Error(`${path}: not an ${SHARDS_FORMAT} v${SHARDS_FORMAT_VERSION} manifest: ${zodProblems(r.error).join('; ')}`);
+  if (!r.success) throw new Error(`${path}: not an ${SHARDS_FORMAT} v1–v${SHARDS_FORMAT_VERSION} manifest: ${zodProblems(r.error).join('; ')}`);
   const m: ShardsManifest = r.data;
   const problems: string[] = [];
   const expected = expectedColumns(encoders);
@@ -138,6 +147,19 @@ export function parseManifest(doc: unknown, path: string, encoders: Encoders): S
   for (const key of Object.keys(m.columns)) if (!expected.has(key)) problems.push(`columns: '${key}' is not a column of these encoders`);
   const total = m.shards.reduce((a, s) => a + s.rows, 0);
   if (total !== m.rows) problems.push(`rows: ${m.rows}, but the shards hold ${total}`);
+  // Each column file once: a shard listed twice would be trained on twice.
+  const owner = new Map<string, string>();
+  for (const [k, s] of m.shards.entries()) {
+    for (const [key, c] of Object.entries(s.columns)) {
+      const file = posix.normalize(c.file);
+      const at = `shards.${k}.columns.${key}`;
+      const first = owner.get(file);
+      if (first !== undefined) problems.push(`${at}.file: '${c.file}' is also ${first}'s file`);
+      else owner.set(file, at);
+      if (m.version === SHARDS_FORMAT_VERSION && c.sha256 === undefined) problems.push(`${at}.sha256: missing`);
+      if (m.version === 1 && c.sha256 !== undefined) problems.push(`${at}.sha256: not part of a version-1 manifest`);
+    }
+  }
   for (const [k, s] of m.shards.entries()) {
     const keys = Object.keys(s.columns);
     const want = Object.keys(m.columns);

@@ -1,10 +1,11 @@
 import { mulberry32 } from '@esm2/core';
-import { open, readFile } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Batch } from '../batch.js';
 import { Encoders } from '../encode/encoders.js';
-import { baseRates } from '../encode/labels.js';
-import { checkLittleEndian, MANIFEST_FILE, parseManifest, SHARD_ENCODERS_FILE, type ShardsManifest } from './manifest.js';
+import { baseRates, emptyLabelCounts } from '../encode/labels.js';
+import { checkLabelCounts, readShard } from './check.js';
+import { checkLittleEndian, MANIFEST_FILE, parseManifest, SHARD_ENCODERS_FILE, SHARDS_FORMAT_VERSION, type ShardsManifest } from './manifest.js';
 
 export interface EncodedBatchOptions {
   batchSize: number;
@@ -30,29 +31,6 @@ async function readJson(path: string, what: string): Promise<unknown> {
     return JSON.parse(text);
   } catch (e) {
     throw new Error(`${path}: not valid JSON: ${(e as Error).message}`);
-  }
-}
-
-/** Reads `bytes` bytes of `path` into `into`, checking first that the file has exactly that size. */
-async function readExactly(path: string, into: Uint8Array, description: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-  } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    throw new Error(`${path}: ${code === 'ENOENT' ? 'no such file' : (e as Error).message} (${description})`);
-  }
-  try {
-    const { size } = await handle.stat();
-    if (size !== into.byteLength) throw new Error(`${path}: ${size} bytes, expected ${into.byteLength} (${description})`);
-    let done = 0;
-    while (done < into.byteLength) {
-      const { bytesRead } = await handle.read(into, done, Math.min(into.byteLength - done, 2 ** 30), done);
-      if (bytesRead === 0) throw new Error(`${path}: ended after ${done} of ${into.byteLength} bytes`);
-      done += bytesRead;
-    }
-  } finally {
-    await handle.close();
   }
 }
 
@@ -89,33 +67,44 @@ export class EncodedShards {
     return { manifest, encoders };
   }
 
-  /** Reads the directory's manifest, encoders and the columns of `shards` (default all), checking every file's size. */
+  /**
+   * Reads the directory's manifest, encoders and the columns of `shards`
+   * (default all), checking every file as it is read (check.ts: size,
+   * sha256, labels, funnel, id ranges, finite numbers; with every shard,
+   * the label counts).
+   */
   static async load(dir: string, options: { shards?: number[] } = {}): Promise<EncodedShards> {
-    checkLittleEndian();
-    const { manifest, encoders } = await EncodedShards.describe(dir);
-    const chosen = options.shards ?? manifest.shards.map((_, k) => k);
-    for (const k of chosen) {
-      if (!Number.isInteger(k) || k < 0 || k >= manifest.shards.length) throw new Error(`${dir}: no shard ${k} (it has ${manifest.shards.length}: 0–${manifest.shards.length - 1})`);
-    }
-    if (new Set(chosen).size !== chosen.length) throw new Error(`${dir}: shards ${chosen.join(', ')} name a shard twice`);
-    if (chosen.length === 0) throw new Error(`${dir}: no shards chosen`);
+    const { manifest, encoders, chosen } = await opened(dir, options.shards);
     const rows = chosen.reduce((a, k) => a + manifest.shards[k]!.rows, 0);
     const columns: Column[] = Object.entries(manifest.columns).map(([key, c]) => ({
       key,
       width: c.width,
       data: c.dtype === '<i4' ? new Int32Array(rows * c.width) : new Float32Array(rows * c.width),
     }));
+    const counts = emptyLabelCounts();
     let first = 0;
     for (const k of chosen) {
       const shard = manifest.shards[k]!;
-      for (const col of columns) {
-        const file = shard.columns[col.key]!;
-        const view = new Uint8Array(col.data.buffer, first * col.width * 4, shard.rows * col.width * 4);
-        await readExactly(join(dir, file.file), view, `${file.dtype} [${file.shape.join(', ')}] by ${join(dir, MANIFEST_FILE)}`);
-      }
+      const views = new Map(columns.map((col) => [col.key, new Uint8Array(col.data.buffer, first * col.width * 4, shard.rows * col.width * 4)]));
+      await readShard(dir, manifest, encoders, k, counts, (key) => views.get(key));
       first += shard.rows;
     }
+    if (chosen.length === manifest.shards.length) checkLabelCounts(join(dir, MANIFEST_FILE), manifest, counts);
     return new EncodedShards(dir, manifest, encoders, rows, columns);
+  }
+
+  /**
+   * Checks an encoded-shards directory as `load` does, every shard, without
+   * keeping its rows (one read buffer and a shard's labels at a time): for
+   * a trainer that reads the files itself (the torch backend) to refuse bad
+   * shards before it starts.
+   */
+  static async check(dir: string): Promise<{ manifest: ShardsManifest; encoders: Encoders }> {
+    const { manifest, encoders, chosen } = await opened(dir, undefined);
+    const counts = emptyLabelCounts();
+    for (const k of chosen) await readShard(dir, manifest, encoders, k, counts, () => undefined);
+    checkLabelCounts(join(dir, MANIFEST_FILE), manifest, counts);
+    return { manifest, encoders };
   }
 
   /** One epoch: the rows in file order, or in a full permutation seeded by `shuffle.seed`. */
@@ -157,6 +146,25 @@ export class EncodedShards {
     }
     return out;
   }
+}
+
+/** The manifest and encoders of a directory opened for its rows, and the shards chosen (default all). */
+async function opened(dir: string, shards: number[] | undefined): Promise<{ manifest: ShardsManifest; encoders: Encoders; chosen: number[] }> {
+  checkLittleEndian();
+  const { manifest, encoders } = await EncodedShards.describe(dir);
+  if (manifest.version !== SHARDS_FORMAT_VERSION) {
+    throw new Error(
+      `${join(dir, MANIFEST_FILE)}: version ${manifest.version}, written before shard checksums, so its rows cannot be checked; ` +
+        `encode the data again: esm2-train data encode --in ${manifest.source} --out NEW_DIR --encoders ${dir}`,
+    );
+  }
+  const chosen = shards ?? manifest.shards.map((_, k) => k);
+  for (const k of chosen) {
+    if (!Number.isInteger(k) || k < 0 || k >= manifest.shards.length) throw new Error(`${dir}: no shard ${k} (it has ${manifest.shards.length}: 0–${manifest.shards.length - 1})`);
+  }
+  if (new Set(chosen).size !== chosen.length) throw new Error(`${dir}: shards ${chosen.join(', ')} name a shard twice`);
+  if (chosen.length === 0) throw new Error(`${dir}: no shards chosen`);
+  return { manifest, encoders, chosen };
 }
 
 /** A seeded Fisher–Yates permutation of 0..n−1 (the project's RNG, as the streaming shuffle uses). */

@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { cp, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../batch.js';
@@ -21,6 +22,8 @@ const encoders = await fitEncoders(parquet, data.config);
 const encoded = tmp('encoded');
 const report = await writeEncodedShards(parquet, encoders, encoded, { shards: 3 });
 
+const sha256 = async (path: string) => createHash('sha256').update(await readFile(path)).digest('hex');
+
 async function all(source: AsyncIterable<Batch>): Promise<Batch[]> {
   const out: Batch[] = [];
   for await (const b of source) out.push(b);
@@ -39,7 +42,7 @@ describe('writeEncodedShards', () => {
     expect(report.rows).toBe(ROWS);
     expect(report.shards).toEqual([1666, 1667, 1667]);
     const manifest = JSON.parse(await readFile(join(encoded, MANIFEST_FILE), 'utf8')) as ShardsManifest;
-    expect(manifest).toMatchObject({ format: 'esm2-encoded-shards', version: 1, rows: ROWS, source: parquet, encoders: 'encoders.json' });
+    expect(manifest).toMatchObject({ format: 'esm2-encoded-shards', version: 2, rows: ROWS, source: parquet, encoders: 'encoders.json' });
     expect(Object.keys(manifest.columns)).toEqual([
       ...encoders.schema.fields.map((f) => `features/${f.name}`),
       'labels/click',
@@ -51,8 +54,8 @@ describe('writeEncodedShards', () => {
       'truth/pcvr',
       'truth/pctcvr',
     ]);
-    expect(manifest.shards[1]!.columns['features/user_tags']).toEqual({ file: 'shard-00001/features.user_tags.bin', dtype: '<i4', shape: [1667, encoders.state.maxLength['user_tags']] });
-    expect(manifest.shards[2]!.columns['features/price']).toEqual({ file: 'shard-00002/features.price.bin', dtype: '<f4', shape: [1667] });
+    expect(manifest.shards[1]!.columns['features/user_tags']).toEqual({ file: 'shard-00001/features.user_tags.bin', dtype: '<i4', shape: [1667, encoders.state.maxLength['user_tags']], sha256: await sha256(join(encoded, 'shard-00001/features.user_tags.bin')) });
+    expect(manifest.shards[2]!.columns['features/price']).toEqual({ file: 'shard-00002/features.price.bin', dtype: '<f4', shape: [1667], sha256: await sha256(join(encoded, 'shard-00002/features.price.bin')) });
     expect(manifest.labelCounts.rows).toBe(ROWS);
     expect(JSON.parse(await readFile(join(encoded, 'encoders.json'), 'utf8'))).toEqual(JSON.parse(JSON.stringify(encoders.toJSON())));
     expect((await readdir(encoded)).sort()).toEqual(['encoders.json', 'manifest.json', 'shard-00000', 'shard-00001', 'shard-00002']);
@@ -148,8 +151,8 @@ describe('openEncodedDataset', () => {
     const { 'features/price': _, ...withoutPrice } = manifest.columns;
     await writeFile(manifestPath, JSON.stringify({ ...manifest, columns: withoutPrice }));
     await expect(read(dir)).rejects.toThrow(`${manifestPath}: columns: missing 'features/price'`);
-    await writeFile(manifestPath, JSON.stringify({ ...manifest, version: 2 }));
-    await expect(read(dir)).rejects.toThrow(`${manifestPath}: not an esm2-encoded-shards v1 manifest: version:`);
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, version: 3 }));
+    await expect(read(dir)).rejects.toThrow(`${manifestPath}: not an esm2-encoded-shards v1–v2 manifest: version:`);
     await writeFile(manifestPath, '{"format":');
     await expect(read(dir)).rejects.toThrow(`${manifestPath}: not valid JSON`);
   });
@@ -178,5 +181,119 @@ describe.skipIf(numpy !== undefined)('the shards from Python', () => {
     expect(got['features/price']).toEqual([[1667], Array.from(shard1!.features['price']!)]);
     expect(got['labels/click']).toEqual([[1667], Array.from(shard1!.labels.click)]);
     expect(got['userIds']).toEqual([[1667], Array.from(shard1!.userIds!)]);
+  });
+});
+
+describe('opening shards for training checks them (EncodedShards.load, and EncodedShards.check for the torch backend)', () => {
+  let copies = 0;
+  /**
+   * A copy of the 3-shard directory with column `key` of shard `k` edited
+   * in place; the manifest's sha256 follows the edit unless `rehash` is
+   * false (a writer's bug rather than damage: the values must be refused on their own).
+   */
+  async function edited(k: number, key: string, edit: (a: Int32Array | Float32Array) => void, rehash = true) {
+    const dir = tmp(`edited-${copies++}`);
+    await cp(encoded, dir, { recursive: true });
+    const manifestPath = join(dir, MANIFEST_FILE);
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as ShardsManifest;
+    const file = join(dir, manifest.shards[k]!.columns[key]!.file);
+    const bytes = await readFile(file);
+    const values = manifest.columns[key]!.dtype === '<i4' ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+    edit(values);
+    await writeFile(file, bytes);
+    if (rehash) manifest.shards[k]!.columns[key]!.sha256 = await sha256(file);
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    return { dir, file, manifestPath, manifest };
+  }
+  const labelsOf = async (k: number) => {
+    const [b] = await all(openEncodedDataset(encoded, { batchSize: 10_000, shards: [k] }));
+    return b!.labels;
+  };
+  /** Both readers refuse `dir` with `message`, and leave its files as they were. */
+  async function refused(dir: string, message: string) {
+    const files = (await readdir(dir, { recursive: true })).sort();
+    const before = await Promise.all(files.map((f) => sha256(join(dir, f)).catch(() => 'dir')));
+    await expect(EncodedShards.load(dir)).rejects.toThrow(message);
+    await expect(EncodedShards.check(dir)).rejects.toThrow(message);
+    expect(await Promise.all(files.map((f) => sha256(join(dir, f)).catch(() => 'dir')))).toEqual(before);
+  }
+
+  it('reads intact shards whole: check passes and load gives every row', async () => {
+    await expect(EncodedShards.check(encoded)).resolves.toMatchObject({ manifest: { rows: ROWS } });
+    expect((await EncodedShards.load(encoded)).rows).toBe(ROWS);
+  });
+
+  it('refuses a label that is not 0/1 (2, NaN), naming the file, the row in its shard and the column', async () => {
+    const two = await edited(1, 'labels/click', (a) => (a[7] = 2));
+    await refused(two.dir, `${two.file}, row 7, column 'labels/click': label must be 0 or 1, got '2'`);
+    const nan = await edited(2, 'labels/daction', (a) => (a[1666] = NaN));
+    await refused(nan.dir, `${nan.file}, row 1666, column 'labels/daction': not a number (NaN)`);
+  });
+
+  it('refuses a broken funnel as the CSV path does: buy or DAction without a click', async () => {
+    const { click, daction } = await labelsOf(0);
+    const unclicked = click.findIndex((c, i) => c === 0 && i > 10);
+    const buy = await edited(0, 'labels/buy', (a) => (a[unclicked] = 1));
+    await refused(buy.dir, `${buy.file}, row ${unclicked}, column 'labels/buy': buy=1 but click=0`);
+    expect(daction[unclicked]).toBe(0);
+    const action = await edited(0, 'labels/daction', (a) => (a[unclicked] = 1));
+    await refused(action.dir, `${action.file}, row ${unclicked}, column 'labels/daction': daction=1 but click=0`);
+  });
+
+  it('refuses ids outside their table (negative, ≥ its size), list ids after padding, and numbers that are not finite', async () => {
+    const size = (name: string) => {
+      const f = encoders.schema.fields.find((x) => x.name === name)!;
+      return f.kind !== 'numeric' && f.encoding.kind === 'vocabulary' ? f.encoding.size : NaN;
+    };
+    const big = await edited(1, 'features/user_id', (a) => (a[3] = size('user_id')));
+    await refused(big.dir, `${big.file}, row 3, column 'features/user_id': id ${size('user_id')} outside field 'user_id's vocabulary's [0, ${size('user_id')})`);
+    const negative = await edited(0, 'features/item_id', (a) => (a[0] = -1));
+    await refused(negative.dir, `${negative.file}, row 0, column 'features/item_id': id -1 outside field 'item_id's vocabulary's [0, ${size('item_id')})`);
+    const width = encoders.state.maxLength['user_tags']!;
+    const list = await edited(2, 'features/user_tags', (a) => (a[5 * width + 1] = -7));
+    await refused(list.dir, `${list.file}, row 5, item 1, column 'features/user_tags': id -7 outside field 'user_tags's vocabulary's [0, ${size('user_tags')}) (−1 pads)`);
+    const gap = await edited(2, 'features/user_tags', (a) => {
+      a[9 * width] = -1;
+      a[9 * width + 1] = 1;
+    });
+    await refused(gap.dir, `${gap.file}, row 9, item 1, column 'features/user_tags': id 1 after padding −1`);
+    const inf = await edited(1, 'features/price', (a) => (a[11] = Infinity));
+    await refused(inf.dir, `${inf.file}, row 11, column 'features/price': infinite value (Infinity)`);
+    const truth = await edited(1, 'truth/pcvr', (a) => (a[12] = NaN));
+    await refused(truth.dir, `${truth.file}, row 12, column 'truth/pcvr': not a number (NaN)`);
+    const user = await edited(0, 'userIds', (a) => (a[2] = -3));
+    await refused(user.dir, `${user.file}, row 2, column 'userIds': id -3 outside`);
+  });
+
+  it('refuses a flipped byte by its checksum, before any value check', async () => {
+    const flipped = await edited(1, 'features/price', (a) => new Uint8Array(a.buffer, a.byteOffset)[41]! ^= 0x10, false);
+    await refused(flipped.dir, `${flipped.file} is corrupt: checksum sha256 `);
+    const label = await edited(0, 'labels/click', (a) => (a[0] = 2), false);
+    await refused(label.dir, `${label.file} is corrupt: checksum sha256 `);
+  });
+
+  it('refuses a manifest that lists a shard twice, and label counts the rows do not hold', async () => {
+    const { dir, manifestPath, manifest } = await edited(0, 'labels/click', () => {});
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, rows: ROWS + manifest.shards[0]!.rows, shards: [...manifest.shards, manifest.shards[0]] }));
+    await refused(dir, `${manifestPath}: shards.3.columns.features/user_id.file: 'shard-00000/features.user_id.bin' is also shards.0.columns.features/user_id's file`);
+    const dotted = structuredClone(manifest);
+    dotted.shards[1]!.columns['labels/buy']!.file = 'shard-00000/./labels.buy.bin';
+    await writeFile(manifestPath, JSON.stringify(dotted));
+    await refused(dir, `${manifestPath}: shards.1.columns.labels/buy.file: 'shard-00000/./labels.buy.bin' is also shards.0.columns.labels/buy's file`);
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, labelCounts: { ...manifest.labelCounts, buys: manifest.labelCounts.buys + 1 } }));
+    await refused(dir, `${manifestPath}: labelCounts buys ${manifest.labelCounts.buys + 1}, but the shards hold buys ${manifest.labelCounts.buys}`);
+  });
+
+  it('refuses the rows of a version-1 manifest (no checksums) for training, and still gives its encoders', async () => {
+    const { dir, manifestPath, manifest } = await edited(0, 'labels/click', () => {});
+    for (const shard of manifest.shards) for (const c of Object.values(shard.columns)) delete c.sha256;
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, version: 1 }));
+    await refused(dir, `${manifestPath}: version 1, written before shard checksums, so its rows cannot be checked; encode the data again: esm2-train data encode --in ${parquet} --out NEW_DIR --encoders ${dir}`);
+    expect((await EncodedShards.describe(dir)).encoders.toJSON()).toEqual(encoders.toJSON());
+    manifest.shards[0]!.columns['labels/click']!.sha256 = 'a'.repeat(64);
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, version: 1 }));
+    await expect(EncodedShards.describe(dir)).rejects.toThrow(`${manifestPath}: shards.0.columns.labels/click.sha256: not part of a version-1 manifest`);
+    await writeFile(manifestPath, JSON.stringify({ ...manifest, version: 2 }));
+    await expect(EncodedShards.describe(dir)).rejects.toThrow(`${manifestPath}: shards.0.columns.features/user_id.sha256: missing`);
   });
 });

@@ -8,6 +8,7 @@ import { UserNumbering, type Encoders } from '../encode/encoders.js';
 import { countLabels, emptyLabelCounts } from '../encode/labels.js';
 import { encodedStream, type EncodedStreamOptions } from '../dataset/encoded-stream.js';
 import { DataError } from '../errors.js';
+import { fileSha256 } from './check.js';
 import { batchColumns, checkLittleEndian, MANIFEST_FILE, SHARD_ENCODERS_FILE, SHARDS_FORMAT, SHARDS_FORMAT_VERSION, shardFile, shardRows, type ShardDtype, type ShardsManifest } from './manifest.js';
 
 export interface EncodeShardsOptions extends Omit<EncodedStreamOptions, 'labels'> {
@@ -141,6 +142,7 @@ export async function writeEncodedShards(input: string, encoders: Encoders, outD
           await pipeline(createReadStream(c.path, { start: first * bytesPerRow, end: (first + shard.rows) * bytesPerRow - 1 }), createWriteStream(target, { flags: 'wx' }));
         }
         await syncFile(target);
+        shard.columns[c.key]!.sha256 = await fileSha256(target);
       }
       await fsyncDir(join(tmp, dirname(shardFile(k, 'x'))));
       first += shard.rows;
