@@ -177,7 +177,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     report.log?.(`${settings.model.model}: ${trainRows ?? '?'} training rows; fields ${fields.join(' ')}; towers ${settings.model.towers.join('-')}, dim ${settings.model.embeddingDim}`);
   }
   const { settings, encodersObj } = run;
-  const data = await runData(settings, encodersObj, run.encoders);
+  const data = await runData(settings, encodersObj, run.encoders, !isEpochTrainerFactory(factory));
   const outcome = await fitLoop({
     ...run,
     ...data,

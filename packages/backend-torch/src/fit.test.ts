@@ -1,49 +1,35 @@
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, mulberry32, type HostTensor } from '@esm2/core';
-import { randomFeeds, smallSchema } from '@esm2/core/testing';
-import { access, mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { batchToFeeds, EncodedShards, fitEncoders, writeEncodedShards, writeSynthetic, type Encoders } from '@esm2/data';
+import { createHash } from 'node:crypto';
+import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainTorchEpochs, type TorchEpoch, type TorchFitRequest } from './fit.js';
-import { torchInfo, TorchMissingError, torchPython } from './run.js';
+import { torchInfo, TorchMissingError } from './run.js';
 import { trainTorch } from './train.js';
 
 const info = await torchInfo().catch((e: unknown) => e as Error);
 const skip = info instanceof TorchMissingError && process.env.CI !== 'true';
 if (skip) console.warn(`backend-torch epoch tests: skipped — ${(info as Error).message}; under CI=true they fail instead`);
 
-const schema = smallSchema();
-const model = buildModel(schema, { model: 'esm2', towers: [8], embeddingDim: 4, numericDim: 3 });
 const ROWS = 250;
 const BATCH = 32;
-const rows = randomFeeds(model.graph, schema, ROWS, 77);
+let dir: string;
+let encoders: Encoders;
+let model: ReturnType<typeof buildModel>;
+/** Every graph input over the rows, in file order. */
+let rows: Record<string, HostTensor>;
 
-/**
- * An encoded-shards directory as `esm2-train data encode` writes it (the
- * manifest's fields esm2_torch.fit reads): the rows in 2 shards, one raw
- * little-endian file per graph input.
- */
-async function writeShards(dir: string): Promise<void> {
-  const cut = [0, 120, ROWS];
-  const columns: Record<string, { dtype: string; width: number }> = {};
-  type ColumnFile = { file: string; dtype: string; shape: number[] };
-  const shards = cut.slice(1).map((end, k) => ({ rows: end - cut[k]!, columns: new Map<string, ColumnFile>() }));
-  for (const input of model.graph.inputs) {
-    const key = `${input.role === 'label' ? 'labels' : 'features'}/${input.name}`;
-    const t = rows[input.name]!;
-    const width = t.data.length / ROWS;
-    const dtype = input.type.dtype === 'i32' ? '<i4' : '<f4';
-    columns[key] = { dtype, width };
-    for (const [k, shard] of shards.entries()) {
-      const file = `shard-${k}/${key.replace('/', '.')}.bin`;
-      await mkdir(join(dir, `shard-${k}`), { recursive: true });
-      const part = t.data.slice(cut[k]! * width, cut[k + 1]! * width);
-      await writeFile(join(dir, file), new Uint8Array(part.buffer, part.byteOffset, part.byteLength));
-      shard.columns.set(key, { file, dtype, shape: width === 1 ? [shard.rows] : [shard.rows, width] });
-    }
-  }
-  const manifest = { format: 'esm2-encoded-shards', version: 1, rows: ROWS, columns, shards: shards.map((s) => ({ rows: s.rows, columns: Object.fromEntries(s.columns) })) };
-  await writeFile(join(dir, 'manifest.json'), JSON.stringify(manifest));
+/** An encoded-shards directory as `esm2-train data encode` writes it: synthetic rows in 2 shards. */
+async function writeShards(out: string): Promise<void> {
+  const csv = join(dir, 'rows.csv');
+  const data = await writeSynthetic(csv, { rows: ROWS, seed: 77 });
+  encoders = await fitEncoders(csv, data.config);
+  await writeEncodedShards(csv, encoders, out, { shards: 2 });
+  model = buildModel(encoders.schema, { model: 'esm2', towers: [8], embeddingDim: 4, numericDim: 3 });
+  const [all] = (await EncodedShards.load(out)).batches({ batchSize: ROWS });
+  rows = batchToFeeds(model.graph, all!);
 }
 
 /** The data package's epoch order (shards/read.ts): a Fisher–Yates permutation drawn from core's mulberry32. */
@@ -69,7 +55,6 @@ function take(which: number[]): Record<string, HostTensor> {
   return out;
 }
 
-let dir: string;
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'esm2-torch-fit-'));
   await writeShards(join(dir, 'data'));
@@ -124,15 +109,37 @@ describe.skipIf(skip)('trainTorchEpochs', () => {
     await expect(access(join(dir, 'scratch'))).rejects.toThrow();
   });
 
-  it('a directory that is not encoded shards is refused, naming it and what to run', async () => {
+  it('a directory that is not encoded shards, or shards that break the rules, are refused before python starts, naming the file', async () => {
+    // A python that cannot start: reaching it would fail otherwise.
+    const noPython = { python: join(dir, 'no-such-python') };
+    const run = async (data: string) => {
+      for await (const _ of trainTorchEpochs(request({ data }), noPython)) expect.fail('no epoch should train');
+    };
     const notEncoded = join(dir, 'plain');
     await mkdir(notEncoded, { recursive: true });
-    const run = async () => {
-      for await (const _ of trainTorchEpochs(request({ data: notEncoded }))) expect.fail('no epoch should train');
+    await expect(run(notEncoded)).rejects.toThrow(`${join(notEncoded, 'manifest.json')}: no such file (not an encoded-shards directory: ${notEncoded})`);
+    // Buy without a click in shard 1, the manifest's checksum updated to match: the values are refused on their own.
+    const bad = join(dir, 'bad');
+    await writeEncodedShards(join(dir, 'rows.csv'), encoders, bad, { shards: 2 });
+    const manifestPath = join(bad, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { shards: { columns: Record<string, { file: string; sha256: string }> }[] };
+    const [clickFile, buyFile] = ['labels/click', 'labels/buy'].map((k) => join(bad, manifest.shards[1]!.columns[k]!.file)) as [string, string];
+    const floats = async (file: string) => {
+      const b = await readFile(file);
+      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
     };
-    await expect(run()).rejects.toMatchObject({
-      name: 'TorchRunError',
-      message: `torch run failed (${torchPython()} -m esm2_torch.fit exited with code 1): FitError: ${join(notEncoded, 'manifest.json')}: no such file (not an encoded-shards directory: run esm2-train data encode first)`,
-    });
+    const row = (await floats(clickFile)).indexOf(0);
+    const buy = await floats(buyFile);
+    buy[row] = 1;
+    await writeFile(buyFile, new Uint8Array(buy.buffer));
+    manifest.shards[1]!.columns['labels/buy']!.sha256 = createHash('sha256').update(new Uint8Array(buy.buffer)).digest('hex');
+    await writeFile(manifestPath, JSON.stringify(manifest));
+    const before = await readdir(bad, { recursive: true });
+    await expect(run(bad)).rejects.toThrow(`${buyFile}, row ${row}, column 'labels/buy': buy=1 but click=0`);
+    // Nothing written: no scratch directory, the shards as they were.
+    await expect(access(join(dir, 'scratch'))).rejects.toThrow();
+    expect(await readdir(bad, { recursive: true })).toEqual(before);
+    // The same directory without the check reaches python (which memory-maps it as it is): the refusal above came first.
+    await expect(run(join(dir, 'data'))).rejects.toThrow(join(dir, 'no-such-python'));
   });
 });

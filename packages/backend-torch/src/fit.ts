@@ -3,6 +3,7 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineState, OptimizerConfig, StateTensor, Weights, ZooModel } from '@esm2/core';
+import { EncodedShards } from '@esm2/data';
 import { readTensors, runPythonModule, TorchRunError, weightsOf, writeTensor, writeWeights, type TensorSpec, type TorchLaunch, type TorchOptions } from './run.js';
 
 /** Epochs of training from an encoded-shards directory (`esm2-train data encode`), by `python -m esm2_torch.fit` on one rank or under torchrun. */
@@ -15,7 +16,7 @@ export interface TorchFitRequest {
   /** Optimizer steps taken before (0 for a new run); the epochs' step counts continue from it. */
   step: number;
   optimizer: OptimizerConfig;
-  /** The encoded-shards directory every rank reads (a path all nodes see). */
+  /** The encoded-shards directory every rank reads (a path all nodes see); checked here first (EncodedShards.check), before python starts. */
   data: string;
   /** Rows per global batch (split across the ranks). */
   batchSize: number;
@@ -66,10 +67,15 @@ interface EpochMeta {
  * Trains the request's epochs with PyTorch and yields each as it ends,
  * while the next one trains. Ending the iteration early (an early stop)
  * stops the python processes. A failure of python or of a rank rejects
- * with TorchRunError (its stderr's tail) or TorchMissingError.
+ * with TorchRunError (its stderr's tail) or TorchMissingError. Python
+ * memory-maps the shards as they are, so they are checked first, with the
+ * in-process trainers' checks (@esm2/data's EncodedShards.check: checksums,
+ * labels, funnel, id ranges): bad shards reject with an Error naming the
+ * file, row and column before anything is written or launched.
  */
 export async function* trainTorchEpochs(request: TorchFitRequest, options: TorchFitOptions = {}): AsyncGenerator<TorchEpoch> {
   if (endianness() !== 'LE') throw new TorchRunError('the torch backend exchanges little-endian tensors; this machine is big-endian');
+  await EncodedShards.check(request.data);
   const dir = resolve(request.dir);
   await rm(dir, { recursive: true, force: true });
   await mkdir(join(dir, 'start'), { recursive: true });

@@ -1,6 +1,7 @@
 import { readArtifact } from '@esm2/core';
-import { writeSynthetic } from '@esm2/data';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { writeSynthetic, type ShardsManifest } from '@esm2/data';
+import { createHash } from 'node:crypto';
+import { access, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -54,5 +55,81 @@ describe('fit --data <encoded directory>', () => {
     const d = await runTrainer('fit', '--data', trainEnc, '--out', join(dir, 'runs/daction'), '--daction', 'cart', ...small);
     expect(d.code).toBe(1);
     expect(d.err).toContain(`--daction cart: ${trainEnc} was encoded with DAction = daction`);
+  });
+});
+
+/**
+ * A copy of `from` (an encoded directory) with column `key` of shard `k`
+ * edited in place. The manifest's sha256 follows the edit unless `rehash` is
+ * false: a writer's bug rather than damage, so the values are refused on their own.
+ */
+let copies = 0;
+async function edited(from: string, k: number, key: string, edit: (a: Int32Array | Float32Array) => void, rehash = true) {
+  const to = join(dir, `edited-${copies++}.enc`);
+  await cp(from, to, { recursive: true });
+  const manifestPath = join(to, 'manifest.json');
+  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as ShardsManifest;
+  const file = join(to, manifest.shards[k]!.columns[key]!.file);
+  const bytes = await readFile(file);
+  const values = manifest.columns[key]!.dtype === '<i4' ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
+  edit(values);
+  await writeFile(file, bytes);
+  if (rehash) manifest.shards[k]!.columns[key]!.sha256 = createHash('sha256').update(bytes).digest('hex');
+  await writeFile(manifestPath, JSON.stringify(manifest));
+  return { dir: to, file, manifestPath, manifest };
+}
+
+/** Every file under `path` with its sha256. */
+async function hashes(path: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const f of (await readdir(path, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
+    const p = join(f.parentPath, f.name);
+    out[p] = createHash('sha256').update(await readFile(p)).digest('hex');
+  }
+  return out;
+}
+
+describe('fit --data/--valid <encoded directory> checks the shards before training', () => {
+  let runs = 0;
+  /** fit refuses with `message` (exit 1), before training: no checkpoint or history, the shards unchanged. */
+  async function refused(args: { data: string; valid?: string }, message: string) {
+    const before = { ...(await hashes(args.data)), ...(args.valid ? await hashes(args.valid) : {}) };
+    const out = join(dir, `runs/refused-${runs++}`);
+    const r = await runTrainer('fit', '--data', args.data, ...(args.valid ? ['--valid', args.valid] : []), '--out', out, ...small);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(message);
+    await expect(access(join(out, 'checkpoint'))).rejects.toThrow();
+    await expect(access(join(out, 'history.json'))).rejects.toThrow();
+    expect({ ...(await hashes(args.data)), ...(args.valid ? await hashes(args.valid) : {}) }).toEqual(before);
+  }
+  const trainEnc = () => join(dir, 'train.enc');
+
+  it('refuses a click of 2, a NaN label, a buy without a click, naming the file, the row in its shard and the column', async () => {
+    const two = await edited(trainEnc(), 1, 'labels/click', (a) => (a[5] = 2));
+    await refused({ data: two.dir }, `${two.file}, row 5, column 'labels/click': label must be 0 or 1, got '2'`);
+    const nan = await edited(trainEnc(), 0, 'labels/buy', (a) => (a[9] = NaN));
+    await refused({ data: nan.dir }, `${nan.file}, row 9, column 'labels/buy': not a number (NaN)`);
+    let row = -1;
+    const click = await edited(trainEnc(), 0, 'labels/click', (a) => (row = a.indexOf(0)));
+    const funnel = await edited(click.dir, 0, 'labels/buy', (a) => (a[row] = 1));
+    await refused({ data: funnel.dir }, `${funnel.file}, row ${row}, column 'labels/buy': buy=1 but click=0`);
+  });
+
+  it('refuses a negative id and an id past its table, in training and in validation data', async () => {
+    const negative = await edited(trainEnc(), 1, 'features/user_tags', (a) => (a[0] = -4));
+    await refused({ data: negative.dir }, `${negative.file}, row 0, item 0, column 'features/user_tags': id -4 outside field 'user_tags's vocabulary's [0, `);
+    const encoders = JSON.parse(await readFile(join(trainEnc(), 'encoders.json'), 'utf8')) as { vocabularies: Record<string, string[]> };
+    const size = encoders.vocabularies['item_id']!.length + 1;
+    const past = await edited(join(dir, 'valid.enc'), 0, 'features/item_id', (a) => (a[3] = size));
+    await refused({ data: trainEnc(), valid: past.dir }, `${past.file}, row 3, column 'features/item_id': id ${size} outside field 'item_id's vocabulary's [0, ${size})`);
+  });
+
+  it('refuses a manifest that lists a shard twice, and a flipped byte by its checksum', async () => {
+    const twice = await edited(trainEnc(), 0, 'labels/click', () => {});
+    const { manifest } = twice;
+    await writeFile(twice.manifestPath, JSON.stringify({ ...manifest, rows: manifest.rows + manifest.shards[1]!.rows, shards: [...manifest.shards, manifest.shards[1]] }));
+    await refused({ data: twice.dir }, `${twice.manifestPath}: shards.2.columns.features/user_id.file: 'shard-00001/features.user_id.bin' is also shards.1.columns.features/user_id's file`);
+    const flipped = await edited(trainEnc(), 1, 'features/price', (a) => (new Uint8Array(a.buffer, a.byteOffset)[6]! ^= 0x01), false);
+    await refused({ data: flipped.dir }, `${flipped.file} is corrupt: checksum sha256 `);
   });
 });

@@ -35,13 +35,18 @@ async function checkEncoders(dir: string, flag: string, runEncoders: unknown): P
  * Where each epoch's batches come from: a data file (streamed, encoded and
  * buffer-shuffled on a worker thread by prefetchDataset) or an encoded
  * directory (data encode: held in memory, a full permutation per epoch).
- * An encoded directory must hold rows encoded with the run's encoders.
+ * An encoded directory must hold rows encoded with the run's encoders, and
+ * is read and checked here, once, before training (checksums, labels,
+ * funnel, id ranges: EncodedShards.load) — the training directory only
+ * when this process trains from it (`trainsHere`: an epoch trainer such as
+ * the torch backend reads and checks the shards itself).
  */
-export async function runData(settings: FitSettings, encoders: Encoders, runEncoders: unknown): Promise<RunData> {
+export async function runData(settings: FitSettings, encoders: Encoders, runEncoders: unknown, trainsHere: boolean): Promise<RunData> {
   let trainBatches: RunData['trainBatches'];
   if (await isEncodedDir(settings.train)) {
     await checkEncoders(settings.train, '--data', runEncoders);
     const source = encodedEpochs(settings.train);
+    if (trainsHere) await source.open();
     trainBatches = (epoch) => source({ batchSize: settings.batchSize, shuffle: { seed: epochSeed(settings, epoch) } });
   } else {
     trainBatches = (epoch) => prefetchDataset(settings.train, { encoders, batchSize: settings.batchSize, shuffle: { seed: epochSeed(settings, epoch), buffer: settings.shuffleBuffer } });
@@ -51,6 +56,7 @@ export async function runData(settings: FitSettings, encoders: Encoders, runEnco
   if (await isEncodedDir(valid)) {
     await checkEncoders(valid, '--valid', runEncoders);
     const source = encodedEpochs(valid);
+    await source.open();
     return { trainBatches, validBatches: () => source({ batchSize: evalBatchSize(settings) }) };
   }
   return { trainBatches, validBatches: () => prefetchDataset(valid, { encoders, batchSize: evalBatchSize(settings) }) };

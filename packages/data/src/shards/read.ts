@@ -181,23 +181,33 @@ function permutation(n: number, seed: number): Int32Array {
   return p;
 }
 
+/** One epoch's batches of an encoded-shards directory, with `open` to read (and check) the shards now. */
+export interface EncodedEpochs {
+  (options: EncodedBatchOptions): AsyncIterable<Batch>;
+  /** Reads and checks the shards now rather than at the first epoch (a trainer refusing bad shards before it starts); kept for the epochs. */
+  open(): Promise<EncodedShards>;
+}
+
 /**
  * An encoded-shards directory's epochs, each with its own options (a
- * trainer's per-epoch seed): the columns are read once, at the first
- * epoch, and kept for the later ones (read again after a failed read).
+ * trainer's per-epoch seed): the columns are read once, at `open` or the
+ * first epoch, and kept for the later ones (read again after a failed read).
  */
-export function encodedEpochs(dir: string, load: { shards?: number[] } = {}): (options: EncodedBatchOptions) => AsyncIterable<Batch> {
+export function encodedEpochs(dir: string, load: { shards?: number[] } = {}): EncodedEpochs {
   let loaded: Promise<EncodedShards> | undefined;
-  return (options) => ({
+  const open = () => {
+    loaded ??= EncodedShards.load(dir, load.shards ? { shards: load.shards } : {}).catch((e: unknown) => {
+      loaded = undefined;
+      throw e;
+    });
+    return loaded;
+  };
+  const epochs = (options: EncodedBatchOptions): AsyncIterable<Batch> => ({
     async *[Symbol.asyncIterator]() {
-      loaded ??= EncodedShards.load(dir, load.shards ? { shards: load.shards } : {});
-      const shards = await loaded.catch((e: unknown) => {
-        loaded = undefined;
-        throw e;
-      });
-      yield* shards.batches(options);
+      yield* (await open()).batches(options);
     },
   });
+  return Object.assign(epochs, { open });
 }
 
 /**
