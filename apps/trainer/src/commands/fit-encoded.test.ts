@@ -1,12 +1,12 @@
 import { readArtifact } from '@esm2/core';
-import { writeSynthetic, type ShardsManifest } from '@esm2/data';
-import { createHash } from 'node:crypto';
-import { access, cp, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { writeSynthetic } from '@esm2/data';
+import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { runTrainer } from '../test-support/cli.js';
+import { editedShards, fileHashes } from '../test-support/shards.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -58,49 +58,22 @@ describe('fit --data <encoded directory>', () => {
   });
 });
 
-/**
- * A copy of `from` (an encoded directory) with column `key` of shard `k`
- * edited in place. The manifest's sha256 follows the edit unless `rehash` is
- * false: a writer's bug rather than damage, so the values are refused on their own.
- */
 let copies = 0;
-async function edited(from: string, k: number, key: string, edit: (a: Int32Array | Float32Array) => void, rehash = true) {
-  const to = join(dir, `edited-${copies++}.enc`);
-  await cp(from, to, { recursive: true });
-  const manifestPath = join(to, 'manifest.json');
-  const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as ShardsManifest;
-  const file = join(to, manifest.shards[k]!.columns[key]!.file);
-  const bytes = await readFile(file);
-  const values = manifest.columns[key]!.dtype === '<i4' ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-  edit(values);
-  await writeFile(file, bytes);
-  if (rehash) manifest.shards[k]!.columns[key]!.sha256 = createHash('sha256').update(bytes).digest('hex');
-  await writeFile(manifestPath, JSON.stringify(manifest));
-  return { dir: to, file, manifestPath, manifest };
-}
-
-/** Every file under `path` with its sha256. */
-async function hashes(path: string): Promise<Record<string, string>> {
-  const out: Record<string, string> = {};
-  for (const f of (await readdir(path, { recursive: true, withFileTypes: true })).filter((e) => e.isFile())) {
-    const p = join(f.parentPath, f.name);
-    out[p] = createHash('sha256').update(await readFile(p)).digest('hex');
-  }
-  return out;
-}
+const edited = (from: string, k: number, key: string, edit: (a: Int32Array | Float32Array) => void, rehash = true) => editedShards(from, join(dir, `edited-${copies++}.enc`), k, key, edit, rehash);
 
 describe('fit --data/--valid <encoded directory> checks the shards before training', () => {
   let runs = 0;
   /** fit refuses with `message` (exit 1), before training: no checkpoint or history, the shards unchanged. */
   async function refused(args: { data: string; valid?: string }, message: string) {
-    const before = { ...(await hashes(args.data)), ...(args.valid ? await hashes(args.valid) : {}) };
+    const inputs = [args.data, ...(args.valid ? [args.valid] : [])];
+    const before = await fileHashes(...inputs);
     const out = join(dir, `runs/refused-${runs++}`);
     const r = await runTrainer('fit', '--data', args.data, ...(args.valid ? ['--valid', args.valid] : []), '--out', out, ...small);
     expect(r.code).toBe(1);
     expect(r.err).toContain(message);
     await expect(access(join(out, 'checkpoint'))).rejects.toThrow();
     await expect(access(join(out, 'history.json'))).rejects.toThrow();
-    expect({ ...(await hashes(args.data)), ...(args.valid ? await hashes(args.valid) : {}) }).toEqual(before);
+    expect(await fileHashes(...inputs)).toEqual(before);
   }
   const trainEnc = () => join(dir, 'train.enc');
 

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fit } from '../api.js';
 import { runTrainer } from '../test-support/cli.js';
+import { editedShards, fileHashes } from '../test-support/shards.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/settings.js';
 
@@ -144,6 +145,28 @@ describe.skipIf(skip)('fit --backend torch', () => {
     expect(c.position).toMatchObject({ epoch: 2, step: 80 });
     // The restarted group resumed from step 50 with the saved weights, optimizer state and shuffle: the uninterrupted run's weights.
     expect(worstWeight(c.artifact, want!.artifact)).toBeLessThan(1e-6);
+  });
+
+  it('refuses shards that break the rules before torchrun starts, naming the file, row and column; nothing written, the shards unchanged', async () => {
+    // A buy without a click in shard 2, its checksum updated: a writer's bug only the values show.
+    let row = -1;
+    const clicks = await editedShards(data().train, join(dir, 'funnel-click.enc'), 2, 'labels/click', (a) => (row = a.indexOf(0)));
+    const bad = await editedShards(clicks.dir, join(dir, 'funnel.enc'), 2, 'labels/buy', (a) => (a[row] = 1));
+    const before = await fileHashes(bad.dir, data().valid);
+    const out = join(dir, 'runs/torch-bad-shards');
+    const r = await runTrainer('fit', '--data', bad.dir, '--valid', data().valid, '--out', out, '--backend', 'torch', '--nproc-per-node', '2', ...smallFlags);
+    expect(r.code).toBe(1);
+    expect(r.err).toContain(`${bad.file}, row ${row}, column 'labels/buy': buy=1 but click=0`);
+    // trainTorchEpochs writes <run>/torch before it launches python: the check came first.
+    await expect(access(join(out, 'torch'))).rejects.toThrow();
+    await expect(access(join(out, 'checkpoint'))).rejects.toThrow();
+    expect(await fileHashes(bad.dir, data().valid)).toEqual(before);
+    // Damaged validation shards are refused too, before training (flipped byte: its checksum).
+    const flipped = await editedShards(data().valid, join(dir, 'flipped.enc'), 0, 'features/price', (a) => (new Uint8Array(a.buffer, a.byteOffset)[2]! ^= 0x40), false);
+    const v = await runTrainer('fit', '--data', data().train, '--valid', flipped.dir, '--out', join(dir, 'runs/torch-bad-valid'), '--backend', 'torch', ...smallFlags);
+    expect(v.code).toBe(1);
+    expect(v.err).toContain(`${flipped.file} is corrupt: checksum sha256 `);
+    await expect(access(join(dir, 'runs/torch-bad-valid/torch'))).rejects.toThrow();
   });
 
   it('without restarts a failing rank fails the fit, naming the rank', async () => {
