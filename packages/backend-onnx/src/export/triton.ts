@@ -56,10 +56,16 @@ const TRITON_TYPES: Record<number, string> = {
   [DataType.BOOL]: 'TYPE_BOOL',
 };
 
-/** A model name Triton can use as its repository directory: no path separators, not hidden, not `.`/`..`. */
+/** The longest model name: a directory name (255 bytes at most on common file systems) with room for the temporary name it is written under. */
+export const TRITON_MODEL_NAME_MAX = 200;
+
+/** A model name Triton can use as its repository directory: no path separators, not hidden, not `.`/`..`, not too long for a file name. */
 export function checkTritonModelName(name: string): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
     throw new Error(`Triton model name '${name}' must be letters, digits, '_', '.', '-' (not starting with '.' or '-'): it names the model's directory`);
+  }
+  if (name.length > TRITON_MODEL_NAME_MAX) {
+    throw new Error(`Triton model name '${name.slice(0, 20)}…' is ${name.length} characters long; at most ${TRITON_MODEL_NAME_MAX}: it names the model's directory`);
   }
 }
 
@@ -371,7 +377,8 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Writes REPOSITORY/<name>/config.pbtxt and REPOSITORY/<name>/1/model.onnx
  * (the same ONNX file `exportArtifactToOnnx` writes). The folder appears all
- * at once or not at all. An existing REPOSITORY/<name> is refused, not
+ * at once or not at all: it is written and verified (`verify`) under a
+ * temporary name, and renamed into place only then. An existing REPOSITORY/<name> is refused, not
  * replaced: it may hold other versions or a hand-tuned config.
  */
 export async function exportArtifactToTriton(artifact: ModelArtifact, repository: string, options: TritonExportOptions = {}): Promise<WrittenTritonModel> {
@@ -396,6 +403,7 @@ export async function exportArtifactToTriton(artifact: ModelArtifact, repository
       ...(written.dataPath ? { dataPath: join(dir, '1', `${TRITON_MODEL_FILE}.data`) } : {}),
     };
     await writeFileDurable(join(tmp, TRITON_CONFIG_FILE), formatTritonConfig(config));
+    await options.verify?.(join(version, TRITON_MODEL_FILE));
     await refuseExisting(); // created by someone else while this one was written
   });
   return { dir, config, configPath: join(dir, TRITON_CONFIG_FILE), model: model! };
