@@ -62,6 +62,31 @@ describe('loadScoringModel', () => {
     expect(warnings[0]).toMatch(/legacy\.onnx carries no content checksum .*export it again/);
   });
 
+  it('refuses a model exported with tower outputs only, saying why; with a prediction beside the tower it scores like the full export', async () => {
+    const artifact = await readArtifact(fixture.artifact);
+    const towers = join(fixture.dir, 'towers-only.onnx');
+    await exportArtifactToOnnx(artifact, towers, { outputs: ['y1'] });
+    await expect(loadScoringModel(towers)).rejects.toThrow(
+      `${towers}: the model has no prediction output (its outputs: y1); esm2-score answers with pctr, pctavr, pcvr, pctcvr: export the run again with --outputs including at least one`,
+    );
+    const mixed = join(fixture.dir, 'pctcvr-y1.onnx');
+    await exportArtifactToOnnx(artifact, mixed, { outputs: ['pctcvr', 'y1'] });
+    const rows = requestRows(csvRows(fixture.csv)).slice(0, 20);
+    const score = async (path: string) => {
+      const model = await loadScoringModel(path);
+      const local = await LocalScorer.create(model);
+      try {
+        return await local.scoreRows(model, rows);
+      } finally {
+        await local.close();
+      }
+    };
+    const got = (await score(mixed)) as { pctcvr: number }[];
+    const full = (await score(fixture.onnx)) as { pctcvr: number }[];
+    expect(got.map((r) => Object.keys(r))).toEqual(rows.map(() => ['pctcvr']));
+    expect(got.map((r) => r.pctcvr)).toEqual(full.map((r) => r.pctcvr));
+  });
+
   it('refuses an artifact whose model.json changed after it was written (one digit of a vocabulary entry), naming the file', async () => {
     const dir = join(fixture.dir, 'one-digit');
     await cp(fixture.artifact, dir, { recursive: true });
