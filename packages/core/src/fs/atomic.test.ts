@@ -177,6 +177,22 @@ describe('withStagedOutputs (files that name each other, checked before they rep
     expect((await readdir(dir)).sort()).toEqual(['m.onnx', 'm.onnx.data']);
     expect(liveTemps()).toEqual([]);
   });
+
+  it('names a failed write by the output path, never the staged one', async () => {
+    const [data, model] = [join(dir, 'm.onnx.data'), join(dir, 'm.onnx')];
+    const err = (await withStagedOutputs([data, model], async ([d, m]) => {
+      await writeFile(d!, 'weights');
+      throw new WriteError(m!, 'no space left on device', { code: 'ENOSPC' });
+    }).catch((e: unknown) => e)) as WriteError;
+    expect(err).toBeInstanceOf(WriteError);
+    expect(err.message).toBe(`cannot write ${model}: no space left on device`);
+    expect(err.code).toBe('ENOSPC');
+    const sys = (await withStagedOutputs([data, model], async ([d]) => {
+      throw sysError('ENOSPC', 'write', d);
+    }).catch((e: unknown) => e)) as WriteError;
+    expect(sys.message).toBe(`cannot write ${data}: no space left on device`);
+    expect(await readdir(dir)).toEqual([]);
+  });
 });
 
 describe('signals', () => {

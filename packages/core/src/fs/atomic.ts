@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { trackTemp } from './temp-registry.js';
 import { asWriteError, WriteError } from './write-error.js';
 
@@ -195,13 +195,15 @@ export async function withAtomicOutputs<T>(paths: string[], fn: (tmps: string[])
  * throw leaves every path as it was and the directory gone. Once `fn`
  * succeeds, the files it wrote are flushed and renamed over their paths in
  * the order given, then the paths it did not write are removed (the stale
- * companion of an earlier output). All paths must be in one directory.
+ * companion of an earlier output). All paths must be in one directory;
+ * the main output goes last (errors not about another file name it).
  */
 export async function withStagedOutputs<T>(paths: string[], fn: (staged: string[]) => Promise<T>): Promise<T> {
   const dir = dirname(resolve(paths[0]!));
   if (paths.some((p) => dirname(resolve(p)) !== dir)) throw new Error(`withStagedOutputs: ${paths.join(', ')} are not in one directory`);
   for (const p of paths) await checkOutputPath(p);
-  const stage = tempSibling(paths[0]!);
+  const main = paths.at(-1)!;
+  const stage = tempSibling(main);
   const untrack = trackTemp(stage);
   const staged = paths.map((p) => join(stage, basename(p)));
   try {
@@ -210,7 +212,14 @@ export async function withStagedOutputs<T>(paths: string[], fn: (staged: string[
       await mkdir(stage);
       result = await fn(staged);
     } catch (e) {
-      throw asWriteError(e, paths[0]!, [stage]);
+      // Named by the file the error is about, else by the last path (the main output, published last).
+      const i = staged.findIndex((s) => e instanceof Error && (e.message.includes(s) || (e as NodeJS.ErrnoException).path === s));
+      const about = i >= 0 ? paths[i]! : main;
+      // A write helper used inside (writeFileAtomic) already names the staged file: restate it by the output's own path.
+      if (e instanceof WriteError && e.path.startsWith(stage)) {
+        throw new WriteError(about, e.message.slice(`cannot write ${e.path}: `.length).replaceAll(stage + sep, `${dir}${sep}`), { code: e.code, cause: e });
+      }
+      throw asWriteError(e, about, [stage]);
     }
     const written: boolean[] = [];
     for (const [i, p] of paths.entries()) {
