@@ -93,7 +93,7 @@ export function registerExportCommand(program: Command): void {
     .option('--triton <dir>', 'Triton model repository: writes <dir>/<name>/config.pbtxt and <dir>/<name>/1/model.onnx (refuses an existing <dir>/<name>)')
     .option('--name <name>', "Triton model name and directory (default: the artifact's model name, e.g. esm2)", modelName)
     .option('--max-batch-size <n>', `Triton max_batch_size (default ${DEFAULT_TRITON_MAX_BATCH_SIZE})`, positiveInt)
-    .option('--outputs <names>', 'comma-separated outputs (default: the predictions, then ESM2 towers y1..y4)', nameList)
+    .option('--outputs <names>', 'comma-separated outputs, each once and at least one prediction (default: the predictions, then ESM2 towers y1..y4)', nameList)
     .option('--model-version <version>', 'version string stored in metadata (default: content hash of graph and weights)')
     .option('--external-data-threshold <bytes>', 'move weights to <file>.data when they exceed this many bytes', nonNegativeInt)
     .option(
