@@ -100,7 +100,7 @@ export function registerExportCommand(program: Command): void {
       '--raw-features',
       'with --onnx: put the fitted encoders into the graph, so it takes raw values (categories as strings, lists as [batch, maxLength] strings padded with "", numbers as float); refused for hash-encoded fields',
     )
-    .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter after writing')
+    .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter before the export is renamed into place')
     .action(async (opts: ExportFlags) => {
       if ((opts.onnx === undefined) === (opts.triton === undefined)) throw new Error('give one of --onnx <file> or --triton <dir>');
       for (const flag of ['name', 'maxBatchSize'] as const) {
