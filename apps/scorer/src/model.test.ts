@@ -2,7 +2,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeModel, encodeModel, exportArtifactToOnnx, exportArtifactToTriton, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
-import { artifactFromModel, buildModel, initWeights, parseFeatureSchema, readArtifact } from '@esm2/core';
+import { artifactFromModel, buildModel, initWeights, modelJsonText, parseFeatureSchema, readArtifact } from '@esm2/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodersForSchema, rawFeatureEncodings } from '@esm2/data';
 import { LocalScorer } from './local-scorer.js';
@@ -62,12 +62,51 @@ describe('loadScoringModel', () => {
     expect(warnings[0]).toMatch(/legacy\.onnx carries no content checksum .*export it again/);
   });
 
+  it('refuses a model exported with tower outputs only, saying why; with a prediction beside the tower it scores like the full export', async () => {
+    const artifact = await readArtifact(fixture.artifact);
+    const towers = join(fixture.dir, 'towers-only.onnx');
+    await exportArtifactToOnnx(artifact, towers, { outputs: ['y1'] });
+    await expect(loadScoringModel(towers)).rejects.toThrow(
+      `${towers}: the model has no prediction output (its outputs: y1); esm2-score answers with pctr, pctavr, pcvr, pctcvr: export the run again with --outputs including at least one`,
+    );
+    const mixed = join(fixture.dir, 'pctcvr-y1.onnx');
+    await exportArtifactToOnnx(artifact, mixed, { outputs: ['pctcvr', 'y1'] });
+    const rows = requestRows(csvRows(fixture.csv)).slice(0, 20);
+    const score = async (path: string) => {
+      const model = await loadScoringModel(path);
+      const local = await LocalScorer.create(model);
+      try {
+        return await local.scoreRows(model, rows);
+      } finally {
+        await local.close();
+      }
+    };
+    const got = (await score(mixed)) as { pctcvr: number }[];
+    const full = (await score(fixture.onnx)) as { pctcvr: number }[];
+    expect(got.map((r) => Object.keys(r))).toEqual(rows.map(() => ['pctcvr']));
+    expect(got.map((r) => r.pctcvr)).toEqual(full.map((r) => r.pctcvr));
+  });
+
+  it('refuses an artifact whose model.json changed after it was written (one digit of a vocabulary entry), naming the file', async () => {
+    const dir = join(fixture.dir, 'one-digit');
+    await cp(fixture.artifact, dir, { recursive: true });
+    const path = join(dir, 'model.json');
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as { encoders: { vocabularies: Record<string, string[]> } };
+    const values = Object.values(doc.encoders.vocabularies).find((v) => v.some((x) => /\d/.test(x)))!;
+    const entry = values.find((x) => /\d/.test(x))!;
+    const changed = entry.replace(/\d/, (d) => String((Number(d) + 1) % 10));
+    const text = readFileSync(path, 'utf8');
+    writeFileSync(path, text.replace(JSON.stringify(entry), JSON.stringify(changed)));
+    expect(readFileSync(path, 'utf8')).not.toBe(text);
+    await expect(loadScoringModel(dir)).rejects.toThrow(`${path} is corrupt: checksum sha256`);
+  });
+
   it('refuses an artifact whose encoders are malformed, naming model.json and the bad key', async () => {
     const dir = join(fixture.dir, 'bad-encoders');
     await cp(fixture.artifact, dir, { recursive: true });
     const doc = JSON.parse(readFileSync(join(dir, 'model.json'), 'utf8')) as { encoders: { numeric: { price: { std: unknown } } } };
     doc.encoders.numeric.price.std = 'wide';
-    writeFileSync(join(dir, 'model.json'), JSON.stringify(doc));
+    writeFileSync(join(dir, 'model.json'), modelJsonText(doc)); // checksum stamped again: the encoders check is the one under test
     await expect(loadScoringModel(dir)).rejects.toThrow(/bad-encoders\/model\.json: invalid encoders JSON: numeric\.price\.std: /);
   });
 

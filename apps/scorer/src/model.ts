@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { artifactToModelProto, encodeModel, parseExportMetadata, readVerifiedOnnx, tritonModelFile, type OnnxModelInfo } from '@esm2/backend-onnx';
-import { MODEL_FILE, buildModel, locateArtifact, pruneGraph, readArtifact, type Graph, type PredictionName } from '@esm2/core';
+import { MODEL_FILE, PREDICTION_NAMES, buildModel, locateArtifact, pruneGraph, readArtifact, type Graph, type PredictionName } from '@esm2/core';
 import { encodersForSchema, type Encoders } from '@esm2/data';
 
 /** Where workers load the ONNX model from: the file (external data beside it) or bytes compiled in memory. */
@@ -79,6 +79,10 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
   // A --raw-features export takes raw strings and numbers (its encoders are inside the graph): that is for other ONNX runtimes.
   if (info.rawFeatures !== undefined) {
     throw new Error(`${path}: exported with --raw-features (raw inputs, for ONNX runtimes other than this scorer); esm2-score serves the id-input export: export the run again without --raw-features`);
+  }
+  // Tower outputs alone (export --outputs y1) score nothing this scorer answers with.
+  if (info.predictions.length === 0) {
+    throw new Error(`${path}: the model has no prediction output (its outputs: ${info.outputs.join(', ')}); esm2-score answers with ${PREDICTION_NAMES.join(', ')}: export the run again with --outputs including at least one`);
   }
   if (info.encoders === null) {
     throw new Error(`${path}: the model carries no encoders (it was not trained from a prepared dataset), so raw rows cannot be encoded`);

@@ -1,4 +1,5 @@
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
@@ -60,7 +61,8 @@ describe('esm2-train export', () => {
   it('also takes the artifact directory itself', async () => {
     const out = join(dir, 'direct.onnx');
     await exportCli('--model', best, '--onnx', out, '--no-verify');
-    expect((await readOnnxInfo(out)).source).toBe(best);
+    // The run and artifact names, not where they are on this machine.
+    expect((await readOnnxInfo(out)).source).toBe('demo/best');
   });
 
   it('resolves relative paths against the directory pnpm was started from (INIT_CWD)', async () => {
@@ -110,6 +112,105 @@ describe('esm2-train export', () => {
       await expect(exportCli('--model', run, '--onnx', join(best, f))).rejects.toThrow(`--onnx ${join(best, f)} is the same file as --model ${join(best, f)}: --onnx would overwrite the input --model`);
     }
     expect(readdirSync(best).map((f) => [f, readFileSync(join(best, f)).toString('base64')])).toEqual(before);
+  });
+});
+
+/** sha256 of every file under `root` (relative path → hash), to show a refused export touched nothing. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) walk(p);
+      else out[p.slice(root.length)] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe('esm2-train export: a failure leaves every earlier file as it was', () => {
+  const area = join(dir, 'failures');
+  const good = join(area, 'm.onnx');
+  beforeAll(async () => {
+    mkdirSync(area, { recursive: true });
+    await exportCli('--model', run, '--onnx', good);
+  });
+
+  it('refuses --outputs naming one output twice before writing', async () => {
+    const before = snapshot(area);
+    await expect(exportCli('--model', run, '--onnx', good, '--outputs', 'pctr,pctr')).rejects.toThrow('--outputs names pctr twice');
+    expect(snapshot(area)).toEqual(before);
+  });
+
+  it('refuses --outputs without a prediction (towers alone cannot be scored) before writing', async () => {
+    const before = snapshot(area);
+    await expect(exportCli('--model', run, '--onnx', good, '--outputs', 'y1')).rejects.toThrow(
+      '--outputs y1 holds no prediction: give at least one of pctr, pctavr, pcvr, pctcvr (towers such as y1 come along beside it, e.g. --outputs pctcvr,y1)',
+    );
+    await expect(exportCli('--model', run, '--triton', area, '--outputs', 'y1,y2')).rejects.toThrow('--outputs y1,y2 holds no prediction');
+    expect(snapshot(area)).toEqual(before);
+  });
+
+  it('refuses an artifact whose vocabulary lists a category twice (--raw-features or not), naming model.json, before writing', async () => {
+    const dup = join(dir, 'runs', 'dup', 'best');
+    const model = buildModel(smallSchema(), { towers: [8] });
+    const encoders = smallEncoders();
+    encoders.vocabularies = { ...encoders.vocabularies, user: ['u1', 'u2', 'u3', 'u4', 'u2', 'u6'] };
+    await writeArtifact(dup, artifactFromModel(model, smallSchema(), initWeights(model.graph, 1), { encoders }));
+    const before = snapshot(area);
+    for (const extra of [['--raw-features'], []]) {
+      await expect(exportCli('--model', dup, '--onnx', good, ...extra)).rejects.toThrow(
+        `${join(dup, 'model.json')}: invalid encoders JSON: vocabularies.user.4: "u2" is listed twice (entries 1 and 4); each category has one id`,
+      );
+    }
+    expect(snapshot(area)).toEqual(before);
+  });
+
+  it('refuses a Triton model name too long for a directory, before writing', async () => {
+    const name = 'n'.repeat(300);
+    await expect(exportCli('--model', run, '--triton', area, '--name', name)).rejects.toThrow(
+      `option '--name <name>' argument '${name}' is invalid. Triton model name 'nnnnnnnnnnnnnnnnnnnn…' is 300 characters long; at most 200`,
+    );
+    await exportCli('--model', run, '--triton', area, '--name', 'n'.repeat(200), '--no-verify');
+    expect(existsSync(join(area, 'n'.repeat(200), '1', 'model.onnx'))).toBe(true);
+  });
+});
+
+describe('esm2-train export refuses every file of the run as its output', () => {
+  const runDir = join(dir, 'runs', 'full');
+  beforeAll(() => {
+    // A run as fit leaves it: best/, checkpoint/, history.json, metrics.json from eval.
+    cpSync(best, join(runDir, 'best'), { recursive: true });
+    cpSync(best, join(runDir, 'checkpoint'), { recursive: true });
+    writeFileSync(join(runDir, 'history.json'), '[{"epoch":1}]\n');
+    writeFileSync(join(runDir, 'metrics.json'), '{}\n');
+  });
+
+  it('for --onnx, given the run or its best/, naming the path; nothing changes', async () => {
+    const before = snapshot(runDir);
+    for (const model of [runDir, join(runDir, 'best')]) {
+      for (const f of ['history.json', 'metrics.json', 'checkpoint/model.json', 'checkpoint/weights.bin', 'best/weights.bin']) {
+        const target = join(runDir, f);
+        await expect(exportCli('--model', model, '--onnx', target), `${model} → ${f}`).rejects.toThrow(`--onnx ${target} is the same file as --model ${target}`);
+      }
+      for (const f of ['best/new.onnx', 'checkpoint/new.onnx']) {
+        const target = join(runDir, f);
+        await expect(exportCli('--model', model, '--onnx', target), `${model} → ${f}`).rejects.toThrow(`--onnx ${target} is inside --model ${dirname(target)}, which is not for outputs`);
+      }
+    }
+    expect(snapshot(runDir)).toEqual(before);
+  });
+
+  it('for --triton, inside an artifact of the run; an export beside them in the run directory is fine', async () => {
+    const before = snapshot(runDir);
+    await expect(exportCli('--model', runDir, '--triton', join(runDir, 'best'))).rejects.toThrow(
+      `--triton ${join(runDir, 'best', 'esm2')} is inside --model ${join(runDir, 'best')}, which is not for outputs`,
+    );
+    expect(snapshot(runDir)).toEqual(before);
+    await exportCli('--model', runDir, '--onnx', join(runDir, 'model.onnx'));
+    await exportCli('--model', runDir, '--onnx', join(runDir, 'model.onnx'));
+    expect(snapshot(runDir)).toMatchObject(before);
   });
 });
 

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { basename, dirname, join, relative } from 'node:path';
 import {
   DEFAULT_TRITON_MAX_BATCH_SIZE,
   checkTritonModelName,
@@ -11,10 +11,11 @@ import {
   type VerifyResult,
   type WrittenModel,
 } from '@esm2/backend-onnx';
-import { artifactInputs, locateArtifact, MODEL_FILE, readArtifact, refuseSamePaths } from '@esm2/core';
+import { artifactInputs, locateArtifact, MODEL_FILE, readArtifact, refuseInsideDirs, refuseSamePaths, type NamedPath } from '@esm2/core';
 import { batchToFeeds, encodersForSchema, rawFeatureEncodings, rawFeeds, sampleRawRows } from '@esm2/data';
 import { InvalidArgumentError, type Command } from 'commander';
 import { nameList, nonNegativeInt, positiveInt, userPath } from '@esm2/cli-kit';
+import { runPaths, type RunPaths } from '../train/run-dir.js';
 
 /** Exports stay within this of the reference interpreter; float32 ONNX vs f64 reference differ by ~1e-7. */
 const VERIFY_TOLERANCE = 1e-5;
@@ -46,6 +47,32 @@ function modelName(value: string): string {
   return value;
 }
 
+/** The artifact directories of a run (runPaths' best and checkpoint). */
+const ARTIFACT_DIRS = ['best', 'checkpoint'];
+const isDir = async (p: string) => (await stat(p).catch(() => undefined))?.isDirectory() ?? false;
+
+/**
+ * The training run an artifact belongs to: `--model runs/NAME`, or its
+ * best/ (or checkpoint/) artifact given directly; undefined for an artifact
+ * directory of its own.
+ */
+async function runDirOf(modelPath: string, artifactDir: string): Promise<RunPaths | undefined> {
+  if (artifactDir !== modelPath) return runPaths(modelPath);
+  const parent = runPaths(dirname(artifactDir));
+  if (!ARTIFACT_DIRS.includes(basename(artifactDir))) return undefined;
+  const isRun = (await stat(parent.history).catch(() => undefined)) !== undefined || ((await isDir(parent.best)) && (await isDir(parent.checkpoint)));
+  return isRun ? parent : undefined;
+}
+
+/** Every file of a run an export must not overwrite, as inputs of --model. */
+function runInputs(run: RunPaths): NamedPath[] {
+  return [
+    ...artifactInputs(run.best),
+    ...artifactInputs(run.checkpoint),
+    ...[run.history, run.metrics, run.lock].map((path) => ({ flag: '--model', path })),
+  ];
+}
+
 /**
  * `esm2-train export --model runs/NAME --onnx out.onnx`: the artifact as a
  * standalone ONNX scoring model (opset 17) carrying its feature schema and
@@ -66,22 +93,42 @@ export function registerExportCommand(program: Command): void {
     .option('--triton <dir>', 'Triton model repository: writes <dir>/<name>/config.pbtxt and <dir>/<name>/1/model.onnx (refuses an existing <dir>/<name>)')
     .option('--name <name>', "Triton model name and directory (default: the artifact's model name, e.g. esm2)", modelName)
     .option('--max-batch-size <n>', `Triton max_batch_size (default ${DEFAULT_TRITON_MAX_BATCH_SIZE})`, positiveInt)
-    .option('--outputs <names>', 'comma-separated outputs (default: the predictions, then ESM2 towers y1..y4)', nameList)
+    .option('--outputs <names>', 'comma-separated outputs, each once and at least one prediction (default: the predictions, then ESM2 towers y1..y4)', nameList)
     .option('--model-version <version>', 'version string stored in metadata (default: content hash of graph and weights)')
     .option('--external-data-threshold <bytes>', 'move weights to <file>.data when they exceed this many bytes', nonNegativeInt)
     .option(
       '--raw-features',
       'with --onnx: put the fitted encoders into the graph, so it takes raw values (categories as strings, lists as [batch, maxLength] strings padded with "", numbers as float); refused for hash-encoded fields',
     )
-    .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter after writing')
+    .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter before the export is renamed into place')
     .action(async (opts: ExportFlags) => {
       if ((opts.onnx === undefined) === (opts.triton === undefined)) throw new Error('give one of --onnx <file> or --triton <dir>');
       for (const flag of ['name', 'maxBatchSize'] as const) {
         if (opts[flag] !== undefined && opts.triton === undefined) throw new Error(`--${flag === 'name' ? 'name' : 'max-batch-size'} applies to --triton only`);
       }
       if (opts.rawFeatures && opts.onnx === undefined) throw new Error('--raw-features applies to --onnx only');
-      const artifactDir = await locateArtifact(userPath(opts.model)).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
+      const twice = opts.outputs?.find((o, i) => opts.outputs!.indexOf(o) !== i);
+      if (twice !== undefined) throw new Error(`--outputs names ${twice} twice`);
+      const modelPath = userPath(opts.model);
+      const artifactDir = await locateArtifact(modelPath).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
+      const run = await runDirOf(modelPath, artifactDir);
+      // Nothing of the run (its artifacts, which fit and --resume replace whole, its history, metrics, lock) may be overwritten.
+      const guard = async (outputs: NamedPath[]) => {
+        await refuseSamePaths(run ? runInputs(run) : artifactInputs(artifactDir), outputs);
+        await refuseInsideDirs([{ flag: '--model', path: artifactDir }, ...(run ? [run.best, run.checkpoint].map((path) => ({ flag: '--model', path })) : [])], outputs);
+      };
+      let onnxPath: string | undefined;
+      let tritonDir: string | undefined;
+      if (opts.onnx !== undefined) {
+        onnxPath = userPath(opts.onnx);
+        if ((await stat(onnxPath).catch(() => undefined))?.isDirectory()) throw new Error(`--onnx ${opts.onnx} is a directory; give a file name`);
+        await guard([{ flag: '--onnx', path: onnxPath }, { flag: '--onnx (its external data file)', path: `${onnxPath}.data` }]);
+      }
       const artifact = await readArtifact(artifactDir);
+      if (opts.triton !== undefined) {
+        tritonDir = join(userPath(opts.triton), opts.name ?? artifact.model.name);
+        await guard([{ flag: '--triton', path: tritonDir }]);
+      }
       // The encoders travel inside the .onnx; ones that disagree with the embedding tables would score every row wrongly.
       const encoders = artifact.encoders === null ? undefined : encodersForSchema(artifact.encoders, artifact.schema, join(artifactDir, MODEL_FILE));
       if (opts.rawFeatures && encoders === undefined) {
@@ -91,32 +138,15 @@ export function registerExportCommand(program: Command): void {
       const outputs = opts.outputs ?? scoringOutputs(artifact);
       const unknown = outputs.filter((o) => !(o in artifact.graph.outputs));
       if (unknown.length > 0) throw new Error(`unknown output(s) ${unknown.join(', ')}; the model has ${Object.keys(artifact.graph.outputs).join(', ')}`);
-      const options = {
-        outputs,
-        source: artifactDir,
-        ...(opts.modelVersion !== undefined ? { modelVersion: opts.modelVersion } : {}),
-        ...(opts.externalDataThreshold !== undefined ? { externalData: { threshold: opts.externalDataThreshold } } : {}),
-        ...(rawFeatures !== undefined ? { rawFeatures } : {}),
-      };
-      let path: string;
-      if (opts.triton !== undefined) {
-        const repository = userPath(opts.triton);
-        const triton = {
-          ...options,
-          ...(opts.name !== undefined ? { name: opts.name } : {}),
-          ...(opts.maxBatchSize !== undefined ? { maxBatchSize: opts.maxBatchSize } : {}),
-        };
-        const written = await exportArtifactToTriton(artifact, repository, triton).catch((err: Error) => Promise.reject(new Error(`--triton ${err.message}`)));
-        path = written.model.path;
-        console.log(`wrote Triton model '${written.config.name}' in ${written.dir}: ${written.configPath} and ${describeWritten(written.model)}`);
-      } else {
-        path = userPath(opts.onnx!);
-        if ((await stat(path).catch(() => undefined))?.isDirectory()) throw new Error(`--onnx ${opts.onnx} is a directory; give a file name`);
-        await refuseSamePaths(artifactInputs(artifactDir), [{ flag: '--onnx', path }, { flag: '--onnx (its external data file)', path: `${path}.data` }]);
-        console.log(`wrote ${describeWritten(await exportArtifactToOnnx(artifact, path, options))}`);
+      // A scoring model answers with predictions; one without any verifies but then cannot be served (esm2-score, /v1 and /v2).
+      if (!outputs.some((o) => (artifact.model.predictions as string[]).includes(o))) {
+        throw new Error(
+          `--outputs ${outputs.join(',')} holds no prediction: give at least one of ${artifact.model.predictions.join(', ')} (towers such as ${outputs[0]} come along beside it, e.g. --outputs ${artifact.model.predictions.at(-1)},${outputs.join(',')})`,
+        );
       }
-      console.log(`model ${artifact.model.name}, outputs ${outputs.join(', ')}${rawFeatures ? ', inputs raw feature values' : ''}`);
-      if (opts.verify) {
+      let verified: string | undefined;
+      // Runs on the written model before it is renamed into place: a failure leaves the destination as it was.
+      const verify = async (path: string) => {
         let check: VerifyResult;
         let against: string;
         if (rawFeatures && encoders) {
@@ -129,9 +159,33 @@ export function registerExportCommand(program: Command): void {
           against = `matches the reference interpreter within ${check.maxAbsError.toExponential(1)} on ${check.rows} random rows`;
         }
         if (!(check.maxAbsError <= VERIFY_TOLERANCE)) {
-          throw new Error(`verification failed: onnxruntime differs from the reference by ${check.maxAbsError} (> ${VERIFY_TOLERANCE}) on ${check.rows} ${rawFeatures ? 'sample raw' : 'random'} rows`);
+          throw new Error(
+            `verification failed: onnxruntime differs from the reference by ${check.maxAbsError} (> ${VERIFY_TOLERANCE}) on ${check.rows} ${rawFeatures ? 'sample raw' : 'random'} rows; ${onnxPath ?? tritonDir} was left as it was`,
+          );
         }
-        console.log(`verified: onnxruntime ${against}`);
+        verified = `verified: onnxruntime ${against}`;
+      };
+      const options = {
+        outputs,
+        // Which run, not where it is on this machine: runs/NAME/best is `NAME/best`.
+        source: relative(dirname(ARTIFACT_DIRS.includes(basename(artifactDir)) ? dirname(artifactDir) : artifactDir), artifactDir),
+        ...(opts.modelVersion !== undefined ? { modelVersion: opts.modelVersion } : {}),
+        ...(opts.externalDataThreshold !== undefined ? { externalData: { threshold: opts.externalDataThreshold } } : {}),
+        ...(rawFeatures !== undefined ? { rawFeatures } : {}),
+        ...(opts.verify ? { verify } : {}),
+      };
+      if (tritonDir !== undefined) {
+        const triton = {
+          ...options,
+          ...(opts.name !== undefined ? { name: opts.name } : {}),
+          ...(opts.maxBatchSize !== undefined ? { maxBatchSize: opts.maxBatchSize } : {}),
+        };
+        const written = await exportArtifactToTriton(artifact, userPath(opts.triton!), triton).catch((err: Error) => Promise.reject(new Error(`--triton ${err.message}`)));
+        console.log(`wrote Triton model '${written.config.name}' in ${written.dir}: ${written.configPath} and ${describeWritten(written.model)}`);
+      } else {
+        console.log(`wrote ${describeWritten(await exportArtifactToOnnx(artifact, onnxPath!, options))}`);
       }
+      console.log(`model ${artifact.model.name}, outputs ${outputs.join(', ')}${rawFeatures ? ', inputs raw feature values' : ''}`);
+      if (verified !== undefined) console.log(verified);
     });
 }

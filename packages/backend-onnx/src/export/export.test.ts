@@ -1,4 +1,5 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactFromModel, initWeights, interpret, readArtifact, writeArtifact, type ModelArtifact } from '@esm2/core';
@@ -144,6 +145,53 @@ function flipWeightByte(path: string, a: ModelArtifact, name: string): void {
   file[at + 5] = file[at + 5]! ^ 0x01; // a low mantissa bit of one value: a tiny change, scores still plausible
   writeFileSync(path, file);
 }
+
+describe('a failed export', () => {
+  const sha = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
+  const hidden = () => readdirSync(dir).filter((e) => e.startsWith('.'));
+
+  it('leaves the earlier file and its data file as they were when verification fails, and no temporary behind', async () => {
+    const path = join(dir, 'kept.onnx');
+    await exportArtifactToOnnx(artifact, path, { externalData: { threshold: 0 } });
+    const before = [sha(path), sha(`${path}.data`)];
+    let checked: string | undefined;
+    const failing = async (staged: string) => {
+      checked = staged;
+      expect((await verifyExport(artifact, staged, ['pctr'])).maxAbsError).toBeLessThan(1e-5); // complete, external data beside it
+      throw new Error('verification failed: differs by 1');
+    };
+    for (const externalData of [{ threshold: 0 }, {}]) {
+      await expect(exportArtifactToOnnx(artifact, path, { outputs: ['pctr'], externalData, verify: failing })).rejects.toThrow('verification failed: differs by 1');
+      expect(checked).not.toBe(path);
+      expect([sha(path), sha(`${path}.data`)]).toEqual(before);
+      expect(hidden()).toEqual([]);
+    }
+    // A verified inline export replaces the file and removes the stale data file.
+    await exportArtifactToOnnx(artifact, path, { verify: async (staged) => void (await verifyExport(artifact, staged, ['pctr'])) });
+    expect(existsSync(`${path}.data`)).toBe(false);
+    expect((await readVerifiedOnnx(path)).checksum).toBe('verified');
+  });
+
+  it('refuses outputs named twice before writing', async () => {
+    const path = join(dir, 'twice.onnx');
+    await expect(exportArtifactToOnnx(artifact, path, { outputs: ['pctr', 'pcvr', 'pctr'] })).rejects.toThrow("outputs name 'pctr' twice");
+    expect(existsSync(path)).toBe(false);
+  });
+});
+
+describe('local paths', () => {
+  it('are cut to base names in esm2.source and esm2.artifact_metadata', async () => {
+    const local = { ...artifact, metadata: { epoch: 2, settings: { train: '/home/ana/data/train.csv', valid: '../data/valid.csv', seed: 1 }, note: '/srv/x/y.txt', kind: 'model' } };
+    const path = join(dir, 'paths.onnx');
+    await exportArtifactToOnnx(local, path, { source: '/home/ana/runs/demo/best' });
+    const info = await readOnnxInfo(path);
+    expect(info.source).toBe('best');
+    expect(info.artifactMetadata).toEqual({ epoch: 2, settings: { train: 'train.csv', valid: 'valid.csv', seed: 1 }, note: 'y.txt', kind: 'model' });
+    const text = Buffer.from(readFileSync(path)).toString('latin1');
+    expect(text).not.toContain('/home/ana');
+    expect(text).not.toContain('../data');
+  });
+});
 
 describe('content checksum', () => {
   it('is written with every export and verified on reading; export verification checks it too', async () => {

@@ -1,4 +1,4 @@
-import type { ModelArtifact } from '@esm2/core';
+import { withStagedOutputs, type ModelArtifact } from '@esm2/core';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import type { ModelProto } from '../proto/types.js';
@@ -21,6 +21,12 @@ export interface OnnxExportOptions {
    * withRawFeatureInputs); a field standard ONNX cannot encode is refused.
    */
   rawFeatures?: readonly RawFieldEncoding[];
+  /**
+   * Checks the written model (given its path: the staged file, external
+   * data beside it) before it replaces anything at the destination; a throw
+   * leaves the destination as it was. See verifyExport.
+   */
+  verify?: (path: string) => Promise<void>;
 }
 
 /** The scoring outputs of an artifact: predictions in PREDICTION_NAMES order, then towers. */
@@ -31,6 +37,8 @@ export function scoringOutputs(artifact: ModelArtifact): string[] {
 /** An artifact as an ONNX scoring model: labels and losses pruned away, metadata attached. */
 export function artifactToModelProto(artifact: ModelArtifact, options: OnnxExportOptions = {}): ModelProto {
   const outputs = options.outputs ?? scoringOutputs(artifact);
+  const twice = outputs.find((o, i) => outputs.indexOf(o) !== i);
+  if (twice !== undefined) throw new Error(`outputs name '${twice}' twice`);
   const graph = compileGraph(artifact.graph, artifact.weights, { outputs });
   if (options.rawFeatures === undefined) {
     return modelProto(graph, {
@@ -46,7 +54,18 @@ export function artifactToModelProto(artifact: ModelArtifact, options: OnnxExpor
   });
 }
 
-/** Compiles and writes an artifact as ONNX (external data when the weights need it). */
+/**
+ * Compiles and writes an artifact as ONNX (external data when the weights
+ * need it). The file and its data file are written and verified (`verify`)
+ * beside the destination and only then renamed into place, so a failed
+ * export leaves an earlier one untouched.
+ */
 export async function exportArtifactToOnnx(artifact: ModelArtifact, path: string, options: OnnxExportOptions = {}): Promise<WrittenModel> {
-  return writeOnnxModel(path, artifactToModelProto(artifact, options), options.externalData);
+  const proto = artifactToModelProto(artifact, options);
+  const dataPath = `${path}.data`;
+  return withStagedOutputs([dataPath, path], async ([, staged]) => {
+    const written = await writeOnnxModel(staged!, proto, options.externalData);
+    await options.verify?.(staged!);
+    return { path, bytes: written.bytes, ...(written.dataPath !== undefined ? { dataPath } : {}) };
+  });
 }

@@ -77,6 +77,25 @@ export function contentVersion(artifact: ModelArtifact): string {
   return `sha256:${hash.digest('hex').slice(0, 16)}`;
 }
 
+/** A path as the export carries it: its base name, so a model handed on does not disclose where it was trained. */
+const baseName = (path: string) => path.split(/[\\/]/).filter((p) => p !== '').at(-1) ?? path;
+const isAbsolutePath = (s: string) => s.startsWith('/') || s.startsWith('\\\\') || /^[A-Za-z]:[\\/]/.test(s);
+
+/**
+ * Metadata with local file paths cut to base names: every absolute path,
+ * and the training and validation files fit records (`settings.train`,
+ * `settings.valid`) even when relative. Nothing reads these back as paths;
+ * they say which files, not where.
+ */
+export function withoutLocalPaths(value: unknown, key?: string, parentKey?: string): unknown {
+  if (typeof value === 'string') return isAbsolutePath(value) || (parentKey === 'settings' && (key === 'train' || key === 'valid')) ? baseName(value) : value;
+  if (Array.isArray(value)) return value.map((v) => withoutLocalPaths(v));
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withoutLocalPaths(v, k, key)]));
+  }
+  return value;
+}
+
 export function exportMetadata(
   artifact: ModelArtifact,
   outputs: string[],
@@ -91,9 +110,9 @@ export function exportMetadata(
     [METADATA_KEYS.encodersSha256]: sha256(encoders),
     [METADATA_KEYS.modelVersion]: options.modelVersion ?? contentVersion(artifact),
     [METADATA_KEYS.outputs]: JSON.stringify(outputs),
-    [METADATA_KEYS.artifactMetadata]: JSON.stringify(artifact.metadata),
+    [METADATA_KEYS.artifactMetadata]: JSON.stringify(withoutLocalPaths(artifact.metadata)),
   };
-  if (options.source !== undefined) meta[METADATA_KEYS.source] = options.source;
+  if (options.source !== undefined) meta[METADATA_KEYS.source] = withoutLocalPaths(options.source) as string;
   if (options.rawInputs !== undefined) meta[METADATA_KEYS.rawFeatures] = JSON.stringify(options.rawInputs);
   return meta;
 }

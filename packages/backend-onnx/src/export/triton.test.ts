@@ -139,6 +139,23 @@ describe('exportArtifactToTriton', () => {
     await expect(tritonModelFile(written.dir)).resolves.toEqual({ file: written.model.path, name: written.config.name });
   });
 
+  it('leaves no <repo>/<name> when verification fails, so the next export goes through', async () => {
+    const repo = join(dir, 'repo-verify');
+    mkdirSync(repo);
+    let checked: string | undefined;
+    const failing = async (path: string) => {
+      checked = path;
+      expect((await readVerifiedOnnx(path)).checksum).toBe('verified'); // the complete model, read back where it was written
+      throw new Error('verification failed: differs by 1');
+    };
+    await expect(exportArtifactToTriton(artifact, repo, { verify: failing })).rejects.toThrow('verification failed: differs by 1');
+    expect(checked).not.toContain(join(repo, 'esm2'));
+    expect(readdirSync(repo)).toEqual([]);
+    const written = await exportArtifactToTriton(artifact, repo, { verify: async (path) => void (await readVerifiedOnnx(path)) });
+    expect(readdirSync(repo)).toEqual(['esm2']);
+    await expect(tritonModelFile(written.dir)).resolves.toEqual({ file: written.model.path, name: 'esm2' });
+  });
+
   it('refuses an existing <repo>/<name> without touching it', async () => {
     const repo = join(dir, 'repo-taken');
     mkdirSync(join(repo, 'esm2', '3'), { recursive: true });
@@ -183,6 +200,40 @@ describe('tritonModelFile', () => {
     await expect(tritonModelFile(empty)).rejects.toThrow(
       `${join(empty, '2', 'model.onnx')}: no such file; the Triton model folder ${empty} serves its highest version, 2, which holds no model.onnx`,
     );
+  });
+
+  it('refuses a default_model_filename that is a path (out of the version directory or into a subfolder)', async () => {
+    for (const [i, file] of ['../../../m.onnx', 'sub/model.onnx', '..', '/tmp/m.onnx'].entries()) {
+      const d = folder(`escape-${i}`, `${onnxConfig}default_model_filename: ${JSON.stringify(file)}\n`, { '1': ['model.onnx'] });
+      await expect(tritonModelFile(d), file).rejects.toThrow(`${join(d, 'config.pbtxt')}: default_model_filename ${JSON.stringify(file)} must be a file name in the version directory, not a path`);
+    }
+  });
+
+  it('refuses an empty name, and tensors whose name or data_type contradict the model, naming config.pbtxt and the field', async () => {
+    const empty = folder('empty-name', 'name: ""\nplatform: "onnxruntime_onnx"\n', { '1': ['model.onnx'] });
+    await expect(tritonModelFile(empty)).rejects.toThrow(`${join(empty, 'config.pbtxt')}: name is empty`);
+    const repo = join(dir, 'repo-types');
+    const written = await exportArtifactToTriton(artifact, repo);
+    const text = readFileSync(written.configPath, 'utf8');
+    const user = written.config.input.findIndex((t) => t.name === 'user');
+    expect(written.config.input[user]!.data_type).toBe('TYPE_INT64');
+    const config = (edit: (c: TritonModelConfig) => void) => {
+      const c = structuredClone(written.config);
+      edit(c);
+      writeFileSync(written.configPath, formatTritonConfig(c));
+    };
+    config((c) => (c.input[user]!.data_type = 'TYPE_FP32'));
+    await expect(tritonModelFile(written.dir)).rejects.toThrow(
+      `${written.configPath}: input[${user}].data_type is TYPE_FP32 but input 'user' of ${written.model.path} is TYPE_INT64`,
+    );
+    config((c) => (c.output[0]!.data_type = 'TYPE_INT32'));
+    await expect(tritonModelFile(written.dir)).rejects.toThrow(`${written.configPath}: output[0].data_type is TYPE_INT32 but output 'pctr' of ${written.model.path} is TYPE_FP32`);
+    config((c) => (c.output[1]!.name = 'ctr'));
+    await expect(tritonModelFile(written.dir)).rejects.toThrow(`${written.configPath}: output[1].name 'ctr' is not an output of ${written.model.path}`);
+    config((c) => (c.input[0]!.name = ''));
+    await expect(tritonModelFile(written.dir)).rejects.toThrow(`${written.configPath}: input[0].name is empty`);
+    writeFileSync(written.configPath, text);
+    await expect(tritonModelFile(written.dir)).resolves.toMatchObject({ name: 'esm2' });
   });
 
   it('refuses a model for another backend and names a broken config', async () => {

@@ -1,6 +1,7 @@
 import { lstat, mkdir, readdir, readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { isAbsolute, join } from 'node:path';
 import { replaceDirAtomically, writeFileDurable, type ModelArtifact } from '@esm2/core';
+import { decodeModel } from '../proto/codec.js';
 import { DataType, type ModelProto, type ValueInfoProto } from '../proto/types.js';
 import { artifactToModelProto, type OnnxExportOptions } from './export.js';
 import { writeOnnxModel, type WrittenModel } from './write-model.js';
@@ -56,10 +57,16 @@ const TRITON_TYPES: Record<number, string> = {
   [DataType.BOOL]: 'TYPE_BOOL',
 };
 
-/** A model name Triton can use as its repository directory: no path separators, not hidden, not `.`/`..`. */
+/** The longest model name: a directory name (255 bytes at most on common file systems) with room for the temporary name it is written under. */
+export const TRITON_MODEL_NAME_MAX = 200;
+
+/** A model name Triton can use as its repository directory: no path separators, not hidden, not `.`/`..`, not too long for a file name. */
 export function checkTritonModelName(name: string): void {
   if (!/^[A-Za-z0-9_][A-Za-z0-9_.-]*$/.test(name)) {
     throw new Error(`Triton model name '${name}' must be letters, digits, '_', '.', '-' (not starting with '.' or '-'): it names the model's directory`);
+  }
+  if (name.length > TRITON_MODEL_NAME_MAX) {
+    throw new Error(`Triton model name '${name.slice(0, 20)}…' is ${name.length} characters long; at most ${TRITON_MODEL_NAME_MAX}: it names the model's directory`);
   }
 }
 
@@ -319,6 +326,7 @@ export function parseTritonConfig(text: string, path: string): TritonModelConfig
       const name = str(t, 'name', ctx);
       const data_type = enumValue(t, 'data_type', ctx);
       if (name === undefined) throw new Error(where(`${ctx}name is missing`));
+      if (name === '') throw new Error(where(`${ctx}name is empty`));
       if (data_type === undefined) throw new Error(where(`${ctx}data_type is missing`));
       const reshape = messages(t, 'reshape', ctx);
       if (reshape.length > 1) throw new Error(where(`${ctx}reshape is given ${reshape.length} times`));
@@ -326,6 +334,7 @@ export function parseTritonConfig(text: string, path: string): TritonModelConfig
     });
   const name = str(root, 'name');
   if (name === undefined) throw new Error(where('name is missing'));
+  if (name === '') throw new Error(where('name is empty; the model is served under it'));
   const batching = messages(root, 'dynamic_batching');
   const delay = batching[0] ? int(batching[0], 'max_queue_delay_microseconds', 'dynamic_batching.') : undefined;
   const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
@@ -371,7 +380,8 @@ async function exists(path: string): Promise<boolean> {
 /**
  * Writes REPOSITORY/<name>/config.pbtxt and REPOSITORY/<name>/1/model.onnx
  * (the same ONNX file `exportArtifactToOnnx` writes). The folder appears all
- * at once or not at all. An existing REPOSITORY/<name> is refused, not
+ * at once or not at all: it is written and verified (`verify`) under a
+ * temporary name, and renamed into place only then. An existing REPOSITORY/<name> is refused, not
  * replaced: it may hold other versions or a hand-tuned config.
  */
 export async function exportArtifactToTriton(artifact: ModelArtifact, repository: string, options: TritonExportOptions = {}): Promise<WrittenTritonModel> {
@@ -396,6 +406,7 @@ export async function exportArtifactToTriton(artifact: ModelArtifact, repository
       ...(written.dataPath ? { dataPath: join(dir, '1', `${TRITON_MODEL_FILE}.data`) } : {}),
     };
     await writeFileDurable(join(tmp, TRITON_CONFIG_FILE), formatTritonConfig(config));
+    await options.verify?.(join(version, TRITON_MODEL_FILE));
     await refuseExisting(); // created by someone else while this one was written
   });
   return { dir, config, configPath: join(dir, TRITON_CONFIG_FILE), model: model! };
@@ -419,6 +430,10 @@ export async function tritonModelFile(dir: string): Promise<{ file: string; name
     throw new Error(`${configPath}: not an ONNX Runtime model (platform ${config.platform ?? 'unset'}, backend ${config.backend ?? 'unset'}); expected platform "${TRITON_PLATFORM}"`);
   }
   const file = config.default_model_filename ?? TRITON_MODEL_FILE;
+  // A file name inside the version directory, as Triton means it: never a path out of the folder.
+  if (file === '' || file === '.' || file === '..' || /[/\\]/.test(file) || isAbsolute(file)) {
+    throw new Error(`${configPath}: default_model_filename ${JSON.stringify(file)} must be a file name in the version directory, not a path`);
+  }
   const versions = (await readdir(dir, { withFileTypes: true }))
     .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
     .map((e) => e.name)
@@ -428,5 +443,21 @@ export async function tritonModelFile(dir: string): Promise<{ file: string; name
   if (!(await stat(path).catch(() => undefined))?.isFile()) {
     throw new Error(`${path}: no such file; the Triton model folder ${dir} serves its highest version, ${versions[0]}, which holds no ${file}`);
   }
+  if (config.input.length > 0 || config.output.length > 0) checkConfigAgainstModel(config, configPath, decodeModel(await readFile(path)), path);
   return { file: path, name: config.name };
+}
+
+/** The tensors config.pbtxt declares exist in the ONNX model with the same element types (Triton would refuse the model; this scorer would serve it under a contradicting config). */
+function checkConfigAgainstModel(config: TritonModelConfig, configPath: string, model: ModelProto, modelPath: string): void {
+  for (const kind of ['input', 'output'] as const) {
+    const tensors = new Map((kind === 'input' ? model.graph.input : model.graph.output).map((v) => [v.name, v]));
+    for (const [i, t] of config[kind].entries()) {
+      const v = tensors.get(t.name);
+      if (v === undefined) throw new Error(`${configPath}: ${kind}[${i}].name '${t.name}' is not an ${kind} of ${modelPath} (it has ${[...tensors.keys()].join(', ')})`);
+      const type = TRITON_TYPES[v.type.tensor_type.elem_type];
+      if (type !== t.data_type) {
+        throw new Error(`${configPath}: ${kind}[${i}].data_type is ${t.data_type} but ${kind} '${t.name}' of ${modelPath} is ${type ?? `ONNX element type ${v.type.tensor_type.elem_type}`}`);
+      }
+    }
+  }
 }

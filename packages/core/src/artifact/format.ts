@@ -1,17 +1,21 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { MODEL_NAMES } from '../zoo/config.js';
 import { PREDICTION_NAMES } from '../zoo/model.js';
 import { graphJsonSchema } from './graph-json.js';
 
 /**
- * The on-disk format, version 1: a directory holding `model.json` (everything
- * but the numbers) and `weights.bin` (all tensors, little-endian, each at an
- * 8-byte-aligned offset, described by the manifest in model.json).
+ * The on-disk format: a directory holding `model.json` (everything but the
+ * numbers) and `weights.bin` (all tensors, little-endian, each at an
+ * 8-byte-aligned offset, described by the manifest in model.json, with the
+ * file's sha256). Version 2 adds `sha256` to model.json itself (see
+ * modelJsonChecksum), so a damaged encoder or vocabulary is refused like
+ * damaged weights; version 1 files, written before that, are read without it.
  */
 export const ARTIFACT_FORMAT = 'esm2-artifact';
-export const ARTIFACT_FORMAT_VERSION = 1;
-/** Versions this code reads; a newer writer must bump the version rather than change v1's meaning. */
-export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1];
+export const ARTIFACT_FORMAT_VERSION = 2;
+/** Versions this code reads; a newer writer must bump the version rather than change an older one's meaning. */
+export const SUPPORTED_FORMAT_VERSIONS: readonly number[] = [1, 2];
 export const MODEL_FILE = 'model.json';
 export const WEIGHTS_FILE = 'weights.bin';
 /** 8 so any reader can map f32/i32 (and a future f64) straight from the file. */
@@ -46,7 +50,9 @@ export const headerSchema = z.object({ format: z.unknown(), formatVersion: z.unk
 
 export const modelJsonSchema = z.object({
   format: z.literal(ARTIFACT_FORMAT),
-  formatVersion: z.literal(ARTIFACT_FORMAT_VERSION),
+  formatVersion: z.union([z.literal(1), z.literal(ARTIFACT_FORMAT_VERSION)]),
+  /** Version 2: modelJsonChecksum of the document (absent in version 1). */
+  sha256: z.string().regex(/^[0-9a-f]{64}$/, 'must be 64 lowercase hex digits').optional(),
   model: z.object({
     name: z.enum(MODEL_NAMES),
     // Parsed by parseModelConfig / parseFeatureSchema, whose messages are the familiar ones.
@@ -62,5 +68,23 @@ export const modelJsonSchema = z.object({
   weights: weightsManifestSchema,
 });
 export type ModelJson = z.infer<typeof modelJsonSchema>;
+
+/**
+ * The checksum model.json (version 2) records of itself: sha256 of the
+ * document without its `sha256` key, as JSON.stringify writes it (compact,
+ * keys in file order). Layout and whitespace may change; any value, key or
+ * string that changes does not go unnoticed.
+ */
+export function modelJsonChecksum(doc: Record<string, unknown>): string {
+  const { sha256: _recorded, ...rest } = doc;
+  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
+}
+
+/** model.json's text for a document: its checksum stamped in (after formatVersion), 2-space indented, newline-terminated. */
+export function modelJsonText(doc: Record<string, unknown>): string {
+  const { format, formatVersion, sha256: _old, ...rest } = doc;
+  const stamped = { format, formatVersion, sha256: modelJsonChecksum({ format, formatVersion, ...rest }), ...rest };
+  return `${JSON.stringify(stamped, null, 2)}\n`;
+}
 
 export { zodProblems } from '../zod-problems.js';

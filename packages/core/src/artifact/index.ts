@@ -1,4 +1,4 @@
-/** The model artifact format (version 1) that every backend reads and writes. */
+/** The model artifact format (version 2; version 1 still read) that every backend reads and writes. */
 export { artifactFromModel, type ArtifactExtras, type ArtifactModelInfo, type ModelArtifact, type StateTensor } from './artifact.js';
 export { ArtifactError } from './errors.js';
 export {
@@ -8,6 +8,8 @@ export {
   MODEL_FILE,
   WEIGHTS_FILE,
   TENSOR_ALIGNMENT,
+  modelJsonChecksum,
+  modelJsonText,
   type TensorEntry,
   type TensorGroup,
   type WeightsManifest,

@@ -9,6 +9,7 @@ import { smallSchema } from '../testing.js';
 import { buildModel } from '../zoo/index.js';
 import { artifactFromModel } from './artifact.js';
 import { ArtifactError } from './errors.js';
+import { modelJsonText } from './format.js';
 import { readArtifact } from './read.js';
 import { writeArtifact } from './write.js';
 
@@ -41,14 +42,34 @@ afterEach(async () => {
   await rm(parent, { recursive: true, force: true });
 });
 
+/** Edits model.json and stamps its checksum again, so the check under test is the one that fires. */
 async function editModelJson(edit: (doc: Doc) => void): Promise<void> {
   const doc = JSON.parse(await readFile(modelPath, 'utf8')) as Doc;
   edit(doc);
-  await writeFile(modelPath, JSON.stringify(doc));
+  await writeFile(modelPath, modelJsonText(doc));
 }
 
 const declared = (name: string) => graph.params.find((p) => p.name === name)!.type.shape as number[];
 const param = (doc: Doc, name: string) => doc.weights.tensors.find((t) => t.group === 'param' && t.name === name)!;
+
+describe('model.json checksum', () => {
+  it('is written (format version 2) and survives re-indenting the file', async () => {
+    const doc = JSON.parse(await readFile(modelPath, 'utf8')) as Record<string, unknown>;
+    expect(doc.formatVersion).toBe(2);
+    expect(doc.sha256).toMatch(/^[0-9a-f]{64}$/);
+    await writeFile(modelPath, JSON.stringify(doc));
+    await expect(readArtifact(dir)).resolves.toBeDefined();
+  });
+
+  it('is not required of a version 1 artifact (written before model.json carried one)', async () => {
+    const doc = JSON.parse(await readFile(modelPath, 'utf8')) as Record<string, unknown>;
+    delete doc.sha256;
+    doc.formatVersion = 1;
+    await writeFile(modelPath, JSON.stringify(doc, null, 2));
+    const artifact = await readArtifact(dir);
+    expect(artifact.graph.params.length).toBe(graph.params.length);
+  });
+});
 
 describe('readArtifact rejects', () => {
   it('a missing directory', async () => {
@@ -82,7 +103,25 @@ describe('readArtifact rejects', () => {
     });
     const error = await readArtifact(dir).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ArtifactError);
-    expect((error as Error).message).toBe(`${modelPath}: unsupported formatVersion 99 (supported: 1)`);
+    expect((error as Error).message).toBe(`${modelPath}: unsupported formatVersion 99 (supported: 1, 2)`);
+  });
+
+  it('one changed digit in model.json (a vocabulary entry), by its own checksum', async () => {
+    await editModelJson((d) => {
+      (d as Record<string, unknown>).encoders = { vocabularies: { user: ['u1001', 'u1002'] } };
+    });
+    const text = await readFile(modelPath, 'utf8');
+    await writeFile(modelPath, text.replace('u1001', 'u1011'));
+    await expect(readArtifact(dir)).rejects.toThrow(
+      new RegExp(`^${modelPath.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} is corrupt: checksum sha256 [0-9a-f]{64} does not match the [0-9a-f]{64} it records`),
+    );
+  });
+
+  it('a version 2 model.json without its checksum', async () => {
+    const doc = JSON.parse(await readFile(modelPath, 'utf8')) as Record<string, unknown>;
+    delete doc.sha256;
+    await writeFile(modelPath, JSON.stringify(doc));
+    await expect(readArtifact(dir)).rejects.toThrow(`${modelPath}: "sha256" is missing; formatVersion 2 records the file's own checksum there`);
   });
 
   it('a structurally broken document, naming the path', async () => {
@@ -182,7 +221,7 @@ describe('readArtifact rejects', () => {
     bin.writeFloatLE(Number.POSITIVE_INFINITY, param(doc, 'y2/l1/b').offset + 4 * 2);
     doc.weights.sha256 = createHash('sha256').update(bin).digest('hex');
     await writeFile(binPath, bin);
-    await writeFile(modelPath, JSON.stringify(doc));
+    await writeFile(modelPath, modelJsonText(doc));
     await expect(readArtifact(dir)).rejects.toThrow(`${binPath}: param 'y2/l1/b' has a non-finite value (Infinity) at index 2`);
   });
 

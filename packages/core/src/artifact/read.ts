@@ -15,6 +15,7 @@ import {
   SUPPORTED_FORMAT_VERSIONS,
   WEIGHTS_FILE,
   headerSchema,
+  modelJsonChecksum,
   modelJsonSchema,
   zodProblems,
   type ModelJson,
@@ -133,9 +134,23 @@ function parseModelJson(path: string, text: string): ModelJson {
       `${path}: unsupported formatVersion ${JSON.stringify(formatVersion) ?? 'missing'} (supported: ${SUPPORTED_FORMAT_VERSIONS.join(', ')})`,
     );
   }
+  // Before the fields are looked at: a damaged file is reported as damaged, not by whichever field broke.
+  if (formatVersion >= 2) checkModelJsonChecksum(path, json as Record<string, unknown>);
   const parsed = modelJsonSchema.safeParse(json);
   if (!parsed.success) throw new ArtifactError(`${path} is invalid: ${listProblems(zodProblems(parsed.error))}`);
   return parsed.data;
+}
+
+/** A version-2 model.json's recorded checksum against its content (version 1 recorded none, so it is read unchecked). */
+function checkModelJsonChecksum(path: string, doc: Record<string, unknown>): void {
+  const recorded = doc.sha256;
+  if (typeof recorded !== 'string') {
+    throw new ArtifactError(`${path}: "sha256" is missing; formatVersion ${String(doc.formatVersion)} records the file's own checksum there`);
+  }
+  const actual = modelJsonChecksum(doc);
+  if (actual !== recorded) {
+    throw new ArtifactError(`${path} is corrupt: checksum sha256 ${actual} does not match the ${recorded} it records (the file changed after it was written)`);
+  }
 }
 
 /** The manifest's params are exactly the graph's, each f32 with the declared shape. */

@@ -79,7 +79,7 @@ describe('writeArtifact + readArtifact', () => {
     const dir = join(parent, 'model');
     await writeArtifact(dir, original);
     const doc = modelJsonSchema.parse(JSON.parse(await readFile(join(dir, 'model.json'), 'utf8')));
-    expect(doc).toMatchObject({ format: 'esm2-artifact', formatVersion: 1, weights: { file: 'weights.bin' } });
+    expect(doc).toMatchObject({ format: 'esm2-artifact', formatVersion: 2, weights: { file: 'weights.bin' } });
     expect(doc.weights.tensors.every((t) => t.offset % 8 === 0)).toBe(true);
     const params = doc.weights.tensors.filter((t) => t.group === 'param').map((t) => t.name);
     expect(params).toEqual(original.graph.params.map((p) => p.name));

@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import type { ModelArtifact } from './artifact.js';
 import { replaceDirAtomically, writeFileDurable } from '../fs/atomic.js';
 import { ArtifactError } from './errors.js';
-import { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, MODEL_FILE, WEIGHTS_FILE, type ModelJson } from './format.js';
+import { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, MODEL_FILE, WEIGHTS_FILE, modelJsonText, type ModelJson } from './format.js';
 import { jsonProblem } from './json.js';
 import { packTensors, type TensorToPack } from './layout.js';
 import { validateArtifact } from './validate.js';
@@ -38,7 +38,7 @@ export function encodeArtifact(artifact: ModelArtifact): { modelJson: string; we
   };
   const lossy = jsonProblem(doc, MODEL_FILE);
   if (lossy) throw new ArtifactError(`invalid artifact: ${lossy}`);
-  return { modelJson: `${JSON.stringify(doc, null, 2)}\n`, weightsBin: bin };
+  return { modelJson: modelJsonText(doc), weightsBin: bin };
 }
 
 /** Overwriting is for artifacts only: a typo'd path must not wipe an unrelated directory. */

@@ -1,10 +1,10 @@
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withAtomicOutput, withAtomicOutputs, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { withAtomicOutput, withAtomicOutputs, withStagedOutputs, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { liveTemps } from './temp-registry.js';
 import { WriteError } from './write-error.js';
 
@@ -141,6 +141,57 @@ describe('withAtomicOutput (outputs made by a tool)', () => {
     await expect(withAtomicOutputs([a, b], async (tmps) => Promise.all(tmps.map((t) => writeFile(t, 'new'))))).rejects.toThrow(`cannot write ${b}: it is a directory`);
     expect(await readFile(a, 'utf8')).toBe('old a');
     expect((await readdir(dir)).sort()).toEqual(['a.csv', 'b.csv']);
+  });
+});
+
+describe('withStagedOutputs (files that name each other, checked before they replace anything)', () => {
+  it('stages the files under their own names, publishes what was written and removes the stale companion', async () => {
+    const [data, model] = [join(dir, 'm.onnx.data'), join(dir, 'm.onnx')];
+    await withStagedOutputs([data, model], async ([d, m]) => {
+      expect(d).toBe(join(dirname(m!), 'm.onnx.data')); // one staging directory, final names: references between them hold
+      expect(dirname(m!)).not.toBe(dir);
+      await writeFile(d!, 'weights');
+      await writeFile(m!, 'graph');
+    });
+    expect(await readFile(model, 'utf8')).toBe('graph');
+    expect(await readFile(data, 'utf8')).toBe('weights');
+    await withStagedOutputs([data, model], async ([, m]) => writeFile(m!, 'inline'));
+    expect((await readdir(dir)).sort()).toEqual(['m.onnx']);
+    expect(await readFile(model, 'utf8')).toBe('inline');
+    expect(liveTemps()).toEqual([]);
+  });
+
+  it('leaves every path as it was, and no staging directory, when the check fails', async () => {
+    const [data, model] = [join(dir, 'm.onnx.data'), join(dir, 'm.onnx')];
+    await writeFile(data, 'old weights');
+    await writeFile(model, 'old graph');
+    await expect(
+      withStagedOutputs([data, model], async ([d, m]) => {
+        await writeFile(d!, 'new weights');
+        await writeFile(m!, 'new graph');
+        throw new Error('verification failed');
+      }),
+    ).rejects.toThrow('verification failed');
+    expect(await readFile(model, 'utf8')).toBe('old graph');
+    expect(await readFile(data, 'utf8')).toBe('old weights');
+    expect((await readdir(dir)).sort()).toEqual(['m.onnx', 'm.onnx.data']);
+    expect(liveTemps()).toEqual([]);
+  });
+
+  it('names a failed write by the output path, never the staged one', async () => {
+    const [data, model] = [join(dir, 'm.onnx.data'), join(dir, 'm.onnx')];
+    const err = (await withStagedOutputs([data, model], async ([d, m]) => {
+      await writeFile(d!, 'weights');
+      throw new WriteError(m!, 'no space left on device', { code: 'ENOSPC' });
+    }).catch((e: unknown) => e)) as WriteError;
+    expect(err).toBeInstanceOf(WriteError);
+    expect(err.message).toBe(`cannot write ${model}: no space left on device`);
+    expect(err.code).toBe('ENOSPC');
+    const sys = (await withStagedOutputs([data, model], async ([d]) => {
+      throw sysError('ENOSPC', 'write', d);
+    }).catch((e: unknown) => e)) as WriteError;
+    expect(sys.message).toBe(`cannot write ${data}: no space left on device`);
+    expect(await readdir(dir)).toEqual([]);
   });
 });
 

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, join, resolve, sep } from 'node:path';
 import { trackTemp } from './temp-registry.js';
 import { asWriteError, WriteError } from './write-error.js';
 
@@ -185,6 +185,69 @@ export async function withAtomicOutputs<T>(paths: string[], fn: (tmps: string[])
     throw e;
   }
   return result;
+}
+
+/**
+ * Outputs that refer to each other by name (an .onnx and its `.data`
+ * file) and must be checked before they replace anything: `fn` writes each
+ * file under its own name into a fresh hidden directory beside them (the
+ * `staged` paths it is given, same order) and may read them back there; a
+ * throw leaves every path as it was and the directory gone. Once `fn`
+ * succeeds, the files it wrote are flushed and renamed over their paths in
+ * the order given, then the paths it did not write are removed (the stale
+ * companion of an earlier output). All paths must be in one directory;
+ * the main output goes last (errors not about another file name it).
+ */
+export async function withStagedOutputs<T>(paths: string[], fn: (staged: string[]) => Promise<T>): Promise<T> {
+  const dir = dirname(resolve(paths[0]!));
+  if (paths.some((p) => dirname(resolve(p)) !== dir)) throw new Error(`withStagedOutputs: ${paths.join(', ')} are not in one directory`);
+  for (const p of paths) await checkOutputPath(p);
+  const main = paths.at(-1)!;
+  const stage = tempSibling(main);
+  const untrack = trackTemp(stage);
+  const staged = paths.map((p) => join(stage, basename(p)));
+  try {
+    let result: T;
+    try {
+      await mkdir(stage);
+      result = await fn(staged);
+    } catch (e) {
+      // Named by the file the error is about, else by the last path (the main output, published last).
+      const i = staged.findIndex((s) => e instanceof Error && (e.message.includes(s) || (e as NodeJS.ErrnoException).path === s));
+      const about = i >= 0 ? paths[i]! : main;
+      // A write helper used inside (writeFileAtomic) already names the staged file: restate it by the output's own path.
+      if (e instanceof WriteError && e.path.startsWith(stage)) {
+        throw new WriteError(about, e.message.slice(`cannot write ${e.path}: `.length).replaceAll(stage + sep, `${dir}${sep}`), { code: e.code, cause: e });
+      }
+      throw asWriteError(e, about, [stage]);
+    }
+    const written: boolean[] = [];
+    for (const [i, p] of paths.entries()) {
+      const s = await lstatIfExists(staged[i]!);
+      written.push(s !== undefined);
+      if (!s) continue;
+      try {
+        await syncFile(staged[i]!);
+        if ((await lstatIfExists(p))?.isDirectory()) throw new WriteError(p, 'it is a directory; give a file name', { code: 'EISDIR' });
+      } catch (e) {
+        throw asWriteError(e, p, [stage]);
+      }
+    }
+    for (const [i, p] of paths.entries()) {
+      if (!written[i]) continue;
+      try {
+        await rename(staged[i]!, p);
+      } catch (e) {
+        throw asWriteError(e, p, [stage]);
+      }
+    }
+    for (const [i, p] of paths.entries()) if (!written[i]) await rm(p, { force: true });
+    await fsyncDir(dir);
+    return result;
+  } finally {
+    await rm(stage, { recursive: true, force: true });
+    untrack();
+  }
 }
 
 export type PositionalWrite = (data: Uint8Array, position: number) => Promise<void>;

@@ -9,12 +9,13 @@ export {
   tempSibling,
   withAtomicOutput,
   withAtomicOutputs,
+  withStagedOutputs,
   writeFileAtomic,
   writeFileDurable,
   writeJsonAtomic,
   type PositionalWrite,
 } from './atomic.js';
 export { readIfExists } from './read.js';
-export { artifactInputs, refuseSamePaths, SamePathError, type NamedPath } from './same-path.js';
+export { artifactInputs, refuseInsideDirs, refuseSamePaths, SamePathError, type NamedPath } from './same-path.js';
 export { liveTemps, trackTemp } from './temp-registry.js';
 export { asWriteError, WriteError } from './write-error.js';

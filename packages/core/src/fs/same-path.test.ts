@@ -2,7 +2,7 @@ import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactInputs, refuseSamePaths, SamePathError } from './same-path.js';
+import { artifactInputs, refuseInsideDirs, refuseSamePaths, SamePathError } from './same-path.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -57,5 +57,18 @@ describe('refuseSamePaths', () => {
     ]);
     await expect(refuseSamePaths(inputs, [{ flag: '--onnx', path: join(dir, 'model', 'model.json') }])).rejects.toThrow('--onnx would overwrite the input --model');
     await expect(refuseSamePaths(inputs, [{ flag: '--onnx', path: join(dir, 'model', 'model.onnx') }])).resolves.toBeUndefined();
+  });
+});
+
+describe('refuseInsideDirs', () => {
+  it('refuses an output inside a protected directory, existing or not, however it is spelt; accepts one beside it', async () => {
+    const best = join(dir, 'run', 'best');
+    await mkdir(best, { recursive: true });
+    await symlink(join(dir, 'run'), join(dir, 'run-link'));
+    const protectedDirs = [{ flag: '--model', path: best }];
+    for (const path of [join(best, 'new.onnx'), join(dir, 'run', '.', 'best', 'sub', 'x'), join(dir, 'run-link', 'best', 'm.onnx'), best]) {
+      await expect(refuseInsideDirs(protectedDirs, [{ flag: '--onnx', path }]), path).rejects.toThrow(`--onnx ${path} is inside --model ${best}, which is not for outputs`);
+    }
+    await expect(refuseInsideDirs(protectedDirs, [{ flag: '--onnx', path: join(dir, 'run', 'best.onnx') }, { flag: '--onnx', path: join(dir, 'run', '..best') }])).resolves.toBeUndefined();
   });
 });

@@ -1,5 +1,5 @@
 import { realpath, stat } from 'node:fs/promises';
-import { basename, dirname, join, resolve } from 'node:path';
+import { basename, dirname, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { MODEL_FILE, WEIGHTS_FILE } from '../artifact/format.js';
 
 /** A path as the user named it, with the flag (or option) it came from, e.g. `{ flag: '--train', path: 'a.csv' }`. */
@@ -58,6 +58,26 @@ export async function refuseSamePaths(inputs: (NamedPath | undefined)[], outputs
     if (i >= 0) throw new SamePathError(out, ins[i]!, 'input');
     const j = outIds.indexOf(outIds[k]!);
     if (j < k) throw new SamePathError(outs[j]!, out, 'output');
+  }
+}
+
+/**
+ * Refuses, before anything is written, an output that lies inside one of
+ * `dirs` (directories another command rewrites as a whole, such as a run's
+ * best/ artifact): whether or not the output exists yet, following symlinks
+ * in the part that exists.
+ */
+export async function refuseInsideDirs(dirs: (NamedPath | undefined)[], outputs: (NamedPath | undefined)[]): Promise<void> {
+  for (const out of outputs) {
+    if (out === undefined) continue;
+    const real = await realish(out.path);
+    for (const dir of dirs) {
+      if (dir === undefined) continue;
+      const rel = relative(await realish(dir.path), real);
+      if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
+        throw new Error(`${out.flag} ${out.path} is inside ${dir.flag} ${dir.path}, which is not for outputs; choose a path outside it`);
+      }
+    }
   }
 }
 

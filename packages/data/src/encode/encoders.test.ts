@@ -81,7 +81,16 @@ describe('Encoders', () => {
     expect(bad((j) => (j.config.userField = 'nobody'))).toThrow("config.userField: 'nobody' is not a field");
     expect(bad((j) => ((j as unknown as Record<string, unknown>).vocabulary = j.vocabularies))).toThrow(/vocabulary: unknown key/);
     expect(bad((j) => (j.schema.fields = []))).toThrow(/schema\.fields: /);
+    expect(bad((j) => (j.vocabularies.user_id = ['u1', 'u2', 'u1']))).toThrow(
+      'runs/x/model.json: invalid encoders JSON: vocabularies.user_id.2: "u1" is listed twice (entries 0 and 2); each category has one id',
+    );
     expect(() => Encoders.fromJSON(json, 'runs/x/model.json')).not.toThrow();
+  });
+
+  it('refuses to build (and so to save) encoders whose vocabulary lists a category twice', async () => {
+    const enc = await fitted();
+    const state = { ...enc.state, vocabularies: { ...enc.state.vocabularies, user_id: ['u1', 'u2', 'u2'] } };
+    expect(() => new Encoders(enc.config, state)).toThrow('vocabulary: "u2" is listed twice (entries 1 and 2); each category has one id');
   });
 
   it('encodes unknown values as OOV, pads lists with -1 and normalises numbers', async () => {

@@ -8,7 +8,7 @@ import { hashId } from './hash.js';
 import { normalizer, type NumericStatsJSON } from './numeric.js';
 import { encodeLabels } from './labels.js';
 import { cellText, listItems, parseNumeric } from './values.js';
-import { Vocabulary } from './vocabulary.js';
+import { duplicateEntry, Vocabulary } from './vocabulary.js';
 
 /** A cell that makes its row unusable; `row` is relative to the encoded block. */
 export interface BadCell {
@@ -76,6 +76,10 @@ const jsonShape = z
       } else if (f.encoding.kind === 'vocabulary' && !doc.vocabularies[f.name]) {
         ctx.addIssue({ code: 'custom', path: ['vocabularies', f.name], message: `missing: field '${f.name}' is vocabulary-encoded` });
       }
+    }
+    for (const [field, values] of Object.entries(doc.vocabularies)) {
+      const twice = duplicateEntry(values);
+      if (twice) ctx.addIssue({ code: 'custom', path: ['vocabularies', field, twice.second], message: twice.message });
     }
     if (doc.config.userField !== undefined && !names.has(doc.config.userField)) {
       ctx.addIssue({ code: 'custom', path: ['config', 'userField'], message: `'${doc.config.userField}' is not a field` });

@@ -28,6 +28,17 @@ export class CategoryCounter {
 
 const CACHE_LIMIT = 1 << 20;
 
+/** The first category a vocabulary lists twice (`second` is its later index), or undefined. */
+export function duplicateEntry(values: readonly string[]): { first: number; second: number; message: string } | undefined {
+  const seen = new Map<string, number>();
+  for (const [i, v] of values.entries()) {
+    const first = seen.get(v);
+    if (first !== undefined) return { first, second: i, message: `${JSON.stringify(v)} is listed twice (entries ${first} and ${i}); each category has one id` };
+    seen.set(v, i);
+  }
+  return undefined;
+}
+
 /** Category → id lookups; unknown and missing values get the OOV id 0. */
 export class Vocabulary {
   private readonly ids: Map<string, number>;
@@ -36,6 +47,8 @@ export class Vocabulary {
 
   constructor(readonly values: readonly string[]) {
     this.ids = new Map(values.map((v, i) => [v, i + 1]));
+    // Two ids for one category: rows would score by whichever the map kept, and the other row of the table is dead.
+    if (this.ids.size !== values.length) throw new Error(`vocabulary: ${duplicateEntry(values)!.message}`);
   }
 
   /** Table rows, the OOV row included (at least 2: the schema's minimum). */
