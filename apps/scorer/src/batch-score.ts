@@ -21,6 +21,13 @@ export interface ScoreFileOptions {
   rejectFile?: string;
   /** Rows read so far and, for Parquet, the total. */
   onProgress?: (rows: number, total: number | undefined) => void;
+  /**
+   * Stops scoring (Ctrl-C): the read and the session runs under way are
+   * waited for, the reader's DuckDB connection closed and the partial output
+   * removed, then scoreFile rejects with the signal's reason. Exiting with
+   * a native call still in flight can abort the process from C++.
+   */
+  signal?: AbortSignal;
 }
 
 export interface ScoreFileReport {
@@ -95,15 +102,27 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRep
       await w.writeColumns([...next.keys, ...cols], next.size);
       rows += next.size;
     };
-    for await (const batch of dataset) {
-      // A fresh copy: pool scorers transfer (detach) the buffers they are given.
-      const feeds = concatFeeds([batchToFeeds(model.graph, batch)]);
-      const scores = scorer.score(feeds, outputs);
-      scores.catch(() => undefined); // awaited in order by flush; avoid an unhandled rejection meanwhile
-      window.push({ keys: keys.map((k) => batch.keys?.[k] ?? []), size: batch.size, scores });
-      if (window.length > scorer.workers) await flush();
+    try {
+      options.signal?.throwIfAborted();
+      // Leaving this loop (abort or error) closes the reader; no read is in flight then, as the body runs between reads.
+      for await (const batch of dataset) {
+        options.signal?.throwIfAborted();
+        // A fresh copy: pool scorers transfer (detach) the buffers they are given.
+        const feeds = concatFeeds([batchToFeeds(model.graph, batch)]);
+        const scores = scorer.score(feeds, outputs);
+        scores.catch(() => undefined); // awaited in order by flush; avoid an unhandled rejection meanwhile
+        window.push({ keys: keys.map((k) => batch.keys?.[k] ?? []), size: batch.size, scores });
+        if (window.length > scorer.workers) await flush();
+      }
+      while (window.length > 0) {
+        options.signal?.throwIfAborted();
+        await flush();
+      }
+    } catch (e) {
+      // Session runs still under way finish before the caller may close the pool and exit.
+      await Promise.allSettled(window.map((w) => w.scores));
+      throw e;
     }
-    while (window.length > 0) await flush();
   });
   return { rows, skipped, columns: columns.map((c) => c.name), keys: keys.length };
 }
