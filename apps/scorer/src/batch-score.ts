@@ -1,8 +1,9 @@
 import { artifactInputs, refuseSamePaths, type NamedPath } from '@esm2/core';
-import { Encoders, batchToFeeds, openDataset, rejectFileFor, writeTable, type OutputColumn, type OnBadRow } from '@esm2/data';
+import { BadValueError, Encoders, batchToFeeds, openDataset, rejectFileFor, writeTable, type Batch, type OutputColumn, type OnBadRow } from '@esm2/data';
 import { concatFeeds, type Feeds, type Scores } from './feeds.js';
 import { formatFloat32 } from './float-format.js';
 import type { ScoringModel } from './model.js';
+import { RequestError, allowedFields, parseRows } from './request.js';
 
 export interface FileScorer {
   readonly workers: number;
@@ -12,8 +13,10 @@ export interface FileScorer {
 export interface ScoreFileOptions {
   model: ScoringModel;
   scorer: FileScorer;
-  data: string;
-  out: string;
+  /** A CSV/Parquet file, or JSON rows (`esm2-score score --data -` with JSON lines on stdin). */
+  data: string | RowChunks;
+  /** A .csv/.parquet file (written atomically), or a sink the predictions stream into (`--out -`). */
+  out: string | PredictionSink;
   batchSize?: number;
   /** Input columns copied to the output next to the scores; default `defaultKeyColumns` of the model. */
   keys?: string[];
@@ -21,6 +24,26 @@ export interface ScoreFileOptions {
   rejectFile?: string;
   /** Rows read so far and, for Parquet, the total. */
   onProgress?: (rows: number, total: number | undefined) => void;
+  /**
+   * Stops scoring (Ctrl-C): the read and the session runs under way are
+   * waited for, the reader's DuckDB connection closed and the partial output
+   * removed, then scoreFile rejects with the signal's reason. Exiting with
+   * a native call still in flight can abort the process from C++.
+   */
+  signal?: AbortSignal;
+}
+
+/** JSON rows in chunks, each with the line number of its first row, from a source named `name` in errors. */
+export interface RowChunks {
+  name: string;
+  chunks: AsyncIterable<{ rows: Record<string, unknown>[]; line: number }>;
+}
+
+/** Where streamed predictions go: `open` gets the output columns, then rows arrive column-major. */
+export interface PredictionSink {
+  open(columns: OutputColumn[]): void;
+  writeColumns(values: ArrayLike<unknown>[], n: number): Promise<void>;
+  close(): Promise<void>;
 }
 
 export interface ScoreFileReport {
@@ -61,9 +84,15 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRep
     model.source.kind === 'file'
       ? [{ flag: '--model', path: model.source.path }, { flag: '--model', path: `${model.source.path}.data` }]
       : artifactInputs(model.origin);
+  const dataPath = typeof options.data === 'string' ? options.data : undefined;
+  const outPath = typeof options.out === 'string' ? options.out : undefined;
+  if (dataPath === undefined && options.onBadRow === 'skip') throw new Error('--on-bad-row skip needs --data FILE (its rejects are written beside it)');
   await refuseSamePaths(
-    [{ flag: '--data', path: options.data }, ...modelFiles],
-    [{ flag: '--out', path: options.out }, options.onBadRow === 'skip' ? { flag: '--reject-file', path: rejectFileFor(options.data, options) } : undefined],
+    [dataPath === undefined ? undefined : { flag: '--data', path: dataPath }, ...modelFiles],
+    [
+      outPath === undefined ? undefined : { flag: '--out', path: outPath },
+      dataPath !== undefined && options.onBadRow === 'skip' ? { flag: '--reject-file', path: rejectFileFor(dataPath, options) } : undefined,
+    ],
   );
   const config = model.encoders.config;
   const keys = options.keys ?? defaultKeyColumns(config);
@@ -76,17 +105,26 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRep
   const clash = keys.find((k) => (outputs as string[]).includes(k));
   if (clash) throw new Error(`key column '${clash}' has the name of a prediction column`);
   let skipped = 0;
-  const dataset = openDataset(options.data, {
-    encoders,
-    batchSize: options.batchSize ?? 4096,
-    labels: false,
-    ...(options.onBadRow ? { onBadRow: options.onBadRow } : {}),
-    ...(options.rejectFile ? { rejectFile: options.rejectFile } : {}),
-    onProgress: (p) => options.onProgress?.(p.rows, p.totalRows),
-    onDone: (r) => (skipped = r.skipped),
-  });
+  const dataset =
+    typeof options.data === 'string'
+      ? openDataset(options.data, {
+          encoders,
+          batchSize: options.batchSize ?? 4096,
+          labels: false,
+          ...(options.onBadRow ? { onBadRow: options.onBadRow } : {}),
+          ...(options.rejectFile ? { rejectFile: options.rejectFile } : {}),
+          onProgress: (p) => options.onProgress?.(p.rows, p.totalRows),
+          onDone: (r) => (skipped = r.skipped),
+        })
+      : encodeChunks(options.data, encoders, new Set([...allowedFields(model), ...keys]), options.onProgress);
   let rows = 0;
-  await writeTable(options.out, columns, async (w) => {
+  const write = async (body: (w: Pick<PredictionSink, 'writeColumns'>) => Promise<void>) => {
+    if (typeof options.out === 'string') return writeTable(options.out, columns, body);
+    options.out.open(columns);
+    await body(options.out);
+    await options.out.close();
+  };
+  await write(async (w) => {
     const window: { keys: (string | number)[][]; size: number; scores: Promise<Scores> }[] = [];
     const flush = async () => {
       const next = window.shift()!;
@@ -95,15 +133,51 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRep
       await w.writeColumns([...next.keys, ...cols], next.size);
       rows += next.size;
     };
-    for await (const batch of dataset) {
-      // A fresh copy: pool scorers transfer (detach) the buffers they are given.
-      const feeds = concatFeeds([batchToFeeds(model.graph, batch)]);
-      const scores = scorer.score(feeds, outputs);
-      scores.catch(() => undefined); // awaited in order by flush; avoid an unhandled rejection meanwhile
-      window.push({ keys: keys.map((k) => batch.keys?.[k] ?? []), size: batch.size, scores });
-      if (window.length > scorer.workers) await flush();
+    try {
+      options.signal?.throwIfAborted();
+      // Leaving this loop (abort or error) closes the reader; no read is in flight then, as the body runs between reads.
+      for await (const batch of dataset) {
+        options.signal?.throwIfAborted();
+        // A fresh copy: pool scorers transfer (detach) the buffers they are given.
+        const feeds = concatFeeds([batchToFeeds(model.graph, batch)]);
+        const scores = scorer.score(feeds, outputs);
+        scores.catch(() => undefined); // awaited in order by flush; avoid an unhandled rejection meanwhile
+        window.push({ keys: keys.map((k) => batch.keys?.[k] ?? []), size: batch.size, scores });
+        if (window.length > scorer.workers) await flush();
+      }
+      while (window.length > 0) {
+        options.signal?.throwIfAborted();
+        await flush();
+      }
+    } catch (e) {
+      // Session runs still under way finish before the caller may close the pool and exit.
+      await Promise.allSettled(window.map((w) => w.scores));
+      throw e;
     }
-    while (window.length > 0) await flush();
   });
   return { rows, skipped, columns: columns.map((c) => c.name), keys: keys.length };
+}
+
+/**
+ * JSON rows as batches: checked as POST /v1/score checks them (unknown keys
+ * refused) and encoded the same way, errors naming the source and line.
+ */
+async function* encodeChunks(source: RowChunks, encoders: Encoders, allowed: ReadonlySet<string>, onProgress?: (rows: number, total: undefined) => void): AsyncGenerator<Batch> {
+  const inputs = encoders.columns(false);
+  let done = 0;
+  for await (const { rows, line } of source.chunks) {
+    let batch: Batch;
+    try {
+      parseRows({ rows }, allowed, Infinity, inputs);
+      batch = encoders.encodeRows(rows);
+    } catch (e) {
+      if (!(e instanceof RequestError || e instanceof BadValueError)) throw e;
+      // "row i…" of the chunk → the line it came from.
+      const m = /^row (\d+)(.*)$/s.exec(e.message);
+      throw new Error(m ? `${source.name} line ${line + Number(m[1])}${m[2]}` : `${source.name}: ${e.message}`, { cause: e });
+    }
+    yield batch;
+    done += rows.length;
+    onProgress?.(done, undefined);
+  }
 }

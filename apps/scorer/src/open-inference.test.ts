@@ -134,6 +134,23 @@ describe('POST /v2/models/{name}/infer (JSON)', () => {
     ]);
   });
 
+  it('takes "model_name" and "model_version" in the body when they are the model served', async () => {
+    const some = rows.slice(0, 2);
+    const { status, json } = await infer({ model_name: 'esm2', model_version: model.info.modelVersion, inputs: tensors(some) });
+    expect(status).toBe(200);
+    expect(json.outputs![0]!.data).toEqual((await v1(some)).map((p) => p.pctr));
+  });
+
+  it('refuses a JSON body that is not UTF-8 instead of scoring the damaged id as an unseen one', async () => {
+    const text = JSON.stringify({ inputs: tensors(rows.slice(0, 2)) });
+    const at = text.indexOf('"data":["') + 9;
+    // 0xC3 0x28: a lead byte followed by a byte that cannot continue it.
+    const body = Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xc3, 0x28]), Buffer.from(text.slice(at))]);
+    const res = await service.app.inject({ method: 'POST', url: url('/infer'), headers: { 'content-type': 'application/json' }, payload: body });
+    expect(res.statusCode).toBe(400);
+    expect(res.json<{ error: string }>().error).toBe(`the JSON body is not valid UTF-8 (first bad byte at offset ${at})`);
+  });
+
   it('takes numbers for BYTES values and unseen categories as OOV, like /v1', async () => {
     const some = [{ ...rows[0]!, item_id: 'never-seen' }, rows[1]!];
     const input = tensors(some).map((t) => (t.name === 'user_id' ? { ...t, data: some.map((r) => r.user_id) } : t));
@@ -158,6 +175,10 @@ describe('POST /v2/models/{name}/infer (JSON)', () => {
     ['a string in an FP32 tensor', (t) => ({ inputs: t.map((x) => (x.name === 'price' ? { ...x, data: [1, 'cheap'] } : x)) }), 400, /input 'price', element 1: expected a number \(FP32\), got string/],
     ['an unknown output', (t) => ({ inputs: t, outputs: [{ name: 'ctr' }] }), 400, /output 'ctr': the model has no such output; it gives pctr, pctavr, pcvr, pctcvr/],
     ['too many rows', () => ({ inputs: tensors(Array.from({ length: 51 }, () => rows[0]!)) }), 413, /too many rows: 51 \(at most 50/],
+    ['an empty "outputs"', (t) => ({ inputs: t, outputs: [] }), 400, /"outputs" is empty: name at least one of pctr, pctavr, pcvr, pctcvr, or leave "outputs" out/],
+    ['a "model_name" that is not the model served', (t) => ({ model_name: 'other', inputs: t }), 400, /"model_name" "other" is not the model this path serves, 'esm2'/],
+    ['a "model_name" that is not a string', (t) => ({ model_name: 7, inputs: t }), 400, /"model_name" 7 is not the model this path serves/],
+    ['a "model_version" that is not the version served', (t) => ({ model_version: 'sha256:0000', inputs: t }), 400, /"model_version" "sha256:0000" is not the version served, 'sha256:/],
   ];
   for (const [label, make, status, message] of bad) {
     it(`answers ${status} {"error"} naming the problem for ${label}`, async () => {
@@ -287,6 +308,9 @@ describe('Open Inference Protocol: a Triton model folder', () => {
     expect(served.name).toBe('ctr_cvr');
     // The workers rebuild the model from what crosses to them: the name goes too.
     const pool = new ScoringPool(served.source, { workers: 1, model: served });
+    // Started and loaded before the first request, as `serve` does: on a loaded machine a worker's start
+    // (tsx, onnxruntime, the session) can take longer than the request's scoring timeout, which answers 503.
+    await pool.warmUp(served);
     const named = buildService({ model: served, scorer: pool, limits: { maxRows: 50, bodyLimit: 100_000 } });
     try {
       const meta = await named.app.inject({ method: 'GET', url: '/v2/models/ctr_cvr' });

@@ -19,7 +19,7 @@
  */
 import type { Scores } from './feeds.js';
 import type { ScoringModel } from './model.js';
-import { RequestError } from './request.js';
+import { RequestError, utf8Text } from './request.js';
 
 export const BINARY_HEADER = 'inference-header-content-length';
 export const BINARY_EXTENSION = 'binary_tensor_data';
@@ -44,9 +44,10 @@ export interface TensorMetadata {
 
 /** The protocol inputs of a model: one per raw feature field, BYTES for categorical (lists as delimited text), FP32 for numeric. */
 export function inputSpecs(model: ScoringModel): InputSpec[] {
+  // A field's name is an alias unless it is also a column (then it names that column's tensor only).
   return model.encoders.config.fields.map((f) => ({
     name: f.column,
-    aliases: f.name === f.column ? [] : [f.name],
+    aliases: model.encoders.keysOf(f.name).slice(1),
     datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES',
     column: f.column,
   }));
@@ -103,19 +104,27 @@ export function parseInferRequest(
     jsonBytes = body.subarray(0, n);
     binary = body.subarray(n);
   }
+  const part = headerLength === undefined ? 'body' : 'header (the first Inference-Header-Content-Length bytes)';
+  const text = utf8Text(jsonBytes, `the JSON ${part}`);
   let request: unknown;
   try {
-    request = JSON.parse(jsonBytes.toString('utf8'));
+    request = JSON.parse(text);
   } catch (e) {
-    const part = headerLength === undefined ? 'body' : 'header (the first Inference-Header-Content-Length bytes)';
     throw new RequestError(`invalid JSON ${part}: ${(e as Error).message}`);
   }
   if (!isObject(request)) throw new RequestError('body must be a JSON object {"inputs": [...]}');
   const known = new Set(['id', 'parameters', 'inputs', 'outputs', 'model_name', 'model_version']);
   const extra = Object.keys(request).filter((k) => !known.has(k));
-  if (extra.length > 0) throw new RequestError(`unknown top-level key(s) ${extra.map((k) => `'${k}'`).join(', ')}; expected "id", "parameters", "inputs", "outputs"`);
-  const { id, inputs, outputs } = request;
+  if (extra.length > 0) throw new RequestError(`unknown top-level key(s) ${extra.map((k) => `'${k}'`).join(', ')}; expected "id", "parameters", "inputs", "outputs", "model_name", "model_version"`);
+  const { id, inputs, outputs, model_name: modelName, model_version: modelVersion } = request;
   if (id !== undefined && typeof id !== 'string') throw new RequestError('"id" must be a string');
+  // The path names the model; a body that names another one was meant for another model (or server).
+  if (modelName !== undefined && modelName !== model.name) {
+    throw new RequestError(`"model_name" ${JSON.stringify(modelName)} is not the model this path serves, '${model.name}'`);
+  }
+  if (modelVersion !== undefined && modelVersion !== model.info.modelVersion) {
+    throw new RequestError(`"model_version" ${JSON.stringify(modelVersion)} is not the version served, '${model.info.modelVersion}'`);
+  }
   const binaryOutput = flag(request.parameters, 'binary_data_output', '') ?? false;
 
   if (inputs === undefined) throw new RequestError(`missing "inputs": expected one tensor per feature (${specs.map((s) => s.name).join(', ')})`);
@@ -188,6 +197,7 @@ export function parseInferRequest(
     wanted = model.predictions.map((name) => ({ name, binary: binaryOutput }));
   } else {
     if (!Array.isArray(outputs)) throw new RequestError('"outputs" must be an array of {"name"}');
+    if (outputs.length === 0) throw new RequestError(`"outputs" is empty: name at least one of ${model.predictions.join(', ')}, or leave "outputs" out for all`);
     const names = new Set<string>();
     wanted = (outputs as unknown[]).map((o, i) => {
       if (!isObject(o) || typeof o.name !== 'string') throw new RequestError(`outputs[${i}]: expected {"name": …}`);

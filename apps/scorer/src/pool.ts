@@ -5,6 +5,7 @@ import type { Feeds, Scores } from './feeds.js';
 import type { ModelSource, ScoringModel } from './model.js';
 import type { AnsweredBatch, RawRequest } from './prepare.js';
 import type { AnswerTask, ScoreTask, WorkerData } from './score-worker.js';
+import { warmupFeeds } from './warmup.js';
 
 export interface PoolOptions {
   /** Worker threads, each with its own session. Default: one per core, at most 2. */
@@ -45,6 +46,16 @@ export class ScoringPool {
       // Sessions are expensive to create: keep workers for the life of the pool.
       idleTimeout: Infinity,
     });
+  }
+
+  /**
+   * Runs one all-OOV row through every worker: the workers start, load the
+   * model and build their sessions now (seconds on a busy machine), not
+   * inside the first requests' scoring timeout; a model the runtime cannot
+   * load is reported here.
+   */
+  async warmUp(model: ScoringModel): Promise<void> {
+    await Promise.all(Array.from({ length: this.workers }, () => this.score(warmupFeeds(model.graph), model.predictions)));
   }
 
   /** Scores feeds in a worker; the feed buffers are transferred (the caller must not reuse them). */

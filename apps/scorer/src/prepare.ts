@@ -2,7 +2,7 @@ import type { HostTensor } from '@esm2/core';
 import { concatFeeds, scoresToRows, sliceScores, type Feeds, type Scores } from './feeds.js';
 import type { ScoringModel } from './model.js';
 import { inferResponse, inputSpecs, parseInferRequest, type InferRequest, type InputSpec } from './open-inference.js';
-import { RequestError, allowedFields, encodeRows, parseRows } from './request.js';
+import { RequestError, allowedFields, encodeRows, parseRows, utf8Text } from './request.js';
 
 /** A scoring request as it arrived: which route, and its body bytes (undefined when it had none). */
 export interface RawRequest {
@@ -25,11 +25,13 @@ export interface PreparedRequest {
 export interface PrepareContext {
   model: ScoringModel;
   allowed: ReadonlySet<string>;
+  /** The model's input columns, which an unknown-key refusal lists. */
+  inputs: readonly string[];
   specs: readonly InputSpec[];
 }
 
 export function prepareContext(model: ScoringModel): PrepareContext {
-  return { model, allowed: allowedFields(model), specs: inputSpecs(model) };
+  return { model, allowed: allowedFields(model), inputs: model.encoders.columns(false), specs: inputSpecs(model) };
 }
 
 /**
@@ -45,7 +47,7 @@ export function prepareRequest(context: PrepareContext, request: RawRequest, onR
   if (request.route === 'v1') {
     let body: unknown;
     if (request.body !== undefined) {
-      const text = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength).toString('utf8');
+      const text = utf8Text(request.body, 'the body');
       try {
         // JSON.parse instead of secure-json-parse: its error names the position of a syntax error, and a
         // "__proto__" key becomes a plain own key (JSON.parse never sets a prototype), which parseRows then
@@ -55,7 +57,7 @@ export function prepareRequest(context: PrepareContext, request: RawRequest, onR
         throw new RequestError(`invalid JSON body: ${(e as Error).message}`);
       }
     }
-    const rows = parseRows(body, context.allowed, request.maxRows);
+    const rows = parseRows(body, context.allowed, request.maxRows, context.inputs);
     onRows?.(rows.length);
     return { rows: rows.length, feeds: encodeRows(model, rows) };
   }

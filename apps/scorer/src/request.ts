@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import type { HostTensor } from '@esm2/core';
 import { BadValueError, batchToFeeds } from '@esm2/data';
 import type { ScoringModel } from './model.js';
@@ -22,9 +23,11 @@ export function allowedFields(model: ScoringModel): Set<string> {
 /**
  * `{"rows": [{field: value, …}, …]}` → the rows, or a RequestError saying
  * exactly what is wrong and where. Unknown keys are refused so a typo'd
- * field name is not silently scored as a missing one.
+ * field name is not silently scored as a missing one; the refusal lists
+ * `inputs` (the model's input columns, `model.encoders.columns(false)`),
+ * or every allowed key when not given.
  */
-export function parseRows(body: unknown, allowed: ReadonlySet<string>, maxRows: number): Record<string, unknown>[] {
+export function parseRows(body: unknown, allowed: ReadonlySet<string>, maxRows: number, inputs: readonly string[] = [...allowed].sort()): Record<string, unknown>[] {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestError('body must be a JSON object {"rows": [...]}');
   const extra = Object.keys(body).filter((k) => k !== 'rows');
   if (extra.length > 0) throw new RequestError(`unknown top-level key(s) ${extra.map((k) => `'${k}'`).join(', ')}; expected only "rows"`);
@@ -37,11 +40,45 @@ export function parseRows(body: unknown, allowed: ReadonlySet<string>, maxRows: 
     if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new RequestError(`row ${i}: expected an object of field values`);
     for (const key of Object.keys(row)) {
       if (!allowed.has(key)) {
-        throw new RequestError(`row ${i}: unknown field '${key}'; the model takes ${[...allowed].sort().join(', ')}`);
+        throw new RequestError(`row ${i}: unknown field '${key}'; the model takes ${inputs.join(', ')}`);
       }
     }
   }
   return rows as Record<string, unknown>[];
+}
+
+/**
+ * Request body bytes as text, refusing bytes that are not UTF-8 (decoding
+ * would turn them into U+FFFD, and a category id so damaged would be
+ * scored as an unseen one), naming the offset of the first bad byte.
+ */
+export function utf8Text(bytes: Uint8Array, what: string): string {
+  const buffer = Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
+  if (!isUtf8(buffer)) throw new RequestError(`${what} is not valid UTF-8 (first bad byte at offset ${firstBadUtf8Byte(buffer)})`);
+  return buffer.toString('utf8');
+}
+
+/** Offset of the first byte that does not belong to a well-formed UTF-8 sequence (RFC 3629: no overlongs, surrogates or code points past U+10FFFF). */
+function firstBadUtf8Byte(b: Uint8Array): number {
+  let i = 0;
+  while (i < b.length) {
+    const c = b[i]!;
+    if (c < 0x80) {
+      i++;
+      continue;
+    }
+    const n = c >= 0xc2 && c <= 0xdf ? 1 : c >= 0xe0 && c <= 0xef ? 2 : c >= 0xf0 && c <= 0xf4 ? 3 : -1;
+    if (n < 0) return i;
+    // The second byte's range depends on the first (overlongs, surrogates, > U+10FFFF); the rest are 80–BF.
+    const lo = c === 0xe0 ? 0xa0 : c === 0xf0 ? 0x90 : 0x80;
+    const hi = c === 0xed ? 0x9f : c === 0xf4 ? 0x8f : 0xbf;
+    for (let k = 1; k <= n; k++) {
+      const x = b[i + k];
+      if (x === undefined || x < (k === 1 ? lo : 0x80) || x > (k === 1 ? hi : 0xbf)) return i;
+    }
+    i += n + 1;
+  }
+  return b.length;
 }
 
 /**

@@ -52,7 +52,7 @@ export class Scorer {
     for (let start = 0; start < rows.length; start += CHUNK_ROWS) {
       const chunk = rows.slice(start, start + CHUNK_ROWS);
       try {
-        parseRows({ rows: chunk }, this.#allowed, CHUNK_ROWS);
+        parseRows({ rows: chunk }, this.#allowed, CHUNK_ROWS, this.#model.encoders.columns(false));
         out.push(...(await this.#session.scoreRows(this.#model, chunk)));
       } catch (e) {
         if (start === 0) throw e;

@@ -3,7 +3,6 @@ import type { FastifyBaseLogger } from 'fastify';
 import { loadScoringModel, type ScoringModel } from './model.js';
 import { ScoringPool } from './pool.js';
 import { buildService, type Service, type ServiceLimits } from './server.js';
-import { warmupFeeds } from './warmup.js';
 
 export interface StartOptions {
   /** Artifact directory or .onnx file, or an already loaded model. */
@@ -37,7 +36,7 @@ export async function startService(options: StartOptions): Promise<RunningServic
   const pool = new ScoringPool(model.source, { model, ...(options.workers ? { workers: options.workers } : {}), ...(options.session ? { session: options.session } : {}) });
   try {
     // Surfaces a model the runtime cannot load now, not on the first request.
-    await Promise.all(Array.from({ length: pool.workers }, () => pool.score(warmupFeeds(model.graph), model.predictions)));
+    await pool.warmUp(model);
   } catch (e) {
     await pool.close();
     throw new Error(`cannot score with ${model.origin}: ${(e as Error).message}`);

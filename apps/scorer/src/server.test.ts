@@ -90,6 +90,37 @@ describe('POST /v1/score', () => {
     });
   }
 
+  it('lists only the input fields (not label, key or truth columns) when refusing an unknown field', async () => {
+    const { status, json } = await post({ rows: [{ ...rows[0], colour: 'red' }] });
+    expect(status).toBe(400);
+    expect(json.error).toBe(`row 0: unknown field 'colour'; the model takes ${model.encoders.columns(false).join(', ')}`);
+    const listed = json.error!.split('the model takes ')[1]!.split(', ');
+    const { labels, truth } = model.encoders.config;
+    const notInputs = [labels.click, labels.buy, ...labels.daction, ...Object.values(truth)];
+    expect(notInputs).toEqual(expect.arrayContaining(['click', 'buy']));
+    for (const column of notInputs) expect(listed).not.toContain(column);
+    // Those columns are still accepted in a row, and ignored.
+    const labelled = await post({ rows: [{ ...rows[0], click: 1, buy: 0, daction: 0 }] });
+    expect(labelled.status).toBe(200);
+  });
+
+  it('refuses a body that is not UTF-8 (an id so damaged would score as an unseen one), naming the offset', async () => {
+    const text = JSON.stringify({ rows: [{ ...rows[0], item_id: 'AB' }] });
+    const at = text.indexOf('"AB"') + 2;
+    const body = Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from([0xff]), Buffer.from(text.slice(at))]); // "A\xffB"
+    const res = await fetch(`${running.url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body });
+    expect(res.status).toBe(400);
+    expect(((await res.json()) as { error: string }).error).toBe(`the body is not valid UTF-8 (first bad byte at offset ${at})`);
+    // An overlong encoding and a lone surrogate are not UTF-8 either; well-formed multi-byte text is.
+    for (const bad of [[0xc0, 0xaf], [0xed, 0xa0, 0x80]]) {
+      const damaged = Buffer.concat([Buffer.from(text.slice(0, at)), Buffer.from(bad), Buffer.from(text.slice(at))]);
+      const r = await fetch(`${running.url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: damaged });
+      expect(((await r.json()) as { error: string }).error).toBe(`the body is not valid UTF-8 (first bad byte at offset ${at})`);
+    }
+    const fine = await post({ rows: [{ ...rows[0], item_id: 'A€😀B' }] });
+    expect(fine.status).toBe(200);
+  });
+
   it('answers 413 for a body over the size limit and 415 for a non-JSON content type', async () => {
     const big = await post({ rows: Array.from({ length: 2000 }, () => rows[0]) });
     expect(big.status).toBe(413);

@@ -1,3 +1,5 @@
+import { STATUS_CODES, maxHeaderSize } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { packageVersion } from '@esm2/cli-kit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Feeds, Scores } from './feeds.js';
@@ -81,6 +83,42 @@ export interface Service {
   close(): Promise<boolean>;
 }
 
+/** The status /metrics counts a request under when its client left before the answer (nginx's 499). */
+export const CLIENT_CLOSED = '499';
+
+/**
+ * Node's `clientError`: the HTTP parser refused the bytes (or the request
+ * timed out) before any route saw a request. Answered as every other error,
+ * `{"error": message}` (instead of Fastify's own body), counted in /metrics
+ * under route "unparsed", and the connection closed.
+ */
+function answerClientError(error: Error & { code?: string }, socket: Duplex, limits: ServiceLimits, metrics: Metrics): void {
+  // A reset connection has nobody to answer.
+  if (error.code === 'ECONNRESET' || socket.destroyed) return;
+  let status: number;
+  let message: string;
+  if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
+    status = 408;
+    message = `the request (headers and body) was not received within ${limits.requestTimeoutMs} ms`;
+  } else if (error.code === 'HPE_HEADER_OVERFLOW') {
+    status = 431;
+    message = `the request headers are larger than the server's ${maxHeaderSize}-byte limit`;
+  } else {
+    status = 400;
+    message = `malformed HTTP request: ${error.message}${error.code ? ` (${error.code})` : ''}`;
+  }
+  metrics.requests.inc({ route: 'unparsed', status: String(status) });
+  // Nothing can be written in the middle of an answer already under way.
+  const inProgress = (socket as Duplex & { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
+  if (socket.writable && !inProgress) {
+    const body = JSON.stringify({ error: message });
+    socket.write(
+      `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,
+    );
+  }
+  socket.destroy(error);
+}
+
 class TimeoutError extends Error {
   override name = 'TimeoutError';
 }
@@ -131,6 +169,9 @@ export function buildService(options: ServiceOptions): Service {
       connectionsCheckingInterval: checkingInterval(limits.requestTimeoutMs),
     },
     return503OnClosing: true,
+    // Errors Node's HTTP parser meets before there is a request (malformed request line or headers, headers past
+    // the size limit, a request not received in time) are answered in the documented `{"error": …}` shape and counted.
+    clientErrorHandler: (error, socket) => answerClientError(error, socket, limits, metrics),
   });
 
   // Only JSON is scored; without this, text/plain bodies would reach the route as strings.
@@ -157,10 +198,15 @@ export function buildService(options: ServiceOptions): Service {
     if (closing) void reply.header('connection', 'close');
   });
 
-  app.addHook('onResponse', async (request, reply) => {
-    const route = request.routeOptions.url ?? 'unmatched';
-    metrics.requests.inc({ route, status: String(reply.statusCode) });
-    metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+  // Every request is counted once its response closes: answered, with its status code, or with status 499 (nginx's
+  // "client closed request") when the client left before the answer was written.
+  app.addHook('onRequest', (request, reply, done) => {
+    reply.raw.once('close', () => {
+      const route = request.routeOptions.url ?? 'unmatched';
+      metrics.requests.inc({ route, status: reply.raw.writableFinished ? String(reply.statusCode) : CLIENT_CLOSED });
+      metrics.latency.observe({ route }, reply.elapsedTime / 1000);
+    });
+    done();
   });
 
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {

@@ -1,4 +1,5 @@
 import { once } from 'node:events';
+import { maxHeaderSize } from 'node:http';
 import { connect, type Socket } from 'node:net';
 import { Writable } from 'node:stream';
 import pino from 'pino';
@@ -184,6 +185,7 @@ describe('stalled uploads', () => {
     const client = stalledUpload(port);
     await once(client.socket, 'close');
     expect(client.received()).toMatch(/^HTTP\/1\.1 408 /);
+    expect(JSON.parse(client.received().split('\r\n\r\n')[1]!)).toEqual({ error: 'the request (headers and body) was not received within 300 ms' });
     expect(await service.close()).toBe(true);
   });
 
@@ -203,5 +205,64 @@ describe('stalled uploads', () => {
     expect(await service.close()).toBe(false); // resolves although the client is still connected and silent
     await socketClosed;
     expect(client.socket.destroyed).toBe(true);
+  });
+});
+
+/** Sends raw bytes on a connection of its own; resolves with everything received once the server closes it. */
+async function exchange(port: number, bytes: string): Promise<{ status: number; body: unknown }> {
+  const socket = connect(port, '127.0.0.1');
+  let received = '';
+  socket.on('data', (d: Buffer) => (received += d.toString()));
+  socket.on('error', () => undefined); // the server may reset after answering
+  socket.write(bytes);
+  await once(socket, 'close');
+  const [head, body] = received.split('\r\n\r\n');
+  return { status: Number(/^HTTP\/1\.1 (\d+) /.exec(head ?? '')?.[1]), body: JSON.parse(body ?? 'null') };
+}
+
+const counted = (metrics: string, route: string, status: string) =>
+  Number(new RegExp(`esm2_scorer_requests_total\\{route="${route.replace(/\//g, '\\/')}",status="${status}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+
+describe('errors before a request, and clients that leave', () => {
+  it('answers requests the HTTP parser refuses in the documented {"error"} shape, and counts them', async () => {
+    const { service, port, url } = await listen(new GatedScorer());
+    const garbage = await exchange(port, 'NOT AN HTTP REQUEST\r\n\r\n');
+    expect(garbage.status).toBe(400);
+    expect(garbage.body).toEqual({ error: expect.stringMatching(/^malformed HTTP request: .+ \(HPE_\w+\)$/) as string });
+    const big = await exchange(port, `GET /healthz HTTP/1.1\r\nHost: localhost\r\nX-Filler: ${'a'.repeat(maxHeaderSize)}\r\n\r\n`);
+    expect(big.status).toBe(431);
+    expect(big.body).toEqual({ error: `the request headers are larger than the server's ${maxHeaderSize}-byte limit` });
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(counted(metrics, 'unparsed', '400')).toBe(1);
+    expect(counted(metrics, 'unparsed', '431')).toBe(1);
+    expect(await service.close()).toBe(true);
+  });
+
+  it('counts a request whose client left before the answer under status 499', async () => {
+    const scorer = new GatedScorer();
+    const closed = countdown(1);
+    const { service, port, url } = await listen(scorer, {}, ({ app }) =>
+      // Registered after the service's own hook, so its listener runs after the request was counted.
+      app.addHook('onRequest', (request, reply, done) => {
+        if (request.url === '/v1/score') reply.raw.once('close', closed.tick);
+        done();
+      }),
+    );
+    const body = JSON.stringify({ rows: rows.slice(0, 2) });
+    const client = connect(port, '127.0.0.1');
+    client.on('error', () => undefined);
+    client.write(`POST /v1/score HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+    await scorer.started(1); // the request is being scored
+    client.destroy();
+    await closed.done;
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(counted(metrics, '/v1/score', '499')).toBe(1);
+    expect(counted(metrics, '/v1/score', '200')).toBe(0);
+    scorer.open();
+    expect(await service.close()).toBe(true);
+    // Answered after the client left, it is still counted once.
+    const after = await service.metrics.registry.getSingleMetricAsString('esm2_scorer_requests_total');
+    expect(counted(after, '/v1/score', '499')).toBe(1);
+    expect(counted(after, '/v1/score', '200')).toBe(0);
   });
 });

@@ -20,7 +20,7 @@ export { rejectFileFor, type BadRowOptions, type BadRowReport } from './bad-rows
 export { openTable, type Table, type CsvOptions, type ColumnInfo } from './read/table.js';
 export { TableScan, type RawChunk } from './read/scan.js';
 export { detectFile, type FileKind } from './read/detect.js';
-export { TableWriter, writeTable, type OutputColumn } from './write/table-writer.js';
+export { TableWriter, csvCell, writeTable, type OutputColumn } from './write/table-writer.js';
 export { generateSynthetic, writeSynthetic, SYNTHETIC_CATEGORICAL, type SyntheticOptions, type SyntheticData } from './synthetic/generate.js';
 export { DEFAULT_SIZES as DEFAULT_WORLD_SIZES, type WorldSizes } from './synthetic/world.js';
 export { TARGET_RATES } from './synthetic/behaviour.js';

@@ -60,10 +60,10 @@ export async function resolveConfig(table: Table, config: DataConfig): Promise<R
     for (const c of [...config.numeric, ...config.multi, ...Object.keys(config.hash)]) need(c);
     const candidates = names.filter((n) => !taken.has(n));
     const kinds = await inferKinds(table, candidates, config);
-    const used = new Set<string>();
-    fields = candidates.map((column) => inferField(column, kinds.get(column)!, config, fieldName(column, used)));
+    fields = candidates.map((column) => inferField(column, kinds.get(column)!, config, fieldName(column)));
   }
   if (fields.length === 0) throw new DataError({ file }, 'no feature columns');
+  refuseAmbiguousNames(fields, names, { file, where }, config.fields !== undefined);
 
   let userField: string | undefined;
   if (config.userField !== undefined) {
@@ -87,13 +87,38 @@ function inferField(column: string, kind: Kind, config: DataConfig, name: string
 }
 
 /** Column names become graph input names, which must look like identifiers (Ali-CCP's are numbers: `101` → `f101`). */
-function fieldName(column: string, used: Set<string>): string {
-  let n = column.replace(/[^A-Za-z0-9_.-]/g, '_');
-  if (!/^[A-Za-z_]/.test(n)) n = 'f' + n;
-  let out = n;
-  for (let i = 2; used.has(out); i++) out = `${n}_${i}`;
-  used.add(out);
-  return out;
+function fieldName(column: string): string {
+  const n = column.replace(/[^A-Za-z0-9_.-]/g, '_');
+  return /^[A-Za-z_]/.test(n) ? n : 'f' + n;
+}
+
+/**
+ * A scoring request keys a field by its source column or by its name, so
+ * a field may not share its name with another field, nor be named like
+ * another column of the file (`x y` becomes field `x_y` beside a column
+ * `x_y`): a row keyed `x_y` would mean either. Refused, naming the
+ * columns, rather than numbering one of them silently.
+ */
+function refuseAmbiguousNames(fields: ResolvedConfig['fields'], columns: readonly string[], at: { file: string; where: string | undefined }, declared: boolean): void {
+  const fix = declared ? 'rename the field' : 'rename or exclude one of the columns, or declare `fields` with names of your own in the data config';
+  const byName = new Map<string, string>();
+  const all = new Set(columns);
+  for (const f of fields) {
+    const before = byName.get(f.name);
+    if (before !== undefined) {
+      const what = declared ? `the fields of columns '${before}' and '${f.column}' are both named '${f.name}'` : `columns '${before}' and '${f.column}' both become field '${f.name}' (field names are letters, digits, _ . -)`;
+      throw new DataError({ ...at, column: f.column }, `${what}: ${fix}`);
+    }
+    byName.set(f.name, f.column);
+  }
+  for (const f of fields) {
+    if (f.name !== f.column && all.has(f.name)) {
+      throw new DataError(
+        { ...at, column: f.column },
+        `column '${f.column}' ${declared ? 'is read by' : 'becomes'} field '${f.name}', which is also the name of column '${f.name}': a request row keyed '${f.name}' would mean either; ${fix}`,
+      );
+    }
+  }
 }
 
 /**

@@ -141,3 +141,55 @@ describe('fitEncoders: base rates for a calibrated start', () => {
     expect(r.buyGivenClick).toBeCloseTo(2 / 5, 12);
   });
 });
+
+describe('column names that collide once made field names', () => {
+  const lines = (header: string) => [header, 'a,p,u,1,1', 'b,q,v,0,0', 'a,q,u,1,0'].join('\n') + '\n';
+  const fitOn = async (header: string, config: Parameters<typeof fitEncoders>[1] = {}) => {
+    const file = tmp(`collide-${Math.random().toString(36).slice(2)}.csv`);
+    await writeFile(file, lines(header));
+    return { file, fit: () => fitEncoders(file, config) };
+  };
+
+  it('are refused when fitting, naming both columns', async () => {
+    // `x y` becomes field x_y, which is also the column x_y; `x-y` stays as it is.
+    const both = await fitOn('x y,x_y,x-y,click,buy');
+    await expect(both.fit()).rejects.toThrow(`${both.file}, line 1 (header), column 'x_y': columns 'x y' and 'x_y' both become field 'x_y'`);
+    const two = await fitOn('a b,a?b,c,click,buy');
+    await expect(two.fit()).rejects.toThrow("columns 'a b' and 'a?b' both become field 'a_b'");
+    // Not a feature, but still a key a row may carry: x_y would mean either.
+    const excluded = await fitOn('x y,x_y,c,click,buy', { exclude: ['x_y'] });
+    await expect(excluded.fit()).rejects.toThrow("column 'x y' becomes field 'x_y', which is also the name of column 'x_y': a request row keyed 'x_y' would mean either");
+    const declared = await fitOn('x y,x_y,c,click,buy', { fields: [{ kind: 'categorical', name: 'x_y', column: 'x y' }, { kind: 'categorical', name: 'c' }] });
+    await expect(declared.fit()).rejects.toThrow("column 'x y' is read by field 'x_y', which is also the name of column 'x_y'");
+    // Sanitised names that collide with nothing are fine.
+    const fine = await fitOn('x y,q,x-y,click,buy');
+    expect((await fine.fit()).config.fields.map((f) => [f.name, f.column])).toEqual([['x_y', 'x y'], ['q', 'q'], ['x-y', 'x-y']]);
+  });
+
+  /** Encoders as fitting numbered such columns before: field x_y reads `x y`, field x_y_2 reads `x_y`. */
+  async function numberedEncoders(): Promise<Encoders> {
+    const json = (await (await fitOn('x y,q,x-y,click,buy')).fit()).toJSON();
+    const rename = <T extends { name: string }>(f: T): T => (f.name === 'q' ? { ...f, name: 'x_y_2', column: 'x_y' } : f);
+    json.config.fields = json.config.fields.map(rename);
+    json.schema.fields = json.schema.fields.map(rename);
+    json.vocabularies = { x_y: json.vocabularies['x_y']!, x_y_2: json.vocabularies['q']!, 'x-y': json.vocabularies['x-y']! };
+    return Encoders.fromJSON(JSON.parse(JSON.stringify(json)));
+  }
+
+  it('are read by column only in encoders saved before: a name that is another column is never taken for its field', async () => {
+    const enc = await numberedEncoders();
+    expect(enc.keysOf('x_y')).toEqual(['x y']);
+    expect(enc.keysOf('x_y_2')).toEqual(['x_y', 'x_y_2']);
+    expect(enc.keysOf('x-y')).toEqual(['x-y']);
+    // Keyed by columns, each field gets its own column.
+    const b = enc.encodeRows([{ 'x y': 'b', x_y: 'p', 'x-y': 'u' }]);
+    expect(b.features['x_y']).toEqual(Int32Array.from([enc.state.vocabularies['x_y']!.indexOf('b') + 1]));
+    expect(b.features['x_y_2']).toEqual(Int32Array.from([enc.state.vocabularies['x_y_2']!.indexOf('p') + 1]));
+    // A row keyed x_y meant for field x_y is refused, not scored with column x_y's value.
+    expect(() => enc.encodeRows([{ x_y: 'b', 'x-y': 'u' }])).toThrow("row 0, field 'x_y': missing (send it as 'x y': 'x_y' is the name of another column)");
+    // Keyed by field names: x_y would be read for both x_y and x_y_2 (and x_y_2's value dropped); refused.
+    expect(() => enc.encodeRows([{ x_y: 'b', x_y_2: 'p', 'x-y': 'u' }])).toThrow("row 0, field 'x_y': missing");
+    // A field given under both of its keys is refused rather than one value dropped.
+    expect(() => enc.encodeRows([{ 'x y': 'b', x_y: 'p', x_y_2: 'q', 'x-y': 'u' }])).toThrow("row 0, field 'x_y_2': given twice, as 'x_y' and as 'x_y_2'");
+  });
+});

@@ -86,10 +86,14 @@ const jsonShape = z
     }
   });
 
-type FieldEncoder =
+type FieldEncoder = (
   | { kind: 'categorical'; name: string; column: string; id: (v: unknown) => number }
   | { kind: 'multiCategorical'; name: string; column: string; id: (v: unknown) => number; maxLength: number; separator: string }
-  | { kind: 'numeric'; name: string; column: string; norm: (x: number) => number };
+  | { kind: 'numeric'; name: string; column: string; norm: (x: number) => number }
+) & {
+  /** The field's name as a second key rows may give it by; undefined when it is its column, or another column's name. */
+  nameKey?: string | undefined;
+};
 
 /**
  * Fitted encoders: turn raw columns (from files or JSON requests) into model
@@ -145,6 +149,17 @@ export class Encoders {
     }
     const labels = { click: config.labels.click, daction: config.labels.daction.join('|'), buy: config.labels.buy };
     this.schema = parseFeatureSchema({ fields, labels, userField: config.userField });
+    // A name that is also a column (`x y` → field `x_y` beside a column `x_y`, which fitting now refuses but older
+    // encoders may have) is that column's key only: a row keyed `x_y` must never be read as field `x_y`.
+    const columns = new Set([...this.columns(true), ...this.extraColumns()]);
+    for (const e of this.encoders) if (e.name !== e.column && !columns.has(e.name)) e.nameKey = e.name;
+  }
+
+  /** The keys a JSON row may give a field under: its source column, then its name when that names nothing else. */
+  keysOf(field: string): string[] {
+    const e = this.encoders.find((x) => x.name === field);
+    if (!e) throw new Error(`encoders: no field '${field}'`);
+    return e.nameKey === undefined ? [e.column] : [e.column, e.nameKey];
   }
 
   /** Source columns a file must have for `encodeColumns`, each once. */
@@ -208,9 +223,9 @@ export class Encoders {
 
   /**
    * Encodes JSON rows (the scorer's requests). Keys are source column names
-   * (or field names). A missing key or a wrong type is an Error naming the
-   * row and field; unknown categories are fine (OOV). Labels are read when
-   * present, zero otherwise.
+   * (or field names, see keysOf). A missing key, a field given under both
+   * keys or a wrong type is an Error naming the row and field; unknown
+   * categories are fine (OOV). Labels are read when present, zero otherwise.
    */
   encodeRows(rows: Record<string, unknown>[]): Batch {
     const n = rows.length;
@@ -220,8 +235,11 @@ export class Encoders {
       for (let i = 0; i < n; i++) {
         const row = rows[i];
         if (row === null || typeof row !== 'object') throw new BadValueError(`row ${i}: expected an object`);
-        const key = e.column in row ? e.column : e.name in row ? e.name : undefined;
-        if (key === undefined) throw new BadValueError(`row ${i}, field '${e.name}': missing`);
+        const byColumn = e.column in row;
+        const byName = e.nameKey !== undefined && e.nameKey in row;
+        if (byColumn && byName) throw new BadValueError(`row ${i}, field '${e.name}': given twice, as '${e.column}' and as '${e.name}'`);
+        if (!byColumn && !byName) throw new BadValueError(`row ${i}, field '${e.name}': missing${missingHint(e)}`);
+        const key = byColumn ? e.column : e.name;
         const v = row[key];
         checkType(e, v, i);
         values[i] = v;
@@ -283,6 +301,12 @@ function encodeField(e: FieldEncoder, values: unknown[], n: number, flag: (r: nu
     for (let j = 0; j < m; j++) out[i * L + j] = e.id(items[j]);
   }
   return out;
+}
+
+/** Where a missing field is sent, when its name alone would not say: its column, and why its name does not do. */
+function missingHint(e: FieldEncoder): string {
+  if (e.name === e.column) return '';
+  return e.nameKey === undefined ? ` (send it as '${e.column}': '${e.name}' is the name of another column)` : ` (send it as '${e.column}' or '${e.name}')`;
 }
 
 const isScalar = (x: unknown) => typeof x === 'string' || typeof x === 'number';

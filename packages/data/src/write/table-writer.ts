@@ -117,11 +117,16 @@ export class TableWriter {
   }
 
   private cell(v: unknown): string {
-    if (v === null || v === undefined) return '';
-    if (typeof v === 'number') return String(v);
-    const s = cellText(v);
-    return s.includes(this.sep) || s.includes('"') || s.includes('\n') || s.includes('\r') ? `"${s.replaceAll('"', '""')}"` : s;
+    return csvCell(v, this.sep);
   }
+}
+
+/** A value as one CSV cell: empty for null, quoted when it holds the separator, a quote or a line break. */
+export function csvCell(v: unknown, sep = ','): string {
+  if (v === null || v === undefined) return '';
+  if (typeof v === 'number') return String(v);
+  const s = cellText(v);
+  return s.includes(sep) || s.includes('"') || s.includes('\n') || s.includes('\r') ? `"${s.replaceAll('"', '""')}"` : s;
 }
 
 /** A non-number cell as text: lists joined with `|` (the multi-value separator). */
