@@ -48,7 +48,9 @@ function noLoader(): vega.Loader {
   return loader;
 }
 
+/** The y = x reference line (named, so that tests tell it from the series). */
 const diagonal = {
+  name: 'reference',
   data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
   mark: { type: 'line' as const, color: '#999', strokeDash: [4, 4], strokeWidth: 1 },
   encoding: { x: { field: 'x', type: 'quantitative' as const }, y: { field: 'y', type: 'quantitative' as const } },

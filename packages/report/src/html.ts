@@ -184,7 +184,7 @@ function spreadNote(models: readonly ReportModel[]): string {
 }
 
 function figure(c: RenderedChart): string {
-  return `<figure class="chart" data-kind="${c.kind}" data-axes="${e(JSON.stringify(c.axes))}">${c.svg}</figure>`;
+  return `<figure class="chart" data-kind="${c.kind}" data-title="${e(c.title)}" data-axes="${e(JSON.stringify(c.axes))}">${c.svg}</figure>`;
 }
 
 /**
