@@ -48,13 +48,52 @@ function noLoader(): vega.Loader {
   return loader;
 }
 
+/** The y = x reference line (named, so that tests tell it from the series). */
 const diagonal = {
+  name: 'reference',
   data: { values: [{ x: 0, y: 0 }, { x: 1, y: 1 }] },
   mark: { type: 'line' as const, color: '#999', strokeDash: [4, 4], strokeWidth: 1 },
   encoding: { x: { field: 'x', type: 'quantitative' as const }, y: { field: 'y', type: 'quantitative' as const } },
 };
 
 const seedLabel = (seed: number | undefined, k: number) => (seed === undefined ? `run ${k + 1}` : `seed ${seed}`);
+
+/** Vega's default palette (tableau10): what a chart of up to 10 series keeps. */
+const TABLEAU10 = ['#4c78a8', '#f58518', '#e45756', '#72b7b2', '#54a24b', '#eeca3b', '#b279a2', '#ff9da6', '#9d755d', '#bab0ac'];
+/** Kelly's 20 colours of maximum contrast (white and black left out): for 11 to 20 series. */
+const KELLY20 = [
+  '#0067a5', '#f38400', '#008856', '#be0032', '#875692', '#f3c300', '#848482', '#882d17', '#e68fac', '#2b3d26',
+  '#a1caf1', '#8db600', '#604e97', '#f99379', '#c2b280', '#b3446c', '#654522', '#dcd300', '#e25822', '#f6a600',
+];
+
+/**
+ * `n` different colours, one per series: tableau10 up to 10, Kelly's 20
+ * up to 20, and past that hues a golden angle apart (alternating lightness),
+ * so no two series of a chart share a colour (vega's own palettes repeat
+ * after 10).
+ */
+export function distinctColours(n: number): string[] {
+  if (n <= TABLEAU10.length) return TABLEAU10.slice(0, n);
+  if (n <= KELLY20.length) return KELLY20.slice(0, n);
+  return Array.from({ length: n }, (_, i) => `hsl(${((i * 137.508) % 360).toFixed(1)}, 65%, ${i % 2 === 0 ? 38 : 55}%)`);
+}
+
+/**
+ * The colour encoding of the model overlays: every model of the page keeps
+ * one colour across all its charts (the scale spans all of them), the legend
+ * lists those drawn in this chart.
+ */
+const modelColour = (models: readonly ReportModel[], drawn: Iterable<string>) => {
+  const domain = models.map((m) => m.name);
+  const present = new Set(drawn);
+  return {
+    field: 'model',
+    type: 'nominal',
+    title: 'Model',
+    scale: { domain, range: distinctColours(domain.length) },
+    legend: { values: domain.filter((d) => present.has(d)) },
+  } as const;
+};
 
 /** ROC curves of one task, every model (and each of its seeds) overlaid. Undefined when no run has a curve for the task. */
 export async function rocChart(models: readonly ReportModel[], task: Esm2Task): Promise<RenderedChart | undefined> {
@@ -83,7 +122,7 @@ export async function rocChart(models: readonly ReportModel[], task: Esm2Task): 
         encoding: {
           x: { field: 'fpr', type: 'quantitative', title: axes[0], scale: { domain: [0, 1] } },
           y: { field: 'tpr', type: 'quantitative', title: axes[1], scale: { domain: [0, 1] } },
-          color: { field: 'model', type: 'nominal', title: 'Model' },
+          color: modelColour(models, values.map((v) => v.model)),
           detail: { field: 'seed', type: 'nominal' },
           order: { field: 'order', type: 'quantitative' },
         },
@@ -132,7 +171,7 @@ export async function calibrationChart(models: readonly ReportModel[], task: Esm
         encoding: {
           x: { field: 'predicted', type: 'quantitative', title: axes[0], scale: { domain: [0, limit] } },
           y: { field: 'observed', type: 'quantitative', title: axes[1], scale: { domain: [0, limit] } },
-          color: { field: 'model', type: 'nominal', title: 'Model' },
+          color: modelColour(models, values.map((v) => v.model)),
           detail: { field: 'seed', type: 'nominal' },
           order: { field: 'predicted', type: 'quantitative' },
         },
@@ -144,14 +183,23 @@ export async function calibrationChart(models: readonly ReportModel[], task: Esm
 
 const AUC_KEYS = ['ctr_auc', 'ctavr_auc', 'cvr_auc', 'ctcvr_auc', 'cvr_gauc', 'ctcvr_gauc'] as const;
 
+/** The line style of the training curves' splits, said in their legend. */
+const SPLIT_DASH: Record<string, number[]> = { train: [], validation: [5, 3] };
+/** The training curves' legend title, on three lines (Vega's width estimate would cut a long one). */
+export const TRAINING_LEGEND = ['Series', 'solid: training data', 'dashed: validation data'];
+
 /**
  * Training and validation curves of one model by epoch, in two panels: the
  * training losses (total and each part) with the validation logloss per
- * task; the validation AUCs. Undefined when no run has a history.
+ * task; the validation AUCs. Every series has a colour of its own
+ * (distinctColours: no palette wraps round), solid when computed on the
+ * training data and dashed on the validation data, which the one legend
+ * shows and its title says. Several seeds: one line per seed, in the
+ * series' colour. Undefined when no run has a history.
  */
 export async function trainingChart(model: ReportModel): Promise<RenderedChart | undefined> {
   const values: { panel: string; series: string; split: string; seed: string; epoch: number; value: number }[] = [];
-  const push = (panel: string, series: string, split: string, seed: string, epoch: number, value: unknown) => {
+  const push = (panel: string, series: string, split: 'train' | 'validation', seed: string, epoch: number, value: unknown) => {
     if (typeof value === 'number' && Number.isFinite(value)) values.push({ panel, series, split, seed, epoch, value });
   };
   model.runs.forEach((run, k) => {
@@ -170,8 +218,18 @@ export async function trainingChart(model: ReportModel): Promise<RenderedChart |
     }
   });
   if (values.length === 0) return undefined;
+  // Series in the order they first appear (losses, then AUCs), each with its own colour and its split's dash.
+  const series: string[] = [];
+  const dashes: number[][] = [];
+  for (const v of values) {
+    if (series.includes(v.series)) continue;
+    series.push(v.series);
+    dashes.push(SPLIT_DASH[v.split]!);
+  }
   const title = `Training — ${model.name}`;
   const axes = ['Epoch', 'Value'];
+  // Colour and dash both by series, with the same title: Vega-Lite draws one legend whose every entry is a line in both.
+  const legend = { symbolType: 'stroke', symbolStrokeWidth: 2, symbolSize: 300, titleLimit: 400 } as const;
   const svg = await renderSvg({
     title,
     data: { values },
@@ -180,12 +238,12 @@ export async function trainingChart(model: ReportModel): Promise<RenderedChart |
     spec: {
       width: WIDTH,
       height: 180,
-      mark: { type: 'line', point: true, strokeWidth: 1.5 },
+      mark: { type: 'line', point: { filled: true, size: 20 }, strokeWidth: 1.5 },
       encoding: {
         x: { field: 'epoch', type: 'quantitative', title: axes[0], axis: { tickMinStep: 1, format: 'd' } },
         y: { field: 'value', type: 'quantitative', title: axes[1], scale: { zero: false } },
-        color: { field: 'series', type: 'nominal', title: 'Series' },
-        strokeDash: { field: 'split', type: 'nominal', title: 'Split' },
+        color: { field: 'series', type: 'nominal', title: TRAINING_LEGEND, scale: { domain: series, range: distinctColours(series.length) }, legend },
+        strokeDash: { field: 'series', type: 'nominal', title: TRAINING_LEGEND, scale: { domain: series, range: dashes }, legend },
         detail: { field: 'seed', type: 'nominal' },
       },
     },
@@ -199,7 +257,13 @@ const MEASURES = [
   ['f1_at', 'F1'],
 ] as const;
 
-/** Precision, recall and F1 at the top-k cuts of one task (CVR or CTCVR): a bar per model (mean over seeds) with a ± sd rule. */
+/**
+ * Precision, recall and F1 at the top-k cuts of one task (CVR or CTCVR): a
+ * bar per model — its value when it has one run, else the mean over its
+ * runs with a ± sd rule. When every value is 0 the axis still runs 0…1 and
+ * the subtitle says so (a zero-height domain draws no bars and one
+ * "0.000000" tick).
+ */
 export async function topKChart(models: readonly ReportModel[], task: 'cvr' | 'ctcvr'): Promise<RenderedChart | undefined> {
   const values: { model: string; cut: string; measure: string; mean: number; lo: number; hi: number }[] = [];
   const cuts: string[] = [];
@@ -219,35 +283,33 @@ export async function topKChart(models: readonly ReportModel[], task: 'cvr' | 'c
   cuts.sort((a, b) => parseFloat(a) - parseFloat(b));
   const positives = models[0]?.runs[0]?.metrics.positives[task];
   const title = `Top-k — ${TASK_NAMES[task]} (${positives ?? '?'} positives)`;
-  const axes = ['Top-k cut', 'Mean over seeds'];
+  const spread = models.some((m) => m.runs.length > 1);
+  const allZero = values.every((v) => v.hi === 0);
+  const axes = ['Top-k cut', spread ? 'Mean over seeds' : 'Value'];
+  const y = { field: 'mean', type: 'quantitative', title: axes[1], ...(allZero ? { scale: { domain: [0, 1] } } : {}) } as const;
+  const bars = {
+    mark: 'bar',
+    encoding: {
+      x: { field: 'cut', type: 'nominal', title: axes[0], sort: cuts, axis: { labelAngle: 0 } },
+      xOffset: { field: 'model', type: 'nominal', sort: models.map((m) => m.name) },
+      y,
+      color: modelColour(models, values.map((v) => v.model)),
+    },
+  } as const;
+  const rule = {
+    mark: { type: 'rule', color: '#333' },
+    encoding: {
+      x: { field: 'cut', type: 'nominal', sort: cuts },
+      xOffset: { field: 'model', type: 'nominal', sort: models.map((m) => m.name) },
+      y: { field: 'lo', type: 'quantitative' },
+      y2: { field: 'hi' },
+    },
+  } as const;
   const svg = await renderSvg({
-    title,
+    title: allZero ? { text: title, subtitle: 'Every value is 0: no positive among the top-k rows at any cut' } : title,
     data: { values },
     facet: { column: { field: 'measure', type: 'nominal', title: null, sort: MEASURES.map(([, m]) => m) } },
-    spec: {
-      width: 150,
-      height: 200,
-      layer: [
-        {
-          mark: 'bar',
-          encoding: {
-            x: { field: 'cut', type: 'nominal', title: axes[0], sort: cuts, axis: { labelAngle: 0 } },
-            xOffset: { field: 'model', type: 'nominal' },
-            y: { field: 'mean', type: 'quantitative', title: axes[1] },
-            color: { field: 'model', type: 'nominal', title: 'Model' },
-          },
-        },
-        {
-          mark: { type: 'rule', color: '#333' },
-          encoding: {
-            x: { field: 'cut', type: 'nominal', sort: cuts },
-            xOffset: { field: 'model', type: 'nominal' },
-            y: { field: 'lo', type: 'quantitative' },
-            y2: { field: 'hi' },
-          },
-        },
-      ],
-    },
+    spec: { width: 150, height: 200, layer: spread ? [bars, rule] : [bars] },
   });
   return { kind: 'topk', title, axes, svg };
 }

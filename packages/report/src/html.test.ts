@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { escapeHtml } from './escape.js';
+import { distinctColours } from './charts.js';
 import { formatMeanSd, renderReport, writeReport } from './html.js';
 import { meanSd } from './stats.js';
 import { syntheticReport } from './test-support/synthetic.js';
@@ -75,7 +76,9 @@ describe('renderReport', () => {
     expect(html).toContain(`CVR rests on only ${pos.cvr} test positives`);
     // Mean ± sd over the two seeds, with the positives in the header.
     expect(html).toContain(`CVR AUC <small>(${pos.cvr} positives)</small>`);
-    expect(html).toMatch(/<td>0\.\d{4} ± 0\.\d{4}<\/td>/);
+    // The sd may go under the mean (narrow columns), never a figure broken in two.
+    expect(html).toMatch(/<td><span class="nb">0\.\d{4}<\/span> <span class="sd">± 0\.\d{4}<\/span><\/td>/);
+    expect(html).toContain('Mean ± sample sd over each model&#39;s runs (seeds)');
   });
 
   it('rejects empty or ambiguous input, naming the model', async () => {
@@ -102,12 +105,80 @@ describe('differences table', () => {
     });
     const rows = html.split('Differences to the baselines')[1]!.split('</table>')[0]!.split('<tr>').slice(2);
     expect(rows).toHaveLength(4);
-    expect(rows[0]).toContain('<td>+0.0200</td><td>[+0.0100, +0.0300]</td>');
-    expect(rows[0]).toContain(`<td>${pos.ctr}</td><td>bootstrap over test rows</td><td>significant: esm2 better</td>`);
+    expect(rows[0]).toContain('<td>+0.0200</td><td>[+0.0100, +0.0300]</td><td>—</td>');
+    expect(rows[0]).toContain(`<td>${pos.ctr}</td><td class="text">bootstrap over test rows</td><td class="text">significant: esm2 better</td>`);
     expect(rows[1]).toContain('significant: esm2 worse');
     expect(rows[2]).toContain('not significant (the interval contains 0)');
-    expect(rows[3]).toContain('<td>&lt;i&gt;x&lt;/i&gt;</td>');
+    expect(rows[3]).toContain('<td class="text">&lt;i&gt;x&lt;/i&gt;</td>');
     expect(rows[3]).toContain('too few positives (25) to mean anything; significant: esm2 better');
+  });
+});
+
+describe('differences table with the p and reading of the caller (compare: comparison.md\'s words)', () => {
+  it('shows p with 3 decimals as comparison.md does, and the reading as given', async () => {
+    const base = syntheticReport({ models: [{ name: 'esm2', skill: 0.2 }, { name: 'esmm', skill: 0.1 }], seeds: [1], rows: 1500 });
+    const { html } = await renderReport({
+      ...base,
+      differences: [
+        { model: 'esm2', baseline: 'esmm', metric: 'ctr_auc', mean: 0.02, ci95: [0.01, 0.03], pValue: 0.00049, method: 'DeLong', reading: 'ESM2 better' },
+        { model: 'esm2', baseline: 'esmm', metric: 'cvr_gauc', mean: 0.01, ci95: [NaN, NaN], pValue: NaN, reading: '1 user with both a positive and a negative test row' },
+      ],
+    });
+    const table = html.split('Differences to the baselines')[1]!.split('</table>')[0]!;
+    expect(table).toContain('<th>p</th>');
+    const rows = table.split('<tr>').slice(2);
+    expect(rows[0]).toContain('<td>[+0.0100, +0.0300]</td><td>0.000</td>');
+    expect(rows[0]).toContain('<td class="text">ESM2 better</td>');
+    expect(rows[1]).toContain('<td>[—, —]</td><td>—</td>');
+    expect(rows[1]).toContain('<td class="text">1 user with both a positive and a negative test row</td>');
+  });
+});
+
+describe('one evaluation (eval --report)', () => {
+  it('is not called a mean over seeds, and its top-k axis is the value', async () => {
+    const input = syntheticReport({ models: [{ name: 'esm2', skill: 0.2 }], seeds: [7], rows: 1500 });
+    const { html, charts } = await renderReport(input);
+    expect(html).not.toContain('Mean ± sample sd');
+    expect(html).toContain('One evaluation of one trained model (seed 7): each figure is that run&#39;s.');
+    const topk = charts.filter((c) => c.kind === 'topk');
+    expect(topk).toHaveLength(2);
+    for (const c of topk) {
+      expect(c.axes).toEqual(['Top-k cut', 'Value']);
+      expect(c.svg).not.toContain('Mean over seeds');
+    }
+  });
+
+  it('shows the oracle AUCs (true probabilities) when the metrics have them, as eval prints them', async () => {
+    const input = syntheticReport({ models: [{ name: 'esm2', skill: 0.2 }], seeds: [1], rows: 1500 });
+    const metrics = input.models[0]!.runs[0]!.metrics;
+    metrics.oracle = { ctr_auc: 0.81234, ctavr_auc: 0.9, cvr_auc: 0.7, ctcvr_auc: 0.85 };
+    const { html } = await renderReport(input);
+    const ranking = html.split('Ranking: AUC and GAUC')[1]!.split('</table>')[0]!;
+    const oracle = ranking.split('<tr>').find((r) => r.includes('oracle'))!;
+    expect(oracle).toContain('<td class="text">oracle (the true probabilities)</td><td>—</td><td><span class="nb">0.8123</span></td>');
+    expect(oracle).toContain('0.7000');
+    expect(html).toContain('the oracle row is the AUC of the true probabilities');
+    delete metrics.oracle;
+    expect((await renderReport(input)).html).not.toContain('oracle');
+  });
+
+  it('an all-zero top-k chart keeps a 0–1 axis (no "0.000000" tick) and says every value is 0', async () => {
+    // Scores that rank every positive last: no positive in any top-k cut.
+    const input = syntheticReport({ models: [{ name: 'esm2', skill: -0.95 }], seeds: [1], rows: 1500 });
+    const pAt = input.models[0]!.runs[0]!.metrics.precision_at!;
+    expect(Object.values(pAt.cvr!).every((v) => v === 0)).toBe(true);
+    const { charts } = await renderReport(input);
+    const topk = charts.find((c) => c.kind === 'topk' && c.title.startsWith('Top-k — CVR'))!;
+    expect(topk.svg).toContain('Every value is 0: no positive among the top-k rows at any cut');
+    expect(topk.svg).not.toContain('0.000000');
+    for (const tick of ['0.0', '0.2', '0.4', '0.6', '0.8', '1.0']) expect(topk.svg).toContain(`>${tick}</text>`);
+  });
+});
+
+describe('distinctColours', () => {
+  it('gives n different colours for any n (vega\'s palettes repeat after 10)', () => {
+    for (const n of [1, 10, 11, 14, 20, 21, 40]) expect(new Set(distinctColours(n)).size).toBe(n);
+    expect(distinctColours(3)).toEqual(['#4c78a8', '#f58518', '#e45756']);
   });
 });
 

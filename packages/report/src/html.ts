@@ -12,9 +12,11 @@ export interface RenderedReport {
 const CSS = `
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; padding: 0 1em; color: #222; }
 h1 { font-size: 1.6em; } h2 { font-size: 1.25em; margin-top: 2em; border-bottom: 1px solid #ddd; }
-table { border-collapse: collapse; margin: 0.8em 0; font-variant-numeric: tabular-nums; }
-th, td { border: 1px solid #ddd; padding: 0.3em 0.6em; text-align: right; } td { white-space: nowrap; }
-th:first-child, td:first-child { text-align: left; }
+p, td.text { overflow-wrap: anywhere; }
+table { border-collapse: collapse; margin: 0.8em 0; font-variant-numeric: tabular-nums; max-width: 100%; }
+th, td { border: 1px solid #ddd; padding: 0.3em 0.5em; text-align: right; }
+th:first-child, td:first-child, th.text, td.text { text-align: left; }
+.nb { white-space: nowrap; } .sd { white-space: nowrap; color: #555; }
 th { background: #f5f5f5; } th small { font-weight: normal; color: #555; }
 .warn { background: #fff4e0; border-left: 4px solid #e69500; padding: 0.4em 0.8em; margin: 0.4em 0; }
 .charts { display: flex; flex-wrap: wrap; gap: 1.5em; }
@@ -38,12 +40,26 @@ export function formatMeanSd(values: readonly (number | null | undefined)[], dig
 
 const e = escapeHtml;
 const td = (text: string) => `<td>${e(text)}</td>`;
+/** A left-aligned cell of words, wrapped to the column. */
+const tdText = (text: string) => `<td class="text">${e(text)}</td>`;
+/**
+ * A mean ± sd cell: the same figures as formatMeanSd, the "± sd" unbroken
+ * but free to go under the mean, so that columns stay narrow enough for
+ * the table to fit the page.
+ */
+function tdMeanSd(values: readonly (number | null | undefined)[], digits = 4, extra = ''): string {
+  const text = formatMeanSd(values, digits);
+  const at = text.indexOf(' ± ');
+  if (at < 0) return `<td><span class="nb">${e(text + extra)}</span></td>`;
+  return `<td><span class="nb">${e(text.slice(0, at))}</span> <span class="sd">${e(text.slice(at + 1) + extra)}</span></td>`;
+}
 const positivesOf = (models: readonly ReportModel[], task: Esm2Task): number | undefined => models[0]?.runs[0]?.metrics.positives[task];
 const posNote = (n: number | undefined) => (n === undefined ? '' : ` <small>(${n.toLocaleString('en-US')} positives)</small>`);
 const seedsCell = (m: ReportModel) => td(String(m.runs.length));
 
-function table(head: string[], rows: string[][]): string {
-  return `<table><thead><tr>${head.map((h) => `<th>${h}</th>`).join('')}</tr></thead><tbody>${rows
+/** A table; `text` lists the columns of words (left-aligned headers, to go with their tdText cells). */
+function table(head: string[], rows: string[][], text: readonly number[] = []): string {
+  return `<table><thead><tr>${head.map((h, i) => (text.includes(i) ? `<th class="text">${h}</th>` : `<th>${h}</th>`)).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.join('')}</tr>`)
     .join('')}</tbody></table>`;
 }
@@ -60,13 +76,18 @@ function rankingTable(models: readonly ReportModel[]): string {
   for (const t of gaucTasks) head.push(`${TASK_NAMES[t]} GAUC <small>(users)</small>`);
   const rows = models.map((m) => {
     const cells = [td(m.name), seedsCell(m)];
-    for (const [key] of aucTasks) cells.push(td(formatMeanSd(m.runs.map((r) => r.metrics[key]))));
+    for (const [key] of aucTasks) cells.push(tdMeanSd(m.runs.map((r) => r.metrics[key])));
     for (const t of gaucTasks) {
       const users = meanSd(m.runs.map((r) => r.metrics.gauc_users?.[t]));
-      cells.push(td(`${formatMeanSd(m.runs.map((r) => r.metrics[`${t}_gauc`]))}${users.n > 0 ? ` (${Math.round(users.mean)})` : ''}`));
+      cells.push(tdMeanSd(m.runs.map((r) => r.metrics[`${t}_gauc`]), 4, users.n > 0 ? ` (${Math.round(users.mean)})` : ''));
     }
     return cells;
   });
+  // The AUCs of the true probabilities (synthetic data with truth columns): the ceiling any model can reach on this data.
+  const oracle = models[0]?.runs[0]?.metrics.oracle;
+  if (oracle !== undefined && aucTasks.some(([key]) => oracle[key] !== undefined)) {
+    rows.push([tdText('oracle (the true probabilities)'), td('—'), ...aucTasks.map(([key]) => tdMeanSd([oracle[key]])), ...gaucTasks.map(() => td('—'))]);
+  }
   return table(head, rows);
 }
 
@@ -78,8 +99,8 @@ function calibrationTable(models: readonly ReportModel[]): string {
   const rows = models.map((m) => [
     td(m.name),
     seedsCell(m),
-    ...tasks.map((t) => td(formatMeanSd(m.runs.map((r) => r.metrics.logloss[t])))),
-    ...tasks.map((t) => td(formatMeanSd(m.runs.map((r) => r.metrics.pcoc[t]), 3))),
+    ...tasks.map((t) => tdMeanSd(m.runs.map((r) => r.metrics.logloss[t]))),
+    ...tasks.map((t) => tdMeanSd(m.runs.map((r) => r.metrics.pcoc[t]), 3)),
   ]);
   return table(head, rows);
 }
@@ -97,12 +118,15 @@ function topKTable(models: readonly ReportModel[], task: 'cvr' | 'ctcvr'): strin
   const rows = models.map((m) => [
     td(m.name),
     seedsCell(m),
-    ...cuts.flatMap((c) => measures.map(([key]) => td(formatMeanSd(m.runs.map((r) => r.metrics[key]?.[task]?.[c]))))),
+    ...cuts.flatMap((c) => measures.map(([key]) => tdMeanSd(m.runs.map((r) => r.metrics[key]?.[task]?.[c])))),
   ]);
   return `<h3>${TASK_NAMES[task]}${posNote(positivesOf(models, task))}</h3>${table(head, rows)}`;
 }
 
 const taskOfMetric = (metric: string): Esm2Task | undefined => ESM2_TASKS.find((t) => metric.startsWith(`${t}_`));
+
+/** The differences' p as comparison.md prints it (3 decimals); "—" when there is none. */
+const formatP = (p: number | undefined) => (p === undefined || !Number.isFinite(p) ? '—' : p.toFixed(3));
 
 function differencesTable(models: readonly ReportModel[], differences: readonly ReportDifference[]): string {
   if (differences.length === 0) return '';
@@ -112,16 +136,29 @@ function differencesTable(models: readonly ReportModel[], differences: readonly 
     const positives = d.positives ?? (task === undefined ? undefined : positivesOf(models, task));
     const [lo, hi] = d.ci95;
     let reading: string;
-    if (!Number.isFinite(lo) || !Number.isFinite(hi)) reading = 'no interval';
-    else if (lo > 0 || hi < 0) reading = `significant: ${d.model} ${lo > 0 ? 'better' : 'worse'}`;
-    else reading = 'not significant (the interval contains 0)';
-    if (positives !== undefined && task !== undefined) {
-      const v = positivesVerdict(positives, TASK_NAMES[task]);
-      if (!v.meaningful) reading = `too few positives (${positives}) to mean anything; ${reading}`;
+    if (d.reading !== undefined) reading = d.reading;
+    else {
+      if (!Number.isFinite(lo) || !Number.isFinite(hi)) reading = 'no interval';
+      else if (lo > 0 || hi < 0) reading = `significant: ${d.model} ${lo > 0 ? 'better' : 'worse'}`;
+      else reading = 'not significant (the interval contains 0)';
+      if (positives !== undefined && task !== undefined) {
+        const v = positivesVerdict(positives, TASK_NAMES[task]);
+        if (!v.meaningful) reading = `too few positives (${positives}) to mean anything; ${reading}`;
+      }
     }
-    return [td(d.model), td(d.baseline), td(d.metric), td(f(d.mean)), td(`[${f(lo)}, ${f(hi)}]`), td(positives === undefined ? '' : String(positives)), td(d.method ?? ''), td(reading)];
+    return [
+      td(d.model),
+      tdText(d.baseline),
+      `<td class="text nb">${e(d.metric)}</td>`,
+      td(f(d.mean)),
+      td(`[${f(lo)}, ${f(hi)}]`),
+      td(formatP(d.pValue)),
+      td(positives === undefined ? '' : String(positives)),
+      tdText(d.method ?? ''),
+      tdText(reading),
+    ];
   });
-  return table(['Model', 'Baseline', 'Metric', 'Difference', '95 % interval', 'Positives', 'Interval', 'Reading'], rows);
+  return table(['Model', 'Baseline', 'Metric', 'Difference', '95 % interval', 'p', 'Positives', 'Method', 'Reading'], rows, [1, 2, 7, 8]);
 }
 
 function warnings(models: readonly ReportModel[]): string {
@@ -136,8 +173,18 @@ function warnings(models: readonly ReportModel[]): string {
     .join('');
 }
 
+/** What the tables' figures are: one evaluation, one run per model, or the mean ± sd over each model's runs. */
+function spreadNote(models: readonly ReportModel[]): string {
+  if (models.some((m) => m.runs.length > 1)) return "Mean ± sample sd over each model's runs (seeds); a model with one run shows that run's figure.";
+  if (models.length === 1) {
+    const seed = models[0]!.runs[0]!.seed;
+    return `One evaluation of one trained model${seed === undefined ? '' : ` (seed ${seed})`}: each figure is that run's.`;
+  }
+  return "One run per model: each figure is that run's (no spread over seeds).";
+}
+
 function figure(c: RenderedChart): string {
-  return `<figure class="chart" data-kind="${c.kind}" data-axes="${e(JSON.stringify(c.axes))}">${c.svg}</figure>`;
+  return `<figure class="chart" data-kind="${c.kind}" data-title="${e(c.title)}" data-axes="${e(JSON.stringify(c.axes))}">${c.svg}</figure>`;
 }
 
 /**
@@ -209,7 +256,9 @@ export async function renderReport(input: ReportInput): Promise<RenderedReport> 
 <h1>${e(title)}</h1>
 ${section('Test data', `${data.source === undefined ? '' : `<p>${e(data.source)}</p>`}${summary}`)}
 ${(input.notes ?? []).map((n) => `<p class="note">${e(n)}</p>`).join('')}
-${section('Ranking: AUC and GAUC', `${warnings(models)}${rankingTable(models)}<p>Mean ± sample sd over each model's runs (seeds); GAUC with the mean number of users that have both classes.</p>`)}
+${section('Ranking: AUC and GAUC', `${warnings(models)}${rankingTable(models)}<p>${e(spreadNote(models))} GAUC with the mean number of users that have both classes${
+    models[0]?.runs[0]?.metrics.oracle === undefined ? '' : '; the oracle row is the AUC of the true probabilities the data was drawn with (the most any model can reach on it)'
+  }.</p>`)}
 ${section('Differences to the baselines', differencesTable(models, input.differences ?? []))}
 ${section('Logloss and calibration (PCOC = mean prediction / observed rate; 1 is calibrated)', calibrationTable(models))}
 ${section('Precision, recall and F1 at the top k % of test rows', topKTables)}

@@ -2,11 +2,13 @@ import { existsSync } from 'node:fs';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pathToFileURL } from 'node:url';
-import { chromium, type Browser } from 'playwright-core';
-import { afterAll, describe, expect, it } from 'vitest';
+import { type Browser } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { distinctColours } from './charts.js';
 import { writeReport } from './html.js';
 import { syntheticReport } from './test-support/synthetic.js';
+import { chromiumTestsRun, colourClashes, launchChromium, openReport, overflows, pageLayout, PAGE_WIDTH } from './testing.js';
+import type { ReportInput } from './types.js';
 
 /** The part of the DOM's Element the page function uses (the package compiles without the DOM library). */
 interface PageElement {
@@ -17,28 +19,19 @@ interface PageElement {
   getBoundingClientRect(): { width: number };
 }
 
-// Debian's chromium (apt-get install chromium; .ci/run installs it), never a downloaded one.
-// ESM2_CHROMIUM points elsewhere (e.g. to a missing path, to see the CI=true failure).
-const CHROMIUM = process.env.ESM2_CHROMIUM ?? '/usr/bin/chromium';
-const available = existsSync(CHROMIUM);
-if (!available && process.env.CI !== 'true') {
-  console.warn(`report.browser.test: skipped — ${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium); under CI=true this fails instead`);
-}
-
-describe.skipIf(!available && process.env.CI !== 'true')('report.html in headless Chromium', () => {
+describe.skipIf(!chromiumTestsRun('report.browser.test'))('report.html in headless Chromium', () => {
   let browser: Browser | undefined;
+  let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'esm2-report-browser-'));
+  });
   afterAll(async () => {
     await browser?.close();
   });
+  // Launched inside the tests, not in a hook, so that under CI=true a missing Chromium fails the test itself.
+  const chromium = async () => (browser ??= await launchChromium());
 
   it('loads from file:// with no other request and no error, shows every chart with its axis titles, and screenshots', async () => {
-    // Checked here, not in a hook, so that under CI=true the test itself counts as failed.
-    if (!available) throw new Error(`CI=true and ${CHROMIUM} is missing: install Debian's chromium (apt-get install -y --no-install-recommends chromium)`);
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: ['--no-sandbox', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-quic'],
-    });
-    const dir = await mkdtemp(join(tmpdir(), 'esm2-report-browser-'));
     const file = join(dir, 'report.html');
     const input = syntheticReport({
       models: [
@@ -52,26 +45,7 @@ describe.skipIf(!available && process.env.CI !== 'true')('report.html in headles
     // 4 ROC + 4 calibration + 2 training (one per model) + 2 top-k.
     expect(charts.map((c) => c.kind)).toEqual([...Array(4).fill('roc'), ...Array(4).fill('calibration'), 'training', 'training', 'topk', 'topk']);
 
-    const url = pathToFileURL(file).href;
-    const context = await browser.newContext();
-    const page = await context.newPage();
-    const outside: string[] = [];
-    const errors: string[] = [];
-    await context.route('**/*', async (route) => {
-      if (route.request().url() === url) return route.continue();
-      outside.push(route.request().url());
-      return route.abort();
-    });
-    page.on('request', (r) => {
-      if (r.url() !== url) outside.push(r.url());
-    });
-    page.on('console', (m) => {
-      if (m.type() === 'error') errors.push(`console: ${m.text()}`);
-    });
-    page.on('pageerror', (err) => errors.push(`page: ${err.message}`));
-
-    const response = await page.goto(url, { waitUntil: 'load' });
-    expect(response?.ok() ?? true).toBe(true);
+    const { context, page, outside, errors } = await openReport(await chromium(), file);
 
     const figures = await page.$$eval('figure.chart', (found: unknown[]) =>
       (found as PageElement[]).map((el) => ({
@@ -103,6 +77,82 @@ describe.skipIf(!available && process.env.CI !== 'true')('report.html in headles
 
     expect(outside).toEqual([]);
     expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('fits a 1200 px window (no table wider than its container or the page) and gives every series of a chart its own colour', async () => {
+    // The hard case: 12 models with long names, 3 seeds (mean ± sd everywhere), 14 training series per model,
+    // differences with long methods and readings and their p.
+    const names = ['esm2', 'esmm', 'dnn', 'dnn-os', 'gbdt', ...Array.from({ length: 7 }, (_, i) => `esm2-variant-with-a-long-name-${i + 1}`)];
+    const input: ReportInput = syntheticReport({ models: names.map((name, i) => ({ name, skill: 0.3 - i * 0.02, history: name !== 'gbdt' })), seeds: [1, 2, 3], rows: 2500 });
+    input.differences = names.slice(1).flatMap((baseline) => [
+      { model: 'esm2', baseline, metric: 'ctcvr_gauc', mean: -0.0123, ci95: [-0.0456, 0.0211] as [number, number], pValue: 0.0493, method: 'bootstrap over test users (200 resamples, seed 1)', reading: 'not significant; too few positives to read' },
+      { model: 'esm2', baseline, metric: 'cvr_auc', mean: 0.0321, ci95: [0.0101, 0.0541] as [number, number], pValue: 0.0042, method: 'paired over 3 seeds (t)' },
+    ]);
+    const file = join(dir, 'wide.html');
+    const { charts } = await writeReport(file, input);
+    const training = charts.filter((c) => c.kind === 'training');
+    expect(training).toHaveLength(names.length - 1);
+
+    const { context, page, outside, errors } = await openReport(await chromium(), file);
+    expect(await page.evaluate(() => (globalThis as unknown as { innerWidth: number }).innerWidth)).toBe(PAGE_WIDTH);
+    const layout = await pageLayout(page);
+    expect(layout.tables).toBe(6);
+    expect(layout.boxes.filter((b) => b.what.startsWith('table'))).toHaveLength(6);
+    expect(overflows(layout)).toEqual([]);
+
+    // Every chart has a legend; the training charts list 14 series, each with its own colour, and say what the dash means.
+    expect(layout.charts).toHaveLength(charts.length);
+    for (const c of layout.charts) expect(c.legend.length, `${c.kind} "${c.title}" legend`).toBeGreaterThan(0);
+    const trainingLayouts = layout.charts.filter((c) => c.kind === 'training');
+    for (const c of trainingLayouts) {
+      expect(c.legend).toHaveLength(14);
+      // Solid for the training data, dashed for the validation data, drawn in the legend itself.
+      for (const e of c.legend) expect(e.dash === 'none', `${e.label}: ${e.dash}`).toBe(e.label.startsWith('train'));
+    }
+    const trainingTexts = await page.$$eval('figure.chart[data-kind="training"]', (found: unknown[]) => (found as PageElement[]).map((el) => el.textContent ?? ''));
+    for (const t of trainingTexts) expect(t).toContain('solid: training datadashed: validation data');
+    // The overlays: 12 models, 12 colours; the same model in the same colour in every chart.
+    for (const c of layout.charts.filter((x) => x.kind !== 'training')) expect(c.legend.map((e) => e.label)).toEqual(names);
+    const colourOf = new Map<string, string>();
+    for (const c of layout.charts.filter((x) => x.kind !== 'training')) {
+      for (const e of c.legend) {
+        expect(colourOf.get(e.label) ?? e.colour, `${e.label} in ${c.title}`).toBe(e.colour);
+        colourOf.set(e.label, e.colour);
+      }
+    }
+    expect(colourClashes(layout)).toEqual([]);
+
+    // The differences table shows each p as comparison.md prints it, and the reading given.
+    const differences = await page.locator('section', { hasText: 'Differences to the baselines' }).locator('tbody tr').allTextContents();
+    expect(differences).toHaveLength(input.differences.length);
+    expect(differences[0]).toContain('0.049');
+    expect(differences[0]).toContain('not significant; too few positives to read');
+    expect(differences[1]).toContain('0.004');
+
+    const shot = join(dir, 'wide.png');
+    await page.screenshot({ path: shot, fullPage: true });
+    console.log(`report screenshot at ${PAGE_WIDTH} px: ${shot}`);
+    expect(outside).toEqual([]);
+    expect(errors).toEqual([]);
+    await context.close();
+  });
+
+  it('the checks catch what they are for: a table wider than the page, two series in one colour', async () => {
+    const input = syntheticReport({ models: [{ name: 'esm2', skill: 0.2 }], seeds: [1], rows: 800 });
+    const file = join(dir, 'checked.html');
+    const { html } = await writeReport(file, input);
+    // The same page with its cells kept on one line and one training series recoloured as another.
+    const { writeFile } = await import('node:fs/promises');
+    const [first, second] = distinctColours(14); // the training chart's 14 series
+    await writeFile(file, html.replace('</style>', 'td, th { white-space: nowrap; } table { max-width: none; }</style>').replace('<table>', `<table><tr><td>${'wide '.repeat(400)}</td></tr>`).replaceAll(second!, first!));
+    const { context, page } = await openReport(await chromium(), file);
+    const layout = await pageLayout(page);
+    expect(overflows(layout).some((o) => o.startsWith('document: scrollWidth'))).toBe(true);
+    expect(overflows(layout).some((o) => o.startsWith('table 1 (Test data)'))).toBe(false); // the table is as wide as its content
+    expect(overflows(layout).some((o) => o.startsWith('<section> around table 1'))).toBe(true);
+    const clashes = colourClashes(layout);
+    expect(clashes.some((c) => /^training "Training — esm2": train loss, train loss_ctr share rgb/.test(c)), clashes.join('\n')).toBe(true);
     await context.close();
   });
 });

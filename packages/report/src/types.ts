@@ -58,6 +58,14 @@ export interface ReportDifference {
   method?: string;
   /** Test positives the metric rests on; defaults to the task's positives in the first run. */
   positives?: number;
+  /** The two-sided p of `method`, shown beside the interval. */
+  pValue?: number;
+  /**
+   * The verdict in words, shown as given (e.g. comparison.md's). Without
+   * it the report reads the interval itself: significant when it excludes
+   * 0, with a note when the positives are too few.
+   */
+  reading?: string;
 }
 
 export interface ReportInput {

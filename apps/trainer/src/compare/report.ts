@@ -2,7 +2,7 @@ import { esm2Curves, writeReport, type RenderedReport, type ReportInput, type Re
 import { join } from 'node:path';
 import type { GatheredComparison } from './run.js';
 import { readLabels, readScores, savedColumn } from './scores.js';
-import type { Comparison, Difference } from './summary.js';
+import { differenceReading, type Comparison, type Difference } from './summary.js';
 
 export const COMPARISON_HTML = 'report.html';
 
@@ -18,19 +18,32 @@ const bootstrapName = (b: Difference['bootstrap']) => `bootstrap over test users
 
 /**
  * comparison.json's differences as the report's table: each entry with its
- * method in words, and, where the seed interval is the entry's own and
- * DeLong's test on the test rows was run too (AUCs, 2 or more seeds), a
- * second row with DeLong's difference and interval.
+ * method in words, its p and its reading (differenceReading, the words of
+ * comparison.md), and, where the seed interval is the entry's own and
+ * DeLong's test or the user bootstrap on the test rows was run too, a
+ * second row with that test's difference, interval, p and reading.
  */
-export function reportDifferences(differences: readonly Difference[]): ReportDifference[] {
-  return differences.flatMap((d) => {
-    const row: ReportDifference = { model: d.model, baseline: d.baseline, metric: d.metric, mean: d.mean, ci95: d.ci95, method: METHOD_NAMES[d.method](d) };
+export function reportDifferences(comparison: Comparison): ReportDifference[] {
+  return comparison.differences.flatMap((d) => {
+    const row: ReportDifference = {
+      model: d.model,
+      baseline: d.baseline,
+      metric: d.metric,
+      mean: d.mean,
+      ci95: d.ci95,
+      pValue: d.pValue,
+      method: METHOD_NAMES[d.method](d),
+      reading: differenceReading(comparison, d),
+    };
     if (d.method === 'delong' && d.delong) row.positives = d.delong.positives;
     if (d.method !== 'seeds-t') return [row];
     const dl = d.delong;
     const bs = d.bootstrap;
-    if (dl !== undefined) return [row, { model: d.model, baseline: d.baseline, metric: d.metric, mean: dl.difference, ci95: dl.ci95, method: `DeLong on test rows (seed ${dl.seed})`, positives: dl.positives }];
-    if (bs !== undefined) return [row, { model: d.model, baseline: d.baseline, metric: d.metric, mean: bs.difference, ci95: bs.ci95, method: bootstrapName(bs) }];
+    const onRows = { model: d.model, baseline: d.baseline, metric: d.metric };
+    if (dl !== undefined) {
+      return [row, { ...onRows, mean: dl.difference, ci95: dl.ci95, pValue: dl.pValue, method: `DeLong on test rows (seed ${dl.seed})`, positives: dl.positives, reading: differenceReading(comparison, d, dl) }];
+    }
+    if (bs !== undefined) return [row, { ...onRows, mean: bs.difference, ci95: bs.ci95, pValue: bs.pValue, method: bootstrapName(bs), reading: differenceReading(comparison, d, bs) }];
     return [row];
   });
 }
@@ -78,7 +91,7 @@ export async function comparisonReportInput(comparison: Comparison, gathered: Ga
     title: 'ESM2 model comparison',
     data: { rows: test.rows, clicks: test.clicks, dactions: test.dactions, buys: test.buys, ...(options.source !== undefined ? { source: options.source } : {}) },
     models,
-    differences: reportDifferences(comparison.differences),
+    differences: reportDifferences(comparison),
     notes,
   };
 }

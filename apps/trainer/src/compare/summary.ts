@@ -269,6 +269,21 @@ export function positivesWarnings(c: Comparison): string[] {
   return (['cvr', 'ctcvr'] as const).map((t) => positivesVerdict(positives[t], t.toUpperCase())).filter((v) => !v.meaningful).map((v) => v.message);
 }
 
+/**
+ * The reading of one difference (or of its test on the test rows, given as
+ * `test`) in words, as comparison.md's "reading" column and report.html's
+ * "Reading" say it: ESM2 better or worse, not significant, the reason there
+ * is no interval; and whether the task's test positives are too few to read.
+ */
+export function differenceReading(c: Comparison, d: Difference, test?: Pick<Difference, 'ci95' | 'pValue' | 'reason'>): string {
+  const positives = Object.values(c.models)[0]?.runs[0]?.metrics.positives;
+  const task = d.metric.startsWith('ctcvr') ? 'ctcvr' : 'cvr';
+  const enough = positives === undefined || positivesVerdict(positives[task], task).meaningful;
+  const { ci95: [lo, hi], reason } = test ?? d;
+  const sig = Number.isNaN(lo) ? (reason ?? 'no interval') : lo > 0 ? 'ESM2 better' : hi < 0 ? 'ESM2 worse' : 'not significant';
+  return enough ? sig : `${sig}; too few positives to read`;
+}
+
 /** comparison.md: the paper's tables (3, 4–5) and ESM2's differences to each baseline. */
 export function formatComparisonMarkdown(c: Comparison): string {
   const positives = Object.values(c.models)[0]?.runs[0]?.metrics.positives;
@@ -289,14 +304,11 @@ export function formatComparisonMarkdown(c: Comparison): string {
   } else {
     lines.push(c.interval, '');
     const rows = c.differences.map((d) => {
-      const task = d.metric.startsWith('ctcvr') ? 'ctcvr' : 'cvr';
-      const enough = positives === undefined || positivesVerdict(positives[task], task).meaningful;
       const [lo, hi] = d.ci95;
-      const sig = Number.isNaN(lo) ? (d.reason ?? 'no interval') : lo > 0 ? 'ESM2 better' : hi < 0 ? 'ESM2 worse' : 'not significant';
       const t = d.delong ?? d.bootstrap;
       const how = d.delong ? 'DeLong' : `user bootstrap, ${d.bootstrap?.resamples ?? 0} resamples`;
       const onRows = t === undefined ? '-' : Number.isNaN(t.ci95[0]) ? (t.reason ?? 'n/a') : `${f(t.difference)} [${f(t.ci95[0])}, ${f(t.ci95[1])}] p ${f(t.pValue, 3)} (${how}, seed ${t.seed})`;
-      return [d.baseline, d.metric, f(d.mean), Number.isNaN(lo) ? 'n/a' : `[${f(lo)}, ${f(hi)}]`, d.method, f(d.pValue, 3), onRows, enough ? sig : `${sig}; too few positives to read`];
+      return [d.baseline, d.metric, f(d.mean), Number.isNaN(lo) ? 'n/a' : `[${f(lo)}, ${f(hi)}]`, d.method, f(d.pValue, 3), onRows, differenceReading(c, d)];
     });
     lines.push(...table(['baseline', 'metric', 'esm2 − baseline', '95 % interval', 'method', 'p', 'on test rows', 'reading'], rows, [1, 4, 7]));
   }
