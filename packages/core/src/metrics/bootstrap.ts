@@ -69,6 +69,13 @@ export interface PairedBootstrapResult {
   ci95: [number, number];
   /** Standard deviation of the resampled differences (bootstrap standard error). */
   se: number;
+  /**
+   * Two-sided percentile p of "no difference", from the same resamples as
+   * ci95: twice the smaller share of resampled differences at or below 0 and
+   * at or above 0, at most 1 (so p < 0.05 goes with an interval clear of 0,
+   * up to the interval's interpolation between resamples).
+   */
+  pValue: number;
   resamples: number;
   /** Resamples whose difference was defined (not NaN); the interval rests on these. */
   defined: number;
@@ -141,6 +148,7 @@ export function pairedBootstrap(options: PairedBootstrapOptions): PairedBootstra
     difference: a - b,
     ci95: [NaN, NaN],
     se: NaN,
+    pValue: NaN,
     resamples,
     defined: 0,
     reason,
@@ -170,13 +178,20 @@ export function pairedBootstrap(options: PairedBootstrapOptions): PairedBootstra
   for (let k = 0; k < defined; k++) mean += sorted[k]!;
   mean /= defined;
   let ss = 0;
-  for (let k = 0; k < defined; k++) ss += (sorted[k]! - mean) ** 2;
+  let below = 0;
+  let above = 0;
+  for (let k = 0; k < defined; k++) {
+    ss += (sorted[k]! - mean) ** 2;
+    if (sorted[k]! <= 0) below++;
+    if (sorted[k]! >= 0) above++;
+  }
   return {
     a,
     b,
     difference: a - b,
     ci95: [quantileOfSorted(sorted, 0.025), quantileOfSorted(sorted, 0.975)],
     se: defined > 1 ? Math.sqrt(ss / (defined - 1)) : NaN,
+    pValue: Math.min(1, (2 * Math.min(below, above)) / defined),
     resamples,
     defined,
   };

@@ -45,4 +45,5 @@ export {
   type PairedBootstrapResult,
 } from './bootstrap.js';
 export { pairedSeedInterval, type SeedIntervalResult } from './seed-interval.js';
+export { meanSd, type MeanSd } from './mean-sd.js';
 export { positivesVerdict, MIN_POSITIVES_FOR_COMPARISON, type PositivesVerdict } from './positives-rule.js';
