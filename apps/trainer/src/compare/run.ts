@@ -155,7 +155,7 @@ async function readSettings(out: string): Promise<SettingsFile | undefined> {
   }
   const r = settingsShape.safeParse(doc);
   if (!r.success) throw refuse(`is not a compare settings file (${zodProblems(r.error).join('; ')})`);
-  return r.data as SettingsFile;
+  return r.data;
 }
 
 /**

@@ -115,6 +115,6 @@ export function scoresDamage(scores: SavedScores, metrics: { cvr_auc?: unknown; 
 
 /** Why saved test labels cannot be what a cell wrote (clicks and purchases are 0 or 1, a purchase only after a click), or undefined. */
 export function labelsDamage({ click, buy }: SavedLabels): string | undefined {
-  const bad = click.findIndex((c, i) => !(c === 0 || c === 1) || !(buy[i] === 0 || buy[i] === 1) || buy[i]! > c);
+  const bad = click.findIndex((c, i) => !(c === 0 || c === 1) || !(buy[i] === 0 || buy[i] === 1) || buy[i] > c);
   return bad < 0 ? undefined : `test row ${bad + 1} has click ${click[bad]}, buy ${buy[bad]}`;
 }

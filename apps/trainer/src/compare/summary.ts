@@ -103,7 +103,7 @@ const num = (x: unknown): number => (isNum(x) ? x : NaN);
 export function meanAndSd(runs: readonly unknown[]): { mean: Record<string, unknown>; sd: Record<string, unknown> } {
   const walk = (values: readonly unknown[]): { mean: unknown; sd: unknown } | undefined => {
     if (values.every((v) => isNum(v) || v === null)) {
-      const r = meanSd(values as (number | null)[]);
+      const r = meanSd(values);
       return { mean: r.mean, sd: r.sd };
     }
     if (values.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
