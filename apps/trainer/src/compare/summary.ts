@@ -66,7 +66,7 @@ export const INTERVAL_DOC =
   'For AUCs, "delong" adds DeLong\'s test on the test rows of the first seed both models share (test-set sampling, not training randomness); ' +
   'with a single seed it is the ci95 itself (method "delong"). For GAUCs, "bootstrap" adds the paired bootstrap over test users on the first shared seed ' +
   '(whole users drawn with replacement, stratified by whether they have a positive, the same draw for both models; percentile interval); ' +
-  'with a single seed it is the ci95 itself (method "bootstrap"); its p is the percentile p of the same resamples (twice the smaller share of resampled differences on either side of 0).';
+  'with a single seed it is the ci95 itself (method "bootstrap"); its p is the percentile p of the same resamples (the smallest α whose percentile interval reaches 0, so p < 0.05 exactly when the interval is clear of 0).';
 
 /**
  * How comparison.md reads a difference, stated once (it is printed above the

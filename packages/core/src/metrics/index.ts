@@ -35,6 +35,7 @@ export { erfc, normalCdf, normalQuantile, studentTCdf, studentTQuantile } from '
 export { weightedAuc, WeightedAucRanking } from './weighted-auc.js';
 export {
   pairedBootstrap,
+  percentilePValue,
   quantileOfSorted,
   AUC_RESAMPLE,
   GAUC_RESAMPLE,
