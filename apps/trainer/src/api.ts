@@ -1,6 +1,7 @@
-import { buildModel, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
+import { buildModel, checkModelSize, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
 import { DataError, encodersForSchema, fitEncoders, type Encoders } from '@esm2/data';
 import { access } from 'node:fs/promises';
+import { totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { hasCheckpoint, readCheckpoint } from './train/checkpoint.js';
 import { describeEncoded, runData } from './train/data-source.js';
@@ -11,6 +12,7 @@ import { fitLoop, isEpochTrainerFactory, type EpochTrainerFactory, type FitRun, 
 import type { EngineFactory } from '@esm2/core';
 import { lockRunDir, runPaths, type RunPaths } from './train/run-dir.js';
 import type { FitSettings, LoopPosition } from './train/settings.js';
+import { sameDataWarnings } from './train/same-data.js';
 import { TORCH_LAUNCH_KEYS, type TorchLaunchOptions } from './train/torch-options.js';
 
 /**
@@ -101,6 +103,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
 async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopReporter): Promise<FitResult> {
   const train = options.train === undefined ? undefined : resolve(options.train);
   const valid = options.valid === undefined ? undefined : resolve(options.valid);
+  for (const w of await sameDataWarnings([train === undefined ? undefined : { flag: '--data', path: train }, valid === undefined ? undefined : { flag: '--valid', path: valid }])) report.log?.(w);
   let run: Omit<FitRun, 'trainBatches' | 'validBatches' | 'factory' | 'paths' | 'reporter'> & { encodersObj: Encoders };
   let factory: EngineFactory | EpochTrainerFactory;
   if (options.resume) {
@@ -161,6 +164,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     }
     report.log?.(`DAction: ${encoders.config.labels.daction.length > 0 ? encoders.config.labels.daction.join(' OR ') : 'none'}`);
     const model = buildModel(encoders.schema, settings.model);
+    checkModelSize(model, totalmem()); // before any weight is allocated
     if (settings.model.init === 'calibrated' && encoders.baseRates) report.log?.(`calibrated start: base rates ${formatBaseRates(encoders.baseRates)}`);
     const warning = missingLabelWarning(settings.train, settings.model, encoders.config.labels);
     if (warning) report.log?.(warning);

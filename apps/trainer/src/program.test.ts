@@ -37,6 +37,17 @@ describe('esm2-train command line', () => {
     expect(existsSync(example!)).toBe(true);
   });
 
+  it('compare --help: defaults as a user types them, --epochs with its default, each default once', async () => {
+    const { code, out } = await run('compare', '--help');
+    expect(code).toBe(0);
+    expect(out).toContain('(default: esm2,esmm,dnn,dnn-os,gbdt)');
+    expect(out).toContain('(default: 1,2,3)');
+    expect(out).not.toMatch(/"name"|\[1, ?2, ?3\]/); // no raw JSON of the parsed defaults
+    expect(out).toMatch(/--epochs <n> epochs of every deep model \(default: the --config file's train\.epochs, else fit's 3\)/);
+    const parallel = /--parallel <n> (.*?) --bootstrap/.exec(out)?.[1] ?? '';
+    expect(parallel.match(/default/g)).toHaveLength(1);
+  });
+
   it('data import: one subcommand per format, each listing only its own flags; a flag of the other format is refused', async () => {
     const ub = await run('data', 'import', 'userbehavior', '--help');
     expect(ub.out).toMatch(/Usage: esm2-train data import userbehavior \[options\]/);

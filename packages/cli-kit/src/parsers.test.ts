@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { integer, nameList, nonNegativeInt, oneOf, positiveInt, positiveNumber, widthList } from './parsers.js';
+import { integer, nameList, nonNegativeInt, oneOf, port, positiveInt, positiveNumber, seed, widthList } from './parsers.js';
 
 describe('flag parsers', () => {
   it('accept what they promise', () => {
@@ -11,6 +11,10 @@ describe('flag parsers', () => {
     expect(widthList('256, 128,64')).toEqual([256, 128, 64]);
     expect(nameList('user_id, item_id,')).toEqual(['user_id', 'item_id']);
     expect(oneOf(['error', 'skip'])('skip')).toBe('skip');
+    expect(seed('0')).toBe(0);
+    expect(seed('4294967295')).toBe(4294967295);
+    expect(port('1')).toBe(1);
+    expect(port('65535')).toBe(65535);
   });
 
   it('refuse everything else with commander InvalidArgumentError saying what was expected', () => {
@@ -28,6 +32,15 @@ describe('flag parsers', () => {
       [widthList, '256,0', /layer widths/],
       [nameList, ' , ', /comma-separated names/],
       [oneOf(['error', 'skip']), 'ignore', /'error' or 'skip'/],
+      // Seeds keep 32 bits: 2^32 + 1 would be seed 1's run again, −1 seed 2^32 − 1's.
+      [seed, '4294967296', /seed \(whole number\) in 0…4294967295/],
+      [seed, '4294967297', /0…4294967295/],
+      [seed, '-1', /0…4294967295/],
+      [seed, '1.5', /0…4294967295/],
+      [seed, '1e300', /0…4294967295/],
+      [port, '99999', /a port in 1…65535/],
+      [port, '0', /a port in 1…65535/],
+      [port, '80.5', /a port/],
     ];
     for (const [parse, value, message] of cases) {
       let thrown: unknown;

@@ -24,6 +24,24 @@ export function integer(value: string): number {
   return n;
 }
 
+/** A parser of whole numbers in min…max: `wholeNumberIn(1, 65535)`; `what` names the values in its message. */
+export function wholeNumberIn(min: number, max: number, what = 'a whole number'): (value: string) => number {
+  return (value: string): number => {
+    const n = Number(value);
+    if (value.trim() === '' || !Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`expected ${what} in ${min}…${max}`);
+    return n;
+  };
+}
+
+/**
+ * A seed: 0…2^32 − 1 (core's SEED_MAX; cli-kit does not depend on core). The
+ * generators keep 32 bits of a seed, so a larger one would repeat a smaller one's run.
+ */
+export const seed = wholeNumberIn(0, 2 ** 32 - 1, 'a seed (whole number)');
+
+/** A TCP port: 1…65535. */
+export const port = wholeNumberIn(1, 65535, 'a port');
+
 export function positiveNumber(value: string): number {
   const n = Number(value);
   if (value.trim() === '' || !Number.isFinite(n) || n <= 0) throw new InvalidArgumentError('expected a positive number');

@@ -10,7 +10,7 @@ export * from './zoo/index.js';
 export * from './metrics/index.js';
 export * from './artifact/index.js';
 export * from './fs/index.js';
-export { hashString, mulberry32, normalSampler } from './random.js';
+export { checkSeed, hashString, mulberry32, normalSampler, SEED_MAX, seedProblem } from './random.js';
 export { zodProblems } from './zod-problems.js';
 export * from './engine.js';
 export * from './autodiff/index.js';

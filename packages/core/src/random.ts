@@ -3,6 +3,29 @@
  * init, shuffling, synthetic data) goes through these so runs reproduce.
  */
 
+/**
+ * The largest seed: every generator here keeps 32 bits of its seed
+ * (`seed >>> 0`), so a larger or negative one would silently be the same as
+ * another (`1` and `2^32 + 1` give identical runs). Seeds are whole numbers
+ * in 0…SEED_MAX, refused otherwise wherever they enter (flags, config files,
+ * `fit()`, `compare`, synthetic data).
+ */
+export const SEED_MAX = 2 ** 32 - 1;
+
+/** Why `seed` is not a seed (a whole number in 0…SEED_MAX), or undefined when it is one. */
+export function seedProblem(seed: unknown): string | undefined {
+  if (typeof seed !== 'number' || !Number.isInteger(seed)) return `expected a whole number in 0…${SEED_MAX}, got ${String(seed)}`;
+  if (seed < 0 || seed > SEED_MAX) return `${seed} is outside 0…${SEED_MAX} (seeds keep 32 bits: a larger one would repeat a smaller one's run)`;
+  return undefined;
+}
+
+/** `seed` when it is a seed; otherwise an Error naming `what` (the flag or key) and the range. */
+export function checkSeed(seed: unknown, what: string): number {
+  const problem = seedProblem(seed);
+  if (problem !== undefined) throw new Error(`${what}: ${problem}`);
+  return seed as number;
+}
+
 /** 32-bit FNV-1a hash of a string, for deriving independent streams from names. */
 export function hashString(s: string, seed = 0x811c9dc5): number {
   let h = seed >>> 0;

@@ -152,7 +152,7 @@ export async function calibrationChart(models: readonly ReportModel[], task: Esm
     });
     if (any) {
       const p = meanSd(m.runs.map((r) => r.metrics.pcoc[task]));
-      if (p.n > 0) pcocs.push(`${m.name} ${p.mean.toFixed(2)}`);
+      if (Number.isFinite(p.mean)) pcocs.push(`${m.name} ${p.mean.toFixed(2)}`);
     }
   }
   if (values.length === 0) return undefined;
@@ -273,7 +273,7 @@ export async function topKChart(models: readonly ReportModel[], task: 'cvr' | 'c
       for (const cut of labels) {
         if (!cuts.includes(cut)) cuts.push(cut);
         const s = meanSd(m.runs.map((r) => r.metrics[key]?.[task]?.[cut]));
-        if (s.n === 0) continue;
+        if (!Number.isFinite(s.mean)) continue;
         const sd = Number.isFinite(s.sd) ? s.sd : 0;
         values.push({ model: m.name, cut, measure, mean: s.mean, lo: Math.max(0, s.mean - sd), hi: s.mean + sd });
       }

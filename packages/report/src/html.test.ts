@@ -16,10 +16,13 @@ describe('escapeHtml', () => {
 });
 
 describe('meanSd / formatMeanSd', () => {
-  it('gives the sample sd over the finite values', () => {
-    expect(meanSd([1, 2, 3, null, NaN])).toEqual({ mean: 2, sd: 1, n: 3 });
+  it('gives the sample sd over the runs; an undefined run makes the figure undefined, naming the run', () => {
+    expect(meanSd([1, 2, 3])).toEqual({ mean: 2, sd: 1, n: 3, missing: [] });
+    // The rule comparison.md follows too (one function): a failed seed is not averaged away.
+    expect(meanSd([1, 2, 3, null, NaN])).toEqual({ mean: NaN, sd: NaN, n: 3, missing: [3, 4] });
     expect(formatMeanSd([0.7, 0.8])).toBe('0.7500 ± 0.0707');
     expect(formatMeanSd([0.7])).toBe('0.7000');
+    expect(formatMeanSd([0.7, null, 0.8])).toBe('n/a (undefined in run 2 of 3)');
     expect(formatMeanSd([NaN, undefined])).toBe('—');
   });
 });

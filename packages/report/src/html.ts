@@ -31,10 +31,14 @@ const AUC_COLUMNS = [
   ['ctcvr_auc', 'ctcvr'],
 ] as const;
 
-/** "0.7312 ± 0.0041" over several runs, "0.7312" for one, "—" when undefined in every run. */
+/**
+ * "0.7312 ± 0.0041" over several runs, "0.7312" for one, "—" when undefined in
+ * every run, "n/a (undefined in run 2 of 3)" when some runs have it and some do not (meanSd's NaN rule).
+ */
 export function formatMeanSd(values: readonly (number | null | undefined)[], digits = 4): string {
   const s = meanSd(values);
   if (s.n === 0) return '—';
+  if (s.missing.length > 0) return `n/a (undefined in run ${s.missing.map((i) => i + 1).join(', ')} of ${values.length})`;
   return s.n === 1 ? s.mean.toFixed(digits) : `${s.mean.toFixed(digits)} ± ${s.sd.toFixed(digits)}`;
 }
 
@@ -79,7 +83,7 @@ function rankingTable(models: readonly ReportModel[]): string {
     for (const [key] of aucTasks) cells.push(tdMeanSd(m.runs.map((r) => r.metrics[key])));
     for (const t of gaucTasks) {
       const users = meanSd(m.runs.map((r) => r.metrics.gauc_users?.[t]));
-      cells.push(tdMeanSd(m.runs.map((r) => r.metrics[`${t}_gauc`]), 4, users.n > 0 ? ` (${Math.round(users.mean)})` : ''));
+      cells.push(tdMeanSd(m.runs.map((r) => r.metrics[`${t}_gauc`]), 4, Number.isFinite(users.mean) ? ` (${Math.round(users.mean)})` : ''));
     }
     return cells;
   });

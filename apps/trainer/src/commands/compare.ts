@@ -1,6 +1,6 @@
 import { nameList, nonNegativeInt, oneOf, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
 import { INIT_MODES, INTERACTIONS } from '@esm2/core';
-import { InvalidArgumentError, type Command } from 'commander';
+import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo, type CompareOptions } from '../compare/run.js';
 import { COMPARISON_HTML } from '../compare/report.js';
@@ -10,6 +10,7 @@ import { BACKEND_NAMES, backendName } from '../train/engines.js';
 import type { LoopReporter } from '../train/loop.js';
 import { recordLogloss } from '../train/metric-key.js';
 import type { EpochRecord } from '../train/settings.js';
+import { FIT_DEFAULTS } from '../train/fit-config.js';
 
 /** The flags as commander parses them: the settings passed through to every cell are runCompare's own. */
 type CompareCommandOptions = Pick<
@@ -31,6 +32,9 @@ type CompareCommandOptions = Pick<
   bootstrap: number;
 };
 
+const DEFAULT_MODELS = 'esm2,esmm,dnn,dnn-os,gbdt';
+const DEFAULT_SEEDS = '1,2,3';
+
 /** Commander parser from a parser that throws Error: its message becomes the usage error. */
 const arg =
   <T>(parse: (v: string) => T) =>
@@ -44,9 +48,11 @@ const arg =
 
 const fmt = (x: unknown) => (typeof x === 'number' ? (Number.isNaN(x) ? 'nan' : x.toFixed(4)) : '-');
 
+const cellTag = (cell: CellInfo) => `[${cell.index}/${cell.count} ${cell.name}]`;
+
 /** Progress of one cell on stderr, every line naming the cell (k of n): a bar per epoch and the epoch's summary. */
 function cellReporter(cell: CellInfo): LoopReporter {
-  const tag = `[${cell.index}/${cell.count} ${cell.name}]`;
+  const tag = cellTag(cell);
   let progress: Progress | undefined;
   let total: number | undefined;
   return {
@@ -76,15 +82,17 @@ export function registerCompareCommand(program: Command): void {
     .requiredOption('--train <file>', 'training data (.csv, .tsv or .parquet)')
     .option('--valid <file>', 'validation data (picks each deep model\'s best epoch; GBDT early stopping)')
     .requiredOption('--test <file>', 'test data every cell is scored on')
-    .option('--models <names>', `comma-separated, from ${COMPARE_MODELS.join(', ')}`, arg(parseModels), parseModels('esm2,esmm,dnn,dnn-os,gbdt'))
-    .option('--seeds <list>', 'training seeds, e.g. 1,2,3 (differences are paired over seeds: 2 or more give intervals)', arg(parseSeeds), [1, 2, 3])
+    .addOption(new Option('--models <names>', `comma-separated, from ${COMPARE_MODELS.join(', ')}`).argParser(arg(parseModels)).default(parseModels(DEFAULT_MODELS), DEFAULT_MODELS))
+    .addOption(
+      new Option('--seeds <list>', 'training seeds in 0…4294967295, e.g. 1,2,3 (differences are paired over seeds: 2 or more give intervals)').argParser(arg(parseSeeds)).default(parseSeeds(DEFAULT_SEEDS), DEFAULT_SEEDS),
+    )
     .option(
       '--variants <spec>',
       "ESM2 variants run beside the models: 'NAME:SETTING [SETTING…]; …', SETTING = loss-weights=ctr,ctavr,ctcvr | daction=col[,col], e.g. 'no-ctavr:loss-weights=1,0,1; fav:daction=fav'",
       arg(parseVariants),
     )
     .requiredOption('--out <dir>', 'comparison directory: runs/<model>-seed<k>/ per cell, comparison.json, comparison.md, report.html')
-    .option('--epochs <n>', 'epochs of every deep model', positiveInt)
+    .option('--epochs <n>', `epochs of every deep model (default: the --config file's train.epochs, else fit's ${FIT_DEFAULTS.epochs})`, positiveInt)
     .option('--config <file>', 'fit config (YAML/JSON) for every deep cell, as fit --config takes')
     .option('--loss-weights <ctr,ctavr,ctcvr>', 'loss weights of every ESM2/ESMM cell (a variant\'s own win)', arg((v) => parseLossWeights(v, '--loss-weights')))
     .option('--daction <columns>', 'label column(s) whose OR is DAction in every cell (a variant\'s own win), e.g. cart or cart,fav', nameList)
@@ -100,7 +108,7 @@ export function registerCompareCommand(program: Command): void {
     .option('--workers <n>', 'data-parallel onnx sessions of each deep cell, as fit --workers (default: the cores)', positiveInt)
     .option('--threads <n>', 'intra-op threads of each onnx session, as fit --threads (default: 1 with --workers > 1, else 2)', positiveInt)
     .option('--resume', 'skip finished cells and continue the interrupted one', false)
-    .option('--parallel <n>', 'cells trained at once (default 1: these are 2-core machines)', positiveInt, 1)
+    .addOption(new Option('--parallel <n>', 'cells trained at once (more only with cores to spare: each cell uses them all)').argParser(positiveInt).default(1))
     .option('--bootstrap <n>', 'resamples of the bootstrap over test users behind GAUC differences (0: none)', nonNegativeInt, DEFAULT_GAUC_RESAMPLES)
     .action(async (opts: CompareCommandOptions) => {
       const entries = [...opts.models, ...(opts.variants ?? [])];
@@ -138,6 +146,7 @@ export function registerCompareCommand(program: Command): void {
         parallel: opts.parallel,
         gaucResamples: opts.bootstrap,
         reporter: cellReporter,
+        stageProgress: (cell, stage) => new Progress({ label: `${cellTag(cell)} ${stage}`, clearOnStop: true }),
         log: (m) => process.stderr.write(`${m}\n`),
       });
       console.log(formatMainTable(comparison));

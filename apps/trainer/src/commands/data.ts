@@ -18,7 +18,7 @@ import {
   type OnBadRow,
 } from '@esm2/data';
 import { InvalidArgumentError, type Command } from 'commander';
-import { integer, oneOf, positiveInt, Progress, userPath } from '@esm2/cli-kit';
+import { oneOf, positiveInt, Progress, seed, userPath } from '@esm2/cli-kit';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 
@@ -64,8 +64,8 @@ export function registerDataCommands(program: Command): void {
     .description('Write a seeded synthetic impression log with known true probabilities')
     .requiredOption('--rows <n>', 'number of impressions', positiveInt)
     .requiredOption('--out <file>', 'output .csv, .tsv or .parquet (written atomically)')
-    .option('--seed <n>', 'random seed', integer, 1)
-    .option('--world-seed <n>', 'seed of the latent users/items world (default: --seed); train and test files share it', integer)
+    .option('--seed <n>', 'random seed (0…4294967295)', seed, 1)
+    .option('--world-seed <n>', 'seed of the latent users/items world (default: --seed); train and test files share it', seed)
     .option('--users <n>', 'users in the latent world (default 20000)', positiveInt)
     .option('--items <n>', 'items in the latent world (default 30000)', positiveInt)
     .option('--truth', 'add true_pctr, true_pctavr, true_pcvr, true_pctcvr columns', false)
@@ -143,7 +143,7 @@ export function registerDataCommands(program: Command): void {
     .option('--by <mode>', "'random' rows, 'group' (all rows of a --column value on one side), or 'time' (latest --column values are test)", splitMode, 'random')
     .option('--column <name>', 'the group or time column')
     .option('--test-fraction <x>', 'share of rows (random, time) or groups (group) in the test file', fraction, 0.2)
-    .option('--seed <n>', 'seed of random and group splits', integer, 1)
+    .option('--seed <n>', 'seed of random and group splits (0…4294967295)', seed, 1)
     .action(async (opts: { in: string; train: string; test: string; by: 'random' | 'group' | 'time'; column?: string; testFraction: number; seed: number }) => {
       const { in: input, train, test } = { in: userPath(opts.in), train: userPath(opts.train), test: userPath(opts.test) };
       const r = await splitFile(input, train, test, { by: opts.by, ...(opts.column ? { column: opts.column } : {}), testFraction: opts.testFraction, seed: opts.seed });

@@ -1,4 +1,4 @@
-import { integer, nameList, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, positiveNumber, userPath, widthList } from '@esm2/cli-kit';
+import { nameList, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, port, positiveNumber, seed, userPath, widthList } from '@esm2/cli-kit';
 import { formatMetricsTable, INIT_MODES, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
@@ -44,7 +44,7 @@ export function registerFitCommand(program: Command): void {
     .option('--epochs <n>', `epochs to train (default: ${FIT_DEFAULTS.epochs}); with --resume, the new total`, positiveInt)
     .option('--batch-size <n>', `rows per step (default: ${FIT_DEFAULTS.batchSize})`, positiveInt)
     .option('--lr <x>', `Adam learning rate (default: ${FIT_DEFAULTS.lr})`, positiveNumber)
-    .option('--seed <n>', `seed for initial weights and shuffling (default: ${FIT_DEFAULTS.seed})`, integer)
+    .option('--seed <n>', `seed for initial weights and shuffling (default: ${FIT_DEFAULTS.seed}; 0…4294967295)`, seed)
     .option('--towers <widths>', `hidden layer widths of every tower (default: ${FIT_DEFAULTS.towers.join(',')})`, widthList)
     .option('--embedding-dim <n>', `embedding width (default: ${FIT_DEFAULTS.embeddingDim})`, positiveInt)
     .option('--interaction <kind>', `feature interaction on the shared embedding: none | dot (DLRM: pairwise dot products of the fields' embeddings, appended) | cross (DCN-v2 cross layers the towers read) (default: ${FIT_DEFAULTS.interaction})`, oneOf(INTERACTIONS))
@@ -74,7 +74,7 @@ export function registerFitCommand(program: Command): void {
     .option('--nnodes <n>', 'torch backend: machines of the torchrun group, each running this command with its --node-rank (default 1)', positiveInt)
     .option('--node-rank <n>', "torch backend: this machine's number, 0 … nnodes-1 (default 0)", nonNegativeInt)
     .option('--master-addr <host>', 'torch backend: address of node 0 (default 127.0.0.1; required with --nnodes > 1)')
-    .option('--master-port <port>', 'torch backend: rendezvous port of node 0 (default: a free port on one machine; required with --nnodes > 1)', positiveInt)
+    .option('--master-port <port>', 'torch backend: rendezvous port of node 0 (default: a free port on one machine; required with --nnodes > 1)', port)
     .option('--max-restarts <n>', 'torch backend: times torchrun restarts the group after a rank fails; it resumes from the last checkpoint (default 0)', nonNegativeInt)
     .option('--checkpoint-every <steps>', 'torch backend: steps between the mid-epoch checkpoints a restarted group resumes from; 0 = epoch ends only (default 1000)', nonNegativeInt)
     .option('--select-by <metric>', `the validation metric that picks the best epoch (best/): ${METRIC_NAMES.join(', ')}; logloss = ctr + ctavr + ctcvr logloss, resting on every row (default: ${FIT_DEFAULTS.selectBy})`)

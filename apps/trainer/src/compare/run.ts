@@ -1,20 +1,22 @@
 import { scoreGbdt, trainGbdt } from '@esm2/baseline-xgboost';
-import { DEFAULT_OPTIMIZER, INIT_MODES, MODEL_FILE, readArtifact, writeFileAtomic, writeJsonAtomic, type Esm2Metrics, type Interaction } from '@esm2/core';
-import { encodersForSchema, fitEncoders, openDataset, type Encoders } from '@esm2/data';
+import { DEFAULT_OPTIMIZER, INIT_MODES, MODEL_FILE, readArtifact, readIfExists, writeFileAtomic, writeJsonAtomic, zodProblems, type Esm2Metrics, type Interaction } from '@esm2/core';
+import { encodersForSchema, fitEncoders, isEncodedDir, type Batch, openDataset, openTable, parseDataConfig, resolveConfig, type Encoders } from '@esm2/data';
+import { z } from 'zod';
 import { access, readdir, readFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { fit } from '../api.js';
+import { fit, type FitOptions } from '../api.js';
 import { hasCheckpoint, modelOfArtifact } from '../train/checkpoint.js';
-import { DEFAULT_BACKEND, engineFactory, type BackendName } from '../train/engines.js';
+import { backendName, DEFAULT_BACKEND, engineFactory, type BackendName } from '../train/engines.js';
 import { scoreDataset } from '../train/evaluate.js';
-import { loadFitConfig, resolveFitSettings, type FitConfigFile } from '../train/fit-config.js';
+import { loadFitConfig, resolveFitSettings, type FitConfigFile, type FitFlags } from '../train/fit-config.js';
 import type { LoopReporter } from '../train/loop.js';
 import { runPaths } from '../train/run-dir.js';
+import { sameDataWarnings } from '../train/same-data.js';
 import { readHistory } from '../train/history.js';
 import type { EpochRecord } from '../train/settings.js';
 import { writeComparisonReport } from './report.js';
-import { labelsPath, readLabels, readScores, readUsers, saveTestPass, scoresPath, usersPath } from './scores.js';
-import { cellName, type CompareEntry, type LossWeights } from './spec.js';
+import { LABELS_FILE, labelsDamage, labelsPath, readLabels, readScores, readUsers, saveTestPass, scoresDamage, scoresPath, usersPath } from './scores.js';
+import { cellName, checkEntryName, checkSeeds, type CompareEntry, type LossWeights } from './spec.js';
 import { buildComparison, formatComparisonMarkdown, type Comparison, type TestScores } from './summary.js';
 
 export interface CompareOptions {
@@ -53,7 +55,29 @@ export interface CompareOptions {
   gaucResamples?: number;
   /** Per-cell progress: `reporter(cell)` gives the fit reporter of that cell. */
   reporter?: (cell: CellInfo) => LoopReporter;
+  /** Progress of a GBDT cell's stages (`stage`: reading the training rows…), rows counted as they stream; stopped at each stage's end. */
+  stageProgress?: (cell: CellInfo, stage: string) => StageProgress;
   log?: (message: string) => void;
+}
+
+export interface StageProgress {
+  update(rows: number): void;
+  stop(): void;
+}
+
+/** `batches` as they pass, counted into a fresh `progress()`, stopped when they end (or fail). */
+async function* counted(batches: AsyncIterable<Batch>, progress: (() => StageProgress) | undefined): AsyncGenerator<Batch> {
+  const p = progress?.();
+  let rows = 0;
+  try {
+    for await (const b of batches) {
+      yield b;
+      rows += b.size;
+      p?.update(rows);
+    }
+  } finally {
+    p?.stop();
+  }
 }
 
 export interface CellInfo {
@@ -86,10 +110,52 @@ async function mustExist(path: string, flag: string): Promise<void> {
 
 export const SETTINGS_FILE = 'compare-settings.json';
 
-interface SettingsFile {
-  common: Record<string, unknown>;
-  entries: CompareEntry[];
-  seeds: number[];
+const settingsShape = z.object({
+  common: z.record(z.string(), z.unknown()),
+  entries: z.array(z.looseObject({ name: z.string(), model: z.string() })),
+  seeds: z.array(z.number().int()),
+});
+type SettingsFile = { common: Record<string, unknown>; entries: CompareEntry[]; seeds: number[] };
+
+/** What of a comparison `out` holds besides its settings (cells, tables, test labels), in words; empty for none. */
+async function comparisonFiles(out: string): Promise<string[]> {
+  const runs = await readdir(join(out, 'runs')).catch(() => [] as string[]);
+  const files = [COMPARISON_JSON, COMPARISON_MD, LABELS_FILE];
+  const present = (await Promise.all(files.map(async (f) => ((await exists(join(out, f))) ? f : undefined)))).filter((f) => f !== undefined);
+  return [...(runs.length > 0 ? [`runs/ with ${runs.length} cell(s)`] : []), ...present];
+}
+
+/**
+ * The saved settings of a comparison being resumed; undefined when `out` holds
+ * no comparison yet. A settings file that is missing (beside other compare
+ * files), empty or not what recordSettings wrote is refused, naming it:
+ * without it the resume could not check the cells were made alike.
+ */
+async function readSettings(out: string): Promise<SettingsFile | undefined> {
+  const path = join(out, SETTINGS_FILE);
+  let text: string | undefined;
+  try {
+    text = await readIfExists(path, 'utf8');
+  } catch (e) {
+    throw new Error(`--resume: ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  const refuse = (what: string) =>
+    new Error(`--resume: ${path} ${what}; it records how the cells of ${out} were made, so the resume cannot check them. Restore it, or start afresh with another --out`);
+  if (text === undefined) {
+    const others = await comparisonFiles(out);
+    if (others.length === 0) return undefined;
+    throw refuse(`is missing, yet the folder holds a comparison (${others.join(', ')})`);
+  }
+  if (text.trim() === '') throw refuse('is empty');
+  let doc: unknown;
+  try {
+    doc = JSON.parse(text);
+  } catch (e) {
+    throw refuse(`is not JSON (${(e as Error).message})`);
+  }
+  const r = settingsShape.safeParse(doc);
+  if (!r.success) throw refuse(`is not a compare settings file (${zodProblems(r.error).join('; ')})`);
+  return r.data;
 }
 
 /**
@@ -99,14 +165,7 @@ interface SettingsFile {
  */
 async function recordSettings(out: string, common: Record<string, unknown>, entries: CompareEntry[], seeds: number[], resume: boolean): Promise<void> {
   const path = join(out, SETTINGS_FILE);
-  let saved: SettingsFile | undefined;
-  if (resume) {
-    try {
-      saved = JSON.parse(await readFile(path, 'utf8')) as SettingsFile;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new Error(`${path}: ${(e as Error).message}`, { cause: e });
-    }
-  }
+  const saved = resume ? await readSettings(out) : undefined;
   const json = (x: unknown) => JSON.stringify(x);
   if (saved) {
     const changed = Object.keys({ ...saved.common, ...common }).filter((k) => json(saved.common[k] ?? null) !== json(common[k] ?? null));
@@ -127,6 +186,117 @@ async function recordSettings(out: string, common: Record<string, unknown>, entr
     seeds: [...new Set([...(saved?.seeds ?? []), ...seeds])],
   };
   await writeJsonAtomic(path, merged, { mkdirs: true });
+}
+
+/** Where a cell stands on disk: not started (or interrupted), finished, or finished with damaged files (then run again, saying why). */
+type CellState = { state: 'todo' } | { state: 'done'; file: CellFile } | { state: 'damaged'; reason: string };
+
+/** A cell's state: finished means its metrics.json is its own and its saved test predictions are whole (scoresDamage). */
+async function cellState(cell: CellInfo): Promise<CellState> {
+  const metricsFile = join(cell.dir, CELL_METRICS);
+  const text = await readIfExists(metricsFile, 'utf8');
+  if (text === undefined) return { state: 'todo' };
+  const damaged = (reason: string): CellState => ({ state: 'damaged', reason });
+  let file: CellFile;
+  try {
+    file = JSON.parse(text) as CellFile;
+  } catch {
+    return damaged(`${metricsFile} is not JSON`);
+  }
+  if (file?.cell?.entry !== cell.entry.name || file.cell.seed !== cell.seed || !Number.isInteger(file.rows) || file.rows < 1) {
+    return damaged(`${metricsFile} is not the metrics of ${cell.name}`);
+  }
+  const path = scoresPath(cell.dir);
+  let scores: Awaited<ReturnType<typeof readScores>>;
+  try {
+    scores = await readScores(path, file.rows);
+  } catch (e) {
+    return damaged((e as Error).message);
+  }
+  if (scores === undefined) return damaged(`${path} is missing`);
+  const problem = scoresDamage(scores, file);
+  return problem === undefined ? { state: 'done', file } : damaged(`${path}: ${problem}`);
+}
+
+/** Why the comparison's saved test labels or users (written by every cell) are missing or damaged, or undefined. */
+async function sharedScoresDamage(out: string, file: CellFile): Promise<string | undefined> {
+  try {
+    const labels = await readLabels(labelsPath(out), file.rows);
+    if (labels === undefined) return `${labelsPath(out)} is missing`;
+    const problem = labelsDamage(labels);
+    if (problem !== undefined) return `${labelsPath(out)}: ${problem}`;
+    // GAUCs need the users: a cell with one wrote them.
+    const users = await readUsers(usersPath(out), file.rows);
+    if (users === undefined && (file.cvr_gauc !== undefined || file.ctcvr_gauc !== undefined)) return `${usersPath(out)} is missing`;
+  } catch (e) {
+    return (e as Error).message;
+  }
+  return undefined;
+}
+
+/** A deep cell's settings that a resume of its run repeats (fit keeps the others from its checkpoint). */
+function cellRunFlags(options: CompareOptions, entry: CompareEntry): Pick<FitOptions, 'epochs' | 'backend' | 'daction'> {
+  const daction = entry.daction ?? options.daction;
+  return {
+    ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
+    ...(options.backend !== undefined ? { backend: options.backend } : {}),
+    ...(daction ? { daction } : {}),
+  };
+}
+
+/** A deep cell's settings when its run starts: the entry's own (a variant's loss weights) over the comparison's. */
+function cellStartFlags(
+  options: CompareOptions,
+  entry: CompareEntry,
+  seed: number,
+): Pick<FitOptions, 'model' | 'seed' | 'lossWeights' | 'batchSize' | 'lr' | 'towers' | 'embeddingDim' | 'interaction' | 'init' | 'crossLayers'> {
+  const lossWeights = entry.lossWeights ?? options.lossWeights;
+  return {
+    model: entry.model,
+    seed,
+    ...(lossWeights ? { lossWeights } : {}),
+    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
+    ...(options.lr !== undefined ? { lr: options.lr } : {}),
+    ...(options.towers ? { towers: options.towers } : {}),
+    ...(options.embeddingDim !== undefined ? { embeddingDim: options.embeddingDim } : {}),
+    ...(options.interaction !== undefined ? { interaction: options.interaction } : {}),
+    ...(options.init !== undefined ? { init: options.init } : {}),
+    ...(options.crossLayers !== undefined ? { crossLayers: options.crossLayers } : {}),
+  };
+}
+
+/**
+ * Checks every model and variant before the first cell trains, so a bad one
+ * fails at once rather than after the cells before it: its name (a run
+ * directory's), its settings as fit resolves them (loss weights, sizes…),
+ * and its DAction columns against the training file's header.
+ */
+async function checkCells(options: CompareOptions, config: FitConfigFile, train: string, valid: string | undefined): Promise<void> {
+  const names = new Set<string>();
+  const columnsChecked = new Set<string>();
+  for (const entry of options.entries) {
+    const what = `${entry.model === entry.name ? '--models' : '--variants'} '${entry.name}'`;
+    try {
+      checkEntryName(entry.name);
+      if (names.has(entry.name)) throw new Error('named twice');
+      names.add(entry.name);
+      const flags: FitFlags =
+        entry.model === 'gbdt'
+          ? { model: 'esm2', ...(options.daction ? { daction: options.daction } : {}) }
+          : { ...cellRunFlags(options, entry), ...cellStartFlags(options, entry, options.seeds[0]!) };
+      const settings = resolveFitSettings({ ...flags, data: train, ...(valid ? { valid } : {}) }, config, { backend: DEFAULT_BACKEND });
+      if (entry.model !== 'gbdt') backendName(settings.backend);
+      // The DAction (and every other named) column must be in the training file; an encoded directory carries its own.
+      const key = JSON.stringify(settings.data ?? null);
+      if (!columnsChecked.has(key) && !(await isEncodedDir(train))) {
+        const dataConfig = parseDataConfig(settings.data ?? {});
+        await resolveConfig(await openTable(train, dataConfig.csv), dataConfig);
+        columnsChecked.add(key);
+      }
+    } catch (e) {
+      throw new Error(`${what}: ${(e as Error).message} (checked before any cell trains)`, { cause: e });
+    }
+  }
 }
 
 /** Metrics of a cell file without the cell's bookkeeping. */
@@ -152,7 +322,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   await mustExist(train, '--train');
   await mustExist(test, '--test');
   if (valid) await mustExist(valid, '--valid');
-  if (options.seeds.length === 0) throw new Error('--seeds: no seed');
+  checkSeeds(options.seeds, '--seeds');
   if (options.entries.length === 0) throw new Error('--models: no model');
   const existing = await readdir(runsDir).catch(() => [] as string[]);
   if (existing.length > 0 && !options.resume) {
@@ -160,6 +330,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   }
   const config = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
   const log = options.log ?? (() => {});
+  for (const w of await sameDataWarnings([{ flag: '--train', path: train }, valid === undefined ? undefined : { flag: '--valid', path: valid }, { flag: '--test', path: test }])) log(w);
   await recordSettings(out, { train, valid: valid ?? null, test, config, epochs: options.epochs ?? null, lossWeights: options.lossWeights ?? null, daction: options.daction ?? null, batchSize: options.batchSize ?? null, lr: options.lr ?? null, towers: options.towers ?? null, embeddingDim: options.embeddingDim ?? null, interaction: options.interaction ?? null, init: options.init ?? null, crossLayers: options.crossLayers ?? null, backend: options.backend ?? null }, options.entries, options.seeds, options.resume ?? false);
 
   const cells: CellInfo[] = [];
@@ -170,6 +341,20 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
     }
   }
   for (const c of cells) c.count = cells.length;
+
+  // Every cell's settings are checked before the first one trains.
+  await checkCells(options, config, train, valid);
+
+  // Finished cells are skipped; a finished cell whose files were damaged or deleted since runs again.
+  const states = new Map<CellInfo, CellState>();
+  for (const cell of cells) states.set(cell, await cellState(cell));
+  const finished = cells.filter((c) => states.get(c)!.state === 'done');
+  if (finished.length === cells.length) {
+    // Nothing left to run: the test labels and users every cell writes must be whole, else the first cell runs again to write them.
+    const first = finished[0]!;
+    const problem = await sharedScoresDamage(out, (states.get(first) as { file: CellFile }).file);
+    if (problem !== undefined) states.set(first, { state: 'damaged', reason: problem });
+  }
 
   // The GBDT cells share one set of encoders, fitted once on the training file with the comparison's data settings.
   let gbdtEncoders: Promise<Encoders> | undefined;
@@ -182,10 +367,12 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
 
   const runCell = async (cell: CellInfo): Promise<void> => {
     const metricsFile = join(cell.dir, CELL_METRICS);
-    if (await exists(metricsFile)) {
+    const state = states.get(cell)!;
+    if (state.state === 'done') {
       log(`cell ${cell.index}/${cell.count} ${cell.name}: finished earlier, skipped`);
       return;
     }
+    if (state.state === 'damaged') log(`cell ${cell.index}/${cell.count} ${cell.name}: finished earlier, but ${state.reason}: running it again`);
     log(`cell ${cell.index}/${cell.count} ${cell.name}: ${cell.entry.model}, seed ${cell.seed}`);
     const file = cell.entry.model === 'gbdt' ? await gbdtCell(cell, await encodersForGbdt()) : await deepCell(cell);
     await writeJsonAtomic(metricsFile, file, { mkdirs: true });
@@ -197,32 +384,14 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
     const paths = runPaths(cell.dir);
     const resume = await hasCheckpoint(paths.checkpoint);
     if (resume) log(`cell ${cell.name}: continuing its run from the last checkpoint`);
-    const lossWeights = e.lossWeights ?? options.lossWeights;
-    const daction = e.daction ?? options.daction;
     const result = await fit({
       out: cell.dir,
       train,
       ...(valid ? { valid } : {}),
-      ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
-      ...(options.backend !== undefined ? { backend: options.backend } : {}),
       ...(options.workers !== undefined ? { workers: options.workers } : {}),
       ...(options.threads !== undefined ? { threads: options.threads } : {}),
-      ...(daction ? { daction } : {}),
-      ...(resume
-        ? { resume: true }
-        : {
-            config,
-            model: e.model,
-            seed: cell.seed,
-            ...(lossWeights ? { lossWeights } : {}),
-            ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-            ...(options.lr !== undefined ? { lr: options.lr } : {}),
-            ...(options.towers ? { towers: options.towers } : {}),
-            ...(options.embeddingDim !== undefined ? { embeddingDim: options.embeddingDim } : {}),
-            ...(options.interaction !== undefined ? { interaction: options.interaction } : {}),
-            ...(options.init !== undefined ? { init: options.init } : {}),
-            ...(options.crossLayers !== undefined ? { crossLayers: options.crossLayers } : {}),
-          }),
+      ...cellRunFlags(options, e),
+      ...(resume ? { resume: true } : { config, ...cellStartFlags(options, e, cell.seed) }),
       ...(options.reporter ? { reporter: options.reporter(cell) } : {}),
     });
     const artifact = await readArtifact(result.bestArtifact);
@@ -256,17 +425,20 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
 
   const gbdtCell = async (cell: CellInfo, encoders: Encoders): Promise<CellFile> => {
     const modelDir = join(cell.dir, GBDT_MODEL_DIR);
-    const batches = (path: string) => openDataset(path, { encoders, batchSize: options.batchSize ?? 4096 });
+    const stage = options.stageProgress && ((what: string) => () => options.stageProgress!(cell, what));
+    const batches = (path: string, what: string) => counted(openDataset(path, { encoders, batchSize: options.batchSize ?? 4096 }), stage?.(what));
+    log(`cell ${cell.name}: reading the data for XGBoost, then training its CTR and CVR models`);
     const meta = await trainGbdt({
       schema: encoders.schema,
-      train: batches(train),
-      ...(valid ? { valid: batches(valid) } : {}),
-      params: { seed: Math.abs(cell.seed) },
+      train: batches(train, 'reading the training rows'),
+      ...(valid ? { valid: batches(valid, 'reading the validation rows') } : {}),
+      params: { seed: cell.seed },
       outDir: modelDir,
     });
+    log(`cell ${cell.name}: XGBoost trained (CTR ${meta.ctr.rounds} rounds, CVR ${meta.cvr.rounds} rounds)`);
     // The encoders next to the model, so the cell can be scored again on another file.
     await writeJsonAtomic(join(cell.dir, 'encoders.json'), encoders.toJSON());
-    const collector = await scoreGbdt(modelDir, batches(test));
+    const collector = await scoreGbdt(modelDir, batches(test, 'scoring the test rows'));
     const metrics = collector.evaluate();
     await saveTestPass(collector, cell.dir, out);
     const settings = { model: { model: 'gbdt' }, daction: encoders.config.labels.daction, params: meta.params, xgboostVersion: meta.xgboostVersion, rounds: { ctr: meta.ctr.rounds, cvr: meta.cvr.rounds } };

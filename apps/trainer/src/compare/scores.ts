@@ -93,3 +93,28 @@ export async function readUsers(path: string, rows: number): Promise<Uint32Array
 
 /** A prediction column as a curve or test takes it: undefined when the model has no such prediction (NaN in the file). */
 export const savedColumn = (x: Float32Array): Float32Array | undefined => (x.length === 0 || Number.isNaN(x[0]) ? undefined : x);
+
+/**
+ * Why a cell's saved predictions cannot be what the cell wrote, or undefined
+ * when they can: each column is either absent (NaN throughout: the model has
+ * no such prediction) or a probability on every row, and the columns behind
+ * the cell's CVR and CTCVR AUCs are there.
+ */
+export function scoresDamage(scores: SavedScores, metrics: { cvr_auc?: unknown; ctcvr_auc?: unknown }): string | undefined {
+  for (const key of SCORE_COLUMNS) {
+    const x = scores[key];
+    if (Number.isNaN(x[0]) && x.every(Number.isNaN)) continue;
+    const bad = x.findIndex((v) => !(v >= 0 && v <= 1));
+    if (bad >= 0) return `${key} of test row ${bad + 1} is ${x[bad]}, not a probability`;
+  }
+  for (const [key, metric] of [['pcvr', 'cvr_auc'], ['pctcvr', 'ctcvr_auc']] as const) {
+    if (metrics[metric] !== undefined && savedColumn(scores[key]) === undefined) return `no ${key} column, yet the cell's metrics.json has a ${metric}`;
+  }
+  return undefined;
+}
+
+/** Why saved test labels cannot be what a cell wrote (clicks and purchases are 0 or 1, a purchase only after a click), or undefined. */
+export function labelsDamage({ click, buy }: SavedLabels): string | undefined {
+  const bad = click.findIndex((c, i) => !(c === 0 || c === 1) || !(buy[i] === 0 || buy[i] === 1) || buy[i] > c);
+  return bad < 0 ? undefined : `test row ${bad + 1} has click ${click[bad]}, buy ${buy[bad]}`;
+}

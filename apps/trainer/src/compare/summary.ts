@@ -1,4 +1,4 @@
-import { delongTest, erfc, fractionLabel, gauc, DEFAULT_TOP_K_FRACTIONS, GAUC_RESAMPLE, pairedBootstrap, pairedSeedInterval, positivesVerdict, type Esm2Metrics } from '@esm2/core';
+import { delongTest, fractionLabel, gauc, DEFAULT_TOP_K_FRACTIONS, GAUC_RESAMPLE, meanSd, pairedBootstrap, pairedSeedInterval, positivesVerdict, type Esm2Metrics } from '@esm2/core';
 import type { SavedLabels, SavedScores } from './scores.js';
 
 /** One finished cell: a model (or variant) trained with one seed and scored on the test file. */
@@ -66,7 +66,29 @@ export const INTERVAL_DOC =
   'For AUCs, "delong" adds DeLong\'s test on the test rows of the first seed both models share (test-set sampling, not training randomness); ' +
   'with a single seed it is the ci95 itself (method "delong"). For GAUCs, "bootstrap" adds the paired bootstrap over test users on the first shared seed ' +
   '(whole users drawn with replacement, stratified by whether they have a positive, the same draw for both models; percentile interval); ' +
-  'with a single seed it is the ci95 itself (method "bootstrap"); its p is the normal approximation from the bootstrap standard error.';
+  'with a single seed it is the ci95 itself (method "bootstrap"); its p is the percentile p of the same resamples (the smallest α whose percentile interval reaches 0, so p < 0.05 exactly when the interval is clear of 0).';
+
+/**
+ * How comparison.md reads a difference, stated once (it is printed above the
+ * table): the interval decides, and the p beside it comes from the same test.
+ */
+export const SIGNIFICANCE_RULE =
+  'Reading: a difference is significant when its 95 % interval excludes 0 (ESM2 better above 0, worse below); otherwise "not significant". ' +
+  'Each p is from the same test as the interval beside it (paired t over seeds, DeLong, or the bootstrap\'s percentile p), so p < 0.05 goes with an interval clear of 0.';
+
+export type Significance = 'ESM2 better' | 'ESM2 worse' | 'not significant';
+
+/**
+ * The one rule deciding whether a difference (ESM2 − baseline) is significant:
+ * its 95 % interval, `[lo, hi]`. Undefined (a NaN bound) when there is no
+ * interval. Its p-value is never consulted: it comes from the same test, and
+ * a p at the 0.05 boundary may round either way.
+ */
+export function significance(ci95: readonly [number, number]): Significance | undefined {
+  const [lo, hi] = ci95;
+  if (Number.isNaN(lo) || Number.isNaN(hi)) return undefined;
+  return lo > 0 ? 'ESM2 better' : hi < 0 ? 'ESM2 worse' : 'not significant';
+}
 
 const isNum = (x: unknown): x is number => typeof x === 'number';
 /** JSON turns NaN into null: read it back as NaN. */
@@ -75,17 +97,14 @@ const num = (x: unknown): number => (isNum(x) ? x : NaN);
 /**
  * Mean and sample standard deviation (n − 1; NaN for one run) over seeds of
  * every numeric leaf present in all runs, keeping the metrics' nesting
- * (logloss.cvr, f1_at.ctcvr["0.1%"]…). A leaf undefined (NaN/null) in any
- * run is NaN in both.
+ * (logloss.cvr, f1_at.ctcvr["0.1%"]…), by core's meanSd (the HTML report's
+ * too): a leaf undefined (NaN/null) in any run is NaN in both.
  */
 export function meanAndSd(runs: readonly unknown[]): { mean: Record<string, unknown>; sd: Record<string, unknown> } {
   const walk = (values: readonly unknown[]): { mean: unknown; sd: unknown } | undefined => {
     if (values.every((v) => isNum(v) || v === null)) {
-      const xs = values.map(num);
-      const n = xs.length;
-      const m = xs.reduce((a, b) => a + b, 0) / n;
-      const sd = n < 2 ? NaN : Math.sqrt(xs.reduce((a, b) => a + (b - m) ** 2, 0) / (n - 1));
-      return { mean: m, sd };
+      const r = meanSd(values);
+      return { mean: r.mean, sd: r.sd };
     }
     if (values.every((v) => typeof v === 'object' && v !== null && !Array.isArray(v))) {
       const objs = values as Record<string, unknown>[];
@@ -211,8 +230,8 @@ async function bootstrapOnTest(
     difference: r.difference,
     ci95: r.ci95,
     se: r.se,
-    // Two-sided, from the normal approximation difference / bootstrap standard error.
-    pValue: r.se > 0 ? Math.min(1, erfc(Math.abs(r.difference / r.se) / Math.SQRT2)) : NaN,
+    // The percentile p of the same resamples as the interval (significance() reads the interval; the p agrees with it).
+    pValue: r.pValue,
     resamples: r.resamples,
     defined: r.defined,
     users: behind,
@@ -259,6 +278,13 @@ export function formatMainTable(c: Comparison): string {
       `CVR figures rest on ${positives?.cvr ?? '?'} positives (purchases among clicks), CTCVR on ${positives?.ctcvr ?? '?'} (purchases among impressions).`,
   );
   for (const w of positivesWarnings(c)) lines.push(`**Warning:** ${w}`);
+  // meanSd's NaN rule: a seed without a figure makes the mean n/a; say which seed.
+  for (const [name, m] of Object.entries(c.models)) {
+    for (const metric of COMPARED_METRICS) {
+      const r = meanSd(m.runs.map((run) => (isNum(run.metrics[metric]) ? run.metrics[metric] : null)));
+      if (r.n > 0 && r.missing.length > 0) lines.push(`n/a: ${name}'s ${metric} is undefined for seed ${r.missing.map((i) => m.runs[i]!.seed).join(', ')}, so its mean over seeds is too.`);
+    }
+  }
   return lines.join('\n');
 }
 
@@ -280,7 +306,7 @@ export function differenceReading(c: Comparison, d: Difference, test?: Pick<Diff
   const task = d.metric.startsWith('ctcvr') ? 'ctcvr' : 'cvr';
   const enough = positives === undefined || positivesVerdict(positives[task], task).meaningful;
   const { ci95: [lo, hi], reason } = test ?? d;
-  const sig = Number.isNaN(lo) ? (reason ?? 'no interval') : lo > 0 ? 'ESM2 better' : hi < 0 ? 'ESM2 worse' : 'not significant';
+  const sig = significance([lo, hi]) ?? reason ?? 'no interval';
   return enough ? sig : `${sig}; too few positives to read`;
 }
 
@@ -302,7 +328,7 @@ export function formatComparisonMarkdown(c: Comparison): string {
   if (c.differences.length === 0) {
     lines.push('No differences: the comparison has no esm2 model, or no other model.');
   } else {
-    lines.push(c.interval, '');
+    lines.push(c.interval, '', SIGNIFICANCE_RULE, '');
     const rows = c.differences.map((d) => {
       const [lo, hi] = d.ci95;
       const t = d.delong ?? d.bootstrap;

@@ -1,4 +1,4 @@
-import { DEFAULT_OPTIMIZER, MODEL_NAMES, modelConfigSchema, parseModelConfig, zodProblems, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
+import { checkSeed, DEFAULT_OPTIMIZER, MODEL_NAMES, SEED_MAX, modelConfigSchema, parseModelConfig, zodProblems, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
 import { dataConfigSchema, type DataConfigInput } from '@esm2/data';
 import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
@@ -35,7 +35,7 @@ const trainSchema = z
   .strictObject({
     epochs: positiveInt,
     batchSize: positiveInt,
-    seed: z.number().int(),
+    seed: z.number().int().min(0).max(SEED_MAX),
     shuffleBuffer: positiveInt,
     selectBy: z.enum(METRIC_NAMES),
     earlyStop: z.enum(METRIC_NAMES),
@@ -186,6 +186,13 @@ export function resolveFitSettings(flags: FitFlags, config: FitConfigFile, defau
     ...(flags.lossWeights ? { lossWeights: flags.lossWeights } : {}),
     init: flags.init ?? cfg.model?.init ?? FIT_DEFAULTS.init,
   });
+  // The weights the model's loss uses (ESMM has no CTAVR loss; the DNNs none of these): all zero, nothing would be learnt.
+  const w = model.lossWeights;
+  const used = model.model === 'esm2' ? { ctr: w.ctr, ctavr: w.ctavr, ctcvr: w.ctcvr } : model.model === 'esmm' ? { ctr: w.ctr, ctcvr: w.ctcvr } : undefined;
+  if (used && Object.values(used).every((x) => x === 0)) {
+    const source = flags.lossWeights ? '--loss-weights' : 'model.lossWeights';
+    throw new Error(`${source}: ${Object.entries(used).map(([k, v]) => `${k} ${v}`).join(', ')}: ${model.model} would learn nothing; at least one loss weight must be > 0`);
+  }
   const optimizer: OptimizerConfig = {
     ...DEFAULT_OPTIMIZER,
     ...cfg.optimizer,
@@ -205,7 +212,7 @@ export function resolveFitSettings(flags: FitFlags, config: FitConfigFile, defau
   const shuffleBuffer = flags.shuffleBuffer ?? t.shuffleBuffer ?? FIT_DEFAULTS.shuffleBuffer;
   check(Number.isInteger(epochs) && epochs >= 1, `epochs must be a positive integer, got ${epochs}`);
   check(Number.isInteger(batchSize) && batchSize >= 1, `batch size must be a positive integer, got ${batchSize}`);
-  check(Number.isInteger(seed), `seed must be an integer, got ${seed}`);
+  checkSeed(seed, flags.seed !== undefined ? 'seed' : 'train.seed');
   check(Number.isInteger(shuffleBuffer) && shuffleBuffer >= 1, `shuffle buffer must be a positive integer, got ${shuffleBuffer}`);
   const metric = flags.earlyStop ?? t.earlyStop;
   const selectBy = flags.selectBy ?? t.selectBy ?? FIT_DEFAULTS.selectBy;

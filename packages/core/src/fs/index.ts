@@ -16,6 +16,6 @@ export {
   type PositionalWrite,
 } from './atomic.js';
 export { readIfExists } from './read.js';
-export { artifactInputs, refuseInsideDirs, refuseSamePaths, SamePathError, type NamedPath } from './same-path.js';
+export { artifactInputs, refuseInsideDirs, refuseSamePaths, samePathGroups, SamePathError, type NamedPath } from './same-path.js';
 export { liveTemps, trackTemp } from './temp-registry.js';
 export { asWriteError, WriteError } from './write-error.js';

@@ -81,6 +81,19 @@ export async function refuseInsideDirs(dirs: (NamedPath | undefined)[], outputs:
   }
 }
 
+/**
+ * The given paths grouped by the file they name (the identity refuseSamePaths
+ * uses: `a.csv`, `./a.csv`, links): only groups of two or more, in the order
+ * given. Absent entries are skipped.
+ */
+export async function samePathGroups(paths: (NamedPath | undefined)[]): Promise<NamedPath[][]> {
+  const given = paths.filter((p): p is NamedPath => p !== undefined);
+  const ids = await Promise.all(given.map((p) => identity(p.path)));
+  const groups = new Map<string, NamedPath[]>();
+  given.forEach((p, i) => groups.set(ids[i]!, [...(groups.get(ids[i]!) ?? []), p]));
+  return [...groups.values()].filter((g) => g.length > 1);
+}
+
 /** The files of model artifact directory `dir` (model.json, weights.bin), each named by `flag`: a model read as an input. */
 export function artifactInputs(dir: string, flag = '--model'): NamedPath[] {
   return [MODEL_FILE, WEIGHTS_FILE].map((f) => ({ flag, path: join(dir, f) }));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { mulberry32, normalSampler } from '../random.js';
 import { auc } from './auc.js';
-import { AUC_RESAMPLE, GAUC_RESAMPLE, pairedBootstrap, quantileOfSorted } from './bootstrap.js';
+import { AUC_RESAMPLE, GAUC_RESAMPLE, pairedBootstrap, percentilePValue, quantileOfSorted } from './bootstrap.js';
 import { delongTest } from './delong.js';
 import { normalCdf } from './distributions.js';
 import { gauc } from './gauc.js';
@@ -60,6 +60,34 @@ describe('pairedBootstrap', () => {
     expect(delongCovered / replications).toBeLessThan(0.995);
     expect(seRatio).toBeGreaterThan(0.85);
     expect(seRatio).toBeLessThan(1.15);
+  });
+
+  it('gives the percentile p of the same resamples: p < 0.05 goes with an interval clear of 0', () => {
+    let agree = 0;
+    let significant = 0;
+    for (let rep = 0; rep < 200; rep++) {
+      const { labels, a, b } = simulate(5000 + rep, 200);
+      const r = pairedBootstrap({ scoresA: a, scoresB: b, labels, metric: AUC_RESAMPLE, resamples: 200, seed: rep });
+      const clear = r.ci95[0] > 0 || r.ci95[1] < 0;
+      if (clear) significant++;
+      if (clear === r.pValue < 0.05) agree++;
+      expect(r.pValue).toBeGreaterThanOrEqual(0);
+      expect(r.pValue).toBeLessThanOrEqual(1);
+    }
+    // The p inverts the interval: they never disagree (a count-based p did here in 7 of 200).
+    expect(significant).toBeGreaterThan(10);
+    expect(agree).toBe(200);
+    // Exactly: at p's α the interval touches 0; each side of 0 by hand.
+    const sorted = [-0.3, -0.1, 0.2, 0.4, 0.5];
+    const p = percentilePValue(sorted);
+    expect(quantileOfSorted(sorted, p / 2)).toBeCloseTo(0, 12);
+    expect(p).toBeCloseTo(2 * ((1 + 0.1 / 0.3) / 4), 12);
+    expect(percentilePValue([0.1, 0.2])).toBe(0);
+    expect(percentilePValue([-0.2, -0.1])).toBe(0);
+    expect(percentilePValue([-1, 0, 0, 1])).toBe(1);
+    // One model against itself: every resampled difference is 0, p = 1.
+    const { labels, a } = simulate(7, 200);
+    expect(pairedBootstrap({ scoresA: a, scoresB: a, labels, metric: AUC_RESAMPLE, resamples: 50, seed: 1 }).pValue).toBe(1);
   });
 
   it('is deterministic for a seed, and the weighted path equals the materialised one', () => {

@@ -69,6 +69,12 @@ export interface PairedBootstrapResult {
   ci95: [number, number];
   /** Standard deviation of the resampled differences (bootstrap standard error). */
   se: number;
+  /**
+   * Two-sided percentile p of "no difference", from the same resamples as
+   * ci95 (percentilePValue): the smallest α whose percentile interval
+   * reaches 0, so p < 0.05 exactly when ci95 is clear of 0.
+   */
+  pValue: number;
   resamples: number;
   /** Resamples whose difference was defined (not NaN); the interval rests on these. */
   defined: number;
@@ -141,6 +147,7 @@ export function pairedBootstrap(options: PairedBootstrapOptions): PairedBootstra
     difference: a - b,
     ci95: [NaN, NaN],
     se: NaN,
+    pValue: NaN,
     resamples,
     defined: 0,
     reason,
@@ -177,9 +184,33 @@ export function pairedBootstrap(options: PairedBootstrapOptions): PairedBootstra
     difference: a - b,
     ci95: [quantileOfSorted(sorted, 0.025), quantileOfSorted(sorted, 0.975)],
     se: defined > 1 ? Math.sqrt(ss / (defined - 1)) : NaN,
+    pValue: percentilePValue(sorted),
     resamples,
     defined,
   };
+}
+
+/**
+ * The p-value of a percentile interval: the smallest α at which the
+ * (α/2, 1 − α/2) interval of ascending `sorted` (quantileOfSorted's
+ * interpolation) reaches 0, at most 1. It inverts the interval, so p < α
+ * exactly when that interval is clear of 0: the p and the interval cannot
+ * disagree. 0 when every value is on one side of 0.
+ */
+export function percentilePValue(sorted: ArrayLike<number>): number {
+  const n = sorted.length;
+  if (n === 0) return NaN;
+  if (sorted[0]! > 0 || sorted[n - 1]! < 0) return 0;
+  if (n === 1) return 1; // the one value is 0
+  // The quantile function is ≤ 0 up to position q2 and ≥ 0 from q1 (q1 ≤ q2; equal unless values sit exactly at 0).
+  let k = n - 1;
+  while (sorted[k]! > 0) k--; // last value ≤ 0 (exists: sorted[0] ≤ 0)
+  const h2 = sorted[k] === 0 || k === n - 1 ? k : k + (0 - sorted[k]!) / (sorted[k + 1]! - sorted[k]!);
+  let j = 0;
+  while (sorted[j]! < 0) j++; // first value ≥ 0 (exists: sorted[n − 1] ≥ 0)
+  const h1 = sorted[j] === 0 || j === 0 ? j : j - 1 + (0 - sorted[j - 1]!) / (sorted[j]! - sorted[j - 1]!);
+  // The lower bound at α is > 0 iff α/2 > q2, the upper < 0 iff 1 − α/2 < q1.
+  return Math.min(1, 2 * Math.min(h2 / (n - 1), 1 - h1 / (n - 1)));
 }
 
 /** Quantile q of ascending `sorted` with linear interpolation between order statistics (R's type 7). */

@@ -35,6 +35,7 @@ export { erfc, normalCdf, normalQuantile, studentTCdf, studentTQuantile } from '
 export { weightedAuc, WeightedAucRanking } from './weighted-auc.js';
 export {
   pairedBootstrap,
+  percentilePValue,
   quantileOfSorted,
   AUC_RESAMPLE,
   GAUC_RESAMPLE,
@@ -45,4 +46,5 @@ export {
   type PairedBootstrapResult,
 } from './bootstrap.js';
 export { pairedSeedInterval, type SeedIntervalResult } from './seed-interval.js';
+export { meanSd, type MeanSd } from './mean-sd.js';
 export { positivesVerdict, MIN_POSITIVES_FOR_COMPARISON, type PositivesVerdict } from './positives-rule.js';

@@ -9,17 +9,24 @@ export type ModelName = (typeof MODEL_NAMES)[number];
 export const INIT_MODES = ['paper', 'calibrated'] as const;
 
 const positive = z.number().positive();
+/**
+ * The widest layer or embedding a config may ask for: far above any useful
+ * model, and low enough that a typo (`embeddingDim: 100000000`) is refused
+ * by name before any data is read; checkModelSize bounds the tables it makes.
+ */
+export const MAX_WIDTH = 65536;
+const width = z.number().int().positive().max(MAX_WIDTH);
 
 /** Model hyper-parameters with the documented defaults (paper-sized ESM2). */
 export const modelConfigSchema = z.strictObject({
   model: z.enum(MODEL_NAMES).default('esm2'),
   /** Hidden layer widths of every tower; each tower ends in a 1-unit sigmoid. */
-  towers: z.array(z.number().int().positive()).default([256, 128, 64]),
+  towers: z.array(width).default([256, 128, 64]),
   activation: z.enum(['relu', 'tanh']).default('relu'),
   /** Embedding width for fields that do not set their own. */
-  embeddingDim: z.number().int().positive().default(16),
+  embeddingDim: width.default(16),
   /** Width of the learned tanh projection of the numeric features. */
-  numericDim: z.number().int().positive().default(16),
+  numericDim: width.default(16),
   /**
    * Feature interaction on the shared embedding (zoo/interaction.ts): 'dot'
    * appends DLRM's pairwise dot products of the fields to the concatenation,

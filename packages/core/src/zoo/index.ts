@@ -23,6 +23,7 @@ export { buildEsmm } from './esmm.js';
 export { buildDnn } from './dnn.js';
 export { composeSharedEmbedding } from './embedding.js';
 export { INTERACTIONS, type Interaction } from './interaction.js';
+export { checkModelSize, MAX_PARAM_ELEMENTS } from './size.js';
 export { calibrateTowerBiases, calibratedLogit, mlpTower, RATE_CLAMP, towerBias } from './tower.js';
-export { INIT_MODES, MODEL_NAMES, modelConfigSchema, parseModelConfig, type ModelConfig, type ModelConfigInput, type ModelName } from './config.js';
+export { INIT_MODES, MAX_WIDTH, MODEL_NAMES, modelConfigSchema, parseModelConfig, type ModelConfig, type ModelConfigInput, type ModelName } from './config.js';
 export { BASE_RATE_NAMES, PREDICTION_NAMES, type BaseRateName, type BaseRates, type PredictionName, type TowerRate, type ZooModel } from './model.js';

@@ -15,6 +15,13 @@ describe('generateSynthetic', () => {
     expect(a[0]![0]).not.toEqual(c[0]![0]);
   });
 
+  it('refuses seeds outside 0…2^32 − 1 (the generators keep 32 bits: 2^32 + 1 would repeat seed 1)', () => {
+    expect(() => generateSynthetic({ rows: 10, seed: 2 ** 32 + 1 })).toThrow(/seed: 4294967297 is outside 0…4294967295/);
+    expect(() => generateSynthetic({ rows: 10, seed: -1 })).toThrow(/seed: -1 is outside/);
+    expect(() => generateSynthetic({ rows: 10, seed: 1, worldSeed: 0.5 })).toThrow(/worldSeed: expected a whole number/);
+    expect(() => generateSynthetic({ rows: 10, seed: 2 ** 32 - 1 })).not.toThrow();
+  });
+
   it('shares the latent world across seeds when worldSeed is given', () => {
     const run = (seed: number, worldSeed?: number) => [...generateSynthetic({ rows: 4000, seed, worldSeed }).chunks()];
     expect(run(7, 7).map((c) => c.values)).toEqual(collect(4000, 7, false));

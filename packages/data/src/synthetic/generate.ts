@@ -1,3 +1,4 @@
+import { checkSeed } from '@esm2/core';
 import type { DataConfigInput } from '../config.js';
 import { writeTable, type OutputColumn } from '../write/table-writer.js';
 import { calibrate, drawImpression, scores, sigmoid, type Scores } from './behaviour.js';
@@ -42,6 +43,8 @@ export interface SyntheticData {
 export function generateSynthetic(options: SyntheticOptions): SyntheticData {
   const { rows, seed } = options;
   if (!Number.isInteger(rows) || rows < 1) throw new Error(`rows must be a positive integer, got ${rows}`);
+  checkSeed(seed, 'seed');
+  if (options.worldSeed !== undefined) checkSeed(options.worldSeed, 'worldSeed');
   const chunkSize = options.chunkSize ?? 8192;
   const columns: OutputColumn[] = [
     ...SYNTHETIC_CATEGORICAL.map((name) => ({ name, type: 'INTEGER' as const })),
