@@ -6,6 +6,7 @@ export {
   interruptedSwapDir,
   leftoverDirs,
   replaceDirAtomically,
+  sweepStaleTemps,
   tempSibling,
   withAtomicOutput,
   withAtomicOutputs,
@@ -15,6 +16,6 @@ export {
   type PositionalWrite,
 } from './atomic.js';
 export { readIfExists } from './read.js';
-export { artifactInputs, refuseSamePaths, SamePathError, type NamedPath } from './same-path.js';
-export { liveTemps, trackTemp } from './temp-registry.js';
+export { artifactInputs, NestedPathError, refuseSamePaths, SamePathError, type NamedPath } from './same-path.js';
+export { isProcessRunning, liveTemps, trackTemp } from './temp-registry.js';
 export { asWriteError, WriteError } from './write-error.js';
