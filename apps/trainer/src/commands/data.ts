@@ -1,5 +1,6 @@
 import { MODEL_FILE, readArtifact } from '@esm2/core';
 import {
+  checkEncodePaths,
   EncodedShards,
   encodersForSchema,
   fitEncoders,
@@ -199,6 +200,8 @@ export function registerDataCommands(program: Command): void {
       const out = userPath(opts.out);
       if (opts.config && opts.encoders) throw new InvalidArgumentError('give --config (to fit new encoders) or --encoders (to reuse fitted ones), not both');
       const badRows = { onBadRow: opts.onBadRow, ...(opts.rejectFile ? { rejectFile: userPath(opts.rejectFile) } : {}) };
+      // Before anything is read or written: --out, the reject file, --in, --config and --encoders must not overlap, and --out must be new or a previous encode.
+      await checkEncodePaths({ input, out, ...badRows, ...(opts.config ? { config: userPath(opts.config) } : {}), ...(opts.encoders ? { encoders: userPath(opts.encoders) } : {}) });
       const progress = new Progress({ label: 'encode' });
       let r;
       try {
