@@ -15,7 +15,7 @@ export {
   writeJsonAtomic,
   type PositionalWrite,
 } from './atomic.js';
-export { readIfExists } from './read.js';
+export { readFailure, readIfExists, readInputFile } from './read.js';
 export { artifactInputs, NestedPathError, refuseSamePaths, SamePathError, type NamedPath } from './same-path.js';
 export { isProcessRunning, liveTemps, trackTemp } from './temp-registry.js';
 export { asWriteError, WriteError } from './write-error.js';
