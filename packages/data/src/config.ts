@@ -56,6 +56,8 @@ export const dataConfigSchema = z.strictObject({
   fields: z.array(fieldConfigSchema).optional(),
   numeric: z.array(z.string()).default([]),
   multi: z.array(z.string()).default([]),
+  /** Columns read as categories whatever their values look like (numbers with a few stray values are otherwise refused). */
+  categorical: z.array(z.string()).default([]),
   exclude: z.array(z.string()).default([]),
   /** Columns to hash instead of building a vocabulary, with their bucket counts. */
   hash: z.record(z.string(), z.number().int().min(2)).default({}),
