@@ -87,6 +87,12 @@ describe('writeEncodedShards', () => {
       expect(await treeDigest(dir), extra).toEqual(before);
       await rm(join(dir, named), { recursive: true });
     }
+    // A symlink where a listed file belongs: not what encode wrote either.
+    const column = join(dir, 'shard-00000', 'labels.click.bin');
+    await rm(column);
+    await symlink(parquet, column);
+    await expect(writeEncodedShards(parquet, encoders, dir)).rejects.toThrow(`it holds ${column}, which data encode did not write`);
+    await rm(column);
     const manifest = await readFile(join(dir, MANIFEST_FILE), 'utf8');
     await writeFile(join(dir, MANIFEST_FILE), manifest.slice(0, 40));
     await expect(writeEncodedShards(parquet, encoders, dir)).rejects.toThrow(`refusing to overwrite ${dir}: its manifest.json is not a readable esm2-encoded-shards manifest`);

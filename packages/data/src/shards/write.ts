@@ -50,8 +50,8 @@ export async function checkEncodePaths(paths: EncodePaths): Promise<void> {
   await assertReplaceable(paths.out);
 }
 
-/** The files a previous encode wrote into `dir`, per its manifest (relative paths, directories included); undefined when the manifest is unreadable. */
-async function encodeFiles(dir: string): Promise<Set<string> | undefined> {
+/** What a previous encode wrote into `dir`, per its manifest: relative paths of its files and directories; undefined when the manifest is unreadable. */
+async function encodeFiles(dir: string): Promise<Map<string, 'file' | 'dir'> | undefined> {
   let doc: unknown;
   try {
     doc = JSON.parse(await readFile(join(dir, MANIFEST_FILE), 'utf8'));
@@ -61,25 +61,29 @@ async function encodeFiles(dir: string): Promise<Set<string> | undefined> {
   // Loosely read: any version of the format names its files the same way.
   const m = doc as { format?: unknown; shards?: { columns?: Record<string, { file?: unknown }> }[] } | null;
   if (m?.format !== SHARDS_FORMAT || !Array.isArray(m.shards)) return undefined;
-  const files = new Set([MANIFEST_FILE, SHARD_ENCODERS_FILE]);
+  const files = new Map<string, 'file' | 'dir'>([
+    [MANIFEST_FILE, 'file'],
+    [SHARD_ENCODERS_FILE, 'file'],
+  ]);
   for (const shard of m.shards) {
     for (const c of Object.values(shard?.columns ?? {})) {
       if (typeof c?.file !== 'string') continue;
       const parts = c.file.split('/');
-      for (let i = 1; i <= parts.length; i++) files.add(parts.slice(0, i).join(sep));
+      for (let i = 1; i <= parts.length; i++) files.set(parts.slice(0, i).join(sep), i === parts.length ? 'file' : 'dir');
     }
   }
   return files;
 }
 
-/** Every entry under `dir` (files and directories, not following symlinks), relative, in sorted order. */
-async function walk(dir: string, prefix = ''): Promise<string[]> {
+/** The entries under `dir` (relative, sorted) that are not in `ours` as what they are, descending only into directories of `ours` (symlinks are not followed). */
+async function foreignEntries(dir: string, ours: Map<string, 'file' | 'dir'>, prefix = ''): Promise<string[]> {
   const out: string[] = [];
   const entries = (await readdir(join(dir, prefix), { withFileTypes: true })).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     const rel = prefix === '' ? e.name : join(prefix, e.name);
-    out.push(rel);
-    if (e.isDirectory()) out.push(...(await walk(dir, rel)));
+    const kind = ours.get(rel);
+    if (kind === 'dir' && e.isDirectory()) out.push(...(await foreignEntries(dir, ours, rel)));
+    else if (kind !== 'file' || !e.isFile()) out.push(rel);
   }
   return out;
 }
@@ -101,17 +105,16 @@ async function assertReplaceable(dir: string): Promise<void> {
     throw e;
   }
   if (!stats.isDirectory()) throw new Error(`cannot write encoded shards to ${dir}: it exists and is not a directory`);
-  const entries = await walk(dir);
-  if (entries.length === 0) return;
-  if (!entries.includes(MANIFEST_FILE)) {
+  const top = await readdir(dir);
+  if (top.length === 0) return;
+  if (!top.includes(MANIFEST_FILE)) {
     throw new Error(`refusing to overwrite ${dir}: it is a non-empty directory without ${MANIFEST_FILE}, not an encoded-shards directory`);
   }
   const ours = await encodeFiles(dir);
   if (ours === undefined) {
     throw new Error(`refusing to overwrite ${dir}: its ${MANIFEST_FILE} is not a readable ${SHARDS_FORMAT} manifest, so what the directory holds cannot be told from an earlier encode; move it away or choose another --out`);
   }
-  // A foreign directory is named once, not with everything in it.
-  const foreign = entries.filter((e) => !ours.has(e) && (dirname(e) === '.' || ours.has(dirname(e))));
+  const foreign = await foreignEntries(dir, ours);
   if (foreign.length > 0) {
     const more = foreign.length > 1 ? ` (and ${foreign.length - 1} more)` : '';
     throw new Error(
