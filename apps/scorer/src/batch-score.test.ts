@@ -120,6 +120,14 @@ describe('scoreFile', () => {
     expect([digest(data), digest(fixture.onnx)]).toEqual(before);
     expect(readdirSync(fixture.dir).sort()).toEqual(listing);
   });
+
+  it('refuses a directory as --data, naming it (not a bare EISDIR)', async () => {
+    const dir = join(fixture.dir, 'a-directory');
+    mkdirSync(dir);
+    const out = join(fixture.dir, 'from-dir.csv');
+    await expect(scoreFile({ model, scorer: pool, data: dir, out })).rejects.toThrow(`${dir}: it is a directory, not a CSV, TSV or Parquet file`);
+    expect(existsSync(out)).toBe(false);
+  });
 });
 
 const disk = await mountTinyTmpfs('64k');

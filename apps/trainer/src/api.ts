@@ -1,4 +1,4 @@
-import { buildModel, checkModelSize, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
+import { buildModel, checkModelSize, MODEL_FILE, refuseSamePaths, type Esm2Metrics, type ModelConfig } from '@esm2/core';
 import { DataError, encodersForSchema, fitEncoders, type Encoders } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { totalmem } from 'node:os';
@@ -79,6 +79,17 @@ async function mustExist(path: string, flag: string): Promise<void> {
   }
 }
 
+/**
+ * A run directory must not be an input, lie inside an input directory
+ * (`fit --data t.enc --out t.enc/run` puts the run among the shards, which
+ * the next `data encode --out t.enc` would delete), or hold an input
+ * (`--out runs` with `--data runs/t.enc`): by any spelling, symlinks too.
+ */
+async function refuseRunOverlaps(dir: string, inputs: { train?: string | undefined; valid?: string | undefined; config?: string | undefined }): Promise<void> {
+  const named = (flag: string, path: string | undefined) => (path === undefined ? undefined : { flag, path });
+  await refuseSamePaths([named('--data', inputs.train), named('--valid', inputs.valid), named('--config', inputs.config)], [{ flag: '--out', path: dir }]);
+}
+
 const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'interaction', 'crossLayers', 'lossWeights', 'selectBy', 'earlyStop', 'patience', 'shuffleBuffer', 'init', 'embeddingLr', 'embeddingL2'] as const;
 
 /**
@@ -91,6 +102,8 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const paths = runPaths(resolve(options.out));
   const report = options.reporter ?? {};
   if (options.backend !== undefined) backendName(options.backend);
+  // Before the run directory is created or locked: it must not be, hold or lie inside what the run reads.
+  await refuseRunOverlaps(paths.dir, { train: options.train, valid: options.valid, config: typeof options.config === 'string' ? options.config : undefined });
   // One fit per run directory; --out is checked (a file? not writable?) before any data is read.
   const lock = await lockRunDir(paths.dir, { onTakeover: (m) => report.log?.(m) });
   try {
@@ -122,6 +135,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
       backend: options.backend ?? ckpt.settings.backend,
       workers: options.workers ?? ckpt.settings.workers ?? defaultWorkers(),
     };
+    await refuseRunOverlaps(paths.dir, settings); // the saved data paths too (a run started before this check existed)
     await mustExist(settings.train, '--data');
     if (settings.valid) await mustExist(settings.valid, '--valid');
     factory = await loadTrainer(settings, options);

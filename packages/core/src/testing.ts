@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, rmdir } from 'node:fs/promises';
+import { createHash } from 'node:crypto';
+import { lstat, mkdtemp, readdir, readFile, readlink, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { join, relative } from 'node:path';
 import { GraphBuilder, ops, type Value } from './ir/builder.js';
 import { mulberry32 } from './random.js';
 import type { HostTensor } from './ir/tensor.js';
@@ -56,6 +57,28 @@ export function randomFeeds(graph: Graph, schema: FeatureSchema, batch: number, 
     }
   }
   return feeds;
+}
+
+/**
+ * What is at `path`, for asserting that a refused command touched nothing:
+ * every file under it (or the file itself) by relative path, with the sha256
+ * of its bytes (`dir/` for a directory, `-> target` for a symlink; not
+ * followed). Two calls compare equal only if no entry was added, removed or
+ * changed.
+ */
+export async function treeDigest(path: string): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  const visit = async (p: string): Promise<void> => {
+    const rel = relative(path, p) || '.';
+    const s = await lstat(p);
+    if (s.isSymbolicLink()) out[rel] = `-> ${await readlink(p)}`;
+    else if (s.isDirectory()) {
+      out[rel] = 'dir/';
+      for (const e of (await readdir(p)).sort()) await visit(join(p, e));
+    } else out[rel] = createHash('sha256').update(await readFile(p)).digest('hex');
+  };
+  await visit(path);
+  return out;
 }
 
 /**

@@ -1,4 +1,4 @@
-import { writeFileAtomic } from '@esm2/core';
+import { refuseSamePaths, writeFileAtomic } from '@esm2/core';
 import { DataError, type OnBadRow } from './errors.js';
 import type { BadCell } from './encode/encoders.js';
 import { locateRows, type EngineReject } from './read/scan.js';
@@ -25,7 +25,13 @@ export class BadRows {
   private skippedRows: { index: number; cell: BadCell }[] = [];
   readonly policy: OnBadRow;
 
-  constructor(
+  /** The policy for a scan of `table`; in skip mode a reject file that is the input itself (by any spelling) is refused before anything is read. */
+  static async open(table: Table, options: BadRowOptions): Promise<BadRows> {
+    if (options.onBadRow === 'skip') await refuseSamePaths([{ flag: '--in', path: table.file }], [{ flag: '--reject-file', path: rejectFileFor(table.file, options) }]);
+    return new BadRows(table, options);
+  }
+
+  private constructor(
     private readonly table: Table,
     options: BadRowOptions,
   ) {

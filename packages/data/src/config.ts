@@ -1,7 +1,6 @@
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { zodProblems } from '@esm2/core';
+import { readInputFile, zodProblems } from '@esm2/core';
 
 /**
  * The data config: how a file's columns become labels and features. Written
@@ -57,6 +56,8 @@ export const dataConfigSchema = z.strictObject({
   fields: z.array(fieldConfigSchema).optional(),
   numeric: z.array(z.string()).default([]),
   multi: z.array(z.string()).default([]),
+  /** Columns read as categories whatever their values look like (numbers with a few stray values are otherwise refused). */
+  categorical: z.array(z.string()).default([]),
   exclude: z.array(z.string()).default([]),
   /** Columns to hash instead of building a vocabulary, with their bucket counts. */
   hash: z.record(z.string(), z.number().int().min(2)).default({}),
@@ -81,7 +82,7 @@ export function parseDataConfig(input: unknown, source = 'data config'): DataCon
 
 /** Reads a JSON or YAML config (YAML is a superset of JSON, so one parser serves both). */
 export async function loadDataConfig(file: string): Promise<DataConfig> {
-  const text = await readFile(file, 'utf8');
+  const text = await readInputFile(file);
   let doc: unknown;
   try {
     doc = parseYaml(text);

@@ -1,6 +1,6 @@
 import type { DataConfig, FieldConfig } from './config.js';
 import { DataError } from './errors.js';
-import { TableScan } from './read/scan.js';
+import { locateRows, TableScan } from './read/scan.js';
 import type { CsvOptions, Table } from './read/table.js';
 import { cellText } from './encode/values.js';
 
@@ -57,7 +57,7 @@ export async function resolveConfig(table: Table, config: DataConfig): Promise<R
   } else {
     // Every post-click column is a label, chosen as DAction or not: `daction: [cart]` must not make fav a feature.
     const taken = new Set([click, buy, ...daction, 'daction', ...DACTION_PARTS, ...Object.values(truth), ...config.exclude, ...NEVER_FEATURES]);
-    for (const c of [...config.numeric, ...config.multi, ...Object.keys(config.hash)]) need(c);
+    for (const c of [...config.numeric, ...config.multi, ...config.categorical, ...Object.keys(config.hash)]) need(c);
     const candidates = names.filter((n) => !taken.has(n));
     const kinds = await inferKinds(table, candidates, config);
     fields = candidates.map((column) => inferField(column, kinds.get(column)!, config, fieldName(column)));
@@ -125,7 +125,9 @@ function refuseAmbiguousNames(fields: ResolvedConfig['fields'], columns: readonl
  * Kinds from declarations first, then from the data: Parquet's float types
  * and CSV columns whose sampled values are all numbers with a fractional
  * part are numeric; lists (or text with `|`) are multi-valued; the rest,
- * integer ids included, is categorical.
+ * integer ids included, is categorical. A column of such numbers with a
+ * few values that are not numbers (`NA`, a typo) is refused (see
+ * strayValues) rather than quietly read as categories.
  */
 async function inferKinds(table: Table, columns: string[], config: DataConfig): Promise<Map<string, Kind>> {
   const kinds = new Map<string, Kind>();
@@ -133,6 +135,7 @@ async function inferKinds(table: Table, columns: string[], config: DataConfig): 
   for (const c of columns) {
     if (config.numeric.includes(c)) kinds.set(c, 'numeric');
     else if (config.multi.includes(c)) kinds.set(c, 'multiCategorical');
+    else if (config.categorical.includes(c)) kinds.set(c, 'categorical');
     else undecided.push(c);
   }
   if (undecided.length === 0) return kinds;
@@ -146,23 +149,60 @@ async function inferKinds(table: Table, columns: string[], config: DataConfig): 
   for (const [i, c] of undecided.entries()) {
     const type = types.get(c) ?? 'VARCHAR';
     const values = sample[i] ?? [];
+    const shape = type === 'VARCHAR' ? numberShape(values) : undefined;
     if (/^(FLOAT|DOUBLE|REAL|DECIMAL)/.test(type)) kinds.set(c, 'numeric');
     else if (type.endsWith('[]')) kinds.set(c, 'multiCategorical');
-    else if (type === 'VARCHAR' && looksFractional(values)) kinds.set(c, 'numeric');
+    else if (shape?.fractional && shape.strays.length === 0) kinds.set(c, 'numeric');
+    else if (shape?.fractional && strayValues(shape)) throw await strayValueError(table, c, shape);
     else if (type === 'VARCHAR' && values.some((v) => typeof v === 'string' && v.includes('|'))) kinds.set(c, 'multiCategorical');
     else kinds.set(c, 'categorical');
   }
   return kinds;
 }
 
-function looksFractional(values: unknown[]): boolean {
-  let fractional = false;
-  for (const v of values) {
+interface NumberShape {
+  /** Non-empty values. */
+  values: number;
+  /** Whether some number has a fractional part or an exponent (integers alone are ids). */
+  fractional: boolean;
+  /** The values that are not numbers: their index in the sample and text. */
+  strays: { index: number; text: string }[];
+}
+
+function numberShape(values: unknown[]): NumberShape {
+  const shape: NumberShape = { values: 0, fractional: false, strays: [] };
+  for (const [index, v] of values.entries()) {
     if (v === null || v === '') continue;
+    shape.values++;
     const s = cellText(v);
-    const x = Number(s);
-    if (Number.isNaN(x) && !/^nan$/i.test(s)) return false;
-    if (/[.eE]/.test(s)) fractional = true;
+    if (Number.isNaN(Number(s)) && !/^nan$/i.test(s)) shape.strays.push({ index, text: s });
+    else if (/[.eE]/.test(s)) shape.fractional = true;
   }
-  return fractional;
+  return shape;
+}
+
+/**
+ * Numbers in all but a few values: at most STRAY_MIN of them or
+ * STRAY_SHARE of the sample, whichever allows more, and never more than a
+ * tenth. A column that is mostly text (genuinely categorical, with some
+ * number-like codes) stays categorical.
+ */
+const STRAY_MIN = 3;
+const STRAY_SHARE = 0.01;
+function strayValues(shape: NumberShape): boolean {
+  const n = shape.strays.length;
+  return n > 0 && n <= Math.max(STRAY_MIN, Math.floor(shape.values * STRAY_SHARE)) && n * 10 <= shape.values;
+}
+
+async function strayValueError(table: Table, column: string, shape: NumberShape): Promise<DataError> {
+  const first = shape.strays[0]!;
+  const at = (await locateRows(table, [first.index])).get(first.index);
+  const others = shape.strays.length > 1 ? ` (and ${shape.strays.length - 1} more)` : '';
+  const numbers = shape.values - shape.strays.length;
+  return new DataError(
+    { file: table.file, where: at?.where, column },
+    `'${first.text}' is not a number${others}, yet ${numbers} of the ${shape.values} values sampled from the start of the file are numbers: a numeric column with a stray value? ` +
+      `Fix the value, or say what the column is in the data config (data encode/inspect --config, or the fit config's data section): ` +
+      `'numeric: [${column}]' reads numbers (a row whose value is not one is a bad row, which --on-bad-row skip drops), 'categorical: [${column}]' reads categories, 'exclude: [${column}]' leaves it out`,
+  );
 }

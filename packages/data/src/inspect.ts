@@ -35,7 +35,7 @@ export interface InspectReport {
 async function countLabels(table: Table, labels: ResolvedConfig['labels']): Promise<{ clicks: number; dactions: number; buys: number }> {
   const select = [...new Set([labels.click, ...labels.daction, labels.buy])].filter((c) => table.columns.some((t) => t.name === c));
   const index = new Map(select.map((c, i) => [c, i]));
-  const bad = new BadRows(table, { onBadRow: 'error' });
+  const bad = await BadRows.open(table, { onBadRow: 'error' });
   const scan = new TableScan(table, select, false, undefined, new Set(select));
   const totals = { clicks: 0, dactions: 0, buys: 0 };
   for await (const chunk of scan.chunks()) {

@@ -1,5 +1,6 @@
 import { MODEL_FILE, readArtifact } from '@esm2/core';
 import {
+  checkEncodePaths,
   EncodedShards,
   encodersForSchema,
   fitEncoders,
@@ -188,7 +189,7 @@ export function registerDataCommands(program: Command): void {
     .command('encode')
     .description('Encode a file once into sharded typed binary files with a JSON manifest and the fitted encoders: what `fit --data DIR` trains from without re-encoding, and what numpy.memmap reads')
     .requiredOption('--in <file>', 'CSV, TSV or Parquet file')
-    .requiredOption('--out <dir>', 'output directory (written atomically; an earlier encoded directory is replaced, any other non-empty directory refused)')
+    .requiredOption('--out <dir>', 'output directory (written atomically; an earlier encoded directory is replaced, any other non-empty directory, or an encoded one holding files encode did not write, refused; it must not be, lie inside or hold --in, --config or --encoders)')
     .option('--shards <n>', 'contiguous near-equal row ranges, one file per column each (e.g. one per training rank)', positiveInt, 1)
     .option('--config <file>', 'data config (JSON or YAML) naming labels and field kinds, as for fit')
     .option('--encoders <dir>', "encode with these encoders instead of fitting new ones: another encoded directory (the training data's, for validation data) or a model artifact (a run's best/)")
@@ -199,6 +200,8 @@ export function registerDataCommands(program: Command): void {
       const out = userPath(opts.out);
       if (opts.config && opts.encoders) throw new InvalidArgumentError('give --config (to fit new encoders) or --encoders (to reuse fitted ones), not both');
       const badRows = { onBadRow: opts.onBadRow, ...(opts.rejectFile ? { rejectFile: userPath(opts.rejectFile) } : {}) };
+      // Before anything is read or written: --out, the reject file, --in, --config and --encoders must not overlap, and --out must be new or a previous encode.
+      await checkEncodePaths({ input, out, ...badRows, ...(opts.config ? { config: userPath(opts.config) } : {}), ...(opts.encoders ? { encoders: userPath(opts.encoders) } : {}) });
       const progress = new Progress({ label: 'encode' });
       let r;
       try {

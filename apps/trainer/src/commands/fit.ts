@@ -40,7 +40,7 @@ export function registerFitCommand(program: Command): void {
     .option('--valid <file>', "validation data (a file, or a directory from `data encode --encoders` with the training data's encoders), evaluated after every epoch; picks the best epoch (default: none)")
     .option('--config <file>', `fit config (YAML/JSON): model, optimizer, data and train sections, every key optional; flags override it. Commented example: ${EXAMPLE_CONFIG}`)
     .option('--model <name>', `${MODEL_NAMES.join(' | ')}; required for a new run unless the config names it`)
-    .requiredOption('--out <dir>', 'run directory, e.g. runs/NAME (best/, checkpoint/, history.json); one fit at a time')
+    .requiredOption('--out <dir>', 'run directory, e.g. runs/NAME (best/, checkpoint/, history.json); one fit at a time; it must not be, lie inside or hold --data, --valid or --config')
     .option('--epochs <n>', `epochs to train (default: ${FIT_DEFAULTS.epochs}); with --resume, the new total`, positiveInt)
     .option('--batch-size <n>', `rows per step (default: ${FIT_DEFAULTS.batchSize})`, positiveInt)
     .option('--lr <x>', `Adam learning rate (default: ${FIT_DEFAULTS.lr})`, positiveNumber)

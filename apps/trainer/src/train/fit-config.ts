@@ -1,6 +1,5 @@
-import { checkSeed, DEFAULT_OPTIMIZER, MODEL_NAMES, SEED_MAX, modelConfigSchema, parseModelConfig, zodProblems, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
+import { checkSeed, DEFAULT_OPTIMIZER, MODEL_NAMES, SEED_MAX, modelConfigSchema, parseModelConfig, readInputFile, zodProblems, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
 import { dataConfigSchema, type DataConfigInput } from '@esm2/data';
-import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { METRIC_NAMES, metricKey } from './metric-key.js';
@@ -146,12 +145,7 @@ export function parseFitConfig(doc: unknown, source: string): FitConfigFile {
 }
 
 export async function loadFitConfig(path: string): Promise<FitConfigFile> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (e) {
-    throw new Error(`${path}: ${(e as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (e as Error).message}`);
-  }
+  const text = await readInputFile(path);
   let doc: unknown;
   try {
     doc = parseYaml(text);

@@ -1,4 +1,4 @@
-import { trackTemp } from '@esm2/core';
+import { isProcessRunning, trackTemp } from '@esm2/core';
 import { readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';
@@ -38,16 +38,6 @@ export interface RunDirLock {
 }
 
 const code = (e: unknown) => (e as NodeJS.ErrnoException | undefined)?.code;
-
-/** Whether a process with this pid is running on this machine (EPERM: it is, under another user). */
-function isRunning(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return code(e) === 'EPERM';
-  }
-}
 
 function parseOwner(text: string): LockOwner | undefined {
   try {
@@ -149,7 +139,7 @@ async function takeOverIfStale(dir: string, path: string, onTakeover?: (message:
     if (owner.host !== hostname()) {
       throw new Error(`${dir} is being written by pid ${owner.pid} on ${owner.host} (since ${owner.since}); if that run is gone, remove ${path}`);
     }
-    if (isRunning(owner.pid)) throw new Error(`${dir} is being written by pid ${owner.pid} (since ${owner.since}); wait for it to finish or choose another --out`);
+    if (isProcessRunning(owner.pid)) throw new Error(`${dir} is being written by pid ${owner.pid} (since ${owner.since}); wait for it to finish or choose another --out`);
   } else if (Date.now() - mtimeMs < UNREADABLE_STALE_MS) {
     throw new Error(`${dir} is being locked by another process right now (${path}); wait for it or choose another --out`);
   }

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { withAtomicOutput, withAtomicOutputs, withStagedOutputs, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { AtomicOutput, replaceDirAtomically, withAtomicOutput, withAtomicOutputs, withStagedOutputs, writeFileAtomic, writeJsonAtomic } from './atomic.js';
 import { liveTemps } from './temp-registry.js';
 import { WriteError } from './write-error.js';
 
@@ -247,4 +247,68 @@ describe('signals', () => {
       expect(await readdir(dir)).toEqual([]);
     });
   }
+});
+
+/** The pid of a process that has exited: spawned, waited for. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+/** Starts `script` (ESM, with `atomic` the module under test) in a child that prints its temp path and then waits; kills it with SIGKILL (no cleanup can run) once the temp exists. */
+async function killedWriter(body: string): Promise<string> {
+  const module = fileURLToPath(new URL('./atomic.ts', import.meta.url));
+  const script = `const atomic = await import(${JSON.stringify(module)}); const { writeFile } = await import('node:fs/promises'); ${body}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const tmp = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
+  });
+  const exited = new Promise<string | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  child.kill('SIGKILL');
+  expect(await exited).toBe('SIGKILL');
+  return tmp;
+}
+
+describe('temps left by a killed writer', () => {
+  const hang = 'console.log(tmp); await new Promise(() => setInterval(() => undefined, 1000));';
+
+  it('SIGKILL leaves the temp file; the next write of that output removes it', async () => {
+    const f = join(dir, 'out.csv');
+    const tmp = await killedWriter(`await atomic.withAtomicOutput(${JSON.stringify(f)}, async (tmp) => { await writeFile(tmp, 'partial'); ${hang} }, { suffix: '.csv' });`);
+    expect(await readdir(dir)).toEqual([tmp.slice(dir.length + 1)]);
+    await writeFileAtomic(f, 'done');
+    expect(await readdir(dir)).toEqual(['out.csv']);
+  });
+
+  it('SIGKILL leaves the temp directory of a directory swap (data encode, an artifact); the next swap removes it', async () => {
+    const d = join(dir, 'train.enc');
+    const tmp = await killedWriter(`await atomic.replaceDirAtomically(${JSON.stringify(d)}, async (tmp) => { await writeFile(tmp + '/part.bin', 'partial'); ${hang} });`);
+    expect(tmp.startsWith(join(dir, '.train.enc.tmp-'))).toBe(true);
+    await replaceDirAtomically(d, (t) => writeFile(join(t, 'f'), 'new'));
+    expect((await readdir(dir)).sort()).toEqual(['train.enc']);
+  });
+
+  it("only dead processes' temps of the same output go: a running pid's, another output's and a set-aside directory stay", async () => {
+    const dead = await deadPid();
+    const keep = [
+      `.out.csv.tmp-${process.ppid}-0123abcd.csv`, // a running process: maybe a live writer
+      `.other.csv.tmp-${dead}-0123abcd`, // another output
+      `.out.csv.old-${dead}-0123abcd`, // a set-aside directory readers fall back to
+      `.out.csv.tmp-notapid`,
+    ];
+    const gone = [`.out.csv.tmp-${dead}-0123abcd`, `.out.csv.tmp-${dead}-89abcdef.csv`];
+    for (const name of [...keep, ...gone]) await writeFile(join(dir, name), 'x');
+    await mkdir(join(dir, `.out.csv.tmp-${dead}-00000000`));
+    await writeFile(join(dir, `.out.csv.tmp-${dead}-00000000`, 'inner'), 'x');
+    // Every way a temp is named sweeps: an AtomicOutput used directly (the table writer) as well as writeFileAtomic.
+    const out = new AtomicOutput(join(dir, 'out.csv'), { suffix: '.csv' });
+    await out.discard();
+    expect((await readdir(dir)).sort()).toEqual([...keep].sort());
+  });
 });

@@ -61,14 +61,15 @@ describe('crash recovery', () => {
     await writeArtifact(dir, artifact());
     // The state right after `rename out → .out.old-…`, before the new one is renamed in.
     await rename(dir, join(parent, '.out.old-4242-deadbeef'));
-    await mkdir(join(parent, '.out.tmp-4242-deadbeef'));
+    const live = `.out.tmp-${process.ppid}-deadbeef`;
+    await mkdir(join(parent, live));
     expect(await interruptedSwapDir(dir)).toBe(join(parent, '.out.old-4242-deadbeef'));
     const back = await readArtifact(dir);
     expect(back.weights.size).toBe(model.graph.params.length);
 
     await writeArtifact(dir, artifact());
-    // The set-aside copy is superseded; a temp dir may belong to a live writer, so it is left alone.
-    expect((await readdir(parent)).sort()).toEqual(['.out.tmp-4242-deadbeef', 'out']);
+    // The set-aside copy is superseded; a temp dir of a running process may belong to a live writer, so it is left alone.
+    expect((await readdir(parent)).sort()).toEqual([live, 'out']);
     expect(await interruptedSwapDir(dir)).toBeUndefined();
   });
 

@@ -6,6 +6,7 @@ export {
   interruptedSwapDir,
   leftoverDirs,
   replaceDirAtomically,
+  sweepStaleTemps,
   tempSibling,
   withAtomicOutput,
   withAtomicOutputs,
@@ -15,7 +16,7 @@ export {
   writeJsonAtomic,
   type PositionalWrite,
 } from './atomic.js';
-export { readIfExists } from './read.js';
-export { artifactInputs, refuseInsideDirs, refuseSamePaths, samePathGroups, SamePathError, type NamedPath } from './same-path.js';
-export { liveTemps, trackTemp } from './temp-registry.js';
+export { readFailure, readIfExists, readInputFile } from './read.js';
+export { artifactInputs, NestedPathError, refuseInsideDirs, refuseSamePaths, samePathGroups, SamePathError, type NamedPath } from './same-path.js';
+export { isProcessRunning, liveTemps, trackTemp } from './temp-registry.js';
 export { asWriteError, WriteError } from './write-error.js';

@@ -2,7 +2,7 @@ import { link, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifactInputs, refuseInsideDirs, refuseSamePaths, SamePathError } from './same-path.js';
+import { artifactInputs, NestedPathError, refuseInsideDirs, refuseSamePaths, SamePathError } from './same-path.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -57,6 +57,31 @@ describe('refuseSamePaths', () => {
     ]);
     await expect(refuseSamePaths(inputs, [{ flag: '--onnx', path: join(dir, 'model', 'model.json') }])).rejects.toThrow('--onnx would overwrite the input --model');
     await expect(refuseSamePaths(inputs, [{ flag: '--onnx', path: join(dir, 'model', 'model.onnx') }])).resolves.toBeUndefined();
+  });
+
+  it('an output directory that is an input directory, however it is spelt: d/., d/../d, a symlink', async () => {
+    await mkdir(join(dir, 'enc'));
+    await symlink(join(dir, 'enc'), join(dir, 'enc-link'));
+    for (const spelling of [p('enc'), `${p('enc')}/.`, join(dir, 'enc', '..', 'enc'), p('enc-link'), `${p('enc-link')}/`]) {
+      const err = await refuseSamePaths([{ flag: '--encoders', path: p('enc') }], [{ flag: '--out', path: spelling }]).catch((e: unknown) => e);
+      expect(err, spelling).toBeInstanceOf(SamePathError);
+      expect((err as Error).message).toBe(`--out ${spelling} is the same directory as --encoders ${p('enc')}: --out would overwrite the input --encoders; choose another output path`);
+    }
+  });
+
+  it('an output inside an input directory, an output directory holding an input or another output', async () => {
+    await mkdir(join(dir, 'data.enc'), { recursive: true });
+    const inside = (await refuseSamePaths([{ flag: '--data', path: p('data.enc') }], [{ flag: '--out', path: p('alias/../data.enc/run') }]).catch((e: unknown) => e)) as Error;
+    expect(inside).toBeInstanceOf(NestedPathError);
+    expect(inside.message).toBe(`--out ${p('alias/../data.enc/run')} is inside the input --data ${p('data.enc')}: its files would land among --data's; choose an --out outside --data`);
+    const holds = (await refuseSamePaths([{ flag: '--config', path: p('real/c.yaml') }], [{ flag: '--out', path: p('alias') }]).catch((e: unknown) => e)) as Error;
+    expect(holds).toBeInstanceOf(NestedPathError);
+    expect(holds.message).toBe(`--out ${p('alias')} holds the input --config ${p('real/c.yaml')}: writing --out there would replace or mix with it; choose an --out that does not contain --config`);
+    await expect(refuseSamePaths([], [{ flag: '--out', path: p('data.enc') }, { flag: '--reject-file', path: p('data.enc/r.csv') }])).rejects.toThrow(
+      `--out ${p('data.enc')} holds --reject-file ${p('data.enc/r.csv')}`,
+    );
+    // Siblings and a name that merely starts like another are fine.
+    await expect(refuseSamePaths([{ flag: '--data', path: p('data.enc') }], [{ flag: '--out', path: p('data.enc2') }, { flag: '--x', path: p('data.encx/y') }])).resolves.toBeUndefined();
   });
 });
 

@@ -8,16 +8,41 @@ export interface NamedPath {
   path: string;
 }
 
-/** Two named paths that are one file: an output would overwrite an input, or two outputs each other. */
+/** Two named paths that are one file (or directory): an output would overwrite an input, or two outputs each other. */
 export class SamePathError extends Error {
   constructor(
     readonly first: NamedPath,
     readonly second: NamedPath,
     kind: 'input' | 'output',
+    noun: 'file' | 'directory' = 'file',
   ) {
     const what = kind === 'input' ? `would overwrite the input ${second.flag}` : `and ${second.flag} would overwrite each other`;
-    super(`${first.flag} ${first.path} is the same file as ${second.flag} ${second.path}: ${first.flag} ${what}; choose another output path`);
+    super(`${first.flag} ${first.path} is the same ${noun} as ${second.flag} ${second.path}: ${first.flag} ${what}; choose another output path`);
     this.name = 'SamePathError';
+  }
+}
+
+/**
+ * An output and an input (or two outputs) of which one lies inside the
+ * other: an output directory that holds an input (replacing the directory
+ * would delete it; writing into it mixes the two), or an output inside an
+ * input directory (it lands among the input's files).
+ */
+export class NestedPathError extends Error {
+  constructor(
+    readonly inner: NamedPath,
+    readonly outer: NamedPath,
+    /** Which of the two is the output (for two outputs: the outer one). */
+    output: 'inner' | 'outer',
+    kind: 'input' | 'output',
+  ) {
+    const role = kind === 'input' ? 'the input ' : '';
+    super(
+      output === 'outer'
+        ? `${outer.flag} ${outer.path} holds ${role}${inner.flag} ${inner.path}: writing ${outer.flag} there would replace or mix with it; choose an ${outer.flag} that does not contain ${inner.flag}`
+        : `${inner.flag} ${inner.path} is inside ${role}${outer.flag} ${outer.path}: its files would land among ${outer.flag}'s; choose an ${inner.flag} outside ${outer.flag}`,
+    );
+    this.name = 'NestedPathError';
   }
 }
 
@@ -32,21 +57,38 @@ async function realish(path: string): Promise<string> {
   }
 }
 
-/** What makes two paths one file: device and inode when it exists (hard links, symlinks, `./a` vs `a`), else its real path. */
-async function identity(path: string): Promise<string> {
+interface Identity {
+  /** What makes two paths one file: device and inode when it exists (hard links, symlinks, `./a` vs `a`), else its real path. */
+  id: string;
+  /** The real path, for telling whether one path lies inside another. */
+  real: string;
+  dir: boolean;
+}
+
+async function identity(path: string): Promise<Identity> {
+  const real = await realish(path);
   try {
     const s = await stat(path, { bigint: true });
-    return `inode:${s.dev}:${s.ino}`;
+    return { id: `inode:${s.dev}:${s.ino}`, real, dir: s.isDirectory() };
   } catch {
-    return `path:${await realish(path)}`;
+    return { id: `path:${real}`, real, dir: false };
   }
+}
+
+/** Whether real path `inner` lies strictly inside real path `outer`. */
+function isInside(inner: string, outer: string): boolean {
+  const rel = relative(outer, inner);
+  return rel !== '' && rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel);
 }
 
 /**
  * Refuses, before anything is read or written, a run whose outputs include
  * one of its inputs or name one file twice: `a.csv`, `./a.csv`, a symlink
- * to it and a hard link all count as the same file. Absent entries
- * (optional flags not given) are skipped. Inputs may repeat.
+ * to it and a hard link all count as the same file; directories likewise
+ * (`d`, `d/.`, `d/../d`, a symlink to `d`). An output that lies inside an
+ * input directory, or an output directory holding an input (or another
+ * output), is refused too. Absent entries (optional flags not given) are
+ * skipped. Inputs may repeat.
  */
 export async function refuseSamePaths(inputs: (NamedPath | undefined)[], outputs: (NamedPath | undefined)[]): Promise<void> {
   const ins = inputs.filter((p): p is NamedPath => p !== undefined);
@@ -54,10 +96,21 @@ export async function refuseSamePaths(inputs: (NamedPath | undefined)[], outputs
   const inIds = await Promise.all(ins.map((p) => identity(p.path)));
   const outIds = await Promise.all(outs.map((p) => identity(p.path)));
   for (const [k, out] of outs.entries()) {
-    const i = inIds.indexOf(outIds[k]!);
-    if (i >= 0) throw new SamePathError(out, ins[i]!, 'input');
-    const j = outIds.indexOf(outIds[k]!);
-    if (j < k) throw new SamePathError(outs[j]!, out, 'output');
+    const o = outIds[k]!;
+    const i = inIds.findIndex((x) => x.id === o.id);
+    if (i >= 0) throw new SamePathError(out, ins[i]!, 'input', o.dir ? 'directory' : 'file');
+    const j = outIds.findIndex((x) => x.id === o.id);
+    if (j < k) throw new SamePathError(outs[j]!, out, 'output', o.dir ? 'directory' : 'file');
+  }
+  for (const [k, out] of outs.entries()) {
+    const o = outIds[k]!;
+    for (const [i, inp] of ins.entries()) {
+      if (isInside(inIds[i]!.real, o.real)) throw new NestedPathError(inp, out, 'outer', 'input');
+      if (isInside(o.real, inIds[i]!.real)) throw new NestedPathError(out, inp, 'inner', 'input');
+    }
+    for (const [j, other] of outs.entries()) {
+      if (isInside(outIds[j]!.real, o.real)) throw new NestedPathError(other, out, 'outer', 'output');
+    }
   }
 }
 
@@ -73,8 +126,8 @@ export async function refuseInsideDirs(dirs: (NamedPath | undefined)[], outputs:
     const real = await realish(out.path);
     for (const dir of dirs) {
       if (dir === undefined) continue;
-      const rel = relative(await realish(dir.path), real);
-      if (rel === '' || (rel !== '..' && !rel.startsWith(`..${sep}`) && !isAbsolute(rel))) {
+      const outer = await realish(dir.path);
+      if (real === outer || isInside(real, outer)) {
         throw new Error(`${out.flag} ${out.path} is inside ${dir.flag} ${dir.path}, which is not for outputs; choose a path outside it`);
       }
     }
@@ -90,7 +143,7 @@ export async function samePathGroups(paths: (NamedPath | undefined)[]): Promise<
   const given = paths.filter((p): p is NamedPath => p !== undefined);
   const ids = await Promise.all(given.map((p) => identity(p.path)));
   const groups = new Map<string, NamedPath[]>();
-  given.forEach((p, i) => groups.set(ids[i]!, [...(groups.get(ids[i]!) ?? []), p]));
+  given.forEach((p, i) => groups.set(ids[i]!.id, [...(groups.get(ids[i]!.id) ?? []), p]));
   return [...groups.values()].filter((g) => g.length > 1);
 }
 

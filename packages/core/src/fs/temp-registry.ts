@@ -67,3 +67,17 @@ export function trackTemp(path: string): () => void {
 export function liveTemps(): string[] {
   return [...live];
 }
+
+/**
+ * Whether a process with this pid is running on this machine (EPERM: it
+ * is, under another user). What tells a temp or lock left by a killed
+ * process from one still being written.
+ */
+export function isProcessRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}

@@ -1,8 +1,9 @@
 import { existsSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { fitEncoders } from '../encode/fit.js';
+import { inspectFile } from '../inspect.js';
 import { withConnection, sqlString } from '../read/duckdb.js';
 import { tempDir } from '../testing/tmp.js';
 import { openDataset } from './open.js';
@@ -48,6 +49,15 @@ describe('bad input names file, line and column', () => {
     const file = await write('missing-col.csv', ['user_id,item_id,click,daction,buy', 'u1,i1,1,0,0']);
     await expect(readWith(file)).rejects.toThrow(`${file}, line 1 (header), column 'price': missing column`);
     await expect(fitEncoders(file, { labels: { buy: 'purchase' } })).rejects.toThrow(`${file}, line 1 (header), column 'purchase': missing column`);
+  });
+
+  it('stops at a directory given as the file, naming it (every reader: fitting, reading, inspecting)', async () => {
+    const dir = tmp('a-directory.csv');
+    await mkdir(dir);
+    const message = `${dir}: it is a directory, not a CSV, TSV or Parquet file`;
+    await expect(fitEncoders(dir)).rejects.toThrow(message);
+    await expect(readWith(dir)).rejects.toThrow(message);
+    await expect(inspectFile(dir)).rejects.toThrow(message);
   });
 
   it('stops at an empty file, and a header-only file', async () => {

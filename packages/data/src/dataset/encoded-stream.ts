@@ -30,7 +30,7 @@ export async function* encodedStream(file: string, encoders: Encoders, options: 
   const optional = encoders.columns(true).concat(encoders.extraColumns()).filter((c) => present.has(c));
   const select = [...new Set([...required, ...optional])];
   const index = new Map(select.map((c, i) => [c, i]));
-  const bad = new BadRows(table, options);
+  const bad = await BadRows.open(table, options);
   const scan = new TableScan(table, select, bad.policy === 'skip', undefined, numericColumns(encoders));
   const totalRows = totalOf(table);
   let rows = 0;

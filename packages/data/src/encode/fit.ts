@@ -44,7 +44,7 @@ export async function fitEncoders(
     else if (f.encoding.kind === 'vocabulary') counters.set(f.name, new CategoryCounter());
     if (f.kind === 'multiCategorical') longest.set(f.name, 1);
   }
-  const bad = new BadRows(table, options);
+  const bad = await BadRows.open(table, options);
   const numericCols = new Set([resolved.labels.click, ...resolved.labels.daction, resolved.labels.buy, ...resolved.fields.filter((f) => f.kind === 'numeric').map((f) => f.column)]);
   const scan = new TableScan(table, select, bad.policy === 'skip', undefined, numericCols);
   const totalRows = totalOf(table);

@@ -39,7 +39,7 @@ export async function importAliccpEncoded(
     ...features.map((n) => ({ name: rename(n), type: numeric.has(n) ? ('DOUBLE' as const) : ('VARCHAR' as const) })),
   ];
   const select = ['click', buyCol, ...features];
-  const bad = new BadRows(table, options);
+  const bad = await BadRows.open(table, options);
   const scan = new TableScan(table, select, bad.policy === 'skip');
   const totals = { rows: 0, clicks: 0, buys: 0 };
   let report: BadRowReport = { skipped: 0 };

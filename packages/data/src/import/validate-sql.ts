@@ -25,7 +25,7 @@ function sqlLiteral(s: string): string {
  * came from). The import then filters with the very same expression.
  */
 export async function validateRows(table: Table, rules: SqlRule[], options: BadRowOptions): Promise<BadRowReport> {
-  const bad = new BadRows(table, options);
+  const bad = await BadRows.open(table, options);
   const scan = new TableScan(table, ['problem'], bad.policy === 'skip', problemExpr(rules));
   for await (const chunk of scan.chunks()) {
     const problems = chunk.columns[0]!;

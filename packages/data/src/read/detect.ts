@@ -28,8 +28,11 @@ const UNSUPPORTED_EXT = /\.(bz2|xz|zip|lz4|7z|z|lzma|br|snappy)$/i;
 export async function detectFile(file: string): Promise<FileKind> {
   let size: number;
   try {
-    size = (await stat(file)).size;
-  } catch {
+    const s = await stat(file);
+    if (s.isDirectory()) throw new DataError({ file }, 'it is a directory, not a CSV, TSV or Parquet file');
+    size = s.size;
+  } catch (e) {
+    if (e instanceof DataError) throw e;
     throw new DataError({ file }, 'file not found');
   }
   if (size === 0) throw new DataError({ file }, 'empty file');

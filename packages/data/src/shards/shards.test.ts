@@ -1,7 +1,8 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { cp, mkdir, readdir, readFile, truncate, writeFile } from 'node:fs/promises';
+import { treeDigest } from '@esm2/core/testing';
+import { cp, mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../batch.js';
@@ -11,7 +12,7 @@ import { writeSynthetic } from '../synthetic/generate.js';
 import { tempDir } from '../testing/tmp.js';
 import { MANIFEST_FILE, type ShardsManifest } from './manifest.js';
 import { EncodedShards, openEncodedDataset } from './read.js';
-import { writeEncodedShards } from './write.js';
+import { checkEncodePaths, writeEncodedShards } from './write.js';
 import { rowsOf } from '../testing/rows.js';
 
 const tmp = await tempDir();
@@ -67,7 +68,52 @@ describe('writeEncodedShards', () => {
     await writeFile(join(other, 'notes.txt'), 'keep me');
     await expect(writeEncodedShards(parquet, encoders, other)).rejects.toThrow(`refusing to overwrite ${other}: it is a non-empty directory without manifest.json, not an encoded-shards directory`);
     expect(await readdir(other)).toEqual(['notes.txt']);
-    await expect(writeEncodedShards(parquet, encoders, dirname(parquet))).rejects.toThrow(`refusing to write ${dirname(parquet)}: the input ${parquet} is inside it`);
+    await expect(writeEncodedShards(parquet, encoders, dirname(parquet))).rejects.toThrow(`--out ${dirname(parquet)} holds the input --in ${parquet}`);
+  });
+
+  it('refuses an encoded directory holding anything it did not write, or whose manifest cannot be read, naming the file; nothing is touched', async () => {
+    const dir = tmp('foreign');
+    await writeEncodedShards(parquet, encoders, dir, { shards: 2 });
+    const cases: [string, string][] = [
+      ['history.json', 'history.json'],
+      ['best/model.json', 'best'],
+      ['shard-00000/notes.txt', 'shard-00000/notes.txt'],
+      ['shard-00002/features.price.bin', 'shard-00002'],
+      ['.hidden', '.hidden'],
+    ];
+    for (const [extra, named] of cases) {
+      await mkdir(dirname(join(dir, extra)), { recursive: true });
+      await writeFile(join(dir, extra), 'mine');
+      const before = await treeDigest(dir);
+      await expect(writeEncodedShards(parquet, encoders, dir), extra).rejects.toThrow(`refusing to overwrite ${dir}: it holds ${join(dir, named)}, which data encode did not write`);
+      await expect(checkEncodePaths({ input: parquet, out: dir }), extra).rejects.toThrow(`it holds ${join(dir, named)}`);
+      expect(await treeDigest(dir), extra).toEqual(before);
+      await rm(join(dir, named), { recursive: true });
+    }
+    // A symlink where a listed file belongs: not what encode wrote either.
+    const column = join(dir, 'shard-00000', 'labels.click.bin');
+    await rm(column);
+    await symlink(parquet, column);
+    await expect(writeEncodedShards(parquet, encoders, dir)).rejects.toThrow(`it holds ${column}, which data encode did not write`);
+    await rm(column);
+    const manifest = await readFile(join(dir, MANIFEST_FILE), 'utf8');
+    await writeFile(join(dir, MANIFEST_FILE), manifest.slice(0, 40));
+    await expect(writeEncodedShards(parquet, encoders, dir)).rejects.toThrow(`refusing to overwrite ${dir}: its manifest.json is not a readable esm2-encoded-shards manifest`);
+    await writeFile(join(dir, MANIFEST_FILE), manifest);
+    expect((await writeEncodedShards(parquet, encoders, dir)).rows).toBe(ROWS);
+  });
+
+  it('refuses a reject file (skip mode) that is the input, when fitting and when encoding, before reading a row', async () => {
+    const csv = tmp('with-bad-row.csv');
+    await writeSynthetic(csv, { rows: 50, seed: 9 });
+    await writeFile(csv, `${await readFile(csv, 'utf8')}1,1,1,1,1,1,1,1,1,t1,1.5,3.5,0,0,1\n`);
+    const before = await treeDigest(csv);
+    const alias = tmp('with-bad-row-link.csv');
+    await symlink(csv, alias);
+    await expect(fitEncoders(csv, undefined, { onBadRow: 'skip', rejectFile: alias })).rejects.toThrow(`--reject-file ${alias} is the same file as --in ${csv}`);
+    await expect(writeEncodedShards(csv, encoders, tmp('with-bad-row.enc'), { onBadRow: 'skip', rejectFile: alias })).rejects.toThrow(`--reject-file ${alias} is the same file as --in ${csv}`);
+    expect(await treeDigest(csv)).toEqual(before);
+    expect(existsSync(tmp('with-bad-row.enc'))).toBe(false);
   });
 
   it('replaces an earlier encoded directory whole, and a failure leaves the old one and no temporary directory', async () => {
