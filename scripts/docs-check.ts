@@ -86,7 +86,7 @@ export function runnableBlocks(text: string, file: string): Block[] {
 }
 
 /** JSON as people write it in docs: a value on one line when it fits in `width`, else one member per line. */
-export function compactJson(value: unknown, indent = '', width = 120): string {
+export function compactJson(value: unknown, indent = '', width = 130): string {
   const flat = JSON.stringify(value);
   if (value === null || typeof value !== 'object' || indent.length + flat.length <= width) return flat;
   const inner = indent + '  ';
@@ -107,6 +107,15 @@ function formatOutput(out: string): string {
       }
     })
     .join('\n');
+}
+
+function isJson(text: string): boolean {
+  try {
+    JSON.parse(text);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 const freePort = () =>
@@ -194,8 +203,8 @@ async function main(): Promise<void> {
           }
           const out = runBlock(code, scratch, where);
           if (b.region) {
-            const lang = /^\s*[[{]/.test(out) ? 'json' : '';
             const shown = formatOutput(out.replaceAll(`127.0.0.1:${port}`, '127.0.0.1:8080'));
+            const lang = isJson(shown) ? 'json' : '';
             replacements.push({ start: b.region.start, end: b.region.end, body: ['```' + lang, ...shown.split('\n'), '```'] });
           }
         }
