@@ -7,6 +7,9 @@
  *   <!-- runnable: background --> the block below is a server: started, waited
  *                                  for (its first http:// line), stopped at the
  *                                  end of its file;
+ *   <!-- runnable: shared-data --> the block reads ../shared/data (the samples
+ *                                  beside a clone on this project's machines):
+ *                                  skipped, saying so, where there is none;
  *   <!-- generated:NAME -->       after a runnable block (prose may come between,
  *   ```…```                       no other code block): what that block printed,
  *   <!-- /generated:NAME -->      as a fenced block (JSON pretty-printed
@@ -27,13 +30,15 @@
  * runs/ from a kept one instead of making it again.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, relative } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
+/** The data samples beside the clone (/work/shared/data next to /work/main). */
+const sharedData = join(root, '../shared/data');
 const write = process.argv.includes('--write');
 const tsx = join(root, 'node_modules/.bin/tsx');
 const BLOCK_TIMEOUT_MS = 300_000;
@@ -52,7 +57,7 @@ interface Block {
   /** Line of the opening fence (1-based), for messages. */
   line: number;
   code: string;
-  background: boolean;
+  kind?: 'background' | 'shared-data';
   /** The generated region right after the block, if any. */
   region?: { name: string; start: number; end: number };
 }
@@ -62,13 +67,13 @@ export function runnableBlocks(text: string, file: string): Block[] {
   const lines = text.split('\n');
   const blocks: Block[] = [];
   for (let i = 0; i < lines.length; i++) {
-    const mark = /^<!-- runnable(: background)? -->$/.exec(lines[i]!);
+    const mark = /^<!-- runnable(?:: (background|shared-data))? -->$/.exec(lines[i]!);
     if (!mark) continue;
     const open = i + 1;
     if (!/^```(sh|bash)$/.test(lines[open] ?? '')) throw new Error(`${file}:${i + 1}: <!-- runnable --> is not followed by a \`\`\`sh block`);
     const close = lines.findIndex((l, j) => j > open && l === '```');
     if (close < 0) throw new Error(`${file}:${open + 1}: unclosed code block`);
-    const block: Block = { line: open + 1, code: lines.slice(open + 1, close).join('\n'), background: mark[1] !== undefined };
+    const block: Block = { line: open + 1, code: lines.slice(open + 1, close).join('\n'), ...(mark[1] ? { kind: mark[1] as Block['kind'] } : {}) };
     // Its output region: the next generated marker, before any other code block (prose may come between).
     let next = close + 1;
     while (next < lines.length && !/^(```|<!-- runnable|<!-- generated:)/.test(lines[next]!)) next++;
@@ -176,7 +181,14 @@ pnpm esm2-train export --model $out/esm2 --onnx $out/esm2.onnx >/dev/null
 
 async function main(): Promise<void> {
   const docs = ['README.md', ...readdirSync(join(root, 'docs')).filter((f) => f.endsWith('.md')).sort().map((f) => `docs/${f}`)];
-  const scratch = mkdtempSync(join(tmpdir(), 'esm2-docs-check-'));
+  // The blocks run in scratch/clone, with scratch/shared/data the samples beside the clone, as in a checkout.
+  const top = mkdtempSync(join(tmpdir(), 'esm2-docs-check-'));
+  const scratch = join(top, 'clone');
+  mkdirSync(scratch);
+  if (existsSync(sharedData)) {
+    mkdirSync(join(top, 'shared'));
+    symlinkSync(sharedData, join(top, 'shared/data'));
+  }
   const t0 = performance.now();
   const seconds = () => ((performance.now() - t0) / 1000).toFixed(0);
   const changed: { file: string; text: string }[] = [];
@@ -196,8 +208,12 @@ async function main(): Promise<void> {
         for (const b of blocks) {
           const where = `${file}:${b.line}`;
           const code = b.code.replaceAll('8080', String(port));
-          console.log(`docs-check: ${where}${b.background ? ' (server)' : ''} [${seconds()} s]`);
-          if (b.background) {
+          console.log(`docs-check: ${where}${b.kind ? ` (${b.kind})` : ''} [${seconds()} s]`);
+          if (b.kind === 'shared-data' && !existsSync(sharedData)) {
+            console.log(`docs-check: ${where}: skipped, no ${sharedData}`);
+            continue;
+          }
+          if (b.kind === 'background') {
             servers.push(await startBackground(code, scratch, where));
             continue;
           }
@@ -230,8 +246,8 @@ async function main(): Promise<void> {
     console.error(`docs-check: FAILED: the generated samples in ${changed.map((c) => c.file).join(', ')} differ from what the code produces; run \`pnpm docs:samples\` and commit`);
     process.exitCode = 1;
   } finally {
-    if (process.env.KEEP === '1') console.log(`docs-check: kept ${relative(process.cwd(), scratch) || scratch}`);
-    else rmSync(scratch, { recursive: true, force: true });
+    if (process.env.KEEP === '1') console.log(`docs-check: kept ${top}`);
+    else rmSync(top, { recursive: true, force: true });
   }
 }
 
