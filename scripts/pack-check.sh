@@ -4,7 +4,8 @@
 # esm-only profile), checks what each tarball holds, installs the tarballs
 # into a scratch project outside the workspace, and there runs the CLIs and
 # every README's example (the ```js block after `<!-- example -->`),
-# verbatim. Any failure exits non-zero. KEEP=1 keeps the scratch directory.
+# verbatim, after type-checking each under `tsc --strict`. Any failure exits
+# non-zero. KEEP=1 keeps the scratch directory.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -97,10 +98,32 @@ example() {
   awk '/<!-- example -->/ { armed = 1; next } armed && /^```(js|javascript|ts)$/ { inside = 1; next } inside && /^```$/ { exit } inside { print }' "$readme" >"$out"
   [ -s "$out" ] || fail "$readme has no \`<!-- example -->\` block"
 }
+mkdir -p typed
 for dir in "${PUBLISHED[@]}"; do
   name=$(node -p "require('$root/$dir/package.json').name")
   file="example-${name#@esm2/}.mjs"
   example "$work/unpacked/$name/package/README.md" "$file"
+  cp "$file" "typed/${file%.mjs}.mts"
+done
+
+# Every example also type-checks under `tsc --strict` as a TypeScript module against the
+# installed packages' declarations (what a TypeScript user copying it gets); the
+# repository's TypeScript and @types/node, since the scratch project installs neither.
+step "tsc --strict: every README example against the installed packages' types"
+cat >typed/tsconfig.json <<JSON
+{
+  "compilerOptions": {
+    "strict": true, "noEmit": true, "target": "ES2022", "lib": ["ES2023"], "module": "NodeNext", "moduleResolution": "NodeNext",
+    "skipLibCheck": true, "types": ["node"], "typeRoots": ["$root/node_modules/@types"]
+  },
+  "include": ["*.mts"]
+}
+JSON
+run "$root/node_modules/.bin/tsc" -p typed || fail "a README example does not type-check under tsc --strict"
+
+for dir in "${PUBLISHED[@]}"; do
+  name=$(node -p "require('$root/$dir/package.json').name")
+  file="example-${name#@esm2/}.mjs"
   step "README example of $name ($file)"
   cat "$file"
   echo '---'

@@ -165,7 +165,7 @@ describe.skipIf('reason' in disk)('scoring onto a full disk (64 KiB tmpfs; the o
 describe('esm2-score (CLI)', () => {
   const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
   const run = (...args: string[]) =>
-    spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, INIT_CWD: fixture.dir } });
+    spawnSync(process.execPath, ['--import', 'tsx', cli, ...args], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, INIT_CWD: fixture.dir, npm_lifecycle_event: 'esm2-score' } });
 
   it('scores a file from a run directory, paths relative to where pnpm was started (INIT_CWD)', () => {
     const out = join(fixture.dir, 'cli.csv');

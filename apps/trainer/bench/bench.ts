@@ -25,7 +25,7 @@
  * they are skipped.
  *
  *   pnpm --filter @esm2/trainer bench            (or `pnpm bench` at the root; 300 k rows)
- *   BENCH_ROWS=2000000 pnpm --filter @esm2/trainer bench     (the README's figures)
+ *   BENCH_ROWS=2000000 pnpm --filter @esm2/trainer bench     (docs/performance.md's figures)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, open as openFile, rm, writeFile, type FileHandle } from 'node:fs/promises';

@@ -3,7 +3,7 @@ export { fit, type FitOptions, type FitResult } from './api.js';
 export { BACKEND_NAMES, DEFAULT_BACKEND, type BackendName } from './train/engines.js';
 export type { FitConfigFile } from './train/fit-config.js';
 export type { LoopReporter } from './train/loop.js';
-export type { EpochRecord, FitSettings, LoopPosition } from './train/settings.js';
+export type { EpochMetrics, EpochRecord, FitSettings, LoopPosition } from './train/settings.js';
 export { runCompare, gatherComparison, type CompareOptions, type CellInfo, type GatheredModel } from './compare/run.js';
 export { parseVariants, type CompareEntry } from './compare/spec.js';
 export { readLabels, readScores, readUsers, type SavedLabels, type SavedScores } from './compare/scores.js';

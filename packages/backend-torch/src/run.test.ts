@@ -9,6 +9,7 @@ import {
   interpret,
   MODEL_NAMES,
   OP_NAMES,
+  paramTensors,
   type Graph,
   type HostTensor,
   type ModelConfigInput,
@@ -51,7 +52,7 @@ const checks: Check[] = [];
 const ran = new Map<string, { ops: Set<string>; checks: Check[] }>();
 const tensorsOf = (feeds: Record<string, HostTensor>, graph: Graph, weights: Weights): Record<string, HostTensor> => ({
   ...feeds,
-  ...Object.fromEntries(graph.params.map((p) => [p.name, { shape: p.type.shape as number[], data: weights.get(p.name)! }])),
+  ...paramTensors(graph, weights),
 });
 function add(group: string, check: Check) {
   checks.push(check);

@@ -20,7 +20,7 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 function cli(...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((done) => {
-    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: trainerDir, env: { ...process.env, INIT_CWD: dir }, timeout: 120_000 }, (_err, stdout, stderr) =>
+    const child = execFile(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], { cwd: trainerDir, env: { ...process.env, INIT_CWD: dir, npm_lifecycle_event: 'esm2-train' }, timeout: 120_000 }, (_err, stdout, stderr) =>
       done({ status: child.exitCode, stdout, stderr }),
     );
   });

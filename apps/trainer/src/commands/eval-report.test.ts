@@ -62,7 +62,7 @@ describe('fit records what the report charts in history.json', () => {
       expect(Object.keys(h.train_losses).sort()).toEqual(['loss', 'loss_ctavr', 'loss_ctcvr', 'loss_ctr']);
       expect(h.train_loss).toBe(h.train_losses.loss);
       const logloss = h.logloss as Record<string, number>;
-      for (const task of ['ctr', 'ctavr', 'cvr', 'ctcvr']) {
+      for (const task of ['ctr', 'ctavr', 'cvr', 'ctcvr'] as const) {
         expect(logloss[task]).toBeGreaterThan(0);
         expect(h[`${task}_auc`]).toBeTypeOf('number');
       }

@@ -65,14 +65,17 @@ describe('esm2-train export', () => {
     expect((await readOnnxInfo(out)).source).toBe('demo/best');
   });
 
-  it('resolves relative paths against the directory pnpm was started from (INIT_CWD)', async () => {
-    const saved = process.env.INIT_CWD;
+  it('resolves relative paths against the directory pnpm was started from (INIT_CWD, under the root esm2-train script)', async () => {
+    const saved = { init: process.env.INIT_CWD, event: process.env.npm_lifecycle_event };
     process.env.INIT_CWD = dir;
+    process.env.npm_lifecycle_event = 'esm2-train';
     try {
       await exportCli('--model', 'runs/demo', '--onnx', 'relative.onnx', '--no-verify');
     } finally {
-      if (saved === undefined) delete process.env.INIT_CWD;
-      else process.env.INIT_CWD = saved;
+      if (saved.init === undefined) delete process.env.INIT_CWD;
+      else process.env.INIT_CWD = saved.init;
+      if (saved.event === undefined) delete process.env.npm_lifecycle_event;
+      else process.env.npm_lifecycle_event = saved.event;
     }
     expect(existsSync(join(dir, 'relative.onnx'))).toBe(true);
   });
@@ -322,7 +325,7 @@ describe('export of a model trained by esm2-train fit', () => {
     const fit = spawnSync(
       process.execPath,
       ['--import', 'tsx', 'src/cli.ts', 'fit', '--data', 'train.csv', '--model', 'esm2', '--out', 'runs/trained', '--epochs', '1', '--batch-size', '100', '--towers', '16,8', '--embedding-dim', '4', '--lr', '0.01'],
-      { cwd: trainerDir, env: { ...process.env, ESM2_TFJS_BACKEND: 'cpu', INIT_CWD: dir }, encoding: 'utf8', timeout: 120_000 },
+      { cwd: trainerDir, env: { ...process.env, ESM2_TFJS_BACKEND: 'cpu', INIT_CWD: dir, npm_lifecycle_event: 'esm2-train' }, encoding: 'utf8', timeout: 120_000 },
     );
     expect(fit.status, fit.stderr).toBe(0);
     const out = join(dir, 'trained.onnx');

@@ -16,12 +16,12 @@ export interface CliExit {
 
 /**
  * esm2-train as a user runs it, in its own process (tsx, like `pnpm
- * esm2-train`), with relative paths meaning `cwd` (INIT_CWD).
+ * esm2-train`), with relative paths meaning `cwd` (INIT_CWD under the root script).
  */
 export function spawnCli(args: string[], cwd: string, env: Record<string, string> = {}): { child: ChildProcess; done: Promise<CliExit> } {
   const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli.ts', ...args], {
     cwd: trainerDir,
-    env: { ...process.env, ...env, INIT_CWD: cwd },
+    env: { ...process.env, ...env, INIT_CWD: cwd, npm_lifecycle_event: 'esm2-train' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';

@@ -44,7 +44,7 @@ export const defaultWorkers = (): number => availableParallelism();
 export type BackendName = keyof typeof LOADERS;
 export const BACKEND_NAMES = Object.keys(LOADERS) as BackendName[];
 
-/** The ONNX Runtime engine: ~100× tfjs-cpu, parity-tested against it (engine-parity.test.ts). */
+/** The ONNX Runtime engine: far faster than tfjs-cpu (docs/performance.md has the bench's figures), parity-tested against it (engine-parity.test.ts). */
 export const DEFAULT_BACKEND: BackendName = 'onnx';
 
 /** `name` if it is a backend, else an error listing them (no module is loaded). */

@@ -1,4 +1,4 @@
-import { DEFAULT_OPTIMIZER } from '@esm2/core';
+import { DEFAULT_OPTIMIZER, parseModelConfig } from '@esm2/core';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,8 +95,13 @@ describe('fit config schema', () => {
     expect(Object.keys(cfg)).toEqual(['model', 'optimizer', 'data', 'train']);
     const s = resolveFitSettings({ data: 'train.csv', valid: 'valid.csv' }, cfg, defaults);
     expect(s.model).toMatchObject({ model: 'esm2', towers: [256, 128, 64], embeddingDim: 16, lossWeights: { ctr: 1, ctavr: 1, ctcvr: 1 } });
+    // It says it shows the defaults: every model key is core's (the model itself has none), and `task`, which does nothing, is left out.
+    const { task: _task, ...modelDefaults } = parseModelConfig({ model: 'esm2' });
+    expect(cfg.model).toEqual(modelDefaults);
+    expect(cfg.optimizer).toEqual(DEFAULT_OPTIMIZER);
     expect(s.optimizer).toEqual(DEFAULT_OPTIMIZER);
-    expect(s.data?.labels).toEqual({ click: 'click', daction: ['cart', 'fav'], buy: 'buy' });
+    // The columns of `esm2-train data generate` (src/examples/examples.test.ts trains with it on them).
+    expect(s.data?.labels).toEqual({ click: 'click', daction: 'daction', buy: 'buy' });
     expect([s.epochs, s.batchSize, s.seed, s.shuffleBuffer, s.backend]).toEqual([FIT_DEFAULTS.epochs, FIT_DEFAULTS.batchSize, FIT_DEFAULTS.seed, FIT_DEFAULTS.shuffleBuffer, 'onnx']);
     expect(s.earlyStop).toEqual({ metric: 'logloss', patience: FIT_DEFAULTS.patience });
     expect(s.selectBy).toBe('logloss');

@@ -79,17 +79,8 @@ export const FIT_DEFAULTS = {
   interaction: MODEL_DEFAULTS.interaction,
   crossLayers: MODEL_DEFAULTS.crossLayers,
   lossWeights: MODEL_DEFAULTS.lossWeights,
-  /**
-   * Calibrated starts (issue 11): the output biases at the logit of the training
-   * data's base rates. On 2 M generated rows × 3 seeds, best epoch by the summed
-   * validation logloss (epoch 1 in every run), against the paper's zero start:
-   * ESM2 test CTR AUC 0.6880 vs 0.6849, CVR 0.654 vs 0.646, CTCVR 0.763 vs 0.753
-   * (199 test purchases), PCOC CTCVR 0.91 vs 1.29; ESMM likewise. Chosen by CTCVR
-   * AUC instead, the calibrated start lost (its noisy peak moved to epoch 2,
-   * where CTR had already fallen) — hence selectBy above. `--init paper` (or
-   * compare --paper) is the paper's start.
-   */
-  init: 'calibrated',
+  /** Calibrated starts (issue 11): core's model default, where the measurement behind it is. `--init paper` (or compare --paper) is the paper's start. */
+  init: MODEL_DEFAULTS.init,
   embeddingLr: DEFAULT_OPTIMIZER.embeddingLr,
   embeddingL2: DEFAULT_OPTIMIZER.embeddingL2,
 } as const;
@@ -178,7 +169,7 @@ export function resolveFitSettings(flags: FitFlags, config: FitConfigFile, defau
     ...(flags.interaction !== undefined ? { interaction: flags.interaction } : {}),
     ...(flags.crossLayers !== undefined ? { crossLayers: flags.crossLayers } : {}),
     ...(flags.lossWeights ? { lossWeights: flags.lossWeights } : {}),
-    init: flags.init ?? cfg.model?.init ?? FIT_DEFAULTS.init,
+    ...(flags.init !== undefined ? { init: flags.init } : {}),
   });
   // The weights the model's loss uses (ESMM has no CTAVR loss; the DNNs none of these): all zero, nothing would be learnt.
   const w = model.lossWeights;

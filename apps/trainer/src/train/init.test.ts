@@ -126,7 +126,7 @@ describe("init 'calibrated': the first predictions average the training data's b
   it("refuses a calibrated start without base rates, and leaves the paper's start at zero biases", () => {
     const model = buildModel(encoders.schema, { model: 'esmm', init: 'calibrated' });
     expect(() => initialWeights(model, 1, undefined)).toThrow(/base rates/);
-    const paper = buildModel(encoders.schema, { model: 'esmm' });
+    const paper = buildModel(encoders.schema, { model: 'esmm', init: 'paper' });
     const w = initialWeights(paper, 1, encoders.baseRates);
     expect([...w.get('ctr/out/b')!, ...w.get('cvr/out/b')!]).toEqual([0, 0]);
   });

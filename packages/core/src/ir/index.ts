@@ -4,7 +4,7 @@ export { typecheck, inferType, GraphTypeError } from './typecheck.js';
 export { interpret, InterpretError, type InterpretOptions } from './interpret.js';
 export { pruneGraph, neededValues } from './prune.js';
 export { printGraph } from './print.js';
-export { initWeights } from './init.js';
+export { initWeights, paramTensors } from './init.js';
 export { pairCount, symmetricPairIndex, typeRules, upperTrianglePairs } from './ops.js';
 export { broadcastDims, concreteShape, formatType, sameDims, sizeOf } from './shape.js';
 export type { HostTensor, Weights } from './tensor.js';

@@ -1,6 +1,6 @@
 import { hashString, mulberry32, normalSampler } from '../random.js';
 import { sizeOf } from './shape.js';
-import type { Weights } from './tensor.js';
+import type { HostTensor, Weights } from './tensor.js';
 import type { Graph, Param } from './types.js';
 
 function initOne(param: Param, seed: number): Float32Array {
@@ -35,4 +35,22 @@ function initOne(param: Param, seed: number): Float32Array {
 /** Fresh parameter values for a graph, reproducible from `seed`. */
 export function initWeights(graph: Graph, seed: number): Weights {
   return new Map(graph.params.map((p) => [p.name, initOne(p, seed)]));
+}
+
+/**
+ * The graph's parameters as host tensors under their names, shaped as
+ * declared: what runners that take every tensor by name (the torch backend's
+ * runTorchGraph) want beside the feeds. A parameter without a value, or with
+ * a value of another size, is an error naming it.
+ */
+export function paramTensors(graph: Graph, weights: ReadonlyMap<string, Float32Array>): Record<string, HostTensor> {
+  const out: Record<string, HostTensor> = {};
+  for (const p of graph.params) {
+    const shape = p.type.shape as number[];
+    const data = weights.get(p.name);
+    if (!data) throw new Error(`param '${p.name}' has no value`);
+    if (data.length !== sizeOf(shape)) throw new Error(`param '${p.name}' has ${data.length} values for shape [${shape.join(',')}]`);
+    out[p.name] = { shape, data };
+  }
+  return out;
 }
