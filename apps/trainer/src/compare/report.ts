@@ -1,6 +1,6 @@
 import { esm2Curves, writeReport, type RenderedReport, type ReportInput, type ReportModel, type ReportRun } from '@esm2/report';
 import { join } from 'node:path';
-import type { GatheredComparison } from './run.js';
+import type { GatheredComparison } from './gathered.js';
 import { readLabels, readScores, savedColumn } from './scores.js';
 import { differenceReading, type Comparison, type Difference } from './summary.js';
 

@@ -13,7 +13,7 @@ import type { LoopReporter } from '../train/loop.js';
 import { runPaths } from '../train/run-dir.js';
 import { sameDataWarnings } from '../train/same-data.js';
 import { readHistory } from '../train/history.js';
-import type { EpochRecord } from '../train/settings.js';
+import type { GatheredComparison, GatheredModel } from './gathered.js';
 import { writeComparisonReport } from './report.js';
 import { LABELS_FILE, labelsDamage, labelsPath, readLabels, readScores, readUsers, saveTestPass, scoresDamage, scoresPath, usersPath } from './scores.js';
 import { cellName, checkEntryName, checkSeeds, type CompareEntry, type LossWeights } from './spec.js';
@@ -476,27 +476,6 @@ function testScores(out: string, models: Record<string, GatheredModel>): TestSco
       return run && readScores(scoresPath(run.dir), rows);
     },
   };
-}
-
-/** Everything a report needs of one model: its runs' test metrics, training histories and run directories. */
-export interface GatheredModel {
-  model: string;
-  runs: {
-    seed: number;
-    dir: string;
-    metrics: Esm2Metrics;
-    settings: Record<string, unknown>;
-    history?: EpochRecord[];
-    /** The cell's test predictions (readScores(scores, metrics.rows)), for ROC and calibration curves; absent in cells made before they were kept. */
-    scores?: string;
-  }[];
-}
-
-/** What gatherComparison reads: the finished cells by model or variant, and the test labels file. */
-export interface GatheredComparison {
-  models: Record<string, GatheredModel>;
-  /** `<dir>/test-labels.f32` (click, buy), absent when no cell has written it. */
-  labels?: string;
 }
 
 /**

@@ -12,20 +12,7 @@ import { adamScalars } from './adam.js';
 import { buildTrainStep, trainStepNames as N, type DenseSlot, type TrainStep } from './train-step.js';
 import { buildShardedStep, type ShardedStep } from './sharded-step.js';
 import { denseState, memory, runnerPool, type DenseState, type ShardPool, type ShardPoolFactory } from './shard-pool.js';
-
-/**
- * Runs one compiled graph; f32 feeds in, f32/f64 arrays out. Outputs named
- * in `into` are written into those caller-owned buffers (and returned as
- * them), so a training loop can double-buffer its state instead of
- * allocating megabytes per step.
- */
-export interface GraphRunner {
-  run(feeds: Record<string, HostTensor>, outputs: string[], into?: Record<string, Float32Array>): Promise<Record<string, Float32Array | Float64Array>>;
-  release?(): void;
-}
-
-/** How a backend turns an IR graph (no params: everything is an input) into a runner. */
-export type GraphCompiler = (graph: Graph) => Promise<GraphRunner>;
+import type { GraphCompiler, GraphRunner } from './compiler.js';
 
 /** The interpreter as a compiler: the oracle engine every compiled engine is compared with. */
 export const interpretCompiler: GraphCompiler = (graph) =>

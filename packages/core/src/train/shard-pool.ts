@@ -1,7 +1,7 @@
 import type { OptimizerConfig } from '../engine.js';
 import type { HostTensor } from '../ir/tensor.js';
 import { adamScalars, clipScale } from './adam.js';
-import type { GraphCompiler } from './host-engine.js';
+import type { GraphCompiler } from './compiler.js';
 import { shardedStepNames as S, type ShardedStep } from './sharded-step.js';
 import { trainStepNames as N } from './train-step.js';
 

@@ -1,6 +1,9 @@
 import { z } from 'zod';
 import { zodProblems } from '../zod-problems.js';
-import { INTERACTIONS } from './interaction.js';
+
+/** The interaction modules a model config may choose (`interaction`). */
+export const INTERACTIONS = ['none', 'dot', 'cross'] as const;
+export type Interaction = (typeof INTERACTIONS)[number];
 
 export const MODEL_NAMES = ['esm2', 'esmm', 'dnn', 'dnn-os'] as const;
 export type ModelName = (typeof MODEL_NAMES)[number];

@@ -22,7 +22,7 @@ export { composeEsm2, buildEsm2 } from './esm2.js';
 export { buildEsmm } from './esmm.js';
 export { buildDnn } from './dnn.js';
 export { composeSharedEmbedding } from './embedding.js';
-export { INTERACTIONS, type Interaction } from './interaction.js';
+export { INTERACTIONS, type Interaction } from './config.js';
 export { checkModelSize, MAX_PARAM_ELEMENTS } from './size.js';
 export { calibrateTowerBiases, calibratedLogit, mlpTower, RATE_CLAMP, towerBias } from './tower.js';
 export { INIT_MODES, MAX_WIDTH, MODEL_NAMES, modelConfigSchema, parseModelConfig, type ModelConfig, type ModelConfigInput, type ModelName } from './config.js';

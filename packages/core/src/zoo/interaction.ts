@@ -1,10 +1,6 @@
 import { ops, type GraphBuilder, type Value } from '../ir/builder.js';
 import type { ModelConfig } from './config.js';
 
-/** The interaction modules a model config may choose (`interaction`). */
-export const INTERACTIONS = ['none', 'dot', 'cross'] as const;
-export type Interaction = (typeof INTERACTIONS)[number];
-
 /** One field's representation as the shared embedding produced it, [batch, width]. */
 export interface FieldPart {
   /** The schema field's name, or `numeric` for the projection of all numeric features. */
