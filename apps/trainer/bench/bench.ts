@@ -32,7 +32,7 @@ import { mkdir, mkdtemp, open as openFile, rm, writeFile, type FileHandle } from
 import { availableParallelism, endianness, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel, DEFAULT_OPTIMIZER, initWeights, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
+import { buildModel, DEFAULT_OPTIMIZER, initWeights, pythonPath, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
 import { openblasCoretype, torchInfo, trainTorchEpochs, type TorchLaunch } from '@esm2/backend-torch';
@@ -62,8 +62,8 @@ const ROWS = Number(process.env.BENCH_ROWS ?? 300_000);
 const BATCH = 1024;
 /** The onnx epochs' shuffle, which the PyTorch anchor's batches follow too. */
 const SHUFFLE = { seed: 1, buffer: 100_000 };
-/** Debian's python3 (python3-torch); BENCH_PYTHON points elsewhere. */
-const PYTHON = process.env.BENCH_PYTHON ?? '/usr/bin/python3';
+/** The PyTorch anchor's python: BENCH_PYTHON, else the one the torch backend runs (ESM2_PYTHON, else Debian's python3 with python3-torch). */
+const PYTHON = pythonPath(process.env.BENCH_PYTHON);
 
 const fitBenchEncoders = (file: string): Promise<Encoders> => fitEncoders(file, { numeric: ['price', 'item_rating'], multi: ['user_tags'], userField: 'user_id' });
 

@@ -5,10 +5,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand, type DType, type Graph, type HostTensor, type Weights } from '@esm2/core';
+import { pythonPath, runCommand, type DType, type Graph, type HostTensor, type Weights } from '@esm2/core';
 
-/** Debian's interpreter, where `apt-get install python3-torch` puts torch (a venv's python would not see it). */
-export const DEFAULT_PYTHON = '/usr/bin/python3';
+/** Debian's interpreter (where `apt-get install python3-torch` puts torch), kept here for the package's API. */
+export { DEFAULT_PYTHON } from '@esm2/core';
 
 /** The Python package's directory, shipped beside the build (`python/` is a sibling of both `src/` and `dist/`). */
 export const PYTHON_DIR = fileURLToPath(new URL('../python', import.meta.url));
@@ -81,7 +81,7 @@ export interface TorchRunOptions extends TorchOptions {
 
 /** The python runs use: the option, else ESM2_PYTHON, else Debian's /usr/bin/python3. */
 export function torchPython(options: TorchOptions = {}): string {
-  return options.python ?? process.env.ESM2_PYTHON ?? DEFAULT_PYTHON;
+  return pythonPath(options.python);
 }
 
 /** A tensor of a request: its raw file (relative to the request directory), dtype and shape. */

@@ -3,10 +3,10 @@ import { watch } from 'node:fs';
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { leftoverDirs, liveTemps, mulberry32 } from '@esm2/core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_PYTHON, leftoverDirs, liveTemps, mulberry32 } from '@esm2/core';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evaluateGbdt, predictGbdt, readGbdtMeta, trainGbdt } from './gbdt.js';
-import { DEFAULT_PYTHON, XgboostMissingError } from './python.js';
+import { XgboostMissingError } from './python.js';
 import { batchesOf, SCHEMA, xgboostTestsRun, type Row } from './test-support/xgboost.js';
 
 let dir: string;
@@ -152,12 +152,26 @@ describe.runIf(xgboostTestsRun())('the GBDT baseline with XGBoost', () => {
 });
 
 describe('a missing XGBoost', () => {
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+
   it('names the package to install when the python cannot be run', async () => {
     const outDir = join(dir, 'no-python');
     const training = trainGbdt({ schema: SCHEMA, train: batchesOf(TINY, 24), outDir, python: join(dir, 'no-such-python3') });
     await expect(training).rejects.toThrow(XgboostMissingError);
     await expect(training).rejects.toThrow(/no-such-python3 \(ENOENT\); install it with: apt-get install python3-xgboost/);
     await expect(readdir(outDir)).rejects.toThrow(/ENOENT/);
+  });
+
+  it('runs the python ESM2_PYTHON names when no python is given, and a given one over it', async () => {
+    vi.stubEnv('ESM2_PYTHON', join(dir, 'esm2-python-missing'));
+    const fromEnv = trainGbdt({ schema: SCHEMA, train: batchesOf(TINY, 24), outDir: join(dir, 'env-python') });
+    await expect(fromEnv).rejects.toThrow(XgboostMissingError);
+    await expect(fromEnv).rejects.toThrow(`cannot run ${join(dir, 'esm2-python-missing')} (ENOENT)`);
+    await expect(readdir(join(dir, 'env-python'))).rejects.toThrow(/ENOENT/);
+    const given = trainGbdt({ schema: SCHEMA, train: batchesOf(TINY, 24), outDir: join(dir, 'given-python'), python: join(dir, 'given-python-missing') });
+    await expect(given).rejects.toThrow(`cannot run ${join(dir, 'given-python-missing')} (ENOENT)`);
   });
 
   it('names the package to install when python runs but cannot import xgboost', async () => {

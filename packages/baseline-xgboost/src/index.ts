@@ -14,4 +14,5 @@ export {
   type TrainGbdtOptions,
 } from './gbdt.js';
 export { batchMatrix, gbdtColumns, type GbdtColumn } from './matrix.js';
-export { DEFAULT_PYTHON, INSTALL_HINT, XgboostMissingError, XgboostRunError } from './python.js';
+export { INSTALL_HINT, XgboostMissingError, XgboostRunError } from './python.js';
+export { DEFAULT_PYTHON } from '@esm2/core';

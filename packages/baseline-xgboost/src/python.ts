@@ -1,8 +1,5 @@
-import { runCommand } from '@esm2/core';
+import { pythonPath, runCommand } from '@esm2/core';
 import { fileURLToPath } from 'node:url';
-
-/** Debian's interpreter, where `apt-get install python3-xgboost` puts XGBoost (a venv's python would not see it). */
-export const DEFAULT_PYTHON = '/usr/bin/python3';
 
 /** The script shipped beside the build (`python/` is a sibling of both `src/` and `dist/`). */
 export const SCRIPT = fileURLToPath(new URL('../python/xgb_baseline.py', import.meta.url));
@@ -49,7 +46,7 @@ export interface RunOptions {
  * until the round ends).
  */
 export async function runScript(jobPath: string, what: string, options: RunOptions = {}): Promise<unknown> {
-  const python = options.python ?? DEFAULT_PYTHON;
+  const python = pythonPath(options.python);
   let stdout = '';
   const exit = await runCommand(python, [SCRIPT, jobPath], {
     signal: options.signal,

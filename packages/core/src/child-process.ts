@@ -55,3 +55,11 @@ export async function runCommand(command: string, args: readonly string[], optio
   if (aborted !== undefined) throw aborted;
   return { ...exit, stderr };
 }
+
+/** Debian's interpreter, where `apt-get install python3-torch python3-xgboost` puts torch and XGBoost (a venv's python would not see them). */
+export const DEFAULT_PYTHON = '/usr/bin/python3';
+
+/** The python the Python helpers (GBDT baseline, torch backend, bench) run: `explicit`, else ESM2_PYTHON, else DEFAULT_PYTHON. */
+export function pythonPath(explicit?: string): string {
+  return explicit ?? process.env.ESM2_PYTHON ?? DEFAULT_PYTHON;
+}

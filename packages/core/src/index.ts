@@ -16,4 +16,4 @@ export * from './engine.js';
 export * from './autodiff/index.js';
 export * from './train/index.js';
 export { startModuleWorker, type ModuleResolver } from './worker-thread.js';
-export { runCommand, type CommandExit, type RunCommandOptions } from './child-process.js';
+export { DEFAULT_PYTHON, pythonPath, runCommand, type CommandExit, type RunCommandOptions } from './child-process.js';

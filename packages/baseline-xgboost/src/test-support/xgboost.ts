@@ -1,18 +1,19 @@
 import { spawnSync } from 'node:child_process';
 import type { FeatureSchema } from '@esm2/core';
 import type { Batch } from '@esm2/data';
-import { DEFAULT_PYTHON } from '../python.js';
+import { pythonPath } from '@esm2/core';
 
 /**
  * Whether the XGBoost tests run: always under CI=true (a missing XGBoost
- * then fails them, naming the package), elsewhere only when Debian's
- * python3-xgboost is importable (else they skip, saying why).
+ * then fails them, naming the package), elsewhere only when the python
+ * runs use (pythonPath(): ESM2_PYTHON, else Debian's) imports XGBoost (else they skip, saying why).
  */
 export function xgboostTestsRun(): boolean {
-  const probe = spawnSync(DEFAULT_PYTHON, ['-c', 'import xgboost'], { encoding: 'utf8' });
+  const python = pythonPath();
+  const probe = spawnSync(python, ['-c', 'import xgboost'], { encoding: 'utf8' });
   if (probe.status === 0) return true;
   if (process.env.CI === 'true') return true;
-  console.warn(`skipping the XGBoost tests: ${DEFAULT_PYTHON} cannot import xgboost (apt-get install python3-xgboost); under CI=true they fail instead`);
+  console.warn(`skipping the XGBoost tests: ${python} cannot import xgboost (apt-get install python3-xgboost); under CI=true they fail instead`);
   return false;
 }
 
