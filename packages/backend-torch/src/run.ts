@@ -5,7 +5,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { runCommand, type DType, type Graph, type HostTensor, type Weights } from '@esm2/core';
+import { type DType, type Graph, type HostTensor, type Weights } from '@esm2/core';
+import { runCommand } from '@esm2/core/node';
 
 /** Debian's interpreter, where `apt-get install python3-torch` puts torch (a venv's python would not see it). */
 export const DEFAULT_PYTHON = '/usr/bin/python3';

@@ -1,4 +1,4 @@
-import { runCommand } from '@esm2/core';
+import { runCommand } from '@esm2/core/node';
 import { fileURLToPath } from 'node:url';
 
 /** Debian's interpreter, where `apt-get install python3-xgboost` puts XGBoost (a venv's python would not see it). */
