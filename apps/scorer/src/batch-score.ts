@@ -1,4 +1,4 @@
-import { artifactInputs, refuseSamePaths, type NamedPath } from '@esm2/core';
+import { artifactInputs, refuseSamePaths, type NamedPath } from '@esm2/core/node';
 import { BadValueError, Encoders, batchToFeeds, openDataset, rejectFileFor, writeTable, type Batch, type OutputColumn, type OnBadRow } from '@esm2/data';
 import { concatFeeds, type Feeds, type Scores } from './feeds.js';
 import { formatFloat32 } from './float-format.js';

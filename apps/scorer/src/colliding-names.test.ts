@@ -1,7 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifactFromModel, buildModel, initWeights, writeArtifact } from '@esm2/core';
+import { artifactFromModel, buildModel, initWeights } from '@esm2/core';
+import { writeArtifact } from '@esm2/core/node';
 import { Encoders, fitEncoders } from '@esm2/data';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalScorer } from './local-scorer.js';

@@ -1,7 +1,8 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { artifactToModelProto, encodeModel, parseExportMetadata, readVerifiedOnnx, tritonModelFile, type OnnxModelInfo } from '@esm2/backend-onnx';
-import { MODEL_FILE, PREDICTION_NAMES, buildModel, locateArtifact, pruneGraph, readArtifact, type Graph, type PredictionName } from '@esm2/core';
+import { MODEL_FILE, PREDICTION_NAMES, buildModel, pruneGraph, type Graph, type PredictionName } from '@esm2/core';
+import { locateArtifact, readArtifact } from '@esm2/core/node';
 import { encodersForSchema, type Encoders } from '@esm2/data';
 
 /** Where workers load the ONNX model from: the file (external data beside it) or bytes compiled in memory. */

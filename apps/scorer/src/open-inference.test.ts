@@ -1,5 +1,5 @@
 import { exportArtifactToTriton } from '@esm2/backend-onnx';
-import { readArtifact } from '@esm2/core';
+import { readArtifact } from '@esm2/core/node';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LocalScorer } from './local-scorer.js';

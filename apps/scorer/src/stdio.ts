@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Readable, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
-import { trackTemp } from '@esm2/core';
+import { trackTemp } from '@esm2/core/node';
 import { csvCell, type OutputColumn } from '@esm2/data';
 import type { PredictionSink, RowChunks } from './batch-score.js';
 

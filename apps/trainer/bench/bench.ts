@@ -32,7 +32,8 @@ import { mkdir, mkdtemp, open as openFile, rm, writeFile, type FileHandle } from
 import { availableParallelism, endianness, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel, DEFAULT_OPTIMIZER, initWeights, pythonPath, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
+import { buildModel, DEFAULT_OPTIMIZER, initWeights, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
+import { pythonPath } from '@esm2/core/node';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
 import { openblasCoretype, torchInfo, trainTorchEpochs, type TorchLaunch } from '@esm2/backend-torch';

@@ -1,4 +1,5 @@
-import { readArtifact, writeArtifact, type Esm2Metrics } from '@esm2/core';
+import { type Esm2Metrics } from '@esm2/core';
+import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { importUserBehavior, writeSynthetic, type EncodersJSON } from '@esm2/data';
 import { Command } from 'commander';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

@@ -1,4 +1,5 @@
-import { buildModel, checkModelSize, MODEL_FILE, refuseSamePaths, type Esm2Metrics, type ModelConfig } from '@esm2/core';
+import { buildModel, checkModelSize, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
+import { refuseSamePaths } from '@esm2/core/node';
 import { DataError, encodersForSchema, fitEncoders, type Encoders } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { totalmem } from 'node:os';

@@ -1,4 +1,5 @@
-import { artifactFromModel, readArtifact, writeArtifact } from '@esm2/core';
+import { artifactFromModel } from '@esm2/core';
+import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

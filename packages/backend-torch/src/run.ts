@@ -5,10 +5,11 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { pythonPath, runCommand, type DType, type Graph, type HostTensor, type Weights } from '@esm2/core';
+import { type DType, type Graph, type HostTensor, type Weights } from '@esm2/core';
+import { pythonPath, runCommand } from '@esm2/core/node';
 
 /** Debian's interpreter (where `apt-get install python3-torch` puts torch), kept here for the package's API. */
-export { DEFAULT_PYTHON } from '@esm2/core';
+export { DEFAULT_PYTHON } from '@esm2/core/node';
 
 /** The Python package's directory, shipped beside the build (`python/` is a sibling of both `src/` and `dist/`). */
 export const PYTHON_DIR = fileURLToPath(new URL('../python', import.meta.url));

@@ -1,16 +1,8 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  checkFunnelLabels,
-  replaceDirAtomically,
-  ScoreCollector,
-  trackTemp,
-  writeFileDurable,
-  zodProblems,
-  type Esm2Metrics,
-  type FeatureSchema,
-} from '@esm2/core';
+import { checkFunnelLabels, ScoreCollector, zodProblems, type Esm2Metrics, type FeatureSchema } from '@esm2/core';
+import { replaceDirAtomically, trackTemp, writeFileDurable } from '@esm2/core/node';
 import type { Batch } from '@esm2/data';
 import { z } from 'zod';
 import { batchMatrix, Float32File, gbdtColumns, type GbdtColumn } from './matrix.js';

@@ -15,4 +15,4 @@ export {
 } from './gbdt.js';
 export { batchMatrix, gbdtColumns, type GbdtColumn } from './matrix.js';
 export { INSTALL_HINT, XgboostMissingError, XgboostRunError } from './python.js';
-export { DEFAULT_PYTHON } from '@esm2/core';
+export { DEFAULT_PYTHON } from '@esm2/core/node';

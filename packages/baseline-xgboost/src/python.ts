@@ -1,4 +1,4 @@
-import { pythonPath, runCommand } from '@esm2/core';
+import { pythonPath, runCommand } from '@esm2/core/node';
 import { fileURLToPath } from 'node:url';
 
 /** The script shipped beside the build (`python/` is a sibling of both `src/` and `dist/`). */

@@ -1,4 +1,4 @@
-import { refuseSamePaths, writeFileAtomic } from '@esm2/core';
+import { refuseSamePaths, writeFileAtomic } from '@esm2/core/node';
 import { DataError, type OnBadRow } from './errors.js';
 import type { BadCell } from './encode/encoders.js';
 import { locateRows, type EngineReject } from './read/scan.js';

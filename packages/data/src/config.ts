@@ -1,6 +1,7 @@
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
-import { readInputFile, zodProblems } from '@esm2/core';
+import { zodProblems } from '@esm2/core';
+import { readInputFile } from '@esm2/core/node';
 
 /**
  * The data config: how a file's columns become labels and features. Written

@@ -1,4 +1,4 @@
-import { refuseSamePaths, withAtomicOutputs } from '@esm2/core';
+import { refuseSamePaths, withAtomicOutputs } from '@esm2/core/node';
 import { DataError } from './errors.js';
 import { outputFormat } from './read/detect.js';
 import { sqlIdent, sqlString, withConnection } from './read/duckdb.js';

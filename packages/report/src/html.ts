@@ -1,4 +1,5 @@
-import { ESM2_TASKS, positivesVerdict, writeFileAtomic, type Esm2Metrics, type Esm2Task } from '@esm2/core';
+import { ESM2_TASKS, positivesVerdict, type Esm2Metrics, type Esm2Task } from '@esm2/core';
+import { writeFileAtomic } from '@esm2/core/node';
 import { TASK_NAMES, calibrationChart, rocChart, topKChart, trainingChart, type RenderedChart } from './charts.js';
 import { escapeHtml } from './escape.js';
 import { meanSd } from './stats.js';

@@ -2,7 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exportArtifactToOnnx } from '@esm2/backend-onnx';
-import { artifactFromModel, buildModel, initWeights, writeArtifact } from '@esm2/core';
+import { artifactFromModel, buildModel, initWeights } from '@esm2/core';
+import { writeArtifact } from '@esm2/core/node';
 import { fitEncoders, writeSynthetic, type Encoders } from '@esm2/data';
 
 export interface Fixture {

@@ -1,4 +1,5 @@
-import { MODEL_FILE, readArtifact } from '@esm2/core';
+import { MODEL_FILE } from '@esm2/core';
+import { readArtifact } from '@esm2/core/node';
 import {
   checkEncodePaths,
   EncodedShards,

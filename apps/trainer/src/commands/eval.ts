@@ -1,15 +1,5 @@
-import {
-  DEFAULT_OPTIMIZER,
-  MODEL_FILE,
-  artifactInputs,
-  formatMetricsTable,
-  locateArtifact,
-  readArtifact,
-  refuseSamePaths,
-  writeFileAtomic,
-  writeJsonAtomic,
-  type ModelArtifact,
-} from '@esm2/core';
+import { DEFAULT_OPTIMIZER, MODEL_FILE, formatMetricsTable, type ModelArtifact } from '@esm2/core';
+import { artifactInputs, locateArtifact, readArtifact, refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
 import { encodersForSchema, openDataset } from '@esm2/data';
 import { esm2Curves, renderReport, type ReportRun } from '@esm2/report';
 import { access } from 'node:fs/promises';

@@ -11,7 +11,8 @@ import {
   type VerifyResult,
   type WrittenModel,
 } from '@esm2/backend-onnx';
-import { artifactInputs, locateArtifact, MODEL_FILE, readArtifact, refuseInsideDirs, refuseSamePaths, type NamedPath } from '@esm2/core';
+import { MODEL_FILE } from '@esm2/core';
+import { artifactInputs, locateArtifact, readArtifact, refuseInsideDirs, refuseSamePaths, type NamedPath } from '@esm2/core/node';
 import { batchToFeeds, encodersForSchema, rawFeatureEncodings, rawFeeds, sampleRawRows } from '@esm2/data';
 import { InvalidArgumentError, type Command } from 'commander';
 import { nameList, nonNegativeInt, positiveInt, userPath } from '@esm2/cli-kit';

@@ -1,4 +1,4 @@
-import { readArtifact } from '@esm2/core';
+import { readArtifact } from '@esm2/core/node';
 import { writeSynthetic } from '@esm2/data';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

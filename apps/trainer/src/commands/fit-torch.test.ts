@@ -1,5 +1,6 @@
 import { torchInfo, TorchMissingError } from '@esm2/backend-torch';
-import { auc, readArtifact, type ModelArtifact } from '@esm2/core';
+import { auc, type ModelArtifact } from '@esm2/core';
+import { readArtifact } from '@esm2/core/node';
 import { writeSynthetic } from '@esm2/data';
 import { Scorer } from '@esm2/scorer';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';

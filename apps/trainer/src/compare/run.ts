@@ -1,5 +1,6 @@
 import { scoreGbdt, trainGbdt } from '@esm2/baseline-xgboost';
-import { DEFAULT_OPTIMIZER, INIT_MODES, MODEL_FILE, readArtifact, readIfExists, writeFileAtomic, writeJsonAtomic, zodProblems, type Esm2Metrics, type Interaction } from '@esm2/core';
+import { DEFAULT_OPTIMIZER, INIT_MODES, MODEL_FILE, zodProblems, type Esm2Metrics, type Interaction } from '@esm2/core';
+import { readArtifact, readIfExists, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
 import { encodersForSchema, fitEncoders, isEncodedDir, type Batch, openDataset, openTable, parseDataConfig, resolveConfig, type Encoders } from '@esm2/data';
 import { z } from 'zod';
 import { access, readdir, readFile } from 'node:fs/promises';

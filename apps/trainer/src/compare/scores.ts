@@ -1,4 +1,5 @@
-import { readIfExists, writeFileAtomic, type ScoreCollector } from '@esm2/core';
+import { type ScoreCollector } from '@esm2/core';
+import { readIfExists, writeFileAtomic } from '@esm2/core/node';
 import { join } from 'node:path';
 
 /**

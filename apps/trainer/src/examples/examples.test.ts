@@ -1,4 +1,4 @@
-import { readArtifact } from '@esm2/core';
+import { readArtifact } from '@esm2/core/node';
 import { writeSynthetic } from '@esm2/data';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

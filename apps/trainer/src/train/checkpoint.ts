@@ -1,13 +1,12 @@
 import {
   artifactFromModel,
-  readArtifact,
-  writeArtifact,
   type EngineState,
   type FeatureSchema,
   type ModelArtifact,
   type TrainingEngine,
   type ZooModel,
 } from '@esm2/core';
+import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { access, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FitSettings, LoopPosition } from './settings.js';

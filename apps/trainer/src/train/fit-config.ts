@@ -1,4 +1,5 @@
-import { checkSeed, DEFAULT_OPTIMIZER, MODEL_NAMES, SEED_MAX, modelConfigSchema, parseModelConfig, readInputFile, zodProblems, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
+import { checkSeed, DEFAULT_OPTIMIZER, MODEL_NAMES, SEED_MAX, modelConfigSchema, parseModelConfig, zodProblems, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
+import { readInputFile } from '@esm2/core/node';
 import { dataConfigSchema, type DataConfigInput } from '@esm2/data';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';

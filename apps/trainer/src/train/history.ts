@@ -1,4 +1,5 @@
-import { readIfExists, zodProblems } from '@esm2/core';
+import { zodProblems } from '@esm2/core';
+import { readIfExists } from '@esm2/core/node';
 import { z } from 'zod';
 import type { EpochRecord } from './settings.js';
 

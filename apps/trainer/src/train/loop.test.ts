@@ -1,4 +1,5 @@
-import { buildModel, initWeights, readArtifact, type EngineFactory, type HostTensor, type TrainingEngine } from '@esm2/core';
+import { buildModel, initWeights, type EngineFactory, type HostTensor, type TrainingEngine } from '@esm2/core';
+import { readArtifact } from '@esm2/core/node';
 import { smallSchema } from '@esm2/core/testing';
 import type { Batch } from '@esm2/data';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';

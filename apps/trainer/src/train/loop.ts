@@ -1,7 +1,5 @@
 import {
   artifactFromModel,
-  writeArtifact,
-  writeJsonAtomic,
   type EngineFactory,
   type EngineState,
   type Esm2Metrics,
@@ -10,6 +8,7 @@ import {
   type Weights,
   type ZooModel,
 } from '@esm2/core';
+import { writeArtifact, writeJsonAtomic } from '@esm2/core/node';
 import { batchToFeeds, type Batch } from '@esm2/data';
 import { performance } from 'node:perf_hooks';
 import { writeCheckpoint } from './checkpoint.js';

@@ -1,4 +1,4 @@
-import { isProcessRunning, trackTemp } from '@esm2/core';
+import { isProcessRunning, trackTemp } from '@esm2/core/node';
 import { readFileSync, rmdirSync, unlinkSync } from 'node:fs';
 import { link, mkdir, open, readFile, rename, stat, unlink } from 'node:fs/promises';
 import { hostname } from 'node:os';

@@ -1,4 +1,4 @@
-import { samePathGroups, type NamedPath } from '@esm2/core';
+import { samePathGroups, type NamedPath } from '@esm2/core/node';
 
 /** What comparing a later split with an earlier one measures when both are one file. */
 const MEANS: Record<string, string> = {

@@ -1,4 +1,5 @@
-import { withStagedOutputs, type ModelArtifact } from '@esm2/core';
+import { type ModelArtifact } from '@esm2/core';
+import { withStagedOutputs } from '@esm2/core/node';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import type { ModelProto } from '../proto/types.js';

@@ -1,6 +1,7 @@
 import { lstat, mkdir, readdir, readFile, stat } from 'node:fs/promises';
 import { isAbsolute, join } from 'node:path';
-import { replaceDirAtomically, writeFileDurable, type ModelArtifact } from '@esm2/core';
+import { type ModelArtifact } from '@esm2/core';
+import { replaceDirAtomically, writeFileDurable } from '@esm2/core/node';
 import { decodeModel } from '../proto/codec.js';
 import { DataType, type ModelProto, type ValueInfoProto } from '../proto/types.js';
 import { artifactToModelProto, type OnnxExportOptions } from './export.js';

@@ -4,7 +4,7 @@ import { encodeModel } from '../proto/codec.js';
 import { appendChecksum } from './checksum.js';
 import { METADATA_KEYS } from './metadata.js';
 import type { ModelProto } from '../proto/types.js';
-import { writeFileAtomic } from '@esm2/core';
+import { writeFileAtomic } from '@esm2/core/node';
 import { externalize, needsExternalData, type ExternalDataOptions } from './external-data.js';
 
 export interface WrittenModel {

@@ -1,4 +1,5 @@
-import { shardedStepNames as S, startModuleWorker, trainStepNames as N, type DenseState, type HostLookup, type OptimizerConfig, type ShardGradients, type ShardPoolFactory } from '@esm2/core';
+import { shardedStepNames as S, trainStepNames as N, type DenseState, type HostLookup, type OptimizerConfig, type ShardGradients, type ShardPoolFactory } from '@esm2/core';
+import { startModuleWorker } from '@esm2/core/node';
 import type { Worker } from 'node:worker_threads';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';

@@ -1,7 +1,7 @@
 import { spawnSync } from 'node:child_process';
 import type { FeatureSchema } from '@esm2/core';
 import type { Batch } from '@esm2/data';
-import { pythonPath } from '@esm2/core';
+import { pythonPath } from '@esm2/core/node';
 
 /**
  * Whether the XGBoost tests run: always under CI=true (a missing XGBoost

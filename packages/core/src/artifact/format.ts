@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import { MODEL_NAMES } from '../zoo/config.js';
 import { PREDICTION_NAMES } from '../zoo/model.js';
@@ -9,7 +8,7 @@ import { graphJsonSchema } from './graph-json.js';
  * numbers) and `weights.bin` (all tensors, little-endian, each at an
  * 8-byte-aligned offset, described by the manifest in model.json, with the
  * file's sha256). Version 2 adds `sha256` to model.json itself (see
- * modelJsonChecksum), so a damaged encoder or vocabulary is refused like
+ * modelJsonChecksum in checksum.ts), so a damaged encoder or vocabulary is refused like
  * damaged weights; version 1 files, written before that, are read without it.
  */
 export const ARTIFACT_FORMAT = 'esm2-artifact';
@@ -68,23 +67,5 @@ export const modelJsonSchema = z.object({
   weights: weightsManifestSchema,
 });
 export type ModelJson = z.infer<typeof modelJsonSchema>;
-
-/**
- * The checksum model.json (version 2) records of itself: sha256 of the
- * document without its `sha256` key, as JSON.stringify writes it (compact,
- * keys in file order). Layout and whitespace may change; any value, key or
- * string that changes does not go unnoticed.
- */
-export function modelJsonChecksum(doc: Record<string, unknown>): string {
-  const { sha256: _recorded, ...rest } = doc;
-  return createHash('sha256').update(JSON.stringify(rest)).digest('hex');
-}
-
-/** model.json's text for a document: its checksum stamped in (after formatVersion), 2-space indented, newline-terminated. */
-export function modelJsonText(doc: Record<string, unknown>): string {
-  const { format, formatVersion, sha256: _old, ...rest } = doc;
-  const stamped = { format, formatVersion, sha256: modelJsonChecksum({ format, formatVersion, ...rest }), ...rest };
-  return `${JSON.stringify(stamped, null, 2)}\n`;
-}
 
 export { zodProblems } from '../zod-problems.js';

@@ -1,4 +1,7 @@
-/** The model artifact format (version 2; version 1 still read) that every backend reads and writes. */
+/**
+ * The model artifact format (version 2; version 1 still read) that every backend reads and writes:
+ * the in-memory artifact, its schema and validation. Reading and writing the files is in node.ts.
+ */
 export { artifactFromModel, type ArtifactExtras, type ArtifactModelInfo, type ModelArtifact, type StateTensor } from './artifact.js';
 export { ArtifactError } from './errors.js';
 export {
@@ -8,13 +11,8 @@ export {
   MODEL_FILE,
   WEIGHTS_FILE,
   TENSOR_ALIGNMENT,
-  modelJsonChecksum,
-  modelJsonText,
   type TensorEntry,
   type TensorGroup,
   type WeightsManifest,
 } from './format.js';
 export { validateArtifact } from './validate.js';
-export { encodeArtifact, writeArtifact } from './write.js';
-export { readArtifact } from './read.js';
-export { locateArtifact, BEST_ARTIFACT_DIR } from './locate.js';

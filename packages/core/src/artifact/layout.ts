@@ -1,4 +1,3 @@
-import { endianness } from 'node:os';
 import { TENSOR_ALIGNMENT, type TensorDType, type TensorEntry, type TensorGroup } from './format.js';
 
 /** Both dtypes are 4 bytes; the table keeps the layout code honest if another is added. */
@@ -75,7 +74,8 @@ export function layoutProblems(entries: readonly TensorEntry[], fileByteLength: 
   return problems;
 }
 
-const HOST_LITTLE_ENDIAN = endianness() === 'LE';
+/** Read from a typed array rather than node:os, so this module stays free of Node imports. */
+const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 /** Reverses each 4-byte word in place (the file is little-endian whatever the host). */
 export function swapBytes32(bytes: Uint8Array): void {

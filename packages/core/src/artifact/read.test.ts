@@ -9,7 +9,7 @@ import { smallSchema } from '../testing.js';
 import { buildModel } from '../zoo/index.js';
 import { artifactFromModel } from './artifact.js';
 import { ArtifactError } from './errors.js';
-import { modelJsonText } from './format.js';
+import { modelJsonText } from './checksum.js';
 import { readArtifact } from './read.js';
 import { writeArtifact } from './write.js';
 

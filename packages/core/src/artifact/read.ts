@@ -15,12 +15,12 @@ import {
   SUPPORTED_FORMAT_VERSIONS,
   WEIGHTS_FILE,
   headerSchema,
-  modelJsonChecksum,
   modelJsonSchema,
   zodProblems,
   type ModelJson,
   type TensorEntry,
 } from './format.js';
+import { modelJsonChecksum } from './checksum.js';
 import { asGraph } from './graph-json.js';
 import { decodeTensor, describeTensor, layoutProblems } from './layout.js';
 import { graphProblem, modelInfoProblems, nonFiniteProblems, schemaGraphProblems, schemaTableProblems } from './validate.js';

@@ -1,4 +1,4 @@
-import { refuseSamePaths } from '@esm2/core';
+import { refuseSamePaths } from '@esm2/core/node';
 import { rejectFileFor, type BadRowOptions } from '../bad-rows.js';
 
 /**

@@ -1,4 +1,4 @@
-import { withAtomicOutput } from '@esm2/core';
+import { withAtomicOutput } from '@esm2/core/node';
 import type { BadRowOptions, BadRowReport } from '../bad-rows.js';
 import { outputFormat } from '../read/detect.js';
 import { sqlString, withConnection } from '../read/duckdb.js';

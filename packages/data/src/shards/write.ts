@@ -1,4 +1,4 @@
-import { fsyncDir, refuseSamePaths, replaceDirAtomically, writeFileDurable } from '@esm2/core';
+import { fsyncDir, refuseSamePaths, replaceDirAtomically, writeFileDurable } from '@esm2/core/node';
 import { createReadStream, createWriteStream } from 'node:fs';
 import { lstat, mkdir, open, readdir, readFile, rename, rm, type FileHandle } from 'node:fs/promises';
 import { dirname, join, sep } from 'node:path';

@@ -1,7 +1,7 @@
 import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { WriteStream } from 'node:fs';
-import { liveTemps, WriteError } from '@esm2/core';
+import { liveTemps, WriteError } from '@esm2/core/node';
 import { mountTinyTmpfs } from '@esm2/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { sqlString, withConnection } from '../read/duckdb.js';

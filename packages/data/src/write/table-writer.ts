@@ -1,6 +1,6 @@
 import { createWriteStream, type WriteStream } from 'node:fs';
 import { finished } from 'node:stream/promises';
-import { AtomicOutput, asWriteError, checkOutputPath, withAtomicOutput } from '@esm2/core';
+import { AtomicOutput, asWriteError, checkOutputPath, withAtomicOutput } from '@esm2/core/node';
 import { outputFormat, type FileFormat } from '../read/detect.js';
 import { sqlString, withConnection } from '../read/duckdb.js';
 
