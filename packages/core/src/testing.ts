@@ -258,6 +258,14 @@ export function missingPythonModule(python: string, module: string): string | un
   return probe.status === 0 ? undefined : `${python} cannot import ${module}`;
 }
 
+/**
+ * requires() for a Python module under `python` (Debian's python3-<module>):
+ * `requiresPythonModule('/usr/bin/python3', 'xgboost')`.
+ */
+export function requiresPythonModule(python: string, module: string, env?: Record<string, string | undefined>, print?: (line: string) => void): Required {
+  return requires({ what: `${python} with ${module}`, missing: missingPythonModule(python, module), install: `apt-get install python3-${module}` }, env, print);
+}
+
 /** Why `path` is not there (undefined when it is): for Requirement.missing. */
 export function missingPath(path: string): string | undefined {
   return existsSync(path) ? undefined : `${path} does not exist`;
