@@ -23,7 +23,7 @@ describe('requires: the one skip policy for tests needing something outside the 
     const again = requires(need('python3 with absent-a', '/usr/bin/python3 cannot import absent_a'), {}, (l) => printed.push(l));
     expect([first.run, again.run]).toEqual([false, false]);
     expect(printed).toEqual([
-      'skipping the tests that need python3 with absent-a is missing: /usr/bin/python3 cannot import absent_a (install: apt-get install python3-thing); under CI=true they fail instead',
+      'skipping the tests that need python3 with absent-a: /usr/bin/python3 cannot import absent_a (install: apt-get install python3-thing); under CI=true they fail instead',
     ]);
   });
 

@@ -238,15 +238,15 @@ const skipsPrinted = new Set<string>();
  */
 export function requires(req: Requirement, env: Record<string, string | undefined> = process.env, print: (line: string) => void = console.warn): Required {
   const ci = env['CI'] === 'true';
-  const reason = req.missing === undefined ? undefined : `${req.what} is missing: ${req.missing} (install: ${req.install})`;
-  if (reason !== undefined && !ci && !skipsPrinted.has(reason)) {
-    skipsPrinted.add(reason);
-    print(`skipping the tests that need ${reason}; under CI=true they fail instead`);
+  const reason = req.missing === undefined ? undefined : `${req.missing} (install: ${req.install})`;
+  if (reason !== undefined && !ci && !skipsPrinted.has(`${req.what}: ${reason}`)) {
+    skipsPrinted.add(`${req.what}: ${reason}`);
+    print(`skipping the tests that need ${req.what}: ${reason}; under CI=true they fail instead`);
   }
   return {
     run: reason === undefined || ci,
     check: () => {
-      if (reason !== undefined) throw new Error(`${reason}; CI=true makes a missing requirement a failure, not a skip`);
+      if (reason !== undefined) throw new Error(`${req.what} is missing: ${reason}; CI=true makes a missing requirement a failure, not a skip`);
     },
   };
 }
