@@ -13,6 +13,9 @@ describe('requires: the one skip policy for tests needing something outside the 
       const r = requires(need('python3 with present', undefined), env, (l) => printed.push(l));
       expect(r.run).toBe(true);
       expect(() => r.check()).not.toThrow();
+      const skipped: (string | undefined)[] = [];
+      r.within({ skip: (note) => skipped.push(note) });
+      expect(skipped).toEqual([]);
       expect(printed).toEqual([]);
     }
   });
@@ -22,6 +25,9 @@ describe('requires: the one skip policy for tests needing something outside the 
     const first = requires(need('python3 with absent-a', '/usr/bin/python3 cannot import absent_a'), { CI: 'false' }, (l) => printed.push(l));
     const again = requires(need('python3 with absent-a', '/usr/bin/python3 cannot import absent_a'), {}, (l) => printed.push(l));
     expect([first.run, again.run]).toEqual([false, false]);
+    const skipped: (string | undefined)[] = [];
+    first.within({ skip: (note) => skipped.push(note) });
+    expect(skipped).toEqual(['needs python3 with absent-a: /usr/bin/python3 cannot import absent_a (install: apt-get install python3-thing)']);
     expect(printed).toEqual([
       'skipping the tests that need python3 with absent-a: /usr/bin/python3 cannot import absent_a (install: apt-get install python3-thing); under CI=true they fail instead',
     ]);
@@ -34,6 +40,9 @@ describe('requires: the one skip policy for tests needing something outside the 
     expect(() => r.check()).toThrow(
       'python3 with absent-b is missing: /usr/bin/python3 cannot import absent_b (install: apt-get install python3-thing); CI=true makes a missing requirement a failure, not a skip',
     );
+    const skipped: (string | undefined)[] = [];
+    expect(() => r.within({ skip: (note) => skipped.push(note) })).toThrow('python3 with absent-b is missing');
+    expect(skipped).toEqual([]);
     expect(printed).toEqual([]);
   });
 

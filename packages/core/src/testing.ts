@@ -223,6 +223,12 @@ export interface Required {
   run: boolean;
   /** Throws, naming what is missing and how to install it, when it is missing (so only under CI=true once run is true); call it in beforeAll. */
   check: () => void;
+  /**
+   * For a test only part of which needs the requirement, called inside it
+   * with vitest's test context: when missing, skips the rest of the test
+   * with the reason (outside CI) or throws as check() does (under CI=true).
+   */
+  within: (test: { skip: (note?: string) => void }) => void;
 }
 
 const skipsPrinted = new Set<string>();
@@ -243,10 +249,16 @@ export function requires(req: Requirement, env: Record<string, string | undefine
     skipsPrinted.add(`${req.what}: ${reason}`);
     print(`skipping the tests that need ${req.what}: ${reason}; under CI=true they fail instead`);
   }
+  const check = () => {
+    if (reason !== undefined) throw new Error(`${req.what} is missing: ${reason}; CI=true makes a missing requirement a failure, not a skip`);
+  };
   return {
     run: reason === undefined || ci,
-    check: () => {
-      if (reason !== undefined) throw new Error(`${req.what} is missing: ${reason}; CI=true makes a missing requirement a failure, not a skip`);
+    check,
+    within: (test) => {
+      if (reason === undefined) return;
+      if (ci) check();
+      test.skip(`needs ${req.what}: ${reason}`);
     },
   };
 }
