@@ -1,5 +1,6 @@
 import { type Esm2Metrics } from '@esm2/core';
 import { readArtifact, writeArtifact } from '@esm2/core/node';
+import { missingPath, requires } from '@esm2/core/testing';
 import { importUserBehavior, writeSynthetic, type EncodersJSON } from '@esm2/data';
 import { Command } from 'commander';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -111,13 +112,17 @@ describe('fit() --workers', () => {
   });
 });
 
-describe('fit() --daction: the post-click behaviour that counts as DAction', () => {
+const UB_SAMPLE = fileURLToPath(new URL('../../../../shared/data/taobao_userbehavior_peruser_10k.csv', import.meta.url));
+const sample = requires({ what: 'the shared UserBehavior sample', missing: missingPath(UB_SAMPLE), install: 'put the samples in shared/data beside the clone, see docs/cli.md' });
+
+describe.runIf(sample.run)('fit() --daction: the post-click behaviour that counts as DAction', () => {
   /** The real 10k-event UserBehavior sample, imported: separate cart and fav columns. */
   let ub: string;
   let counts: { cart: number; fav: number; either: number };
+  beforeAll(sample.check);
   beforeAll(async () => {
     ub = join(dir, 'ub.csv');
-    await importUserBehavior(fileURLToPath(new URL('../../../../shared/data/taobao_userbehavior_peruser_10k.csv', import.meta.url)), ub);
+    await importUserBehavior(UB_SAMPLE, ub);
     const lines = (await readFile(ub, 'utf8')).trim().split('\n');
     const header = lines[0]!.split(',');
     const [c, f] = [header.indexOf('cart'), header.indexOf('fav')];

@@ -1,6 +1,6 @@
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, type HostTensor, type OptimizerConfig, type Weights } from '@esm2/core';
-import { randomFeeds, smallSchema } from '@esm2/core/testing';
-import { describe, expect, it } from 'vitest';
+import { randomFeeds, requires, smallSchema } from '@esm2/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { resolveLaunch, TorchMissingError, TorchRunError } from './run.js';
 import { trainTorchRuns } from './train.js';
 
@@ -25,8 +25,7 @@ const [one, two] = await Promise.all([
   trainTorchRuns(runs()).catch((e: unknown) => e as Error),
   trainTorchRuns(runs(), { launch: { nprocPerNode: 2 } }).catch((e: unknown) => e as Error),
 ]);
-const skip = one instanceof TorchMissingError && process.env.CI !== 'true';
-if (skip) console.warn(`backend-torch DDP tests: skipped — ${(one as Error).message}; under CI=true they fail instead`);
+const torch = requires({ what: 'python3 with torch', missing: one instanceof TorchMissingError ? one.message : undefined, install: 'apt-get install python3-torch, or ESM2_PYTHON naming a python with torch' });
 
 function maxAbs(a: Float32Array, b: Float32Array): number {
   let worst = 0;
@@ -34,7 +33,8 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-describe.skipIf(skip)('DDP: 2 ranks under torchrun train as 1 rank on the same global batches', () => {
+describe.runIf(torch.run)('DDP: 2 ranks under torchrun train as 1 rank on the same global batches', () => {
+  beforeAll(torch.check);
   it.each(Object.keys(CASES).map((name, k) => [name, k] as const))('%s: 20 steps, same losses and weights within 1e-5', (name, k) => {
     if (one instanceof Error) throw one;
     if (two instanceof Error) throw two;

@@ -4,14 +4,14 @@ import { createHash } from 'node:crypto';
 import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { requires } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainTorchEpochs, type TorchEpoch, type TorchFitRequest } from './fit.js';
 import { torchInfo, TorchMissingError } from './run.js';
 import { trainTorch } from './train.js';
 
 const info = await torchInfo().catch((e: unknown) => e as Error);
-const skip = info instanceof TorchMissingError && process.env.CI !== 'true';
-if (skip) console.warn(`backend-torch epoch tests: skipped — ${(info as Error).message}; under CI=true they fail instead`);
+const torch = requires({ what: 'python3 with torch', missing: info instanceof TorchMissingError ? info.message : undefined, install: 'apt-get install python3-torch, or ESM2_PYTHON naming a python with torch' });
 
 const ROWS = 250;
 const BATCH = 32;
@@ -73,7 +73,8 @@ const request = (over: Partial<TorchFitRequest> = {}): TorchFitRequest => ({
   ...over,
 });
 
-describe.skipIf(skip)('trainTorchEpochs', () => {
+describe.runIf(torch.run)('trainTorchEpochs', () => {
+  beforeAll(torch.check);
   it("an epoch reads the shards in the data package's seeded order and takes trainTorch's steps on its batches", async () => {
     const epochs: TorchEpoch[] = [];
     for await (const e of trainTorchEpochs(request({ step: 7 }))) epochs.push(e);

@@ -15,16 +15,14 @@ import {
   type ModelConfigInput,
   type Weights,
 } from '@esm2/core';
-import { edgeOpsFeeds, edgeOpsGraph, randomFeeds, smallSchema, worstError } from '@esm2/core/testing';
+import { edgeOpsFeeds, edgeOpsGraph, randomFeeds, requires, smallSchema, worstError } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_PYTHON, runTorchGraph, runTorchGraphs, torchInfo, TorchMissingError, TorchRunError, type TorchResult, type TorchRun } from './run.js';
 
 // Torch is Debian's python3-torch under /usr/bin/python3 (ESM2_PYTHON points elsewhere). Without it
 // these tests skip, saying why; under CI=true (.ci/run installs python3-torch) they fail instead.
 const info = await torchInfo().catch((e: unknown) => e as Error);
-const missing = info instanceof TorchMissingError;
-if (missing && process.env.CI !== 'true') console.warn(`backend-torch tests: skipped — ${info.message}; under CI=true they fail instead`);
-const skip = missing && process.env.CI !== 'true';
+const torch = requires({ what: 'python3 with torch', missing: info instanceof TorchMissingError ? info.message : undefined, install: 'apt-get install python3-torch, or ESM2_PYTHON naming a python with torch' });
 
 /** Every zoo model, ESM2 also with each feature interaction (dot needs one width: embeddingDim 3 = the 'item' field's). */
 const VARIANTS: Record<string, ModelConfigInput> = {
@@ -120,7 +118,8 @@ function expectMatches(check: Check, result: TorchResult) {
   }
 }
 
-describe.skipIf(skip)('the torch lowering table', () => {
+describe.runIf(torch.run)('the torch lowering table', () => {
+  beforeAll(torch.check);
   it('covers exactly the IR op set (OP_NAMES): an op missing or extra in python/esm2_torch/ops.py fails', () => {
     if (info instanceof Error) throw info;
     expect(info.ops).toEqual([...OP_NAMES].sort());
@@ -132,7 +131,8 @@ describe.skipIf(skip)('the torch lowering table', () => {
   });
 });
 
-describe.skipIf(skip)('torch equals the interpreter within 1e-5', () => {
+describe.runIf(torch.run)('torch equals the interpreter within 1e-5', () => {
+  beforeAll(torch.check);
   /** Each check's result, from one python process for all of them. */
   let results: TorchResult[] = [];
   beforeAll(async () => {
@@ -146,7 +146,8 @@ describe.skipIf(skip)('torch equals the interpreter within 1e-5', () => {
   }
 });
 
-describe.skipIf(skip)('runTorchGraph', () => {
+describe.runIf(torch.run)('runTorchGraph', () => {
+  beforeAll(torch.check);
   const graph = edgeOpsGraph();
   const weights = initWeights(graph, 11);
   let scratch = '';

@@ -1,7 +1,7 @@
 import { createOnnxTrainingEngine } from '@esm2/backend-onnx';
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, type HostTensor, type OptimizerConfig, type Weights, type ZooModel } from '@esm2/core';
-import { randomFeeds, smallSchema } from '@esm2/core/testing';
-import { describe, expect, it } from 'vitest';
+import { randomFeeds, requires, smallSchema } from '@esm2/core/testing';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TorchMissingError, TorchRunError } from './run.js';
 import { trainTorch, trainTorchRuns, type TorchTraining } from './train.js';
 
@@ -19,10 +19,9 @@ const CASES: Record<string, OptimizerConfig> = {
 const initial = initWeights(model.graph, 7);
 const copy = (w: Weights): Weights => new Map([...w].map(([name, data]) => [name, Float32Array.from(data)]));
 
-// Both trainings run in one python process. Without torch the tests skip, saying why; under CI=true they fail instead.
+// Both trainings run in one python process. Without torch the tests skip, saying why; under CI=true they fail instead (requires).
 const torch = await trainTorchRuns(Object.values(CASES).map((optimizer) => ({ model, weights: copy(initial), optimizer, batches }))).catch((e: unknown) => e as Error);
-const skip = torch instanceof TorchMissingError && process.env.CI !== 'true';
-if (skip) console.warn(`backend-torch training tests: skipped — ${(torch as Error).message}; under CI=true they fail instead`);
+const withTorch = requires({ what: 'python3 with torch', missing: torch instanceof TorchMissingError ? torch.message : undefined, install: 'apt-get install python3-torch, or ESM2_PYTHON naming a python with torch' });
 
 async function trainOnnx(zoo: ZooModel, optimizer: OptimizerConfig): Promise<TorchTraining> {
   const engine = await createOnnxTrainingEngine({ model: zoo, weights: copy(initial), optimizer });
@@ -42,7 +41,8 @@ function maxAbs(a: Float32Array, b: Float32Array): number {
   return worst;
 }
 
-describe.skipIf(skip)('trainTorch: 100 steps on one rank match the onnx engine from the same weights and batches', () => {
+describe.runIf(withTorch.run)('trainTorch: 100 steps on one rank match the onnx engine from the same weights and batches', () => {
+  beforeAll(withTorch.check);
   it.each(Object.keys(CASES).map((name, k) => [name, k] as const))('%s', async (name, k) => {
     if (torch instanceof Error) throw torch;
     const got = torch[k]!;

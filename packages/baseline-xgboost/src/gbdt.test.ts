@@ -8,7 +8,7 @@ import { DEFAULT_PYTHON, leftoverDirs, liveTemps } from '@esm2/core/node';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { evaluateGbdt, predictGbdt, readGbdtMeta, trainGbdt } from './gbdt.js';
 import { XgboostMissingError } from './python.js';
-import { batchesOf, SCHEMA, xgboostTestsRun, type Row } from './test-support/xgboost.js';
+import { batchesOf, SCHEMA, xgboostRequired, type Row } from './test-support/xgboost.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -42,7 +42,10 @@ function signalRows(n: number, seed: number): Row[] {
   });
 }
 
-describe.runIf(xgboostTestsRun())('the GBDT baseline with XGBoost', () => {
+const xgboost = xgboostRequired();
+
+describe.runIf(xgboost.run)('the GBDT baseline with XGBoost', () => {
+  beforeAll(xgboost.check);
   it('trains CTR on every impression and CVR on the clicked ones only; pCTCVR is pCTR × pCVR exactly', async () => {
     const outDir = join(dir, 'tiny');
     const meta = await trainGbdt({ schema: SCHEMA, train: batchesOf(TINY, 7), params: { numRounds: 5, maxDepth: 2, minChildWeight: 0 }, outDir });

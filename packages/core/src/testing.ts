@@ -1,4 +1,5 @@
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { lstat, mkdtemp, readdir, readFile, readlink, rmdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -200,4 +201,84 @@ export function edgeOpsFeeds(batch: number, seed: number, weights: 'random' | 'z
       data: Int32Array.from({ length: batch * 3 }, (_, i) => (i < 3 || i === 5 ? -1 : i === 3 || i === 4 ? 2 : r() < 0.3 ? -1 : Math.floor(r() * 6))),
     },
   };
+}
+
+/**
+ * Something a test needs from outside the repository (python3 with torch,
+ * numpy or xgboost, /usr/bin/chromium, the ../shared/data samples), and
+ * whether it is here.
+ */
+export interface Requirement {
+  /** What is needed, as a reader says it: `python3 with torch`. */
+  what: string;
+  /** Why it is not here (`/usr/bin/python3 cannot import torch`), or undefined when it is. */
+  missing: string | undefined;
+  /** How to get it: `apt-get install python3-torch`. */
+  install: string;
+}
+
+/** requires()'s answer: whether to define the tests as running, and the check that fails them under CI. */
+export interface Required {
+  /** True when the requirement is here, or under CI=true (where check() then fails the tests). */
+  run: boolean;
+  /** Throws, naming what is missing and how to install it, when it is missing (so only under CI=true once run is true); call it in beforeAll. */
+  check: () => void;
+  /**
+   * For a test only part of which needs the requirement, called inside it
+   * with vitest's test context: when missing, skips the rest of the test
+   * with the reason (outside CI) or throws as check() does (under CI=true).
+   */
+  within: (test: { skip: (note?: string) => void }) => void;
+}
+
+const skipsPrinted = new Set<string>();
+
+/**
+ * The one skip policy for tests that depend on something outside the
+ * repository. Outside CI a missing requirement skips the tests (`run` is
+ * false), printing once what is missing and how to install it; under
+ * CI=true it never skips: `run` is true and `check()` (in a beforeAll)
+ * fails every test with the same words. Use:
+ * `const torch = requires({...}); describe.runIf(torch.run)('…', () => { beforeAll(torch.check); … })`.
+ * `env` and `print` are for this policy's own tests.
+ */
+export function requires(req: Requirement, env: Record<string, string | undefined> = process.env, print: (line: string) => void = console.warn): Required {
+  const ci = env['CI'] === 'true';
+  const reason = req.missing === undefined ? undefined : `${req.missing} (install: ${req.install})`;
+  if (reason !== undefined && !ci && !skipsPrinted.has(`${req.what}: ${reason}`)) {
+    skipsPrinted.add(`${req.what}: ${reason}`);
+    print(`skipping the tests that need ${req.what}: ${reason}; under CI=true they fail instead`);
+  }
+  const check = () => {
+    if (reason !== undefined) throw new Error(`${req.what} is missing: ${reason}; CI=true makes a missing requirement a failure, not a skip`);
+  };
+  return {
+    run: reason === undefined || ci,
+    check,
+    within: (test) => {
+      if (reason === undefined) return;
+      if (ci) check();
+      test.skip(`needs ${req.what}: ${reason}`);
+    },
+  };
+}
+
+/** Why `python` cannot import `module` (undefined when it can): for Requirement.missing. */
+export function missingPythonModule(python: string, module: string): string | undefined {
+  const probe = spawnSync(python, ['-c', `import ${module}`], { encoding: 'utf8' });
+  if (probe.error) return `${python} cannot be run (${probe.error.message})`;
+  return probe.status === 0 ? undefined : `${python} cannot import ${module}`;
+}
+
+/**
+ * requires() for a Python module under `python` (Debian's python3-<module>):
+ * `requiresPythonModule('/usr/bin/python3', 'xgboost')`.
+ */
+export function requiresPythonModule(python: string, module: string, env?: Record<string, string | undefined>, print?: (line: string) => void): Required {
+  return requires({ what: `${python} with ${module}`, missing: missingPythonModule(python, module), install: `apt-get install python3-${module}` }, env, print);
+}
+
+/** Why `path` is not there (undefined when it is): for Requirement.missing. */
+export function missingPath(path: string): string | undefined {
+  return existsSync(path) ? undefined : `${path} does not exist`;
 }

@@ -1,14 +1,17 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { loadDataConfig, type DataConfigInput } from './config.js';
 import { fitEncoders } from './encode/fit.js';
 import { inspectFile } from './inspect.js';
-import { FIXTURES, tempDir } from './testing/tmp.js';
+import { FIXTURES, fixturesRequired, tempDir } from './testing/tmp.js';
 
 const tmp = await tempDir();
 
-describe('config inference on the real label-encoded Ali-CCP sample', () => {
+const fixtures = fixturesRequired();
+
+describe.runIf(fixtures.run)('config inference on the real label-encoded Ali-CCP sample', () => {
+  beforeAll(fixtures.check);
   it('finds click/purchase, no DAction, 23 id fields and 8 scaled numbers', async () => {
     const enc = await fitEncoders(join(FIXTURES, 'aliccp_torchrechub_train_sample.csv'));
     expect(enc.config.labels).toEqual({ click: 'click', daction: [], buy: 'purchase' });

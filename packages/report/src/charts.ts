@@ -1,5 +1,4 @@
-import * as vega from 'vega';
-import * as vl from 'vega-lite';
+import type { Loader } from 'vega';
 import type { TopLevelSpec } from 'vega-lite';
 import type { Esm2Task } from '@esm2/core';
 import type { ReportModel } from './types.js';
@@ -25,11 +24,14 @@ const CONFIG = { font: 'sans-serif', view: { stroke: '#ddd' }, legend: { labelLi
  * Renders a Vega-Lite spec to SVG markup in plain Node (no DOM, no canvas:
  * text widths are estimated). The spec must carry its data inline — nothing
  * is loaded. Marks are not clipped, so the SVG holds no clip-path ids that
- * could collide between several charts in one page.
+ * could collide between several charts in one page. Vega and Vega-Lite are
+ * loaded here, on the first chart, so that importing this package (or the
+ * trainer, which imports it) without writing a report does not load them.
  */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
+  const [vega, vl] = await Promise.all([import('vega'), import('vega-lite')]);
   const compiled = vl.compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } }).spec;
-  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: noLoader() });
+  const view = new vega.View(vega.parse(compiled), { renderer: 'none', loader: noLoader(vega.loader()) });
   try {
     return await view.toSVG();
   } finally {
@@ -38,9 +40,8 @@ export async function renderSvg(spec: TopLevelSpec): Promise<string> {
 }
 
 /** A loader that refuses every load: report charts must never read files or the network. */
-function noLoader(): vega.Loader {
+function noLoader(loader: Loader): Loader {
   const refuse = (what: string) => Promise.reject(new Error(`@esm2/report: charts carry their data inline; refusing to load ${what}`));
-  const loader = vega.loader();
   loader.load = (uri: string) => refuse(uri);
   loader.sanitize = (uri: string) => refuse(uri);
   loader.http = (uri: string) => refuse(uri);

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distinctColours } from './charts.js';
 import { writeReport } from './html.js';
 import { syntheticReport } from './test-support/synthetic.js';
-import { chromiumTestsRun, colourClashes, launchChromium, openReport, overflows, pageLayout, PAGE_WIDTH } from './testing.js';
+import { chromiumRequired, colourClashes, launchChromium, openReport, overflows, pageLayout, PAGE_WIDTH } from './testing.js';
 import type { ReportInput } from './types.js';
 
 /** The part of the DOM's Element the page function uses (the package compiles without the DOM library). */
@@ -19,9 +19,12 @@ interface PageElement {
   getBoundingClientRect(): { width: number };
 }
 
-describe.skipIf(!chromiumTestsRun('report.browser.test'))('report.html in headless Chromium', () => {
+const chromiumHere = chromiumRequired();
+
+describe.runIf(chromiumHere.run)('report.html in headless Chromium', () => {
   let browser: Browser | undefined;
   let dir: string;
+  beforeAll(chromiumHere.check);
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'esm2-report-browser-'));
   });

@@ -9,6 +9,7 @@
  */
 import { existsSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
+import { missingPath, requires, type Required } from '@esm2/core/testing';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
 /** Debian's chromium (apt-get install -y --no-install-recommends chromium); ESM2_CHROMIUM names another binary. */
@@ -29,15 +30,12 @@ export const CHROMIUM_ARGS = [
 export const PAGE_WIDTH = 1200;
 
 /**
- * Whether the browser tests run: true when CHROMIUM exists; false (with a
- * printed reason) when it is missing outside CI; under CI=true always true,
- * so that launchChromium fails the test instead of skipping it.
+ * The browser tests' requirement (CHROMIUM), under the one skip policy of
+ * @esm2/core/testing's requires(): outside CI a missing Chromium skips them
+ * with the reason, under CI=true check() (in a beforeAll) fails them.
  */
-export function chromiumTestsRun(what: string): boolean {
-  if (existsSync(CHROMIUM)) return true;
-  if (process.env.CI === 'true') return true;
-  console.warn(`${what}: skipped — ${CHROMIUM} is missing (apt-get install -y --no-install-recommends chromium); under CI=true this fails instead`);
-  return false;
+export function chromiumRequired(): Required {
+  return requires({ what: 'chromium', missing: missingPath(CHROMIUM), install: 'apt-get install -y --no-install-recommends chromium, or ESM2_CHROMIUM naming another binary' });
 }
 
 export async function launchChromium(): Promise<Browser> {

@@ -1,6 +1,7 @@
 import { torchInfo, TorchMissingError } from '@esm2/backend-torch';
 import { auc, type ModelArtifact } from '@esm2/core';
 import { readArtifact } from '@esm2/core/node';
+import { requires } from '@esm2/core/testing';
 import { writeSynthetic } from '@esm2/data';
 import { Scorer } from '@esm2/scorer';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -15,8 +16,7 @@ import type { EpochRecord } from '../train/settings.js';
 
 // Torch is Debian's python3-torch under /usr/bin/python3. Without it these tests skip, saying why; under CI=true they fail instead.
 const info = await torchInfo().catch((e: unknown) => e as Error);
-const skip = info instanceof TorchMissingError && process.env.CI !== 'true';
-if (skip) console.warn(`fit --backend torch tests: skipped — ${(info as Error).message}; under CI=true they fail instead`);
+const torch = requires({ what: 'python3 with torch', missing: info instanceof TorchMissingError ? info.message : undefined, install: 'apt-get install python3-torch, or ESM2_PYTHON naming a python with torch' });
 
 let dir: string;
 beforeAll(async () => {
@@ -67,7 +67,8 @@ async function testAucs(out: string): Promise<{ ctr: number; cvr: number; ctcvr:
 }
 const history = async (out: string) => JSON.parse(await readFile(join(out, 'history.json'), 'utf8')) as (EpochRecord & { ctr_auc: number })[];
 
-describe.skipIf(skip)('fit --backend torch', () => {
+describe.runIf(torch.run)('fit --backend torch', () => {
+  beforeAll(torch.check);
   it('2 ranks under torchrun train the same model as 1 rank (and as the onnx engine); eval scores its best/ artifact', async () => {
     const one = join(dir, 'runs/torch-1');
     const two = join(dir, 'runs/torch-2');

@@ -1,5 +1,5 @@
 import { writeSynthetic } from '@esm2/data';
-import { chromiumTestsRun, colourClashes, launchChromium, openReport, overflows, pageLayout, PAGE_WIDTH } from '@esm2/report/testing';
+import { chromiumRequired, colourClashes, launchChromium, openReport, overflows, pageLayout, PAGE_WIDTH } from '@esm2/report/testing';
 import { Command } from 'commander';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -46,7 +46,7 @@ async function labelledFile(path: string, rows: number, seed: number): Promise<v
   await writeFile(path, `${[header, ...relabelled].join('\n')}\n`);
 }
 
-const chromiumRuns = chromiumTestsRun('reports.browser.test');
+const chromium = chromiumRequired();
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'esm2-reports-browser-'));
@@ -74,7 +74,8 @@ async function checkedPage(file: string) {
   return { ...opened, layout };
 }
 
-describe.skipIf(!chromiumRuns)('report pages at 1200 px in headless Chromium', () => {
+describe.runIf(chromium.run)('report pages at 1200 px in headless Chromium', () => {
+  beforeAll(chromium.check);
   it('eval --report: fits the window, every series its own colour, the oracle AUCs eval prints, and one evaluation said as one', async () => {
     const run = join(dir, 'runs', 'tiny');
     await fit({ model: 'esm2', epochs: 2, batchSize: 100, towers: [4], embeddingDim: 2, lr: 0.01, seed: 3, train: join(dir, 'train.csv'), valid: join(dir, 'test.csv'), out: run });

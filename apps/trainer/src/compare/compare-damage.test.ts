@@ -1,6 +1,6 @@
 import { DEFAULT_PYTHON } from '@esm2/baseline-xgboost';
+import { requiresPythonModule } from '@esm2/core/testing';
 import { DEFAULT_WORLD_SIZES, writeSynthetic } from '@esm2/data';
-import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -135,10 +135,11 @@ describe('compare --resume on a damaged folder', () => {
   });
 });
 
-/** GBDT cells run when XGBoost is importable; always under CI=true. */
-const withGbdt = spawnSync(DEFAULT_PYTHON, ['-c', 'import xgboost']).status === 0 || process.env.CI === 'true';
+/** GBDT cells run when XGBoost is importable; under CI=true a missing XGBoost fails them. */
+const xgboost = requiresPythonModule(DEFAULT_PYTHON, 'xgboost');
 
-describe.runIf(withGbdt)('compare: the GBDT cell', () => {
+describe.runIf(xgboost.run)('compare: the GBDT cell', () => {
+  beforeAll(xgboost.check);
   it('reports progress through its stages like the other cells', async () => {
     const stages: string[] = [];
     const rows: Record<string, number> = {};

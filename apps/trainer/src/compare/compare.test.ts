@@ -1,8 +1,8 @@
 import { DEFAULT_PYTHON } from '@esm2/baseline-xgboost';
 import { pairedSeedInterval, type Esm2Metrics } from '@esm2/core';
+import { requiresPythonModule } from '@esm2/core/testing';
 import { DEFAULT_WORLD_SIZES, writeSynthetic } from '@esm2/data';
 import { areaUnder } from '@esm2/report';
-import { spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,11 +13,11 @@ import { readLabels, readScores, readUsers } from './scores.js';
 import { parseModels, parseSeeds, parseVariants } from './spec.js';
 import { meanAndSd, type Comparison } from './summary.js';
 
-/** GBDT cells run when XGBoost is importable; always under CI=true (where a missing XGBoost fails). */
+/** GBDT cells run when XGBoost is importable; always under CI=true (where a missing XGBoost fails the test). */
 function withGbdt(): boolean {
-  if (spawnSync(DEFAULT_PYTHON, ['-c', 'import xgboost']).status === 0 || process.env.CI === 'true') return true;
-  console.warn(`compare test: leaving out gbdt: ${DEFAULT_PYTHON} cannot import xgboost (apt-get install python3-xgboost); under CI=true it is required`);
-  return false;
+  const xgboost = requiresPythonModule(DEFAULT_PYTHON, 'xgboost');
+  if (xgboost.run) xgboost.check();
+  return xgboost.run;
 }
 
 let dir: string;

@@ -45,12 +45,12 @@ async function parity(path: string, a: ModelArtifact): Promise<number> {
 }
 
 describe('exporting an artifact', () => {
-  it('of a trained model matches the interpreter within 1e-5 and passes the checker', async () => {
+  it('of a trained model matches the interpreter within 1e-5 and passes the checker', async (test) => {
     expect(trainLosses.at(-1)!).toBeLessThan(trainLosses[0]!); // the weights really were trained
     const path = join(dir, 'trained.onnx');
     const written = await exportArtifactToOnnx(artifact, path, { source: 'runs/test' });
     expect(written.dataPath).toBeUndefined();
-    checkOnnxFiles([path]);
+    checkOnnxFiles(test, [path]);
     expect(await parity(path, artifact)).toBeLessThan(1e-5);
   });
 
@@ -105,7 +105,7 @@ describe('exporting an artifact', () => {
 });
 
 describe('external data', () => {
-  it('moves weights to <file>.data past the threshold; checker, runtime and parity all follow it', async () => {
+  it('moves weights to <file>.data past the threshold; checker, runtime and parity all follow it', async (test) => {
     const path = join(dir, 'ext.onnx');
     const written = await exportArtifactToOnnx(artifact, path, { externalData: { threshold: 1000, minTensorBytes: 64 } });
     expect(written.dataPath).toBe(`${path}.data`);
@@ -122,7 +122,7 @@ describe('external data', () => {
     for (const t of model.graph.initializer.filter((t) => t.external_data?.length)) {
       expect(Number(t.external_data!.find((e) => e.key === 'offset')!.value) % 4096).toBe(0);
     }
-    checkOnnxFiles([path]);
+    checkOnnxFiles(test, [path]);
     expect(await parity(path, artifact)).toBeLessThan(1e-5);
     expect((await readOnnxInfo(path)).encoders).toEqual(encoders);
   });

@@ -37,13 +37,13 @@ function artifact(): ModelArtifact {
 }
 
 describe('--raw-features export', () => {
-  it('passes the full ONNX check and scores raw rows as the id-input model scores their encoded ids', async () => {
+  it('passes the full ONNX check and scores raw rows as the id-input model scores their encoded ids', async (test) => {
     const a = artifact();
     const rawPath = join(dir, 'raw.onnx');
     const idPath = join(dir, 'ids.onnx');
     await exportArtifactToOnnx(a, rawPath, { rawFeatures: encodings });
     await exportArtifactToOnnx(a, idPath);
-    checkOnnxFiles([rawPath]);
+    checkOnnxFiles(test, [rawPath]);
 
     // Known, unseen and empty categories; lists short, full and empty; numbers on both sides of the shift.
     const users = ['u2', 'zz', '', 'u3'];

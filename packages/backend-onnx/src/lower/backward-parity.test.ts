@@ -19,8 +19,8 @@ describe('backward and optimizer ops', () => {
   const path = join(dir, 'backward.onnx');
   writeFileSync(path, encodeModel(modelProto(compileGraph(graph, weights))));
 
-  it('compile to a model the official checker accepts (full_check)', () => {
-    checkOnnxFiles([path]);
+  it('compile to a model the official checker accepts (full_check)', (test) => {
+    checkOnnxFiles(test, [path]);
   });
 
   it.each([

@@ -48,8 +48,8 @@ beforeAll(() => {
 });
 
 describe('zoo exports', () => {
-  it('all pass the official ONNX checker with full shape inference', () => {
-    checkOnnxFiles([...cases.values()].map((c) => c.path));
+  it('all pass the official ONNX checker with full shape inference', (test) => {
+    checkOnnxFiles(test, [...cases.values()].map((c) => c.path));
   });
 
   for (const [name, c] of cases) {

@@ -30,12 +30,13 @@ function ourFields(): Record<string, [string, number, number, boolean][]> {
 }
 
 describe('ONNX protobuf schema', () => {
-  it('has exactly the official field numbers, types and labels (checked against the onnx Python package)', () => {
+  it('has exactly the official field numbers, types and labels (checked against the onnx Python package)', (test) => {
     const ours = ourFields();
     const names = Object.keys(ours);
     expect(names).toContain('onnx.ModelProto');
     const py = JSON.parse(
       runSystemPython(
+        test,
         `
 import json, sys
 from onnx import onnx_ml_pb2 as p
@@ -82,9 +83,10 @@ describe('encode/decode', () => {
     expect(back.metadata_props).toEqual([{ key: 'a', value: 'b' }]);
   });
 
-  it('is read the same way by the official onnx package', () => {
+  it('is read the same way by the official onnx package', (test) => {
     const hex = Buffer.from(encodeModel(model)).toString('hex');
     const out = runSystemPython(
+      test,
       `
 import sys, onnx
 from onnx import numpy_helper

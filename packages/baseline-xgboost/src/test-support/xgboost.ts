@@ -1,20 +1,11 @@
-import { spawnSync } from 'node:child_process';
 import type { FeatureSchema } from '@esm2/core';
+import { requiresPythonModule, type Required } from '@esm2/core/testing';
 import type { Batch } from '@esm2/data';
 import { pythonPath } from '@esm2/core/node';
 
-/**
- * Whether the XGBoost tests run: always under CI=true (a missing XGBoost
- * then fails them, naming the package), elsewhere only when the python
- * runs use (pythonPath(): ESM2_PYTHON, else Debian's) imports XGBoost (else they skip, saying why).
- */
-export function xgboostTestsRun(): boolean {
-  const python = pythonPath();
-  const probe = spawnSync(python, ['-c', 'import xgboost'], { encoding: 'utf8' });
-  if (probe.status === 0) return true;
-  if (process.env.CI === 'true') return true;
-  console.warn(`skipping the XGBoost tests: ${python} cannot import xgboost (apt-get install python3-xgboost); under CI=true they fail instead`);
-  return false;
+/** The XGBoost tests' requirement (python3-xgboost for the python the runs use: pythonPath(), ESM2_PYTHON else Debian's), under the one skip policy of @esm2/core/testing's requires(). */
+export function xgboostRequired(): Required {
+  return requiresPythonModule(pythonPath(), 'xgboost');
 }
 
 /** The tiny schema the tests use: one id field, one number, one two-slot list. */

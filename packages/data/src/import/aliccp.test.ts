@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TableScan } from '../read/scan.js';
 import { openTable } from '../read/table.js';
-import { FIXTURES, tempDir } from '../testing/tmp.js';
+import { FIXTURES, fixturesRequired, tempDir } from '../testing/tmp.js';
 import { importAliccp } from './aliccp.js';
 
 const tmp = await tempDir();
@@ -21,7 +21,10 @@ async function readAll(file: string) {
   return { names, rows };
 }
 
-describe('importAliccp on the real fixtures', () => {
+const fixtures = fixturesRequired();
+
+describe.runIf(fixtures.run)('importAliccp on the real fixtures', () => {
+  beforeAll(fixtures.check);
   it('imports the PaddleRec raw lines: 10 samples, 2 clicks, 1 purchase', async () => {
     // Counted with: awk -F, '{c+=$2; b+=$3; n++} END {print n, c, b}' → 10 2 1
     const out = tmp('paddle.parquet');
@@ -80,7 +83,8 @@ describe('importAliccp on the real fixtures', () => {
 });
 
 describe('importAliccp bad input', () => {
-  it('refuses a common_features file for a form that does not use it, before writing anything', async () => {
+  it.runIf(fixtures.run)('refuses a common_features file for a form that does not use it, before writing anything', async () => {
+    fixtures.check();
     const out = tmp('unused-common.csv');
     await expect(importAliccp(PADDLE, out, { common: ENCODED })).rejects.toThrow(`${PADDLE}: this is the per-line Ali-CCP form, which carries its own features; --common (${ENCODED}) is only for the raw skeleton file`);
     await expect(importAliccp(ENCODED, out, { common: PADDLE })).rejects.toThrow(/encoded CSV Ali-CCP form.*--common/);

@@ -1,8 +1,8 @@
 import { createHash } from 'node:crypto';
 import { copyFile, readdir, readFile, symlink } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
-import { FIXTURES, tempDir } from '../testing/tmp.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { FIXTURES, fixturesRequired, tempDir } from '../testing/tmp.js';
 import { importAliccp } from './aliccp.js';
 import { importAliccpEncoded } from './aliccp-encoded.js';
 import { importUserBehavior } from './userbehavior.js';
@@ -13,13 +13,10 @@ const copy = async (fixture: string, name: string) => {
   await copyFile(join(FIXTURES, fixture), tmp(name));
   return tmp(name);
 };
-const paddle = await copy('aliccp_paddlerec_esmm_small_train.txt', 'paddle.txt');
-const encoded = await copy('aliccp_torchrechub_train_sample.csv', 'encoded.csv');
-const events = await copy('taobao_userbehavior_peruser_10k.csv', 'events.csv');
-await symlink(events, tmp('events-link.csv'));
 const digest = async (f: string) => createHash('sha256').update(await readFile(f)).digest('hex');
-const originals = new Map(await Promise.all([paddle, encoded, events].map(async (f) => [f, await digest(f)] as const)));
-const listing = await readdir(dir);
+const fixtures = fixturesRequired();
+let paddle: string, encoded: string, events: string;
+let originals: Map<string, string>, listing: string[];
 
 /** Every refusal happens before anything is written: inputs unchanged, no new file, not even a temp. */
 async function untouched(): Promise<void> {
@@ -27,7 +24,17 @@ async function untouched(): Promise<void> {
   expect((await readdir(dir)).sort()).toEqual([...listing].sort());
 }
 
-describe('imports refuse outputs that are inputs', () => {
+describe.runIf(fixtures.run)('imports refuse outputs that are inputs', () => {
+  beforeAll(fixtures.check);
+  beforeAll(async () => {
+    paddle = await copy('aliccp_paddlerec_esmm_small_train.txt', 'paddle.txt');
+    encoded = await copy('aliccp_torchrechub_train_sample.csv', 'encoded.csv');
+    events = await copy('taobao_userbehavior_peruser_10k.csv', 'events.csv');
+    await symlink(events, tmp('events-link.csv'));
+    originals = new Map(await Promise.all([paddle, encoded, events].map(async (f) => [f, await digest(f)] as const)));
+    listing = await readdir(dir);
+  });
+
   it('userbehavior: --out equal to --in (also through a symlink)', async () => {
     await expect(importUserBehavior(events, events)).rejects.toThrow(`--out ${events} is the same file as --in ${events}: --out would overwrite the input --in`);
     await expect(importUserBehavior(events, tmp('events-link.csv'))).rejects.toThrow(`--out ${tmp('events-link.csv')} is the same file as --in ${events}`);

@@ -1,10 +1,10 @@
 import { existsSync } from 'node:fs';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { TableScan } from '../read/scan.js';
 import { openTable } from '../read/table.js';
-import { FIXTURES, tempDir } from '../testing/tmp.js';
+import { FIXTURES, fixturesRequired, tempDir } from '../testing/tmp.js';
 import { HAND_LABELS, HAND_LOG, writeHandLog } from '../testing/userbehavior-log.js';
 import { importUserBehavior } from './userbehavior.js';
 
@@ -22,7 +22,10 @@ async function readAll(file: string): Promise<Record<string, unknown>[]> {
   return rows;
 }
 
-describe('importUserBehavior on the real fixtures', () => {
+const fixtures = fixturesRequired();
+
+describe.runIf(fixtures.run)('importUserBehavior on the real fixtures', () => {
+  beforeAll(fixtures.check);
   /*
    * Expected counts were computed independently with awk over the raw files:
    * per (user,item) pair, first_pv = min pv timestamp; click = has a pv;

@@ -1,10 +1,10 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { treeDigest } from '@esm2/core/testing';
+import { requiresPythonModule, treeDigest } from '@esm2/core/testing';
 import { cp, mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../batch.js';
 import { openDataset } from '../dataset/open.js';
 import { fitEncoders } from '../encode/fit.js';
@@ -205,12 +205,10 @@ describe('openEncodedDataset', () => {
 });
 
 const python = '/usr/bin/python3';
-const numpy = existsSync(python)
-  ? await new Promise<string | undefined>((done) => execFile(python, ['-c', 'import numpy'], (err) => done(err ? `${python} has no numpy` : undefined)))
-  : `${python} is absent`;
-if (numpy) console.log(`skipping the numpy.memmap test: ${numpy}`);
+const numpy = requiresPythonModule(python, 'numpy');
 
-describe.skipIf(numpy !== undefined)('the shards from Python', () => {
+describe.runIf(numpy.run)('the shards from Python', () => {
+  beforeAll(numpy.check);
   it('numpy.memmap reads each column with the manifest dtype and shape, as the README shows', async () => {
     const script = [
       'import json, sys, numpy as np',
