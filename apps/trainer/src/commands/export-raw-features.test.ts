@@ -65,12 +65,12 @@ const ROWS: Record<string, unknown>[] = [
 ];
 
 describe('esm2-train export --raw-features', () => {
-  it('writes a model the full ONNX checker accepts, verified on raw rows, and marked as taking raw features', async () => {
+  it('writes a model the full ONNX checker accepts, verified on raw rows, and marked as taking raw features', async (test) => {
     const path = join(dir, 'raw.onnx');
     const text = await exportCli('--model', run, '--onnx', path, '--raw-features');
     expect(text).toMatch(/inputs raw feature values/);
     expect(text).toMatch(/verified: onnxruntime on raw rows matches the encoders and the reference interpreter within .* on 64 sample rows/);
-    checkOnnxFiles([path]);
+    checkOnnxFiles(test, [path]);
     const { info } = await readVerifiedOnnx(path);
     expect(info.rawFeatures?.map((i) => [i.name, i.type, i.shape])).toEqual([
       ['user', 'string', ['batch']],
