@@ -1,17 +1,14 @@
+import type { Emitter, Value } from '../ops/support/record.js';
 import { GraphTypeError, inferType } from './typecheck.js';
 import type { Dim, Graph, GraphInput, Initializer, OpAttrs, OpName, Param, TensorType } from './types.js';
 
-/** A handle on a value being built: its name and type. */
-export interface Value {
-  readonly name: string;
-  readonly type: TensorType;
-}
+export type { Value } from '../ops/support/record.js';
 
 /**
  * Builds graphs with type inference at every step, so a model definition
  * fails where it is wrong rather than later in a backend.
  */
-export class GraphBuilder {
+export class GraphBuilder implements Emitter {
   private readonly graph: Graph;
   private counter = 0;
 
@@ -68,30 +65,9 @@ export class GraphBuilder {
   }
 }
 
-const none = {} as Record<string, never>;
-
-/** Terse helpers over `GraphBuilder.op` for model definitions. */
-export const ops = {
-  gather: (b: GraphBuilder, table: Value, ids: Value) => b.op('gather', [table, ids], none),
-  pooledGather: (b: GraphBuilder, table: Value, ids: Value, mode: 'sum' | 'mean') => b.op('pooledGather', [table, ids], { mode }),
-  concat: (b: GraphBuilder, xs: Value[], axis: number) => b.op('concat', xs, { axis }),
-  matmul: (b: GraphBuilder, x: Value, w: Value) => b.op('matmul', [x, w], {}),
-  add: (b: GraphBuilder, x: Value, y: Value) => b.op('add', [x, y], none),
-  sub: (b: GraphBuilder, x: Value, y: Value) => b.op('sub', [x, y], none),
-  mul: (b: GraphBuilder, x: Value, y: Value) => b.op('mul', [x, y], none),
-  oneMinus: (b: GraphBuilder, x: Value) => b.op('oneMinus', [x], none),
-  relu: (b: GraphBuilder, x: Value) => b.op('relu', [x], none),
-  sigmoid: (b: GraphBuilder, x: Value) => b.op('sigmoid', [x], none),
-  tanh: (b: GraphBuilder, x: Value) => b.op('tanh', [x], none),
-  bce: (b: GraphBuilder, p: Value, y: Value, eps = 1e-7) => b.op('bce', [p, y], { eps }),
-  mean: (b: GraphBuilder, x: Value) => b.op('mean', [x], none),
-  weightedMean: (b: GraphBuilder, x: Value, w: Value) => b.op('weightedMean', [x, w], none),
-  weightedSum: (b: GraphBuilder, xs: Value[], weights: number[]) => b.op('weightedSum', xs, { weights }),
-  reshape: (b: GraphBuilder, x: Value, shape: Dim[]) => b.op('reshape', [x], { shape }),
-  constant: (b: GraphBuilder, value: number) => b.op('constant', [], { value }),
-  pairwiseDot: (b: GraphBuilder, x: Value) => b.op('pairwiseDot', [x], none),
-  sqrt: (b: GraphBuilder, x: Value) => b.op('sqrt', [x], none),
-  div: (b: GraphBuilder, x: Value, y: Value) => b.op('div', [x, y], none),
-  sum: (b: GraphBuilder, x: Value) => b.op('sum', [x], none),
-  maximum: (b: GraphBuilder, x: Value, y: Value) => b.op('maximum', [x, y], none),
-};
+/**
+ * Terse helpers over `GraphBuilder.op` for model definitions (any Emitter
+ * takes them: backward rules and decompositions are written in them too),
+ * attribute types from the op records.
+ */
+export { ops } from '../ops/support/emit.js';

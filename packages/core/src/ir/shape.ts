@@ -1,4 +1,4 @@
-import type { Dim, TensorType } from './types.js';
+import type { Dim, TensorType } from './tensor-type.js';
 
 export function formatType(t: TensorType): string {
   return `${t.dtype}[${t.shape.join(',')}]`;
