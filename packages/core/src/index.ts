@@ -7,6 +7,22 @@
  * are in `@esm2/core/node` (node.ts).
  */
 export * from './ir/index.js';
+export {
+  COMPOSITE_OPS,
+  OPS,
+  PRIMITIVE_OPS,
+  opRecord,
+  type CompositeOp,
+  type Decomposition,
+  type Emitter,
+  type ExampleOperand,
+  type Kernel,
+  type OpExample,
+  type OpRecord,
+  type PrimitiveOp,
+  type TypeRule,
+} from './ops/index.js';
+export { decomposeComposites } from './ops/decompose.js';
 export * from './schema.js';
 export * from './zoo/index.js';
 export * from './metrics/index.js';

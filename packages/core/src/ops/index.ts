@@ -85,9 +85,12 @@ export const PRIMITIVE_OPS: readonly OpName[] = OP_NAMES.filter((op) => OPS[op].
 /** Ops written in others (their records' `decompose`): a backend lowers them (fused) or leaves them to decomposeComposites. */
 export const COMPOSITE_OPS: readonly OpName[] = OP_NAMES.filter((op) => OPS[op].kind === 'composite');
 
+/** The record of an op, typed by its name. */
+export const opRecord = <O extends OpName>(op: O): OpRecord<O> => OPS[op] as unknown as OpRecord<O>;
+
 /** One field of every record, by op: typeRules, the kernels, backwardRules and the attrs schemas are such views. */
 export function opTable<K extends keyof OpRecord>(field: K): { [O in OpName]: OpRecord<O>[K] } {
-  return Object.fromEntries(OP_NAMES.map((op) => [op, OPS[op][field]])) as { [O in OpName]: OpRecord<O>[K] };
+  return Object.fromEntries(OP_NAMES.map((op) => [op, opRecord(op)[field]])) as { [O in OpName]: OpRecord<O>[K] };
 }
 
 export type { BackwardRule, CompositeOp, Decomposition, Emitter, ExampleOperand, Kernel, OpAttrMap, OpExample, OpName, OpRecord, PrimitiveOp, TypeRule } from './support/record.js';
