@@ -4,6 +4,10 @@ import { interpret } from '../ir/interpret.js';
 import { concreteShape, sizeOf } from '../ir/shape.js';
 import type { HostTensor } from '../ir/tensor.js';
 import { mulberry32 } from '../random.js';
+import { edgeOpsGraph, smallSchema } from '../testing.js';
+import { buildTrainStep } from '../train/train-step.js';
+import { buildModel, INTERACTIONS } from '../zoo/index.js';
+import { DEFAULT_OPTIMIZER } from '../engine.js';
 import { decomposeComposites } from './decompose.js';
 import { COMPOSITE_OPS, OP_NAMES, OPS, PRIMITIVE_OPS, opRecord } from './index.js';
 import type { ExampleOperand, OpName } from './support/record.js';
@@ -38,6 +42,17 @@ describe('the op registry', () => {
     for (const op of OP_NAMES) expect(OPS[op].name).toBe(op);
     expect([...PRIMITIVE_OPS, ...COMPOSITE_OPS].sort()).toEqual([...OP_NAMES].sort());
     expect(PRIMITIVE_OPS.filter((op) => COMPOSITE_OPS.includes(op))).toEqual([]);
+  });
+
+  it("each record's attrs schema accepts the attrs of every node the zoo, autodiff and the train step emit", () => {
+    const schema = smallSchema();
+    for (const interaction of INTERACTIONS) {
+      const zoo = buildModel(schema, { model: 'esm2', interaction, towers: [4], embeddingDim: 3, numericDim: 2 });
+      const step = buildTrainStep(zoo, { ...DEFAULT_OPTIMIZER, clipNorm: 1 });
+      for (const node of [...zoo.graph.nodes, ...step.graph.nodes, ...edgeOpsGraph().nodes]) {
+        expect(OPS[node.op].attrs.safeParse(node.attrs).success, `${node.id} (${node.op})`).toBe(true);
+      }
+    }
   });
 
   it('every composite has a decomposition and examples to check it on', () => {
