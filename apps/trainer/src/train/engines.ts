@@ -10,7 +10,7 @@ import type { TorchBackendOptions } from './torch-options.js';
  * BackendDescriptor): its `create` must take the options the trainer's
  * flags give (BackendOptions).
  */
-interface Descriptor {
+export interface Descriptor {
   readonly specificationVersion: string;
   readonly name: string;
   readonly kind: 'steps' | 'epochs';
@@ -18,7 +18,7 @@ interface Descriptor {
 }
 
 /** A backend the trainer lists: its name, and its descriptor — in `package`, an optional peer imported only when asked for. */
-interface Listed {
+export interface Listed {
   readonly name: string;
   readonly package?: string;
   load(): Promise<Descriptor>;
@@ -70,13 +70,22 @@ export const DEFAULT_BACKEND: BackendName = 'onnx';
 
 /** `name` if it is a backend, else an error listing them (no module is loaded). */
 export function backendName(name: string): BackendName {
-  if (!(BACKEND_NAMES as string[]).includes(name)) throw new Error(`unknown backend '${name}' (available: ${BACKEND_NAMES.join(', ')})`);
-  return name as BackendName;
+  return listedBackend(name).name as BackendName;
 }
 
-/** The descriptor of backend `name`, loaded (an optional package missing: an error saying what to install), checked to be a v1 descriptor of that name. */
-export async function backendDescriptor(name: string): Promise<Descriptor> {
-  const listed: Listed = BACKENDS.find((b) => b.name === backendName(name))!;
+function listedBackend(name: string, backends: readonly Listed[] = BACKENDS): Listed {
+  const listed = backends.find((b) => b.name === name);
+  if (!listed) throw new Error(`unknown backend '${name}' (available: ${backends.map((b) => b.name).join(', ')})`);
+  return listed;
+}
+
+/**
+ * The descriptor of backend `name` in `backends` (the registry), loaded (an
+ * optional package missing: an error saying what to install), checked to be
+ * a descriptor of this specification's version and of that name.
+ */
+export async function backendDescriptor(name: string, backends: readonly Listed[] = BACKENDS): Promise<Descriptor> {
+  const listed = listedBackend(name, backends);
   const descriptor = listed.package ? await loadOptional(listed.package, () => listed.load()) : await listed.load();
   const from = listed.package ?? 'the trainer';
   if (descriptor.specificationVersion !== SPECIFICATION_VERSION) {

@@ -32,7 +32,7 @@ export interface LoopReporter extends EpochReporter {
 export const isEpochTrainerFactory = (f: EngineFactory | EpochTrainerFactory): f is EpochTrainerFactory => 'kind' in f && f.kind === 'epochs';
 
 /** What an epoch trainer is asked to train (EpochTrainerFactory.check gets it before any data is read). */
-export const epochRunSettings = (settings: FitSettings): EpochRunSettings => ({
+export const epochRunSettings = (settings: Pick<FitSettings, 'train' | 'batchSize' | 'epochs' | 'optimizer'>): EpochRunSettings => ({
   data: settings.train,
   batchSize: settings.batchSize,
   epochs: settings.epochs,
