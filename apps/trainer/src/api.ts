@@ -9,8 +9,9 @@ import { describeEncoded, runData } from './train/data-source.js';
 import { backendName, DEFAULT_BACKEND, defaultWorkers, trainerFactory, type BackendName, type BackendOptions } from './train/engines.js';
 import { loadFitConfig, resolveFitSettings, type FitConfigFile, type FitFlags } from './train/fit-config.js';
 import { formatBaseRates, initialWeights } from './train/init.js';
-import { fitLoop, isEpochTrainerFactory, type EpochTrainerFactory, type FitRun, type LoopReporter } from './train/loop.js';
+import { epochRunSettings, fitLoop, isEpochTrainerFactory, type FitRun, type LoopReporter } from './train/loop.js';
 import type { EngineFactory } from '@esm2/core';
+import type { EpochTrainerFactory } from '@esm2/core/backend';
 import { lockRunDir, runPaths, type RunPaths } from './train/run-dir.js';
 import type { FitSettings, LoopPosition } from './train/settings.js';
 import { sameDataWarnings } from './train/same-data.js';
@@ -233,7 +234,7 @@ async function loadTrainer(settings: FitSettings, options: FitOptions): Promise<
     torch,
   };
   const factory = await trainerFactory(settings.backend, backendOptions);
-  if (isEpochTrainerFactory(factory)) await factory.check(settings);
+  if (isEpochTrainerFactory(factory)) await factory.check(epochRunSettings(settings));
   else if (Object.keys(torch).length > 0) throw new Error(`--${Object.keys(torch)[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is a torch backend option; this run trains with --backend ${settings.backend}`);
   return factory;
 }

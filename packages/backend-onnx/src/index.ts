@@ -1,7 +1,9 @@
 /**
  * @esm2/backend-onnx: IR → ONNX through one lowering table, ONNX protobuf
- * serialization, and scoring with onnxruntime-node.
+ * serialization, and scoring with onnxruntime-node. `backend` is its
+ * descriptor (@esm2/core/backend): `esm2-train fit --backend onnx`.
  */
+export { backend } from './backend.js';
 export { lowerings, type Lowering, type LoweringArgs } from './lower/table.js';
 export { compileGraph, type CompileOptions } from './lower/compile.js';
 export { modelProto, OPSET_VERSION, IR_VERSION, type ModelProtoOptions } from './lower/model.js';

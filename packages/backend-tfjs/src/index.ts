@@ -1,8 +1,10 @@
 /**
  * @esm2/backend-tfjs: compiles the ESM2 IR to TensorFlow.js and trains it
  * (dense Adam on device, sparse Adam/Adagrad on host-side embedding rows).
- * Implements core's TrainingEngine; the trainer picks it as `tfjs`.
+ * Implements core's TrainingEngine; the trainer picks it as `tfjs` through
+ * `backend`, its descriptor (@esm2/core/backend).
  */
+export { backend } from './backend.js';
 export { tfjsEngineFactory, type TfjsEngineOptions } from './factory.js';
 export { TfjsEngine } from './engine.js';
 export { CompiledGraph } from './compile.js';

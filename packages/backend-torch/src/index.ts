@@ -3,8 +3,10 @@
  * package shipped inside this one (python/esm2_torch: one lowering table
  * keyed by op, the graph runner, a request server) runs a graph's JSON with
  * torch ops; torch's autograd gives gradients. The first brick of the torch
- * training backend (issue 13).
+ * training backend (issue 13). `backend` is its descriptor (@esm2/core/backend):
+ * `esm2-train fit --backend torch`.
  */
+export { backend, DEFAULT_CHECKPOINT_EVERY, torchTrainerFactory, type TorchBackendOptions, type TorchDescriptorOptions } from './backend.js';
 export {
   DEFAULT_PYTHON,
   freePort,

@@ -1,4 +1,5 @@
-import { buildModel, initWeights, type EngineFactory, type HostTensor, type TrainingEngine } from '@esm2/core';
+import { buildModel, hashString, initWeights, type EngineFactory, type HostTensor, type TrainingEngine } from '@esm2/core';
+import type { EpochRun, EpochTrainerFactory, TrainedEpoch } from '@esm2/core/backend';
 import { readArtifact } from '@esm2/core/node';
 import { smallSchema } from '@esm2/core/testing';
 import type { Batch } from '@esm2/data';
@@ -206,6 +207,53 @@ describe('fitLoop (backend-neutral)', () => {
     await expect(
       fitLoop({ factory: fakeFactory([]), model, schema, encoders: null, settings, paths: runPaths('/nonexistent'), trainBatches: () => twoBatches(), start: { weights: new Map() } }),
     ).rejects.toThrow(/needs validation data/);
+  });
+});
+
+describe('fitLoop with an epoch trainer (@esm2/core/backend)', () => {
+  it('hands it the run as the spec describes it, records its epochs, and refuses a diverged epoch before saving it', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'esm2-loop-'));
+    dirs.push(dir);
+    const paths = runPaths(dir);
+    const settings = settingsWith({ epochs: 3, seed: 5 });
+    const weights = initWeights(model.graph, 1);
+    const scoring = fakeFactory([0.5, 0.5, 0.5]);
+    const runs: EpochRun[] = [];
+    const factory: EpochTrainerFactory = {
+      kind: 'epochs',
+      name: 'fake-epochs',
+      scoring,
+      check: () => Promise.resolve(),
+      create: (run) => {
+        runs.push(run);
+        return Promise.resolve({
+          name: 'fake-epochs',
+          description: 'fake epoch trainer for tests',
+          async *epochs(position): AsyncGenerator<TrainedEpoch> {
+            const model = await scoring.create({ model: run.model, weights: run.weights, optimizer: run.optimizer });
+            position.step += 10;
+            position.trainRows = 40;
+            yield { epoch: 1, losses: { loss: 0.5, loss_ctr: 0.25 }, rows: 40, seconds: 2, model };
+            position.step += 10;
+            yield { epoch: 2, losses: { loss: Number.NaN }, rows: 40, seconds: 2, model };
+            throw new Error('not reached: the loop stops at the diverged epoch');
+          },
+          dispose() {},
+        });
+      },
+    };
+    await expect(
+      fitLoop({ factory, model, schema, encoders: null, settings, paths, trainBatches: () => twoBatches(), validBatches: () => twoBatches(), start: { weights } }),
+    ).rejects.toThrow('training diverged: loss is NaN in epoch 2; lower --lr or set optimizer.clipNorm');
+    const [run] = runs;
+    expect(run).toMatchObject({ data: 'train.csv', batchSize: 16, epochs: 3, optimizer: DEFAULT_OPTIMIZER, model, weights, scratchDir: join(dir, 'fake-epochs') });
+    expect(run!.state).toBeUndefined();
+    expect([run!.seed(1), run!.seed(2)]).toEqual([hashString('epoch-1', 5), hashString('epoch-2', 5)]);
+    // Epoch 1 is validated, saved and checkpointed as a step engine's would be; epoch 2 is not.
+    const history = JSON.parse(await readFile(paths.history, 'utf8')) as { epoch: number; train_loss: number; train_losses: Record<string, number>; samples_per_s: number }[];
+    expect(history).toMatchObject([{ epoch: 1, train_loss: 0.5, train_losses: { loss: 0.5, loss_ctr: 0.25 }, samples_per_s: 20 }]);
+    const ckpt = await readCheckpoint(paths.checkpoint);
+    expect(ckpt.position).toMatchObject({ epoch: 1, step: 10, trainRows: 40 });
   });
 });
 

@@ -8,10 +8,13 @@ import {
   type Weights,
   type ZooModel,
 } from '@esm2/core';
+import type { EpochModel, EpochPosition, EpochReporter, EpochRun, EpochRunSettings, EpochTrainer, EpochTrainerFactory, TrainedEpoch } from '@esm2/core/backend';
 import { writeArtifact, writeJsonAtomic } from '@esm2/core/node';
 import { batchToFeeds, type Batch } from '@esm2/data';
+import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { writeCheckpoint } from './checkpoint.js';
+import { epochSeed } from './data-source.js';
 import { evaluateDataset } from './evaluate.js';
 import { improves, metricKey, type MetricKey } from './metric-key.js';
 import type { RunPaths } from './run-dir.js';
@@ -21,53 +24,33 @@ import { jsonSafe } from './write-json.js';
 /** How runs saved before FitSettings.selectBy existed pick their best epoch (a resume keeps it). */
 export const LEGACY_SELECTION_METRIC = 'ctcvr_auc';
 
-/** What the loop tells the outside world (progress bars, logs); all optional. */
-export interface LoopReporter {
-  epochStart?(epoch: number, epochs: number, rows: number | undefined): void;
-  step?(rows: number, loss: number): void;
+/** What the loop tells the outside world (progress bars, logs); all optional. An epoch trainer gets its EpochReporter part. */
+export interface LoopReporter extends EpochReporter {
   epochEnd?(record: EpochRecord, improved: boolean): void;
-  log?(message: string): void;
-}
-
-/** What the loop keeps of a trained epoch's model: it validates with `predict` and saves the weights and optimizer state. */
-export type EpochModel = Pick<TrainingEngine, 'description' | 'predict' | 'getWeights' | 'getState'>;
-
-/** One trained epoch: its training record (losses, time) and the model after it. */
-export interface TrainedEpoch {
-  record: EpochRecord;
-  model: EpochModel;
-}
-
-/**
- * A backend that trains whole epochs itself, out of this process (torch
- * under torchrun), and hands back each; the loop validates and saves them
- * as it does a step engine's epochs.
- */
-export interface EpochTrainer {
-  readonly name: string;
-  readonly description: string;
-  /**
-   * Trains the epochs after `position.epoch` up to settings.epochs and
-   * yields each as it ends, having set `position.step` and
-   * `position.trainRows`. Leaving the iteration early (an early stop) stops
-   * the training.
-   */
-  epochs(position: LoopPosition): AsyncIterable<TrainedEpoch>;
-  dispose(): void;
-}
-
-/** The registry's entry for an epoch-driven backend (train/engines.ts): it trains, and `scoring` scores what it trained. */
-export interface EpochTrainerFactory {
-  readonly kind: 'epochs';
-  readonly name: string;
-  /** The engine that validates and evaluates its models. */
-  readonly scoring: EngineFactory;
-  /** Refuses, before any data is read, what it cannot train (a machine without its runtime, data in a form it does not read). */
-  check(settings: FitSettings): Promise<void>;
-  create(run: FitRun): Promise<EpochTrainer>;
 }
 
 export const isEpochTrainerFactory = (f: EngineFactory | EpochTrainerFactory): f is EpochTrainerFactory => 'kind' in f && f.kind === 'epochs';
+
+/** What an epoch trainer is asked to train (EpochTrainerFactory.check gets it before any data is read). */
+export const epochRunSettings = (settings: Pick<FitSettings, 'train' | 'batchSize' | 'epochs' | 'optimizer'>): EpochRunSettings => ({
+  data: settings.train,
+  batchSize: settings.batchSize,
+  epochs: settings.epochs,
+  optimizer: settings.optimizer,
+});
+
+/** The run as an epoch trainer sees it (@esm2/core/backend's EpochRun): its scratch directory is `<run>/<backend name>`. */
+export function epochRun(run: FitRun, factory: EpochTrainerFactory): EpochRun {
+  return {
+    ...epochRunSettings(run.settings),
+    model: run.model,
+    weights: run.start.weights,
+    ...(run.start.state ? { state: run.start.state } : {}),
+    seed: (epoch) => epochSeed(run.settings, epoch),
+    scratchDir: join(run.paths.dir, factory.name),
+    ...(run.reporter ? { reporter: run.reporter } : {}),
+  };
+}
 
 export interface FitRun {
   /** A step engine the loop drives batch by batch, or an epoch trainer. */
@@ -109,15 +92,19 @@ export async function fitLoop(run: FitRun): Promise<FitOutcome> {
   const position: LoopPosition = structuredClone(run.start.position) ?? { epoch: 0, step: 0, badEpochs: 0, stopped: false, history: [] };
   if (run.trainRows !== undefined) position.trainRows = run.trainRows;
 
-  const trainer = isEpochTrainerFactory(run.factory) ? await run.factory.create(run) : await stepTrainer(run.factory, run);
+  const trainer = isEpochTrainerFactory(run.factory) ? await run.factory.create(epochRun(run, run.factory)) : await stepTrainer(run.factory, run);
   report.log?.(`engine: ${trainer.name} — ${trainer.description}`);
   let best: Esm2Metrics | undefined;
   let warnedUndefined = false;
   try {
     if (position.stopped) report.log?.(`this run already stopped early at epoch ${position.epoch}`);
     if (position.stopped || position.epoch >= settings.epochs) return { position, engine: trainer.description };
-    for await (const { record, model: engine } of trainer.epochs(position)) {
-      const epoch = record.epoch;
+    for await (const trained of trainer.epochs(position)) {
+      const { epoch, model: engine } = trained;
+      if (!Number.isFinite(trained.losses.loss)) {
+        throw new Error(`training diverged: loss is ${trained.losses.loss} in epoch ${epoch}; lower --lr or set optimizer.clipNorm`);
+      }
+      const record = epochRecord(epoch, trained.losses, trained.rows, trained.seconds);
       let improved = true;
       if (run.validBatches) {
         const metrics = await evaluateDataset(engine, model, run.validBatches());
@@ -170,13 +157,13 @@ async function stepTrainer(factory: EngineFactory, run: FitRun): Promise<EpochTr
     name: engine.name,
     description: engine.description,
     async *epochs(position) {
-      for (let epoch = position.epoch + 1; epoch <= run.settings.epochs; epoch++) yield { record: await trainEpoch(engine, run, epoch, position), model: engine };
+      for (let epoch = position.epoch + 1; epoch <= run.settings.epochs; epoch++) yield { ...(await trainEpoch(engine, run, epoch, position)), model: engine };
     },
     dispose: () => engine.dispose(),
   };
 }
 
-async function trainEpoch(engine: TrainingEngine, run: FitRun, epoch: number, position: LoopPosition): Promise<EpochRecord> {
+async function trainEpoch(engine: TrainingEngine, run: FitRun, epoch: number, position: EpochPosition): Promise<Omit<TrainedEpoch, 'model'>> {
   run.reporter?.epochStart?.(epoch, run.settings.epochs, position.trainRows);
   const sums: Record<string, number> = {};
   let rows = 0;
@@ -195,7 +182,7 @@ async function trainEpoch(engine: TrainingEngine, run: FitRun, epoch: number, po
   if (steps === 0) throw new Error(`${run.settings.train}: no training batches`);
   if (position.trainRows === undefined) position.trainRows = rows;
   const seconds = (performance.now() - t0) / 1000;
-  return epochRecord(epoch, Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / rows])), rows, seconds);
+  return { epoch, losses: Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, v / rows])), rows, seconds };
 }
 
 /** An epoch's history line before validation: its mean losses over `rows` rows and its speed. */

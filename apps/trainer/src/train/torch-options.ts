@@ -1,8 +1,10 @@
 /**
  * The torch backend's run-time settings, on their own so that the API and
- * the CLI can name them without loading @esm2/backend-torch (an optional
- * peer): torchrun's launch (one python process without `nprocPerNode`)
- * and the mid-epoch checkpoints.
+ * the CLI (and the trainer's published types) can name them without
+ * @esm2/backend-torch (an optional peer): torchrun's launch (one python
+ * process without `nprocPerNode`) and the mid-epoch checkpoints. The
+ * backend's descriptor reads them as its own TorchBackendOptions; the
+ * registry (engines.ts) fails to compile if their members conflict.
  */
 export interface TorchBackendOptions {
   /** Ranks on this machine (torchrun's --nproc_per_node); default 1. */
@@ -13,7 +15,7 @@ export interface TorchBackendOptions {
   masterPort?: number;
   /** Times torchrun restarts the group after a rank fails; it resumes from the last (mid-epoch) checkpoint. */
   maxRestarts?: number;
-  /** Steps between mid-epoch checkpoints a restarted group resumes from (default 1000; 0: epoch ends only). */
+  /** Steps between mid-epoch checkpoints a restarted group resumes from (default 1000, @esm2/backend-torch's DEFAULT_CHECKPOINT_EVERY; 0: epoch ends only). */
   checkpointEvery?: number;
   /** Extra environment of the python processes. */
   env?: Record<string, string>;
@@ -24,5 +26,3 @@ export type TorchLaunchOptions = Omit<TorchBackendOptions, 'env'>;
 
 /** The keys of TorchLaunchOptions, in the order the flags are listed. */
 export const TORCH_LAUNCH_KEYS = ['nprocPerNode', 'nnodes', 'nodeRank', 'masterAddr', 'masterPort', 'maxRestarts', 'checkpointEvery'] as const satisfies readonly (keyof TorchLaunchOptions)[];
-
-export const DEFAULT_CHECKPOINT_EVERY = 1000;
