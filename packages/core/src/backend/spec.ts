@@ -10,13 +10,13 @@
  * The contract, from the bottom up:
  *
  * 1. The op set (`OpName`, `OpAttrs`, `Graph`): a closed set of ops over f32
- *    and i32 tensors. Their meaning is the reference interpreter's
- *    (`interpret` in @esm2/core, packages/core/src/ir/interpret.ts: one kernel
- *    per op, computed in f64) and their shapes the type rules (`typeRules`,
- *    packages/core/src/ir/ops.ts); the attribute of each op is documented on
- *    `OpAttrs` (packages/core/src/ir/types.ts). A backend lowers every op
- *    (`OP_NAMES`): gradients and the optimizer are ops too, so a backend that
- *    runs graphs trains.
+ *    and i32 tensors, one record per op in packages/core/src/ops/<op>.ts
+ *    (`OPS` in @esm2/core): its attribute schema (the zod schema is the
+ *    type), its type rule, its reference kernel (what `interpret` computes,
+ *    in f64), its backward rule and, for a composite, its decomposition into
+ *    other ops. A backend lowers every op in `PRIMITIVE_OPS` and may leave
+ *    any composite to `decomposeComposites(graph, lowered)`: gradients and
+ *    the optimizer are ops too, so a backend that runs graphs trains.
  * 2. A GraphCompiler: a graph (no parameters: weights and optimizer state are
  *    inputs) to a GraphRunner. That is the smallest backend: core's
  *    HostEmbeddingEngine builds the training step graph (buildTrainStep),
@@ -47,7 +47,7 @@ import type { EngineFactory, EngineState, OptimizerConfig, TrainingEngine, Weigh
 export const SPECIFICATION_VERSION = 'v1' as const;
 export type SpecificationVersion = typeof SPECIFICATION_VERSION;
 
-// 1. The op set. Semantics: `interpret` (packages/core/src/ir/interpret.ts); shapes: `typeRules` (packages/core/src/ir/ops.ts).
+// 1. The op set. One record per op: packages/core/src/ops/<op>.ts (kernel = semantics, type rule = shapes).
 export type {
   /** A graph: typed inputs, parameters with their initializers, topologically ordered nodes, named outputs. */
   Graph,
