@@ -4,7 +4,7 @@ import { packageVersion } from '@esm2/cli-kit';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import type { Feeds, Scores } from './feeds.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { BatchQueue, OverloadedError } from './micro-batcher.js';
+import { BatchQueue, OverloadedError } from './batch-queue.js';
 import type { ScoringModel } from './model.js';
 import { BINARY_EXTENSION, BINARY_HEADER, modelMetadata } from './open-inference.js';
 import { answerBatch, outcomeError, prepareContext, type Answer, type AnswerOutcome, type AnsweredBatch, type RawRequest } from './prepare.js';
