@@ -6,10 +6,10 @@
  * extensions, `Any`, hex/octal numbers, octal/unicode string escapes.
  *
  * No well-kept npm library fits: protobufjs has no text format, and
- * @bufbuild/protobuf's (2.13+) parses only against a compiled descriptor of
- * the message (all of Triton's model_config.proto, or it refuses the
- * fields a hand-written config uses and this project does not read). What
- * is read and written is declared once, as `Fields`.
+ * @bufbuild/protobuf's (`@bufbuild/protobuf/txtpb`, 2.13+) parses against a
+ * descriptor of the message, so it would need Triton's model_config.proto
+ * compiled in (a second protobuf library and a generated file) for the
+ * dozen fields read here. What is read and written is declared once, as `Fields`.
  */
 
 /** What a field holds: one string, integer or enum name, integers (repeated), a message, or messages (repeated). */
