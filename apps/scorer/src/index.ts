@@ -1,9 +1,9 @@
 /** @esm2/scorer: batch and HTTP scoring of ESM2-family models on onnxruntime; `Scorer` scores raw rows from code. */
 export { Scorer } from './scorer.js';
-export { loadScoringModel, type ScoringModel, type ModelSource } from './model.js';
+export { loadScoringModel, type ScoringModel, type ScoringGraph, type ModelSource } from './model.js';
 export { ScoringPool, type PoolOptions } from './pool.js';
 export { LocalScorer } from './local-scorer.js';
-export { BatchQueue, MicroBatcher, OverloadedError, type MicroBatcherOptions } from './micro-batcher.js';
+export { BatchQueue, OverloadedError, type BatchQueueOptions } from './batch-queue.js';
 export { answerBatch, type Answer, type AnswerOutcome, type AnsweredBatch, type RawRequest } from './prepare.js';
 export { buildService, DEFAULT_LIMITS, type Service, type ServiceLimits, type ServiceOptions, type FeedScorer } from './server.js';
 export { startService, type RunningService, type StartOptions } from './serve.js';

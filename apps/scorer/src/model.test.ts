@@ -2,12 +2,13 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { decodeModel, encodeModel, exportArtifactToOnnx, exportArtifactToTriton, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
-import { artifactFromModel, buildModel, initWeights, parseFeatureSchema } from '@esm2/core';
-import { modelJsonText, readArtifact } from '@esm2/core/node';
+import { artifactFromModel, buildModel, initWeights, interpret, parseFeatureSchema, pruneGraph, type Graph, type Weights } from '@esm2/core';
+import { modelJsonChecksum, modelJsonText, readArtifact, writeArtifact } from '@esm2/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { encodersForSchema, rawFeatureEncodings } from '@esm2/data';
+import { batchToFeeds, encodersForSchema, rawFeatureEncodings } from '@esm2/data';
 import { LocalScorer } from './local-scorer.js';
 import { loadScoringModel } from './model.js';
+import { startService } from './serve.js';
 import { makeFixture, type Fixture } from './test-support/fixture.js';
 import { csvRows, requestRows } from './test-support/rows.js';
 
@@ -162,6 +163,85 @@ describe('loadScoringModel', () => {
     await rm(join(written.dir, '2'), { recursive: true });
     await rm(join(written.dir, '1'), { recursive: true });
     await expect(loadScoringModel(written.dir)).rejects.toThrow(`--model ${written.dir}: a Triton model folder with no version directory (expected ${join(written.dir, '1', 'model.onnx')})`);
+  });
+
+  /** The core interpreter's predictions for rows, run on `graph` (pruned to its predictions) with `weights`: the reference a scorer must match. */
+  function interpreted(graph: Graph, weights: Weights, rows: Record<string, unknown>[]): Record<string, number>[] {
+    const predictions = ['pctr', 'pctavr', 'pcvr', 'pctcvr'];
+    const scoring = pruneGraph(graph, predictions);
+    const out = interpret(scoring, weights, batchToFeeds(scoring, fixture.encoders.encodeRows(rows)));
+    return rows.map((_, i) => Object.fromEntries(predictions.map((p) => [p, out[p]!.data[i]!])));
+  }
+
+  /** Every score of `got` within 1e-6 of `want`'s, the same rows and predictions. */
+  function expectClose(got: Record<string, number>[], want: Record<string, number>[]): void {
+    expect(got.map((r) => Object.keys(r))).toEqual(want.map((r) => Object.keys(r)));
+    got.forEach((r, i) => {
+      for (const [k, v] of Object.entries(r)) expect(Math.abs(v - want[i]![k]!), `row ${i} ${k}`).toBeLessThan(1e-6);
+    });
+  }
+
+  /** What the artifact directory, its .onnx export and a served /v1/score (the worker's path) answer for rows. */
+  async function scoresEverywhere(dir: string, rows: Record<string, unknown>[]): Promise<Record<string, number>[][]> {
+    const onnx = `${dir}.onnx`;
+    await exportArtifactToOnnx(await readArtifact(dir), onnx);
+    const results = [];
+    for (const path of [dir, onnx]) {
+      const model = await loadScoringModel(path);
+      const local = await LocalScorer.create(model);
+      results.push(await local.scoreRows(model, rows));
+      await local.close();
+    }
+    const running = await startService({ model: dir, port: 0, workers: 1 });
+    try {
+      const res = await fetch(`${running.url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows }) });
+      expect(res.status).toBe(200);
+      results.push(((await res.json()) as { predictions: Record<string, number>[] }).predictions);
+    } finally {
+      await running.close();
+    }
+    return results;
+  }
+
+  it("scores with the artifact's stored graph, not one rebuilt from its config: a graph edited in model.json (checksum stamped again)", async () => {
+    const dir = join(fixture.dir, 'edited-graph');
+    await cp(fixture.artifact, dir, { recursive: true });
+    const path = join(dir, 'model.json');
+    const doc = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown> & { sha256: string; graph: { nodes: { op: string; attrs: { mode?: string } }[] } };
+    // The tag list's mean pooling becomes a sum: what the config would rebuild no longer is what is stored.
+    const pooled = doc.graph.nodes.filter((n) => n.op === 'pooledGather');
+    expect(pooled.map((n) => n.attrs.mode)).toEqual(['mean']);
+    pooled[0]!.attrs.mode = 'sum';
+    doc.sha256 = modelJsonChecksum(doc);
+    writeFileSync(path, `${JSON.stringify(doc, null, 2)}\n`);
+    const stored = await readArtifact(dir);
+    const rebuilt = buildModel(stored.schema, stored.model.config).graph;
+    expect(JSON.stringify(stored.graph)).not.toBe(JSON.stringify(rebuilt));
+
+    const rows = requestRows(csvRows(fixture.csv)).slice(0, 40);
+    const want = interpreted(stored.graph, stored.weights, rows);
+    const other = interpreted(rebuilt, stored.weights, rows);
+    // The edit matters for these rows (tag lists of more than one tag), so scoring the rebuilt graph would show.
+    expect(Math.max(...want.map((r, i) => Math.abs(r.pctr! - other[i]!.pctr!)))).toBeGreaterThan(1e-4);
+    for (const got of await scoresEverywhere(dir, rows)) expectClose(got, want);
+  });
+
+  it("feeds the stored graph's inputs: a model built without a field the schema and its config would rebuild with", async () => {
+    const schema = fixture.encoders.schema;
+    // Built by other code than this config would rebuild with: without the 'price' input, which the schema still has.
+    const built = buildModel({ ...schema, fields: schema.fields.filter((f) => f.name !== 'price') }, { towers: [32, 16] });
+    const weights = initWeights(built.graph, 11);
+    const dir = join(fixture.dir, 'no-price');
+    await writeArtifact(dir, artifactFromModel(built, schema, weights, { encoders: fixture.encoders.toJSON() }));
+    const rebuilt = buildModel(schema, built.config).graph;
+    expect(rebuilt.inputs.map((i) => i.name)).toContain('price');
+
+    const rows = requestRows(csvRows(fixture.csv)).slice(0, 40);
+    const want = interpreted(built.graph, weights, rows);
+    for (const got of await scoresEverywhere(dir, rows)) expectClose(got, want);
+    // The artifact's graph, and the export's own inputs read back from the file, are what feeds are built for.
+    const stored = pruneGraph(built.graph, ['pctr', 'pctavr', 'pcvr', 'pctcvr']).inputs;
+    for (const path of [dir, `${dir}.onnx`]) expect((await loadScoringModel(path)).graph.inputs).toEqual(stored);
   });
 
   it('names a path that does not exist or is not a model', async () => {

@@ -1,7 +1,7 @@
 import { stat } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { artifactToModelProto, encodeModel, parseExportMetadata, readVerifiedOnnx, tritonModelFile, type OnnxModelInfo } from '@esm2/backend-onnx';
-import { MODEL_FILE, PREDICTION_NAMES, buildModel, pruneGraph, type Graph, type PredictionName } from '@esm2/core';
+import { artifactToModelProto, encodeModel, irInputs, parseExportMetadata, readVerifiedOnnx, tritonModelFile, type OnnxModelInfo } from '@esm2/backend-onnx';
+import { MODEL_FILE, PREDICTION_NAMES, pruneGraph, type Graph, type PredictionName } from '@esm2/core';
 import { locateArtifact, readArtifact } from '@esm2/core/node';
 import { encodersForSchema, type Encoders } from '@esm2/data';
 
@@ -9,15 +9,27 @@ import { encodersForSchema, type Encoders } from '@esm2/data';
 export type ModelSource = { kind: 'file'; path: string } | { kind: 'bytes'; bytes: Uint8Array };
 
 /**
+ * The scoring graph as the model stores it, as far as scoring needs it: its
+ * name and inputs (labels pruned), which say how encoded batches become
+ * feeds. Plain data, so it crosses to scoring workers as is.
+ */
+export type ScoringGraph = Pick<Graph, 'name' | 'inputs'>;
+
+/**
  * Everything scoring needs, from either an artifact directory or an
- * exported .onnx file: the model bytes, the training encoders, and the IR
+ * exported .onnx file: the model bytes, the training encoders, and the
  * scoring graph whose inputs say how encoded batches become feeds.
  */
 export interface ScoringModel {
   info: OnnxModelInfo;
   encoders: Encoders;
-  /** The pruned IR scoring graph (no labels): its inputs are exactly the ONNX inputs. */
-  graph: Graph;
+  /**
+   * The stored graph the ONNX model was compiled from, pruned to its outputs:
+   * an artifact's (readArtifact's graph, as the trainer uses it) or an
+   * exported file's own inputs. Never rebuilt from the config, so a model
+   * built by other code is fed as it was built. Its inputs are exactly the ONNX inputs.
+   */
+  graph: ScoringGraph;
   predictions: PredictionName[];
   source: ModelSource;
   /** What --model pointed at, for logs and /healthz. */
@@ -62,14 +74,20 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
   if (s.isDirectory()) origin = await locateArtifact(origin).catch((err: Error) => Promise.reject(new Error(`--model ${err.message}`)));
   let info: OnnxModelInfo;
   let source: ModelSource;
+  // The stored graph: what the ONNX model is compiled from (an artifact) or holds (an exported file).
+  let stored: () => ScoringGraph;
   if (s.isDirectory()) {
     const artifact = await readArtifact(origin);
     const proto = artifactToModelProto(artifact, { source: origin });
     info = parseExportMetadata(proto.metadata_props ?? [], origin);
     source = { kind: 'bytes', bytes: shared(encodeModel(proto)) };
+    const pruned = pruneGraph(artifact.graph, info.outputs);
+    stored = () => ({ name: pruned.name, inputs: pruned.inputs });
   } else {
     const read = await readVerifiedOnnx(origin);
     info = read.info;
+    // Read once the checks below have passed: a --raw-features export's string inputs are refused by them, by name.
+    stored = () => ({ name: read.graph.name, inputs: irInputs(read.graph.inputs, origin) });
     // Exported before checksums existed: refusing would strand every such model although nearly all
     // are intact, so it loads, and the warning says how to get a checked file.
     if (read.checksum === 'absent') {
@@ -88,21 +106,20 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
   if (info.encoders === null) {
     throw new Error(`${path}: the model carries no encoders (it was not trained from a prepared dataset), so raw rows cannot be encoded`);
   }
-  return scoringModel(info, source, origin, triton?.name);
+  return scoringModel(info, stored(), source, origin, triton?.name);
 }
 
 /**
- * The model from its export metadata, where it is loaded from, what
- * --model named and the name it is served under: how loadScoringModel finishes, and how a scoring worker
- * rebuilds the model from what crosses to it (info, source and origin are
- * plain data; encoders and graph are not sent).
+ * The model from its export metadata, its stored scoring graph, where it is
+ * loaded from, what --model named and the name it is served under: how
+ * loadScoringModel finishes, and how a scoring worker rebuilds the model
+ * from what crosses to it (info, graph, source and origin are plain data;
+ * the encoders are not sent).
  */
-export function scoringModel(info: OnnxModelInfo, source: ModelSource, origin: string, name: string = info.model.name): ScoringModel {
+export function scoringModel(info: OnnxModelInfo, graph: ScoringGraph, source: ModelSource, origin: string, name: string = info.model.name): ScoringModel {
   // Named after the file that holds them (model.json of an artifact directory, which is served from bytes),
   // so a bad key can be found and fixed. Ids must fit the model's tables: a vocabulary one row larger
   // would send ids past the end of an embedding, so a mismatch is refused at startup.
   const encoders = encodersForSchema(info.encoders, info.schema, source.kind === 'bytes' ? join(origin, MODEL_FILE) : origin);
-  const full = buildModel(info.schema, info.model.config);
-  const graph = pruneGraph(full.graph, info.outputs);
   return { info, encoders, graph, predictions: info.predictions, source, origin, name };
 }

@@ -11,7 +11,7 @@ export interface PoolOptions {
   /** Worker threads, each with its own session. Default: one per core, at most 2. */
   workers?: number;
   session?: SessionOptions;
-  /** The model, for answerBodies(): workers then rebuild its encoders from its metadata. */
+  /** The model, for answerBodies(): workers then rebuild its encoders from its metadata and take its graph as is. */
   model?: ScoringModel;
 }
 
@@ -36,7 +36,7 @@ export class ScoringPool {
     const workerData: WorkerData = {
       source,
       session: options.session ?? {},
-      ...(options.model ? { model: { info: options.model.info, origin: options.model.origin, name: options.model.name } } : {}),
+      ...(options.model ? { model: { info: options.model.info, graph: options.model.graph, origin: options.model.origin, name: options.model.name } } : {}),
     };
     this.pool = new Piscina({
       ...workerEntry(),

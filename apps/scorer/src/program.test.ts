@@ -46,4 +46,12 @@ describe('esm2-score command line', () => {
     expect(typo.code).toBe(1);
     expect(typo.err).toMatch(/^esm2-score: unknown option '--modle' \(Did you mean --model\?\)/);
   });
+
+  it('serve --port takes 0…65535 (cli-kit parser): anything else is refused naming the flag and the range, before the model is read', async () => {
+    for (const value of ['70000', '-1', '1.5', 'x', '']) {
+      const r = await run('serve', '--model', 'nowhere', '--port', value);
+      expect(r.code).toBe(1);
+      expect(r.err).toBe(`esm2-score: option '--port <n>' argument '${value}' is invalid. expected a port in 0…65535 (run 'esm2-score serve --help' for usage) `);
+    }
+  });
 });

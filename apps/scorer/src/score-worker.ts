@@ -2,7 +2,7 @@ import type { OnnxModelInfo } from '@esm2/backend-onnx';
 import { OnnxSession, type SessionOptions } from '@esm2/backend-onnx';
 import { Piscina } from 'piscina';
 import type { Feeds } from './feeds.js';
-import { scoringModel, type ModelSource } from './model.js';
+import { scoringModel, type ModelSource, type ScoringGraph } from './model.js';
 import { answerBatch, prepareContext, type PrepareContext, type RawRequest } from './prepare.js';
 
 /**
@@ -15,8 +15,8 @@ import { answerBatch, prepareContext, type PrepareContext, type RawRequest } fro
 export interface WorkerData {
   source: ModelSource;
   session: SessionOptions;
-  /** For answer tasks: the model's export metadata, what --model named and the name it is served under. */
-  model?: { info: OnnxModelInfo; origin: string; name: string };
+  /** For answer tasks: the model's export metadata, its stored scoring graph, what --model named and the name it is served under. */
+  model?: { info: OnnxModelInfo; graph: ScoringGraph; origin: string; name: string };
 }
 
 export interface ScoreTask {
@@ -36,7 +36,7 @@ session.catch(() => undefined);
 // Built once, up front: the first request should not pay for it. A failure is reported by the answer tasks.
 let context: PrepareContext | Error | undefined;
 try {
-  context = data.model ? prepareContext(scoringModel(data.model.info, data.source, data.model.origin, data.model.name)) : undefined;
+  context = data.model ? prepareContext(scoringModel(data.model.info, data.model.graph, data.source, data.model.origin, data.model.name)) : undefined;
 } catch (e) {
   context = e instanceof Error ? e : new Error(String(e));
 }

@@ -7,7 +7,7 @@ export { backend } from './backend.js';
 export { lowerings, type Lowering, type LoweringArgs } from './lower/table.js';
 export { compileGraph, type CompileOptions } from './lower/compile.js';
 export { modelProto, OPSET_VERSION, IR_VERSION, type ModelProtoOptions } from './lower/model.js';
-export { encodeModel, decodeModel, decodeMetadataProps } from './proto/codec.js';
+export { encodeModel, decodeModel, decodeGraphInputs, decodeMetadataProps } from './proto/codec.js';
 export type * from './proto/types.js';
 export { DataType, AttributeType, DataLocation } from './proto/types.js';
 export { artifactToModelProto, exportArtifactToOnnx, scoringOutputs, type OnnxExportOptions } from './export/export.js';
@@ -15,7 +15,7 @@ export { writeOnnxModel, type WrittenModel } from './export/write-model.js';
 export { withRawFeatureInputs, ML_DOMAIN, ML_OPSET_VERSION, type RawFieldEncoding, type RawInputInfo } from './export/raw-features.js';
 export { PROTOBUF_LIMIT, needsExternalData, externalize, type ExternalDataOptions } from './export/external-data.js';
 export { METADATA_KEYS, EXPORT_FORMAT, LEGACY_EXPORT_FORMAT, contentVersion, exportMetadata, parseExportMetadata, type OnnxModelInfo } from './export/metadata.js';
-export { readOnnxInfo, readVerifiedOnnx, onnxInfoFromBytes, type VerifiedOnnx } from './export/read-info.js';
+export { readOnnxInfo, readVerifiedOnnx, onnxInfoFromBytes, irInputs, type VerifiedOnnx } from './export/read-info.js';
 export { checkChecksum, type ChecksumStatus } from './export/checksum.js';
 export { verifyExport, verifyRawExport, type RawVerifySample, type VerifyResult } from './export/verify.js';
 export {

@@ -18,7 +18,7 @@ export interface Batch {
 }
 
 /** Feeds for exactly the graph's inputs; labels only when the graph declares them (training graphs). */
-export function batchToFeeds(graph: Graph, batch: Batch): Record<string, HostTensor> {
+export function batchToFeeds(graph: Pick<Graph, 'name' | 'inputs'>, batch: Batch): Record<string, HostTensor> {
   const feeds: Record<string, HostTensor> = {};
   for (const input of graph.inputs) {
     const data =

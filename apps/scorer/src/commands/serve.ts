@@ -2,7 +2,7 @@ import type { Command } from 'commander';
 import pino from 'pino';
 import { DEFAULT_LIMITS } from '../server.js';
 import { startService } from '../serve.js';
-import { positiveInt, userPath } from '@esm2/cli-kit';
+import { positiveInt, userPath, wholeNumberIn } from '@esm2/cli-kit';
 import { addSessionOptions, type SessionFlags } from './options.js';
 
 interface ServeFlags extends SessionFlags {
@@ -18,11 +18,8 @@ interface ServeFlags extends SessionFlags {
   logLevel: string;
 }
 
-function port(value: string): number {
-  const n = Number(value);
-  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new Error(`--port must be 0..65535, got ${value}`);
-  return n;
-}
+/** cli-kit's port, with 0 allowed: the system picks a free one. */
+const port = wholeNumberIn(0, 65535, 'a port');
 
 /** `esm2-score serve --model M --port P`: the HTTP service, until SIGINT/SIGTERM. */
 export function registerServeCommand(program: Command): void {

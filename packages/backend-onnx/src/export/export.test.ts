@@ -2,18 +2,19 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifactFromModel, initWeights, interpret, type ModelArtifact } from '@esm2/core';
+import { artifactFromModel, initWeights, interpret, pruneGraph, type ModelArtifact } from '@esm2/core';
 import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { randomFeeds, smallSchema, worstError } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../proto/codec.js';
+import { DataType } from '../proto/types.js';
 import { OnnxSession } from '../runtime/session.js';
 import { zooModel } from '../test-support/graphs.js';
 import { checkOnnxFiles } from '../test-support/onnx-checker.js';
 import { sgdTrain } from '../test-support/train.js';
 import { exportArtifactToOnnx } from './export.js';
 import { METADATA_KEYS, LEGACY_EXPORT_FORMAT } from './metadata.js';
-import { readOnnxInfo, readVerifiedOnnx } from './read-info.js';
+import { irInputs, readOnnxInfo, readVerifiedOnnx } from './read-info.js';
 import { verifyExport } from './verify.js';
 import { writeOnnxModel } from './write-model.js';
 
@@ -260,5 +261,30 @@ describe('content checksum', () => {
     await writeOnnxModel(again, decodeModel(readFileSync(first)));
     expect(decodeModel(readFileSync(again)).metadata_props!.filter((p) => p.key === METADATA_KEYS.contentSha256)).toHaveLength(1);
     expect((await readVerifiedOnnx(again)).checksum).toBe('verified');
+  });
+});
+
+describe('graph inputs read back from an export', () => {
+  it('are the IR inputs of the graph it was compiled from (labels too, when a loss is exported), with weights inline or external', async () => {
+    const withLoss = [artifact.model.predictions[0]!, artifact.model.losses[0]!];
+    for (const [name, outputs, externalData] of [
+      ['inputs.onnx', undefined, undefined],
+      ['inputs-loss.onnx', withLoss, undefined],
+      ['inputs-ext.onnx', undefined, { threshold: 0 }],
+    ] as const) {
+      const path = join(dir, name);
+      await exportArtifactToOnnx(artifact, path, { ...(outputs ? { outputs: [...outputs] } : {}), ...(externalData ? { externalData } : {}) });
+      const { graph, info } = await readVerifiedOnnx(path);
+      const pruned = pruneGraph(artifact.graph, info.outputs);
+      expect(graph.name).toBe(pruned.name);
+      expect(irInputs(graph.inputs, path)).toEqual(pruned.inputs);
+    }
+    const roles = irInputs((await readVerifiedOnnx(join(dir, 'inputs-loss.onnx'))).graph.inputs).map((i) => i.role);
+    expect(roles).toContain('label');
+  });
+
+  it('refuses an input that is not float or int64 (a --raw-features export\'s strings), naming it', () => {
+    const text = { name: 'user', type: { tensor_type: { elem_type: DataType.STRING, shape: { dim: [{ dim_param: 'batch' }] } } } };
+    expect(() => irInputs([text], 'm.onnx')).toThrow("m.onnx: input 'user' is not a float or int64 tensor (ONNX elem_type 8)");
   });
 });

@@ -122,6 +122,11 @@ describe('config.pbtxt text', () => {
     expect(() => parseTritonConfig('platform: "onnxruntime_onnx"', 'c.pbtxt')).toThrow('c.pbtxt: name is missing');
     expect(() => parseTritonConfig('name: "a" name: "b"', 'c.pbtxt')).toThrow('c.pbtxt: name is given 2 times');
   });
+  it('skips unknown fields whatever their name (__proto__ included) and refuses a single-valued message given twice', () => {
+    expect(parseTritonConfig('__proto__ { polluted: 1 }\nname: "m"\nconstructor: "x"', 'c.pbtxt')).toEqual({ name: 'm', max_batch_size: 0, input: [], output: [] });
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect(() => parseTritonConfig('name: "m"\ndynamic_batching { }\ndynamic_batching { }', 'c.pbtxt')).toThrow('c.pbtxt: dynamic_batching is given 2 times');
+  });
 });
 
 describe('exportArtifactToTriton', () => {

@@ -5,6 +5,7 @@ import { replaceDirAtomically, writeFileDurable } from '@esm2/core/node';
 import { decodeModel } from '../proto/codec.js';
 import { DataType, type ModelProto, type ValueInfoProto } from '../proto/types.js';
 import { artifactToModelProto, type OnnxExportOptions } from './export.js';
+import { formatText, readText, type Fields } from './pbtxt.js';
 import { writeOnnxModel, type WrittenModel } from './write-model.js';
 
 /*
@@ -13,10 +14,9 @@ import { writeOnnxModel, type WrittenModel } from './write-model.js';
  *   REPOSITORY/<name>/config.pbtxt
  *   REPOSITORY/<name>/1/model.onnx
  *
- * config.pbtxt is Triton's ModelConfig protobuf in protobuf text format.
- * There is no well-kept npm library for Triton's ModelConfig (nor a small
- * maintained protobuf text-format codec), so the few fields written here are
- * serialized, and parsed back, by the hand-written code below.
+ * config.pbtxt is Triton's ModelConfig protobuf in protobuf text format:
+ * the fields this project writes and reads are declared once (CONFIG_FIELDS)
+ * and go through pbtxt.ts, the subset of the text format they need.
  */
 
 export const TRITON_CONFIG_FILE = 'config.pbtxt';
@@ -112,174 +112,25 @@ export function tritonConfig(model: ModelProto, options: TritonConfigOptions): T
   };
 }
 
-// ---- protobuf text format: writing ----
+// ---- config.pbtxt ----
 
-/** Fields whose values are enum identifiers, written bare. */
-const ENUM_FIELDS = new Set(['data_type', 'kind']);
-
-const quote = (s: string) => JSON.stringify(s); // text format's escapes for what model names contain (quotes, backslashes)
-
-function formatValue(key: string, value: unknown, indent: string): string {
-  if (typeof value === 'string') return ENUM_FIELDS.has(key) ? value : quote(value);
-  if (typeof value === 'number' || typeof value === 'boolean') return String(value);
-  if (typeof value === 'object' && value !== null) return formatMessage(value as Record<string, unknown>, indent);
-  throw new Error(`cannot write ${key}: ${String(value)}`);
-}
-
-function formatMessage(message: Record<string, unknown>, indent: string): string {
-  const inner = `${indent}  `;
-  const fields = formatFields(message, inner);
-  return fields === '' ? '{ }' : `{\n${fields}${indent}}`;
-}
-
-function formatFields(message: Record<string, unknown>, indent: string): string {
-  let out = '';
-  for (const [key, value] of Object.entries(message)) {
-    if (value === undefined) continue;
-    if (Array.isArray(value)) {
-      const scalars = value.every((v) => typeof v !== 'object');
-      out += scalars
-        ? `${indent}${key}: [${value.map((v) => ` ${formatValue(key, v, indent)}`).join(',')} ]\n`
-        : `${indent}${key} [\n${value.map((v) => `${indent}  ${formatValue(key, v, `${indent}  `)}`).join(',\n')}\n${indent}]\n`;
-    } else if (typeof value === 'object' && value !== null) {
-      out += `${indent}${key} ${formatMessage(value as Record<string, unknown>, indent)}\n`;
-    } else {
-      out += `${indent}${key}: ${formatValue(key, value, indent)}\n`;
-    }
-  }
-  return out;
-}
+const TENSOR_FIELDS: Fields = { name: 'string', data_type: 'enum', dims: 'ints', reshape: { shape: 'ints' } };
+/** TritonModelConfig as config.pbtxt spells it: every field written, and all that is read (other ModelConfig fields are skipped). */
+const CONFIG_FIELDS: Fields = {
+  name: 'string',
+  platform: 'string',
+  backend: 'string',
+  max_batch_size: 'int',
+  default_model_filename: 'string',
+  input: [TENSOR_FIELDS],
+  output: [TENSOR_FIELDS],
+  dynamic_batching: { max_queue_delay_microseconds: 'int' },
+  instance_group: [{ count: 'int', kind: 'enum' }],
+};
 
 /** config.pbtxt text for a configuration. */
 export function formatTritonConfig(config: TritonModelConfig): string {
-  return formatFields(config as unknown as Record<string, unknown>, '');
-}
-
-// ---- protobuf text format: reading ----
-
-/** A bare identifier value (TYPE_FP32, KIND_CPU). */
-class EnumValue {
-  constructor(readonly name: string) {}
-}
-type TextValue = string | number | boolean | EnumValue | TextMessage;
-interface TextMessage {
-  [field: string]: TextValue[];
-}
-
-interface Token {
-  kind: 'punct' | 'string' | 'number' | 'ident' | 'end';
-  text: string;
-  value?: string | number;
-  line: number;
-  column: number;
-}
-
-function tokenize(text: string, path: string): Token[] {
-  const tokens: Token[] = [];
-  let line = 1;
-  let lineStart = 0;
-  let i = 0;
-  const fail = (at: number, what: string): never => {
-    throw new Error(`${path}:${line}:${at - lineStart + 1}: ${what}`);
-  };
-  while (i < text.length) {
-    const c = text[i]!;
-    if (c === '\n') {
-      line++;
-      i++;
-      lineStart = i;
-    } else if (/\s/.test(c)) {
-      i++;
-    } else if (c === '#') {
-      while (i < text.length && text[i] !== '\n') i++;
-    } else if ('{}[]:,;<>'.includes(c)) {
-      tokens.push({ kind: 'punct', text: c, line, column: i - lineStart + 1 });
-      i++;
-    } else if (c === '"' || c === "'") {
-      const start = i;
-      let value = '';
-      i++;
-      while (text[i] !== c) {
-        if (i >= text.length || text[i] === '\n') fail(start, 'unterminated string');
-        if (text[i] === '\\') {
-          const e = text[i + 1];
-          const simple: Record<string, string> = { n: '\n', t: '\t', r: '\r', '\\': '\\', '"': '"', "'": "'" };
-          if (e === undefined || simple[e] === undefined) fail(i, `unsupported escape \\${e ?? ''}`);
-          value += simple[e!];
-          i += 2;
-        } else {
-          value += text[i];
-          i++;
-        }
-      }
-      i++;
-      tokens.push({ kind: 'string', text: text.slice(start, i), value, line, column: start - lineStart + 1 });
-    } else {
-      const m = /^[A-Za-z0-9_.+-]+/.exec(text.slice(i, i + 256));
-      if (!m) fail(i, `unexpected character '${c}'`);
-      const word = m![0];
-      const isNumber = /^[-+]?(\d+(\.\d*)?|\.\d+)([eE][-+]?\d+)?$/.test(word);
-      if (!isNumber && !/^[A-Za-z_][A-Za-z0-9_]*$/.test(word)) fail(i, `unexpected '${word}'`);
-      tokens.push({ kind: isNumber ? 'number' : 'ident', text: word, value: isNumber ? Number(word) : word, line, column: i - lineStart + 1 });
-      i += word.length;
-    }
-  }
-  tokens.push({ kind: 'end', text: 'end of file', line, column: i - lineStart + 1 });
-  return tokens;
-}
-
-/** A protobuf text-format message as a tree: every field maps to the list of its values (repeated or not). */
-function parseText(text: string, path: string): TextMessage {
-  const tokens = tokenize(text, path);
-  let pos = 0;
-  const peek = () => tokens[pos]!;
-  const fail = (t: Token, what: string): never => {
-    throw new Error(`${path}:${t.line}:${t.column}: ${what}, found ${t.kind === 'end' ? 'end of file' : `'${t.text}'`}`);
-  };
-  const accept = (p: string) => {
-    if (peek().kind === 'punct' && peek().text === p) {
-      pos++;
-      return true;
-    }
-    return false;
-  };
-  const message = (close: string | undefined): TextMessage => {
-    const fields: TextMessage = {};
-    for (;;) {
-      const t = peek();
-      if (close !== undefined && accept(close)) return fields;
-      if (close === undefined && t.kind === 'end') return fields;
-      if (t.kind !== 'ident') fail(t, close === undefined ? 'expected a field name' : `expected a field name or '${close}'`);
-      pos++;
-      const colon = accept(':');
-      const values = (fields[t.text] ??= []);
-      if (accept('[')) {
-        if (!accept(']')) {
-          do values.push(value(colon)); while (accept(','));
-          if (!accept(']')) fail(peek(), "expected ',' or ']'");
-        }
-      } else {
-        values.push(value(colon));
-      }
-      if (!accept(',')) accept(';');
-    }
-  };
-  const value = (afterColon: boolean): TextValue => {
-    const t = peek();
-    if (accept('{')) return message('}');
-    if (accept('<')) return message('>');
-    if (!afterColon) fail(t, "expected ':' or '{'");
-    pos++;
-    if (t.kind === 'string') {
-      let s = t.value as string;
-      for (; peek().kind === 'string'; pos++) s += peek().value as string; // adjacent strings concatenate
-      return s;
-    }
-    if (t.kind === 'number') return t.value as number;
-    if (t.kind === 'ident') return t.text === 'true' || t.text === 'True' ? true : t.text === 'false' || t.text === 'False' ? false : new EnumValue(t.text);
-    return fail(t, 'expected a value');
-  };
-  return message(undefined);
+  return formatText(config as unknown as Record<string, unknown>, CONFIG_FIELDS);
 }
 
 /**
@@ -288,75 +139,21 @@ function parseText(text: string, path: string): TextMessage {
  * and ignored.
  */
 export function parseTritonConfig(text: string, path: string): TritonModelConfig {
-  const root = parseText(text, path);
-  const where = (field: string) => `${path}: ${field}`;
-  const one = (m: TextMessage, field: string, ctx: string): TextValue | undefined => {
-    const v = m[field];
-    if (v === undefined) return undefined;
-    if (v.length > 1) throw new Error(where(`${ctx}${field} is given ${v.length} times`));
-    return v[0];
+  type Read = Omit<Partial<TritonModelConfig>, 'input' | 'output'> & Partial<Record<'input' | 'output', Partial<TritonTensorConfig>[]>>;
+  const { input, output, ...config } = readText(text, path, CONFIG_FIELDS) as Read;
+  const fail = (what: string): never => {
+    throw new Error(`${path}: ${what}`);
   };
-  const str = (m: TextMessage, field: string, ctx = ''): string | undefined => {
-    const v = one(m, field, ctx);
-    if (v !== undefined && typeof v !== 'string') throw new Error(where(`${ctx}${field} must be a string`));
-    return v;
-  };
-  const int = (m: TextMessage, field: string, ctx = ''): number | undefined => {
-    const v = one(m, field, ctx);
-    if (v !== undefined && !(typeof v === 'number' && Number.isInteger(v))) throw new Error(where(`${ctx}${field} must be an integer`));
-    return v;
-  };
-  const enumValue = (m: TextMessage, field: string, ctx: string): string | undefined => {
-    const v = one(m, field, ctx);
-    if (v !== undefined && !(v instanceof EnumValue)) throw new Error(where(`${ctx}${field} must be an enum name such as TYPE_FP32`));
-    return v?.name;
-  };
-  const ints = (m: TextMessage, field: string, ctx: string): number[] =>
-    (m[field] ?? []).map((v) => {
-      if (!(typeof v === 'number' && Number.isInteger(v))) throw new Error(where(`${ctx}${field} must be integers`));
-      return v;
+  const tensors = (kind: 'input' | 'output', list: Partial<TritonTensorConfig>[] = []): TritonTensorConfig[] =>
+    list.map(({ name, data_type, dims = [], reshape }, i) => {
+      if (name === undefined) return fail(`${kind}[${i}].name is missing`);
+      if (name === '') return fail(`${kind}[${i}].name is empty`);
+      if (data_type === undefined) return fail(`${kind}[${i}].data_type is missing`);
+      return { name, data_type, dims, ...(reshape ? { reshape } : {}) };
     });
-  const messages = (m: TextMessage, field: string, ctx = ''): TextMessage[] =>
-    (m[field] ?? []).map((v) => {
-      if (typeof v !== 'object' || v instanceof EnumValue) throw new Error(where(`${ctx}${field} must be a message { … }`));
-      return v;
-    });
-  const tensors = (field: 'input' | 'output'): TritonTensorConfig[] =>
-    messages(root, field).map((t, i) => {
-      const ctx = `${field}[${i}].`;
-      const name = str(t, 'name', ctx);
-      const data_type = enumValue(t, 'data_type', ctx);
-      if (name === undefined) throw new Error(where(`${ctx}name is missing`));
-      if (name === '') throw new Error(where(`${ctx}name is empty`));
-      if (data_type === undefined) throw new Error(where(`${ctx}data_type is missing`));
-      const reshape = messages(t, 'reshape', ctx);
-      if (reshape.length > 1) throw new Error(where(`${ctx}reshape is given ${reshape.length} times`));
-      return { name, data_type, dims: ints(t, 'dims', ctx), ...(reshape[0] ? { reshape: { shape: ints(reshape[0], 'shape', `${ctx}reshape.`) } } : {}) };
-    });
-  const name = str(root, 'name');
-  if (name === undefined) throw new Error(where('name is missing'));
-  if (name === '') throw new Error(where('name is empty; the model is served under it'));
-  const batching = messages(root, 'dynamic_batching');
-  const delay = batching[0] ? int(batching[0], 'max_queue_delay_microseconds', 'dynamic_batching.') : undefined;
-  const optional = <K extends string, V>(key: K, value: V | undefined) => (value === undefined ? {} : ({ [key]: value } as Record<K, V>));
-  return {
-    name,
-    ...optional('platform', str(root, 'platform')),
-    ...optional('backend', str(root, 'backend')),
-    max_batch_size: int(root, 'max_batch_size') ?? 0,
-    ...optional('default_model_filename', str(root, 'default_model_filename')),
-    input: tensors('input'),
-    output: tensors('output'),
-    ...(batching[0] ? { dynamic_batching: optional('max_queue_delay_microseconds', delay) } : {}),
-    ...optional(
-      'instance_group',
-      root.instance_group &&
-        messages(root, 'instance_group').map((g, i) => ({
-          ...optional('count', int(g, 'count', `instance_group[${i}].`)),
-          ...optional('kind', enumValue(g, 'kind', `instance_group[${i}].`)),
-        })),
-    ),
-  };
+  if (config.name === undefined) return fail('name is missing');
+  if (config.name === '') return fail('name is empty; the model is served under it');
+  return { ...config, name: config.name, max_batch_size: config.max_batch_size ?? 0, input: tensors('input', input), output: tensors('output', output) };
 }
 
 // ---- the repository folder ----

@@ -1,7 +1,7 @@
 import Long from 'long';
 import protobuf from 'protobufjs';
 import { ONNX_PROTO } from './onnx-proto.js';
-import type { ModelProto, StringStringEntryProto } from './types.js';
+import type { ModelProto, StringStringEntryProto, ValueInfoProto } from './types.js';
 
 // int64 fields go through `long` so values past 2^31 are encoded exactly.
 protobuf.util.Long = Long;
@@ -11,6 +11,7 @@ protobuf.configure();
 export const onnxRoot = protobuf.parse(ONNX_PROTO, { keepCase: true }).root;
 const ModelType = onnxRoot.lookupType('onnx.ModelProto');
 const StringStringEntry = onnxRoot.lookupType('onnx.StringStringEntryProto');
+const ValueInfo = onnxRoot.lookupType('onnx.ValueInfoProto');
 
 /** The ONNX ModelProto as protobuf bytes. */
 export function encodeModel(model: ModelProto): Uint8Array {
@@ -44,6 +45,36 @@ export function decodeMetadataProps(bytes: Uint8Array): StringStringEntryProto[]
     }
   }
   return props;
+}
+
+/**
+ * Only the graph's name and inputs, skipping its nodes and initializers:
+ * what a scorer needs to build feeds from an exported file, without
+ * decoding (copying) the weights.
+ */
+export function decodeGraphInputs(bytes: Uint8Array): { name: string; inputs: ValueInfoProto[] } {
+  const reader = protobuf.Reader.create(bytes);
+  let name = '';
+  const inputs: ValueInfoProto[] = [];
+  while (reader.pos < reader.len) {
+    const tag = reader.uint32();
+    if (tag >>> 3 !== 7 || (tag & 7) !== 2) {
+      reader.skipType(tag & 7);
+      continue;
+    }
+    // ModelProto.graph (7): its fields up to the end of the message.
+    const end = reader.uint32() + reader.pos;
+    while (reader.pos < end) {
+      const inner = reader.uint32();
+      const field = inner >>> 3;
+      if (field === 2 && (inner & 7) === 2) name = reader.string();
+      else if (field === 11 && (inner & 7) === 2) {
+        const info = ValueInfo.toObject(ValueInfo.decode(reader, reader.uint32()), { arrays: true, enums: Number });
+        inputs.push(longsToNumbers(info, `graph.input[${inputs.length}]`) as ValueInfoProto);
+      } else reader.skipType(inner & 7);
+    }
+  }
+  return { name, inputs };
 }
 
 function longsToNumbers(value: unknown, path: string): unknown {

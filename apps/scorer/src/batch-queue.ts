@@ -1,7 +1,4 @@
-import type { HostTensor } from '@esm2/core';
-import { concatFeeds, sliceScores, type Feeds, type Scores } from './feeds.js';
-
-export interface MicroBatcherOptions {
+export interface BatchQueueOptions {
   /** Most rows (weight) in one dispatched batch; one request larger than this still runs alone. */
   maxBatchRows: number;
   /** Session runs in flight at once (the number of workers). */
@@ -42,7 +39,7 @@ export class BatchQueue<P, R> {
 
   constructor(
     private readonly runBatch: (payloads: P[], rows: number[]) => Promise<R[]>,
-    private readonly options: MicroBatcherOptions,
+    private readonly options: BatchQueueOptions,
   ) {}
 
   get pendingRows(): number {
@@ -135,20 +132,5 @@ export class BatchQueue<P, R> {
       return;
     }
     batch.forEach((b, k) => b.resolve(results[k]!));
-  }
-}
-
-/** Merges concurrent requests' feeds into shared session runs (stacked along the batch axis), each answered with its own rows' scores. */
-export class MicroBatcher extends BatchQueue<Record<string, HostTensor>, Scores> {
-  constructor(run: (feeds: Feeds) => Promise<Scores>, options: MicroBatcherOptions) {
-    super(async (parts, rows) => {
-      const scores = await run(concatFeeds(parts));
-      let start = 0;
-      return rows.map((n) => {
-        const slice = sliceScores(scores, start, n);
-        start += n;
-        return slice;
-      });
-    }, options);
   }
 }

@@ -1,0 +1,66 @@
+import { BatchQueue } from '../batch-queue.js';
+import type { Metrics } from '../metrics.js';
+import { answerBatch, outcomeError, type Answer, type AnswerOutcome, type AnsweredBatch, type PrepareContext, type RawRequest } from '../prepare.js';
+import type { FeedScorer, ServiceLimits } from './limits.js';
+
+export class TimeoutError extends Error {
+  override name = 'TimeoutError';
+}
+
+export interface Answerer {
+  /** Request bodies waiting for (or being answered by) a worker, merged into batches. */
+  batcher: BatchQueue<RawRequest, AnswerOutcome>;
+  /**
+   * A request's body answered through the batcher (parsed, validated and
+   * encoded as training did, scored, its response body written) within the
+   * per-request timeout; a refusal is thrown as the error it was.
+   */
+  answer(request: RawRequest): Promise<Answer>;
+}
+
+/** How the routes get their answers: request bodies queued, merged into batches and answered by the scorer. */
+export function createAnswerer(context: PrepareContext, scorer: FeedScorer, limits: ServiceLimits, metrics: Metrics): Answerer {
+  const outputs = [...context.model.predictions];
+  const answerBodies = (requests: RawRequest[]): Promise<AnsweredBatch> =>
+    scorer.answerBodies ? scorer.answerBodies(requests, limits.maxBatchRows) : answerBatch(context, requests, limits.maxBatchRows, (feeds) => scorer.score(feeds, outputs));
+  // A body's rows are known only once a worker has parsed it: the queue weighs each body at the
+  // bytes per row seen so far (a running mean over answered bodies), which is what maxQueueRows
+  // and maxBatchRows bound here. The worker splits session runs at maxBatchRows exactly.
+  let bytesPerRow = 100;
+  const estimatedRows = (request: RawRequest) => Math.max(1, Math.round((request.body?.byteLength ?? 0) / bytesPerRow));
+  const batcher = new BatchQueue<RawRequest, AnswerOutcome>(
+    async (requests) => {
+      const { outcomes, runs } = await answerBodies(requests);
+      for (const rows of runs) metrics.batchRows.observe(rows);
+      outcomes.forEach((o, k) => {
+        const bytes = requests[k]!.body?.byteLength ?? 0;
+        if (o.rows !== undefined && o.rows > 0 && bytes > 0) bytesPerRow = 0.9 * bytesPerRow + 0.1 * (bytes / o.rows);
+      });
+      return outcomes;
+    },
+    { maxBatchRows: limits.maxBatchRows, concurrency: scorer.workers, maxQueueRows: limits.maxQueueRows },
+  );
+
+  async function answer(request: RawRequest): Promise<Answer> {
+    const controller = new AbortController();
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        const e = new TimeoutError(`scoring did not finish within ${limits.timeoutMs} ms`);
+        controller.abort(e);
+        reject(e);
+      }, limits.timeoutMs);
+    });
+    let outcome: AnswerOutcome;
+    try {
+      outcome = await Promise.race([batcher.submit(request, estimatedRows(request), controller.signal), timeout]);
+    } finally {
+      clearTimeout(timer);
+    }
+    if (outcome.rows !== undefined) metrics.requestRows.observe(outcome.rows);
+    if (!outcome.ok) throw outcomeError(outcome);
+    return outcome;
+  }
+
+  return { batcher, answer };
+}
