@@ -19,6 +19,7 @@ import { conformanceCases, opsNotExercised, type ConformanceCase, type Conforman
 
 export {
   conformanceCases,
+  defaultConfigCases,
   opsNotExercised,
   paddedFeeds,
   TOLERANCES,
