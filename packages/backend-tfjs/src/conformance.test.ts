@@ -1,5 +1,5 @@
 import { runConformance } from '@esm2/core/conformance';
-import { beforeAll } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import { tfjsCompiler } from './graph-compiler.js';
 import { cpuRuntime } from './testing/engine.js';
 
@@ -7,4 +7,4 @@ beforeAll(cpuRuntime);
 
 // The whole suite (every op, every zoo model × interaction, forward, gradients and training steps)
 // on the tfjs lowerings, on the cpu backend every machine has.
-runConformance({ name: 'backend-tfjs (tfjs cpu)', compile: tfjsCompiler });
+runConformance({ name: 'backend-tfjs (tfjs cpu)', compile: tfjsCompiler }, { test: { describe, it, beforeAll } });

@@ -1,6 +1,6 @@
 import { runConformance } from '@esm2/core/conformance';
 import { missingPythonModule, requires } from '@esm2/core/testing';
-import { beforeAll } from 'vitest';
+import { beforeAll, describe, it } from 'vitest';
 import { torchCompiler } from './graph-compiler.js';
 import { torchPython } from './run.js';
 
@@ -13,4 +13,4 @@ beforeAll(torch.check);
 
 // The whole suite (every op, every zoo model × interaction, forward, gradients and training steps) on
 // python/esm2_torch's graph runner; the runs asked for together share one python process.
-runConformance({ name: 'backend-torch (PyTorch)', compile: torchCompiler(), ...(torch.run ? {} : { skip: missing! }) });
+runConformance({ name: 'backend-torch (PyTorch)', compile: torchCompiler(), ...(torch.run ? {} : { skip: missing! }) }, { test: { describe, it, beforeAll } });

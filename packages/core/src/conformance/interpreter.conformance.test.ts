@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { interpret } from '../ir/interpret.js';
 import { OP_NAMES, type Graph, type OpName } from '../ir/types.js';
 import type { GraphCompiler } from '../train/compiler.js';
@@ -26,7 +26,7 @@ const specCompiler: GraphCompiler = (graph) =>
     },
   });
 
-runConformance({ name: 'the interpreter as a backend', compile: specCompiler });
+runConformance({ name: 'the interpreter as a backend', compile: specCompiler }, { test: { describe, it, beforeAll } });
 
 /** The graph with every f32 result of `op` shifted by `delta` (each such node's value renamed, then `+ delta` under its old id). */
 function perturbed(graph: Graph, op: OpName, delta: number): { graph: Graph; hit: number } {
@@ -84,5 +84,55 @@ describe('the conformance suite can fail', () => {
     const problems = await training[0]!.run(brokenCompiler('sqrt'));
     expect(problems.length).toBeGreaterThan(0);
     expect(problems[0]).toMatch(/after step 1: .* the interpreter's/);
+  });
+});
+
+/** A test runner that records what runConformance registers, to run it by hand. */
+function recordingRunner() {
+  const tests: { name: string; body: () => void | Promise<void>; skipped: boolean }[] = [];
+  const hooks: (() => Promise<void>)[] = [];
+  const path: string[] = [];
+  const it = Object.assign((name: string, body: () => void | Promise<void>) => void tests.push({ name: [...path, name].join(' > '), body, skipped: false }), {
+    skip: (name: string, body: () => void) => void tests.push({ name: [...path, name].join(' > '), body, skipped: true }),
+  });
+  const describe = (name: string, body: () => void) => {
+    path.push(name);
+    body();
+    path.pop();
+  };
+  return { tests, hooks, test: { describe, it, beforeAll: (body: () => Promise<void>) => void hooks.push(body) } };
+}
+
+describe('runConformance', () => {
+  it('registers a failing test, naming the op and the interpreter, for a compiler with one op broken', async () => {
+    const runner = recordingRunner();
+    runConformance({ name: 'broken tanh', compile: brokenCompiler('tanh') }, { test: runner.test, parts: ['forward', 'gradients'], models: ['esmm'] });
+    for (const hook of runner.hooks) await hook();
+    const failed: string[] = [];
+    for (const t of runner.tests) await (async () => t.body())().catch((e: unknown) => failed.push(`${t.name}: ${(e as Error).message}`));
+    expect(failed.length).toBeGreaterThan(0);
+    expect(failed.every((f) => f.includes('broken tanh differs from the interpreter'))).toBe(true);
+    // The coverage test passes: a broken op is not a missing one.
+    expect(failed.some((f) => f.includes('OP_NAMES'))).toBe(false);
+  });
+
+  it('registers every part as skipped, with the reason, for a skipped target', () => {
+    const runner = recordingRunner();
+    runConformance({ name: 'absent', compile: specCompiler, skip: 'no such runtime here' }, { test: runner.test });
+    expect(runner.tests.map((t) => [t.name, t.skipped])).toEqual(
+      ['forward', 'gradients', 'training'].map((part) => [`conformance of absent > ${part} (skipped: no such runtime here)`, true]),
+    );
+    expect(runner.hooks).toEqual([]);
+  });
+
+  it('fails the coverage test when a subset leaves an op out', async () => {
+    const runner = recordingRunner();
+    runConformance({ name: 'subset', compile: specCompiler }, { test: runner.test, parts: ['gradients'], models: ['esm2'], interactions: ['none'] });
+    const coverage = runner.tests.find((t) => t.name.endsWith('run every op of OP_NAMES through the compiler'))!;
+    expect(() => coverage.body()).toThrow(/no case runs .*sqrt/);
+  });
+
+  it('without a runner handed over or global, says how to call it', () => {
+    expect(() => runConformance({ name: 'x', compile: specCompiler })).toThrow(/pass \{ test: \{ describe, it, beforeAll \} \} from 'vitest'/);
   });
 });
