@@ -54,7 +54,7 @@ export interface RunConformanceOptions extends ConformanceOptions {
 function globalTestApi(): TestApi {
   const g = globalThis as Partial<TestApi>;
   if (typeof g.describe === 'function' && typeof g.it === 'function' && typeof g.beforeAll === 'function') return g as TestApi;
-  throw new Error("runConformance registers tests: pass { test: { describe, it, beforeAll } } from 'vitest' (or run with vitest's globals), or run conformanceCases() yourself");
+  throw new Error('runConformance registers tests: pass { test: { describe, it, beforeAll } } as vitest exports them (or run with vitest globals), or run conformanceCases() yourself');
 }
 
 /** Each case's mismatches, or the error it threw, as sentences. */
