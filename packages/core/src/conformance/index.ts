@@ -8,6 +8,13 @@
  * against core's interpreter, within TOLERANCES. A new op, model or
  * interaction is covered by every backend without editing a test.
  *
+ * What a compiler is handed: graphs whose parameters are inputs (role
+ * 'state'), as the host engine hands them. Forward and gradient graphs look
+ * their embedding rows up themselves, so their id inputs (i32) are fed as
+ * Int32Array; an i32 output (ids reshaped) may come back in any numeric
+ * array. The runs of a case that do not depend on each other are asked for
+ * at once (Promise.all), and every case is started together.
+ *
  * runConformance registers the suite with the test runner it is handed
  * (vitest's describe/it/beforeAll, or its globals). Core imports no test
  * framework — its published build must not (scripts/pack-check.sh) — so
