@@ -1,9 +1,9 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { buildModel, grad, initWeights, type Graph, type Weights } from '@esm2/core';
-import { defaultConfigCases, zooCases } from '@esm2/core/conformance';
-import { edgeOpsGraph, smallSchema } from '@esm2/core/testing';
+import { buildModel, grad, initWeights, interpret, type FeatureSchema, type Graph, type Weights } from '@esm2/core';
+import { defaultConfigCases, TOLERANCES, zooCases } from '@esm2/core/conformance';
+import { edgeOpsGraph, randomFeeds, smallSchema, worstError } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { encodeModel } from '../proto/codec.js';
 import { OnnxSession } from '../runtime/session.js';
@@ -12,7 +12,7 @@ import { compileGraph } from './compile.js';
 import { modelProto } from './model.js';
 
 // What onnxruntime computes is the conformance suite's (src/conformance.test.ts); here: the models
-// themselves are valid ONNX, for every graph the suite generates, and a scoring export's interface.
+// themselves are valid ONNX, for every graph the suite generates, and scoring exports as sessions run them.
 const dir = mkdtempSync(join(tmpdir(), 'esm2-onnx-zoo-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -21,6 +21,8 @@ interface Model {
   weights: Weights;
   outputs?: string[];
   path: string;
+  /** The schema of a zoo model's scoring export, for its feeds. */
+  schema?: FeatureSchema;
 }
 
 /** Scoring export (predictions + towers) and training graph (losses + every gradient) of every generated zoo case, each model's default config, and the edge-ops graph. */
@@ -28,7 +30,7 @@ const models: Model[] = [];
 for (const [k, zoo] of [...zooCases({}, ['relu', 'tanh']), ...defaultConfigCases()].entries()) {
   const model = buildModel(zoo.schema, zoo.config);
   const weights = initWeights(model.graph, 7);
-  models.push({ graph: model.graph, weights, outputs: [...model.predictions, ...model.towers], path: join(dir, `${k}.onnx`) });
+  models.push({ graph: model.graph, weights, outputs: [...model.predictions, ...model.towers], path: join(dir, `${k}.onnx`), schema: zoo.schema });
   models.push({ graph: grad(model.graph), weights, path: join(dir, `${k}-train.onnx`) });
 }
 const edge = edgeOpsGraph();
@@ -44,6 +46,21 @@ describe('onnx models of every generated zoo graph and the edge-ops graph', () =
       test,
       models.map((m) => m.path),
     );
+  });
+
+  // The suite compiles parameters as inputs; a scoring export holds them as initializers and runs in OnnxSession.
+  it(`scoring exports (weights as initializers) run by OnnxSession equal the interpreter within ${TOLERANCES.forward} at batch 1 and 37`, async () => {
+    for (const m of models.filter((m) => m.schema)) {
+      const session = await OnnxSession.load(m.path);
+      expect([...session.outputNames]).toEqual(m.outputs);
+      for (const batch of [1, 37]) {
+        const feeds = randomFeeds(m.graph, m.schema!, batch, batch * 101);
+        const want = interpret(m.graph, m.weights, feeds, { outputs: m.outputs! });
+        const got = await session.run(feeds);
+        for (const o of m.outputs!) expect(worstError(got[o]!.data, want[o]!), `${m.path}: ${o} at batch ${batch}`).toBeLessThan(TOLERANCES.forward);
+      }
+      await session.release();
+    }
   });
 
   it('scoring exports take no labels and expose the predictions and towers with a symbolic batch dim', async () => {
