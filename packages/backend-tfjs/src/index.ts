@@ -8,6 +8,7 @@ export { backend } from './backend.js';
 export { tfjsEngineFactory, type TfjsEngineOptions } from './factory.js';
 export { TfjsEngine } from './engine.js';
 export { CompiledGraph } from './compile.js';
+export { tfjsCompiler } from './graph-compiler.js';
 export type { Lowering } from './lowerings.js';
 export { selectTfBackend, type TfRuntime } from './runtime.js';
 export type { Gradients } from './engine.js';

@@ -72,9 +72,13 @@ const lowerings = {
   sigmoid: ([x]) => tf.sigmoid(x!),
   tanh: ([x]) => tf.tanh(x!),
   // clipByValue's gradient is zero outside the range: the clip has no slope, as in bceGrad.
+  // 1 − p is clipped itself, as the onnx and torch lowerings do: 1 − clip(p) rounds in f32 (1 − (1 − 1e-7)
+  // is 1.19e-7 there), so at the clip log(1 − q) was off by log 1.19 from the interpreter's exact f64 clip.
   bce: ([p, y], attrs) => {
-    const q = tf.clipByValue(p!, attrs.eps, 1 - attrs.eps);
-    return tf.neg(tf.add(tf.mul(y!, tf.log(q)), tf.mul(tf.sub(1, y!), tf.log(tf.sub(1, q)))));
+    const [lo, hi] = [attrs.eps, 1 - attrs.eps];
+    const logQ = tf.log(tf.clipByValue(p!, lo, hi));
+    const logNotQ = tf.log(tf.clipByValue(tf.sub(1, p!), lo, hi));
+    return tf.neg(tf.add(tf.mul(y!, logQ), tf.mul(tf.sub(1, y!), logNotQ)));
   },
   mean: ([x]) => (x!.size > 0 ? tf.mean(x!) : tf.scalar(0)),
   weightedMean: ([x, w]) => safeRatio(tf.sum(tf.mul(x!, w!)), tf.sum(w!)),

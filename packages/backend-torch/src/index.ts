@@ -30,5 +30,6 @@ export {
   type TorchRunOptions,
   type TorchTensor,
 } from './run.js';
+export { torchCompiler } from './graph-compiler.js';
 export { trainTorchEpochs, type TorchEpoch, type TorchFitOptions, type TorchFitRequest } from './fit.js';
 export { trainTorch, trainTorchRuns, type TorchTrainOptions, type TorchTraining, type TorchTrainRun } from './train.js';

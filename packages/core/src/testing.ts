@@ -131,7 +131,7 @@ export function worstError(got: ArrayLike<number>, want: HostTensor): number {
  * backend's parity tests against the interpreter: padding ids and rows of
  * padding only in the scatters, duplicate ids, probabilities at and beyond
  * bce's clip, weights summing to 0, sums over broadcast axes of several
- * kinds, transposed matmuls.
+ * kinds (a leading 1 kept too), matmuls transposed on either side and both.
  */
 export function edgeOpsGraph(): Graph {
   const b = new GraphBuilder('edge-ops');
@@ -168,6 +168,8 @@ export function edgeOpsGraph(): Graph {
     sub: ops.sub(b, x, dy),
     matmulTransB: b.op('matmul', [x, m], { transB: true }),
     matmulTransA: b.op('matmul', [x, dy], { transA: true }),
+    matmulTransAB: b.op('matmul', [m, x], { transA: true, transB: true }),
+    sumToLeadingOne: b.op('sumTo', [x], { shape: [1, 4] }),
     sqrt: ops.sqrt(b, ops.maximum(b, x, ops.constant(b, 0))),
     div: ops.div(b, x, ops.maximum(b, dy, ops.constant(b, 0.5))),
     sum: ops.sum(b, x),

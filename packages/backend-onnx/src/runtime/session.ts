@@ -94,7 +94,8 @@ export class OnnxSession {
   }
 }
 
-function toOrtTensor(name: string, type: string, feed: HostTensor | StringTensor): ort.Tensor {
+/** A host tensor as onnxruntime takes an input of `type` (ids widened to int64, checked to be integers). */
+export function toOrtTensor(name: string, type: string, feed: HostTensor | StringTensor): ort.Tensor {
   const dims = [...feed.shape];
   const data = feed.data;
   if (type === 'string') {

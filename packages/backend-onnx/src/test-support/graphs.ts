@@ -1,4 +1,4 @@
-import { buildModel, grad, type Graph, type ModelConfigInput, type ZooModel } from '@esm2/core';
+import { buildModel, type ModelConfigInput, type ZooModel } from '@esm2/core';
 import { smallSchema } from '@esm2/core/testing';
 
 /**
@@ -27,9 +27,4 @@ export const ZOO_VARIANTS: Record<string, ModelConfigInput> = {
 
 export function zooModel(variant: string): ZooModel {
   return buildModel(smallSchema(), ZOO_VARIANTS[variant]);
-}
-
-/** The model's training graph with gradients of `loss` for every parameter. */
-export function trainingGraph(model: ZooModel): Graph {
-  return grad(model.graph);
 }

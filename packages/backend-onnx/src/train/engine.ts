@@ -3,7 +3,7 @@ import * as ort from 'onnxruntime-node';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import { encodeModel } from '../proto/codec.js';
-import { ortSessionOptions, type SessionOptions } from '../runtime/session.js';
+import { ortSessionOptions, toOrtTensor, type SessionOptions } from '../runtime/session.js';
 import { threadPool } from './thread-pool.js';
 
 /**
@@ -30,7 +30,9 @@ export function onnxEngineSettings(options: OnnxEngineOptions): Required<OnnxEng
 }
 
 function toOrt(name: string, t: HostTensor): ort.Tensor {
-  if (!(t.data instanceof Float32Array)) throw new Error(`input '${name}' must be a Float32Array for the onnx engine`);
+  // Ids (an i32 input of a graph that looks its rows up itself) are int64 in ONNX, widened as the scoring session does.
+  if (t.data instanceof Int32Array) return toOrtTensor(name, 'int64', t);
+  if (!(t.data instanceof Float32Array)) throw new Error(`input '${name}' must be a Float32Array (or an Int32Array of ids) for the onnx engine`);
   // The binding refuses shared memory (the engine's buffers with workers): copied.
   return new ort.Tensor('float32', t.data.buffer instanceof SharedArrayBuffer ? t.data.slice() : t.data, t.shape);
 }
@@ -67,7 +69,9 @@ export function onnxCompiler(threads: number, spinning: boolean): GraphCompiler 
           const got = result[o]!.data as Float32Array;
           if (target && got !== target) target.set(got);
         }
-        return Object.fromEntries(outputs.map((o) => [o, into?.[o] ?? (result[o]!.data as Float32Array)]));
+        // An int64 output (ids, reshaped) comes back as numbers.
+        const host = (data: ort.Tensor['data']) => (data instanceof BigInt64Array ? Float64Array.from(data, Number) : (data as Float32Array));
+        return Object.fromEntries(outputs.map((o) => [o, into?.[o] ?? host(result[o]!.data)]));
       },
       release: () => void session.release(),
     };

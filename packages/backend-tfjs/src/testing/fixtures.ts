@@ -1,4 +1,4 @@
-import { buildModel, MODEL_NAMES, mulberry32, normalSampler, sizeOf, type FeatureSchema, type Graph, type HostTensor, type ModelConfigInput, type Weights, type ZooModel } from '@esm2/core';
+import { buildModel, mulberry32, normalSampler, sizeOf, type FeatureSchema, type Graph, type HostTensor, type ModelConfigInput, type Weights, type ZooModel } from '@esm2/core';
 import { randomFeeds, smallSchema } from '@esm2/core/testing';
 
 /** Every parameter drawn N(0, std²) — biases included, so parity tests see non-trivial values everywhere. */
@@ -6,25 +6,6 @@ export function randomWeights(graph: Graph, seed: number, std = 0.5): Weights {
   const normal = normalSampler(mulberry32(seed));
   return new Map(graph.params.map((p) => [p.name, Float32Array.from({ length: sizeOf(p.type.shape as number[]) }, () => normal() * std)]));
 }
-
-export interface ZooCase {
-  label: string;
-  config: ModelConfigInput;
-}
-
-/** One case per zoo model (both DNN tasks) and per interaction module of each, with narrow towers so the f64 oracle stays fast. */
-export const ZOO_CASES: ZooCase[] = [
-  { label: 'esm2', config: { model: 'esm2', towers: [8, 4] } },
-  { label: 'esmm', config: { model: 'esmm', towers: [8, 4] } },
-  { label: 'dnn (cvr)', config: { model: 'dnn', towers: [8, 4], task: 'cvr' } },
-  { label: 'dnn (ctr, tanh)', config: { model: 'dnn', towers: [6], task: 'ctr', activation: 'tanh' } },
-  { label: 'dnn-os', config: { model: 'dnn-os', towers: [8, 4], oversampleRate: 4 } },
-  ...MODEL_NAMES.flatMap((model): ZooCase[] => [
-    // 'dot' needs one width for every field (the small schema's 'item' is 3 wide); numericDim 2 adds the numerics' projection.
-    { label: `${model}, interaction dot`, config: { model, towers: [4], interaction: 'dot', embeddingDim: 3, numericDim: model === 'dnn' ? 3 : 2 } },
-    { label: `${model}, interaction cross`, config: { model, towers: [4], interaction: 'cross', crossLayers: model === 'esm2' ? 2 : 1 } },
-  ]),
-];
 
 export interface Fixture {
   schema: FeatureSchema;
