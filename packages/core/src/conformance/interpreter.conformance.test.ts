@@ -1,5 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { interpret } from '../ir/interpret.js';
+import { decomposeComposites } from '../ops/decompose.js';
+import { PRIMITIVE_OPS } from '../ops/index.js';
 import { OP_NAMES, type Graph, type OpName } from '../ir/types.js';
 import type { GraphCompiler } from '../train/compiler.js';
 import { conformanceCases, opsNotExercised, runConformance, type ConformanceCase } from './index.js';
@@ -27,6 +29,21 @@ const specCompiler: GraphCompiler = (graph) =>
   });
 
 runConformance({ name: 'the interpreter as a backend', compile: specCompiler }, { test: { describe, it, beforeAll } });
+
+/**
+ * A backend that lowers the primitives only: every composite op is left to
+ * core's decomposeComposites, and the runner refuses any op outside
+ * PRIMITIVE_OPS — the smallest backend the spec allows passes the suite.
+ */
+const primitives = new Set<OpName>(PRIMITIVE_OPS);
+const primitivesOnlyCompiler: GraphCompiler = (graph) => {
+  const lowered = decomposeComposites(graph, new Set());
+  const stray = lowered.nodes.find((n) => !primitives.has(n.op));
+  if (stray) return Promise.reject(new Error(`composite op ${stray.op} (node ${stray.id}) reached a primitives-only backend`));
+  return specCompiler(lowered);
+};
+
+runConformance({ name: 'the interpreter lowering the primitives only', compile: primitivesOnlyCompiler }, { test: { describe, it, beforeAll } });
 
 /** The graph with every f32 result of `op` shifted by `delta` (each such node's value renamed, then `+ delta` under its old id). */
 function perturbed(graph: Graph, op: OpName, delta: number): { graph: Graph; hit: number } {
