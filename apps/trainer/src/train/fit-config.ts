@@ -66,13 +66,7 @@ export const FIT_DEFAULTS = {
   seed: 1,
   shuffleBuffer: 100_000,
   patience: 2,
-  /**
-   * The best epoch by the summed validation logloss. Measured (issue 11) on 2 M
-   * generated rows, 18 runs (ESM2 and ESMM × 3 seeds × 3 settings, 2 epochs):
-   * epoch 2's summed validation logloss was worse than epoch 1's in all 18, and
-   * its CTR AUC lower in all 18, yet the CTCVR AUC — resting on 59 validation
-   * purchases — rose in 8 and picked epoch 2 there.
-   */
+  /** The best epoch by the summed validation logloss (why: docs/experiments.md §5). */
   selectBy: 'logloss',
   lr: DEFAULT_OPTIMIZER.lr,
   towers: MODEL_DEFAULTS.towers,
@@ -80,7 +74,7 @@ export const FIT_DEFAULTS = {
   interaction: MODEL_DEFAULTS.interaction,
   crossLayers: MODEL_DEFAULTS.crossLayers,
   lossWeights: MODEL_DEFAULTS.lossWeights,
-  /** Calibrated starts (issue 11): core's model default, where the measurement behind it is. `--init paper` (or compare --paper) is the paper's start. */
+  /** Calibrated starts: core's model default (why: docs/experiments.md §5). `--init paper` (or compare --paper) is the paper's start. */
   init: MODEL_DEFAULTS.init,
   embeddingLr: DEFAULT_OPTIMIZER.embeddingLr,
   embeddingL2: DEFAULT_OPTIMIZER.embeddingL2,
