@@ -9,7 +9,8 @@ import { backendName, DEFAULT_BACKEND, engineFactory } from '../train/engines.js
 import { scoreDataset } from '../train/evaluate.js';
 import { resolveFitSettings, type FitConfigFile, type FitFlags } from '../train/fit-config.js';
 import { runPaths } from '../train/run-dir.js';
-import { CELL_METRICS, type CellFile, type CellInfo, type CompareOptions, type StageProgress } from './options.js';
+import { omit, pickDefined, RESUME_KEPT } from '../train/settings.js';
+import { CELL_METRICS, COMPARE_SETTINGS, type CellFile, type CellInfo, type CompareOptions, type CompareSetting, type StageProgress } from './options.js';
 import type { CellState } from './resume.js';
 import { saveTestPass } from './scores.js';
 import { checkEntryName, type CompareEntry } from './spec.js';
@@ -30,35 +31,12 @@ async function* counted(batches: AsyncIterable<Batch>, progress: (() => StagePro
   }
 }
 
-/** A deep cell's settings that a resume of its run repeats (fit keeps the others from its checkpoint). */
-function cellRunFlags(options: CompareOptions, entry: CompareEntry): Pick<FitOptions, 'epochs' | 'backend' | 'daction'> {
-  const daction = entry.daction ?? options.daction;
-  return {
-    ...(options.epochs !== undefined ? { epochs: options.epochs } : {}),
-    ...(options.backend !== undefined ? { backend: options.backend } : {}),
-    ...(daction ? { daction } : {}),
-  };
-}
-
-/** A deep cell's settings when its run starts: the entry's own (a variant's loss weights) over the comparison's. */
-function cellStartFlags(
-  options: CompareOptions,
-  entry: CompareEntry,
-  seed: number,
-): Pick<FitOptions, 'model' | 'seed' | 'lossWeights' | 'batchSize' | 'lr' | 'towers' | 'embeddingDim' | 'interaction' | 'init' | 'crossLayers'> {
-  const lossWeights = entry.lossWeights ?? options.lossWeights;
-  return {
-    model: entry.model,
-    seed,
-    ...(lossWeights ? { lossWeights } : {}),
-    ...(options.batchSize !== undefined ? { batchSize: options.batchSize } : {}),
-    ...(options.lr !== undefined ? { lr: options.lr } : {}),
-    ...(options.towers ? { towers: options.towers } : {}),
-    ...(options.embeddingDim !== undefined ? { embeddingDim: options.embeddingDim } : {}),
-    ...(options.interaction !== undefined ? { interaction: options.interaction } : {}),
-    ...(options.init !== undefined ? { init: options.init } : {}),
-    ...(options.crossLayers !== undefined ? { crossLayers: options.crossLayers } : {}),
-  };
+/**
+ * A deep cell's fit settings: the comparison's (COMPARE_SETTINGS) with the
+ * entry's own over them (a variant's loss weights or DAction), its model and seed.
+ */
+function cellSettings(options: CompareOptions, entry: CompareEntry, seed: number): Pick<FitOptions, CompareSetting | 'model' | 'seed'> {
+  return { model: entry.model, seed, ...pickDefined(options, COMPARE_SETTINGS), ...pickDefined(entry, ['lossWeights', 'daction']) };
 }
 
 /**
@@ -79,7 +57,7 @@ export async function checkCells(options: CompareOptions, config: FitConfigFile,
       const flags: FitFlags =
         entry.model === 'gbdt'
           ? { model: 'esm2', ...(options.daction ? { daction: options.daction } : {}) }
-          : { ...cellRunFlags(options, entry), ...cellStartFlags(options, entry, options.seeds[0]!) };
+          : cellSettings(options, entry, options.seeds[0]!);
       const settings = resolveFitSettings({ ...flags, data: train, ...(valid ? { valid } : {}) }, config, { backend: DEFAULT_BACKEND });
       if (entry.model !== 'gbdt') backendName(settings.backend);
       // The DAction (and every other named) column must be in the training file; an encoded directory carries its own.
@@ -145,8 +123,8 @@ async function deepCell(run: CompareRun, cell: CellInfo): Promise<CellFile> {
     ...(valid ? { valid } : {}),
     ...(options.workers !== undefined ? { workers: options.workers } : {}),
     ...(options.threads !== undefined ? { threads: options.threads } : {}),
-    ...cellRunFlags(options, e),
-    ...(resume ? { resume: true } : { config, ...cellStartFlags(options, e, cell.seed) }),
+    // A run being continued keeps what it was started with: fit takes again only what a resume may change (epochs, backend) and the DAction it checks.
+    ...(resume ? { resume: true, ...omit(cellSettings(options, e, cell.seed), RESUME_KEPT) } : { config, ...cellSettings(options, e, cell.seed) }),
     ...(options.reporter ? { reporter: options.reporter(cell) } : {}),
   });
   const artifact = await readArtifact(result.bestArtifact);

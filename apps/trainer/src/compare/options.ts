@@ -1,13 +1,22 @@
-import type { Esm2Metrics, INIT_MODES, Interaction } from '@esm2/core';
+import type { Esm2Metrics } from '@esm2/core';
 import { access } from 'node:fs/promises';
 import type { BackendName } from '../train/engines.js';
-import type { FitConfigFile } from '../train/fit-config.js';
+import type { FitConfigFile, FitFlags } from '../train/fit-config.js';
 import type { LoopReporter } from '../train/loop.js';
-import type { CompareEntry, LossWeights } from './spec.js';
+import type { CompareEntry } from './spec.js';
 
 /** What a comparison takes (runCompare), its cells and their files: the types every part of compare shares. */
 
-export interface CompareOptions {
+/**
+ * The settings of `fit` a comparison hands every deep cell, under their fit
+ * option names: a variant's own lossWeights or daction win over the
+ * comparison's (the GBDT cells take daction only). compare-settings.json
+ * records them, in this order, as the common settings a resume must repeat.
+ */
+export const COMPARE_SETTINGS = ['epochs', 'lossWeights', 'daction', 'batchSize', 'lr', 'towers', 'embeddingDim', 'interaction', 'init', 'crossLayers', 'backend'] as const satisfies readonly (keyof FitFlags)[];
+export type CompareSetting = (typeof COMPARE_SETTINGS)[number];
+
+export interface CompareOptions extends Omit<Pick<FitFlags, CompareSetting>, 'backend'> {
   train: string;
   valid?: string;
   test: string;
@@ -15,21 +24,7 @@ export interface CompareOptions {
   entries: CompareEntry[];
   seeds: number[];
   out: string;
-  epochs?: number;
   config?: string | FitConfigFile;
-  /** Loss weights of every ESM2/ESMM cell (a variant's own weights win). */
-  lossWeights?: LossWeights;
-  /** DAction columns of every cell (a variant's own choice wins). */
-  daction?: string[];
-  batchSize?: number;
-  lr?: number;
-  towers?: number[];
-  embeddingDim?: number;
-  /** Interaction module of every deep cell (zoo/interaction.ts). */
-  interaction?: Interaction;
-  /** How every deep cell's tower output biases start (fit's --init; default fit's). */
-  init?: (typeof INIT_MODES)[number];
-  crossLayers?: number;
   backend?: BackendName;
   /** Data-parallel workers of each deep cell's onnx engine (fit's --workers; default the cores). */
   workers?: number;

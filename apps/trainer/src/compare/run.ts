@@ -5,7 +5,7 @@ import { loadFitConfig } from '../train/fit-config.js';
 import { sameDataWarnings } from '../train/same-data.js';
 import { checkCells, gbdtEncoders, runCell, type CompareRun } from './cells.js';
 import { gatherComparison, testScores } from './gather.js';
-import { COMPARISON_JSON, COMPARISON_MD, exists, type CompareOptions } from './options.js';
+import { COMPARE_SETTINGS, COMPARISON_JSON, COMPARISON_MD, exists, type CompareOptions } from './options.js';
 import { writeComparisonReport } from './report.js';
 import { cellStates } from './resume.js';
 import { planCells, runCells } from './schedule.js';
@@ -16,7 +16,7 @@ import { buildComparison, formatComparisonMarkdown, type Comparison } from './su
 // The parts of a comparison, each in its file: options.ts (what it takes, its cells and files), settings.ts
 // (compare-settings.json, what a resume must repeat), resume.ts (where each cell stands), schedule.ts (the grid
 // and the order cells run in), cells.ts (checking and running a cell), gather.ts (reading finished cells back).
-export { CELL_METRICS, COMPARISON_JSON, COMPARISON_MD, type CellFile, type CellInfo, type CompareOptions, type StageProgress } from './options.js';
+export { CELL_METRICS, COMPARE_SETTINGS, COMPARISON_JSON, COMPARISON_MD, type CellFile, type CellInfo, type CompareOptions, type CompareSetting, type StageProgress } from './options.js';
 export { SETTINGS_FILE } from './settings.js';
 export { gatherComparison } from './gather.js';
 
@@ -50,7 +50,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   const config = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
   const log = options.log ?? (() => {});
   for (const w of await sameDataWarnings([{ flag: '--train', path: train }, valid === undefined ? undefined : { flag: '--valid', path: valid }, { flag: '--test', path: test }])) log(w);
-  await recordSettings(out, { train, valid: valid ?? null, test, config, epochs: options.epochs ?? null, lossWeights: options.lossWeights ?? null, daction: options.daction ?? null, batchSize: options.batchSize ?? null, lr: options.lr ?? null, towers: options.towers ?? null, embeddingDim: options.embeddingDim ?? null, interaction: options.interaction ?? null, init: options.init ?? null, crossLayers: options.crossLayers ?? null, backend: options.backend ?? null }, options.entries, options.seeds, options.resume ?? false);
+  await recordSettings(out, { train, valid: valid ?? null, test, config, ...Object.fromEntries(COMPARE_SETTINGS.map((k) => [k, options[k] ?? null])) }, options.entries, options.seeds, options.resume ?? false);
 
   const cells = planCells(options.entries, options.seeds, runsDir);
   // Every cell's settings are checked before the first one trains.

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { FIT_DEFAULTS, loadFitConfig, resolveFitSettings } from './fit-config.js';
+import { loadFitConfig, resolveFitSettings } from './fit-config.js';
+import { FIT_DEFAULTS } from './settings.js';
 
 let dir: string;
 beforeAll(async () => (dir = await mkdtemp(join(tmpdir(), 'esm2-fit-config-'))));
