@@ -13,7 +13,7 @@ import { epochRunSettings, fitLoop, isEpochTrainerFactory, type FitRun, type Loo
 import type { EngineFactory } from '@esm2/core';
 import type { EpochTrainerFactory } from '@esm2/core/backend';
 import { lockRunDir, runPaths, type RunPaths } from './train/run-dir.js';
-import type { FitSettings, LoopPosition } from './train/settings.js';
+import { flagOf, pickDefined, RESUME_KEPT, type FitSettings, type LoopPosition } from './train/settings.js';
 import { sameDataWarnings } from './train/same-data.js';
 import { TORCH_LAUNCH_KEYS, type TorchLaunchOptions } from './train/torch-options.js';
 
@@ -92,8 +92,6 @@ async function refuseRunOverlaps(dir: string, inputs: { train?: string | undefin
   await refuseSamePaths([named('--data', inputs.train), named('--valid', inputs.valid), named('--config', inputs.config)], [{ flag: '--out', path: dir }]);
 }
 
-const RESUME_KEPT = ['config', 'model', 'batchSize', 'lr', 'seed', 'towers', 'embeddingDim', 'interaction', 'crossLayers', 'lossWeights', 'selectBy', 'earlyStop', 'patience', 'shuffleBuffer', 'init', 'embeddingLr', 'embeddingL2'] as const;
-
 /**
  * Trains a zoo model exactly as `esm2-train fit` does (the command calls
  * this): fits the encoders on `train`, trains with per-epoch validation,
@@ -124,8 +122,8 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
   if (options.resume) {
     if (!(await hasCheckpoint(paths.checkpoint))) throw new Error(`--resume: ${paths.checkpoint} holds no checkpoint to resume from`);
     const ckpt = await readCheckpoint(paths.checkpoint);
-    const ignored = RESUME_KEPT.filter((k) => options[k] !== undefined);
-    if (ignored.length > 0) report.log?.(`--resume: ignoring ${ignored.map((k) => `--${k.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`).join(', ')}; the run keeps its saved settings`);
+    const ignored = (['config', ...RESUME_KEPT] as const).filter((k) => options[k] !== undefined);
+    if (ignored.length > 0) report.log?.(`--resume: ignoring ${ignored.map(flagOf).join(', ')}; the run keeps its saved settings`);
     const encodersObj = encodersForSchema(ckpt.artifact.encoders, ckpt.artifact.schema, join(paths.checkpoint, MODEL_FILE));
     refuseDactionChange(options.daction, encodersObj.config.labels.daction, paths.dir, 'run');
     // Data may have moved since: --data/--valid point at it again (the saved encoders still decide how it is read).
@@ -224,9 +222,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
  * run: a resumed run takes them again.
  */
 async function loadTrainer(settings: FitSettings, options: FitOptions): Promise<EngineFactory | EpochTrainerFactory> {
-  const torch = Object.fromEntries(
-    TORCH_LAUNCH_KEYS.filter((k) => options[k] !== undefined).map((k) => [k, options[k]]),
-  );
+  const torch = pickDefined(options, TORCH_LAUNCH_KEYS);
   const backendOptions: BackendOptions = {
     workers: settings.workers ?? 1,
     threads: options.threads ?? ((settings.workers ?? 1) > 1 ? 1 : 2),
@@ -235,7 +231,7 @@ async function loadTrainer(settings: FitSettings, options: FitOptions): Promise<
   };
   const factory = await trainerFactory(settings.backend, backendOptions);
   if (isEpochTrainerFactory(factory)) await factory.check(epochRunSettings(settings));
-  else if (Object.keys(torch).length > 0) throw new Error(`--${Object.keys(torch)[0]!.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is a torch backend option; this run trains with --backend ${settings.backend}`);
+  else if (Object.keys(torch).length > 0) throw new Error(`${flagOf(Object.keys(torch)[0]!)} is a torch backend option; this run trains with --backend ${settings.backend}`);
   return factory;
 }
 

@@ -2,7 +2,7 @@ import { nameList, nonNegativeInt, oneOf, positiveInt, positiveNumber, Progress,
 import { INIT_MODES, INTERACTIONS } from '@esm2/core';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
-import { COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo, type CompareOptions } from '../compare/run.js';
+import { COMPARE_SETTINGS, COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo, type CompareOptions, type CompareSetting } from '../compare/run.js';
 import { COMPARISON_HTML } from '../compare/report.js';
 import { COMPARE_MODELS, parseLossWeights, parseModels, parseSeeds, parseVariants, type CompareEntry } from '../compare/spec.js';
 import { DEFAULT_GAUC_RESAMPLES, formatMainTable } from '../compare/summary.js';
@@ -10,13 +10,10 @@ import { BACKEND_NAMES, backendName } from '../train/engines.js';
 import type { LoopReporter } from '../train/loop.js';
 import { recordLogloss } from '../train/metric-key.js';
 import type { EpochRecord } from '../train/settings.js';
-import { FIT_DEFAULTS } from '../train/fit-config.js';
+import { FIT_DEFAULTS, pickDefined } from '../train/settings.js';
 
 /** The flags as commander parses them: the settings passed through to every cell are runCompare's own. */
-type CompareCommandOptions = Pick<
-  CompareOptions,
-  'epochs' | 'lossWeights' | 'daction' | 'batchSize' | 'lr' | 'towers' | 'embeddingDim' | 'interaction' | 'init' | 'crossLayers' | 'workers' | 'threads'
-> & {
+type CompareCommandOptions = Pick<CompareOptions, Exclude<CompareSetting, 'backend'> | 'workers' | 'threads'> & {
   paper: boolean;
   train: string;
   valid?: string;
@@ -128,20 +125,9 @@ export function registerCompareCommand(program: Command): void {
         entries,
         seeds: opts.seeds,
         out,
-        ...(opts.epochs !== undefined ? { epochs: opts.epochs } : {}),
         ...(opts.config ? { config: userPath(opts.config) } : {}),
-        ...(opts.lossWeights ? { lossWeights: opts.lossWeights } : {}),
-        ...(opts.daction ? { daction: opts.daction } : {}),
-        ...(opts.batchSize !== undefined ? { batchSize: opts.batchSize } : {}),
-        ...(opts.lr !== undefined ? { lr: opts.lr } : {}),
-        ...(opts.towers ? { towers: opts.towers } : {}),
-        ...(opts.embeddingDim !== undefined ? { embeddingDim: opts.embeddingDim } : {}),
-        ...(interaction !== undefined ? { interaction } : {}),
-        ...(init !== undefined ? { init } : {}),
-        ...(opts.crossLayers !== undefined ? { crossLayers: opts.crossLayers } : {}),
-        ...(opts.backend !== undefined ? { backend: backendName(opts.backend) } : {}),
-        ...(opts.workers !== undefined ? { workers: opts.workers } : {}),
-        ...(opts.threads !== undefined ? { threads: opts.threads } : {}),
+        // The settings every cell takes, as given (--paper: its interaction and init).
+        ...pickDefined({ ...opts, interaction, init, backend: opts.backend === undefined ? undefined : backendName(opts.backend) }, [...COMPARE_SETTINGS, 'workers', 'threads']),
         resume: opts.resume,
         parallel: opts.parallel,
         gaucResamples: opts.bootstrap,

@@ -71,7 +71,7 @@ describe('late or internal errors become early, clear ones', () => {
   });
 
   it('an embedding width that cannot be allocated is refused by its key before any data is read', async () => {
-    await refused(/embeddingDim.*65536/, 'fit', '--data', join(dir, 'train.csv'), '--model', 'esm2', '--out', join(dir, 'run'), '--embedding-dim', '100000000');
+    await refused(/--embedding-dim: .*65536/, 'fit', '--data', join(dir, 'train.csv'), '--model', 'esm2', '--out', join(dir, 'run'), '--embedding-dim', '100000000');
   });
 
   it('all-zero loss weights are refused (nothing would be learnt), from the flag or the config', async () => {

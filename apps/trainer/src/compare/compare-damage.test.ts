@@ -117,6 +117,10 @@ describe('compare --resume on a damaged folder', () => {
     // The settings file: emptied, invalid or deleted, the resume is refused by its name, the folder untouched.
     const settings = join(out, SETTINGS_FILE);
     const saved = await readFile(settings, 'utf8');
+    // Its common settings, as every version has written them (keys in this order, null for a setting not given): a resume compares them key by key.
+    const common = (JSON.parse(saved) as { common: Record<string, unknown> }).common;
+    expect(Object.keys(common)).toEqual(['train', 'valid', 'test', 'config', 'epochs', 'lossWeights', 'daction', 'batchSize', 'lr', 'towers', 'embeddingDim', 'interaction', 'init', 'crossLayers', 'backend']);
+    expect(common).toMatchObject({ valid: null, config: {}, epochs: 1, lossWeights: null, batchSize: 200, lr: null, towers: [8], embeddingDim: 4, backend: null });
     for (const [content, message] of [
       ['', /compare-settings\.json is empty/],
       ['{"common": 1}', /compare-settings\.json is not a compare settings file \(common: /],

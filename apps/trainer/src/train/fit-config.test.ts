@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { fileURLToPath } from 'node:url';
-import { FIT_DEFAULTS, loadFitConfig, resolveFitSettings } from './fit-config.js';
+import { loadFitConfig, resolveFitSettings } from './fit-config.js';
+import { FIT_DEFAULTS, RESUME_KEPT, SETTING_FLAGS, SETTING_FLAG_NAMES } from './settings.js';
 
 let dir: string;
 beforeAll(async () => (dir = await mkdtemp(join(tmpdir(), 'esm2-fit-config-'))));
@@ -132,5 +133,34 @@ describe('fit config schema', () => {
     const path = join(dir, 'broken.yaml');
     await writeFile(path, 'model:\n  towers: [8, 4\n');
     await expect(loadFitConfig(path)).rejects.toThrow(new RegExp(`${path}: not valid YAML/JSON: .*line 3`));
+  });
+});
+
+describe('the settings schema: one source of types, checks and defaults', () => {
+  it('FIT_DEFAULTS (the help texts) are what a fit given no setting resolves to, setting by setting', () => {
+    const s = resolveFitSettings({ data: 'x.csv', model: 'esm2' }, {}, defaults);
+    const resolved = { model: s.model, optimizer: s.optimizer, train: { epochs: s.epochs, batchSize: s.batchSize, seed: s.seed, shuffleBuffer: s.shuffleBuffer, selectBy: s.selectBy } } as Record<string, Record<string, unknown>>;
+    const checked = SETTING_FLAG_NAMES.filter((k) => !['earlyStop', 'patience', 'backend'].includes(k));
+    for (const k of checked) expect(resolved[SETTING_FLAGS[k]]![k], k).toEqual(FIT_DEFAULTS[k]);
+    // The values themselves, from core (model config, DEFAULT_OPTIMIZER) and the trainer's loop defaults.
+    expect(FIT_DEFAULTS).toMatchObject({ epochs: 3, batchSize: 1024, seed: 1, shuffleBuffer: 100_000, patience: 2, selectBy: 'logloss', lr: DEFAULT_OPTIMIZER.lr, embeddingL2: 0, init: 'calibrated', towers: [256, 128, 64] });
+  });
+
+  it('a value a flag gave is refused naming the flag (fit(), whose options skip the CLI parsers); one from the config naming its key', () => {
+    const base = { data: 'x.csv', model: 'esm2' };
+    expect(() => resolveFitSettings({ ...base, lr: -1 }, {}, defaults)).toThrow(/^--lr: Too small/);
+    expect(() => resolveFitSettings({ ...base, embeddingL2: -1 }, {}, defaults)).toThrow(/^--embedding-l2: Too small/);
+    expect(() => resolveFitSettings({ ...base, epochs: 1.5 }, {}, defaults)).toThrow(/^--epochs: .*int/);
+    expect(() => resolveFitSettings({ ...base, shuffleBuffer: 0 }, {}, defaults)).toThrow(/^--shuffle-buffer: Too small/);
+    expect(() => resolveFitSettings({ ...base, lossWeights: { ctr: -1, ctavr: 1, ctcvr: 1 } }, {}, defaults)).toThrow(/^--loss-weights \(ctr\): Too small/);
+    expect(() => resolveFitSettings({ ...base, model: 'esm3' }, {}, defaults)).toThrow(/^--model: .*esm2/);
+    expect(() => resolveFitSettings(base, { optimizer: { beta1: 1 } }, defaults)).toThrow(/^fit config: optimizer\.beta1: Too big/);
+    // A flag wins over the config.
+    expect(resolveFitSettings({ ...base, lr: 0.5 }, { optimizer: { lr: 0.1 } }, defaults).optimizer.lr).toBe(0.5);
+  });
+
+  it('a resume keeps every setting but the new total of epochs and the engine', () => {
+    expect([...RESUME_KEPT].sort()).toEqual(SETTING_FLAG_NAMES.filter((k) => k !== 'epochs' && k !== 'backend').sort());
+    expect(RESUME_KEPT).toContain('embeddingL2');
   });
 });

@@ -1,123 +1,28 @@
-import { checkSeed, DEFAULT_OPTIMIZER, MODEL_NAMES, SEED_MAX, modelConfigSchema, parseModelConfig, zodProblems, type ModelConfigInput, type OptimizerConfig } from '@esm2/core';
+import { MODEL_NAMES, zodProblems, type ModelConfig } from '@esm2/core';
 import { readInputFile } from '@esm2/core/node';
-import { dataConfigSchema, type DataConfigInput } from '@esm2/data';
 import { parse as parseYaml } from 'yaml';
-import { z } from 'zod';
-import { METRIC_NAMES, metricKey } from './metric-key.js';
-import type { FitSettings } from './settings.js';
+import type { z } from 'zod';
+import { fitConfigSchema, flagOf, pickDefined, SETTING_FLAG_NAMES, SETTING_FLAGS, type FitSettings, type SettingFlags } from './settings.js';
 
 /**
- * The fit config file (`--config cfg.yaml`, YAML or JSON). Every section and
- * key is optional; flags override it. A commented example with every key is
- * apps/trainer/examples/fit-config.yaml. Unknown keys anywhere (a misspelt
- * `embedingDim`) are errors naming the key's path and the file.
+ * The fit config file (`--config cfg.yaml`, YAML or JSON): the settings
+ * schema's sections (train/settings.ts), every key optional; flags override
+ * it. Unknown keys anywhere (a misspelt `embedingDim`) are errors naming the
+ * key's path and the file. A commented example with every key is
+ * apps/trainer/examples/fit-config.yaml.
  *
  *   model:     { model: esm2, towers: [256, 128, 64], embeddingDim: 16, lossWeights: {…}, … }
  *   optimizer: { lr: 0.001, beta1, beta2, eps, embeddingOptimizer: adam|adagrad, embeddingLr, embeddingL2, clipNorm }
  *   data:      { numeric: [price], multi: [tags], hash: {…}, … }   (the data layer's config)
  *   train:     { epochs, batchSize, seed, shuffleBuffer, selectBy: logloss, earlyStop: ctcvr_auc, patience, backend }
  */
-const optimizerSchema = z
-  .strictObject({
-    lr: z.number().positive(),
-    beta1: z.number().min(0).lt(1),
-    beta2: z.number().min(0).lt(1),
-    eps: z.number().positive(),
-    embeddingOptimizer: z.enum(['adam', 'adagrad']),
-    embeddingLr: z.number().min(0),
-    embeddingL2: z.number().min(0),
-    clipNorm: z.number().min(0),
-  })
-  .partial() satisfies z.ZodType<Partial<OptimizerConfig>>;
-
-const positiveInt = z.number().int().positive();
-const trainSchema = z
-  .strictObject({
-    epochs: positiveInt,
-    batchSize: positiveInt,
-    seed: z.number().int().min(0).max(SEED_MAX),
-    shuffleBuffer: positiveInt,
-    selectBy: z.enum(METRIC_NAMES),
-    earlyStop: z.enum(METRIC_NAMES),
-    patience: positiveInt,
-    backend: z.string(),
-  })
-  .partial();
-
-export const fitConfigSchema = z.strictObject({
-  model: modelConfigSchema.partial().optional(),
-  optimizer: optimizerSchema.optional(),
-  data: dataConfigSchema.optional(),
-  train: trainSchema.optional(),
-});
-
-export interface FitConfigFile {
-  model?: ModelConfigInput;
-  optimizer?: Partial<OptimizerConfig>;
-  data?: DataConfigInput;
-  train?: z.input<typeof trainSchema>;
-}
-
-/** The defaults of everything `fit` takes, for the help and the resolution below. */
-const MODEL_DEFAULTS = parseModelConfig({});
-export const FIT_DEFAULTS = {
-  epochs: 3,
-  batchSize: 1024,
-  seed: 1,
-  shuffleBuffer: 100_000,
-  patience: 2,
-  /**
-   * The best epoch by the summed validation logloss. Measured (issue 11) on 2 M
-   * generated rows, 18 runs (ESM2 and ESMM × 3 seeds × 3 settings, 2 epochs):
-   * epoch 2's summed validation logloss was worse than epoch 1's in all 18, and
-   * its CTR AUC lower in all 18, yet the CTCVR AUC — resting on 59 validation
-   * purchases — rose in 8 and picked epoch 2 there.
-   */
-  selectBy: 'logloss',
-  lr: DEFAULT_OPTIMIZER.lr,
-  towers: MODEL_DEFAULTS.towers,
-  embeddingDim: MODEL_DEFAULTS.embeddingDim,
-  interaction: MODEL_DEFAULTS.interaction,
-  crossLayers: MODEL_DEFAULTS.crossLayers,
-  lossWeights: MODEL_DEFAULTS.lossWeights,
-  /** Calibrated starts (issue 11): core's model default, where the measurement behind it is. `--init paper` (or compare --paper) is the paper's start. */
-  init: MODEL_DEFAULTS.init,
-  embeddingLr: DEFAULT_OPTIMIZER.embeddingLr,
-  embeddingL2: DEFAULT_OPTIMIZER.embeddingL2,
-} as const;
+export type FitConfigFile = z.input<typeof fitConfigSchema>;
 
 /** Flags as the fit command parsed them (and `fit()`'s options of the same names); undefined = not given. */
-export interface FitFlags {
+export interface FitFlags extends SettingFlags {
   data?: string;
   /** Validation data, evaluated after every epoch; picks the best epoch. */
   valid?: string;
-  /** esm2 | esmm | dnn | dnn-os. */
-  model?: string;
-  epochs?: number;
-  batchSize?: number;
-  lr?: number;
-  seed?: number;
-  towers?: number[];
-  embeddingDim?: number;
-  /** Feature interaction on the shared embedding: none | dot | cross (zoo/interaction.ts). */
-  interaction?: string;
-  /** DCN-v2 cross layers of interaction 'cross'. */
-  crossLayers?: number;
-  /** Weights of ESM2's three losses (ESMM uses ctr and ctcvr); default 1 each. */
-  lossWeights?: { ctr: number; ctavr: number; ctcvr: number };
-  backend?: string;
-  /** How tower output biases start: 'paper' (0) or 'calibrated' (logit of the training data's base rates). */
-  init?: string;
-  /** Learning rate of the embedding rows (0 = the dense lr). */
-  embeddingLr?: number;
-  /** L2 on the embedding rows a batch touched. */
-  embeddingL2?: number;
-  /** The validation metric that picks the best epoch (default logloss); an early-stopping metric takes its place. */
-  selectBy?: string;
-  /** Stop when this validation metric (e.g. ctcvr_auc) stops improving for `patience` epochs. */
-  earlyStop?: string;
-  patience?: number;
-  shuffleBuffer?: number;
   /**
    * The label columns whose OR is DAction (`--daction cart`, `--daction cart,fav`),
    * overriding the config's data.labels.daction. Default: the data config's, else
@@ -151,64 +56,32 @@ function check(ok: boolean, message: string): void {
   if (!ok) throw new Error(message);
 }
 
-/** Flags over config over defaults, validated; errors name the flag or key at fault. */
+/** Problems of the settings after the flags were laid over the config: a value a flag gave is named by the flag, one from the config by its key. */
+function settingProblems(error: z.ZodError, given: SettingFlags): string[] {
+  return error.issues.map((issue) => {
+    const [section, key, ...rest] = issue.path.map(String);
+    const byFlag = key !== undefined && key in given && SETTING_FLAGS[key as keyof SettingFlags] === section;
+    return byFlag ? `${flagOf(key)}${rest.length > 0 ? ` (${rest.join('.')})` : ''}: ${issue.message}` : `fit config: ${issue.path.join('.')}: ${issue.message}`;
+  });
+}
+
+/** Flags over config over the schema's defaults, checked once by the settings schema; errors name the flag or key at fault. */
 export function resolveFitSettings(flags: FitFlags, config: FitConfigFile, defaults: { backend: string }): FitSettings {
   const cfg = parseFitConfig(config, 'fit config');
   if (!flags.data) throw new Error('--data <file> is required');
-  const modelName = flags.model ?? cfg.model?.model;
-  if (!modelName) throw new Error(`--model is required (one of ${MODEL_NAMES.join(', ')})`);
-  if (!(MODEL_NAMES as readonly string[]).includes(modelName)) throw new Error(`--model '${modelName}' is not a zoo model (choose from ${MODEL_NAMES.join(', ')})`);
-  if (flags.lossWeights) {
-    const w = flags.lossWeights;
-    check([w.ctr, w.ctavr, w.ctcvr].every((x) => Number.isFinite(x) && x >= 0), `--loss-weights must be three numbers ≥ 0, got ${w.ctr},${w.ctavr},${w.ctcvr}`);
-  }
-  const model = parseModelConfig({
-    ...cfg.model,
-    model: modelName,
-    ...(flags.towers ? { towers: flags.towers } : {}),
-    ...(flags.embeddingDim ? { embeddingDim: flags.embeddingDim } : {}),
-    ...(flags.interaction !== undefined ? { interaction: flags.interaction } : {}),
-    ...(flags.crossLayers !== undefined ? { crossLayers: flags.crossLayers } : {}),
-    ...(flags.lossWeights ? { lossWeights: flags.lossWeights } : {}),
-    ...(flags.init !== undefined ? { init: flags.init } : {}),
-  });
-  // The weights the model's loss uses (ESMM has no CTAVR loss; the DNNs none of these): all zero, nothing would be learnt.
-  const w = model.lossWeights;
-  const used = model.model === 'esm2' ? { ctr: w.ctr, ctavr: w.ctavr, ctcvr: w.ctcvr } : model.model === 'esmm' ? { ctr: w.ctr, ctcvr: w.ctcvr } : undefined;
-  if (used && Object.values(used).every((x) => x === 0)) {
-    const source = flags.lossWeights ? '--loss-weights' : 'model.lossWeights';
-    throw new Error(`${source}: ${Object.entries(used).map(([k, v]) => `${k} ${v}`).join(', ')}: ${model.model} would learn nothing; at least one loss weight must be > 0`);
-  }
-  const optimizer: OptimizerConfig = {
-    ...DEFAULT_OPTIMIZER,
-    ...cfg.optimizer,
-    ...(flags.lr !== undefined ? { lr: flags.lr } : {}),
-    ...(flags.embeddingLr !== undefined ? { embeddingLr: flags.embeddingLr } : {}),
-    ...(flags.embeddingL2 !== undefined ? { embeddingL2: flags.embeddingL2 } : {}),
-  };
-  check(optimizer.lr > 0, `learning rate must be positive, got ${optimizer.lr}`);
-  check(optimizer.beta1 >= 0 && optimizer.beta1 < 1 && optimizer.beta2 >= 0 && optimizer.beta2 < 1, 'optimizer betas must be in [0, 1)');
-  check(optimizer.eps > 0, 'optimizer.eps must be positive');
-  check(optimizer.embeddingOptimizer === 'adam' || optimizer.embeddingOptimizer === 'adagrad', "optimizer.embeddingOptimizer must be 'adam' or 'adagrad'");
-  check(optimizer.embeddingL2 >= 0 && optimizer.clipNorm >= 0 && optimizer.embeddingLr >= 0, 'optimizer.embeddingLr, optimizer.embeddingL2 and optimizer.clipNorm must be ≥ 0');
-  const t = cfg.train ?? {};
-  const epochs = flags.epochs ?? t.epochs ?? FIT_DEFAULTS.epochs;
-  const batchSize = flags.batchSize ?? t.batchSize ?? FIT_DEFAULTS.batchSize;
-  const seed = flags.seed ?? t.seed ?? FIT_DEFAULTS.seed;
-  const shuffleBuffer = flags.shuffleBuffer ?? t.shuffleBuffer ?? FIT_DEFAULTS.shuffleBuffer;
-  check(Number.isInteger(epochs) && epochs >= 1, `epochs must be a positive integer, got ${epochs}`);
-  check(Number.isInteger(batchSize) && batchSize >= 1, `batch size must be a positive integer, got ${batchSize}`);
-  checkSeed(seed, flags.seed !== undefined ? 'seed' : 'train.seed');
-  check(Number.isInteger(shuffleBuffer) && shuffleBuffer >= 1, `shuffle buffer must be a positive integer, got ${shuffleBuffer}`);
-  const metric = flags.earlyStop ?? t.earlyStop;
-  const selectBy = flags.selectBy ?? t.selectBy ?? FIT_DEFAULTS.selectBy;
-  metricKey(selectBy);
-  if (metric !== undefined && (flags.selectBy ?? t.selectBy) !== undefined && metric !== selectBy) {
+  if ((flags.model ?? cfg.model?.model) === undefined) throw new Error(`--model is required (one of ${MODEL_NAMES.join(', ')})`);
+  const given = pickDefined(flags, SETTING_FLAG_NAMES);
+  const sections: { [S in 'model' | 'optimizer' | 'train']: Record<string, unknown> } = { model: { ...cfg.model }, optimizer: { ...cfg.optimizer }, train: { ...cfg.train } };
+  for (const [key, value] of Object.entries(given)) sections[SETTING_FLAGS[key as keyof SettingFlags]][key] = value;
+  const parsed = fitConfigSchema.safeParse(sections);
+  if (!parsed.success) throw new Error(settingProblems(parsed.error, given).join('; '));
+  const { model, optimizer, train: t } = parsed.data;
+  mustLearn(model, flags.lossWeights !== undefined ? '--loss-weights' : 'model.lossWeights');
+  const metric = t.earlyStop;
+  const selectBy = flags.selectBy ?? cfg.train?.selectBy;
+  if (metric !== undefined && selectBy !== undefined && metric !== selectBy) {
     throw new Error(`--select-by ${selectBy} and --early-stop ${metric} disagree: early stopping picks the best epoch by its own metric (give one of them)`);
   }
-  const patience = flags.patience ?? t.patience ?? FIT_DEFAULTS.patience;
-  if (metric !== undefined) metricKey(metric);
-  check(Number.isInteger(patience) && patience >= 1, `patience must be a positive integer, got ${patience}`);
   if (metric !== undefined && !flags.valid) throw new Error(`--early-stop ${metric} needs validation data: pass --valid <file>`);
   let data = cfg.data;
   if (flags.daction) {
@@ -223,12 +96,21 @@ export function resolveFitSettings(flags: FitFlags, config: FitConfigFile, defau
     model,
     optimizer,
     ...(data ? { data } : {}),
-    epochs,
-    batchSize,
-    seed,
-    shuffleBuffer,
-    ...(metric !== undefined ? { earlyStop: { metric, patience } } : {}),
-    selectBy: metric ?? selectBy,
-    backend: flags.backend ?? t.backend ?? defaults.backend,
+    epochs: t.epochs,
+    batchSize: t.batchSize,
+    seed: t.seed,
+    shuffleBuffer: t.shuffleBuffer,
+    ...(metric !== undefined ? { earlyStop: { metric, patience: t.patience } } : {}),
+    selectBy: metric ?? t.selectBy,
+    backend: t.backend ?? defaults.backend,
   };
+}
+
+/** The weights the model's loss uses (ESMM has no CTAVR loss; the DNNs none of these): all zero, nothing would be learnt. */
+function mustLearn(model: ModelConfig, source: string): void {
+  const w = model.lossWeights;
+  const used = model.model === 'esm2' ? { ctr: w.ctr, ctavr: w.ctavr, ctcvr: w.ctcvr } : model.model === 'esmm' ? { ctr: w.ctr, ctcvr: w.ctcvr } : undefined;
+  if (used && Object.values(used).every((x) => x === 0)) {
+    throw new Error(`${source}: ${Object.entries(used).map(([k, v]) => `${k} ${v}`).join(', ')}: ${model.model} would learn nothing; at least one loss weight must be > 0`);
+  }
 }

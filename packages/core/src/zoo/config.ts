@@ -46,13 +46,8 @@ export const modelConfigSchema = z.strictObject({
    * the logit of the base rate each tower predicts, counted in the training
    * data (ZooModel.towerRates; the trainer applies it, plain initWeights leaves
    * them at 0), or 'paper' at 0 (p = 0.5, the paper's start). The one
-   * default of `fit`, `fit()` and `compare` (FIT_DEFAULTS.init reads it).
-   * Measured (issue 11) on 2 M generated rows × 3 seeds, best epoch by the
-   * summed validation logloss, against the paper's zero start: ESM2 test CTR
-   * AUC 0.6880 vs 0.6849, CVR 0.654 vs 0.646, CTCVR 0.763 vs 0.753 (199 test
-   * purchases), PCOC CTCVR 0.91 vs 1.29; ESMM likewise. Chosen by CTCVR AUC
-   * instead, the calibrated start lost (its noisy peak moved to epoch 2, where
-   * CTR had already fallen) — hence the trainer's selectBy default.
+   * default of `fit`, `fit()` and `compare` (the trainer's settings schema
+   * reads it). Why calibrated: docs/experiments.md §5.
    */
   init: z.enum(INIT_MODES).default('calibrated'),
   lossWeights: z
