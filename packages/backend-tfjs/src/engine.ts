@@ -1,7 +1,11 @@
 import * as tf from '@tensorflow/tfjs';
 import {
+  adamRange,
+  adamStep,
   checkInitialWeights,
   clipScale,
+  denseState,
+  type DenseState,
   findEmbeddingLookups,
   restoreEngineState,
   saveEngineState,
@@ -19,7 +23,6 @@ import {
 } from '@esm2/core';
 import { CompiledGraph } from './compile.js';
 import { batchSizeOf, checkFeed, inputTensors } from './feeds.js';
-import { DenseAdam } from './optim/dense-adam.js';
 import type { TfRuntime } from './runtime.js';
 
 /** One lookup's share of a batch: its ids and the looked-up (pooled) rows fed to the graph. */
@@ -32,14 +35,22 @@ interface LookupBatch {
   values: Float32Array;
 }
 
-/** What one forward/backward pass leaves for the update: host arrays, plus dense gradients still on device. */
+/** A dense parameter's place in the engine's flat host vectors (parameters and Adam's two moments). */
+interface DenseSlot {
+  shape: number[];
+  offset: number;
+  size: number;
+}
+
+/** What one forward/backward pass leaves for the update, on the host. */
 interface Pass {
   losses: Record<string, number>;
-  /** Dense gradients, already scaled by clipping; owned by the pass. */
-  denseGrads: Map<string, tf.Tensor>;
+  /** Dense gradients before clipping, by parameter. */
+  denseGrads: Map<string, Float32Array>;
+  /** The clip factor of every gradient (1 without clipping). */
+  scale: number;
   /** Host tables holding this pass's (clipped) row gradients, not yet applied. */
   touched: SparseEmbeddingTable[];
-  dispose(): void;
 }
 
 export interface Gradients {
@@ -49,8 +60,11 @@ export interface Gradients {
 }
 
 /**
- * The TensorFlow.js training engine. Dense parameters are tfjs variables
- * updated by Adam on device. Embedding tables stay on the host: their
+ * The TensorFlow.js training engine. tfjs runs the forward and backward
+ * passes; the dense parameters and Adam's moments are flat host vectors
+ * stepped by core's host Adam (adamRange, the shard pool's and the sparse
+ * tables' too), fed to each pass as tensors over them (no copy on the cpu
+ * backend). Embedding tables stay on the host: their
  * lookups are done there and fed to the graph as the lookup nodes' values,
  * so gradients come back per looked-up row and only touched rows are
  * updated. Which nodes are lookups is core's findEmbeddingLookups, the same
@@ -61,12 +75,13 @@ export class TfjsEngine implements TrainingEngine {
   readonly name = 'tfjs';
   readonly description: string;
   private readonly compiled: CompiledGraph;
-  private readonly dense = new Map<string, tf.Variable>();
+  private readonly dense = new Map<string, DenseSlot>();
+  /** The dense parameters and Adam's moments, flat (see `dense`). */
+  private readonly state: DenseState;
   /** Core's host-side tables (shared with the onnx engine), by param name. */
   private readonly tables = new Map<string, SparseEmbeddingTable>();
   private readonly lookups: HostLookup[];
   private readonly stateLayout: OptimizerStateLayout;
-  private readonly adam: DenseAdam;
   private readonly inputsByName: Map<string, GraphInput>;
   private steps = 0;
   private disposed = false;
@@ -85,13 +100,17 @@ export class TfjsEngine implements TrainingEngine {
     const { tables, lookups } = findEmbeddingLookups(graph);
     for (const t of tables) this.tables.set(t.name, new SparseEmbeddingTable(t.rows, t.dim, Float32Array.from(weights.get(t.name)!), optimizer, t.name));
     this.lookups = lookups;
+    let flatSize = 0;
     for (const p of graph.params) {
       if (this.tables.has(p.name)) continue;
-      // tidy disposes the initial tensor; the variable keeps its own reference to the data.
-      this.dense.set(p.name, tf.tidy(() => tf.variable(tf.tensor(weights.get(p.name)!, p.type.shape as number[], 'float32'), false)));
+      const shape = p.type.shape as number[];
+      const size = shape.reduce((a, d) => a * d, 1);
+      this.dense.set(p.name, { shape, offset: flatSize, size });
+      flatSize += size;
     }
-    this.adam = new DenseAdam(this.dense, optimizer);
-    const dense = [...this.dense].map(([name, v]) => ({ name, shape: v.shape }));
+    this.state = denseState(flatSize);
+    for (const [name, slot] of this.dense) this.state.params.set(weights.get(name)!, slot.offset);
+    const dense = [...this.dense].map(([name, slot]) => ({ name, shape: slot.shape }));
     this.stateLayout = { embeddingOptimizer: optimizer.embeddingOptimizer, dense, tables: this.tables };
   }
 
@@ -99,14 +118,18 @@ export class TfjsEngine implements TrainingEngine {
     const pass = await this.forwardBackward(feeds);
     const t = this.steps + 1;
     try {
-      tf.tidy(() => this.adam.apply(this.dense, pass.denseGrads, t));
+      const step = adamStep(this.optimizer, t);
+      const { params, first, second } = this.state;
+      for (const [name, g] of pass.denseGrads) {
+        const slot = this.dense.get(name)!;
+        adamRange(params, first, second, [g], slot.offset, slot.size, 0, pass.scale, step);
+      }
       for (const table of pass.touched) table.update(t);
       this.steps = t;
       return { losses: pass.losses };
     } finally {
       // A failed step must not leave its row gradients for the next one.
       for (const table of pass.touched) table.discard();
-      pass.dispose();
     }
   }
 
@@ -118,13 +141,11 @@ export class TfjsEngine implements TrainingEngine {
   async gradients(feeds: Record<string, HostTensor>): Promise<Gradients> {
     const pass = await this.forwardBackward(feeds);
     try {
-      const dense = new Map<string, Float32Array>();
-      for (const [name, g] of pass.denseGrads) dense.set(name, Float32Array.from(await g.data()));
+      const dense = new Map([...pass.denseGrads].map(([name, g]) => [name, Float32Array.from(g, (x) => x * pass.scale)]));
       const rows = new Map([...this.tables].filter(([, t]) => pass.touched.includes(t)).map(([name, t]) => [name, t.pending()]));
       return { losses: pass.losses, dense, rows };
     } finally {
       for (const table of pass.touched) table.discard();
-      pass.dispose();
     }
   }
 
@@ -133,7 +154,7 @@ export class TfjsEngine implements TrainingEngine {
     const { inputs, batches, supplied } = this.prepare(feeds, outputs);
     const results = tf.tidy(() => {
       const values = new Map(inputs);
-      for (const [name, v] of this.dense) values.set(name, v);
+      for (const name of this.dense.keys()) values.set(name, this.tensor(name));
       for (const lb of batches) values.set(lb.lookup.node, tf.tensor2d(lb.values, [lb.values.length / lb.lookup.dim, lb.lookup.dim]));
       return this.compiled.run(values, outputs, supplied);
     });
@@ -150,32 +171,36 @@ export class TfjsEngine implements TrainingEngine {
   getWeights(): Weights {
     this.assertLive();
     const byName = new Map<string, Float32Array>();
-    for (const [name, v] of this.dense) byName.set(name, Float32Array.from(v.dataSync()));
+    for (const name of this.dense.keys()) byName.set(name, Float32Array.from(this.view(this.state.params, name)));
     for (const [name, table] of this.tables) byName.set(name, Float32Array.from(table.weights));
     return new Map(this.model.graph.params.map((p) => [p.name, byName.get(p.name)!]));
   }
 
   getState(): EngineState {
     this.assertLive();
-    return saveEngineState(this.stateLayout, this.steps, (slot, name) => (slot === 'm' ? this.adam.m : this.adam.v).get(name)!.dataSync());
+    return saveEngineState(this.stateLayout, this.steps, (slot, name) => this.view(slot === 'm' ? this.state.first : this.state.second, name));
   }
 
   /** Restores optimizer state saved by getState (by either engine); a mismatched state is refused before anything changes. */
   setState(state: EngineState): void {
     this.assertLive();
-    this.steps = restoreEngineState(this.stateLayout, state, (slot, name, data) => {
-      const variable = (slot === 'm' ? this.adam.m : this.adam.v).get(name)!;
-      const value = tf.tensor(data, variable.shape, 'float32');
-      variable.assign(value);
-      value.dispose();
-    });
+    this.steps = restoreEngineState(this.stateLayout, state, (slot, name, data) => this.view(slot === 'm' ? this.state.first : this.state.second, name).set(data));
   }
 
   dispose(): void {
     if (this.disposed) return;
     this.disposed = true;
-    for (const v of this.dense.values()) v.dispose();
-    this.adam.dispose();
+  }
+
+  /** A dense parameter's (or moment's) values: a view into its flat host vector. */
+  private view(flat: Float32Array, name: string): Float32Array {
+    const slot = this.dense.get(name)!;
+    return flat.subarray(slot.offset, slot.offset + slot.size);
+  }
+
+  /** A dense parameter as a tensor over its host values, for one pass (call inside tf.tidy). */
+  private tensor(name: string): tf.Tensor {
+    return tf.tensor(this.view(this.state.params, name), this.dense.get(name)!.shape, 'float32');
   }
 
   /**
@@ -197,7 +222,7 @@ export class TfjsEngine implements TrainingEngine {
     try {
       kept = tf.tidy(() => {
         const values = new Map(inputs);
-        const xs = [...denseNames.map((n) => this.dense.get(n)! as tf.Tensor), ...lookups.map(({ lb, dim }) => tf.tensor2d(lb.values, [lb.values.length / dim, dim]))];
+        const xs = [...denseNames.map((n) => this.tensor(n)), ...lookups.map(({ lb, dim }) => tf.tensor2d(lb.values, [lb.values.length / dim, dim]))];
         // A vector of every loss output; dy picks `loss`, so only it is differentiated.
         const f = (...args: tf.Tensor[]): tf.Tensor => {
           denseNames.forEach((n, i) => values.set(n, args[i]!));
@@ -216,33 +241,29 @@ export class TfjsEngine implements TrainingEngine {
     try {
       const value = await kept.value.data();
       const lookupGrads = await Promise.all(kept.lookupGrads.map((g) => g.data() as Promise<Float32Array>));
-      let denseGrads = kept.denseGrads;
+      const denseGrads = await Promise.all(kept.denseGrads.map((g) => g.data() as Promise<Float32Array>));
+      let scale = 1;
       if (this.optimizer.clipNorm > 0) {
         // The global norm of the model loss's gradient: dense params and lookup rows (per lookup row, as
         // TensorFlow treats IndexedSlices), the same definition the compiled ONNX step uses.
         let sq = (await kept.denseSq.data())[0]!;
         for (const g of lookupGrads) for (const x of g) sq += x * x;
-        const scale = clipScale(sq, this.optimizer.clipNorm);
-        if (scale < 1) {
-          for (const g of lookupGrads) for (let i = 0; i < g.length; i++) g[i]! *= scale;
-          denseGrads = kept.denseGrads.map((g) => tf.mul(g, scale));
-          tf.dispose(kept.denseGrads);
-        }
+        scale = clipScale(sq, this.optimizer.clipNorm);
+        // The dense gradients are scaled as Adam reads them (adamRange's scale).
+        if (scale < 1) for (const g of lookupGrads) for (let i = 0; i < g.length; i++) g[i]! *= scale;
       }
       // Summed onto the touched rows on the host; update() adds the L2 gradient.
       batches.forEach((lb, i) => lb.table.accumulate(lb.ids, lookupGrads[i]!, lb.width, lb.lookup.mode));
       const touched = [...new Set(batches.map((lb) => lb.table))];
-      tf.dispose([kept.value, kept.denseSq, ...kept.lookupGrads]);
-      const owned = denseGrads;
       return {
         losses: Object.fromEntries(lossNames.map((n, i) => [n, value[i]!])),
-        denseGrads: new Map(denseNames.map((n, i) => [n, owned[i]!])),
+        denseGrads: new Map(denseNames.map((n, i) => [n, denseGrads[i]!])),
+        scale,
         touched,
-        dispose: () => tf.dispose(owned),
       };
-    } catch (e) {
+    } finally {
+      // The host arrays read from them stay valid (the cpu backend hands out its own, tfjs-node copies).
       tf.dispose(kept);
-      throw e;
     }
   }
 

@@ -1,6 +1,6 @@
 /**
  * @esm2/backend-tfjs: compiles the ESM2 IR to TensorFlow.js and trains it
- * (dense Adam on device, sparse Adam/Adagrad on host-side embedding rows).
+ * (tfjs autograd for the passes; dense Adam and sparse Adam/Adagrad on the host, core's adamRange).
  * Implements core's TrainingEngine; the trainer picks it as `tfjs` through
  * `backend`, its descriptor (@esm2/core/backend).
  */

@@ -1,4 +1,4 @@
-import type { OptimizerConfig } from '@esm2/core';
+import { adamUpdate, type OptimizerConfig } from '@esm2/core';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { TfjsEngine } from './engine.js';
 import { DEFAULT_TEST_OPTIMIZER, cpuRuntime } from './testing/engine.js';
@@ -53,6 +53,25 @@ describe('optimizer updates', () => {
     const g2 = (await engine.gradients(feeds)).dense.get('cvr/out/b')![0]!;
     await engine.step(feeds);
     expect(engine.getWeights().get('cvr/out/b')![0]!).toBeCloseTo(adamByHand(weights.get('cvr/out/b')![0]!, [g1, g2], OPT), 6);
+    engine.dispose();
+  });
+
+  it("the dense update is core's host Adam (adamUpdate), bit for bit, over three steps", async () => {
+    const { model, weights, feeds } = fixture({ model: 'esm2', towers: [4] }, 14, 8);
+    const engine = new TfjsEngine(model, weights, OPT, await cpuRuntime());
+    const host = new Map([...(await engine.gradients(feeds)).dense.keys()].map((name) => [name, { w: Float32Array.from(weights.get(name)!), m: new Float32Array(weights.get(name)!.length), v: new Float32Array(weights.get(name)!.length) }]));
+    for (let t = 1; t <= 3; t++) {
+      const g = (await engine.gradients(feeds)).dense;
+      await engine.step(feeds);
+      for (const [name, s] of host) adamUpdate(s.w, g.get(name)!, s.m, s.v, t, OPT);
+    }
+    const after = engine.getWeights();
+    const state = engine.getState();
+    for (const [name, s] of host) {
+      expect(Array.from(after.get(name)!)).toEqual(Array.from(s.w));
+      expect(Array.from(state.get(`adam/m/${name}`)!.data)).toEqual(Array.from(s.m));
+      expect(Array.from(state.get(`adam/v/${name}`)!.data)).toEqual(Array.from(s.v));
+    }
     engine.dispose();
   });
 

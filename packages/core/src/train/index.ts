@@ -1,6 +1,6 @@
 export { findEmbeddingLookups, splitEmbeddings, rowsInputName, type EmbeddingLookups, type HostLookup, type HostTable, type SplitGraph } from './split-embeddings.js';
 export { SparseEmbeddingTable, embeddingStep, gatherPooledRows, gatherRows } from './sparse-table.js';
-export { adamUpdate, adagradUpdate, adamScalars, clipScale } from './adam.js';
+export { adamRange, adamStep, adamUpdate, adagradUpdate, adamScalars, clipScale, type AdamStep } from './adam.js';
 export { buildTrainStep, trainStepNames, type TrainStep } from './train-step.js';
 export { HostEmbeddingEngine, interpretCompiler, buildPredictGraph } from './host-engine.js';
 export type { GraphCompiler, GraphRunner } from './compiler.js';

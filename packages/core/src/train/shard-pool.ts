@@ -1,6 +1,6 @@
 import type { OptimizerConfig } from '../engine.js';
 import type { HostTensor } from '../ir/tensor.js';
-import { adamScalars, clipScale } from './adam.js';
+import { adamRange, adamStep, clipScale } from './adam.js';
 import type { GraphCompiler } from './compiler.js';
 import { shardedStepNames as S, type ShardedStep } from './sharded-step.js';
 import { trainStepNames as N } from './train-step.js';
@@ -83,28 +83,11 @@ export function shardSquares(grads: readonly Float32Array[], lo: number, hi: num
 /**
  * Adam on [lo, hi) of the dense state, in place, from the shards' dense
  * gradients summed in shard order and scaled by the clip factor `scale`
- * (clipScale of the global Σ squares; 1 without clipping): adamUpdate's
- * arithmetic, fused with the sum so the range is read once. Two shards
- * (the common case) take a loop without the inner one.
+ * (clipScale of the global Σ squares; 1 without clipping): adam.ts's
+ * adamRange, which sums and steps in one pass over the range.
  */
 export function applyDenseRange(state: DenseState, grads: readonly Float32Array[], lo: number, hi: number, t: number, optimizer: OptimizerConfig, scale: number): void {
-  const { params: w, first: m, second: v } = state;
-  const { beta1, beta2 } = optimizer;
-  const { stepSize, epsHat } = adamScalars(optimizer, t);
-  const [c1, c2] = [1 - beta1, 1 - beta2];
-  const [g0, g1] = [grads[0]!, grads[1]];
-  const pair = grads.length === 2 && g1 !== undefined;
-  for (let i = lo; i < hi; i++) {
-    let g = g0[i]!;
-    if (pair) g += g1[i]!;
-    else for (let k = 1; k < grads.length; k++) g += grads[k]![i]!;
-    const gi = g * scale;
-    const mi = beta1 * m[i]! + c1 * gi;
-    const vi = beta2 * v[i]! + c2 * gi * gi;
-    m[i] = mi;
-    v[i] = vi;
-    w[i] = w[i]! - (stepSize * mi) / (Math.sqrt(vi) + epsHat);
-  }
+  adamRange(state.params, state.first, state.second, grads, lo, hi - lo, lo, scale, adamStep(optimizer, t));
 }
 
 /**

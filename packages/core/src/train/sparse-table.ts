@@ -1,5 +1,5 @@
 import type { OptimizerConfig } from '../engine.js';
-import { adagradUpdate, adamScalars } from './adam.js';
+import { adagradUpdate, adamRange, adamStep } from './adam.js';
 
 /** The optimizer settings of the embedding rows' step: the dense ones with `embeddingLr` as the rate when it is set. */
 export function embeddingStep(cfg: OptimizerConfig): OptimizerConfig {
@@ -171,22 +171,8 @@ export class SparseEmbeddingTable {
     const d = this.dim;
     const cfg = embeddingStep(this.optimizer);
     const { weights: w, first: m, second: v, grads: g, touched } = this;
-    // The hot loop of sparse training: scalars hoisted, no calls per row.
     if (cfg.embeddingOptimizer === 'adam') {
-      const { stepSize, epsHat } = adamScalars(cfg, t);
-      const { beta1, beta2 } = cfg;
-      for (let s = 0; s < this.count; s++) {
-        const base = touched[s]! * d;
-        for (let k = 0; k < d; k++) {
-          const i = base + k;
-          const gi = g[s * d + k]! * scale;
-          const mi = beta1 * m[i]! + (1 - beta1) * gi;
-          const vi = beta2 * v[i]! + (1 - beta2) * gi * gi;
-          m[i] = mi;
-          v[i] = vi;
-          w[i] = w[i]! - (stepSize * mi) / (Math.sqrt(vi) + epsHat);
-        }
-      }
+      adamRange(w, m, v, [g], 0, d, 0, scale, adamStep(cfg, t), touched.subarray(0, this.count));
     } else {
       for (let s = 0; s < this.count; s++) adagradUpdate(w, g, v, cfg, touched[s]! * d, d, s * d, scale);
     }
