@@ -7,7 +7,8 @@ import { join } from 'node:path';
 import { requires } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainTorchEpochs, type TorchEpoch, type TorchFitRequest } from './fit.js';
-import { torchInfo, TorchMissingError } from './run.js';
+import { TorchMissingError } from './errors.js';
+import { torchInfo } from './run.js';
 import { trainTorch } from './train.js';
 
 const info = await torchInfo().catch((e: unknown) => e as Error);
