@@ -12,12 +12,13 @@ export interface ZooCase {
   config: ModelConfigInput;
 }
 
-/** One case per zoo model (both DNN tasks) and per interaction module of each, with narrow towers so the f64 oracle stays fast. */
+/** One case per zoo model (DNN also with tanh and one layer) and per interaction module of each, with narrow towers so the f64 oracle stays fast. */
 export const ZOO_CASES: ZooCase[] = [
   { label: 'esm2', config: { model: 'esm2', towers: [8, 4] } },
   { label: 'esmm', config: { model: 'esmm', towers: [8, 4] } },
-  { label: 'dnn (cvr)', config: { model: 'dnn', towers: [8, 4], task: 'cvr' } },
-  { label: 'dnn (ctr, tanh)', config: { model: 'dnn', towers: [6], task: 'ctr', activation: 'tanh' } },
+  // One DNN graph holds both networks (CTR and CVR); the config's `task` changes nothing (core's baselines.test.ts).
+  { label: 'dnn', config: { model: 'dnn', towers: [8, 4] } },
+  { label: 'dnn (tanh, one layer)', config: { model: 'dnn', towers: [6], activation: 'tanh' } },
   { label: 'dnn-os', config: { model: 'dnn-os', towers: [8, 4], oversampleRate: 4 } },
   ...MODEL_NAMES.flatMap((model): ZooCase[] => [
     // 'dot' needs one width for every field (the small schema's 'item' is 3 wide); numericDim 2 adds the numerics' projection.
