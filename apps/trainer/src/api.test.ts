@@ -11,6 +11,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { registerEvalCommand } from './commands/eval.js';
 import { fit } from './index.js';
 import { readCheckpoint } from './train/checkpoint.js';
+import type { EpochRecord } from './train/settings.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -32,11 +33,17 @@ describe('fit() from code', () => {
     expect(result.position.epoch).toBe(2);
     expect(result.position.step).toBe(60);
     expect(result.position.best?.metric).toBe('ctr_auc');
-    expect(result.metrics?.ctr_auc).toBeGreaterThan(0);
     const artifact = await readArtifact(result.bestArtifact);
     expect(artifact.encoders).not.toBeNull();
-    const history = JSON.parse(await readFile(result.history, 'utf8')) as unknown[];
+    const history = JSON.parse(await readFile(result.history, 'utf8')) as EpochRecord[];
     expect(history).toHaveLength(2);
+    // The metrics returned are the best epoch's by CTR AUC: its line in the history, the higher of the two epochs',
+    // and what `eval` computes for best/ on the validation file.
+    const best = result.position.best!;
+    expect(result.metrics!).toMatchObject(Object.fromEntries(Object.entries(history[best.epoch - 1]!).filter(([k, v]) => typeof v === 'number' && k.endsWith('_auc'))));
+    expect(result.metrics!.ctr_auc).toBe(best.value);
+    expect(best.value).toBe(Math.max(...history.map((h) => h.ctr_auc!)));
+    expect((await evalMetrics(out, join(dir, 'valid.csv'))).ctr_auc).toBeCloseTo(best.value, 6);
     expect(logs.some((l) => l.includes('fitting encoders'))).toBe(true);
     // The same run directory is not trained over without resume.
     await expect(fit({ ...small, train: join(dir, 'train.csv'), out })).rejects.toThrow(/already holds a run/);
@@ -131,17 +138,7 @@ describe.runIf(sample.run)('fit() --daction: the post-click behaviour that count
     expect(counts).toEqual({ cart: 79, fav: 24, either: 101 }); // as counted with awk (see the importer's tests)
   });
 
-  async function evalDactions(run: string): Promise<number> {
-    const program = new Command().exitOverride();
-    registerEvalCommand(program);
-    const quiet = vi.spyOn(console, 'log').mockImplementation(() => undefined);
-    try {
-      await program.parseAsync(['node', 'esm2-train', 'eval', '--model', run, '--data', ub]);
-    } finally {
-      quiet.mockRestore();
-    }
-    return (JSON.parse(await readFile(join(run, 'metrics.json'), 'utf8')) as Esm2Metrics).dactions;
-  }
+  const evalDactions = async (run: string): Promise<number> => (await evalMetrics(run, ub)).dactions;
 
   it("records daction ['fav'] with the run, eval reads it back, and a resume may not change it", async () => {
     const out = join(dir, 'runs/fav');
@@ -180,6 +177,19 @@ describe.runIf(sample.run)('fit() --daction: the post-click behaviour that count
     );
   });
 });
+
+/** `esm2-train eval --model RUN --data DATA`: the metrics it writes to the run's metrics.json. */
+async function evalMetrics(run: string, data: string): Promise<Esm2Metrics> {
+  const program = new Command().exitOverride();
+  registerEvalCommand(program);
+  const quiet = vi.spyOn(console, 'log').mockImplementation(() => undefined);
+  try {
+    await program.parseAsync(['node', 'esm2-train', 'eval', '--model', run, '--data', data]);
+  } finally {
+    quiet.mockRestore();
+  }
+  return JSON.parse(await readFile(join(run, 'metrics.json'), 'utf8')) as Esm2Metrics;
+}
 
 function savedConfig(artifact: { encoders: unknown }): EncodersJSON['config'] {
   return (artifact.encoders as EncodersJSON).config;

@@ -2,7 +2,7 @@ import { runConformance } from '@esm2/core/conformance';
 import { missingPythonModule, requires } from '@esm2/core/testing';
 import { beforeAll, describe, it } from 'vitest';
 import { torchCompiler } from './graph-compiler.js';
-import { torchPython } from './run.js';
+import { torchPython } from './python.js';
 
 // Torch is Debian's python3-torch under /usr/bin/python3 (or ESM2_PYTHON). Without it the suite
 // is skipped, saying why; under CI=true it fails instead (requires()).

@@ -1,7 +1,8 @@
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, type HostTensor, type OptimizerConfig, type Weights } from '@esm2/core';
 import { randomFeeds, requires, smallSchema } from '@esm2/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { resolveLaunch, TorchMissingError, TorchRunError } from './run.js';
+import { TorchMissingError, TorchRunError } from './errors.js';
+import { resolveLaunch } from './launch.js';
 import { trainTorchRuns } from './train.js';
 
 const STEPS = 20;

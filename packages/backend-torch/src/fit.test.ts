@@ -1,13 +1,14 @@
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, mulberry32, type HostTensor } from '@esm2/core';
 import { batchToFeeds, EncodedShards, fitEncoders, writeEncodedShards, writeSynthetic, type Encoders } from '@esm2/data';
-import { createHash } from 'node:crypto';
-import { access, mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { access, mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { requires } from '@esm2/core/testing';
+import { requires, treeDigest } from '@esm2/core/testing';
+import { editedShards } from '@esm2/data/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { trainTorchEpochs, type TorchEpoch, type TorchFitRequest } from './fit.js';
-import { torchInfo, TorchMissingError } from './run.js';
+import { TorchMissingError } from './errors.js';
+import { torchInfo } from './run.js';
 import { trainTorch } from './train.js';
 
 const info = await torchInfo().catch((e: unknown) => e as Error);
@@ -120,26 +121,14 @@ describe.runIf(torch.run)('trainTorchEpochs', () => {
     await mkdir(notEncoded, { recursive: true });
     await expect(run(notEncoded)).rejects.toThrow(`${join(notEncoded, 'manifest.json')}: no such file (not an encoded-shards directory: ${notEncoded})`);
     // Buy without a click in shard 1, the manifest's checksum updated to match: the values are refused on their own.
-    const bad = join(dir, 'bad');
-    await writeEncodedShards(join(dir, 'rows.csv'), encoders, bad, { shards: 2 });
-    const manifestPath = join(bad, 'manifest.json');
-    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as { shards: { columns: Record<string, { file: string; sha256: string }> }[] };
-    const [clickFile, buyFile] = ['labels/click', 'labels/buy'].map((k) => join(bad, manifest.shards[1]!.columns[k]!.file)) as [string, string];
-    const floats = async (file: string) => {
-      const b = await readFile(file);
-      return new Float32Array(b.buffer.slice(b.byteOffset, b.byteOffset + b.byteLength));
-    };
-    const row = (await floats(clickFile)).indexOf(0);
-    const buy = await floats(buyFile);
-    buy[row] = 1;
-    await writeFile(buyFile, new Uint8Array(buy.buffer));
-    manifest.shards[1]!.columns['labels/buy']!.sha256 = createHash('sha256').update(new Uint8Array(buy.buffer)).digest('hex');
-    await writeFile(manifestPath, JSON.stringify(manifest));
-    const before = await readdir(bad, { recursive: true });
-    await expect(run(bad)).rejects.toThrow(`${buyFile}, row ${row}, column 'labels/buy': buy=1 but click=0`);
+    let row = -1;
+    const clicks = await editedShards(join(dir, 'data'), join(dir, 'bad-click'), 1, 'labels/click', (a) => (row = a.indexOf(0)));
+    const bad = await editedShards(clicks.dir, join(dir, 'bad'), 1, 'labels/buy', (a) => (a[row] = 1));
+    const before = await treeDigest(bad.dir);
+    await expect(run(bad.dir)).rejects.toThrow(`${bad.file}, row ${row}, column 'labels/buy': buy=1 but click=0`);
     // Nothing written: no scratch directory, the shards as they were.
     await expect(access(join(dir, 'scratch'))).rejects.toThrow();
-    expect(await readdir(bad, { recursive: true })).toEqual(before);
+    expect(await treeDigest(bad.dir)).toEqual(before);
     // The same directory without the check reaches python (which memory-maps it as it is): the refusal above came first.
     await expect(run(join(dir, 'data'))).rejects.toThrow(join(dir, 'no-such-python'));
   });

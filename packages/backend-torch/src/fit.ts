@@ -4,7 +4,10 @@ import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { EngineState, OptimizerConfig, StateTensor, Weights, ZooModel } from '@esm2/core';
 import { EncodedShards } from '@esm2/data';
-import { readTensors, runPythonModule, TorchRunError, weightsOf, writeTensor, writeWeights, type TensorSpec, type TorchLaunch, type TorchOptions } from './run.js';
+import { TorchRunError } from './errors.js';
+import type { TorchLaunch } from './launch.js';
+import { runPythonModule, type TorchOptions } from './python.js';
+import { readTensors, weightsOf, writeTensor, writeWeights, type TensorSpec } from './tensors.js';
 
 /** Epochs of training from an encoded-shards directory (`esm2-train data encode`), by `python -m esm2_torch.fit` on one rank or under torchrun. */
 export interface TorchFitRequest {

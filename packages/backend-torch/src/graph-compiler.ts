@@ -1,5 +1,6 @@
 import type { GraphCompiler, HostTensor } from '@esm2/core';
-import { runTorchGraphs, type TorchOptions, type TorchResult, type TorchRun } from './run.js';
+import type { TorchOptions } from './python.js';
+import { runTorchGraphs, type TorchResult, type TorchRun } from './run.js';
 
 interface Pending {
   run: TorchRun;

@@ -7,29 +7,12 @@
  * `esm2-train fit --backend torch`.
  */
 export { backend, DEFAULT_CHECKPOINT_EVERY, torchTrainerFactory, type TorchBackendOptions, type TorchDescriptorOptions } from './backend.js';
-export {
-  DEFAULT_PYTHON,
-  freePort,
-  openblasCoretype,
-  resolveLaunch,
-  runPythonModule,
-  PYTHON_DIR,
-  TORCH_INSTALL_HINT,
-  TorchMissingError,
-  TorchRunError,
-  runTorchGraph,
-  runTorchGraphs,
-  torchInfo,
-  torchPython,
-  type PythonModuleOptions,
-  type TorchGrads,
-  type TorchLaunch,
-  type TorchOptions,
-  type TorchResult,
-  type TorchRun,
-  type TorchRunOptions,
-  type TorchTensor,
-} from './run.js';
+export { TORCH_INSTALL_HINT, TorchMissingError, TorchRunError } from './errors.js';
+export { freePort, resolveLaunch, type TorchLaunch } from './launch.js';
+export { openblasCoretype } from './openblas.js';
+export { DEFAULT_PYTHON, PYTHON_DIR, runPythonModule, torchPython, type PythonModuleOptions, type TorchOptions } from './python.js';
+export { runTorchGraph, runTorchGraphs, torchInfo, type TorchGrads, type TorchResult, type TorchRun, type TorchRunOptions } from './run.js';
+export { type TorchTensor } from './tensors.js';
 export { torchCompiler } from './graph-compiler.js';
 export { trainTorchEpochs, type TorchEpoch, type TorchFitOptions, type TorchFitRequest } from './fit.js';
 export { trainTorch, trainTorchRuns, type TorchTrainOptions, type TorchTraining, type TorchTrainRun } from './train.js';

@@ -5,7 +5,9 @@ import { buildModel, grad, gradName, initWeights, interpret, OP_NAMES, paramTens
 import { paddedFeeds, TOLERANCES, zooCases } from '@esm2/core/conformance';
 import { edgeOpsFeeds, edgeOpsGraph, requires, worstError } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_PYTHON, runTorchGraph, runTorchGraphs, torchInfo, TorchMissingError, TorchRunError, type TorchResult, type TorchRun } from './run.js';
+import { TorchMissingError, TorchRunError } from './errors.js';
+import { DEFAULT_PYTHON } from './python.js';
+import { runTorchGraph, runTorchGraphs, torchInfo, type TorchResult, type TorchRun } from './run.js';
 
 // Torch is Debian's python3-torch under /usr/bin/python3 (ESM2_PYTHON points elsewhere). Without it
 // these tests skip, saying why; under CI=true (.ci/run installs python3-torch) they fail instead.

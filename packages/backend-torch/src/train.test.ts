@@ -2,7 +2,7 @@ import { createOnnxTrainingEngine } from '@esm2/backend-onnx';
 import { buildModel, DEFAULT_OPTIMIZER, initWeights, type HostTensor, type OptimizerConfig, type Weights, type ZooModel } from '@esm2/core';
 import { randomFeeds, requires, smallSchema } from '@esm2/core/testing';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { TorchMissingError, TorchRunError } from './run.js';
+import { TorchMissingError, TorchRunError } from './errors.js';
 import { trainTorch, trainTorchRuns, type TorchTraining } from './train.js';
 
 const STEPS = 100;

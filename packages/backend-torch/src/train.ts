@@ -2,7 +2,10 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { endianness, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DType, HostTensor, OptimizerConfig, Weights, ZooModel } from '@esm2/core';
-import { readTensors, runPython, TorchRunError, weightsOf, writeTensor, writeWeights, type TensorSpec, type TorchLaunch, type TorchOptions } from './run.js';
+import { TorchRunError } from './errors.js';
+import type { TorchLaunch } from './launch.js';
+import { runPython, type TorchOptions } from './python.js';
+import { readTensors, weightsOf, writeTensor, writeWeights, type TensorSpec } from './tensors.js';
 
 export interface TorchTraining {
   /** Per step, the value of every loss output of the model (`loss` and its parts) on its batch, before the update (NaN where not finite). */

@@ -1,12 +1,13 @@
 import { readArtifact } from '@esm2/core/node';
+import { treeDigest } from '@esm2/core/testing';
 import { writeSynthetic } from '@esm2/data';
+import { editedShards } from '@esm2/data/testing';
 import { access, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { readCheckpoint } from '../train/checkpoint.js';
 import { runTrainer } from '../test-support/cli.js';
-import { editedShards, fileHashes } from '../test-support/shards.js';
 
 let dir: string;
 beforeAll(async () => {
@@ -66,14 +67,14 @@ describe('fit --data/--valid <encoded directory> checks the shards before traini
   /** fit refuses with `message` (exit 1), before training: no checkpoint or history, the shards unchanged. */
   async function refused(args: { data: string; valid?: string }, message: string) {
     const inputs = [args.data, ...(args.valid ? [args.valid] : [])];
-    const before = await fileHashes(...inputs);
+    const before = await Promise.all(inputs.map(treeDigest));
     const out = join(dir, `runs/refused-${runs++}`);
     const r = await runTrainer('fit', '--data', args.data, ...(args.valid ? ['--valid', args.valid] : []), '--out', out, ...small);
     expect(r.code).toBe(1);
     expect(r.err).toContain(message);
     await expect(access(join(out, 'checkpoint'))).rejects.toThrow();
     await expect(access(join(out, 'history.json'))).rejects.toThrow();
-    expect(await fileHashes(...inputs)).toEqual(before);
+    expect(await Promise.all(inputs.map(treeDigest))).toEqual(before);
   }
   const trainEnc = () => join(dir, 'train.enc');
 

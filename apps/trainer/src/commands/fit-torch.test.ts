@@ -1,8 +1,9 @@
 import { torchInfo, TorchMissingError } from '@esm2/backend-torch';
 import { auc, type ModelArtifact } from '@esm2/core';
 import { readArtifact } from '@esm2/core/node';
-import { requires } from '@esm2/core/testing';
+import { requires, treeDigest } from '@esm2/core/testing';
 import { writeSynthetic } from '@esm2/data';
+import { editedShards } from '@esm2/data/testing';
 import { Scorer } from '@esm2/scorer';
 import { access, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -10,7 +11,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fit } from '../api.js';
 import { runTrainer } from '../test-support/cli.js';
-import { editedShards, fileHashes } from '../test-support/shards.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/settings.js';
 
@@ -69,6 +69,16 @@ const history = async (out: string) => JSON.parse(await readFile(join(out, 'hist
 
 describe.runIf(torch.run)('fit --backend torch', () => {
   beforeAll(torch.check);
+  // torchrun looks at its ranks every --monitor_interval seconds (5 by default), so a launch outlives its ranks by up to
+  // 5 s and notices a failed rank as late; here it looks every 0.1 s (PET_MONITOR_INTERVAL: the flag's environment form).
+  const monitorInterval = process.env.PET_MONITOR_INTERVAL;
+  beforeAll(() => {
+    process.env.PET_MONITOR_INTERVAL = '0.1';
+  });
+  afterAll(() => {
+    if (monitorInterval === undefined) delete process.env.PET_MONITOR_INTERVAL;
+    else process.env.PET_MONITOR_INTERVAL = monitorInterval;
+  });
   it('2 ranks under torchrun train the same model as 1 rank (and as the onnx engine); eval scores its best/ artifact', async () => {
     const one = join(dir, 'runs/torch-1');
     const two = join(dir, 'runs/torch-2');
@@ -119,34 +129,38 @@ describe.runIf(torch.run)('fit --backend torch', () => {
     await expect(access(join(two, 'torch'))).rejects.toThrow();
   });
 
-  it('--resume continues a torch run from its checkpoint; a rank killed mid-epoch is restarted by torchrun and resumes from the last checkpoint', async () => {
+  it('a rank failing without restarts fails the fit, naming the rank; --resume continues the run from its last checkpoint, where a rank killed mid-epoch is restarted by torchrun and resumes from the last mid-epoch checkpoint', async () => {
+    // One run for the three (each torchrun launch starts python with torch 4 times: the check, torchrun, 2 ranks).
     const straight = join(dir, 'runs/torch-2');
     const resumed = join(dir, 'runs/torch-resumed');
     const args = ['--data', data().train, '--valid', data().valid, '--backend', 'torch', '--nproc-per-node', '2', ...smallFlags];
-    const first = await runTrainer('fit', ...args, '--out', resumed, '--epochs', '1');
-    expect(first.code, first.err).toBe(0);
-    const second = await runTrainer('fit', '--out', resumed, '--resume', '--epochs', '2', '--nproc-per-node', '2');
-    expect(second.code, second.err).toBe(0);
-    expect(second.logs).toContain('after epoch 1 (step 40) of 2');
+    const failingAt = async (spec: string, run: () => Promise<Awaited<ReturnType<typeof runTrainer>>>) => {
+      process.env.ESM2_TORCH_FAIL_AT = spec;
+      try {
+        return await run();
+      } finally {
+        delete process.env.ESM2_TORCH_FAIL_AT;
+      }
+    };
+    // Rank 1 exits at global step 45 (epoch 2) and torchrun may not restart the group: the fit fails, naming the rank;
+    // the run keeps its checkpoint of epoch 1.
+    const failed = await failingAt('1:45', () => runTrainer('fit', ...args, '--out', resumed));
+    expect(failed.code).toBe(1);
+    expect(failed.err).toContain('rank 1: exits at step 45 (ESM2_TORCH_FAIL_AT)');
+    expect((await readCheckpoint(join(resumed, 'checkpoint'))).position).toMatchObject({ epoch: 1, step: 40 });
+    process.exitCode = undefined; // the failed run's exit code (runCli sets it), not to be read as the next run's
+
+    // --resume continues from that checkpoint. In the resumed group's first attempt rank 1 exits at global step 55;
+    // torchrun restarts the group (--max-restarts 1), which resumes from its last checkpoint, step 50 (every 5 steps).
+    const r = await failingAt('1:55', () => runTrainer('fit', '--out', resumed, '--resume', '--nproc-per-node', '2', '--max-restarts', '1', '--checkpoint-every', '5'));
+    expect(r.code, r.err).toBe(0);
+    expect(r.logs).toContain('after epoch 1 (step 40) of 2');
+    expect(r.logs).toContain('torch: a restarted group (restart 1) resumes from its checkpoint at epoch 2, step 50');
     const [want, got] = await Promise.all([straight, resumed].map((d) => readCheckpoint(join(d, 'checkpoint'))));
     expect(got!.position).toMatchObject({ epoch: 2, step: 80 });
+    // The resume (the saved weights, optimizer state and shuffle) and the restarted group (the same from its mid-epoch
+    // checkpoint) train as the uninterrupted run: its weights.
     expect(worstWeight(got!.artifact, want!.artifact)).toBeLessThan(1e-6);
-
-    // Rank 1 exits at global step 55 (epoch 2) in the group's first attempt; the last checkpoint is step 50 (every 5 steps).
-    const restarted = join(dir, 'runs/torch-restarted');
-    process.env.ESM2_TORCH_FAIL_AT = '1:55';
-    let r;
-    try {
-      r = await runTrainer('fit', ...args, '--out', restarted, '--max-restarts', '1', '--checkpoint-every', '5');
-    } finally {
-      delete process.env.ESM2_TORCH_FAIL_AT;
-    }
-    expect(r.code, r.err).toBe(0);
-    expect(r.logs).toContain('torch: a restarted group (restart 1) resumes from its checkpoint at epoch 2, step 50');
-    const c = await readCheckpoint(join(restarted, 'checkpoint'));
-    expect(c.position).toMatchObject({ epoch: 2, step: 80 });
-    // The restarted group resumed from step 50 with the saved weights, optimizer state and shuffle: the uninterrupted run's weights.
-    expect(worstWeight(c.artifact, want!.artifact)).toBeLessThan(1e-6);
   });
 
   it('refuses shards that break the rules before torchrun starts, naming the file, row and column; nothing written, the shards unchanged', async () => {
@@ -154,7 +168,7 @@ describe.runIf(torch.run)('fit --backend torch', () => {
     let row = -1;
     const clicks = await editedShards(data().train, join(dir, 'funnel-click.enc'), 2, 'labels/click', (a) => (row = a.indexOf(0)));
     const bad = await editedShards(clicks.dir, join(dir, 'funnel.enc'), 2, 'labels/buy', (a) => (a[row] = 1));
-    const before = await fileHashes(bad.dir, data().valid);
+    const before = await Promise.all([bad.dir, data().valid].map(treeDigest));
     const out = join(dir, 'runs/torch-bad-shards');
     const r = await runTrainer('fit', '--data', bad.dir, '--valid', data().valid, '--out', out, '--backend', 'torch', '--nproc-per-node', '2', ...smallFlags);
     expect(r.code).toBe(1);
@@ -162,25 +176,13 @@ describe.runIf(torch.run)('fit --backend torch', () => {
     // trainTorchEpochs writes <run>/torch before it launches python: the check came first.
     await expect(access(join(out, 'torch'))).rejects.toThrow();
     await expect(access(join(out, 'checkpoint'))).rejects.toThrow();
-    expect(await fileHashes(bad.dir, data().valid)).toEqual(before);
+    expect(await Promise.all([bad.dir, data().valid].map(treeDigest))).toEqual(before);
     // Damaged validation shards are refused too, before training (flipped byte: its checksum).
     const flipped = await editedShards(data().valid, join(dir, 'flipped.enc'), 0, 'features/price', (a) => (new Uint8Array(a.buffer, a.byteOffset)[2]! ^= 0x40), false);
     const v = await runTrainer('fit', '--data', data().train, '--valid', flipped.dir, '--out', join(dir, 'runs/torch-bad-valid'), '--backend', 'torch', ...smallFlags);
     expect(v.code).toBe(1);
     expect(v.err).toContain(`${flipped.file} is corrupt: checksum sha256 `);
     await expect(access(join(dir, 'runs/torch-bad-valid/torch'))).rejects.toThrow();
-  });
-
-  it('without restarts a failing rank fails the fit, naming the rank', async () => {
-    process.env.ESM2_TORCH_FAIL_AT = '1:3';
-    let r;
-    try {
-      r = await runTrainer('fit', '--data', data().train, '--out', join(dir, 'runs/torch-failed'), '--backend', 'torch', '--nproc-per-node', '2', ...smallFlags);
-    } finally {
-      delete process.env.ESM2_TORCH_FAIL_AT;
-    }
-    expect(r.code).toBe(1);
-    expect(r.err).toContain('rank 1: exits at step 3 (ESM2_TORCH_FAIL_AT)');
   });
 });
 

@@ -88,7 +88,7 @@ describe('exporting an artifact', () => {
   });
 
   it('exports every zoo model the artifact format can hold', async () => {
-    for (const variant of ['esmm', 'dnn-cvr', 'dnn-os', 'esm2-dot', 'esm2-cross', 'dnn-dot']) {
+    for (const variant of ['esmm', 'dnn', 'dnn-os', 'esm2-dot', 'esm2-cross', 'dnn-dot']) {
       const model = zooModel(variant);
       const a = artifactFromModel(model, schema, initWeights(model.graph, 2));
       const path = join(dir, `${variant}.onnx`);

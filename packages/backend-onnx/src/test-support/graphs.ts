@@ -19,8 +19,9 @@ export const ZOO_VARIANTS: Record<string, ModelConfigInput> = {
   esm2: { model: 'esm2', towers: [8, 4] },
   'esm2-tanh': { model: 'esm2', towers: [6], activation: 'tanh' },
   esmm: { model: 'esmm', towers: [8, 4] },
-  'dnn-cvr': { model: 'dnn', task: 'cvr', towers: [8, 4] },
-  'dnn-ctr': { model: 'dnn', task: 'ctr', towers: [8] },
+  // One DNN graph holds both networks (CTR and CVR); the config's `task` changes nothing (core's baselines.test.ts).
+  dnn: { model: 'dnn', towers: [8, 4] },
+  'dnn-one-layer': { model: 'dnn', towers: [8] },
   'dnn-os': { model: 'dnn-os', oversampleRate: 4, towers: [8, 4] },
   ...INTERACTION_VARIANTS,
 };

@@ -7,7 +7,7 @@ import type { Graph } from '../ir/types.js';
 import { parseFeatureSchema, type FeatureSchema } from '../schema.js';
 import { parseModelConfig, type ModelConfig } from '../zoo/config.js';
 import type { ModelArtifact, StateTensor } from './artifact.js';
-import { interruptedSwapDir } from '../fs/atomic.js';
+import { interruptedSwapDir } from '../fs/dir-swap.js';
 import { ArtifactError, listProblems } from './errors.js';
 import {
   ARTIFACT_FORMAT,

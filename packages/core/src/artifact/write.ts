@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { lstat, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ModelArtifact } from './artifact.js';
-import { replaceDirAtomically, writeFileDurable } from '../fs/atomic.js';
+import { replaceDirAtomically, writeFileDurable } from '../fs/dir-swap.js';
 import { ArtifactError } from './errors.js';
 import { ARTIFACT_FORMAT, ARTIFACT_FORMAT_VERSION, MODEL_FILE, WEIGHTS_FILE, type ModelJson } from './format.js';
 import { modelJsonText } from './checksum.js';

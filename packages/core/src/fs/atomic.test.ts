@@ -1,10 +1,11 @@
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { AtomicOutput, replaceDirAtomically, withAtomicOutput, withAtomicOutputs, withStagedOutputs, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { AtomicOutput, withAtomicOutput, withAtomicOutputs, withStagedOutputs, writeFileAtomic, writeJsonAtomic } from './atomic.js';
+import { replaceDirAtomically } from './dir-swap.js';
 import { liveTemps } from './temp-registry.js';
 import { WriteError } from './write-error.js';
 
@@ -195,6 +196,44 @@ describe('withStagedOutputs (files that name each other, checked before they rep
   });
 });
 
+/** The pid of a process that has exited: spawned, waited for. */
+async function deadPid(): Promise<number> {
+  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
+  await new Promise((resolve) => child.on('exit', resolve));
+  return child.pid!;
+}
+
+/** What a writer started by startWriter does once its temp exists: prints the temp's path, then waits (until killed). */
+const HANG = 'console.log(tmp); await new Promise(() => setInterval(() => undefined, 1000));';
+
+/**
+ * Starts `body` (ESM, with `fs` this folder's index and node's `writeFile`) in a child process; resolves once the
+ * child has printed its temp's path (HANG), with the child and its exit (code, signal) still to come.
+ */
+async function startWriter(body: string): Promise<{ child: ChildProcess; tmp: string; exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }> }> {
+  const module = fileURLToPath(new URL('./index.ts', import.meta.url));
+  const script = `const fs = await import(${JSON.stringify(module)}); const { writeFile } = await import('node:fs/promises'); ${body}`;
+  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) => child.on('exit', (code, signal) => resolve({ code, signal })));
+  const tmp = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('\n')) resolve(out.trim());
+    });
+    void exited.then(({ code }) => reject(new Error(`child exited early (${code})`)));
+  });
+  return { child, tmp, exited };
+}
+
+/** Starts a writer (startWriter) and kills it with SIGKILL (no cleanup can run) once its temp exists; the temp's path. */
+async function killedWriter(body: string): Promise<string> {
+  const { child, tmp, exited } = await startWriter(body);
+  child.kill('SIGKILL');
+  expect((await exited).signal).toBe('SIGKILL');
+  return tmp;
+}
+
 describe('signals', () => {
   it('SIGTERM with another listener: temps are removed, the listener decides (no exit)', async () => {
     const f = join(dir, 'out.csv');
@@ -222,65 +261,19 @@ describe('signals', () => {
     ['SIGTERM', 143],
   ] as const) {
     it(`${signal} during a write: the temp file is removed and the process exits ${status}`, async () => {
-      const module = fileURLToPath(new URL('./atomic.ts', import.meta.url));
-      const script = `
-        const { withAtomicOutput } = await import(${JSON.stringify(module)});
-        const { writeFile } = await import('node:fs/promises');
-        await withAtomicOutput(${JSON.stringify(join(dir, 'out.csv'))}, async (tmp) => {
-          await writeFile(tmp, 'partial');
-          console.log(tmp);
-          await new Promise(() => setInterval(() => undefined, 1000));
-        });`;
-      const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-      const tmp = await new Promise<string>((resolve, reject) => {
-        let out = '';
-        child.stdout.on('data', (d: Buffer) => {
-          out += d.toString();
-          if (out.includes('\n')) resolve(out.trim());
-        });
-        child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
-      });
-      expect(tmp.startsWith(join(dir, '.out.csv.tmp-'))).toBe(true);
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      child.kill(signal);
-      expect(await exited).toBe(status);
+      const writer = await startWriter(`await fs.withAtomicOutput(${JSON.stringify(join(dir, 'out.csv'))}, async (tmp) => { await writeFile(tmp, 'partial'); ${HANG} });`);
+      expect(writer.tmp.startsWith(join(dir, '.out.csv.tmp-'))).toBe(true);
+      writer.child.kill(signal);
+      expect((await writer.exited).code).toBe(status);
       expect(await readdir(dir)).toEqual([]);
     });
   }
 });
 
-/** The pid of a process that has exited: spawned, waited for. */
-async function deadPid(): Promise<number> {
-  const child = spawn(process.execPath, ['-e', ''], { stdio: 'ignore' });
-  await new Promise((resolve) => child.on('exit', resolve));
-  return child.pid!;
-}
-
-/** Starts `script` (ESM, with `atomic` the module under test) in a child that prints its temp path and then waits; kills it with SIGKILL (no cleanup can run) once the temp exists. */
-async function killedWriter(body: string): Promise<string> {
-  const module = fileURLToPath(new URL('./atomic.ts', import.meta.url));
-  const script = `const atomic = await import(${JSON.stringify(module)}); const { writeFile } = await import('node:fs/promises'); ${body}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const tmp = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      if (out.includes('\n')) resolve(out.trim());
-    });
-    child.on('exit', (code) => reject(new Error(`child exited early (${code})`)));
-  });
-  const exited = new Promise<string | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  child.kill('SIGKILL');
-  expect(await exited).toBe('SIGKILL');
-  return tmp;
-}
-
 describe('temps left by a killed writer', () => {
-  const hang = 'console.log(tmp); await new Promise(() => setInterval(() => undefined, 1000));';
-
   it('SIGKILL leaves the temp file; the next write of that output removes it', async () => {
     const f = join(dir, 'out.csv');
-    const tmp = await killedWriter(`await atomic.withAtomicOutput(${JSON.stringify(f)}, async (tmp) => { await writeFile(tmp, 'partial'); ${hang} }, { suffix: '.csv' });`);
+    const tmp = await killedWriter(`await fs.withAtomicOutput(${JSON.stringify(f)}, async (tmp) => { await writeFile(tmp, 'partial'); ${HANG} }, { suffix: '.csv' });`);
     expect(await readdir(dir)).toEqual([tmp.slice(dir.length + 1)]);
     await writeFileAtomic(f, 'done');
     expect(await readdir(dir)).toEqual(['out.csv']);
@@ -288,7 +281,7 @@ describe('temps left by a killed writer', () => {
 
   it('SIGKILL leaves the temp directory of a directory swap (data encode, an artifact); the next swap removes it', async () => {
     const d = join(dir, 'train.enc');
-    const tmp = await killedWriter(`await atomic.replaceDirAtomically(${JSON.stringify(d)}, async (tmp) => { await writeFile(tmp + '/part.bin', 'partial'); ${hang} });`);
+    const tmp = await killedWriter(`await fs.replaceDirAtomically(${JSON.stringify(d)}, async (tmp) => { await writeFile(tmp + '/part.bin', 'partial'); ${HANG} });`);
     expect(tmp.startsWith(join(dir, '.train.enc.tmp-'))).toBe(true);
     await replaceDirAtomically(d, (t) => writeFile(join(t, 'f'), 'new'));
     expect((await readdir(dir)).sort()).toEqual(['train.enc']);

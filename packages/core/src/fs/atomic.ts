@@ -1,12 +1,13 @@
-import { randomBytes } from 'node:crypto';
-import { readdirSync, rmSync } from 'node:fs';
-import { lstat, mkdir, open, readdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, open, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, join, resolve, sep } from 'node:path';
-import { isProcessRunning, trackTemp } from './temp-registry.js';
+import { fsyncDir, lstatIfExists, syncFile } from './primitives.js';
+import { tempSibling } from './temp-name.js';
+import { trackTemp } from './temp-registry.js';
 import { asWriteError, WriteError } from './write-error.js';
 
 /**
- * Every write of a user-visible output goes through this module: readers
+ * Every write of a user-visible file goes through this module (of a whole
+ * directory, through dir-swap.ts): readers
  * see the old content or the new, never a torn file; a failure (full disk,
  * missing directory, a signal) leaves neither half-written output nor
  * temporary files behind; errors name the path the user gave.
@@ -15,86 +16,6 @@ import { asWriteError, WriteError } from './write-error.js';
  * directory, so the rename is atomic), flushed to disk, renamed over NAME,
  * and the directory is flushed so the rename itself survives a crash.
  */
-
-function code(e: unknown): string | undefined {
-  return (e as NodeJS.ErrnoException | undefined)?.code;
-}
-
-const uniqueSuffix = () => `${process.pid}-${randomBytes(4).toString('hex')}`;
-const tmpPrefix = (name: string) => `.${name}.tmp-`;
-const oldPrefix = (name: string) => `.${name}.old-`;
-
-/** What follows a temp's prefix: `<pid>-<8 hex>`, then the optional suffix (an extension). */
-const TEMP_TAIL = /^(\d+)-[0-9a-f]{8}(?:\.[A-Za-z0-9]+)?$/;
-
-/**
- * Removes the temps of `path` that a dead process left behind: a write
- * killed by SIGKILL (or a crash, a power cut) runs no cleanup, so its
- * `.NAME.tmp-<pid>-…` file or directory stays. Only temps of this very
- * output whose pid is not running on this machine are removed (a live
- * writer's temp, or one of a pid since reused, is left alone); best effort.
- * Set-aside `.NAME.old-…` directories are not temps: readers fall back to
- * them (see interruptedSwapDir). A directory shared by several machines
- * (NFS) could hold another machine's live temp; its writer would then fail
- * at its rename, naming the path, rather than lose data.
- */
-export function sweepStaleTemps(path: string): string[] {
-  const dir = dirname(path);
-  const prefix = tmpPrefix(basename(path));
-  let entries: string[];
-  try {
-    entries = readdirSync(dir);
-  } catch {
-    return [];
-  }
-  const swept: string[] = [];
-  for (const e of entries) {
-    if (!e.startsWith(prefix)) continue;
-    const pid = Number(TEMP_TAIL.exec(e.slice(prefix.length))?.[1] ?? NaN);
-    if (!Number.isSafeInteger(pid) || pid <= 0 || pid === process.pid || isProcessRunning(pid)) continue;
-    try {
-      rmSync(join(dir, e), { recursive: true, force: true });
-      swept.push(join(dir, e));
-    } catch {
-      // Not ours to insist on (permissions): the new write goes ahead beside it.
-    }
-  }
-  return swept;
-}
-
-/**
- * A fresh hidden temporary name next to `path`; `suffix` keeps an extension
- * tools look at (`.parquet`). Every temp of an output is named here, so this
- * is also where the temps of earlier, killed writes of the same output are
- * swept (sweepStaleTemps).
- */
-export function tempSibling(path: string, suffix = ''): string {
-  sweepStaleTemps(path);
-  return join(dirname(path), tmpPrefix(basename(path)) + uniqueSuffix() + suffix);
-}
-
-/** Flushes a file's content to disk. */
-async function syncFile(path: string): Promise<void> {
-  const handle = await open(path, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/** Flushes a directory's entries (new names, renames). Not supported everywhere (Windows): best effort there. */
-export async function fsyncDir(path: string): Promise<void> {
-  let handle;
-  try {
-    handle = await open(path, 'r');
-    await handle.sync();
-  } catch (e) {
-    if (!['EISDIR', 'EPERM', 'EINVAL', 'EACCES'].includes(code(e) ?? '')) throw e;
-  } finally {
-    await handle?.close();
-  }
-}
 
 /**
  * Fails fast, before any work, when `path` cannot become a file: it is a
@@ -111,16 +32,6 @@ export async function checkOutputPath(path: string): Promise<void> {
     if (!(await stat(dir)).isDirectory()) throw new WriteError(path, `${dirname(path)} is not a directory`, { code: 'ENOTDIR' });
   } catch (e) {
     throw asWriteError(e, path, [dir]);
-  }
-}
-
-/** The entry at `path` (not following a final symlink), or undefined when there is none. */
-async function lstatIfExists(path: string) {
-  try {
-    return await lstat(path);
-  } catch (e) {
-    if (code(e) === 'ENOENT') return undefined;
-    throw e;
   }
 }
 
@@ -342,101 +253,4 @@ export async function writeFileAtomic(
 /** Writes JSON atomically (2-space indented, newline-terminated); NaN and ±Infinity become null as JSON.stringify writes them. */
 export async function writeJsonAtomic(path: string, value: unknown, options: { mkdirs?: boolean } = {}): Promise<void> {
   await writeFileAtomic(path, `${JSON.stringify(value, null, 2)}\n`, options);
-}
-
-/** Writes a new file and flushes it to disk before returning; fails if the file exists. For files inside a directory being filled for `replaceDirAtomically`. */
-export async function writeFileDurable(path: string, data: Uint8Array | string): Promise<void> {
-  const handle = await open(path, 'wx');
-  try {
-    await handle.writeFile(data);
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
-
-/*
- * Replacing a directory so that a crash never leaves a half-written one at
- * its path. Everything is written into a sibling temp directory (same
- * parent, so renames are atomic), fsynced, then swapped in:
- *
- *   1. mkdir .NAME.tmp-<pid>-<rand>, fill it, fsync files and the dir
- *   2. rename NAME → .NAME.old-<pid>-<rand>   (only if NAME exists)
- *   3. rename .NAME.tmp-… → NAME, fsync the parent
- *   4. rm -r .NAME.old-…
- *
- * Node has no atomic exchange of two directories (renameat2 RENAME_EXCHANGE),
- * so between steps 2 and 3 NAME is briefly absent. A crash exactly there
- * leaves the complete old directory at .NAME.old-…; `interruptedSwapDir`
- * finds it, and readers fall back to it, so the promise "old or new, never
- * half" holds for readers. One writer per directory at a time.
- */
-
-/** Leftovers of a directory swap next to `dir` (temp and set-aside directories), full paths. */
-export async function leftoverDirs(dir: string): Promise<{ tmp: string[]; old: string[] }> {
-  const target = resolve(dir);
-  const name = basename(target);
-  let entries: string[];
-  try {
-    entries = await readdir(dirname(target));
-  } catch (e) {
-    if (code(e) === 'ENOENT') return { tmp: [], old: [] };
-    throw e;
-  }
-  const pick = (prefix: string) => entries.filter((e) => e.startsWith(prefix)).map((e) => join(dirname(target), e));
-  return { tmp: pick(tmpPrefix(name)), old: pick(oldPrefix(name)) };
-}
-
-/**
- * When `dir` is missing because a swap was interrupted between its two
- * renames, the complete previous directory that was set aside; else undefined.
- */
-export async function interruptedSwapDir(dir: string): Promise<string | undefined> {
-  const { old } = await leftoverDirs(dir);
-  // Normally at most one (a successful swap removes them all); else the most recently renamed.
-  const dated = await Promise.all(old.map(async (path) => ({ path, ctime: (await lstat(path)).ctimeMs })));
-  return dated.sort((a, b) => a.ctime - b.ctime).at(-1)?.path;
-}
-
-/** Replaces (or creates) directory `dir` with what `fill` writes into a fresh directory. */
-export async function replaceDirAtomically(dir: string, fill: (tmpDir: string) => Promise<void>): Promise<void> {
-  const target = resolve(dir);
-  const parent = dirname(target);
-  const name = basename(target);
-  if (target === parent) throw new Error(`cannot replace the root directory`);
-  const tmp = tempSibling(target);
-  const untrack = trackTemp(tmp);
-  try {
-    try {
-      await mkdir(parent, { recursive: true });
-      await mkdir(tmp);
-      await fill(tmp);
-      await fsyncDir(tmp);
-    } catch (e) {
-      throw asWriteError(e, dir, [tmp]);
-    }
-    const existing = await lstatIfExists(target);
-    if (existing && !existing.isDirectory()) throw new WriteError(dir, 'it exists and is not a directory', { code: 'ENOTDIR' });
-    const setAside = existing ? join(parent, oldPrefix(name) + uniqueSuffix()) : undefined;
-    try {
-      if (setAside) await rename(target, setAside);
-      try {
-        await rename(tmp, target);
-      } catch (e) {
-        if (setAside) await rename(setAside, target); // put the old one back before reporting
-        throw e;
-      }
-    } catch (e) {
-      throw asWriteError(e, dir, [tmp]);
-    }
-  } catch (e) {
-    await rm(tmp, { recursive: true, force: true });
-    untrack();
-    throw e;
-  }
-  untrack();
-  await fsyncDir(parent);
-  // The new directory is in place: anything set aside, by us or by an interrupted earlier swap, is superseded.
-  const { old } = await leftoverDirs(target);
-  await Promise.all(old.map((o) => rm(o, { recursive: true, force: true })));
 }

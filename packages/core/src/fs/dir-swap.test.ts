@@ -6,7 +6,7 @@ import { initWeights } from '../ir/init.js';
 import { smallSchema } from '../testing.js';
 import { buildModel } from '../zoo/index.js';
 import { artifactFromModel } from '../artifact/artifact.js';
-import { interruptedSwapDir, leftoverDirs, replaceDirAtomically } from './atomic.js';
+import { interruptedSwapDir, leftoverDirs, replaceDirAtomically } from './dir-swap.js';
 import { readArtifact } from '../artifact/read.js';
 import { writeArtifact } from '../artifact/write.js';
 

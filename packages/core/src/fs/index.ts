@@ -2,20 +2,16 @@
 export {
   AtomicOutput,
   checkOutputPath,
-  fsyncDir,
-  interruptedSwapDir,
-  leftoverDirs,
-  replaceDirAtomically,
-  sweepStaleTemps,
-  tempSibling,
   withAtomicOutput,
   withAtomicOutputs,
   withStagedOutputs,
   writeFileAtomic,
-  writeFileDurable,
   writeJsonAtomic,
   type PositionalWrite,
 } from './atomic.js';
+export { interruptedSwapDir, leftoverDirs, replaceDirAtomically, writeFileDurable } from './dir-swap.js';
+export { fsyncDir } from './primitives.js';
+export { sweepStaleTemps, tempSibling } from './temp-name.js';
 export { readFailure, readIfExists, readInputFile } from './read.js';
 export { artifactInputs, NestedPathError, refuseInsideDirs, refuseSamePaths, samePathGroups, SamePathError, type NamedPath } from './same-path.js';
 export { isProcessRunning, liveTemps, trackTemp } from './temp-registry.js';

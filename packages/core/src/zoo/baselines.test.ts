@@ -98,6 +98,14 @@ describe('baselines', () => {
     }
   });
 
+  it("DNN's `task` (still in saved configs) changes nothing: one graph holds both networks, so test kits cannot tell a 'CTR' DNN from a 'CVR' one", () => {
+    for (const model of ['dnn', 'dnn-os'] as const) {
+      const [ctr, cvr] = (['ctr', 'cvr'] as const).map((task) => buildModel(schema, { ...config, model, task }));
+      expect(JSON.stringify(ctr!.graph)).toBe(JSON.stringify(cvr!.graph));
+      expect(Object.keys(ctr!.graph.outputs)).toEqual(expect.arrayContaining(['pctr', 'pcvr', 'loss_ctr', 'loss_cvr']));
+    }
+  });
+
   it('seeded init reproduces and differs across seeds', () => {
     const model = buildModel(schema, config);
     const a = initWeights(model.graph, 1).get('y1/l0/w')!;

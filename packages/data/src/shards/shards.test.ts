@@ -2,7 +2,7 @@ import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { requiresPythonModule, treeDigest } from '@esm2/core/testing';
-import { cp, mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, symlink, truncate, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Batch } from '../batch.js';
@@ -14,6 +14,7 @@ import { MANIFEST_FILE, type ShardsManifest } from './manifest.js';
 import { EncodedShards, openEncodedDataset } from './read.js';
 import { checkEncodePaths, writeEncodedShards } from './write.js';
 import { rowsOf } from '../testing/rows.js';
+import { editedShards } from '../testing/shards.js';
 
 const tmp = await tempDir();
 const ROWS = 5000;
@@ -230,36 +231,18 @@ describe.runIf(numpy.run)('the shards from Python', () => {
 
 describe('opening shards for training checks them (EncodedShards.load, and EncodedShards.check for the torch backend)', () => {
   let copies = 0;
-  /**
-   * A copy of the 3-shard directory with column `key` of shard `k` edited
-   * in place; the manifest's sha256 follows the edit unless `rehash` is
-   * false (a writer's bug rather than damage: the values must be refused on their own).
-   */
-  async function edited(k: number, key: string, edit: (a: Int32Array | Float32Array) => void, rehash = true) {
-    const dir = tmp(`edited-${copies++}`);
-    await cp(encoded, dir, { recursive: true });
-    const manifestPath = join(dir, MANIFEST_FILE);
-    const manifest = JSON.parse(await readFile(manifestPath, 'utf8')) as ShardsManifest;
-    const file = join(dir, manifest.shards[k]!.columns[key]!.file);
-    const bytes = await readFile(file);
-    const values = manifest.columns[key]!.dtype === '<i4' ? new Int32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4) : new Float32Array(bytes.buffer, bytes.byteOffset, bytes.byteLength / 4);
-    edit(values);
-    await writeFile(file, bytes);
-    if (rehash) manifest.shards[k]!.columns[key]!.sha256 = await sha256(file);
-    await writeFile(manifestPath, JSON.stringify(manifest));
-    return { dir, file, manifestPath, manifest };
-  }
+  /** A copy of the 3-shard directory with column `key` of shard `k` edited in place (editedShards: the manifest's sha256 follows unless `rehash` is false). */
+  const edited = (k: number, key: string, edit: (a: Int32Array | Float32Array) => void, rehash = true) => editedShards(encoded, tmp(`edited-${copies++}`), k, key, edit, rehash);
   const labelsOf = async (k: number) => {
     const [b] = await all(openEncodedDataset(encoded, { batchSize: 10_000, shards: [k] }));
     return b!.labels;
   };
   /** Both readers refuse `dir` with `message`, and leave its files as they were. */
   async function refused(dir: string, message: string) {
-    const files = (await readdir(dir, { recursive: true })).sort();
-    const before = await Promise.all(files.map((f) => sha256(join(dir, f)).catch(() => 'dir')));
+    const before = await treeDigest(dir);
     await expect(EncodedShards.load(dir)).rejects.toThrow(message);
     await expect(EncodedShards.check(dir)).rejects.toThrow(message);
-    expect(await Promise.all(files.map((f) => sha256(join(dir, f)).catch(() => 'dir')))).toEqual(before);
+    expect(await treeDigest(dir)).toEqual(before);
   }
 
   it('reads intact shards whole: check passes and load gives every row', async () => {
