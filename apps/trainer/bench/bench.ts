@@ -29,10 +29,10 @@
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, mkdtemp, open as openFile, rm, writeFile, type FileHandle } from 'node:fs/promises';
-import { availableParallelism, endianness, loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { buildModel, DEFAULT_OPTIMIZER, initWeights, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
+import { buildModel, DEFAULT_OPTIMIZER, initWeights, requireLittleEndianHost, tableSize, type Interaction, type TrainingEngine } from '@esm2/core';
 import { pythonPath } from '@esm2/core/node';
 import { onnxEngineFactory } from '@esm2/backend-onnx';
 import { tfjsEngineFactory } from '@esm2/backend-tfjs';
@@ -109,7 +109,7 @@ async function child(config: Config, file: string, encoded: string): Promise<voi
  * settings, files).
  */
 async function writeTorchInputs(file: string, dir: string): Promise<void> {
-  if (endianness() !== 'LE') throw new Error('the PyTorch anchor reads little-endian files; this machine is big-endian');
+  requireLittleEndianHost('the PyTorch anchor reads little-endian files');
   const encoders = await fitBenchEncoders(file);
   const model = buildModel(encoders.schema);
   const handles = new Map<string, FileHandle>();

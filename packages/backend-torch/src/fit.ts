@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { endianness } from 'node:os';
 import { join, resolve } from 'node:path';
-import type { EngineState, OptimizerConfig, StateTensor, Weights, ZooModel } from '@esm2/core';
+import { requireLittleEndianHost, type EngineState, type OptimizerConfig, type StateTensor, type Weights, type ZooModel } from '@esm2/core';
 import { EncodedShards } from '@esm2/data';
 import { TorchRunError } from './errors.js';
 import type { TorchLaunch } from './launch.js';
@@ -77,7 +76,7 @@ interface EpochMeta {
  * file, row and column before anything is written or launched.
  */
 export async function* trainTorchEpochs(request: TorchFitRequest, options: TorchFitOptions = {}): AsyncGenerator<TorchEpoch> {
-  if (endianness() !== 'LE') throw new TorchRunError('the torch backend exchanges little-endian tensors; this machine is big-endian');
+  requireLittleEndianHost('the torch backend exchanges little-endian tensors', (m) => new TorchRunError(m));
   await EncodedShards.check(request.data);
   const dir = resolve(request.dir);
   await rm(dir, { recursive: true, force: true });

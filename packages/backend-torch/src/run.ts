@@ -3,9 +3,9 @@
  * evaluated by `python -m esm2_torch.run` through a request directory.
  */
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { endianness, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DType, Graph, HostTensor } from '@esm2/core';
+import { requireLittleEndianHost, type DType, type Graph, type HostTensor } from '@esm2/core';
 import { TorchRunError } from './errors.js';
 import { runPython, type TorchOptions } from './python.js';
 import { readTensors, writeTensor, type TensorSpec, type TorchTensor } from './tensors.js';
@@ -64,7 +64,7 @@ export async function runTorchGraph(
  * directory (raw little-endian tensors + JSON), always removed.
  */
 export async function runTorchGraphs(runs: TorchRun[], options: TorchOptions = {}): Promise<TorchResult[]> {
-  if (endianness() !== 'LE') throw new TorchRunError('the torch backend exchanges little-endian tensors; this machine is big-endian');
+  requireLittleEndianHost('the torch backend exchanges little-endian tensors', (m) => new TorchRunError(m));
   const dir = await mkdtemp(join(tmpdir(), 'esm2-torch-'));
   try {
     const request = { runs: await Promise.all(runs.map((run, k) => writeRun(dir, run, k))) };

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { endianness, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { DType, HostTensor, OptimizerConfig, Weights, ZooModel } from '@esm2/core';
+import { requireLittleEndianHost, type DType, type HostTensor, type OptimizerConfig, type Weights, type ZooModel } from '@esm2/core';
 import { TorchRunError } from './errors.js';
 import type { TorchLaunch } from './launch.js';
 import { runPython, type TorchOptions } from './python.js';
@@ -54,7 +54,7 @@ export async function trainTorch(
 
 /** Several trainings in one python process (its torch import takes seconds), each from its own weights; results in the order of `runs`. */
 export async function trainTorchRuns(runs: TorchTrainRun[], options: TorchTrainOptions = {}): Promise<TorchTraining[]> {
-  if (endianness() !== 'LE') throw new TorchRunError('the torch backend exchanges little-endian tensors; this machine is big-endian');
+  requireLittleEndianHost('the torch backend exchanges little-endian tensors', (m) => new TorchRunError(m));
   const dir = await mkdtemp(join(tmpdir(), 'esm2-torch-train-'));
   try {
     const requests = [];

@@ -1,7 +1,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { endianness, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { checkFunnelLabels, ScoreCollector, zodProblems, type Esm2Metrics, type FeatureSchema } from '@esm2/core';
+import { checkFunnelLabels, requireLittleEndianHost, ScoreCollector, zodProblems, type Esm2Metrics, type FeatureSchema } from '@esm2/core';
 import { replaceDirAtomically, trackTemp, writeFileDurable } from '@esm2/core/node';
 import type { Batch } from '@esm2/data';
 import { z } from 'zod';
@@ -87,7 +87,7 @@ export interface GbdtPredictions {
 }
 
 function checkLittleEndian(): void {
-  if (endianness() !== 'LE') throw new Error('the GBDT baseline exchanges little-endian float32 files; this machine is big-endian');
+  requireLittleEndianHost('the GBDT baseline exchanges little-endian float32 files');
 }
 
 /** A scratch directory under the OS temp dir, removed afterwards (and on SIGINT/SIGTERM meanwhile). */

@@ -27,6 +27,7 @@ export * from './schema.js';
 export * from './zoo/index.js';
 export * from './metrics/index.js';
 export * from './artifact/index.js';
+export { HOST_LITTLE_ENDIAN, littleEndianBytes, requireLittleEndianHost, swapBytes32, type RawTypedArray } from './little-endian.js';
 export { checkSeed, hashString, mulberry32, normalSampler, SEED_MAX, seedProblem } from './random.js';
 export { zodProblems } from './zod-problems.js';
 export * from './engine.js';

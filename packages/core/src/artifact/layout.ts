@@ -1,4 +1,7 @@
 import { TENSOR_ALIGNMENT, type TensorDType, type TensorEntry, type TensorGroup } from './format.js';
+import { HOST_LITTLE_ENDIAN, littleEndianBytes, swapBytes32 } from '../little-endian.js';
+
+export { littleEndianBytes, swapBytes32 };
 
 /** Both dtypes are 4 bytes; the table keeps the layout code honest if another is added. */
 export const BYTES_PER_ELEMENT: Record<TensorDType, number> = { f32: 4, i32: 4 };
@@ -72,30 +75,6 @@ export function layoutProblems(entries: readonly TensorEntry[], fileByteLength: 
     if (!furthest || e.offset + e.byteLength > furthest.offset + furthest.byteLength) furthest = e;
   }
   return problems;
-}
-
-/** Read from a typed array rather than node:os, so this module stays free of Node imports. */
-const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
-
-/** Reverses each 4-byte word in place (the file is little-endian whatever the host). */
-export function swapBytes32(bytes: Uint8Array): void {
-  for (let i = 0; i + 3 < bytes.length; i += 4) {
-    const a = bytes[i]!;
-    const b = bytes[i + 1]!;
-    bytes[i] = bytes[i + 3]!;
-    bytes[i + 1] = bytes[i + 2]!;
-    bytes[i + 2] = b;
-    bytes[i + 3] = a;
-  }
-}
-
-/** The array's bytes in file order: a view on little-endian hosts, a swapped copy otherwise. */
-export function littleEndianBytes(data: Float32Array | Int32Array): Uint8Array {
-  const view = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
-  if (HOST_LITTLE_ENDIAN) return view;
-  const copy = Uint8Array.from(view);
-  swapBytes32(copy);
-  return copy;
 }
 
 /**

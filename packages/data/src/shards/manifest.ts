@@ -1,6 +1,5 @@
-import { zodProblems } from '@esm2/core';
+import { requireLittleEndianHost, zodProblems } from '@esm2/core';
 import { stat } from 'node:fs/promises';
-import { endianness } from 'node:os';
 import { join, posix } from 'node:path';
 import { z } from 'zod';
 import type { Batch } from '../batch.js';
@@ -91,7 +90,7 @@ export function shardRows(rows: number, shards: number): number[] {
 
 /** The raw files are little-endian; typed arrays use the machine's order. */
 export function checkLittleEndian(): void {
-  if (endianness() !== 'LE') throw new Error('encoded shards are little-endian int32/float32 files; this machine is big-endian');
+  requireLittleEndianHost('encoded shards are little-endian int32/float32 files');
 }
 
 /** Whether `path` is an encoded-shards directory (a directory holding manifest.json). */
