@@ -3,8 +3,9 @@ import { tfjsEngineFactory } from './factory.js';
 
 /**
  * `--backend tfjs` (@esm2/core/backend): the IR compiled to TensorFlow.js,
- * with its own step (dense Adam on device, sparse updates of the embedding
- * rows on the host). It takes no options (it picks its tfjs runtime itself).
+ * with its own step (tfjs autograd for the passes; dense Adam and the
+ * embedding rows' updates on the host, core's adamRange). It takes no
+ * options (it picks its tfjs runtime itself).
  */
 export const backend: StepBackendDescriptor = {
   specificationVersion: SPECIFICATION_VERSION,

@@ -4,9 +4,10 @@ import { describe, expect, it } from 'vitest';
 import { engineFactory } from './engines.js';
 
 /**
- * The two training engines are independent implementations (tfjs autograd
- * and dense Adam on device; the IR's own autodiff and Adam compiled to
- * ONNX): from the same weights and batches they must train the same model.
+ * The two training engines compute gradients independently (tfjs autograd;
+ * the IR's own autodiff compiled to ONNX) and step with core's one host
+ * Adam (the IR Adam, tested against it, when onnx runs one session): from
+ * the same weights and batches they must train the same model.
  */
 describe('tfjs and onnx engines train identically', () => {
   const schema = smallSchema();
