@@ -4,6 +4,7 @@ import { tempDir } from '../testing/tmp.js';
 import { Encoders, type EncodersJSON } from './encoders.js';
 import { extendEncoders, type ExtendOptions } from './extend.js';
 import { encodersExtensionProblems, vocabularyRowChanges } from './extension.js';
+import { encodersForSchema } from './schema-match.js';
 import { fitEncoders } from './fit.js';
 
 const tmp = await tempDir();
@@ -96,6 +97,12 @@ describe('extendEncoders', () => {
     expect(changes.get('item_id')).toEqual({ rows: 5, fresh: Int32Array.from([1, 3]) });
     expect(changes.get('tags')).toEqual({ rows: 4, fresh: Int32Array.from([1, 2, 3]) });
     expect(encodersExtensionProblems(json(d1.encoders), json(e))).toEqual([]);
+    // Checked against a model's schema, freed rows count as rows (and are named as such when the sizes differ).
+    expect(encodersForSchema(json(e), e.schema, 'm.json').schema).toEqual(e.schema);
+    const wider = { ...e.schema, fields: e.schema.fields.map((f) => (f.name === 'tags' ? { ...f, encoding: { kind: 'vocabulary' as const, size: 5 } } : f)) };
+    expect(() => encodersForSchema(json(e), wider, 'm.json')).toThrow(
+      "field 'tags': the encoders give a vocabulary of 0 value(s) and 3 freed row(s), 4 rows with OOV (encoders.vocabularies.tags) but its embedding table has 5 rows (vocabulary)",
+    );
     // The same inputs give the same encoders, byte for byte.
     const again = await evictionChain();
     expect(JSON.stringify(again.d2.encoders.toJSON())).toBe(JSON.stringify(e.toJSON()));
