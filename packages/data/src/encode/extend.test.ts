@@ -142,6 +142,14 @@ describe('extendEncoders', () => {
     expect('day' in capped.toJSON()).toBe(false);
   });
 
+  it('names the first 20 evicted ids (oldest first, ties by key) and counts them all', async () => {
+    const ids = (prefix: string) => Array.from({ length: 25 }, (_, i): [string, string, number] => [`${prefix}${String(i).padStart(2, '0')}`, '', i]);
+    const d0 = await fitEncoders(await day(ids('a')), CONFIG, { day: 0 });
+    const { encoders, growth } = await extendEncoders(d0, await day(ids('b')), { day: 1, maxIds: { item_id: 25 } });
+    expect(growth['item_id']).toEqual({ size: 26, known: 0, added: 25, reused: 25, evicted: 25, evictedIds: ids('a').slice(0, 20).map(([k]) => k) });
+    expect(encoders.state.vocabularies['item_id']).toEqual(ids('b').map(([k]) => k));
+  });
+
   it('refuses bad limits, a day before the encoders\' day and a file without a column, naming them', async () => {
     const file = await day(DAY0);
     const d1 = await fitEncoders(file, CONFIG, { day: 1 });
