@@ -10,19 +10,28 @@
  * what retraining can win back. Impressions and clicks are drawn from each
  * day's world, from a stream of this script's own.
  *
- *   pnpm exec tsx scripts/world/frozen-oracle.ts [--world-seed 7] [--days 14] [--rows 200000]
+ *   pnpm exec tsx scripts/world/frozen-oracle.ts [--world-seed 7] [--days 14] [--rows 200000] [--drift interest=1,appeal=1]
+ *
+ * --drift overrides DEFAULT_DRIFT's keys (e.g. interest=1,appeal=1: no drift of tastes and appeal, to see what
+ * the births and deaths alone cost).
  */
 import { parseArgs } from 'node:util';
 import { auc } from '../../packages/core/src/index.js';
 import { calibrate, drawImpression, scores, sigmoid, type Intercepts, type Scores } from '../../packages/data/src/synthetic/behaviour.js';
-import { MovingWorld } from '../../packages/data/src/synthetic/moving.js';
+import { DEFAULT_DRIFT, MovingWorld, type Drift } from '../../packages/data/src/synthetic/moving.js';
 import { DEFAULT_SIZES, DIM, stream, type World } from '../../packages/data/src/synthetic/world.js';
 
-const { values } = parseArgs({ options: { 'world-seed': { type: 'string', default: '7' }, days: { type: 'string', default: '14' }, rows: { type: 'string', default: '200000' } } });
+const { values } = parseArgs({ options: { 'world-seed': { type: 'string', default: '7' }, days: { type: 'string', default: '14' }, rows: { type: 'string', default: '200000' }, drift: { type: 'string', default: '' } } });
 const [worldSeed, days, n] = [values['world-seed'], values.days, values.rows].map(Number) as [number, number, number];
 if (![worldSeed, days, n].every((x) => Number.isInteger(x) && x >= 0) || days < 1 || n < 1) throw new Error('--world-seed, --days and --rows take integers');
 
-const m = new MovingWorld(worldSeed, DEFAULT_SIZES, days);
+const drift: Drift = { ...DEFAULT_DRIFT };
+for (const kv of values.drift ? values.drift.split(',') : []) {
+  const [key, value] = kv.split('=');
+  if (!key || !(key in drift) || value === undefined || !Number.isFinite(Number(value))) throw new Error(`--drift ${kv}: expected KEY=NUMBER with KEY one of ${Object.keys(drift).join(', ')}`);
+  drift[key as keyof Drift] = Number(value);
+}
+const m = new MovingWorld(worldSeed, DEFAULT_SIZES, days, drift);
 const users0 = m.firstBorn('user', 1);
 const items0 = m.firstBorn('item', 1);
 let day0: { userVec: Float32Array; userBias: Float32Array; itemBias: Float32Array } | undefined;
@@ -30,7 +39,7 @@ let b: Intercepts | undefined;
 const u = stream(worldSeed, 'frozen-oracle');
 const s: Scores = { ctr: 0, daction: 0, buyD: 0, buyO: 0 };
 const f: Scores = { ctr: 0, daction: 0, buyD: 0, buyO: 0 };
-console.log(`world ${worldSeed}, ${n} impressions a day: CTR AUC of the day's oracle and of an oracle frozen on day 0`);
+console.log(`world ${worldSeed}, ${n} impressions a day${values.drift ? `, drift ${values.drift}` : ''}: CTR AUC of the day's oracle and of an oracle frozen on day 0`);
 console.log('| day | clicks | oracle | frozen on day 0 | gap |');
 console.log('|---|---|---|---|---|');
 for (let d = 0; d < days; d++) {
