@@ -22,8 +22,11 @@ const BUY = ['buy', 'purchase', 'conversion', 'is_buy', 'is_purchase', 'pay'];
 /** ESM2's best DAction is cart OR wish; these are the names such columns go by. */
 const DACTION_PARTS = ['cart', 'wish', 'fav', 'favorite', 'favourite', 'add_to_cart'];
 const USER = ['user_id', 'user', 'uid', 'userid', 'f101'];
-/** Row ids and raw timestamps are (nearly) unique: as categories they only ever map to OOV at test time. */
-const NEVER_FEATURES = new Set(['sample_id', 'ts', 'timestamp']);
+/**
+ * Row ids and raw timestamps are (nearly) unique: as categories they only ever map to OOV at test time.
+ * A `day` column (data generate --days, a replay's --by) is the log's clock: every new day is an id no model has seen.
+ */
+const NEVER_FEATURES = new Set(['sample_id', 'ts', 'timestamp', 'day']);
 
 export async function resolveConfig(table: Table, config: DataConfig): Promise<ResolvedConfig> {
   const file = table.file;
@@ -56,8 +59,11 @@ export async function resolveConfig(table: Table, config: DataConfig): Promise<R
     fields = config.fields.map((f) => ({ ...f, column: need(f.column ?? f.name) }));
   } else {
     // Every post-click column is a label, chosen as DAction or not: `daction: [cart]` must not make fav a feature.
-    const taken = new Set([click, buy, ...daction, 'daction', ...DACTION_PARTS, ...Object.values(truth), ...config.exclude, ...NEVER_FEATURES]);
-    for (const c of [...config.numeric, ...config.multi, ...config.categorical, ...Object.keys(config.hash)]) need(c);
+    const named = [...config.numeric, ...config.multi, ...config.categorical, ...Object.keys(config.hash)];
+    // A clock or row-id column the config names as a feature is one: only inference leaves them out.
+    const never = [...NEVER_FEATURES].filter((c) => !named.includes(c));
+    const taken = new Set([click, buy, ...daction, 'daction', ...DACTION_PARTS, ...Object.values(truth), ...config.exclude, ...never]);
+    for (const c of named) need(c);
     const candidates = names.filter((n) => !taken.has(n));
     const kinds = await inferKinds(table, candidates, config);
     fields = candidates.map((column) => inferField(column, kinds.get(column)!, config, fieldName(column)));
