@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactFromModel, initWeights, type ModelArtifact } from '@esm2/core';
@@ -173,6 +173,9 @@ describe('exportArtifactToTriton', () => {
     writeFileSync(join(repo, 'file'), 'x');
     await expect(exportArtifactToTriton(artifact, repo, { name: 'file' })).rejects.toThrow(`${join(repo, 'file')} exists and is not a directory`);
     expect(readFileSync(join(repo, 'file'), 'utf8')).toBe('x');
+    symlinkSync(join(repo, 'nowhere'), join(repo, 'broken'));
+    await expect(exportArtifactToTriton(artifact, repo, { name: 'broken' })).rejects.toThrow(`${join(repo, 'broken')} exists and is not a directory`);
+    expect(readlinkSync(join(repo, 'broken'))).toBe(join(repo, 'nowhere'));
   });
 });
 
@@ -221,6 +224,17 @@ describe('exportArtifactToTriton into an existing model folder', () => {
     mkdirSync(join(repo, 'esm2', '9'));
     mkdirSync(join(repo, 'esm2', '010')); // Triton ignores names with a leading zero, and so does the count
     await expect(exportArtifactToTriton(next, repo)).resolves.toMatchObject({ version: 10, versions: [10, 9, 2, 1] });
+  });
+
+  it('adds the version through a model folder that is a symbolic link to one', async () => {
+    const repo = join(dir, 'linked');
+    const target = join(dir, 'linked-target');
+    await exportArtifactToTriton(artifact, target);
+    mkdirSync(repo);
+    symlinkSync(join(target, 'esm2'), join(repo, 'esm2'));
+    await expect(exportArtifactToTriton(next, repo)).resolves.toMatchObject({ version: 2, versions: [2, 1], configWritten: false });
+    expect(readdirSync(join(target, 'esm2')).sort()).toEqual(['1', '2', 'config.pbtxt']);
+    expect(lstatSync(join(repo, 'esm2')).isSymbolicLink()).toBe(true);
   });
 
   it('writes an explicit version, and refuses a taken one before writing anything', async () => {

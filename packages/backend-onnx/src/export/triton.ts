@@ -275,9 +275,11 @@ export async function exportArtifactToTriton(artifact: ModelArtifact, repository
   const dir = join(repository, name);
   const s = await stat(repository).catch(() => undefined);
   if (s && !s.isDirectory()) throw new Error(`${repository} is not a directory`);
-  const folder = await lstat(dir).catch(() => undefined);
-  if (folder === undefined) return newTritonFolder(dir, proto, config, options.version ?? 1, options);
-  if (!folder.isDirectory()) throw new Error(`${dir} exists and is not a directory; remove it or export under another model name`);
+  const entry = await lstat(dir).catch(() => undefined);
+  if (entry === undefined) return newTritonFolder(dir, proto, config, options.version ?? 1, options);
+  // The folder may be a symbolic link to one (a broken link is not a folder).
+  const folder = entry.isSymbolicLink() ? await stat(dir).catch(() => undefined) : entry;
+  if (!folder?.isDirectory()) throw new Error(`${dir} exists and is not a directory; remove it or export under another model name`);
   const current = await readTritonConfig(dir);
   if (current === undefined) {
     throw new Error(`${dir} already exists and is not a Triton model folder (no ${TRITON_CONFIG_FILE}); remove it or export under another model name`);
