@@ -51,6 +51,22 @@ describe('runCli', () => {
     expect(h.text().out).toMatch(/--epochs <n>\s+epochs \(default: 3\)/);
   });
 
+  it("a subcommand's own --version is the subcommand's: the root's --version comes before any subcommand", async () => {
+    const t = program();
+    const got: unknown[] = [];
+    t.p.command('export').option('--version <n>', 'the version to write', positiveInt).action((o: { version?: number }) => void got.push(o.version));
+    expect(await run(t, ['export', '--version', '2'])).toBe(0);
+    expect(got).toEqual([2]);
+    expect(t.text().out).toBe('');
+    const v = program();
+    v.p.command('export').option('--version <n>', 'the version to write', positiveInt);
+    expect(await run(v, ['--version'])).toBe(0);
+    expect(v.text().out).toBe('1.2.3\n');
+    const f = program();
+    expect(await run(f, ['fit', '--version'])).toBe(1);
+    expect(f.text().err).toMatch(/^tool: unknown option '--version'/);
+  });
+
   it('the help subcommand works even when the root command has an action of its own', async () => {
     const t = program();
     t.p.option('--model <m>').action(() => {});

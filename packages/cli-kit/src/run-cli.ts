@@ -55,7 +55,8 @@ function visit(cmd: Command, f: (c: Command) => void): void {
  * output is flushed):
  *
  * - no arguments at all: the help on stdout, exit 0;
- * - `-V, --version`, and a `help [command]` subcommand;
+ * - `-V, --version` (before any subcommand: after one, a flag is the
+ *   subcommand's), and a `help [command]` subcommand;
  * - a usage error (unknown command or flag, bad flag value): `NAME: message`
  *   and a hint naming the command's --help, exit 1 (commander's own code);
  * - an error thrown by a command: `NAME: message`, exit 1.
@@ -66,6 +67,8 @@ function visit(cmd: Command, f: (c: Command) => void): void {
 export async function runCli(program: Command, info: CliInfo): Promise<number> {
   const args = info.args ?? process.argv.slice(2);
   program.name(info.name).version(info.version, '-V, --version', 'print the version and exit');
+  // The root's options come before a subcommand, so a subcommand may have a flag of the same name (`export --version 2`).
+  program.enablePositionalOptions();
   // Even when the root has an action of its own (commander then adds no help command by default).
   program.helpCommand('help [command]', 'show help for a command');
   const output = program.configureOutput();

@@ -5,12 +5,13 @@ import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { DataType, decodeModel, OnnxSession, parseTritonConfig, readOnnxInfo, type ValueInfoProto } from '@esm2/backend-onnx';
+import { DataType, decodeModel, OnnxSession, parseTritonConfig, readOnnxInfo, readVerifiedOnnx, tritonModelFile, type ValueInfoProto } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights, interpret } from '@esm2/core';
 import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { smallSchema } from '@esm2/core/testing';
 import { Encoders, batchToFeeds, openDataset, writeSynthetic } from '@esm2/data';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { runTrainer } from '../test-support/cli.js';
 import { exportCli } from '../test-support/export-cli.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'esm2-train-export-'));
@@ -284,12 +285,18 @@ describe('esm2-train export --triton', () => {
     expect(config.output.map((t) => t.name)).toEqual(['pctr']);
   });
 
-  it('refuses an existing <dir>/<name>, leaving it untouched', async () => {
+  it('refuses an existing <dir>/<name> that is not a Triton model folder of an ONNX model, leaving it untouched', async () => {
     const existing = join(repo, 'taken');
     mkdirSync(join(existing, '7'), { recursive: true });
+    await expect(exportCli('--model', run, '--triton', repo, '--name', 'taken')).rejects.toThrow(
+      `--triton ${existing} already exists and is not a Triton model folder (no config.pbtxt); remove it or export under another model name`,
+    );
     writeFileSync(join(existing, 'config.pbtxt'), 'name: "taken"\n');
-    await expect(exportCli('--model', run, '--triton', repo, '--name', 'taken')).rejects.toThrow(`--triton ${existing} already exists; remove it or export under another model name`);
+    await expect(exportCli('--model', run, '--triton', repo, '--name', 'taken')).rejects.toThrow(
+      `--triton ${join(existing, 'config.pbtxt')}: not an ONNX Runtime model (platform unset, backend unset)`,
+    );
     expect(readdirSync(existing).sort()).toEqual(['7', 'config.pbtxt']);
+    expect(readdirSync(join(existing, '7'))).toEqual([]);
     expect(readFileSync(join(existing, 'config.pbtxt'), 'utf8')).toBe('name: "taken"\n');
     expect(readdirSync(repo).filter((e) => e.startsWith('.'))).toEqual([]);
   });
@@ -305,6 +312,10 @@ describe('esm2-train export --triton', () => {
     }
     await expect(exportCli('--model', run, '--triton', fresh, '--onnx', join(dir, 'both.onnx'))).rejects.toThrow('give one of --onnx <file> or --triton <dir>');
     await expect(exportCli('--model', run, '--onnx', join(dir, 'named.onnx'), '--name', 'x')).rejects.toThrow('--name applies to --triton only');
+    await expect(exportCli('--model', run, '--onnx', join(dir, 'named.onnx'), '--version', '2')).rejects.toThrow('--version applies to --triton only');
+    for (const bad of ['0', '-1', '1.5']) {
+      await expect(exportCli('--model', run, '--triton', fresh, '--version', bad)).rejects.toThrow(`option '--version <n>' argument '${bad}' is invalid. expected a positive whole number`);
+    }
     expect(existsSync(fresh)).toBe(false);
     expect(existsSync(join(dir, 'both.onnx'))).toBe(false);
     expect(existsSync(join(dir, 'named.onnx'))).toBe(false);
@@ -316,6 +327,87 @@ describe('esm2-train export --triton', () => {
     await expect(exportCli('--model', run, '--triton', file, '--no-verify')).rejects.toThrow(`--triton ${file} is not a directory`);
     expect(readFileSync(file, 'utf8')).toBe('x');
     expect(readdirSync(dir).filter((e) => e.startsWith('.'))).toEqual([]);
+  });
+});
+
+describe('esm2-train export --triton into a repository that holds the model already', () => {
+  const area = join(dir, 'daily');
+  const repo = join(area, 'models');
+  /** The next day's model: the same architecture and encoders, other weights. */
+  const tomorrow = join(area, 'tomorrow');
+  beforeAll(async () => {
+    const model = buildModel(smallSchema(), { towers: [8] });
+    await writeArtifact(tomorrow, artifactFromModel(model, smallSchema(), initWeights(model.graph, 2), { encoders: smallEncoders() }));
+  });
+  afterEach(() => {
+    process.exitCode = undefined;
+  });
+
+  it('two exports give versions 1 and 2, each verified and loadable; version 1 and config.pbtxt keep every byte', async () => {
+    const first = await exportCli('--model', run, '--triton', repo);
+    expect(first).toContain(`wrote Triton model 'esm2' version 1 in ${join(repo, 'esm2')}: ${join(repo, 'esm2', 'config.pbtxt')} and ${join(repo, 'esm2', '1', 'model.onnx')}`);
+    const before = snapshot(repo);
+    const second = await exportCli('--model', tomorrow, '--triton', repo);
+    expect(second).toContain(`wrote Triton model 'esm2' version 2 in ${join(repo, 'esm2')}: ${join(repo, 'esm2', '2', 'model.onnx')}`);
+    expect(second).toContain(`kept ${join(repo, 'esm2', 'config.pbtxt')} (same inputs and outputs)`);
+    expect(second).toContain(`versions in ${join(repo, 'esm2')}: 1, 2`);
+    expect(second).toMatch(/verified: onnxruntime matches the reference interpreter/);
+    const after = snapshot(repo);
+    for (const [path, hash] of Object.entries(before)) expect(after[path], path).toBe(hash);
+    expect(Object.keys(after).filter((p) => !(p in before))).toEqual(['/' + join('esm2', '2', 'model.onnx')]);
+    expect(readdirSync(join(repo, 'esm2')).sort()).toEqual(['1', '2', 'config.pbtxt']);
+    // The scorer's reader of a Triton folder serves the highest version; both versions load and score, and differ.
+    await expect(tritonModelFile(join(repo, 'esm2'))).resolves.toEqual({ file: join(repo, 'esm2', '2', 'model.onnx'), name: 'esm2' });
+    const scores: number[][] = [];
+    for (const v of ['1', '2']) {
+      const path = join(repo, 'esm2', v, 'model.onnx');
+      expect((await readVerifiedOnnx(path)).checksum, path).toBe('verified');
+      const session = await OnnxSession.load(path);
+      try {
+        const out = await session.run({
+          user: { shape: [2], data: new Int32Array([1, 2]) },
+          item: { shape: [2], data: new Int32Array([3, 4]) },
+          tags: { shape: [2, 3], data: new Int32Array([1, 2, 0, 3, 0, 0]) },
+          price: { shape: [2], data: new Float32Array([0.5, -1]) },
+          age: { shape: [2], data: new Float32Array([0, 1]) },
+        });
+        scores.push([...out.pctcvr!.data]);
+      } finally {
+        await session.release();
+      }
+    }
+    expect(scores[0]).not.toEqual(scores[1]);
+  });
+
+  it('--version N writes N; a taken --version is refused through the real command line, exit 1, nothing written', async () => {
+    const explicit = join(area, 'explicit');
+    const written = await runTrainer('export', '--model', run, '--triton', explicit, '--version', '5');
+    expect(written).toMatchObject({ code: 0 });
+    expect(written.out).toContain(`wrote Triton model 'esm2' version 5 in ${join(explicit, 'esm2')}`);
+    const before = snapshot(explicit);
+    const refused = await runTrainer('export', '--model', tomorrow, '--triton', explicit, '--version', '5');
+    expect(refused.code).toBe(1);
+    expect(refused.err).toContain(
+      `esm2-train: --triton ${join(explicit, 'esm2', '5')} already exists: version 5 of 'esm2' is taken and is never replaced (it may be serving); give another --version, or none to write 6`,
+    );
+    expect(snapshot(explicit)).toEqual(before);
+    const next = await runTrainer('export', '--model', tomorrow, '--triton', explicit);
+    expect(next.out).toContain(`wrote Triton model 'esm2' version 6 in ${join(explicit, 'esm2')}`);
+  });
+
+  it("refuses a model whose outputs differ from the folder's config.pbtxt, and another --max-batch-size, naming them, nothing written", async () => {
+    const narrow = join(area, 'narrow');
+    await exportCli('--model', run, '--triton', narrow, '--outputs', 'pctr,pctcvr', '--no-verify');
+    const before = snapshot(narrow);
+    const configPath = join(narrow, 'esm2', 'config.pbtxt');
+    await expect(exportCli('--model', tomorrow, '--triton', narrow)).rejects.toThrow(
+      `--triton the new model's inputs and outputs differ from ${configPath} (which serves every version): the new model's output 'pctavr' (TYPE_FP32 dims [1] reshape []) is not among the served outputs;`,
+    );
+    await expect(exportCli('--model', tomorrow, '--triton', narrow, '--outputs', 'pctr,pctcvr', '--max-batch-size', '64')).rejects.toThrow(
+      `--triton ${configPath} has max_batch_size 4096, which serves every version; a new version cannot have 64`,
+    );
+    expect(snapshot(narrow)).toEqual(before);
+    await expect(exportCli('--model', tomorrow, '--triton', narrow, '--outputs', 'pctr,pctcvr')).resolves.toContain('version 2');
   });
 });
 

@@ -30,6 +30,7 @@ interface ExportFlags {
   triton?: string;
   name?: string;
   maxBatchSize?: number;
+  version?: number;
   outputs?: string[];
   modelVersion?: string;
   externalDataThreshold?: number;
@@ -79,7 +80,9 @@ function runInputs(run: RunPaths): NamedPath[] {
  * standalone ONNX scoring model (opset 17) carrying its feature schema and
  * encoders, checked against the reference interpreter before it is reported.
  * `--triton DIR` writes the same model as a Triton model repository entry,
- * DIR/<name>/config.pbtxt and DIR/<name>/1/model.onnx.
+ * DIR/<name>/config.pbtxt and DIR/<name>/1/model.onnx; into a model folder
+ * that is there already, the next version DIR/<name>/<highest + 1>/ (or
+ * `--version N`), served by the folder's config.pbtxt, which is kept.
  * `--raw-features` puts the fitted encoders into the graph, so any ONNX
  * runtime scores raw rows; verification then scores sample raw rows
  * (unseen and missing categories among them) against the encoders and the
@@ -91,9 +94,13 @@ export function registerExportCommand(program: Command): void {
     .description('Export a trained model artifact to ONNX for esm2-score, onnxruntime, Triton…')
     .requiredOption('--model <dir>', 'model artifact directory (e.g. runs/NAME)')
     .option('--onnx <file>', 'output .onnx file (written atomically; weights past 2 GB go to <file>.data)')
-    .option('--triton <dir>', 'Triton model repository: writes <dir>/<name>/config.pbtxt and <dir>/<name>/1/model.onnx (refuses an existing <dir>/<name>)')
+    .option(
+      '--triton <dir>',
+      'Triton model repository: writes <dir>/<name>/config.pbtxt and <dir>/<name>/1/model.onnx; into an existing <dir>/<name>, the next version <dir>/<name>/<highest + 1>/model.onnx with the same inputs and outputs (config.pbtxt kept)',
+    )
     .option('--name <name>', "Triton model name and directory (default: the artifact's model name, e.g. esm2)", modelName)
-    .option('--max-batch-size <n>', `Triton max_batch_size (default ${DEFAULT_TRITON_MAX_BATCH_SIZE})`, positiveInt)
+    .option('--version <n>', 'with --triton: write this version number (refused if it exists; default: 1, or the highest version + 1)', positiveInt)
+    .option('--max-batch-size <n>', `Triton max_batch_size of a new model folder (default ${DEFAULT_TRITON_MAX_BATCH_SIZE}); an existing folder keeps its own`, positiveInt)
     .option('--outputs <names>', 'comma-separated outputs, each once and at least one prediction (default: the predictions, then ESM2 towers y1..y4)', nameList)
     .option('--model-version <version>', 'version string stored in metadata (default: content hash of graph and weights)')
     .option('--external-data-threshold <bytes>', 'move weights to <file>.data when they exceed this many bytes', nonNegativeInt)
@@ -104,8 +111,9 @@ export function registerExportCommand(program: Command): void {
     .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter before the export is renamed into place')
     .action(async (opts: ExportFlags) => {
       if ((opts.onnx === undefined) === (opts.triton === undefined)) throw new Error('give one of --onnx <file> or --triton <dir>');
-      for (const flag of ['name', 'maxBatchSize'] as const) {
-        if (opts[flag] !== undefined && opts.triton === undefined) throw new Error(`--${flag === 'name' ? 'name' : 'max-batch-size'} applies to --triton only`);
+      const tritonFlags = { name: '--name', maxBatchSize: '--max-batch-size', version: '--version' } as const;
+      for (const [flag, spelt] of Object.entries(tritonFlags) as [keyof typeof tritonFlags, string][]) {
+        if (opts[flag] !== undefined && opts.triton === undefined) throw new Error(`${spelt} applies to --triton only`);
       }
       if (opts.rawFeatures && opts.onnx === undefined) throw new Error('--raw-features applies to --onnx only');
       const twice = opts.outputs?.find((o, i) => opts.outputs!.indexOf(o) !== i);
@@ -180,9 +188,12 @@ export function registerExportCommand(program: Command): void {
           ...options,
           ...(opts.name !== undefined ? { name: opts.name } : {}),
           ...(opts.maxBatchSize !== undefined ? { maxBatchSize: opts.maxBatchSize } : {}),
+          ...(opts.version !== undefined ? { version: opts.version } : {}),
         };
         const written = await exportArtifactToTriton(artifact, userPath(opts.triton!), triton).catch((err: Error) => Promise.reject(new Error(`--triton ${err.message}`)));
-        console.log(`wrote Triton model '${written.config.name}' in ${written.dir}: ${written.configPath} and ${describeWritten(written.model)}`);
+        const what = written.configWritten ? `${written.configPath} and ${describeWritten(written.model)}` : `${describeWritten(written.model)}; kept ${written.configPath} (same inputs and outputs)`;
+        console.log(`wrote Triton model '${written.config.name}' version ${written.version} in ${written.dir}: ${what}`);
+        console.log(`versions in ${written.dir}: ${[...written.versions].reverse().join(', ')}`);
       } else {
         console.log(`wrote ${describeWritten(await exportArtifactToOnnx(artifact, onnxPath!, options))}`);
       }

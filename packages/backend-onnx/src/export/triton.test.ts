@@ -1,4 +1,5 @@
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { lstatSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { artifactFromModel, initWeights, type ModelArtifact } from '@esm2/core';
@@ -161,12 +162,154 @@ describe('exportArtifactToTriton', () => {
     await expect(tritonModelFile(written.dir)).resolves.toEqual({ file: written.model.path, name: 'esm2' });
   });
 
-  it('refuses an existing <repo>/<name> without touching it', async () => {
+  it('refuses an existing <repo>/<name> that is not a Triton model folder without touching it', async () => {
     const repo = join(dir, 'repo-taken');
     mkdirSync(join(repo, 'esm2', '3'), { recursive: true });
-    await expect(exportArtifactToTriton(artifact, repo)).rejects.toThrow(`${join(repo, 'esm2')} already exists; remove it or export under another model name`);
+    await expect(exportArtifactToTriton(artifact, repo)).rejects.toThrow(
+      `${join(repo, 'esm2')} already exists and is not a Triton model folder (no config.pbtxt); remove it or export under another model name`,
+    );
     expect(readdirSync(join(repo, 'esm2'))).toEqual(['3']);
     expect(readdirSync(repo)).toEqual(['esm2']);
+    writeFileSync(join(repo, 'file'), 'x');
+    await expect(exportArtifactToTriton(artifact, repo, { name: 'file' })).rejects.toThrow(`${join(repo, 'file')} exists and is not a directory`);
+    expect(readFileSync(join(repo, 'file'), 'utf8')).toBe('x');
+    symlinkSync(join(repo, 'nowhere'), join(repo, 'broken'));
+    await expect(exportArtifactToTriton(artifact, repo, { name: 'broken' })).rejects.toThrow(`${join(repo, 'broken')} exists and is not a directory`);
+    expect(readlinkSync(join(repo, 'broken'))).toBe(join(repo, 'nowhere'));
+  });
+});
+
+/** Every file and directory under `root` (hidden ones too) with the sha256 of each file's bytes. */
+function snapshot(root: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  const walk = (d: string) => {
+    for (const e of readdirSync(d, { withFileTypes: true })) {
+      const p = join(d, e.name);
+      if (e.isDirectory()) {
+        out[`${p}/`] = 'dir';
+        walk(p);
+      } else out[p] = createHash('sha256').update(readFileSync(p)).digest('hex');
+    }
+  };
+  walk(root);
+  return out;
+}
+
+describe('exportArtifactToTriton into an existing model folder', () => {
+  /** The same architecture trained further: other weights, same inputs and outputs. */
+  let next: ModelArtifact;
+  beforeAll(() => {
+    const model = zooModel('esm2');
+    next = artifactFromModel(model, smallSchema(), initWeights(model.graph, 3));
+  });
+
+  it('writes the next version beside the others, keeping config.pbtxt and every byte of version 1', async () => {
+    const repo = join(dir, 'versions');
+    const first = await exportArtifactToTriton(artifact, repo);
+    expect([first.version, first.versions, first.configWritten]).toEqual([1, [1], true]);
+    const before = snapshot(join(repo, 'esm2'));
+    const second = await exportArtifactToTriton(next, repo, { verify: async (path) => void (await readVerifiedOnnx(path)) });
+    expect(second).toMatchObject({ dir: join(repo, 'esm2'), version: 2, versions: [2, 1], configWritten: false, configPath: first.configPath, config: first.config });
+    expect(second.model.path).toBe(join(repo, 'esm2', '2', 'model.onnx'));
+    expect(readdirSync(join(repo, 'esm2')).sort()).toEqual(['1', '2', 'config.pbtxt']);
+    // Version 1 and the config are byte for byte as they were; version 2 is the other model.
+    const after = snapshot(join(repo, 'esm2'));
+    for (const [path, hash] of Object.entries(before)) expect(after[path], path).toBe(hash);
+    expect(after[second.model.path]).not.toBe(after[first.model.path]);
+    // Both versions load, checksums verified; the folder is served from version 2.
+    expect((await readVerifiedOnnx(first.model.path)).checksum).toBe('verified');
+    expect((await readVerifiedOnnx(second.model.path)).checksum).toBe('verified');
+    await expect(tritonModelFile(second.dir)).resolves.toEqual({ file: second.model.path, name: 'esm2' });
+    // 10 after 9: the next version is one more than the numerically highest.
+    mkdirSync(join(repo, 'esm2', '9'));
+    mkdirSync(join(repo, 'esm2', '010')); // Triton ignores names with a leading zero, and so does the count
+    await expect(exportArtifactToTriton(next, repo)).resolves.toMatchObject({ version: 10, versions: [10, 9, 2, 1] });
+  });
+
+  it('adds the version through a model folder that is a symbolic link to one', async () => {
+    const repo = join(dir, 'linked');
+    const target = join(dir, 'linked-target');
+    await exportArtifactToTriton(artifact, target);
+    mkdirSync(repo);
+    symlinkSync(join(target, 'esm2'), join(repo, 'esm2'));
+    await expect(exportArtifactToTriton(next, repo)).resolves.toMatchObject({ version: 2, versions: [2, 1], configWritten: false });
+    expect(readdirSync(join(target, 'esm2')).sort()).toEqual(['1', '2', 'config.pbtxt']);
+    expect(lstatSync(join(repo, 'esm2')).isSymbolicLink()).toBe(true);
+  });
+
+  it('writes an explicit version, and refuses a taken one before writing anything', async () => {
+    const repo = join(dir, 'explicit');
+    await expect(exportArtifactToTriton(artifact, repo, { version: 5 })).resolves.toMatchObject({ version: 5, versions: [5] });
+    await expect(exportArtifactToTriton(next, repo, { version: 3 })).resolves.toMatchObject({ version: 3, versions: [5, 3] });
+    const before = snapshot(repo);
+    let verified = false;
+    await expect(exportArtifactToTriton(next, repo, { version: 5, verify: async () => void (verified = true) })).rejects.toThrow(
+      `${join(repo, 'esm2', '5')} already exists: version 5 of 'esm2' is taken and is never replaced (it may be serving); give another --version, or none to write 6`,
+    );
+    expect(verified).toBe(false);
+    expect(snapshot(repo)).toEqual(before);
+    await expect(exportArtifactToTriton(next, repo)).resolves.toMatchObject({ version: 6 });
+    for (const bad of [0, -1, 1.5]) await expect(exportArtifactToTriton(next, repo, { version: bad })).rejects.toThrow(`version must be a positive integer, got ${bad}`);
+  });
+
+  it('leaves no version directory or temporary behind when verification fails', async () => {
+    const repo = join(dir, 'versions-verify');
+    await exportArtifactToTriton(artifact, repo);
+    const before = snapshot(repo);
+    await expect(exportArtifactToTriton(next, repo, { verify: () => Promise.reject(new Error('verification failed: differs by 1')) })).rejects.toThrow('verification failed: differs by 1');
+    expect(snapshot(repo)).toEqual(before);
+  });
+
+  it("refuses a model whose inputs or outputs differ from the folder's config.pbtxt, naming each difference, writing nothing", async () => {
+    const repo = join(dir, 'signature');
+    const pctr = await exportArtifactToTriton(artifact, repo, { outputs: ['pctr'] });
+    const before = snapshot(repo);
+    await expect(exportArtifactToTriton(next, repo)).rejects.toThrow(
+      `the new model's inputs and outputs differ from ${pctr.configPath} (which serves every version): the new model's output 'pctavr' (TYPE_FP32 dims [1] reshape []) is not among the served outputs;`,
+    );
+    // Another architecture: ESMM has no CTAVR output, and its own input list.
+    const esmm = zooModel('esmm');
+    const other = artifactFromModel(esmm, smallSchema(), initWeights(esmm.graph, 1));
+    await expect(exportArtifactToTriton(other, repo, { name: 'esm2', outputs: ['pctr', 'pcvr'] })).rejects.toThrow("the new model's output 'pcvr' (TYPE_FP32 dims [1] reshape []) is not among the served outputs");
+    // A type or shape the config declares otherwise.
+    const config = parseTritonConfig(readFileSync(pctr.configPath, 'utf8'), pctr.configPath);
+    config.input.find((t) => t.name === 'tags')!.dims = [4];
+    writeFileSync(pctr.configPath, formatTritonConfig(config));
+    const edited = snapshot(repo);
+    await expect(exportArtifactToTriton(next, repo, { outputs: ['pctr'] })).rejects.toThrow("input 'tags' is TYPE_INT64 dims [4], the new model's is TYPE_INT64 dims [3]");
+    expect(snapshot(repo)).toEqual(edited);
+    writeFileSync(pctr.configPath, readFileSync(pctr.configPath, 'utf8').replace('dims: [ 4 ]', 'dims: [ 3 ]'));
+    expect(snapshot(repo)).toEqual(before);
+    await expect(exportArtifactToTriton(next, repo, { outputs: ['pctr'] })).resolves.toMatchObject({ version: 2 });
+  });
+
+  it('keeps a hand-edited config.pbtxt as it is, refuses a --max-batch-size it does not have, and checks against the highest version when the config declares no tensors', async () => {
+    const repo = join(dir, 'hand');
+    const first = await exportArtifactToTriton(artifact, repo);
+    const hand = 'name: "esm2"\nplatform: "onnxruntime_onnx"\nmax_batch_size: 64\nversion_policy: { latest: { num_versions: 2 } }\n';
+    writeFileSync(first.configPath, hand);
+    await expect(exportArtifactToTriton(next, repo, { maxBatchSize: 128 })).rejects.toThrow(
+      `${first.configPath} has max_batch_size 64, which serves every version; a new version cannot have 128: leave --max-batch-size out`,
+    );
+    // No tensors declared (Triton completes them from the model): the new model must match version 1's.
+    await expect(exportArtifactToTriton(next, repo, { outputs: ['pctr'] })).rejects.toThrow(
+      `the new model's inputs and outputs differ from version 1 (${first.model.path}; ${first.configPath} declares no inputs or outputs): output 'pctavr' (TYPE_FP32 dims [1] reshape []) is not an output of the new model`,
+    );
+    await expect(exportArtifactToTriton(next, repo, { maxBatchSize: 64 })).resolves.toMatchObject({ version: 2, configWritten: false, config: { max_batch_size: 64 } });
+    expect(readFileSync(first.configPath, 'utf8')).toBe(hand);
+  });
+
+  it('writes the model under the config\'s default_model_filename, and refuses a folder for another backend', async () => {
+    const repo = join(dir, 'filename');
+    const first = await exportArtifactToTriton(artifact, repo);
+    writeFileSync(first.configPath, readFileSync(first.configPath, 'utf8') + 'default_model_filename: "scorer.onnx"\n');
+    const second = await exportArtifactToTriton(next, repo);
+    expect(second.model.path).toBe(join(repo, 'esm2', '2', 'scorer.onnx'));
+    await expect(tritonModelFile(second.dir)).resolves.toEqual({ file: second.model.path, name: 'esm2' });
+    writeFileSync(first.configPath, 'name: "esm2"\nplatform: "tensorrt_plan"\n');
+    const before = snapshot(repo);
+    await expect(exportArtifactToTriton(next, repo)).rejects.toThrow(`${first.configPath}: not an ONNX Runtime model (platform tensorrt_plan, backend unset)`);
+    expect(snapshot(repo)).toEqual(before);
   });
 });
 

@@ -11,8 +11,9 @@ import { writeOnnxModel, type WrittenModel } from './write-model.js';
 /*
  * A Triton Inference Server model repository entry for an exported model:
  *
- *   REPOSITORY/<name>/config.pbtxt
- *   REPOSITORY/<name>/1/model.onnx
+ *   REPOSITORY/<name>/config.pbtxt     one config for every version
+ *   REPOSITORY/<name>/1/model.onnx     the first export
+ *   REPOSITORY/<name>/2/model.onnx     the next export of a model with the same inputs and outputs, …
  *
  * config.pbtxt is Triton's ModelConfig protobuf in protobuf text format:
  * the fields this project writes and reads are declared once (CONFIG_FIELDS)
@@ -161,13 +162,26 @@ export function parseTritonConfig(text: string, path: string): TritonModelConfig
 export interface TritonExportOptions extends OnnxExportOptions, Omit<TritonConfigOptions, 'name'> {
   /** The model's name and directory; default the artifact's model name (`esm2`, `esmm`, …). */
   name?: string;
+  /**
+   * The version directory to write (a positive integer). Default: 1 for a
+   * new model folder, else one more than its highest version. An existing
+   * version is refused, never replaced.
+   */
+  version?: number;
 }
 
 export interface WrittenTritonModel {
   /** REPOSITORY/<name> */
   dir: string;
+  /** The configuration that serves the model: the one written, or the folder's own when a version was added to it. */
   config: TritonModelConfig;
   configPath: string;
+  /** Whether config.pbtxt was written (a new model folder) or kept as it was (a version added to an existing folder). */
+  configWritten: boolean;
+  /** The version directory written. */
+  version: number;
+  /** Every version of the folder after the export, highest first. */
+  versions: number[];
   model: WrittenModel;
 }
 
@@ -175,50 +189,24 @@ async function exists(path: string): Promise<boolean> {
   return (await lstat(path).catch(() => undefined)) !== undefined;
 }
 
-/**
- * Writes REPOSITORY/<name>/config.pbtxt and REPOSITORY/<name>/1/model.onnx
- * (the same ONNX file `exportArtifactToOnnx` writes). The folder appears all
- * at once or not at all: it is written and verified (`verify`) under a
- * temporary name, and renamed into place only then. An existing REPOSITORY/<name> is refused, not
- * replaced: it may hold other versions or a hand-tuned config.
- */
-export async function exportArtifactToTriton(artifact: ModelArtifact, repository: string, options: TritonExportOptions = {}): Promise<WrittenTritonModel> {
-  const name = options.name ?? artifact.model.name;
-  const proto = artifactToModelProto(artifact, options);
-  const config = tritonConfig(proto, { ...options, name });
-  const dir = join(repository, name);
-  const refuseExisting = async () => {
-    if (await exists(dir)) throw new Error(`${dir} already exists; remove it or export under another model name`);
-  };
-  await refuseExisting();
-  const s = await stat(repository).catch(() => undefined);
-  if (s && !s.isDirectory()) throw new Error(`${repository} is not a directory`);
-  let model: WrittenModel | undefined;
-  await replaceDirAtomically(dir, async (tmp) => {
-    const version = join(tmp, '1');
-    await mkdir(version);
-    const written = await writeOnnxModel(join(version, TRITON_MODEL_FILE), proto, options.externalData);
-    model = {
-      ...written,
-      path: join(dir, '1', TRITON_MODEL_FILE),
-      ...(written.dataPath ? { dataPath: join(dir, '1', `${TRITON_MODEL_FILE}.data`) } : {}),
-    };
-    await writeFileDurable(join(tmp, TRITON_CONFIG_FILE), formatTritonConfig(config));
-    await options.verify?.(join(version, TRITON_MODEL_FILE));
-    await refuseExisting(); // created by someone else while this one was written
-  });
-  return { dir, config, configPath: join(dir, TRITON_CONFIG_FILE), model: model! };
+/** A version directory name as Triton reads one: a number without a leading zero (Triton ignores `0`, `01`, `latest`…). */
+const VERSION_DIR = /^[1-9]\d*$/;
+
+/** The versions of a Triton model folder, highest first (10 after 9): its directories named by a version number. */
+export async function tritonVersions(dir: string): Promise<number[]> {
+  return (await readdir(dir, { withFileTypes: true }))
+    .filter((e) => e.isDirectory() && VERSION_DIR.test(e.name) && Number.isSafeInteger(Number(e.name)))
+    .map((e) => Number(e.name))
+    .sort((a, b) => b - a);
 }
 
 /**
- * The ONNX file a Triton model folder serves: `<dir>/<highest numeric
- * version>/<default_model_filename or model.onnx>`, as Triton's default
- * version policy (latest 1) picks it, and the name Triton serves it under
- * (its config's `name`). Undefined when `dir` has no config.pbtxt (not a
- * Triton model folder); an error naming the path when the config is not an
- * ONNX Runtime model or the version holds no model.
+ * A Triton model folder's config.pbtxt, checked to be an ONNX Runtime model,
+ * and the file name each version directory holds its model under
+ * (`default_model_filename`, else model.onnx). Undefined when `dir` has no
+ * config.pbtxt (not a Triton model folder); an error naming the path otherwise.
  */
-export async function tritonModelFile(dir: string): Promise<{ file: string; name: string } | undefined> {
+export async function readTritonConfig(dir: string): Promise<{ config: TritonModelConfig; configPath: string; file: string } | undefined> {
   const configPath = join(dir, TRITON_CONFIG_FILE);
   const text = await readFile(configPath, 'utf8').catch((e: NodeJS.ErrnoException) => (e.code === 'ENOENT' ? undefined : Promise.reject(e)));
   if (text === undefined) return undefined;
@@ -232,12 +220,166 @@ export async function tritonModelFile(dir: string): Promise<{ file: string; name
   if (file === '' || file === '.' || file === '..' || /[/\\]/.test(file) || isAbsolute(file)) {
     throw new Error(`${configPath}: default_model_filename ${JSON.stringify(file)} must be a file name in the version directory, not a path`);
   }
-  const versions = (await readdir(dir, { withFileTypes: true }))
-    .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
-    .map((e) => e.name)
-    .sort((a, b) => Number(b) - Number(a));
+  return { config, configPath, file };
+}
+
+const describeTensor = (t: TritonTensorConfig) => `${t.data_type} dims [${t.dims.join(', ')}]${t.reshape ? ` reshape [${t.reshape.shape.join(', ')}]` : ''}`;
+
+/**
+ * How the inputs and outputs a model needs (`wanted`, from tritonConfig)
+ * differ from those a folder serves its versions with (`served`): one line
+ * per tensor, by name (Triton matches tensors by name, so order is free).
+ * Empty when they are the same.
+ */
+export function tritonSignatureDifferences(served: Pick<TritonModelConfig, 'input' | 'output'>, wanted: Pick<TritonModelConfig, 'input' | 'output'>): string[] {
+  const out: string[] = [];
+  for (const kind of ['input', 'output'] as const) {
+    const have = new Map(served[kind].map((t) => [t.name, t]));
+    const want = new Map(wanted[kind].map((t) => [t.name, t]));
+    for (const [name, t] of have) if (!want.has(name)) out.push(`${kind} '${name}' (${describeTensor(t)}) is not an ${kind} of the new model`);
+    for (const [name, t] of want) {
+      const h = have.get(name);
+      if (h === undefined) out.push(`the new model's ${kind} '${name}' (${describeTensor(t)}) is not among the served ${kind}s`);
+      else if (describeTensor(h) !== describeTensor(t)) out.push(`${kind} '${name}' is ${describeTensor(h)}, the new model's is ${describeTensor(t)}`);
+    }
+  }
+  return out;
+}
+
+/**
+ * Writes the model into a Triton model repository:
+ *
+ * - REPOSITORY/<name> absent: REPOSITORY/<name>/config.pbtxt and
+ *   REPOSITORY/<name>/<version, default 1>/model.onnx (the same ONNX file
+ *   `exportArtifactToOnnx` writes), the folder appearing all at once;
+ * - REPOSITORY/<name> a Triton model folder already: the next version
+ *   (highest + 1, or `version`), the version directory appearing all at
+ *   once. Its config.pbtxt serves every version (Triton has one config per
+ *   model), so it is kept as it is — hand edits included — and the new
+ *   model must have the inputs and outputs it declares (or, when it
+ *   declares none, those of the highest version): a difference is refused,
+ *   naming it, before anything is written. An existing version is refused,
+ *   never replaced: it may be the one being served.
+ *
+ * Either way the model is written and verified (`verify`) under a hidden
+ * temporary name and renamed into place only then, so a failure leaves the
+ * repository as it was. Anything else at REPOSITORY/<name> is refused.
+ */
+export async function exportArtifactToTriton(artifact: ModelArtifact, repository: string, options: TritonExportOptions = {}): Promise<WrittenTritonModel> {
+  const name = options.name ?? artifact.model.name;
+  const proto = artifactToModelProto(artifact, options);
+  const config = tritonConfig(proto, { ...options, name });
+  if (options.version !== undefined && !(Number.isSafeInteger(options.version) && options.version >= 1)) {
+    throw new Error(`version must be a positive integer, got ${options.version}`);
+  }
+  const dir = join(repository, name);
+  const s = await stat(repository).catch(() => undefined);
+  if (s && !s.isDirectory()) throw new Error(`${repository} is not a directory`);
+  const entry = await lstat(dir).catch(() => undefined);
+  if (entry === undefined) return newTritonFolder(dir, proto, config, options.version ?? 1, options);
+  // The folder may be a symbolic link to one (a broken link is not a folder).
+  const folder = entry.isSymbolicLink() ? await stat(dir).catch(() => undefined) : entry;
+  if (!folder?.isDirectory()) throw new Error(`${dir} exists and is not a directory; remove it or export under another model name`);
+  const current = await readTritonConfig(dir);
+  if (current === undefined) {
+    throw new Error(`${dir} already exists and is not a Triton model folder (no ${TRITON_CONFIG_FILE}); remove it or export under another model name`);
+  }
+  const versions = await tritonVersions(dir);
+  await checkNewVersion(dir, current, versions, config, options);
+  const version = options.version ?? (versions[0] ?? 0) + 1;
+  if (!Number.isSafeInteger(version)) throw new Error(`${dir}: its highest version, ${versions[0]}, leaves no next version number`);
+  const versionDir = join(dir, String(version));
+  const refuseExisting = async () => {
+    if (await exists(versionDir)) {
+      throw new Error(`${versionDir} already exists: version ${version} of '${current.config.name}' is taken and is never replaced (it may be serving); give another --version, or none to write ${(versions[0] ?? 0) + 1}`);
+    }
+  };
+  await refuseExisting();
+  let model: WrittenModel | undefined;
+  await replaceDirAtomically(versionDir, async (tmp) => {
+    model = await writeVersion(tmp, versionDir, current.file, proto, options);
+    await refuseExisting(); // created by someone else while this one was written
+  });
+  return {
+    dir,
+    config: current.config,
+    configPath: current.configPath,
+    configWritten: false,
+    version,
+    versions: [version, ...versions].sort((a, b) => b - a),
+    model: model!,
+  };
+}
+
+/** A new model folder: config.pbtxt and one version, renamed into place together. */
+async function newTritonFolder(dir: string, proto: ModelProto, config: TritonModelConfig, version: number, options: TritonExportOptions): Promise<WrittenTritonModel> {
+  const refuseExisting = async () => {
+    if (await exists(dir)) throw new Error(`${dir} appeared while the model was written; export again to add a version to it`);
+  };
+  let model: WrittenModel | undefined;
+  await replaceDirAtomically(dir, async (tmp) => {
+    const v = join(tmp, String(version));
+    await mkdir(v);
+    model = await writeVersion(v, join(dir, String(version)), TRITON_MODEL_FILE, proto, options);
+    await writeFileDurable(join(tmp, TRITON_CONFIG_FILE), formatTritonConfig(config));
+    await refuseExisting(); // created by someone else while this one was written
+  });
+  return { dir, config, configPath: join(dir, TRITON_CONFIG_FILE), configWritten: true, version, versions: [version], model: model! };
+}
+
+/** Writes and verifies the model in the (temporary) version directory `tmp`; what was written, named by where it will be (`final`). */
+async function writeVersion(tmp: string, final: string, file: string, proto: ModelProto, options: TritonExportOptions): Promise<WrittenModel> {
+  const written = await writeOnnxModel(join(tmp, file), proto, options.externalData);
+  await options.verify?.(join(tmp, file));
+  return { ...written, path: join(final, file), ...(written.dataPath ? { dataPath: join(final, `${file}.data`) } : {}) };
+}
+
+/** Refuses, before anything is written, a new version the folder's config.pbtxt would serve wrongly. */
+async function checkNewVersion(
+  dir: string,
+  current: { config: TritonModelConfig; configPath: string; file: string },
+  versions: number[],
+  wanted: TritonModelConfig,
+  options: TritonExportOptions,
+): Promise<void> {
+  const { config, configPath } = current;
+  if (options.maxBatchSize !== undefined && options.maxBatchSize !== config.max_batch_size) {
+    throw new Error(
+      `${configPath} has max_batch_size ${config.max_batch_size}, which serves every version; a new version cannot have ${options.maxBatchSize}: leave --max-batch-size out (the folder's config is kept) or edit ${configPath}`,
+    );
+  }
+  // What the versions already there are served with: the config's tensors, or when it declares none (Triton completes them from the model) the highest version's.
+  let served: Pick<TritonModelConfig, 'input' | 'output'> = config;
+  let against = `${configPath} (which serves every version)`;
+  if (config.input.length === 0 && config.output.length === 0 && versions.length > 0) {
+    const latest = join(dir, String(versions[0]), current.file);
+    const bytes = await readFile(latest).catch((e: NodeJS.ErrnoException) => Promise.reject(new Error(`${latest}: ${e.code === 'ENOENT' ? 'no such file' : e.message}; cannot check the new version against the highest one`)));
+    served = tritonConfig(decodeModel(bytes), { name: config.name });
+    against = `version ${versions[0]} (${latest}; ${configPath} declares no inputs or outputs)`;
+  }
+  const differences = tritonSignatureDifferences(served, wanted);
+  if (differences.length > 0) {
+    throw new Error(
+      `the new model's inputs and outputs differ from ${against}: ${differences.join('; ')}. Triton serves all versions of a model with one config.pbtxt, so this version or the others would be served wrongly; export it under another --name (a new model) or into another repository`,
+    );
+  }
+}
+
+/**
+ * The ONNX file a Triton model folder serves: `<dir>/<highest numeric
+ * version>/<default_model_filename or model.onnx>`, as Triton's default
+ * version policy (latest 1) picks it, and the name Triton serves it under
+ * (its config's `name`). Undefined when `dir` has no config.pbtxt (not a
+ * Triton model folder); an error naming the path when the config is not an
+ * ONNX Runtime model or the version holds no model.
+ */
+export async function tritonModelFile(dir: string): Promise<{ file: string; name: string } | undefined> {
+  const read = await readTritonConfig(dir);
+  if (read === undefined) return undefined;
+  const { config, configPath, file } = read;
+  const versions = await tritonVersions(dir);
   if (versions.length === 0) throw new Error(`${dir}: a Triton model folder with no version directory (expected ${join(dir, '1', file)})`);
-  const path = join(dir, versions[0]!, file);
+  const path = join(dir, String(versions[0]), file);
   if (!(await stat(path).catch(() => undefined))?.isFile()) {
     throw new Error(`${path}: no such file; the Triton model folder ${dir} serves its highest version, ${versions[0]}, which holds no ${file}`);
   }
