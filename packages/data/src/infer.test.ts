@@ -82,8 +82,8 @@ describe('a numeric column with a few stray values', () => {
 describe('columns that are never features', () => {
   it('leaves out row ids, timestamps and the day (the log clock of data generate --days and replay --by)', async () => {
     const file = tmp('clock.csv');
-    const lines = ['day,sample_id,ts,user_id,item_id,click,buy'];
-    for (let i = 0; i < 60; i++) lines.push(`${i % 3},${i},${1700000000 + i},u${i % 5},i${i % 4},${i % 2},0`);
+    const lines = ['day,dt,sample_id,ts,user_id,item_id,click,buy'];
+    for (let i = 0; i < 60; i++) lines.push(`${i % 3},2026-12-0${1 + (i % 3)},${i},${1700000000 + i},u${i % 5},i${i % 4},${i % 2},0`);
     await writeFile(file, lines.join('\n') + '\n');
     const enc = await fitEncoders(file);
     expect(enc.schema.fields.map((f) => f.name)).toEqual(['user_id', 'item_id']);

@@ -24,9 +24,9 @@ const DACTION_PARTS = ['cart', 'wish', 'fav', 'favorite', 'favourite', 'add_to_c
 const USER = ['user_id', 'user', 'uid', 'userid', 'f101'];
 /**
  * Row ids and raw timestamps are (nearly) unique: as categories they only ever map to OOV at test time.
- * A `day` column (data generate --days, a replay's --by) is the log's clock: every new day is an id no model has seen.
+ * A `day` column (data generate --days, a replay's --by) or a Hive partition `dt` is the log's clock: every new day is an id no model has seen.
  */
-const NEVER_FEATURES = new Set(['sample_id', 'ts', 'timestamp', 'day']);
+const NEVER_FEATURES = new Set(['sample_id', 'ts', 'timestamp', 'day', 'dt']);
 
 export async function resolveConfig(table: Table, config: DataConfig): Promise<ResolvedConfig> {
   const file = table.file;
