@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { integer, nameList, nonNegativeInt, oneOf, port, positiveInt, positiveNumber, seed, widthList } from './parsers.js';
+import { idLimits, integer, nameList, nonNegativeInt, oneOf, port, positiveInt, positiveNumber, seed, widthList } from './parsers.js';
 
 describe('flag parsers', () => {
   it('accept what they promise', () => {
@@ -52,5 +52,11 @@ describe('flag parsers', () => {
       expect(thrown, `${parse.name}(${JSON.stringify(value)})`).toBeInstanceOf(InvalidArgumentError);
       expect((thrown as Error).message).toMatch(message);
     }
+  });
+
+  it('idLimits: one limit for every field or FIELD=N pairs, refusing anything else', () => {
+    expect(idLimits('5000')).toBe(5000);
+    expect(idLimits('user_id=5, item_id=20')).toEqual({ user_id: 5, item_id: 20 });
+    for (const bad of ['0', 'user_id', 'user_id=0', 'user_id=5,user_id=6', 'a=1,,b=2', '-3']) expect(() => idLimits(bad), bad).toThrow(InvalidArgumentError);
   });
 });

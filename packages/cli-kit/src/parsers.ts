@@ -78,3 +78,19 @@ export function oneOf<const T extends string>(choices: readonly T[]): (value: st
     return value as T;
   };
 }
+
+/**
+ * `--max-ids`: one limit for every field (`5000`) or limits per field
+ * (`user_id=5000,item_id=20000`), positive whole numbers.
+ */
+export function idLimits(value: string): number | Record<string, number> {
+  if (/^\s*\d+\s*$/.test(value)) return positiveInt(value);
+  const limits: Record<string, number> = {};
+  for (const part of value.split(',').map((s) => s.trim())) {
+    const m = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
+    if (!m || Number(m[2]) < 1) throw new InvalidArgumentError('expected a positive whole number, or FIELD=N pairs separated by commas, e.g. user_id=5000,item_id=20000');
+    if (m[1]! in limits) throw new InvalidArgumentError(`field '${m[1]}' is given twice`);
+    limits[m[1]!] = Number(m[2]);
+  }
+  return limits;
+}
