@@ -107,6 +107,13 @@ describe('fit --warm-start (onnx engine)', () => {
     expect(lineage).toMatchObject({ parent: { path: join(dir, 'runs/parent/checkpoint'), sha256: parentSha }, data: [join(dir, 'day1.csv')], ancestors: [] });
     expect(lineageOf(ckpt.artifact)).toEqual(lineage);
     expect(r.settings).toMatchObject({ model: { towers: [8], embeddingDim: 4 }, optimizer: { lr: 0.01 }, seed: 3, batchSize: 50 });
+    // From best/ (weights, no optimizer state): fresh state, said in the log; the lineage names best/.
+    const logs: string[] = [];
+    const fromBest = await warm('runs/warm-from-best', { epochs: 1, warmStart: join(dir, 'runs/parent/best'), reporter: { log: (m) => logs.push(m) } });
+    expect(logs.join('\n')).toContain('it holds no optimizer state: fresh state');
+    const bestCkpt = await readCheckpoint(fromBest.checkpoint);
+    expect(bestCkpt.state.get('step')!.data[0]).toBe(8);
+    expect(lineageOf(bestCkpt.artifact)!.parent.path).toBe(join(dir, 'runs/parent/best'));
     const plain = await readArtifact(join(dir, 'runs/parent/best'));
     expect(Object.keys(plain.metadata as object)).not.toContain('lineage');
     expect(Object.keys((await readCheckpoint(join(dir, 'runs/parent/checkpoint'))).artifact.metadata as object)).not.toContain('lineage');
