@@ -181,7 +181,6 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
     ({ run, factory } = await warmStartRun(options, options.warmStart, train, valid, report));
   } else {
     const growFlags = (['day', 'maxIds', 'evictAfterDays'] as const).filter((k) => options[k] !== undefined);
-    if (growFlags.length > 0) throw new Error(`${growFlags.map(optionFlag).join(', ')}: only with --warm-start RUN (a new run fits its vocabularies on --data)`);
     if (await hasCheckpoint(paths.checkpoint)) {
       throw new Error(`${paths.dir} already holds a run; pass --resume to continue it, or choose another --out`);
     }
@@ -198,12 +197,14 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
       // Encoded once by `data encode`: its encoders decided every id; a data config or --daction can no longer change them.
       encoders = encoded.encoders;
       trainRows = encoded.manifest.rows;
+      if (growFlags.length > 0) throw new Error(`${growFlags.map(optionFlag).join(', ')}: ${settings.train} is encoded with its own encoders; give these to esm2-train data encode`);
       if (options.daction) refuseDactionChange(options.daction, encoders.config.labels.daction, settings.train, 'encoded');
       else if (settings.data) report.log?.(`note: the fit config's data section is not used: ${settings.train} was encoded with its own encoders`);
       report.log?.(`encoders and ${trainRows} encoded rows from ${settings.train}`);
     } else {
       report.log?.(`fitting encoders on ${settings.train}`);
-      encoders = await fitEncoders(settings.train, settings.data, { onDone: (r) => (trainRows = r.rows) }).catch((err: unknown) => {
+      // --day, --max-ids, --evict-after: encoders that will grow (version 2, with last-seen days and limits) for later warm starts.
+      encoders = await fitEncoders(settings.train, settings.data, { ...pickDefined(options, ['day', 'maxIds', 'evictAfterDays']), onDone: (r) => (trainRows = r.rows) }).catch((err: unknown) => {
         // A --daction column the file lacks: say which flag asked for it (the message names the file and lists its columns).
         const column = err instanceof DataError ? err.location.column : undefined;
         throw options.daction && column !== undefined && options.daction.includes(column) ? new Error(`--daction ${options.daction.join(',')}: ${(err as Error).message}`) : err;

@@ -71,26 +71,34 @@ export function nameList(value: string): string[] {
   return names;
 }
 
+/**
+ * One positive whole number for every field, or one per field named:
+ * `100000` → 100000, `item_id=100000,user_id=50000` → { item_id: 100000, user_id: 50000 }
+ * (a field named twice is refused). Whether the fields exist is the caller's to check.
+ */
+export function positiveIntPerField(value: string): number | Record<string, number> {
+  const expected = 'expected a positive whole number, or FIELD=N pairs separated by commas, e.g. 100000 or item_id=100000,user_id=50000';
+  const whole = (s: string) => {
+    const n = Number(s);
+    if (s.trim() === '' || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(expected);
+    return n;
+  };
+  if (!value.includes('=')) return whole(value);
+  const out: Record<string, number> = {};
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    const field = part.slice(0, eq).trim();
+    if (eq < 0 || field === '') throw new InvalidArgumentError(expected);
+    if (Object.hasOwn(out, field)) throw new InvalidArgumentError(`field '${field}' is given twice`);
+    out[field] = whole(part.slice(eq + 1));
+  }
+  return out;
+}
+
 /** A parser accepting only the given words: `oneOf(['error', 'skip'])`. */
 export function oneOf<const T extends string>(choices: readonly T[]): (value: string) => T {
   return (value: string): T => {
     if (!(choices as readonly string[]).includes(value)) throw new InvalidArgumentError(`expected ${choices.map((c) => `'${c}'`).join(' or ')}`);
     return value as T;
   };
-}
-
-/**
- * `--max-ids`: one limit for every field (`5000`) or limits per field
- * (`user_id=5000,item_id=20000`), positive whole numbers.
- */
-export function idLimits(value: string): number | Record<string, number> {
-  if (/^\s*\d+\s*$/.test(value)) return positiveInt(value);
-  const limits: Record<string, number> = {};
-  for (const part of value.split(',').map((s) => s.trim())) {
-    const m = /^([^=\s]+)\s*=\s*(\d+)$/.exec(part);
-    if (!m || Number(m[2]) < 1) throw new InvalidArgumentError('expected a positive whole number, or FIELD=N pairs separated by commas, e.g. user_id=5000,item_id=20000');
-    if (m[1]! in limits) throw new InvalidArgumentError(`field '${m[1]}' is given twice`);
-    limits[m[1]!] = Number(m[2]);
-  }
-  return limits;
 }

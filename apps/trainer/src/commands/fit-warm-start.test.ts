@@ -179,7 +179,7 @@ describe('fit --warm-start (onnx engine)', () => {
     for (const r of reinit) expect(Array.from(m.subarray(r * dim, (r + 1) * dim))).toEqual([0, 0, 0, 0]);
   });
 
-  it('refuses, before anything is written: an architecture flag, a run directory already holding a run, encoded data not extending the parent, growth flags without --warm-start', async () => {
+  it('refuses, before anything is written: an architecture flag, a run directory already holding a run, encoded data not extending the parent, growth flags with encoded data', async () => {
     const inputs = await Promise.all([join(dir, 'runs/parent'), join(dir, 'day1.csv')].map(treeDigest));
     const towers = await runTrainer('fit', '--data', join(dir, 'day1.csv'), '--out', join(dir, 'runs/towers'), '--warm-start', join(dir, 'runs/parent'), '--towers', '16', '--embedding-dim', '4');
     expect(towers.code).toBe(1);
@@ -195,9 +195,9 @@ describe('fit --warm-start (onnx engine)', () => {
     const enc = await runTrainer('fit', '--data', join(dir, 'day1-own.enc'), '--out', join(dir, 'runs/own'), '--warm-start', join(dir, 'runs/parent'));
     expect(enc.code).toBe(1);
     expect(enc.err).toContain(`--data ${join(dir, 'day1-own.enc')}: its encoders are not an extension of --warm-start ${join(dir, 'runs/parent/checkpoint')}'s: `);
-    const day = await runTrainer('fit', '--data', join(dir, 'day1.csv'), '--out', join(dir, 'runs/day'), '--model', 'esm2', '--day', '3');
+    const day = await runTrainer('fit', '--data', join(dir, 'day1-own.enc'), '--out', join(dir, 'runs/day'), '--model', 'esm2', '--day', '3');
     expect(day.code).toBe(1);
-    expect(day.err).toContain('--day: only with --warm-start RUN');
+    expect(day.err).toContain(`--day: ${join(dir, 'day1-own.enc')} is encoded with its own encoders; give these to esm2-train data encode`);
     expect(await Promise.all([join(dir, 'runs/parent'), join(dir, 'day1.csv')].map(treeDigest))).toEqual(inputs);
     for (const out of ['runs/towers', 'runs/own', 'runs/day']) await expect(readFile(join(dir, out, 'checkpoint', MODEL_FILE))).rejects.toThrow();
   });
@@ -222,5 +222,15 @@ describe('fit --warm-start (onnx engine)', () => {
     expect(b!.state.get('step')!.data[0]).toBe(20);
     expect(lineageOf(b!.artifact)).toEqual(lineageOf(a!.artifact));
     expect(worstWeight(a!.artifact, b!.artifact)).toBeLessThan(1e-5);
+  });
+
+  it('a new run with --day and --max-ids writes encoders that grow; a warm start from it keeps the limits and counts the days on', async () => {
+    const first = await fit({ ...SMALL, epochs: 1, train: join(dir, 'day0.csv'), out: join(dir, 'runs/new-day0'), day: 0, maxIds: { user_id: 100 } });
+    expect(encodersOf(await readArtifact(first.bestArtifact))).toMatchObject({ version: 2, day: 0, limits: { maxIds: { user_id: 100 } } });
+    const next = await fit({ train: join(dir, 'day1.csv'), out: join(dir, 'runs/new-day1'), warmStart: first.dir, epochs: 1 });
+    const a = await readArtifact(next.bestArtifact);
+    expect(encodersOf(a)).toMatchObject({ version: 2, day: 1, limits: { maxIds: { user_id: 100 } } });
+    expect(encodersOf(a).vocabularies['user_id']!.filter((v) => v !== null).length).toBeLessThanOrEqual(100);
+    expect(lineageOf(a)).toMatchObject({ parent: { path: join(dir, 'runs/new-day0/checkpoint'), day: 0 }, day: 1 });
   });
 });

@@ -1,4 +1,4 @@
-import { idLimits, nameList, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, port, positiveNumber, seed, userPath, widthList } from '@esm2/cli-kit';
+import { nameList, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, port, positiveIntPerField, positiveNumber, seed, userPath, widthList } from '@esm2/cli-kit';
 import { formatMetricsTable, INIT_MODES, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
@@ -91,9 +91,9 @@ export function registerFitCommand(program: Command): void {
       '--warm-start <run>',
       "train a new run (in a new --out) from this model on new --data: a run directory (its checkpoint/: weights and optimizer state) or an artifact directory such as best/ (weights, fresh optimizer state). Its settings are kept (--epochs, --lr, --embedding-lr, --embedding-l2, --batch-size, --seed, --shuffle-buffer, --select-by, --early-stop, --patience, --backend, --workers may change; an architecture flag is refused), its encoders are extended on --data (known ids keep their rows, new ids get new ones) or --data is a directory from `data encode --warm-start`; the artifacts record the lineage",
     )
-    .option('--day <n>', "with --warm-start: the day of --data, stamped on the ids it holds (default: the parent's day + 1, or 0)", nonNegativeInt)
-    .option('--max-ids <n|field=n,…>', 'with --warm-start: most ids a vocabulary keeps, for every field or per field; the least recently seen are evicted first (kept for the next warm starts)', idLimits)
-    .option('--evict-after <days>', 'with --warm-start: evict ids not seen for this many days (kept for the next warm starts)', positiveInt)
+    .option('--day <n>', "the day of --data, stamped on the ids it holds (a new run's encoders then record it, for later warm starts); with --warm-start the default is the parent's day + 1, or 0", nonNegativeInt)
+    .option('--max-ids <n|field=n,…>', 'most ids a vocabulary keeps, for every field or per field; on a warm start the least recently seen are evicted first (kept with the encoders for the next warm starts)', positiveIntPerField)
+    .option('--evict-after <days>', 'on a warm start, evict ids not seen for this many days (kept with the encoders for the next warm starts)', positiveInt)
     .action(async (opts: FitCommandOptions) => {
       const { data, evictAfter, ...rest } = opts;
       const outcome = await fit({

@@ -1,8 +1,8 @@
 import { buildModel, checkModelSize, growState, growWeights, initWeights, MODEL_FILE, STATE_KEYS, type EngineState, type ModelArtifact, type Weights, type ZooModel } from '@esm2/core';
-import { readArtifact } from '@esm2/core/node';
+import { locateWarmStart, readArtifact } from '@esm2/core/node';
 import { encodersExtensionProblems, encodersForSchema, extendEncoders, vocabularyRowChanges, type Encoders, type VocabularyGrowth } from '@esm2/data';
 import { createHash } from 'node:crypto';
-import { readFile, stat } from 'node:fs/promises';
+import { readFile } from 'node:fs/promises';
 import { totalmem } from 'node:os';
 import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
@@ -46,21 +46,14 @@ export interface WarmParent {
   sha256: string;
 }
 
-const isFile = async (p: string) => (await stat(p).catch(() => undefined))?.isFile() ?? false;
-
 /**
- * The parent of `--warm-start RUN`: a run directory's checkpoint/ (the last
- * epoch's weights and optimizer state), else RUN itself as an artifact
- * directory (best/, a checkpoint/). It must hold the settings it was trained
- * with (artifacts written by fit do).
+ * The parent of `--warm-start RUN` (core's locateWarmStart): a run
+ * directory's checkpoint/ (the last epoch's weights and optimizer state),
+ * else RUN itself as an artifact directory (best/, a checkpoint/). It must
+ * hold the settings it was trained with (artifacts written by fit do).
  */
 export async function readWarmParent(path: string): Promise<WarmParent> {
-  const checkpoint = join(path, 'checkpoint');
-  const dir = (await isFile(join(checkpoint, MODEL_FILE))) ? checkpoint : path;
-  if (!(await isFile(join(dir, MODEL_FILE)))) {
-    if (!(await stat(path).catch(() => undefined))) throw new Error(`--warm-start ${path}: no such directory`);
-    throw new Error(`--warm-start ${path}: neither a run directory (with checkpoint/${MODEL_FILE}) nor a model artifact (with ${MODEL_FILE})`);
-  }
+  const { dir } = await locateWarmStart(path).catch((err: Error) => Promise.reject(new Error(`--warm-start ${err.message}`)));
   const artifact = await readArtifact(dir);
   const meta = (artifact.metadata ?? {}) as { settings?: FitSettings; lineage?: Lineage };
   if (!meta.settings) throw new Error(`--warm-start ${dir}: the artifact holds no training settings (it was not written by esm2-train fit)`);
