@@ -1,7 +1,7 @@
 import { artifactFromModel, initWeights, MODEL_FILE, type ModelArtifact } from '@esm2/core';
 import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { treeDigest } from '@esm2/core/testing';
-import { Encoders, vocabularyRowChanges, writeEncodedShards, writeSynthetic } from '@esm2/data';
+import { vocabularyRowChanges, writeSynthetic } from '@esm2/data';
 import { Scorer } from '@esm2/scorer';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -202,10 +202,10 @@ describe('fit --warm-start (onnx engine)', () => {
     for (const out of ['runs/towers', 'runs/own', 'runs/day']) await expect(readFile(join(dir, out, 'checkpoint', MODEL_FILE))).rejects.toThrow();
   });
 
-  it('an encoded directory of the parent\'s encoders extended on the day trains as the data file does', async () => {
+  it('a directory from `data encode --warm-start` trains with the encoders the data file gets', async () => {
     const parent = await readArtifact(join(dir, 'runs/parent/checkpoint'));
-    const start = await warmStartFrom(await readWarmParent(join(dir, 'runs/parent')), warmSettings(await readWarmParent(join(dir, 'runs/parent')), {}, join(dir, 'day1.csv'), undefined, () => undefined), {}, () => undefined);
-    await writeEncodedShards(join(dir, 'day1.csv'), Encoders.fromJSON(start.encoders, 'test'), join(dir, 'day1.enc'));
+    const encode = await runTrainer('data', 'encode', '--in', join(dir, 'day1.csv'), '--out', join(dir, 'day1.enc'), '--warm-start', join(dir, 'runs/parent'));
+    expect(encode.err).toBe('');
     const [fromFile, fromEncoded] = [await warm('runs/warm-file', { epochs: 1 }), await warm('runs/warm-enc', { epochs: 1, train: join(dir, 'day1.enc') })];
     const [a, b] = await Promise.all([fromFile, fromEncoded].map((r) => readArtifact(r.bestArtifact)));
     expect(JSON.stringify(b!.encoders)).toBe(JSON.stringify(a!.encoders));
