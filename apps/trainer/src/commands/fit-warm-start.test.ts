@@ -115,8 +115,10 @@ describe('fit --warm-start (onnx engine)', () => {
     expect(bestCkpt.state.get('step')!.data[0]).toBe(8);
     expect(lineageOf(bestCkpt.artifact)!.parent.path).toBe(join(dir, 'runs/parent/best'));
     const plain = await readArtifact(join(dir, 'runs/parent/best'));
-    expect(Object.keys(plain.metadata as object)).not.toContain('lineage');
-    expect(Object.keys((await readCheckpoint(join(dir, 'runs/parent/checkpoint'))).artifact.metadata as object)).not.toContain('lineage');
+    // An ordinary run's metadata: the keys it always had, no lineage.
+    expect(Object.keys(plain.metadata as object)).toEqual(['createdAt', 'kind', 'epoch', 'engine', 'settings', 'metrics']);
+    expect(Object.keys((await readCheckpoint(join(dir, 'runs/parent/checkpoint'))).artifact.metadata as object)).toEqual(['createdAt', 'kind', 'engine', 'settings', 'position']);
+    expect(encodersOf(plain).version).toBe(1);
   });
 
   it('resume and warm start compose: stopped after epoch 1 and resumed equals the uninterrupted warm start; a resumed run warm-starts the next day', async () => {
