@@ -10,7 +10,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fit, type FitOptions } from '../api.js';
 import { runTrainer } from '../test-support/cli.js';
 import { readCheckpoint } from '../train/checkpoint.js';
-import { readWarmParent, warmSettings, warmStartFrom, type Lineage } from '../train/warm-start.js';
+import type { Lineage } from '../train/lineage.js';
+import { readWarmParent, warmSettings, warmStartFrom } from '../train/warm-start.js';
 
 /** A small world (few users and items) so that a day's rows meet both known and new ids. */
 const sizes = { users: 150, items: 200, categories: 20, shops: 50, brands: 30, tags: 10, cities: 10 };

@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fit } from '../api.js';
 import { runTrainer } from '../test-support/cli.js';
 import { readCheckpoint } from '../train/checkpoint.js';
-import type { Lineage } from '../train/warm-start.js';
+import type { Lineage } from '../train/lineage.js';
 
 // Torch is Debian's python3-torch under /usr/bin/python3. Without it these tests skip, saying why; under CI=true they fail instead.
 const info = await torchInfo().catch((e: unknown) => e as Error);
