@@ -3,7 +3,7 @@ import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { treeDigest } from '@esm2/core/testing';
 import { vocabularyRowChanges, writeSynthetic } from '@esm2/data';
 import { Scorer } from '@esm2/scorer';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -189,7 +189,14 @@ describe('fit --warm-start (onnx engine)', () => {
     expect(towers.err).toContain(`--warm-start ${join(dir, 'runs/parent/checkpoint')}: its model has towers 8, --towers 16 would change the architecture`);
     const same = await runTrainer('fit', '--data', join(dir, 'day1.csv'), '--out', join(dir, 'runs/parent'), '--warm-start', join(dir, 'runs/parent'));
     expect(same.code).toBe(1);
-    expect(same.err).toMatch(/--warm-start|already holds a run/);
+    expect(same.err).toMatch(/--out .*runs\/parent.*--warm-start/);
+    // A directory holding a run (a copy of the parent's checkpoint): a warm start is a new run.
+    await cp(join(dir, 'runs/parent/checkpoint'), join(dir, 'runs/holder/checkpoint'), { recursive: true });
+    const holderBefore = await treeDigest(join(dir, 'runs/holder'));
+    const holding = await runTrainer('fit', '--data', join(dir, 'day1.csv'), '--out', join(dir, 'runs/holder'), '--warm-start', join(dir, 'runs/parent'));
+    expect(holding.code).toBe(1);
+    expect(holding.err).toContain(`${join(dir, 'runs/holder')} already holds a run; a warm start trains a new run: choose another --out`);
+    expect(await treeDigest(join(dir, 'runs/holder'))).toEqual(holderBefore);
     process.exitCode = undefined; // the refused runs' exit code (runCli sets it), not to be read as the next run's
     // day1 encoded with its own encoders (fitted afresh): its ids mean other things than the parent's.
     const own = await runTrainer('data', 'encode', '--in', join(dir, 'day1.csv'), '--out', join(dir, 'day1-own.enc'));
