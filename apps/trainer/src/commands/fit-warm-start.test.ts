@@ -190,6 +190,9 @@ describe('fit --warm-start (onnx engine)', () => {
     const same = await runTrainer('fit', '--data', join(dir, 'day1.csv'), '--out', join(dir, 'runs/parent'), '--warm-start', join(dir, 'runs/parent'));
     expect(same.code).toBe(1);
     expect(same.err).toMatch(/--out .*runs\/parent.*--warm-start/);
+    const daction = await runTrainer('fit', '--data', join(dir, 'day1.csv'), '--out', join(dir, 'runs/daction'), '--warm-start', join(dir, 'runs/parent'), '--daction', 'click');
+    expect(daction.code).toBe(1);
+    expect(daction.err).toContain(`--warm-start ${join(dir, 'runs/parent/checkpoint')} was trained with DAction = daction; --daction click would change what its towers learnt`);
     // A directory holding a run (a copy of the parent's checkpoint): a warm start is a new run.
     await cp(join(dir, 'runs/parent/checkpoint'), join(dir, 'runs/holder/checkpoint'), { recursive: true });
     const holderBefore = await treeDigest(join(dir, 'runs/holder'));
@@ -209,7 +212,7 @@ describe('fit --warm-start (onnx engine)', () => {
     expect(day.code).toBe(1);
     expect(day.err).toContain(`--day: ${join(dir, 'day1-own.enc')} is encoded with its own encoders; give these to esm2-train data encode`);
     expect(await Promise.all([join(dir, 'runs/parent'), join(dir, 'day1.csv')].map(treeDigest))).toEqual(inputs);
-    for (const out of ['runs/towers', 'runs/own', 'runs/day']) await expect(readFile(join(dir, out, 'checkpoint', MODEL_FILE))).rejects.toThrow();
+    for (const out of ['runs/towers', 'runs/own', 'runs/day', 'runs/daction']) await expect(readFile(join(dir, out, 'checkpoint', MODEL_FILE))).rejects.toThrow();
   });
 
   it('a directory from `data encode --warm-start` trains with the encoders the data file gets', async () => {
