@@ -301,6 +301,7 @@ async function benchHttp(onnx: string, model: ScoringModel, rows: Record<string,
 
 async function batchStats(url: string): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const num = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+  // Summed over the series of every model version (and the unlabelled series of servers before versions).
+  const num = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
   return { sum: num('esm2_scorer_batch_rows_sum'), count: num('esm2_scorer_batch_rows_count') };
 }
