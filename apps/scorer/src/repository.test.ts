@@ -374,7 +374,7 @@ describe('serve --model-repository: hot swap', () => {
     await mkdir(empty);
     await expect(ModelRepository.open({ repository: empty })).rejects.toThrow(`--model-repository ${empty}: no model folder`);
     const two = await repository([81]);
-    await writeModelVersion(fixture.encoders, two.dir, 1, 82, 'other');
+    await writeModelVersion(fixture.encoders, two.dir, 1, 82, { name: 'other' });
     await expect(ModelRepository.open({ repository: two.dir })).rejects.toThrow(/holds 2 models \(esm2, other\); choose one with --model-name/);
     const broken = join(fixture.dir, `repo-${++repoCount}`);
     await mkdir(join(broken, 'esm2', '1'), { recursive: true });

@@ -9,7 +9,8 @@ import type { Encoders } from '@esm2/data';
  * with `exportArtifactToTriton` (config.pbtxt and 1/model.onnx), later ones
  * as `<version>/model.onnx` beside it, each written under a temporary name
  * and renamed into place so a poll never sees half a version. The weights
- * are a fresh initialisation with `seed`, so versions score differently.
+ * are a fresh initialisation with `seed`, so versions score differently;
+ * the towers are small unless `towers` says otherwise.
  * Returns the version's model.onnx and the artifact it was exported from.
  */
 export async function writeModelVersion(
@@ -17,9 +18,10 @@ export async function writeModelVersion(
   repository: string,
   version: number,
   seed: number,
-  name = 'esm2',
+  options: { name?: string; towers?: number[] } = {},
 ): Promise<{ file: string; artifact: ModelArtifact }> {
-  const model = buildModel(encoders.schema, { towers: [32, 16] });
+  const name = options.name ?? 'esm2';
+  const model = buildModel(encoders.schema, { towers: options.towers ?? [32, 16] });
   const artifact = artifactFromModel(model, encoders.schema, initWeights(model.graph, seed), { encoders: encoders.toJSON() });
   const dir = join(repository, name);
   if (version === 1) {
