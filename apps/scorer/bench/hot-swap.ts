@@ -15,7 +15,11 @@
  *  - the serve process's RSS in the steady state, and after each old
  *    version was unloaded (its workers gone).
  *
- *   cd apps/scorer && pnpm exec tsx bench/hot-swap.ts [--seconds 30 --concurrency 8 --swaps 3 --workers 2 --poll-seconds 1]
+ * On a loaded machine a swap can take longer than the planned interval; the
+ * run then lasts longer than --seconds, as a swap starts no sooner than
+ * --settle seconds after the previous one ended.
+ *
+ *   cd apps/scorer && pnpm exec tsx bench/hot-swap.ts [--seconds 30 --concurrency 8 --swaps 3 --workers 2 --poll-seconds 1 --settle 4]
  */
 import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
@@ -38,6 +42,8 @@ const CONCURRENCY = Number(arg('--concurrency', '8'));
 const SWAPS = Number(arg('--swaps', '3'));
 const WORKERS = arg('--workers', '2');
 const POLL_SECONDS = arg('--poll-seconds', '1');
+/** Seconds of steady load kept after each swap (and before the next): the window memory after an unload is read in. */
+const SETTLE = Number(arg('--settle', '4'));
 const ROWS = 100;
 const BODIES = 16;
 const CLI = new URL('../src/cli.ts', import.meta.url).pathname;
@@ -109,8 +115,10 @@ try {
     await cp(join(staging, 'esm2', String(v)), incoming, { recursive: true });
     await rename(incoming, join(repository, 'esm2', String(v)));
   };
+  // A swap starts at its planned time, but never less than SETTLE seconds after the previous one ended (its
+  // old version closed), so memory after each unload is measured on a settled process.
   for (let s = 1; s <= SWAPS; s++) {
-    const at = (SECONDS * s) / (SWAPS + 1);
+    const at = Math.max((SECONDS * s) / (SWAPS + 1), (windows.at(-1)?.closed ?? 0) + SETTLE);
     await new Promise((r) => setTimeout(r, Math.max(0, (at - now()) * 1000)));
     const v = s + 1;
     const from = now();
@@ -128,7 +136,7 @@ try {
     await closed;
     windows.push({ version: String(v), how, from, serving: servingAt, closed: now() });
   }
-  await new Promise((r) => setTimeout(r, Math.max(0, (SECONDS - now()) * 1000)));
+  await new Promise((r) => setTimeout(r, Math.max(0, (Math.max(SECONDS, (windows.at(-1)?.closed ?? 0) + SETTLE) - now()) * 1000)));
   stop = true;
   await Promise.all(clients);
   clearInterval(sampler);
@@ -171,7 +179,8 @@ try {
       out: {
         open: (columns) => (names = columns.map((c) => c.name)),
         writeColumns: async (values, n) => {
-          for (let i = 0; i < n; i++) predictions.push(Object.fromEntries(names.map((name, c) => [name, Number(values[c]![i])])));
+          // The file writer's text: the shortest decimal that reads back as the float32 score.
+          for (let i = 0; i < n; i++) predictions.push(Object.fromEntries(names.map((name, c) => [name, Math.fround(Number(values[c]![i]))])));
         },
         close: async () => undefined,
       },
@@ -184,7 +193,8 @@ try {
     for (const d of distinct.values()) {
       const expected = predictions.slice(d.body * ROWS, (d.body + 1) * ROWS);
       const got = JSON.parse(d.predictions!) as Record<string, number>[];
-      if (JSON.stringify(got) !== JSON.stringify(expected.map((p) => Object.fromEntries(Object.keys(got[0]!).map((k) => [k, p[k]]))))) mismatches++;
+      // Exact: the JSON number is the float32 score itself.
+      if (got.length !== expected.length || got.some((p, r) => names.some((name) => p[name] !== expected[r]![name]))) mismatches++;
     }
     if (mismatches > 0) allMatch = false;
     console.log(`${v.padStart(7)}  ${String(answers.length).padStart(7)}  ${String(distinct.size).padStart(32)}  ${String(mismatches).padStart(10)}`);
