@@ -275,7 +275,18 @@ describe('serve --model-repository: hot swap', () => {
   it('polls: a new highest version is loaded, nothing new is nothing, a lower new version is not', async () => {
     const repo = await repository([41, 42]);
     const { factory } = gatedScorers();
-    const manager = await ModelRepository.open({ repository: repo.dir, scorer: factory });
+    // A version's scorer can be held back (the test releases it), to see the version LOADING.
+    let hold: { reached: () => void; released: Promise<void> } | undefined;
+    const manager = await ModelRepository.open({
+      repository: repo.dir,
+      scorer: async (model) => {
+        if (hold) {
+          hold.reached();
+          await hold.released;
+        }
+        return factory(model);
+      },
+    });
     expect(manager.serving).toBe('2'); // the highest at start
     expect(await manager.poll()).toBeUndefined();
     await writeModelVersion(fixture.encoders, repo.dir, 5, 45);
@@ -285,6 +296,18 @@ describe('serve --model-repository: hot swap', () => {
     await writeModelVersion(fixture.encoders, repo.dir, 4, 44);
     expect(await manager.poll()).toBeUndefined();
     expect(manager.serving).toBe('5');
+    // While a version loads, the index says so and the old one serves.
+    let release!: () => void;
+    const reached = new Promise<void>((resolve) => {
+      hold = { reached: resolve, released: new Promise<void>((r) => (release = r)) };
+    });
+    await writeModelVersion(fixture.encoders, repo.dir, 6, 46);
+    const polled = manager.poll();
+    await reached;
+    expect(states(await manager.index())).toEqual({ 1: 'UNAVAILABLE', 2: 'UNAVAILABLE', 4: 'UNAVAILABLE', 5: 'READY', 6: 'LOADING' });
+    hold = undefined;
+    release();
+    expect(await polled).toMatchObject({ version: '6', previous: '5' });
     await manager.close();
   });
 

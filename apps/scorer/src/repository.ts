@@ -269,9 +269,9 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
     });
   }
 
-  /** Every version on disk or loaded, lowest first, with its state (Triton's repository index). */
-  index(): Promise<VersionState[]> {
-    return this.#serial(async () => this.#states(await this.#scan().catch(() => [])));
+  /** Every version on disk or loaded, lowest first, with its state (Triton's repository index); not queued behind a load, so a version loading shows as LOADING. */
+  async index(): Promise<VersionState[]> {
+    return this.#states(await this.#scan().catch(() => []));
   }
 
   /** Stops polling and closes every version (`clean`: their queued work finishes first). */

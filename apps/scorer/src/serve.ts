@@ -77,7 +77,10 @@ export async function startService(options: StartOptions): Promise<RunningServic
   // Polling starts once the service listens: a version found before would have nothing to serve it.
   if (manager && repository?.pollSeconds) manager.startPolling(repository.pollSeconds);
   const { versions } = service;
-  const first = versions.current!;
+  // The version last seen serving, for when none is (after an unload): only that one is kept from being freed.
+  let last = versions.current!;
+  manager?.on('serving', () => (last = versions.current ?? last));
+  const serving = () => versions.current ?? last;
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -85,10 +88,10 @@ export async function startService(options: StartOptions): Promise<RunningServic
     ...(pool ? { pool } : {}),
     ...(manager ? { repository: manager } : {}),
     get model() {
-      return (versions.current ?? first).model;
+      return serving().model;
     },
     get workers() {
-      return (versions.current ?? first).workers;
+      return serving().workers;
     },
     close() {
       closing ??= (async () => {
