@@ -117,9 +117,17 @@ try {
   };
   // A swap starts at its planned time, but never less than SETTLE seconds after the previous one ended (its
   // old version closed), so memory after each unload is measured on a settled process.
+  // The JS heap and external memory the serve process reports (/metrics), read at the end of each settled period.
+  const heaps: string[] = [];
+  const readHeap = async (when: string) => {
+    const text = await (await fetch(`${server.url}/metrics`)).text();
+    const value = (name: string) => Number(new RegExp(`^esm2_scorer_${name} (\\S+)`, 'm').exec(text)?.[1] ?? NaN) / 2 ** 20;
+    heaps.push(`${when}: heap used ${value('nodejs_heap_size_used_bytes').toFixed(1)} of ${value('nodejs_heap_size_total_bytes').toFixed(1)}, external ${value('nodejs_external_memory_bytes').toFixed(1)}, RSS ${value('process_resident_memory_bytes').toFixed(1)}`);
+  };
   for (let s = 1; s <= SWAPS; s++) {
     const at = Math.max((SECONDS * s) / (SWAPS + 1), (windows.at(-1)?.closed ?? 0) + SETTLE);
     await new Promise((r) => setTimeout(r, Math.max(0, (at - now()) * 1000)));
+    await readHeap(s === 1 ? 'before the first swap' : `before swap ${s}`);
     const v = s + 1;
     const from = now();
     const serving = server.nextLine(new RegExp(`version ${v} serving`));
@@ -137,6 +145,7 @@ try {
     windows.push({ version: String(v), how, from, serving: servingAt, closed: now() });
   }
   await new Promise((r) => setTimeout(r, Math.max(0, (Math.max(SECONDS, (windows.at(-1)?.closed ?? 0) + SETTLE) - now()) * 1000)));
+  await readHeap('at the end');
   stop = true;
   await Promise.all(clients);
   clearInterval(sampler);
@@ -213,6 +222,7 @@ try {
     const during = Math.max(...rss.filter((s) => s.t >= w.from && s.t <= w.closed).map((s) => s.bytes));
     console.log(`  swap to ${w.version}: during ${mb(during)}, after version ${Number(w.version) - 1} closed ${mb(after)} (${(((after - steadyRss) / steadyRss) * 100).toFixed(1)} % from steady)`);
   });
+  console.log(`memory the serve process reports (MB):\n  ${heaps.join('\n  ')}`);
   console.log(`load ${load()}`);
 } finally {
   await rm(dir, { recursive: true, force: true });
