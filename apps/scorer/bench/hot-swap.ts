@@ -9,7 +9,8 @@
  * directory renamed into place, as `export --triton` writes one). Prints:
  *  - requests, failures (errors and non-2xx);
  *  - p50/p99 latency in the steady state and during the swaps (a window from
- *    the copy to one second after the old version is closed);
+ *    the copy to one second after the old version is closed), after
+ *    --warmup seconds of the same load that are not counted;
  *  - per version: its answers against batch scoring (scoreFile) of that
  *    version on the same rows;
  *  - the serve process's RSS in the steady state, and after each old
@@ -19,7 +20,7 @@
  * run then lasts longer than --seconds, as a swap starts no sooner than
  * --settle seconds after the previous one ended.
  *
- *   cd apps/scorer && pnpm exec tsx bench/hot-swap.ts [--seconds 30 --concurrency 8 --swaps 3 --workers 2 --poll-seconds 1 --settle 4]
+ *   cd apps/scorer && pnpm exec tsx bench/hot-swap.ts [--seconds 30 --concurrency 8 --swaps 3 --workers 2 --poll-seconds 1 --settle 4 --warmup 15]
  */
 import { cp, mkdtemp, rename, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
@@ -44,6 +45,8 @@ const WORKERS = arg('--workers', '2');
 const POLL_SECONDS = arg('--poll-seconds', '1');
 /** Seconds of steady load kept after each swap (and before the next): the window memory after an unload is read in. */
 const SETTLE = Number(arg('--settle', '4'));
+/** Seconds of load before the measured run: a process that just started grows its heaps for a while under traffic (the baseline must be past that). */
+const WARMUP = Number(arg('--warmup', '15'));
 const ROWS = 100;
 const BODIES = 16;
 const CLI = new URL('../src/cli.ts', import.meta.url).pathname;
@@ -68,9 +71,9 @@ try {
   const pid = server.child.pid;
   console.log(`hot swap: esm2-score serve --model-repository --workers ${WORKERS} --poll-seconds ${POLL_SECONDS} on ${server.url}; ${CONCURRENCY} clients, ${ROWS}-row POST /v1/score, ${SECONDS} s, ${SWAPS} swaps; load ${load()}`);
 
-  // Memory, sampled every 200 ms.
+  // Memory, sampled every 200 ms (the clock starts after the warm-up).
   const rss: { t: number; bytes: number }[] = [];
-  const t0 = performance.now();
+  let t0 = performance.now() + WARMUP * 1000;
   const now = () => (performance.now() - t0) / 1000;
   const sampler = setInterval(() => {
     const bytes = procRssBytes(pid);
@@ -107,6 +110,13 @@ try {
   const clients = Array.from({ length: CONCURRENCY }, async (_, c) => {
     for (let i = 0; !stop; i++) await post((c * 5 + i) % BODIES);
   });
+  // The warm-up: the same load, not counted.
+  await new Promise((r) => setTimeout(r, WARMUP * 1000));
+  const warmedUp = done.length;
+  done.length = 0;
+  rss.length = 0;
+  t0 = performance.now();
+  console.log(`warm-up: ${warmedUp} requests in ${WARMUP} s (not counted)`);
 
   // The swaps, evenly spread; each window runs from the copy to one second after the old version is closed.
   const windows: { version: string; how: string; from: number; serving: number; closed: number }[] = [];
@@ -156,7 +166,7 @@ try {
   // Latency: steady (after a 2 s warm-up, outside every window) against during the swaps.
   const inWindow = (t: number) => windows.some((w) => t >= w.from && t <= w.closed + 1);
   const sorted = (list: Done[]) => list.map((d) => d.ms).sort((a, b) => a - b);
-  const steady = sorted(done.filter((d) => d.t >= 2 && !inWindow(d.t)));
+  const steady = sorted(done.filter((d) => d.t >= 0 && !inWindow(d.t)));
   const during = sorted(done.filter((d) => inWindow(d.t)));
   const failures = errors + done.filter((d) => d.status < 200 || d.status >= 300).length;
   console.log(`\nrequests ${done.length + errors} (${Math.round(done.length / end)} req/s, ${Math.round((done.length * ROWS) / end)} rows/s), failures ${failures} (errors ${errors}, non-2xx ${done.length - done.filter((d) => d.status === 200).length})`);
@@ -213,7 +223,7 @@ try {
   // Memory: steady = before the first swap (after warm-up); after each old version closed = from 1 s after it to the next swap.
   const median = (list: number[]) => list.sort((a, b) => a - b)[Math.floor(list.length / 2)] ?? NaN;
   const mb = (b: number) => (b / 2 ** 20).toFixed(1);
-  const steadyRss = median(rss.filter((s) => s.t >= 2 && s.t < (windows[0]?.from ?? end)).map((s) => s.bytes));
+  const steadyRss = median(rss.filter((s) => s.t >= 0 && s.t < (windows[0]?.from ?? end)).map((s) => s.bytes));
   const peak = Math.max(...rss.map((s) => s.bytes));
   console.log(`\nRSS of the serve process (MB): steady ${mb(steadyRss)}, peak ${mb(peak)}`);
   windows.forEach((w, i) => {
