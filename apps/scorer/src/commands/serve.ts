@@ -92,7 +92,8 @@ export function registerServeCommand(program: Command): void {
       const what = running.repository ? `${m.name} version ${m.version} from ${running.repository.dir}` : `${m.info.model.name} ${m.info.modelVersion}`;
       console.log(`esm2-score: ${what} (${m.predictions.join(', ')}) on ${running.url} with ${running.workers} worker(s)`);
       // Swaps are said on stdout too (the log, at --log-level info, has them with the refusals, which it logs at error).
-      running.repository?.on('serving', (s: Switched) => console.log(`esm2-score: ${m.name} version ${s.version} serving${s.previous === undefined ? '' : `, replacing version ${s.previous}`}`));
-      running.repository?.on('closed', (version: string) => console.log(`esm2-score: ${m.name} version ${version} closed`));
+      const { name } = m; // not the model itself: a listener must not keep the first version alive
+      running.repository?.on('serving', (s: Switched) => console.log(`esm2-score: ${name} version ${s.version} serving${s.previous === undefined ? '' : `, replacing version ${s.previous}`}`));
+      running.repository?.on('closed', (version: string) => console.log(`esm2-score: ${name} version ${version} closed`));
     });
 }
