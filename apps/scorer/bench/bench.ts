@@ -27,14 +27,10 @@
  * --serve-cli FILE serves with another copy of src/cli.ts (say, an older
  * commit's, to compare before/after under the same load).
  */
-import { spawn } from 'node:child_process';
-import { once } from 'node:events';
 import { Agent, request } from 'node:http';
-import { readFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { loadavg, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createInterface } from 'node:readline';
 import { OnnxSession, exportArtifactToOnnx } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights } from '@esm2/core';
 import { fitEncoders, rawFeatureEncodings, rawFeeds, writeSynthetic, type Encoders } from '@esm2/data';
@@ -45,6 +41,7 @@ import { ScoringPool } from '../src/pool.js';
 import { encodeRows } from '../src/request.js';
 import { concatFeeds } from '../src/feeds.js';
 import { csvRows, requestRows } from '../src/test-support/rows.js';
+import { load, pct, serve } from './support.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
@@ -59,8 +56,6 @@ const THREADS = arg('--threads', '1');
 const SPINNING = process.argv.includes('--spinning') ? ['--spinning'] : [];
 const SERVE_CLI = arg('--serve-cli', new URL('../src/cli.ts', import.meta.url).pathname);
 
-const load = () => loadavg()[0]!.toFixed(1).padStart(5);
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((sorted.length * p) / 100))]!;
 
 const dir = await mkdtemp(join(tmpdir(), 'esm2-scorer-bench-'));
 try {
@@ -177,55 +172,10 @@ async function benchRaw(model: ReturnType<typeof buildModel>, encoders: Encoders
   }
 }
 
-interface Server {
-  url: string;
-  /** CPU seconds the serve process (all its threads) has used so far; undefined where /proc is not there. */
-  cpuSeconds(): number | undefined;
-  stop(): Promise<void>;
-}
-
-/** utime + stime of a process from /proc/PID/stat, in seconds (Linux only). */
-function procCpuSeconds(pid: number | undefined): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime are the 12th and 13th.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // USER_HZ, which /proc counts in, is 100 on every Linux this runs on (getconf CLK_TCK).
-    return (Number(fields[11]) + Number(fields[12])) / 100;
-  } catch {
-    return undefined;
-  }
-}
-
-
-/** `esm2-score serve` in a child process (with --cpu-prof when asked), once it says where it listens. */
-async function serve(onnx: string, workers: number): Promise<Server> {
-  const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  const child = spawn(process.execPath, [...prof, '--import', 'tsx', SERVE_CLI, 'serve', '--model', onnx, '--port', '0', '--workers', String(workers), '--threads', THREADS, ...SPINNING], {
-    stdio: ['ignore', 'pipe', 'inherit'],
-  });
-  const lines = createInterface({ input: child.stdout });
-  const url = await new Promise<string>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`esm2-score serve exited with ${code} before listening`)));
-    lines.on('line', (line) => {
-      const m = / on (http:\/\/\S+) with/.exec(line);
-      if (m) resolve(m[1]!);
-    });
-  });
-  return {
-    url,
-    cpuSeconds: () => procCpuSeconds(child.pid),
-    async stop() {
-      const exited = once(child, 'exit');
-      child.kill('SIGTERM');
-      await exited;
-    },
-  };
-}
-
 /** Latency and throughput of POST /v1/score and POST /v2/models/{name}/infer with 100-row bodies, then batch-1 latency. */
 async function benchHttp(onnx: string, model: ScoringModel, rows: Record<string, unknown>[], workers: number) {
-  const server = await serve(onnx, workers);
+  const prof = CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
+  const server = await serve(SERVE_CLI, ['--model', onnx, '--port', '0', '--workers', String(workers), '--threads', THREADS, ...SPINNING], prof);
   const name = model.info.model.name;
   const specs = inputSpecs(model);
   const v1 = (some: Record<string, unknown>[]) => JSON.stringify({ rows: some });
@@ -301,6 +251,7 @@ async function benchHttp(onnx: string, model: ScoringModel, rows: Record<string,
 
 async function batchStats(url: string): Promise<{ sum: number; count: number }> {
   const text = await (await fetch(`${url}/metrics`)).text();
-  const num = (name: string) => Number(new RegExp(`^${name} (\\S+)`, 'm').exec(text)?.[1] ?? 0);
+  // Summed over the series of every model version (and the unlabelled series of servers before versions).
+  const num = (name: string) => [...text.matchAll(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)`, 'gm'))].reduce((n, m) => n + Number(m[1]), 0);
   return { sum: num('esm2_scorer_batch_rows_sum'), count: num('esm2_scorer_batch_rows_count') };
 }

@@ -5,7 +5,19 @@ export { ScoringPool, type PoolOptions } from './pool.js';
 export { LocalScorer } from './local-scorer.js';
 export { BatchQueue, OverloadedError, type BatchQueueOptions } from './batch-queue.js';
 export { answerBatch, type Answer, type AnswerOutcome, type AnsweredBatch, type RawRequest } from './prepare.js';
-export { buildService, DEFAULT_LIMITS, type Service, type ServiceLimits, type ServiceOptions, type FeedScorer } from './server.js';
+export {
+  buildService,
+  DEFAULT_LIMITS,
+  VersionSet,
+  type Service,
+  type ServiceLimits,
+  type ServiceOptions,
+  type FeedScorer,
+  type ServedVersion,
+  type VersionScorer,
+  type VersionState,
+} from './server.js';
+export { ModelRepository, warmPool, type RepositoryOptions, type RepositoryLogger, type Switched } from './repository.js';
 export { startService, type RunningService, type StartOptions } from './serve.js';
 export { scoreFile, type ScoreFileOptions, type ScoreFileReport } from './batch-score.js';
 export { RequestError, parseRows, encodeRows, allowedFields } from './request.js';

@@ -36,6 +36,12 @@ export interface ScoringModel {
   origin: string;
   /** The name the model is served under (/v2/models/{name}): a Triton folder's config name, else the model's own (esm2, esmm, …). */
   name: string;
+  /**
+   * The version it is served as, which every response names (`model_version`):
+   * its content version (`info.modelVersion`, sha256:…), or with
+   * `serve --model-repository` its version directory's number.
+   */
+  version: string;
 }
 
 /** Bytes in shared memory so every worker maps the same copy instead of cloning it. */
@@ -111,15 +117,22 @@ export async function loadScoringModel(path: string, options: LoadOptions = {}):
 
 /**
  * The model from its export metadata, its stored scoring graph, where it is
- * loaded from, what --model named and the name it is served under: how
+ * loaded from, what --model named, the name and version it is served under: how
  * loadScoringModel finishes, and how a scoring worker rebuilds the model
  * from what crosses to it (info, graph, source and origin are plain data;
  * the encoders are not sent).
  */
-export function scoringModel(info: OnnxModelInfo, graph: ScoringGraph, source: ModelSource, origin: string, name: string = info.model.name): ScoringModel {
+export function scoringModel(
+  info: OnnxModelInfo,
+  graph: ScoringGraph,
+  source: ModelSource,
+  origin: string,
+  name: string = info.model.name,
+  version: string = info.modelVersion,
+): ScoringModel {
   // Named after the file that holds them (model.json of an artifact directory, which is served from bytes),
   // so a bad key can be found and fixed. Ids must fit the model's tables: a vocabulary one row larger
   // would send ids past the end of an embedding, so a mismatch is refused at startup.
   const encoders = encodersForSchema(info.encoders, info.schema, source.kind === 'bytes' ? join(origin, MODEL_FILE) : origin);
-  return { info, encoders, graph, predictions: info.predictions, source, origin, name };
+  return { info, encoders, graph, predictions: info.predictions, source, origin, name, version };
 }

@@ -57,7 +57,7 @@ export function inputSpecs(model: ScoringModel): InputSpec[] {
 export function modelMetadata(model: ScoringModel, specs: readonly InputSpec[]) {
   return {
     name: model.name,
-    versions: [model.info.modelVersion],
+    versions: [model.version],
     platform: 'onnxruntime_onnx',
     inputs: specs.map((s): TensorMetadata => ({ name: s.name, datatype: s.datatype, shape: [-1] })),
     outputs: model.predictions.map((p): TensorMetadata => ({ name: p, datatype: 'FP32', shape: [-1] })),
@@ -122,8 +122,8 @@ export function parseInferRequest(
   if (modelName !== undefined && modelName !== model.name) {
     throw new RequestError(`"model_name" ${JSON.stringify(modelName)} is not the model this path serves, '${model.name}'`);
   }
-  if (modelVersion !== undefined && modelVersion !== model.info.modelVersion) {
-    throw new RequestError(`"model_version" ${JSON.stringify(modelVersion)} is not the version served, '${model.info.modelVersion}'`);
+  if (modelVersion !== undefined && modelVersion !== model.version) {
+    throw new RequestError(`"model_version" ${JSON.stringify(modelVersion)} is not the version served, '${model.version}'`);
   }
   const binaryOutput = flag(request.parameters, 'binary_data_output', '') ?? false;
 
@@ -274,7 +274,7 @@ export function inferResponse(model: ScoringModel, request: Pick<InferRequest, '
   });
   const json = {
     model_name: model.name,
-    model_version: model.info.modelVersion,
+    model_version: model.version,
     ...(request.id !== undefined ? { id: request.id } : {}),
     outputs,
   };

@@ -36,7 +36,7 @@ export class ScoringPool {
     const workerData: WorkerData = {
       source,
       session: options.session ?? {},
-      ...(options.model ? { model: { info: options.model.info, graph: options.model.graph, origin: options.model.origin, name: options.model.name } } : {}),
+      ...(options.model ? { model: { info: options.model.info, graph: options.model.graph, origin: options.model.origin, name: options.model.name, version: options.model.version } } : {}),
     };
     this.pool = new Piscina({
       ...workerEntry(),

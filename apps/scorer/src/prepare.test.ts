@@ -49,7 +49,7 @@ describe('answerBatch', () => {
     const body = <T>(o: AnswerOutcome | undefined) => (o?.ok ? (JSON.parse(o.body as string) as T) : undefined);
     const refusal = (o: AnswerOutcome | undefined) => (o?.ok === false ? o.message : undefined);
     expect(a).toMatchObject({ ok: true, rows: 3 });
-    expect(body(a)).toEqual({ modelVersion: model.info.modelVersion, predictions: await local.scoreRows(model, rows.slice(0, 3)) });
+    expect(body(a)).toEqual({ modelVersion: model.info.modelVersion, model_version: model.info.modelVersion, predictions: await local.scoreRows(model, rows.slice(0, 3)) });
     expect(json).toMatchObject({ ok: false, status: 400 });
     expect(refusal(json)).toMatch(/^invalid JSON body: /);
     const v2Body = body<{ id: string; outputs: { name: string; data: number[] }[] }>(b)!;

@@ -74,10 +74,14 @@ export interface Answer {
   headerLength?: number;
 }
 
-/** The response body for a prepared request's scores: POST /v1/score's {modelVersion, predictions}, or /v2's $inference_response. */
+/** The response body for a prepared request's scores: POST /v1/score's {modelVersion, model_version, predictions}, or /v2's $inference_response. */
 export function answerRequest(model: ScoringModel, prepared: PreparedRequest, scores: Scores): Answer {
   const { rows, infer } = prepared;
-  if (!infer) return { rows, body: JSON.stringify({ modelVersion: model.info.modelVersion, predictions: scoresToRows(scores, model.predictions, rows) }) };
+  if (!infer) {
+    // modelVersion: the content version, as before; model_version: the version serving (the same with --model).
+    const body = { modelVersion: model.info.modelVersion, model_version: model.version, predictions: scoresToRows(scores, model.predictions, rows) };
+    return { rows, body: JSON.stringify(body) };
+  }
   const response = inferResponse(model, infer, scores, rows);
   return response.kind === 'json' ? { rows, body: JSON.stringify(response.body) } : { rows, body: response.body, headerLength: response.headerLength };
 }

@@ -15,8 +15,8 @@ import { answerBatch, prepareContext, type PrepareContext, type RawRequest } fro
 export interface WorkerData {
   source: ModelSource;
   session: SessionOptions;
-  /** For answer tasks: the model's export metadata, its stored scoring graph, what --model named and the name it is served under. */
-  model?: { info: OnnxModelInfo; graph: ScoringGraph; origin: string; name: string };
+  /** For answer tasks: the model's export metadata, its stored scoring graph, what --model named, the name and version it is served under. */
+  model?: { info: OnnxModelInfo; graph: ScoringGraph; origin: string; name: string; version: string };
 }
 
 export interface ScoreTask {
@@ -36,7 +36,7 @@ session.catch(() => undefined);
 // Built once, up front: the first request should not pay for it. A failure is reported by the answer tasks.
 let context: PrepareContext | Error | undefined;
 try {
-  context = data.model ? prepareContext(scoringModel(data.model.info, data.model.graph, data.source, data.model.origin, data.model.name)) : undefined;
+  context = data.model ? prepareContext(scoringModel(data.model.info, data.model.graph, data.source, data.model.origin, data.model.name, data.model.version)) : undefined;
 } catch (e) {
   context = e instanceof Error ? e : new Error(String(e));
 }

@@ -1,12 +1,21 @@
 import type { SessionOptions } from '@esm2/backend-onnx';
 import type { FastifyBaseLogger } from 'fastify';
 import { loadScoringModel, type ScoringModel } from './model.js';
-import { ScoringPool } from './pool.js';
+import type { ScoringPool } from './pool.js';
+import { ModelRepository, warmPool } from './repository.js';
 import { buildService, type Service, type ServiceLimits } from './server.js';
 
 export interface StartOptions {
-  /** Artifact directory or .onnx file, or an already loaded model. */
-  model: string | ScoringModel;
+  /** Artifact directory or .onnx file, or an already loaded model: served as one version for the life of the service. */
+  model?: string | ScoringModel;
+  /** Or a Triton model repository, served version by version (ModelRepository). */
+  repository?: {
+    dir: string;
+    /** The model folder (DIR/<name>); default the only one. */
+    name?: string;
+    /** Look for a new version every this many seconds; 0 or absent: never (load it with POST /v2/repository/models/{name}/load). */
+    pollSeconds?: number;
+  };
   port: number;
   host?: string;
   workers?: number;
@@ -18,8 +27,14 @@ export interface StartOptions {
 export interface RunningService {
   url: string;
   service: Service;
-  pool: ScoringPool;
-  model: ScoringModel;
+  /** The worker pool of a --model service (a repository's versions each have their own). */
+  pool?: ScoringPool;
+  /** The model repository, when serving one. */
+  repository?: ModelRepository;
+  /** The model version serving now. */
+  readonly model: ScoringModel;
+  /** Worker threads of the version serving now. */
+  readonly workers: number;
   /**
    * Graceful but bounded: refuses new requests, finishes in-flight ones,
    * then stops the workers. Connections still open after the shutdown
@@ -29,30 +44,59 @@ export interface RunningService {
   close(): Promise<void>;
 }
 
-/** Loads the model, starts the worker pool (each worker scores once before we listen), and listens. */
+/** Loads the model (or a repository's newest version), starts the worker pool (each worker scores once before we listen), and listens. */
 export async function startService(options: StartOptions): Promise<RunningService> {
-  const model = typeof options.model === 'string' ? await loadScoringModel(options.model) : options.model;
-  // Given the model, the workers also parse, validate and encode request bodies, off the HTTP thread.
-  const pool = new ScoringPool(model.source, { model, ...(options.workers ? { workers: options.workers } : {}), ...(options.session ? { session: options.session } : {}) });
-  try {
-    // Surfaces a model the runtime cannot load now, not on the first request.
-    await pool.warmUp(model);
-  } catch (e) {
-    await pool.close();
-    throw new Error(`cannot score with ${model.origin}: ${(e as Error).message}`);
+  const { repository } = options;
+  if ((options.model === undefined) === (repository === undefined)) throw new Error('give either a model or a model repository');
+  const poolOptions = { ...(options.workers ? { workers: options.workers } : {}), ...(options.session ? { session: options.session } : {}) };
+  let service: Service;
+  let pool: ScoringPool | undefined;
+  let manager: ModelRepository | undefined;
+  let closeScoring: (clean: boolean) => Promise<void>;
+  if (repository) {
+    const logger = typeof options.logger === 'object' ? options.logger : undefined;
+    manager = await ModelRepository.open({ repository: repository.dir, ...(repository.name ? { name: repository.name } : {}), ...poolOptions, ...(options.limits ? { limits: options.limits } : {}), ...(logger ? { logger } : {}) });
+    service = buildService({ versions: manager.versions, repository: manager, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+    closeScoring = (clean) => manager!.close(clean);
+  } else {
+    const model = typeof options.model === 'string' ? await loadScoringModel(options.model) : options.model!;
+    // Given the model, the workers also parse, validate and encode request bodies, off the HTTP thread.
+    // Warming up surfaces a model the runtime cannot load now, not on the first request.
+    const warm = await warmPool(model, poolOptions).catch((e: Error) => Promise.reject(new Error(`cannot score with ${model.origin}: ${e.message}`)));
+    pool = warm;
+    service = buildService({ model, scorer: warm, ...(options.limits ? { limits: options.limits } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}) });
+    closeScoring = (clean) => (clean ? warm.close() : warm.destroy());
   }
-  const service = buildService({ model, scorer: pool, ...(options.limits ? { limits: options.limits } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}) });
-  const url = await service.app.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
+  let url: string;
+  try {
+    url = await service.app.listen({ port: options.port, host: options.host ?? '127.0.0.1' });
+  } catch (e) {
+    await closeScoring(true);
+    throw e;
+  }
+  // Polling starts once the service listens: a version found before would have nothing to serve it.
+  if (manager && repository?.pollSeconds) manager.startPolling(repository.pollSeconds);
+  const { versions } = service;
+  // The version last seen serving, for when none is (after an unload): only that one is kept from being freed.
+  let last = versions.current!;
+  manager?.on('serving', () => (last = versions.current ?? last));
+  const serving = () => versions.current ?? last;
   let closing: Promise<void> | undefined;
   return {
     url,
     service,
-    pool,
-    model,
+    ...(pool ? { pool } : {}),
+    ...(manager ? { repository: manager } : {}),
+    get model() {
+      return serving().model;
+    },
+    get workers() {
+      return serving().workers;
+    },
     close() {
       closing ??= (async () => {
         const clean = await service.close();
-        await (clean ? pool.close() : pool.destroy());
+        await closeScoring(clean);
       })();
       return closing;
     },

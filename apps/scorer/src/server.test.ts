@@ -27,7 +27,7 @@ afterAll(async () => {
 
 async function post(body: unknown, headers: Record<string, string> = { 'content-type': 'application/json' }) {
   const res = await fetch(`${running.url}/v1/score`, { method: 'POST', headers, body: typeof body === 'string' ? body : JSON.stringify(body) });
-  return { status: res.status, json: (await res.json()) as { predictions?: Record<string, number>[]; error?: string; modelVersion?: string } };
+  return { status: res.status, json: (await res.json()) as { predictions?: Record<string, number>[]; error?: string; modelVersion?: string; model_version?: string } };
 }
 
 describe('POST /v1/score', () => {
@@ -36,6 +36,8 @@ describe('POST /v1/score', () => {
     const { status, json } = await post({ rows: some });
     expect(status).toBe(200);
     expect(json.modelVersion).toBe(model.info.modelVersion);
+    // Served with --model, the version serving is the content version.
+    expect(json.model_version).toBe(model.info.modelVersion);
     expect(json.predictions).toEqual(await local.scoreRows(model, some));
     for (const p of json.predictions!) {
       expect(Object.keys(p)).toEqual(['pctr', 'pctavr', 'pcvr', 'pctcvr']);
@@ -133,7 +135,7 @@ describe('POST /v1/score', () => {
   it('still serves after all those errors (no crash)', async () => {
     const health = await fetch(`${running.url}/healthz`);
     expect(health.status).toBe(200);
-    expect(await health.json()).toMatchObject({ status: 'ok', model: 'esm2', modelVersion: model.info.modelVersion, workers: 2 });
+    expect(await health.json()).toMatchObject({ status: 'ok', model: 'esm2', modelVersion: model.info.modelVersion, model_version: model.info.modelVersion, workers: 2 });
   });
 
   it('answers a concurrent burst with, for every request, exactly the batch scorer result for its rows', async () => {
@@ -174,11 +176,16 @@ describe('GET /metrics and unknown routes', () => {
     const res = await fetch(`${running.url}/metrics`);
     expect(res.headers.get('content-type')).toMatch(/text\/plain/);
     const text = await res.text();
-    expect(text).toMatch(/esm2_scorer_requests_total\{route="\/v1\/score",status="200"\} \d+/);
-    expect(text).toMatch(/esm2_scorer_requests_total\{route="\/v1\/score",status="400"\} \d+/);
-    expect(text).toMatch(/esm2_scorer_request_duration_seconds_bucket\{le="0.005",route="\/v1\/score"\} \d+/);
-    expect(text).toMatch(/esm2_scorer_request_rows_bucket\{le="100"\} \d+/);
-    expect(text).toMatch(/esm2_scorer_batch_rows_sum \d+/);
+    // Every series of a request a model version took carries that version.
+    const version = `version="${model.version}"`;
+    expect(text).toContain(`esm2_scorer_requests_total{route="/v1/score",status="200",${version}} `);
+    expect(text).toContain(`esm2_scorer_requests_total{route="/v1/score",status="400",${version}} `);
+    expect(text).toContain(`esm2_scorer_request_duration_seconds_bucket{le="0.005",route="/v1/score",${version}} `);
+    expect(text).toContain(`esm2_scorer_request_rows_bucket{le="100",${version}} `);
+    expect(text).toMatch(new RegExp(`esm2_scorer_batch_rows_sum\\{${version}\\} \\d+`));
+    expect(text).toContain(`esm2_scorer_model_version_serving{${version}} 1`);
+    // A route no version answers has no version label.
+    expect(text).toMatch(/esm2_scorer_requests_total\{route="\/healthz",status="200"\} \d+/);
   });
 
   it('answers 404 with the routes it has', async () => {

@@ -221,7 +221,7 @@ async function exchange(port: number, bytes: string): Promise<{ status: number; 
 }
 
 const counted = (metrics: string, route: string, status: string) =>
-  Number(new RegExp(`esm2_scorer_requests_total\\{route="${route.replace(/\//g, '\\/')}",status="${status}"\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
+  Number(new RegExp(`esm2_scorer_requests_total\\{route="${route.replace(/\//g, '\\/')}",status="${status}"(?:,version="[^"]*")?\\} (\\d+)`).exec(metrics)?.[1] ?? 0);
 
 describe('errors before a request, and clients that leave', () => {
   it('answers requests the HTTP parser refuses in the documented {"error"} shape, and counts them', async () => {

@@ -18,9 +18,10 @@ export interface Answerer {
   answer(request: RawRequest): Promise<Answer>;
 }
 
-/** How the routes get their answers: request bodies queued, merged into batches and answered by the scorer. */
+/** How the routes get a model version's answers: request bodies queued, merged into batches and answered by that version's scorer. */
 export function createAnswerer(context: PrepareContext, scorer: FeedScorer, limits: ServiceLimits, metrics: Metrics): Answerer {
   const outputs = [...context.model.predictions];
+  const labels = { version: context.model.version };
   const answerBodies = (requests: RawRequest[]): Promise<AnsweredBatch> =>
     scorer.answerBodies ? scorer.answerBodies(requests, limits.maxBatchRows) : answerBatch(context, requests, limits.maxBatchRows, (feeds) => scorer.score(feeds, outputs));
   // A body's rows are known only once a worker has parsed it: the queue weighs each body at the
@@ -31,7 +32,7 @@ export function createAnswerer(context: PrepareContext, scorer: FeedScorer, limi
   const batcher = new BatchQueue<RawRequest, AnswerOutcome>(
     async (requests) => {
       const { outcomes, runs } = await answerBodies(requests);
-      for (const rows of runs) metrics.batchRows.observe(rows);
+      for (const rows of runs) metrics.batchRows.observe(labels, rows);
       outcomes.forEach((o, k) => {
         const bytes = requests[k]!.body?.byteLength ?? 0;
         if (o.rows !== undefined && o.rows > 0 && bytes > 0) bytesPerRow = 0.9 * bytesPerRow + 0.1 * (bytes / o.rows);
@@ -57,7 +58,7 @@ export function createAnswerer(context: PrepareContext, scorer: FeedScorer, limi
     } finally {
       clearTimeout(timer);
     }
-    if (outcome.rows !== undefined) metrics.requestRows.observe(outcome.rows);
+    if (outcome.rows !== undefined) metrics.requestRows.observe(labels, outcome.rows);
     if (!outcome.ok) throw outcomeError(outcome);
     return outcome;
   }

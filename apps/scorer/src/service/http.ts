@@ -116,8 +116,9 @@ export function answerUnrouted(app: FastifyInstance): void {
 
 /**
  * Every error as `{"error": message}`: a 4xx for the client's mistakes, 503
- * with Retry-After for overload and timeouts, and for anything else a 500
- * whose details stay in the log.
+ * with Retry-After for overload and timeouts, a RequestError's own status
+ * and message (503 when no model version is loaded), and for anything else
+ * a 500 whose details stay in the log.
  */
 export function answerErrors(app: FastifyInstance, limits: ServiceLimits): void {
   app.setErrorHandler((error: Error & { statusCode?: number; code?: string }, request, reply) => {
@@ -131,7 +132,7 @@ export function answerErrors(app: FastifyInstance, limits: ServiceLimits): void 
     } else if (error instanceof OverloadedError || error instanceof TimeoutError) {
       status = 503;
       void reply.header('retry-after', '1');
-    } else if (status >= 500) {
+    } else if (status >= 500 && !(error instanceof RequestError)) {
       // The details (messages, paths) stay in the log; the client gets the request id to find them by.
       request.log.error({ err: error }, 'scoring failed');
       message = `internal error (request ${request.id}); the server log has the details`;

@@ -1,14 +1,13 @@
 import type { FastifyInstance } from 'fastify';
-import type { BatchQueue } from '../batch-queue.js';
 
 /**
  * The service's shutdown: `close()` stops taking requests, closes idle
  * connections at once, lets in-flight requests finish, then drains the
- * batcher. Connections still open after `shutdownTimeoutMs` are destroyed
+ * batchers (`drain`). Connections still open after `shutdownTimeoutMs` are destroyed
  * and the batcher is no longer waited for: resolves `true` when everything
  * finished in time, `false` when it had to cut things off.
  */
-export function shutdown<P, R>(app: FastifyInstance, batcher: BatchQueue<P, R>, shutdownTimeoutMs: number): () => Promise<boolean> {
+export function shutdown(app: FastifyInstance, drain: () => Promise<void>, shutdownTimeoutMs: number): () => Promise<boolean> {
   // While shutting down, answers end their keep-alive connection: the server
   // closes only once every connection is gone, and a client's idle pooled
   // connection would otherwise hold it open after the last in-flight reply.
@@ -30,7 +29,7 @@ export function shutdown<P, R>(app: FastifyInstance, batcher: BatchQueue<P, R>, 
     try {
       // Fastify closes idle keep-alive connections at once, then waits for the rest.
       const closed = app.close();
-      const finished = closed.then(() => batcher.drain()).then(() => true as const);
+      const finished = closed.then(drain).then(() => true as const);
       const clean = await Promise.race([finished, deadline]);
       // Past the deadline every connection is destroyed, so the server closes now;
       // work still in the batcher belongs to requests that are gone.

@@ -1,11 +1,10 @@
 import type { FastifyInstance } from 'fastify';
-import type { ServiceLimits } from './limits.js';
-import type { Answerer } from './answer.js';
+import { answerOn, type VersionSet } from './versions.js';
 
-/** POST /v1/score: `{"rows": [...]}` in, `{modelVersion, predictions}` out. */
-export function registerV1(app: FastifyInstance, answerer: Answerer, limits: ServiceLimits): void {
+/** POST /v1/score: `{"rows": [...]}` in, `{modelVersion, model_version, predictions}` out, from the version current when the request is taken. */
+export function registerV1(app: FastifyInstance, set: VersionSet): void {
   app.post<{ Body: Buffer | undefined }>('/v1/score', async (request, reply) => {
-    const { body } = await answerer.answer({ route: 'v1', body: request.body, maxRows: limits.maxRows });
+    const { body } = await answerOn(set, request, undefined, (answerer) => answerer.answer({ route: 'v1', body: request.body, maxRows: set.limits.maxRows }));
     return reply.type('application/json; charset=utf-8').send(body);
   });
 }

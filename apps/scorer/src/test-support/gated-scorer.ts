@@ -11,7 +11,8 @@ export interface GatedRun {
 /**
  * A scorer stand-in whose runs wait until the test releases them, so a test
  * can hold requests "in flight" for as long as it needs and wait for events
- * (a run started) instead of sleeping. `answer` computes each run's scores.
+ * (a run started) instead of sleeping. `answer` computes each run's scores
+ * (it may be async: a real scorer behind the gate).
  */
 export class GatedScorer implements FeedScorer {
   readonly runs: GatedRun[] = [];
@@ -19,7 +20,7 @@ export class GatedScorer implements FeedScorer {
   private waiters: { count: number; resolve: () => void }[] = [];
 
   constructor(
-    private readonly answer: (feeds: Feeds, outputs: string[], rows: number) => Scores = constantAnswer(0.5),
+    private readonly answer: (feeds: Feeds, outputs: string[], rows: number) => Scores | Promise<Scores> = constantAnswer(0.5),
     readonly workers = 1,
   ) {}
 
@@ -46,6 +47,11 @@ export class GatedScorer implements FeedScorer {
   open(): void {
     this.opened = true;
     for (const r of this.runs) r.release();
+  }
+
+  /** Closes the gate again: runs from now on wait (for `open()` or their own `release()`). */
+  hold(): void {
+    this.opened = false;
   }
 }
 
