@@ -1,5 +1,5 @@
 import { renderReplayReport, type RenderedReport, type ReplayReportDay, type ReplayReportInput } from '@esm2/report';
-import type { ReplayFile } from './options.js';
+import type { ReplayFile, ReplayMode } from './options.js';
 
 /** replay.json as the report page takes it: per day, every mode's AUCs, PCOCs, training seconds and known-id share, the oracle's AUCs when the data has true probabilities. */
 export function replayReportInput(file: ReplayFile): ReplayReportInput {
@@ -26,11 +26,15 @@ export function replayReportInput(file: ReplayFile): ReplayReportInput {
     };
   });
   const b = file.bootstrap;
+  const what: Record<ReplayMode, string> = {
+    frozen: `frozen: the bootstrap model, never trained again`,
+    incremental: `incremental: day d−1's model (the bootstrap for day ${file.fromDay}) trained further on day d, its vocabularies grown with the new ids`,
+    retrain: `retrain: a new model on the last ${file.window} day(s) up to d`,
+  };
   const notes = [
     `Each day d from ${file.fromDay} to ${file.toDay}, every mode's model for day d is evaluated on day d+1 (the x axis). ` +
-      `frozen: the bootstrap model, trained once on days ${b.trainDays[0]}…${b.trainDays[1]} (${b.trainRows.toLocaleString('en-US')} rows, ${b.trainSeconds.toFixed(1)} s) and never again; ` +
-      `incremental: day d−1's model (the bootstrap for day ${file.fromDay}) trained further on day d, its vocabularies grown with the new ids; ` +
-      `retrain: a new model on the last ${file.window} day(s) up to d.`,
+      `The bootstrap model was trained on days ${b.trainDays[0]}…${b.trainDays[1]} (${b.trainRows.toLocaleString('en-US')} rows, ${b.trainSeconds.toFixed(1)} s). ` +
+      `${file.modes.map((m) => what[m]).join('; ')}.`,
     'Known ids: the share of the evaluation day\'s impressions whose item id and user id both have a row of their own in the model\'s vocabularies (the rest score as out-of-vocabulary).',
   ];
   return { title: 'ESM2 day-by-day replay', source: `${file.data} (day column '${file.by}')`, modes: file.modes, days, notes };
