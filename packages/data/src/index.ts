@@ -24,6 +24,7 @@ export { TableWriter, csvCell, writeTable, type OutputColumn } from './write/tab
 export { generateSynthetic, writeSynthetic, SYNTHETIC_CATEGORICAL, type SyntheticOptions, type SyntheticData } from './synthetic/generate.js';
 export { DEFAULT_SIZES as DEFAULT_WORLD_SIZES, type WorldSizes } from './synthetic/world.js';
 export { TARGET_RATES } from './synthetic/behaviour.js';
+export { DEFAULT_DRIFT, type Drift } from './synthetic/moving.js';
 export { importAliccp, detectAliccp, type AliccpOptions, type AliccpReport, type AliccpVariant } from './import/aliccp.js';
 export { importAliccpEncoded } from './import/aliccp-encoded.js';
 export { ALICCP_FIELDS } from './import/aliccp-fields.js';

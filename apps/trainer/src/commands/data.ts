@@ -64,22 +64,24 @@ export function registerDataCommands(program: Command): void {
   data
     .command('generate')
     .description('Write a seeded synthetic impression log with known true probabilities')
-    .requiredOption('--rows <n>', 'number of impressions', positiveInt)
+    .requiredOption('--rows <n>', 'number of impressions (with --days: in all, split evenly across the days)', positiveInt)
     .requiredOption('--out <file>', 'output .csv, .tsv or .parquet (written atomically)')
+    .option('--days <n>', 'a world that moves for N days: a day column 0…N−1, rows in day order, --rows split evenly; each day new users and items appear (new ids), old ones fade, popularity and interests drift (day 0 is the world without --days)', positiveInt)
     .option('--seed <n>', 'random seed (0…4294967295)', seed, 1)
     .option('--world-seed <n>', 'seed of the latent users/items world (default: --seed); train and test files share it', seed)
     .option('--users <n>', 'users in the latent world (default 20000)', positiveInt)
     .option('--items <n>', 'items in the latent world (default 30000)', positiveInt)
     .option('--truth', 'add true_pctr, true_pctavr, true_pcvr, true_pctcvr columns', false)
-    .action(async (opts: { rows: number; seed: number; worldSeed?: number; users?: number; items?: number; truth: boolean; out: string }) => {
+    .action(async (opts: { rows: number; days?: number; seed: number; worldSeed?: number; users?: number; items?: number; truth: boolean; out: string }) => {
       const out = userPath(opts.out);
+      if (opts.days !== undefined && opts.rows < opts.days) throw new Error(`--rows ${opts.rows} is fewer than --days ${opts.days}: every day needs at least one row`);
       const progress = new Progress({ label: 'generate' });
       try {
-        await writeSynthetic(out, { rows: opts.rows, seed: opts.seed, worldSeed: opts.worldSeed, truth: opts.truth, sizes: { ...DEFAULT_WORLD_SIZES, ...(opts.users ? { users: opts.users } : {}), ...(opts.items ? { items: opts.items } : {}) } }, (n) => progress.update(n, { total: opts.rows }));
+        await writeSynthetic(out, { rows: opts.rows, seed: opts.seed, worldSeed: opts.worldSeed, truth: opts.truth, ...(opts.days !== undefined ? { days: opts.days } : {}), sizes: { ...DEFAULT_WORLD_SIZES, ...(opts.users ? { users: opts.users } : {}), ...(opts.items ? { items: opts.items } : {}) } }, (n) => progress.update(n, { total: opts.rows }));
       } finally {
         progress.stop();
       }
-      console.log(`wrote ${opts.rows} rows to ${out}`);
+      console.log(`wrote ${opts.rows} rows to ${out}${opts.days !== undefined ? ` (${opts.days} days, ${Math.floor(opts.rows / opts.days)}${opts.rows % opts.days ? '–' + Math.ceil(opts.rows / opts.days) : ''} a day)` : ''}`);
     });
 
   const importCmd = data

@@ -95,3 +95,95 @@ describe('generateSynthetic', () => {
     expect(buyPerD / buyPerO).toBeGreaterThan(6);
   });
 });
+
+describe('generateSynthetic with days (a world that moves)', () => {
+  const sizes = { ...DEFAULT_SIZES, users: 2000, items: 3000 };
+  const byName = (d: ReturnType<typeof generateSynthetic>) => {
+    const chunks = [...d.chunks()];
+    const col = (name: string) => {
+      const j = d.columns.findIndex((c) => c.name === name);
+      if (j < 0) throw new Error(`no column ${name}`);
+      return chunks.flatMap((c) => Array.from(c.values[j] as ArrayLike<number>));
+    };
+    return { chunks, col };
+  };
+
+  it('writes a leading day column 0…N−1 in day order with the rows split evenly, and refuses bad days', () => {
+    const d = generateSynthetic({ rows: 3002, seed: 4, days: 3, sizes, chunkSize: 400 });
+    expect(d.columns[0]).toEqual({ name: 'day', type: 'INTEGER' });
+    expect(d.columns.slice(1).map((c) => c.name)).toEqual(generateSynthetic({ rows: 10, seed: 4 }).columns.map((c) => c.name));
+    // The day is when a row happened, not a feature.
+    expect(d.config.exclude).toEqual(['day']);
+    const day = byName(d).col('day');
+    expect(day).toHaveLength(3002);
+    expect(day.every((x, i) => i === 0 || x >= day[i - 1]!)).toBe(true);
+    expect([0, 1, 2].map((k) => day.filter((x) => x === k).length)).toEqual([1001, 1001, 1000]);
+    expect(() => generateSynthetic({ rows: 10, seed: 1, days: 0 })).toThrow(/days must be a positive integer, got 0/);
+    expect(() => generateSynthetic({ rows: 10, seed: 1, days: 1.5 })).toThrow(/days must be a positive integer/);
+    expect(() => generateSynthetic({ rows: 2, seed: 1, days: 3 })).toThrow(/rows \(2\) must be at least days \(3\)/);
+  });
+
+  it("leaves the draws without days alone: day 0's rows are the rows written without days, so days: 1 only adds the day column", () => {
+    for (const truth of [false, true]) {
+      const plain = collect(2500, 9, truth);
+      const flat = (chunks: SyntheticChunk['values'][]) => plain[0]!.map((_, j) => chunks.flatMap((c) => Array.from(c[j] as ArrayLike<unknown>)));
+      const one = [...generateSynthetic({ rows: 2500, seed: 9, truth, days: 1 }).chunks()].map((c) => c.values);
+      expect(one.every((c) => Array.from(c[0] as Int32Array).every((x) => x === 0))).toBe(true);
+      expect(flat(one.map((c) => c.slice(1)))).toEqual(flat(plain));
+      // With 4 days of 2500 rows each, day 0 is the same 2500 rows again.
+      const four = [...generateSynthetic({ rows: 10_000, seed: 9, truth, days: 4, chunkSize: 1000 }).chunks()].map((c) => c.values);
+      const day0 = four.filter((c) => (c[0] as Int32Array)[0] === 0).map((c) => c.slice(1));
+      expect(flat(day0)).toEqual(flat(plain));
+    }
+  });
+
+  it('is deterministic, and day d depends on the seeds and d only (fewer days are a prefix of more)', () => {
+    const a = [...generateSynthetic({ rows: 6000, seed: 3, worldSeed: 8, days: 3, sizes, truth: true }).chunks()];
+    const b = [...generateSynthetic({ rows: 6000, seed: 3, worldSeed: 8, days: 3, sizes, truth: true }).chunks()];
+    expect(a).toEqual(b);
+    const longer = [...generateSynthetic({ rows: 10_000, seed: 3, worldSeed: 8, days: 5, sizes, truth: true }).chunks()];
+    expect(longer.slice(0, a.length)).toEqual(a);
+    const otherSeed = [...generateSynthetic({ rows: 6000, seed: 4, worldSeed: 8, days: 3, sizes }).chunks()];
+    expect(otherSeed[0]!.values[2]).not.toEqual(a[0]!.values[2]);
+  });
+
+  it('brings new ids each day (never reused), fades old ones, and keeps the truth calibrated per day', () => {
+    const days = 14;
+    const perDay = 4000;
+    const { col } = byName(generateSynthetic({ rows: days * perDay, seed: 2, worldSeed: 6, days, sizes, truth: true }));
+    const [day, item, user, click, pctr] = ['day', 'item_id', 'user_id', 'click', 'true_pctr'].map(col);
+    const seen = new Set<number>();
+    const day0 = new Set<number>();
+    const knownFromDay0: number[] = [];
+    let maxBefore = 0;
+    for (let d = 0; d < days; d++) {
+      const rows = day!.flatMap((x, i) => (x === d ? [i] : []));
+      const items = rows.map((i) => item![i]!);
+      const fresh = new Set(items.filter((x) => !seen.has(x)));
+      if (d === 0) {
+        items.forEach((x) => day0.add(x));
+        // Day 0 is the world of the world seed: its ids are within its sizes.
+        expect(Math.max(...items)).toBeLessThanOrEqual(sizes.items);
+        expect(Math.max(...rows.map((i) => user![i]!))).toBeLessThanOrEqual(sizes.users);
+      } else {
+        // New ids appear every day; some of them were born that day, above every id seen before (ids are not reused).
+        expect(fresh.size).toBeGreaterThan(0);
+        expect(Math.max(...items)).toBeGreaterThan(maxBefore);
+        expect([...fresh].some((x) => x > maxBefore)).toBe(true);
+      }
+      items.forEach((x) => seen.add(x));
+      maxBefore = Math.max(maxBefore, ...items);
+      knownFromDay0.push(items.filter((x) => day0.has(x)).length / items.length);
+      // The truth is the day's world's: mean true pCTR matches the day's click rate within sampling noise (4 σ).
+      const p = rows.map((i) => pctr![i]!);
+      const clicks = rows.reduce((s, i) => s + click![i]!, 0);
+      const sd = Math.sqrt(p.reduce((s, x) => s + x * (1 - x), 0));
+      expect(Math.abs(clicks - p.reduce((s, x) => s + x, 0))).toBeLessThan(4 * sd);
+    }
+    // The share of a day's impressions on items seen on day 0 falls as the world moves on.
+    expect(knownFromDay0[0]).toBe(1);
+    expect(knownFromDay0[1]!).toBeLessThan(0.9);
+    expect(knownFromDay0[13]!).toBeLessThan(knownFromDay0[1]! - 0.2);
+    expect(knownFromDay0.slice(7).reduce((s, x) => s + x, 0) / 7).toBeLessThan(knownFromDay0.slice(1, 7).reduce((s, x) => s + x, 0) / 6);
+  });
+});

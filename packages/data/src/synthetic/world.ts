@@ -22,8 +22,8 @@ export const DEFAULT_SIZES: WorldSizes = { users: 20000, items: 30000, categorie
 
 export interface World {
   sizes: WorldSizes;
-  user: { gender: Int32Array; age: Int32Array; city: Int32Array; tags: Int32Array[]; vec: Float32Array; bias: Float32Array; buyer: Float32Array; cum: Float64Array };
-  item: { category: Int32Array; shop: Int32Array; brand: Int32Array; price: Float32Array; vec: Float32Array; bias: Float32Array; cum: Float64Array };
+  user: { gender: Int32Array; age: Int32Array; city: Int32Array; tags: Int32Array[]; vec: Float32Array; bias: Float32Array; buyer: Float32Array; cum: Float64Array; rank: Int32Array };
+  item: { category: Int32Array; shop: Int32Array; brand: Int32Array; price: Float32Array; vec: Float32Array; bias: Float32Array; cum: Float64Array; rank: Int32Array };
   category: { vec: Float32Array; tag: Int32Array };
   /** Clicks by hour of day: evenings are busier and more purchase-minded. */
   hourCum: Float64Array;
@@ -35,13 +35,29 @@ export function stream(seed: number, purpose: string): () => number {
   return mulberry32((seed ^ hashString(purpose)) >>> 0);
 }
 
+/** Popularity laws: Zipf exponents of users and items, and the scales of the hidden traits that drift with days. */
+export const USER_ZIPF = 0.8;
+export const ITEM_ZIPF = 0.9;
+export const USER_TASTE_SCALE = 0.5;
+export const ITEM_APPEAL_SCALE = 0.5;
+
 export function buildWorld(seed: number, sizes: WorldSizes = DEFAULT_SIZES): World {
   const u = stream(seed, 'world');
   const normal = normalSampler(u);
+  const category = { vec: Float32Array.from({ length: sizes.categories * DIM }, () => normal() * 0.6), tag: Int32Array.from({ length: sizes.categories }, () => Math.floor(u() * sizes.tags)) };
+  return { sizes, ...buildEntities(u, normal, category, sizes), category, ...hours() };
+}
+
+export type Entities = Pick<World, 'user' | 'item'>;
+
+/**
+ * Users and items of a world whose categories exist: the world's own (in
+ * buildWorld, drawn right after the categories from the same stream), or a
+ * cohort born later into a moving world (moving.ts), from a stream of its own.
+ */
+export function buildEntities(u: () => number, normal: () => number, category: World['category'], sizes: WorldSizes): Entities {
   const vec = (n: number, scale: number) => Float32Array.from({ length: n * DIM }, () => normal() * scale);
   const int = (n: number, k: number) => Int32Array.from({ length: n }, () => Math.floor(u() * k));
-
-  const category = { vec: vec(sizes.categories, 0.6), tag: int(sizes.categories, sizes.tags) };
   const itemCategory = int(sizes.items, sizes.categories);
   const itemVec = new Float32Array(sizes.items * DIM);
   for (let i = 0; i < sizes.items; i++) {
@@ -54,44 +70,49 @@ export function buildWorld(seed: number, sizes: WorldSizes = DEFAULT_SIZES): Wor
     const k = 1 + Math.floor(u() * 5);
     userTags.push(Int32Array.from({ length: k }, () => Math.floor(u() * sizes.tags)));
   }
-  return {
-    sizes,
-    user: {
-      gender: int(users, 2),
-      age: int(users, 7),
-      city: int(users, sizes.cities),
-      tags: userTags,
-      vec: vec(users, 0.5),
-      bias: Float32Array.from({ length: users }, () => normal() * 0.5),
-      buyer: Float32Array.from({ length: users }, () => normal() * 0.6),
-      cum: zipfCumulative(users, 0.8, u),
-    },
-    item: {
-      category: itemCategory,
-      shop: int(sizes.items, sizes.shops),
-      brand: int(sizes.items, sizes.brands),
-      price: Float32Array.from({ length: sizes.items }, () => Math.exp(3 + normal() * 1.0)),
-      vec: itemVec,
-      bias: Float32Array.from({ length: sizes.items }, () => normal() * 0.5),
-      cum: zipfCumulative(sizes.items, 0.9, u),
-    },
-    category,
-    hourCum: cumulative(Float64Array.from({ length: 24 }, (_, h) => 1 + Math.sin(((h - 9) / 24) * 2 * Math.PI) * 0.6)),
-    hourBias: Float32Array.from({ length: 24 }, (_, h) => (h >= 19 && h <= 23 ? 0.3 : h <= 6 ? -0.3 : 0)),
+  const user = {
+    gender: int(users, 2),
+    age: int(users, 7),
+    city: int(users, sizes.cities),
+    tags: userTags,
+    vec: vec(users, USER_TASTE_SCALE),
+    bias: Float32Array.from({ length: users }, () => normal() * 0.5),
+    buyer: Float32Array.from({ length: users }, () => normal() * 0.6),
+    ...zipfPopularity(users, USER_ZIPF, u),
   };
+  const item = {
+    category: itemCategory,
+    shop: int(sizes.items, sizes.shops),
+    brand: int(sizes.items, sizes.brands),
+    price: Float32Array.from({ length: sizes.items }, () => Math.exp(3 + normal() * 1.0)),
+    vec: itemVec,
+    bias: Float32Array.from({ length: sizes.items }, () => normal() * ITEM_APPEAL_SCALE),
+    ...zipfPopularity(sizes.items, ITEM_ZIPF, u),
+  };
+  return { user, item };
 }
 
-/** Popularity: a shuffled Zipf law, so a few users and items dominate as in real logs. */
-function zipfCumulative(n: number, s: number, u: () => number): Float64Array {
-  const w = Float64Array.from({ length: n }, (_, i) => 1 / Math.pow(i + 1, s));
+const hours = () => ({
+  hourCum: cumulative(Float64Array.from({ length: 24 }, (_, h) => 1 + Math.sin(((h - 9) / 24) * 2 * Math.PI) * 0.6)),
+  hourBias: Float32Array.from({ length: 24 }, (_, h) => (h >= 19 && h <= 23 ? 0.3 : h <= 6 ? -0.3 : 0)),
+});
+
+/** Popularity: a shuffled Zipf law, so a few users and items dominate as in real logs. `rank` 0 is the most popular. */
+function zipfPopularity(n: number, s: number, u: () => number): { cum: Float64Array; rank: Int32Array } {
+  const rank = Int32Array.from({ length: n }, (_, i) => i);
   for (let i = n - 1; i > 0; i--) {
     const j = Math.floor(u() * (i + 1));
-    [w[i], w[j]] = [w[j]!, w[i]!];
+    [rank[i], rank[j]] = [rank[j]!, rank[i]!];
   }
-  return cumulative(w);
+  return { cum: cumulative(zipfWeights(rank, s)), rank };
 }
 
-function cumulative(w: Float64Array): Float64Array {
+/** Zipf weight of each entry's rank; a negative rank weighs 0 (an entry not in the draw). */
+export function zipfWeights(rank: Int32Array, s: number, scale?: Float64Array): Float64Array {
+  return Float64Array.from(rank, (r, i) => (r < 0 ? 0 : scale ? scale[i]! / Math.pow(r + 1, s) : 1 / Math.pow(r + 1, s)));
+}
+
+export function cumulative(w: Float64Array): Float64Array {
   const c = new Float64Array(w.length);
   let s = 0;
   for (let i = 0; i < w.length; i++) c[i] = s += w[i]!;
