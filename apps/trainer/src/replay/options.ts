@@ -68,6 +68,8 @@ export const REPLAY_JSON = 'replay.json';
 export const REPLAY_HTML = 'report.html';
 /** A finished run's evaluation, next to it: what --resume keeps. */
 export const RUN_RESULT = 'replay-result.json';
+/** What defines the replay's runs, checked by --resume. */
+export const REPLAY_SETTINGS_FILE = 'replay-settings.json';
 
 /** The metrics replay.json keeps of each evaluation: everything but the top-k tables. */
 export type ReplayMetrics = Omit<Esm2Metrics, 'f1_at' | 'precision_at' | 'recall_at'>;

@@ -1,13 +1,13 @@
 import { refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
 import { dayCounts, openTable, writeDays, type DayRows } from '@esm2/data';
 import { access, mkdir, readdir, readFile, rm } from 'node:fs/promises';
-import { extname, join, relative, resolve } from 'node:path';
+import { dirname, extname, join, relative, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fit, type FitOptions } from '../api.js';
 import { DEFAULT_BACKEND } from '../train/engines.js';
 import { loadFitConfig, resolveFitSettings } from '../train/fit-config.js';
 import { runPaths } from '../train/run-dir.js';
-import { pickDefined } from '../train/settings.js';
+import { flagOf, omit, pickDefined } from '../train/settings.js';
 import { evaluateOnDay } from './evaluate.js';
 import {
   DEFAULT_WINDOW,
@@ -15,6 +15,7 @@ import {
   REPLAY_JSON,
   REPLAY_MODES,
   REPLAY_SETTINGS,
+  REPLAY_SETTINGS_FILE,
   RUN_RESULT,
   type DayResult,
   type ModeResult,
@@ -118,6 +119,19 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayFile> {
   }
   const existing = await readdir(out).catch(() => [] as string[]);
   if (existing.length > 0 && !options.resume) throw new Error(`--out ${out} is not empty (it holds ${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}); pass --resume to continue a replay there, or choose another --out`);
+
+  // What defines the runs: a resume must repeat it (the modes may change: a mode added later is run then).
+  const defining = {
+    data,
+    by,
+    fromDay: plan.fromDay,
+    toDay: plan.toDay,
+    window: plan.window,
+    ...omit(settings, ['workers', 'threads', 'backend']),
+    ...(configPath !== undefined ? { config: configPath } : typeof options.config === 'object' ? { config: options.config } : {}),
+    ...pickDefined(options, ['maxIds', 'evictAfterDays']),
+  };
+  await checkResumeSettings(join(out, REPLAY_SETTINGS_FILE), defining, options.resume ?? false);
 
   // Each day's slice, written once (atomically, so a slice present is whole): every run and evaluation reads them.
   const ext = extname(data).toLowerCase() === '.parquet' || table.kind.format === 'parquet' ? '.parquet' : '.csv';
@@ -259,4 +273,22 @@ function incrementalSettings(options: ReplayOptions): WarmFitOptions {
     ...pickDefined(options, ['epochs', 'batchSize', 'lr', 'embeddingLr', 'embeddingL2', 'seed', 'shuffleBuffer', 'backend', 'workers', 'threads']),
     ...pickDefined(options, ['maxIds', 'evictAfterDays']),
   };
+}
+
+/**
+ * replay-settings.json: what defines a replay's runs, written before the
+ * first one; a --resume must give the same (else its runs would mix two
+ * replays), which is refused naming the first setting that differs.
+ */
+async function checkResumeSettings(path: string, settings: Record<string, unknown>, resume: boolean): Promise<void> {
+  const text = await readFile(path, 'utf8').catch(() => undefined);
+  if (resume && text !== undefined) {
+    const saved = JSON.parse(text) as Record<string, unknown>;
+    for (const key of new Set([...Object.keys(saved), ...Object.keys(settings)])) {
+      const [was, now] = [JSON.stringify(saved[key] ?? null), JSON.stringify(settings[key] ?? null)];
+      if (was !== now) throw new Error(`--resume: ${dirname(path)} was replayed with ${flagOf(key)} ${was}; ${now === 'null' ? 'not giving it' : `${flagOf(key)} ${now}`} would change its runs. Give the same settings, or choose another --out`);
+    }
+    return;
+  }
+  await writeJsonAtomic(path, settings, { mkdirs: true });
 }
