@@ -153,6 +153,12 @@ describe('esm2-train replay', () => {
     expect(again.results[0]).toEqual(file.results[0]);
     // The same seed and data: the run trained again scores the same.
     expect(again.results[1]!.modes.retrain!.metrics).toEqual(before.metrics);
+    // Other settings would mix two replays in one directory: refused, naming the setting, with nothing touched.
+    const snap = await snapshot(out());
+    const other = await runTrainer('replay', '--data', join(dir, 'log.csv'), '--by', 'day', '--from-day', '1', '--modes', modes.join(','), '--window', '3', '--out', out(), '--resume', ...tiny);
+    expect(other.code).not.toBe(0);
+    expect(other.err).toContain('was replayed with --window 2; --window 3 would change its runs');
+    expect(await snapshot(out())).toEqual(snap);
   });
 });
 
