@@ -13,7 +13,8 @@ import { epochRunSettings, fitLoop, isEpochTrainerFactory, type FitRun, type Loo
 import type { EngineFactory } from '@esm2/core';
 import type { EpochTrainerFactory } from '@esm2/core/backend';
 import { lockRunDir, runPaths, type RunPaths } from './train/run-dir.js';
-import { flagOf, pickDefined, RESUME_KEPT, type FitSettings, type LoopPosition } from './train/settings.js';
+import { flagOf, pickDefined, RESUME_KEPT, WARM_MAY_CHANGE, type FitSettings, type LoopPosition } from './train/settings.js';
+import { readWarmParent, warmSettings, warmStartFrom } from './train/warm-start.js';
 import { sameDataWarnings } from './train/same-data.js';
 import { TORCH_LAUNCH_KEYS, type TorchLaunchOptions } from './train/torch-options.js';
 
@@ -53,6 +54,22 @@ export interface FitOptions extends Omit<FitFlags, 'data' | 'backend'>, TorchLau
   spinning?: boolean;
   /** Continue the run in `out` from its last checkpoint with its saved settings. */
   resume?: boolean;
+  /**
+   * Warm start: train a new run (in a new `out`) from this model — a run
+   * directory (its checkpoint/: weights and optimizer state) or an artifact
+   * directory (best/: weights, fresh optimizer state) — on new data, with
+   * the parent's settings (WARM_MAY_CHANGE may be given again) and its
+   * encoders extended on `train` (or `train` encoded by `data encode
+   * --warm-start`). Known ids keep their rows, new ids get new ones; the
+   * artifacts record the lineage.
+   */
+  warmStart?: string;
+  /** The day of `train` (default: the parent's encoders' day + 1, or 0); ids seen are stamped with it. */
+  day?: number;
+  /** Most ids a vocabulary keeps (one number for all, or per field); kept in the encoders for the next warm starts. */
+  maxIds?: number | Record<string, number>;
+  /** Evict ids not seen for this many days; kept in the encoders for the next warm starts. */
+  evictAfterDays?: number;
   /** Progress and log callbacks; silent when absent. */
   reporter?: LoopReporter;
 }
@@ -87,9 +104,12 @@ async function mustExist(path: string, flag: string): Promise<void> {
  * the next `data encode --out t.enc` would delete), or hold an input
  * (`--out runs` with `--data runs/t.enc`): by any spelling, symlinks too.
  */
-async function refuseRunOverlaps(dir: string, inputs: { train?: string | undefined; valid?: string | undefined; config?: string | undefined }): Promise<void> {
+async function refuseRunOverlaps(dir: string, inputs: { train?: string | undefined; valid?: string | undefined; config?: string | undefined; warmStart?: string | undefined }): Promise<void> {
   const named = (flag: string, path: string | undefined) => (path === undefined ? undefined : { flag, path });
-  await refuseSamePaths([named('--data', inputs.train), named('--valid', inputs.valid), named('--config', inputs.config)], [{ flag: '--out', path: dir }]);
+  await refuseSamePaths(
+    [named('--data', inputs.train), named('--valid', inputs.valid), named('--config', inputs.config), named('--warm-start', inputs.warmStart)],
+    [{ flag: '--out', path: dir }],
+  );
 }
 
 /**
@@ -103,7 +123,12 @@ export async function fit(options: FitOptions): Promise<FitResult> {
   const report = options.reporter ?? {};
   if (options.backend !== undefined) backendName(options.backend);
   // Before the run directory is created or locked: it must not be, hold or lie inside what the run reads.
-  await refuseRunOverlaps(paths.dir, { train: options.train, valid: options.valid, config: typeof options.config === 'string' ? options.config : undefined });
+  await refuseRunOverlaps(paths.dir, {
+    train: options.train,
+    valid: options.valid,
+    config: typeof options.config === 'string' ? options.config : undefined,
+    warmStart: options.resume ? undefined : options.warmStart,
+  });
   // One fit per run directory; --out is checked (a file? not writable?) before any data is read.
   const lock = await lockRunDir(paths.dir, { onTakeover: (m) => report.log?.(m) });
   try {
@@ -117,13 +142,13 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
   const train = options.train === undefined ? undefined : resolve(options.train);
   const valid = options.valid === undefined ? undefined : resolve(options.valid);
   for (const w of await sameDataWarnings([train === undefined ? undefined : { flag: '--data', path: train }, valid === undefined ? undefined : { flag: '--valid', path: valid }])) report.log?.(w);
-  let run: Omit<FitRun, 'trainBatches' | 'validBatches' | 'factory' | 'paths' | 'reporter'> & { encodersObj: Encoders };
+  let run: RunStart;
   let factory: EngineFactory | EpochTrainerFactory;
   if (options.resume) {
     if (!(await hasCheckpoint(paths.checkpoint))) throw new Error(`--resume: ${paths.checkpoint} holds no checkpoint to resume from`);
     const ckpt = await readCheckpoint(paths.checkpoint);
-    const ignored = (['config', ...RESUME_KEPT] as const).filter((k) => options[k] !== undefined);
-    if (ignored.length > 0) report.log?.(`--resume: ignoring ${ignored.map(flagOf).join(', ')}; the run keeps its saved settings`);
+    const ignored = (['config', ...RESUME_KEPT, ...WARM_START_KEYS] as const).filter((k) => options[k] !== undefined);
+    if (ignored.length > 0) report.log?.(`--resume: ignoring ${ignored.map(optionFlag).join(', ')}; the run keeps its saved settings${ignored.includes('warmStart') ? ' (its warm start is not redone)' : ''}`);
     const encodersObj = encodersForSchema(ckpt.artifact.encoders, ckpt.artifact.schema, join(paths.checkpoint, MODEL_FILE));
     refuseDactionChange(options.daction, encodersObj.config.labels.daction, paths.dir, 'run');
     // Data may have moved since: --data/--valid point at it again (the saved encoders still decide how it is read).
@@ -147,8 +172,15 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
       encodersObj,
       settings,
       start: { weights: ckpt.artifact.weights, state: ckpt.state, position: ckpt.position },
+      ...(ckpt.lineage ? { lineage: ckpt.lineage } : {}),
     };
+  } else if (options.warmStart !== undefined) {
+    if (await hasCheckpoint(paths.checkpoint)) {
+      throw new Error(`${paths.dir} already holds a run; a warm start trains a new run: choose another --out`);
+    }
+    ({ run, factory } = await warmStartRun(options, options.warmStart, train, valid, report));
   } else {
+    const growFlags = (['day', 'maxIds', 'evictAfterDays'] as const).filter((k) => options[k] !== undefined);
     if (await hasCheckpoint(paths.checkpoint)) {
       throw new Error(`${paths.dir} already holds a run; pass --resume to continue it, or choose another --out`);
     }
@@ -165,12 +197,14 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
       // Encoded once by `data encode`: its encoders decided every id; a data config or --daction can no longer change them.
       encoders = encoded.encoders;
       trainRows = encoded.manifest.rows;
+      if (growFlags.length > 0) throw new Error(`${growFlags.map(optionFlag).join(', ')}: ${settings.train} is encoded with its own encoders; give these to esm2-train data encode`);
       if (options.daction) refuseDactionChange(options.daction, encoders.config.labels.daction, settings.train, 'encoded');
       else if (settings.data) report.log?.(`note: the fit config's data section is not used: ${settings.train} was encoded with its own encoders`);
       report.log?.(`encoders and ${trainRows} encoded rows from ${settings.train}`);
     } else {
       report.log?.(`fitting encoders on ${settings.train}`);
-      encoders = await fitEncoders(settings.train, settings.data, { onDone: (r) => (trainRows = r.rows) }).catch((err: unknown) => {
+      // --day, --max-ids, --evict-after: encoders that will grow (version 2, with last-seen days and limits) for later warm starts.
+      encoders = await fitEncoders(settings.train, settings.data, { ...pickDefined(options, ['day', 'maxIds', 'evictAfterDays']), onDone: (r) => (trainRows = r.rows) }).catch((err: unknown) => {
         // A --daction column the file lacks: say which flag asked for it (the message names the file and lists its columns).
         const column = err instanceof DataError ? err.location.column : undefined;
         throw options.daction && column !== undefined && options.daction.includes(column) ? new Error(`--daction ${options.daction.join(',')}: ${(err as Error).message}`) : err;
@@ -215,6 +249,38 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
   };
 }
 
+/** The options only a warm start takes (a resume ignores them: its warm start is not redone). */
+const WARM_START_KEYS = ['warmStart', 'day', 'maxIds', 'evictAfterDays'] as const;
+/** The flag of an option of fit(): flagOf, but for --evict-after (evictAfterDays). */
+const optionFlag = (k: string) => (k === 'evictAfterDays' ? '--evict-after' : flagOf(k));
+
+type RunStart = Omit<FitRun, 'trainBatches' | 'validBatches' | 'factory' | 'paths' | 'reporter'> & { encodersObj: Encoders };
+
+/**
+ * A warm start: the parent's settings (WARM_MAY_CHANGE given again), its
+ * encoders extended on the new data (or the encoded data's, which must
+ * extend them), its weights and optimizer state grown to the new tables,
+ * at the position of a new run, with the lineage recorded.
+ */
+async function warmStartRun(
+  options: FitOptions,
+  from: string,
+  train: string | undefined,
+  valid: string | undefined,
+  report: LoopReporter,
+): Promise<{ run: RunStart; factory: EngineFactory | EpochTrainerFactory }> {
+  if (options.config !== undefined) throw new Error(`--config: a warm start takes its parent's settings; give the ones that may change as flags (${WARM_MAY_CHANGE.map(flagOf).join(', ')})`);
+  if (train === undefined) throw new Error('--data <file> is required: the new data a warm start trains on');
+  const parent = await readWarmParent(resolve(from));
+  refuseDactionChange(options.daction, encodersForSchema(parent.artifact.encoders, parent.artifact.schema, join(parent.dir, MODEL_FILE)).config.labels.daction, parent.dir, 'warm');
+  const settings = warmSettings(parent, options, train, valid, (m) => report.log?.(m));
+  settings.workers ??= defaultWorkers();
+  await mustExist(settings.train, '--data');
+  if (settings.valid) await mustExist(settings.valid, '--valid');
+  const factory = await loadTrainer(settings, options);
+  return { factory, run: await warmStartFrom(parent, settings, pickDefined(options, ['day', 'maxIds', 'evictAfterDays']), (m) => report.log?.(m)) };
+}
+
 /**
  * The run's backend, checked before any data is read (an epoch trainer
  * refuses data it cannot read, or a machine without its runtime). Threads,
@@ -240,13 +306,15 @@ async function loadTrainer(settings: FitSettings, options: FitOptions): Promise<
  * it was encoded with: a different --daction would change what the saved
  * encoders, epochs or rows mean.
  */
-function refuseDactionChange(asked: string[] | undefined, saved: string[], dir: string, kind: 'run' | 'encoded'): void {
+function refuseDactionChange(asked: string[] | undefined, saved: string[], dir: string, kind: 'run' | 'encoded' | 'warm'): void {
   if (asked === undefined) return;
   const same = asked.length === saved.length && [...asked].sort().join('\0') === [...saved].sort().join('\0');
   if (!same) {
     const was = saved.length > 0 ? saved.join(',') : 'none';
     throw new Error(
-      kind === 'run'
+      kind === 'warm'
+        ? `--warm-start ${dir} was trained with DAction = ${was}; --daction ${asked.join(',')} would change what its towers learnt: drop --daction`
+        : kind === 'run'
         ? `--resume: ${dir} was trained with DAction = ${was}; --daction ${asked.join(',')} would change it. The run keeps its settings: drop --daction, or start a new run with another --out`
         : `--daction ${asked.join(',')}: ${dir} was encoded with DAction = ${was}; drop --daction, or encode the file again with that DAction (esm2-train data encode --config)`,
     );

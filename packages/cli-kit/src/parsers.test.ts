@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { integer, nameList, nonNegativeInt, oneOf, port, positiveInt, positiveNumber, seed, widthList } from './parsers.js';
+import { integer, nameList, nonNegativeInt, oneOf, port, positiveInt, positiveIntPerField, positiveNumber, seed, widthList } from './parsers.js';
 
 describe('flag parsers', () => {
   it('accept what they promise', () => {
@@ -15,6 +15,8 @@ describe('flag parsers', () => {
     expect(seed('4294967295')).toBe(4294967295);
     expect(port('1')).toBe(1);
     expect(port('65535')).toBe(65535);
+    expect(positiveIntPerField('5000')).toBe(5000);
+    expect(positiveIntPerField('item_id=100, user_id = 7')).toEqual({ item_id: 100, user_id: 7 });
   });
 
   it('refuse everything else with commander InvalidArgumentError saying what was expected', () => {
@@ -31,6 +33,12 @@ describe('flag parsers', () => {
       [widthList, '256,,64', /layer widths/],
       [widthList, '256,0', /layer widths/],
       [nameList, ' , ', /comma-separated names/],
+      [positiveIntPerField, '0', /positive whole number, or FIELD=N pairs/],
+      [positiveIntPerField, 'item_id=0', /FIELD=N pairs/],
+      [positiveIntPerField, 'item_id=5,', /FIELD=N pairs/],
+      [positiveIntPerField, '=5', /FIELD=N pairs/],
+      [positiveIntPerField, 'item_id=5,user_id', /FIELD=N pairs/],
+      [positiveIntPerField, 'a=1,a=2', /field 'a' is given twice/],
       [oneOf(['error', 'skip']), 'ignore', /'error' or 'skip'/],
       // Seeds keep 32 bits: 2^32 + 1 would be seed 1's run again, −1 seed 2^32 − 1's.
       [seed, '4294967296', /seed \(whole number\) in 0…4294967295/],

@@ -71,6 +71,30 @@ export function nameList(value: string): string[] {
   return names;
 }
 
+/**
+ * One positive whole number for every field, or one per field named:
+ * `100000` → 100000, `item_id=100000,user_id=50000` → { item_id: 100000, user_id: 50000 }
+ * (a field named twice is refused). Whether the fields exist is the caller's to check.
+ */
+export function positiveIntPerField(value: string): number | Record<string, number> {
+  const expected = 'expected a positive whole number, or FIELD=N pairs separated by commas, e.g. 100000 or item_id=100000,user_id=50000';
+  const whole = (s: string) => {
+    const n = Number(s);
+    if (s.trim() === '' || !Number.isInteger(n) || n < 1) throw new InvalidArgumentError(expected);
+    return n;
+  };
+  if (!value.includes('=')) return whole(value);
+  const out: Record<string, number> = {};
+  for (const part of value.split(',')) {
+    const eq = part.indexOf('=');
+    const field = part.slice(0, eq).trim();
+    if (eq < 0 || field === '') throw new InvalidArgumentError(expected);
+    if (Object.hasOwn(out, field)) throw new InvalidArgumentError(`field '${field}' is given twice`);
+    out[field] = whole(part.slice(eq + 1));
+  }
+  return out;
+}
+
 /** A parser accepting only the given words: `oneOf(['error', 'skip'])`. */
 export function oneOf<const T extends string>(choices: readonly T[]): (value: string) => T {
   return (value: string): T => {

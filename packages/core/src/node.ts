@@ -8,6 +8,6 @@ export * from './fs/index.js';
 export { modelJsonChecksum, modelJsonText } from './artifact/checksum.js';
 export { encodeArtifact, writeArtifact } from './artifact/write.js';
 export { readArtifact } from './artifact/read.js';
-export { locateArtifact, BEST_ARTIFACT_DIR } from './artifact/locate.js';
+export { locateArtifact, locateWarmStart, BEST_ARTIFACT_DIR, CHECKPOINT_DIR } from './artifact/locate.js';
 export { startModuleWorker, type ModuleResolver } from './worker-thread.js';
 export { DEFAULT_PYTHON, pythonPath, runCommand, type CommandExit, type RunCommandOptions } from './child-process.js';

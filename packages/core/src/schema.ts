@@ -89,8 +89,11 @@ export function tableSize(field: CategoricalField | MultiCategoricalField): numb
   return field.encoding.kind === 'vocabulary' ? field.encoding.size : field.encoding.buckets;
 }
 
-/** How a categorical field's ids are made at scoring time: vocabulary ids 1..n (0 for unseen and missing), or hash buckets. */
-export type RawIdEncoding = { kind: 'vocabulary'; values: readonly string[] } | { kind: 'hash'; buckets: number };
+/**
+ * How a categorical field's ids are made at scoring time: vocabulary ids 1..n (0 for unseen and missing; a null
+ * value is a row freed by eviction, which no category maps to), or hash buckets.
+ */
+export type RawIdEncoding = { kind: 'vocabulary'; values: readonly (string | null)[] } | { kind: 'hash'; buckets: number };
 
 /**
  * What a field's encoder does at scoring time, as plain data (made by

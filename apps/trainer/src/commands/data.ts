@@ -23,6 +23,10 @@ import { InvalidArgumentError, type Command } from 'commander';
 import { oneOf, positiveInt, Progress, seed, userPath } from '@esm2/cli-kit';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
+// data encode --warm-start
+import { locateWarmStart } from '@esm2/core/node';
+import { extendEncoders, type VocabularyGrowth } from '@esm2/data';
+import { nonNegativeInt, positiveIntPerField } from '@esm2/cli-kit';
 
 const badRowMode = oneOf<OnBadRow>(['error', 'skip']);
 
@@ -198,30 +202,82 @@ export function registerDataCommands(program: Command): void {
     .option('--encoders <dir>', "encode with these encoders instead of fitting new ones: another encoded directory (the training data's, for validation data) or a model artifact (a run's best/)")
     .option('--on-bad-row <mode>', "'error' stops at the first bad row; 'skip' drops bad rows into a reject file", badRowMode, 'error')
     .option('--reject-file <file>', 'where skipped rows go (default: <in>.rejects.csv)')
-    .action(async (opts: { in: string; out: string; shards: number; config?: string; encoders?: string; onBadRow: OnBadRow; rejectFile?: string }) => {
+    .option('--warm-start <run>', "encode with this model's encoders extended on --in (for fit --warm-start): a run directory (its checkpoint/) or a model artifact (a run's best/); known ids keep their ids, new ones get new ones")
+    .option('--day <n>', "the day of --in's data, for last-seen days and eviction (default: the encoders' day + 1, or 0)", nonNegativeInt)
+    .option('--max-ids <n>', 'ids per vocabulary field, or FIELD=N,… per field; the least recently seen are evicted beyond it (kept with the encoders for later days)', positiveIntPerField)
+    .option('--evict-after <days>', 'evict ids unseen for this many days (kept with the encoders for later days)', positiveInt)
+    .action(async (opts: EncodeFlags) => {
       const input = userPath(opts.in);
       const out = userPath(opts.out);
-      if (opts.config && opts.encoders) throw new InvalidArgumentError('give --config (to fit new encoders) or --encoders (to reuse fitted ones), not both');
+      const chosen = (['config', 'encoders', 'warmStart'] as const).filter((k) => opts[k] !== undefined);
+      if (chosen.length > 1) throw new Error('give one of --config (to fit new encoders), --encoders (to reuse fitted ones) or --warm-start (to extend a model\'s), not more');
+      const growing = { ...(opts.day !== undefined ? { day: opts.day } : {}), ...(opts.maxIds !== undefined ? { maxIds: opts.maxIds } : {}), ...(opts.evictAfter !== undefined ? { evictAfterDays: opts.evictAfter } : {}) };
+      if (opts.encoders && Object.keys(growing).length > 0) throw new Error('--day, --max-ids and --evict-after grow encoders: not with --encoders, which reuses them as they are');
       const badRows = { onBadRow: opts.onBadRow, ...(opts.rejectFile ? { rejectFile: userPath(opts.rejectFile) } : {}) };
-      // Before anything is read or written: --out, the reject file, --in, --config and --encoders must not overlap, and --out must be new or a previous encode.
-      await checkEncodePaths({ input, out, ...badRows, ...(opts.config ? { config: userPath(opts.config) } : {}), ...(opts.encoders ? { encoders: userPath(opts.encoders) } : {}) });
+      const warmStart = opts.warmStart === undefined ? undefined : userPath(opts.warmStart);
+      // Before anything is read or written: --out, the reject file, --in, --config, --encoders and --warm-start must not overlap, and --out must be new or a previous encode.
+      await checkEncodePaths({
+        input,
+        out,
+        ...badRows,
+        ...(opts.config ? { config: userPath(opts.config) } : {}),
+        ...(opts.encoders ? { encoders: userPath(opts.encoders) } : {}),
+        ...(warmStart ? { warmStart } : {}),
+      });
       const progress = new Progress({ label: 'encode' });
       let r;
+      let growth: VocabularyGrowth | undefined;
+      let day: number | undefined;
       try {
         let encoders: Encoders;
+        const onProgress = (stage: string) => (p: { rows: number; totalRows?: number }) => progress.update(p.rows, { stage, ...(p.totalRows !== undefined ? { total: p.totalRows } : {}) });
         if (opts.encoders) {
           encoders = await encodersOf(userPath(opts.encoders));
+        } else if (warmStart) {
+          const base = await warmStartEncoders(warmStart);
+          day = opts.day ?? (base.state.day === undefined ? 0 : base.state.day + 1);
+          ({ encoders, growth } = await extendEncoders(base, input, { ...badRows, ...growing, day, onProgress: onProgress('extending encoders') }));
         } else {
           const config: DataConfigInput | undefined = opts.config ? await loadDataConfig(userPath(opts.config)) : undefined;
-          encoders = await fitEncoders(input, config, { ...badRows, onProgress: (p) => progress.update(p.rows, { stage: 'fitting encoders', ...(p.totalRows !== undefined ? { total: p.totalRows } : {}) }) });
+          encoders = await fitEncoders(input, config, { ...badRows, ...growing, onProgress: onProgress('fitting encoders') });
         }
-        r = await writeEncodedShards(input, encoders, out, { ...badRows, shards: opts.shards, onProgress: (p) => progress.update(p.rows, { stage: 'encoding', ...(p.totalRows !== undefined ? { total: p.totalRows } : {}) }) });
+        r = await writeEncodedShards(input, encoders, out, { ...badRows, shards: opts.shards, onProgress: onProgress('encoding') });
       } finally {
         progress.stop();
       }
       const columns = Object.keys(r.manifest.columns).length;
       const [least, most] = [Math.min(...r.shards), Math.max(...r.shards)];
       console.log(`${r.rows} rows of ${input} → ${out}: ${r.shards.length} shard(s) of ${least === most ? least : `${least}–${most}`} rows, ${columns} columns each (manifest.json, encoders.json)`);
+      if (growth) {
+        console.log(`vocabularies on day ${day}, extended from ${warmStart}:`);
+        const w = Math.max(...Object.keys(growth).map((f) => f.length));
+        for (const [field, g] of Object.entries(growth)) {
+          const evicted = g.evicted === 0 ? '' : ` (${g.evictedIds.join(', ')}${g.evicted > g.evictedIds.length ? ', …' : ''})`;
+          console.log(`  ${field.padEnd(w)}  ${g.known} known, ${g.added} added (${g.reused} in freed rows), ${g.evicted} evicted${evicted}; ${g.size} rows`);
+        }
+      }
       reportSkipped(r);
     });
+}
+
+interface EncodeFlags {
+  in: string;
+  out: string;
+  shards: number;
+  config?: string;
+  encoders?: string;
+  onBadRow: OnBadRow;
+  rejectFile?: string;
+  warmStart?: string;
+  day?: number;
+  maxIds?: number | Record<string, number>;
+  evictAfter?: number;
+}
+
+/** The encoders of the model a warm start begins from: a run directory's checkpoint/, or an artifact directory. */
+async function warmStartEncoders(path: string): Promise<Encoders> {
+  const { dir } = await locateWarmStart(path).catch((err: Error) => Promise.reject(new Error(`--warm-start ${err.message}`)));
+  const artifact = await readArtifact(dir);
+  if (artifact.encoders === null) throw new Error(`--warm-start ${dir}: the artifact holds no encoders`);
+  return encodersForSchema(artifact.encoders, artifact.schema, join(dir, MODEL_FILE));
 }

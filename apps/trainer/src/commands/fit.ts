@@ -1,4 +1,4 @@
-import { nameList, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, port, positiveNumber, seed, userPath, widthList } from '@esm2/cli-kit';
+import { nameList, nonNegativeInt, nonNegativeNumber, oneOf, positiveInt, port, positiveIntPerField, positiveNumber, seed, userPath, widthList } from '@esm2/cli-kit';
 import { formatMetricsTable, INIT_MODES, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
 import { InvalidArgumentError, type Command } from 'commander';
 import { fileURLToPath } from 'node:url';
@@ -17,6 +17,10 @@ interface FitCommandOptions extends FitFlags, TorchLaunchOptions {
   spinning: boolean;
   config?: string;
   resume: boolean;
+  warmStart?: string;
+  day?: number;
+  maxIds?: number | Record<string, number>;
+  evictAfter?: number;
 }
 
 /** The commented example of every config key; shipped with the package (src/commands and dist/commands are both two levels down). */
@@ -83,10 +87,19 @@ export function registerFitCommand(program: Command): void {
     .option('--patience <n>', `epochs without improvement before stopping (default: ${FIT_DEFAULTS.patience})`, positiveInt)
     .option('--shuffle-buffer <n>', `rows held by the streaming shuffle (default: ${FIT_DEFAULTS.shuffleBuffer})`, positiveInt)
     .option('--resume', 'continue the run in --out from its last checkpoint (its saved settings; --epochs, --backend, --data and --valid may be given again; a different --daction is refused)', false)
+    .option(
+      '--warm-start <run>',
+      "train a new run (in a new --out) from this model on new --data: a run directory (its checkpoint/: weights and optimizer state) or an artifact directory such as best/ (weights, fresh optimizer state). Its settings are kept (--epochs, --lr, --embedding-lr, --embedding-l2, --batch-size, --seed, --shuffle-buffer, --select-by, --early-stop, --patience, --backend, --workers may change; an architecture flag is refused), its encoders are extended on --data (known ids keep their rows, new ids get new ones) or --data is a directory from `data encode --warm-start`; the artifacts record the lineage",
+    )
+    .option('--day <n>', "the day of --data, stamped on the ids it holds (a new run's encoders then record it, for later warm starts); with --warm-start the default is the parent's day + 1, or 0", nonNegativeInt)
+    .option('--max-ids <n|field=n,…>', 'most ids a vocabulary keeps, for every field or per field; on a warm start the least recently seen are evicted first (kept with the encoders for the next warm starts)', positiveIntPerField)
+    .option('--evict-after <days>', 'on a warm start, evict ids not seen for this many days (kept with the encoders for the next warm starts)', positiveInt)
     .action(async (opts: FitCommandOptions) => {
-      const { data, ...rest } = opts;
+      const { data, evictAfter, ...rest } = opts;
       const outcome = await fit({
         ...rest,
+        ...(evictAfter !== undefined ? { evictAfterDays: evictAfter } : {}),
+        ...(opts.warmStart ? { warmStart: userPath(opts.warmStart) } : {}),
         ...(data ? { train: userPath(data) } : {}),
         ...(opts.valid ? { valid: userPath(opts.valid) } : {}),
         ...(opts.config ? { config: userPath(opts.config) } : {}),

@@ -10,6 +10,7 @@ import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { access, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FitSettings, LoopPosition } from './settings.js';
+import type { Lineage } from './warm-start.js';
 import { jsonSafe } from './write-json.js';
 
 export interface Checkpoint {
@@ -18,6 +19,8 @@ export interface Checkpoint {
   state: EngineState;
   position: LoopPosition;
   settings: FitSettings;
+  /** A warm-started run's lineage (train/warm-start.ts), carried into every artifact it writes. */
+  lineage?: Lineage;
 }
 
 /** The model a (checkpoint or best) artifact holds, as the zoo would have built it. */
@@ -30,14 +33,14 @@ export function modelOfArtifact(artifact: ModelArtifact): ZooModel {
 /** Weights + optimizer state + loop position, written atomically (core's writeArtifact): a kill leaves the previous checkpoint. */
 export async function writeCheckpoint(
   dir: string,
-  run: { model: ZooModel; schema: FeatureSchema; encoders: unknown; settings: FitSettings },
+  run: { model: ZooModel; schema: FeatureSchema; encoders: unknown; settings: FitSettings; lineage?: Lineage },
   engine: Pick<TrainingEngine, 'description' | 'getWeights' | 'getState'>,
   position: LoopPosition,
 ): Promise<void> {
   const artifact = artifactFromModel(run.model, run.schema, engine.getWeights(), {
     encoders: run.encoders,
     state: engine.getState(),
-    metadata: jsonSafe({ kind: 'checkpoint', engine: engine.description, settings: run.settings, position }),
+    metadata: jsonSafe({ kind: 'checkpoint', engine: engine.description, settings: run.settings, position, ...(run.lineage ? { lineage: run.lineage } : {}) }),
   });
   await writeArtifact(dir, artifact);
 }
@@ -55,8 +58,8 @@ export async function hasCheckpoint(dir: string): Promise<boolean> {
 
 export async function readCheckpoint(dir: string): Promise<Checkpoint> {
   const artifact = await readArtifact(dir);
-  const meta = artifact.metadata as { kind?: string; settings?: FitSettings; position?: LoopPosition };
+  const meta = artifact.metadata as { kind?: string; settings?: FitSettings; position?: LoopPosition; lineage?: Lineage };
   if (meta.kind !== 'checkpoint' || !meta.settings || !meta.position) throw new Error(`${dir} is a model artifact but not a training checkpoint`);
   if (!artifact.state) throw new Error(`${dir} holds no optimizer state`);
-  return { artifact, model: modelOfArtifact(artifact), state: artifact.state, position: meta.position, settings: meta.settings };
+  return { artifact, model: modelOfArtifact(artifact), state: artifact.state, position: meta.position, settings: meta.settings, ...(meta.lineage ? { lineage: meta.lineage } : {}) };
 }

@@ -19,6 +19,7 @@ import { evaluateDataset } from './evaluate.js';
 import { improves, metricKey, type MetricKey } from './metric-key.js';
 import type { RunPaths } from './run-dir.js';
 import type { EpochRecord, FitSettings, LoopPosition } from './settings.js';
+import type { Lineage } from './warm-start.js';
 import { jsonSafe } from './write-json.js';
 
 /** How runs saved before FitSettings.selectBy existed pick their best epoch (a resume keeps it). */
@@ -68,6 +69,8 @@ export interface FitRun {
   start: { weights: Weights; state?: EngineState; position?: LoopPosition };
   trainRows?: number;
   reporter?: LoopReporter;
+  /** A warm-started run's lineage, in the metadata of best/ and checkpoint/ (absent otherwise: no key). */
+  lineage?: Lineage;
 }
 
 export interface FitOutcome {
@@ -217,7 +220,7 @@ export async function* readAhead<T>(batches: AsyncIterable<Batch>, step: (batch:
 }
 
 async function writeBest(run: FitRun, engine: EpochModel, record: EpochRecord): Promise<void> {
-  const metadata = jsonSafe({ kind: 'model', epoch: record.epoch, engine: engine.description, settings: run.settings, metrics: record });
+  const metadata = jsonSafe({ kind: 'model', epoch: record.epoch, engine: engine.description, settings: run.settings, metrics: record, ...(run.lineage ? { lineage: run.lineage } : {}) });
   await writeArtifact(run.paths.best, artifactFromModel(run.model, run.schema, engine.getWeights(), { encoders: run.encoders, metadata }));
 }
 

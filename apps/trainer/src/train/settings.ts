@@ -118,6 +118,16 @@ export const FIT_DEFAULTS = Object.fromEntries(
 export const RESUME_MAY_CHANGE = ['epochs', 'backend'] as const satisfies readonly SettingFlag[];
 export const RESUME_KEPT = SETTING_FLAG_NAMES.filter((k) => !(RESUME_MAY_CHANGE as readonly string[]).includes(k));
 
+/**
+ * What a warm start (`--warm-start RUN`) may give again over its parent's
+ * saved settings: the optimizer's rates and L2, the loop's settings and the
+ * engine (and, outside this schema, --workers). The rest — the model's
+ * architecture — is the parent's; a flag that would change it is refused
+ * naming the difference (train/warm-start.ts).
+ */
+export const WARM_MAY_CHANGE = ['epochs', 'lr', 'embeddingLr', 'embeddingL2', 'batchSize', 'seed', 'shuffleBuffer', 'selectBy', 'earlyStop', 'patience', 'backend'] as const satisfies readonly SettingFlag[];
+export const WARM_KEPT = SETTING_FLAG_NAMES.filter((k) => !(WARM_MAY_CHANGE as readonly string[]).includes(k));
+
 /** `embeddingL2` → `--embedding-l2`: the flag of an option. */
 export const flagOf = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 

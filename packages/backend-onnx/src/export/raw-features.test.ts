@@ -71,6 +71,38 @@ describe('--raw-features export', () => {
     expect(new Set(got.pctcvr!.data as Float32Array).size).toBeGreaterThan(1);
   });
 
+  it('maps no string to a row freed by eviction (null in the vocabulary): the ids around it keep theirs', async () => {
+    const path = join(dir, 'freed.onnx');
+    const freed: RawFieldEncoding[] = [
+      { kind: 'categorical', name: 'user', encoding: { kind: 'vocabulary', values: ['u1', null, 'u3'] } },
+      { kind: 'multiCategorical', name: 'tags', encoding: { kind: 'vocabulary', values: [null, 'b', 'c'] }, maxLength: 3 },
+      encodings[2]!,
+    ];
+    const a = artifact();
+    await exportArtifactToOnnx(a, path, { rawFeatures: freed });
+    const idPath = join(dir, 'freed-ids.onnx');
+    await exportArtifactToOnnx(a, idPath);
+    const raw = await ort.InferenceSession.create(path);
+    const price = Float32Array.of(10, 11, 12);
+    // 'u2' and 'a' were evicted: OOV (0) now, like any unseen value; 'null' is just a string nobody has.
+    const got = await raw.run({
+      user: new ort.Tensor('string', ['u3', 'u2', 'null'], [3]),
+      tags: new ort.Tensor('string', ['a', 'b', 'c', 'c', '', '', 'null', 'a', ''], [3, 3]),
+      price: new ort.Tensor('float32', price, [3]),
+    });
+    const ids = await OnnxSession.load(idPath);
+    const want = await ids.run({
+      user: { shape: [3], data: Int32Array.of(3, 0, 0) },
+      tags: { shape: [3, 3], data: Int32Array.of(0, 2, 3, 3, -1, -1, 0, 0, -1) },
+      price: { shape: [3], data: Float32Array.from(price, (x) => (x - 10) * 0.25) },
+    });
+    await ids.release();
+    for (const o of a.model.predictions) {
+      const g = got[o]!.data as Float32Array;
+      for (let i = 0; i < 3; i++) expect(Math.abs(g[i]! - want[o]!.data[i]!)).toBeLessThanOrEqual(1e-6);
+    }
+  });
+
   it('declares string and float raw inputs, the ai.onnx.ml opset, and says so in metadata', async () => {
     const path = join(dir, 'meta.onnx');
     await exportArtifactToOnnx(artifact(), path, { rawFeatures: encodings });

@@ -88,10 +88,12 @@ export function withRawFeatureInputs(graph: GraphProto, encodings: readonly RawF
       infos.push({ name: e.name, kind: e.kind, type: 'float', shape: dims.map((d) => ('dim_value' in d ? d.dim_value : 'batch')) });
       continue;
     }
-    const values = (e.encoding as { values: readonly string[] }).values;
-    // Ids 1..n in vocabulary order; "" (a missing value, never in a vocabulary) is OOV for a single value, padding in a list.
-    const keys = ['', ...values];
-    const ids64 = [e.kind === 'multiCategorical' ? -1 : 0, ...values.map((_, i) => i + 1)];
+    const values = (e.encoding as { values: readonly (string | null)[] }).values;
+    // Ids 1..n in vocabulary order (freed rows, null, hold no category); "" (a missing value, never in a vocabulary) is OOV
+    // for a single value, padding in a list.
+    const held = [...values.entries()].filter((x): x is [number, string] => x[1] !== null);
+    const keys = ['', ...held.map(([, v]) => v)];
+    const ids64 = [e.kind === 'multiCategorical' ? -1 : 0, ...held.map(([i]) => i + 1)];
     node('LabelEncoder', [e.name], ids, [attr.strings('keys_strings', keys), attr.ints('values_int64s', ids64), attr.int('default_int64', 0)], ML_DOMAIN);
     inputs.push({ name: e.name, type: { tensor_type: { elem_type: DataType.STRING, shape: { dim: dims } } } });
     infos.push({ name: e.name, kind: e.kind, type: 'string', shape: dims.map((d) => ('dim_value' in d ? d.dim_value : 'batch')) });

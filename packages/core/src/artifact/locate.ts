@@ -19,3 +19,20 @@ export async function locateArtifact(path: string): Promise<string> {
   if (!(await stat(path).catch(() => undefined))) throw new Error(`${path}: no such directory`);
   throw new Error(`${path}: neither a run directory (with ${BEST_ARTIFACT_DIR}/${MODEL_FILE}) nor a model artifact (with ${MODEL_FILE})`);
 }
+
+/** Where a training run keeps its last finished epoch (weights, optimizer state, loop position): `runs/NAME/checkpoint`. */
+export const CHECKPOINT_DIR = 'checkpoint';
+
+/**
+ * The artifact a warm start (`--warm-start RUN`) begins from: a training
+ * run directory's checkpoint/ (its last epoch, with optimizer state), or an
+ * artifact directory itself (e.g. a run's best/). Throws naming the path
+ * when it is neither.
+ */
+export async function locateWarmStart(path: string): Promise<{ dir: string; kind: 'checkpoint' | 'artifact' }> {
+  const checkpoint = join(path, CHECKPOINT_DIR);
+  if (await isFile(join(checkpoint, MODEL_FILE))) return { dir: checkpoint, kind: 'checkpoint' };
+  if (await isFile(join(path, MODEL_FILE))) return { dir: path, kind: 'artifact' };
+  if (!(await stat(path).catch(() => undefined))) throw new Error(`${path}: no such directory`);
+  throw new Error(`${path}: neither a run directory (with ${CHECKPOINT_DIR}/${MODEL_FILE}) nor a model artifact (with ${MODEL_FILE})`);
+}

@@ -8,3 +8,4 @@ export { buildShardedStep, shardedStepNames, type ShardedStep, type ShardDenomin
 export { applyDenseRange, denseRange, denseState, memory, runnerPool, shardSquares, type DenseState, type ShardGradients, type ShardPool, type ShardPoolFactory } from './shard-pool.js';
 export { STATE_KEYS, restoreEngineState, saveEngineState, type OptimizerStateLayout } from './engine-state.js';
 export { checkInitialWeights } from './initial-weights.js';
+export { embeddingTableFields, growState, growWeights, initialEngineState, type FieldGrowth, type TableGrowth } from './warm-start.js';

@@ -24,9 +24,8 @@ export interface EncodedStreamOptions extends BadRowOptions {
 export async function* encodedStream(file: string, encoders: Encoders, options: EncodedStreamOptions = {}): AsyncGenerator<EncodedBlock> {
   const table = await openTable(file, { ...encoders.config.csv, ...options.csv });
   const present = new Set(table.columns.map((c) => c.name));
-  const where = table.kind.format === 'csv' && table.header ? 'line 1 (header)' : undefined;
   const required = encoders.columns(options.labels ?? true).concat(encoders.config.keys);
-  for (const c of required) if (!present.has(c)) throw new DataError({ file, where, column: c }, 'missing column');
+  requireColumns(table, required);
   const optional = encoders.columns(true).concat(encoders.extraColumns()).filter((c) => present.has(c));
   const select = [...new Set([...required, ...optional])];
   const index = new Map(select.map((c, i) => [c, i]));
@@ -48,6 +47,13 @@ export async function* encodedStream(file: string, encoders: Encoders, options: 
   if (scan.rows === 0 && scan.engineRejects.length === 0) throw new DataError({ file }, 'empty file (no data rows)');
   const report = await bad.finish(scan.engineRejects);
   options.onDone?.({ ...report, rows });
+}
+
+/** Refuses a table that lacks one of `columns`, naming the first missing one (at the header line of a CSV). */
+export function requireColumns(table: Table, columns: readonly string[]): void {
+  const present = new Set(table.columns.map((c) => c.name));
+  const where = table.kind.format === 'csv' && table.header ? 'line 1 (header)' : undefined;
+  for (const c of columns) if (!present.has(c)) throw new DataError({ file: table.file, where, column: c }, 'missing column');
 }
 
 /** Columns read as numbers: labels, numeric features, truth. */

@@ -59,7 +59,7 @@ describe('Encoders', () => {
       { user_id: 'new', item_id: 'i1', tags: ['a', 'b', 'c', 'd', 'e'], price: 50.5 },
     ];
     expect(back.encodeRows(rows)).toEqual(enc.encodeRows(rows));
-    expect(() => Encoders.fromJSON({ ...json, version: 2 })).toThrow('invalid encoders JSON: version');
+    expect(() => Encoders.fromJSON({ ...json, version: 3 })).toThrow('invalid encoders JSON: version');
   });
 
   it('refuses malformed encoders JSON naming the source and every bad key', async () => {

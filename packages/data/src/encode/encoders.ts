@@ -22,16 +22,36 @@ export interface EncodedBlock extends Batch {
   rawUsers?: unknown[];
 }
 
-/** What fitting learns; with the config it is everything scoring needs to encode as training did. */
-export interface FittedState {
-  vocabularies: Record<string, string[]>;
-  numeric: Record<string, NumericStatsJSON>;
-  maxLength: Record<string, number>;
+/** Bounds on vocabularies that grow (extendEncoders), kept with the encoders so the next extension applies them too. */
+export interface EncoderLimits {
+  /** Ids per vocabulary field, the OOV row not counted. */
+  maxIds?: Record<string, number>;
+  /** An id unseen for this many days is evicted (its row freed). */
+  evictAfterDays?: number;
 }
 
+/** What fitting learns; with the config it is everything scoring needs to encode as training did. */
+export interface FittedState {
+  /** Entry i is table row i + 1 (row 0 is OOV); null is a row freed by eviction (version 2 only). */
+  vocabularies: Record<string, (string | null)[]>;
+  numeric: Record<string, NumericStatsJSON>;
+  maxLength: Record<string, number>;
+  /** The day each vocabulary entry was last seen, aligned with `vocabularies[field]`; -1 for a freed row (version 2). */
+  lastSeen?: Record<string, number[]>;
+  /** The day of the data these encoders were last fitted or extended on (version 2). */
+  day?: number;
+  limits?: EncoderLimits;
+}
+
+/**
+ * Version 1: vocabularies without freed rows and none of lastSeen, day and
+ * limits. Version 2 (encoders fitted with a day or extended): any of them.
+ * Encoders that need nothing of version 2 are written as version 1, so
+ * artifacts of runs that never grew stay as they were.
+ */
 export interface EncodersJSON extends FittedState {
   format: 'esm2-encoders';
-  version: 1;
+  version: 1 | 2;
   config: ResolvedConfig;
   schema: FeatureSchema;
 }
@@ -44,10 +64,9 @@ const finite = z.number(); // zod 4 refuses NaN and ±Infinity
  * is refused naming the bad key instead of failing later in encoding.
  * Unknown keys are refused too: a misspelt key would otherwise be ignored.
  */
-const jsonShape = z
-  .strictObject({
+const jsonObject = z.strictObject({
     format: z.literal('esm2-encoders'),
-    version: z.literal(1),
+    version: z.union([z.literal(1), z.literal(2)]),
     config: z.strictObject({
       csv: dataConfigSchema.shape.csv.unwrap(),
       labels: z.strictObject({ click: z.string(), daction: z.array(z.string()), buy: z.string() }),
@@ -59,32 +78,87 @@ const jsonShape = z
     }),
     // Derived from config and state when loaded; checked as a feature schema all the same.
     schema: featureSchemaSchema,
-    vocabularies: z.record(z.string(), z.array(z.string())),
+    vocabularies: z.record(z.string(), z.array(z.string().nullable())),
     numeric: z.record(
       z.string(),
       z.strictObject({ count: z.number().int().nonnegative(), mean: finite, std: finite.nonnegative(), min: finite, max: finite }),
     ),
     maxLength: z.record(z.string(), z.number().int().positive()),
-  })
-  .superRefine((doc, ctx) => {
-    const names = new Set<string>();
-    for (const [i, f] of doc.config.fields.entries()) {
-      if (names.has(f.name)) ctx.addIssue({ code: 'custom', path: ['config', 'fields', i, 'name'], message: `field '${f.name}' is declared twice` });
-      names.add(f.name);
-      if (f.kind === 'numeric') {
-        if (!doc.numeric[f.name]) ctx.addIssue({ code: 'custom', path: ['numeric', f.name], message: `missing: numeric field '${f.name}' needs its statistics` });
-      } else if (f.encoding.kind === 'vocabulary' && !doc.vocabularies[f.name]) {
-        ctx.addIssue({ code: 'custom', path: ['vocabularies', f.name], message: `missing: field '${f.name}' is vocabulary-encoded` });
-      }
-    }
-    for (const [field, values] of Object.entries(doc.vocabularies)) {
-      const twice = duplicateEntry(values);
-      if (twice) ctx.addIssue({ code: 'custom', path: ['vocabularies', field, twice.second], message: twice.message });
-    }
-    if (doc.config.userField !== undefined && !names.has(doc.config.userField)) {
-      ctx.addIssue({ code: 'custom', path: ['config', 'userField'], message: `'${doc.config.userField}' is not a field` });
-    }
+    lastSeen: z.record(z.string(), z.array(z.number().int().min(-1))).optional(),
+    day: z.number().int().nonnegative().optional(),
+    limits: z
+      .strictObject({
+        maxIds: z.record(z.string(), z.number().int().positive()).optional(),
+        evictAfterDays: z.number().int().positive().optional(),
+      })
+      .optional(),
   });
+
+const jsonShape = jsonObject.superRefine((doc, ctx) => {
+  const names = new Set<string>();
+  for (const [i, f] of doc.config.fields.entries()) {
+    if (names.has(f.name)) ctx.addIssue({ code: 'custom', path: ['config', 'fields', i, 'name'], message: `field '${f.name}' is declared twice` });
+    names.add(f.name);
+    if (f.kind === 'numeric') {
+      if (!doc.numeric[f.name]) ctx.addIssue({ code: 'custom', path: ['numeric', f.name], message: `missing: numeric field '${f.name}' needs its statistics` });
+    } else if (f.encoding.kind === 'vocabulary' && !doc.vocabularies[f.name]) {
+      ctx.addIssue({ code: 'custom', path: ['vocabularies', f.name], message: `missing: field '${f.name}' is vocabulary-encoded` });
+    }
+  }
+  for (const [field, values] of Object.entries(doc.vocabularies)) {
+    const twice = duplicateEntry(values);
+    if (twice) ctx.addIssue({ code: 'custom', path: ['vocabularies', field, twice.second], message: twice.message });
+  }
+  if (doc.version === 1) {
+    for (const [field, values] of Object.entries(doc.vocabularies)) {
+      const freed = values.indexOf(null);
+      if (freed >= 0) ctx.addIssue({ code: 'custom', path: ['vocabularies', field, freed], message: 'a freed row (null) needs encoders version 2' });
+    }
+    for (const key of ['lastSeen', 'day', 'limits'] as const) {
+      if (doc[key] !== undefined) ctx.addIssue({ code: 'custom', path: [key], message: 'only in encoders version 2' });
+    }
+  } else {
+    version2Problems(doc, (path, message) => ctx.addIssue({ code: 'custom', path, message }));
+  }
+  if (doc.config.userField !== undefined && !names.has(doc.config.userField)) {
+    ctx.addIssue({ code: 'custom', path: ['config', 'userField'], message: `'${doc.config.userField}' is not a field` });
+  }
+});
+
+/** What version 2 adds, checked against the fields: growth state only for vocabulary fields, aligned with their vocabularies. */
+function version2Problems(doc: z.infer<typeof jsonObject>, problem: (path: (string | number)[], message: string) => void): void {
+  const encodings = new Map(doc.config.fields.map((f) => [f.name, f.kind === 'numeric' ? 'numeric' : f.encoding.kind]));
+  const notVocabulary = (field: string) => {
+    const kind = encodings.get(field);
+    return kind === undefined ? `no field '${field}'` : kind === 'vocabulary' ? undefined : `field '${field}' is not vocabulary-encoded (${kind})`;
+  };
+  for (const field of Object.keys(doc.vocabularies)) {
+    const why = notVocabulary(field);
+    if (why) problem(['vocabularies', field], why);
+  }
+  for (const field of Object.keys(doc.limits?.maxIds ?? {})) {
+    const why = notVocabulary(field);
+    if (why) problem(['limits', 'maxIds', field], why);
+  }
+  for (const [field, days] of Object.entries(doc.lastSeen ?? {})) {
+    const values = doc.vocabularies[field];
+    const why = notVocabulary(field) ?? (values ? undefined : `no vocabularies.${field} to go with it`);
+    if (why) {
+      problem(['lastSeen', field], why);
+      continue;
+    }
+    if (days.length !== values!.length) {
+      problem(['lastSeen', field], `${days.length} entries but vocabularies.${field} has ${values!.length}`);
+      continue;
+    }
+    for (const [i, d] of days.entries()) {
+      const v = values![i];
+      if (v === null && d !== -1) problem(['lastSeen', field, i], `${d} but vocabularies.${field}.${i} is a freed row (null), which has -1`);
+      else if (v !== null && d < 0) problem(['lastSeen', field, i], `-1 (a freed row) but vocabularies.${field}.${i} is ${JSON.stringify(v)}`);
+      else if (doc.day !== undefined && d > doc.day) problem(['lastSeen', field, i], `day ${d} is after the encoders' day ${doc.day}`);
+    }
+  }
+}
 
 type FieldEncoder = (
   | { kind: 'categorical'; name: string; column: string; id: (v: unknown) => number }
@@ -260,8 +334,24 @@ export class Encoders {
     return batch;
   }
 
+  /** Version 1 unless something only version 2 holds is there (freed rows, lastSeen, day, limits). */
   toJSON(): EncodersJSON {
-    return { format: 'esm2-encoders', version: 1, config: this.config, schema: this.schema, ...this.state };
+    const { vocabularies, numeric, maxLength, lastSeen, day, limits } = this.state;
+    const { config, schema } = this;
+    const v2 = lastSeen !== undefined || day !== undefined || limits !== undefined || Object.values(vocabularies).some((v) => v.includes(null));
+    if (!v2) return { format: 'esm2-encoders', version: 1, config, schema, vocabularies, numeric, maxLength };
+    return {
+      format: 'esm2-encoders',
+      version: 2,
+      config,
+      schema,
+      vocabularies,
+      numeric,
+      maxLength,
+      ...(lastSeen === undefined ? {} : { lastSeen }),
+      ...(day === undefined ? {} : { day }),
+      ...(limits === undefined ? {} : { limits }),
+    };
   }
 
   /**
@@ -274,7 +364,15 @@ export class Encoders {
       throw new Error(`${source === undefined ? '' : `${source}: `}invalid encoders JSON: ${zodProblems(r.error).join('; ')}`);
     }
     const doc = r.data;
-    return new Encoders(doc.config, { vocabularies: doc.vocabularies, numeric: doc.numeric, maxLength: doc.maxLength });
+    const { vocabularies, numeric, maxLength, lastSeen, day, limits } = doc;
+    return new Encoders(doc.config, {
+      vocabularies,
+      numeric,
+      maxLength,
+      ...(lastSeen === undefined ? {} : { lastSeen }),
+      ...(day === undefined ? {} : { day }),
+      ...(limits === undefined ? {} : { limits }),
+    });
   }
 }
 

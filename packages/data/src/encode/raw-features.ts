@@ -95,7 +95,8 @@ export function rawFeeds(encodings: readonly RawFeatureEncoding[], rows: readonl
  * export against the encoders.
  */
 export function sampleRawRows(encodings: readonly RawFeatureEncoding[], n: number): Record<string, unknown>[] {
-  const values = (e: RawFeatureEncoding & { encoding: RawIdEncoding }) => (e.encoding.kind === 'vocabulary' ? e.encoding.values : []);
+  const values = (e: RawFeatureEncoding & { encoding: RawIdEncoding }) =>
+    e.encoding.kind === 'vocabulary' ? e.encoding.values.filter((v): v is string => v !== null) : [];
   return Array.from({ length: n }, (_, i) => {
     const row: Record<string, unknown> = {};
     for (const [f, e] of encodings.entries()) {

@@ -21,8 +21,9 @@ export function encodersForSchema(json: unknown, schema: FeatureSchema, source: 
 function describeRows(f: Field, encoders: Encoders): string {
   if (f.kind === 'numeric') return 'numeric';
   if (f.encoding.kind === 'hash') return `hash into ${f.encoding.buckets} buckets`;
-  const values = encoders.state.vocabularies[f.name]?.length ?? 0;
-  return `a vocabulary of ${values} value(s), ${f.encoding.size} rows with OOV`;
+  const entries = encoders.state.vocabularies[f.name] ?? [];
+  const freed = entries.filter((v) => v === null).length;
+  return `a vocabulary of ${entries.length - freed} value(s)${freed > 0 ? ` and ${freed} freed row(s)` : ''}, ${f.encoding.size} rows with OOV`;
 }
 
 function schemaMismatches(encoders: Encoders, schema: FeatureSchema): string[] {

@@ -13,25 +13,37 @@ export class CategoryCounter {
     this.counts.set(v, (this.counts.get(v) ?? 0) + 1);
   }
 
-  /** Ids 1..n by descending count (ties by key, so refits reproduce); id 0 is OOV. */
-  build(minCount: number, maxSize?: number): string[] {
+  /** Categories seen at least `minCount` times with their counts, by descending count (ties by key, so refits reproduce). */
+  ranked(minCount = 1): [key: string, count: number][] {
     const merged = new Map<string, number>();
     for (const [k, n] of this.counts) {
       const key = categoryKey(k)!;
       merged.set(key, (merged.get(key) ?? 0) + n);
     }
     const kept = [...merged].filter(([, n]) => n >= minCount);
-    kept.sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0));
+    kept.sort((a, b) => b[1] - a[1] || compareKeys(a[0], b[0]));
+    return kept;
+  }
+
+  /** Ids 1..n by descending count (ties by key, so refits reproduce); id 0 is OOV. */
+  build(minCount: number, maxSize?: number): string[] {
+    const kept = this.ranked(minCount);
     return kept.slice(0, maxSize ?? kept.length).map(([k]) => k);
   }
 }
 
+/** The one order of category keys used to break ties (code units, as `<` compares strings). */
+export function compareKeys(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
 const CACHE_LIMIT = 1 << 20;
 
-/** The first category a vocabulary lists twice (`second` is its later index), or undefined. */
-export function duplicateEntry(values: readonly string[]): { first: number; second: number; message: string } | undefined {
+/** The first category a vocabulary lists twice (`second` is its later index), or undefined; freed rows (null) are no category. */
+export function duplicateEntry(values: readonly (string | null)[]): { first: number; second: number; message: string } | undefined {
   const seen = new Map<string, number>();
   for (const [i, v] of values.entries()) {
+    if (v === null) continue;
     const first = seen.get(v);
     if (first !== undefined) return { first, second: i, message: `${JSON.stringify(v)} is listed twice (entries ${first} and ${i}); each category has one id` };
     seen.set(v, i);
@@ -39,19 +51,30 @@ export function duplicateEntry(values: readonly string[]): { first: number; seco
   return undefined;
 }
 
-/** Category → id lookups; unknown and missing values get the OOV id 0. */
+/**
+ * Category → id lookups; unknown and missing values get the OOV id 0.
+ * Entry i is table row i + 1; a null entry is a row freed by eviction
+ * (extendEncoders): no category maps to it until a new one reuses it.
+ */
 export class Vocabulary {
   private readonly ids: Map<string, number>;
   /** Non-string cells (ints from Parquet) resolved once, so hot loops skip String(). */
   private cache = new Map<unknown, number>();
 
-  constructor(readonly values: readonly string[]) {
-    this.ids = new Map(values.map((v, i) => [v, i + 1]));
+  constructor(readonly values: readonly (string | null)[]) {
+    this.ids = new Map();
+    for (const [i, v] of values.entries()) if (v !== null) this.ids.set(v, i + 1);
     // Two ids for one category: rows would score by whichever the map kept, and the other row of the table is dead.
-    if (this.ids.size !== values.length) throw new Error(`vocabulary: ${duplicateEntry(values)!.message}`);
+    const twice = duplicateEntry(values);
+    if (twice) throw new Error(`vocabulary: ${twice.message}`);
   }
 
-  /** Table rows, the OOV row included (at least 2: the schema's minimum). */
+  /** Categories it holds (freed rows not counted). */
+  get known(): number {
+    return this.ids.size;
+  }
+
+  /** Table rows, the OOV row and freed rows included (at least 2: the schema's minimum). */
   get size(): number {
     return Math.max(2, this.values.length + 1);
   }

@@ -33,19 +33,21 @@ export interface EncodePaths extends BadRowOptions {
   config?: string;
   /** The encoded directory or model artifact whose encoders are reused. */
   encoders?: string;
+  /** The run or model artifact whose encoders are extended (`--warm-start`). */
+  warmStart?: string;
 }
 
 /**
  * Refuses, before anything is read or written, an encode that would destroy
  * what it reads or what it did not write: `--out` (by any spelling: `d/.`,
  * `d/../d`, a symlink) equal to, inside or holding `--in`, `--config` or
- * the `--encoders` directory; a reject file (skip mode) that is one of those
+ * the `--encoders` or `--warm-start` directory; a reject file (skip mode) that is one of those
  * or lies inside `--out`; and an existing `--out` that holds anything but a
  * previous encode (see assertReplaceable).
  */
 export async function checkEncodePaths(paths: EncodePaths): Promise<void> {
   await refuseSamePaths(
-    [{ flag: '--in', path: paths.input }, paths.config ? { flag: '--config', path: paths.config } : undefined, paths.encoders ? { flag: '--encoders', path: paths.encoders } : undefined],
+    [{ flag: '--in', path: paths.input }, paths.config ? { flag: '--config', path: paths.config } : undefined, paths.encoders ? { flag: '--encoders', path: paths.encoders } : undefined, paths.warmStart ? { flag: '--warm-start', path: paths.warmStart } : undefined],
     [{ flag: '--out', path: paths.out }, paths.onBadRow === 'skip' ? { flag: '--reject-file', path: rejectFileFor(paths.input, paths) } : undefined],
   );
   await assertReplaceable(paths.out);
