@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReplayMode } from './options.js';
-import { runReplay, WARM_START_AVAILABLE } from './run.js';
+import { runReplay } from './run.js';
 import { writeDayLog } from './test-log.js';
 
 /**
@@ -30,7 +30,7 @@ afterAll(async () => {
 describe.runIf(chromium.run)('replay report.html at 1200 px in headless Chromium', () => {
   beforeAll(chromium.check);
   it('fits the window, draws every chart with each mode in its own colour, and shows replay.json\'s figures', async () => {
-    const modes: ReplayMode[] = WARM_START_AVAILABLE ? ['incremental', 'retrain', 'frozen'] : ['retrain', 'frozen'];
+    const modes: ReplayMode[] = ['incremental', 'retrain', 'frozen'];
     const out = join(dir, 'replay');
     const file = await runReplay({ data: join(dir, 'log.csv'), by: 'day', fromDay: 1, modes, window: 2, out, model: 'esm2', epochs: 1, batchSize: 64, towers: [4], embeddingDim: 2 });
     const page = join(out, 'report.html');

@@ -6,7 +6,6 @@ import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { runTrainer } from '../test-support/cli.js';
 import type { ReplayFile, ReplayMode } from './options.js';
-import { WARM_START_AVAILABLE } from './run.js';
 import { writeDayLog } from './test-log.js';
 
 /**
@@ -17,7 +16,7 @@ import { writeDayLog } from './test-log.js';
 
 let dir: string;
 const tiny = ['--epochs', '1', '--batch-size', '64', '--towers', '4', '--embedding-dim', '2'];
-const modes: ReplayMode[] = WARM_START_AVAILABLE ? ['incremental', 'retrain', 'frozen'] : ['retrain', 'frozen'];
+const modes: ReplayMode[] = ['incremental', 'retrain', 'frozen'];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'esm2-replay-'));
@@ -79,6 +78,8 @@ describe('esm2-train replay', () => {
       expect(r.modes.frozen).toMatchObject({ run: 'runs/bootstrap', trainDays: [0, 0], trainSeconds: 0 });
       expect(r.modes.retrain).toMatchObject({ run: `runs/retrain/day-${r.day}`, trainDays: [r.day - 1, r.day], trainRows: 600 });
       expect(r.modes.retrain!.trainSeconds).toBeGreaterThan(0);
+      // incremental: day d alone, from day d−1's run.
+      expect(r.modes.incremental).toMatchObject({ run: `runs/incremental/day-${r.day}`, trainDays: [r.day, r.day], trainRows: 300 });
     }
     // The summary is the mean over the days of what each day says.
     const ctcvr = file.results.map((r) => r.modes.retrain!.metrics.ctcvr_auc!);
@@ -114,9 +115,11 @@ describe('esm2-train replay', () => {
         expect(m.knownIds.both).toBeCloseTo(share((x) => items.has(x['item_id']!) && users.has(x['user_id']!)), 12);
         expect(m.vocabulary).toEqual({ item: items.size + 1, user: users.size + 1 });
       }
-      // New ids every day: the frozen model knows fewer of them than a model trained through the day before.
+      // New ids every day: the frozen model knows fewer of them than the models trained through the day before.
       expect(r.modes.frozen!.knownIds.both).toBeLessThan(r.modes.retrain!.knownIds.both);
-      if (r.modes.incremental) expect(r.modes.frozen!.knownIds.both).toBeLessThanOrEqual(r.modes.incremental.knownIds.both);
+      expect(r.modes.frozen!.knownIds.both).toBeLessThan(r.modes.incremental!.knownIds.both);
+      // Incremental's vocabularies grew day by day (nothing is evicted here): they hold every id up to day d, as the window's do.
+      expect(r.modes.incremental!.knownIds.both).toBeGreaterThanOrEqual(r.modes.retrain!.knownIds.both);
     }
   });
 
@@ -129,7 +132,7 @@ describe('esm2-train replay', () => {
     for (const k of ['ctr_auc', 'cvr_auc', 'ctcvr_auc', 'pcoc', 'logloss', 'positives'] as const) expect(r.modes.frozen!.metrics[k]).toEqual(metrics[k]);
   });
 
-  it.runIf(WARM_START_AVAILABLE)("incremental: day d's run is warm-started from day d−1's, the first from the bootstrap", async () => {
+  it("incremental: day d's run is warm-started from day d−1's, the first from the bootstrap", async () => {
     for (const r of file.results) {
       const m = r.modes.incremental!;
       expect(m.parent).toBe(r.day === file.fromDay ? 'runs/bootstrap' : `runs/incremental/day-${r.day - 1}`);

@@ -70,15 +70,6 @@ export function parseModes(list: string): ReplayMode[] {
   return modes as ReplayMode[];
 }
 
-/** What the warm start adds to fit(): present once helper "warm"'s branch is merged. */
-type WarmFitOptions = Omit<FitOptions, 'out'> & { warmStart?: string; day?: number; maxIds?: number | Record<string, number>; evictAfterDays?: number };
-
-/**
- * Whether this build's fit() takes a warm start: the incremental mode
- * trains each day from the day before's run with `fit({ warmStart })`.
- */
-export const WARM_START_AVAILABLE = false;
-
 /**
  * Replays the data day by day: a bootstrap model trained on the days
  * before fromDay, then for each day d from fromDay to toDay each mode's
@@ -101,9 +92,6 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayFile> {
   const modes = options.modes;
   if (modes.length === 0) throw new Error(`--modes: expected one or more of ${REPLAY_MODES.join(', ')}`);
   parseModes(modes.join(','));
-  if (modes.includes('incremental') && !WARM_START_AVAILABLE) {
-    throw new Error("--modes incremental: this build's fit has no warm start (fit --warm-start) yet; replay incremental needs it. Run --modes retrain,frozen");
-  }
   if (!(await exists(data))) throw new Error(`--data ${data}: no such file`);
   const configPath = typeof options.config === 'string' ? resolve(options.config) : undefined;
   await refuseSamePaths([{ flag: '--data', path: data }, configPath === undefined ? undefined : { flag: '--config', path: configPath }], [{ flag: '--out', path: out }]);
@@ -155,7 +143,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayFile> {
   const rel = (p: string) => relative(out, p);
 
   const newRun = { ...settings, config };
-  const train = async (tag: string, dir: string, fitOptions: WarmFitOptions): Promise<number> => {
+  const train = async (tag: string, dir: string, fitOptions: Omit<FitOptions, 'out'>): Promise<number> => {
     // A run without its result is unfinished (an interrupted replay): it starts again.
     await rm(dir, { recursive: true, force: true });
     log(`${tag}: training`);
@@ -175,7 +163,9 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayFile> {
   if (bootstrap === undefined) {
     const [a, b] = plan.bootstrap;
     const t = await trainingFile(a, b);
-    const seconds = await train(`bootstrap (days ${a}…${b})`, bootstrapDir, { ...newRun, train: t.file });
+    // Its encoders record the day (ids last seen on day b), from which incremental runs grow and evict them.
+    const grow = modes.includes('incremental') ? { day: b, ...pickDefined(options, ['maxIds', 'evictAfterDays']) } : {};
+    const seconds = await train(`bootstrap (days ${a}…${b})`, bootstrapDir, { ...newRun, ...grow, train: t.file });
     if (t.temporary) await rm(t.file, { force: true });
     bootstrap = { run: rel(bootstrapDir), trainDays: [a, b], trainRows: rowsIn(a, b), trainSeconds: seconds };
     await writeJsonAtomic(join(bootstrapDir, RUN_RESULT), bootstrap);
@@ -268,7 +258,7 @@ const fmt = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-'
  * architecture and data settings, so only what may change is passed
  * (epochs, optimizer, batch, seed, engine), with the vocabulary bounds.
  */
-function incrementalSettings(options: ReplayOptions): WarmFitOptions {
+function incrementalSettings(options: ReplayOptions): Omit<FitOptions, 'out'> {
   return {
     ...pickDefined(options, ['epochs', 'batchSize', 'lr', 'embeddingLr', 'embeddingL2', 'seed', 'shuffleBuffer', 'backend', 'workers', 'threads']),
     ...pickDefined(options, ['maxIds', 'evictAfterDays']),
