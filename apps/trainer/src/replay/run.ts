@@ -108,12 +108,12 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayFile> {
   const existing = await readdir(out).catch(() => [] as string[]);
   if (existing.length > 0 && !options.resume) throw new Error(`--out ${out} is not empty (it holds ${existing.slice(0, 3).join(', ')}${existing.length > 3 ? ', …' : ''}); pass --resume to continue a replay there, or choose another --out`);
 
-  // What defines the runs: a resume must repeat it (the modes may change: a mode added later is run then).
+  // What defines the runs: a resume must repeat it. The modes and --to-day may change: a run does not depend on
+  // them (a mode added later is run then; an earlier --to-day gives replay.json and the report of the days so far).
   const defining = {
     data,
     by,
     fromDay: plan.fromDay,
-    toDay: plan.toDay,
     window: plan.window,
     ...omit(settings, ['workers', 'threads', 'backend']),
     ...(configPath !== undefined ? { config: configPath } : typeof options.config === 'object' ? { config: options.config } : {}),
