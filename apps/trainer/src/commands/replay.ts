@@ -1,4 +1,4 @@
-import { integer, nameList, nonNegativeNumber, oneOf, positiveInt, positiveNumber, seed, userPath, widthList } from '@esm2/cli-kit';
+import { integer, nameList, nonNegativeNumber, oneOf, positiveInt, positiveIntPerField, positiveNumber, seed, userPath, widthList } from '@esm2/cli-kit';
 import { INIT_MODES, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
 import { InvalidArgumentError, Option, type Command } from 'commander';
 import { join } from 'node:path';
@@ -29,18 +29,6 @@ const arg =
       throw new InvalidArgumentError((e as Error).message);
     }
   };
-
-/** `--max-ids 50000` (every vocabulary field) or `--max-ids user_id=50000,item_id=80000`, as fit takes it. */
-function maxIds(v: string): number | Record<string, number> {
-  if (/^\d+$/.test(v.trim())) return positiveInt(v);
-  const out: Record<string, number> = {};
-  for (const part of v.split(',')) {
-    const [field, n] = part.split('=');
-    if (field === undefined || n === undefined || field.trim() === '') throw new InvalidArgumentError(`expected N or FIELD=N,… (e.g. user_id=50000,item_id=80000), got '${part}'`);
-    out[field.trim()] = positiveInt(n);
-  }
-  return out;
-}
 
 const f4 = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(4) : '-');
 
@@ -94,7 +82,7 @@ export function registerReplayCommand(program: Command): void {
     .option('--init <how>', 'paper | calibrated, as fit takes it', oneOf(INIT_MODES))
     .option('--daction <columns>', 'label column(s) whose OR is DAction, as fit takes it', nameList)
     .option('--shuffle-buffer <n>', 'rows held by the streaming shuffle', positiveInt)
-    .option('--max-ids <n|field=n,…>', 'incremental runs: the most ids a vocabulary field keeps (fit --max-ids)', arg(maxIds))
+    .option('--max-ids <n|field=n,…>', 'incremental runs: the most ids a vocabulary field keeps (fit --max-ids)', positiveIntPerField)
     .option('--evict-after <days>', 'incremental runs: free the rows of ids unseen for this many days (fit --evict-after)', positiveInt)
     .option('--backend <name>', `training engine: ${BACKEND_NAMES.join(' | ')}`)
     .option('--workers <n>', 'data-parallel onnx sessions of every run, as fit --workers (default: the cores)', positiveInt)
