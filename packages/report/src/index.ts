@@ -6,7 +6,7 @@
  */
 export { writeReport, renderReport, formatMeanSd, type RenderedReport } from './html.js';
 export { renderSvg, rocChart, calibrationChart, trainingChart, topKChart, dayChart, TASK_NAMES, type DayPoint, type RenderedChart } from './charts.js';
-export { renderReplayReport, writeReplayReport, type ReplayReportDay, type ReplayReportEntry, type ReplayReportInput } from './replay.js';
+export { renderReplayReport, writeReplayReport, type ReplayReportDay, type ReplayReportDifference, type ReplayReportEntry, type ReplayReportInput } from './replay.js';
 export {
   rocCurve,
   areaUnder,

@@ -33,6 +33,21 @@ export interface ReplayReportDay {
   modes: Record<string, ReplayReportEntry>;
 }
 
+/** One mode's AUC against another's on one evaluation day (a paired test on the same rows). */
+export interface ReplayReportDifference {
+  evalDay: number;
+  mode: string;
+  baseline: string;
+  /** metrics.json's key: ctr_auc, cvr_auc, ctcvr_auc. */
+  metric: string;
+  difference: number;
+  ci95: [number, number];
+  pValue: number;
+  positives: number;
+  /** Why there is no interval, when there is none. */
+  reason?: string;
+}
+
 /** A day-by-day replay: every mode's model evaluated on each next day (esm2-train replay's replay.json, as the page needs it). */
 export interface ReplayReportInput {
   title?: string;
@@ -41,6 +56,10 @@ export interface ReplayReportInput {
   /** The modes, in the order (and colours) every chart and table uses. */
   modes: string[];
   days: ReplayReportDay[];
+  /** Paired tests between modes per day (e.g. incremental − retrain, DeLong), shown as a table when given. */
+  differences?: ReplayReportDifference[];
+  /** How the differences were tested, said above their table. */
+  differencesMethod?: string;
   /** Free-text notes shown under the title (what each mode is, the bootstrap). */
   notes?: string[];
   generatedAt?: string;
@@ -129,6 +148,14 @@ export async function renderReplayReport(input: ReplayReportInput): Promise<Rend
     }),
   );
   const perDay = table(['Eval day', 'Mode', ...TASKS.map(([, n]) => `${n} AUC`), ...TASKS.map(([, n]) => `${n} PCOC`), 'Training s', 'Known ids'], dayRows, [1]);
+  const signed = (x: number) => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${x.toFixed(4)}` : '—');
+  const diffRows = (input.differences ?? []).map((d) => {
+    const [lo, hi] = d.ci95;
+    const reading = !Number.isFinite(lo) || !Number.isFinite(hi) ? (d.reason ?? 'no interval') : lo > 0 ? `${d.mode} better` : hi < 0 ? `${d.mode} worse` : 'not significant';
+    return [td(String(d.evalDay)), tdText(`${d.mode} − ${d.baseline}`), `<td class="text nb">${e(d.metric)}</td>`, td(signed(d.difference)), td(`[${signed(lo)}, ${signed(hi)}]`), td(num(d.pValue, 3)), td(String(d.positives)), tdText(reading)];
+  });
+  const differences =
+    diffRows.length === 0 ? '' : `${input.differencesMethod === undefined ? '' : `<p>${e(input.differencesMethod)}</p>`}${table(['Eval day', 'Modes', 'Metric', 'Difference', '95 % interval', 'p', 'Positives', 'Reading'], diffRows, [1, 2, 7])}`;
   const positives = days.map((d) => `day ${d.evalDay}: ${d.evalRows.toLocaleString('en-US')} rows${d.positives === undefined ? '' : `, ${TASKS.map(([t, n]) => `${n} ${d.positives?.[t] ?? '?'}`).join(', ')} positives`}`);
 
   const body = `${section('Data', `<p>${e(input.source)}</p><p>${e(positives.join('; '))}.</p>`)}
@@ -137,7 +164,8 @@ ${section('Summary over the days (means; training seconds summed)', summary)}
 ${chartSection('AUC by day', aucCharts)}
 ${chartSection('Calibration by day', pcocCharts)}
 ${chartSection('Training time and known ids', other)}
-${section('Per day', perDay)}`;
+${section('Per day', perDay)}
+${section('Differences between modes, per day', differences)}`;
   return { html: htmlPage(title, body, input.generatedAt), charts: [...aucCharts, ...pcocCharts, ...other] };
 }
 

@@ -1,3 +1,4 @@
+import type { ScoreCollector } from '@esm2/core';
 import type { Encoders } from '@esm2/data';
 import { scoreArtifact } from '../train/evaluate.js';
 import type { KnownIds, ReplayMetrics } from './options.js';
@@ -33,7 +34,7 @@ export async function evaluateOnDay(
   artifactDir: string,
   dayFile: string,
   options: { itemField?: string | undefined; userField?: string | undefined; backend: string; threads?: number },
-): Promise<{ metrics: ReplayMetrics; knownIds: KnownIds; vocabulary: { item: number; user: number } }> {
+): Promise<{ metrics: ReplayMetrics; knownIds: KnownIds; vocabulary: { item: number; user: number }; scores: ScoreCollector }> {
   let counted: { item: string; user: string } | undefined;
   const known = { item: 0, user: 0, both: 0, rows: 0 };
   const scored = await scoreArtifact(artifactDir, dayFile, {
@@ -65,5 +66,6 @@ export async function evaluateOnDay(
     metrics,
     knownIds: { item: known.item / known.rows, user: known.user / known.rows, both: known.both / known.rows, itemField: item.name, userField: user.name },
     vocabulary: { item: item.size, user: user.size },
+    scores: scored.scores,
   };
 }

@@ -102,6 +102,21 @@ export interface ModeResult {
   parent?: string;
 }
 
+/**
+ * One mode's AUC on the evaluation day against another's (DeLong's paired
+ * test on the same rows): `mode` − `baseline`, its 95 % interval and p.
+ */
+export interface DayDifference {
+  mode: ReplayMode;
+  baseline: ReplayMode;
+  metric: 'ctr_auc' | 'cvr_auc' | 'ctcvr_auc';
+  difference: number;
+  ci95: [number, number];
+  pValue: number;
+  positives: number;
+  reason?: string;
+}
+
 export interface DayResult {
   /** The day trained on. */
   day: number;
@@ -109,6 +124,8 @@ export interface DayResult {
   evalDay: number;
   evalRows: number;
   modes: Partial<Record<ReplayMode, ModeResult>>;
+  /** incremental (else retrain) against every other mode, per task, on the evaluation day's rows. */
+  differences: DayDifference[];
 }
 
 export interface ReplayFile {

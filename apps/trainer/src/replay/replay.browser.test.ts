@@ -85,6 +85,13 @@ describe.runIf(chromium.run)('replay report.html at 1200 px in headless Chromium
         expect(row!.at(-1)).toBe(`${(100 * m.knownIds.both).toFixed(1)} %`);
       }
     }
+    // The paired tests: incremental against retrain and frozen, per day and task, with their p.
+    const diffs = await opened.page.locator('section', { hasText: 'Differences between modes' }).locator('tbody tr').all();
+    expect(diffs).toHaveLength(file.results.length * 2 * 3);
+    const first = await diffs[0]!.locator('td').allTextContents();
+    const d0 = file.results[0]!.differences[0]!;
+    expect(first.slice(0, 3)).toEqual([String(file.results[0]!.evalDay), 'incremental − retrain', 'ctr_auc']);
+    expect(first[5]).toBe(Number.isFinite(d0.pValue) ? d0.pValue.toFixed(3) : '—');
     expect(await readFile(join(out, 'replay.json'), 'utf8')).toContain('"format": "esm2-replay"');
     await opened.context.close();
   });

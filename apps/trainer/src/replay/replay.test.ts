@@ -81,12 +81,25 @@ describe('esm2-train replay', () => {
       // incremental: day d alone, from day d−1's run.
       expect(r.modes.incremental).toMatchObject({ run: `runs/incremental/day-${r.day}`, trainDays: [r.day, r.day], trainRows: 300 });
     }
+    // DeLong's paired tests, incremental against each other mode, per task: the difference of the AUCs eval gave.
+    for (const r of file.results) {
+      expect(r.differences.map((x) => `${x.mode}-${x.baseline} ${x.metric}`)).toEqual(
+        ['retrain', 'frozen'].flatMap((b) => ['ctr_auc', 'cvr_auc', 'ctcvr_auc'].map((m) => `incremental-${b} ${m}`)),
+      );
+      for (const x of r.differences) {
+        expect(x.difference, `day ${r.day} ${x.baseline} ${x.metric}`).toBeCloseTo(r.modes.incremental!.metrics[x.metric]! - r.modes[x.baseline]!.metrics[x.metric]!, 10);
+        expect(x.positives).toBe(r.modes.incremental!.metrics.positives[x.metric === 'ctr_auc' ? 'ctr' : x.metric === 'cvr_auc' ? 'cvr' : 'ctcvr']);
+        expect(x.ci95[0]).toBeLessThanOrEqual(x.difference);
+        expect(x.ci95[1]).toBeGreaterThanOrEqual(x.difference);
+      }
+    }
     // The summary is the mean over the days of what each day says.
     const ctcvr = file.results.map((r) => r.modes.retrain!.metrics.ctcvr_auc!);
     expect(file.summary.retrain!.meanAuc.ctcvr).toBeCloseTo((ctcvr[0]! + ctcvr[1]!) / 2, 12);
     expect(file.summary.frozen!.trainSeconds).toBe(0);
     // Nothing but what the replay keeps: no window file, no temp file.
     expect((await readdir(join(out(), 'days'))).sort()).toEqual(['day-0.csv', 'day-1.csv', 'day-2.csv', 'day-3.csv']);
+    expect((await readdir(join(out(), 'evals'))).sort()).toEqual(['day-2', 'day-3']);
     expect(Object.keys(await snapshot(out())).filter((p) => p.includes('.tmp-'))).toEqual([]);
   });
 
@@ -148,12 +161,16 @@ describe('esm2-train replay', () => {
     const before = JSON.parse(await readFile(target, 'utf8')) as { metrics: unknown };
     await rm(target);
     await rm(join(out(), 'replay.json'));
+    // A finished run whose saved predictions are gone is scored again, not trained again.
+    await rm(join(out(), 'runs', 'frozen', 'day-1', 'test-scores.f32'));
     const r = await runTrainer('replay', '--data', join(dir, 'log.csv'), '--by', 'day', '--from-day', '1', '--modes', modes.join(','), '--window', '2', '--out', out(), '--resume', ...tiny);
     expect(r.code, r.err + r.logs).toBe(0);
     expect(r.logs).toContain('retrain day 1: finished earlier, kept');
+    expect(r.logs).toContain('frozen day 1: finished earlier, kept; scoring it again on day 2 for the paired tests');
+    expect(r.logs).not.toContain('incremental day 1 (from');
     expect(r.logs).toContain('retrain day 2 (days 1…2): training');
     const again = JSON.parse(await readFile(join(out(), 'replay.json'), 'utf8')) as ReplayFile;
-    expect(again.results[0]).toEqual(file.results[0]);
+    expect(again.results[0]).toEqual(file.results[0]); // its differences too: the same predictions again
     // The same seed and data: the run trained again scores the same.
     expect(again.results[1]!.modes.retrain!.metrics).toEqual(before.metrics);
     // Other settings would mix two replays in one directory: refused, naming the setting, with nothing touched.

@@ -37,7 +37,21 @@ export function replayReportInput(file: ReplayFile): ReplayReportInput {
       `${file.modes.map((m) => what[m]).join('; ')}.`,
     'Known ids: the share of the evaluation day\'s impressions whose item id and user id both have a row of their own in the model\'s vocabularies (the rest score as out-of-vocabulary).',
   ];
-  return { title: 'ESM2 day-by-day replay', source: `${file.data} (day column '${file.by}')`, modes: file.modes, days, notes };
+  const differences = file.results.flatMap((r) => r.differences.map((d) => ({ evalDay: r.evalDay, ...d })));
+  return {
+    title: 'ESM2 day-by-day replay',
+    source: `${file.data} (day column '${file.by}')`,
+    modes: file.modes,
+    days,
+    notes,
+    ...(differences.length > 0
+      ? {
+          differences,
+          differencesMethod:
+            "DeLong's paired test of two modes' AUCs on the same evaluation day's rows (CTR and CTCVR on every row, CVR on clicked rows): the difference, its 95 % interval and p; significant when the interval excludes 0.",
+        }
+      : {}),
+  };
 }
 
 /** The replay page of replay.json, rendered (not written). */

@@ -1,3 +1,4 @@
+import { delongTest } from '@esm2/core';
 import { refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
 import { dayCounts, openTable, writeDays, type DayRows } from '@esm2/data';
 import { access, mkdir, readdir, readFile, rm } from 'node:fs/promises';
@@ -8,6 +9,7 @@ import { DEFAULT_BACKEND } from '../train/engines.js';
 import { loadFitConfig, resolveFitSettings } from '../train/fit-config.js';
 import { runPaths } from '../train/run-dir.js';
 import { flagOf, omit, pickDefined } from '../train/settings.js';
+import { labelsPath, readLabels, readScores, saveTestPass, scoresPath } from '../compare/scores.js';
 import { evaluateOnDay } from './evaluate.js';
 import {
   DEFAULT_WINDOW,
@@ -17,6 +19,7 @@ import {
   REPLAY_SETTINGS,
   REPLAY_SETTINGS_FILE,
   RUN_RESULT,
+  type DayDifference,
   type DayResult,
   type ModeResult,
   type ReplayFile,
@@ -182,10 +185,13 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayFile> {
   const results: DayResult[] = [];
   let previous = bootstrapDir;
   for (let d = plan.fromDay; d <= plan.toDay; d++) {
-    const day: DayResult = { day: d, evalDay: d + 1, evalRows: rowsOf.get(d + 1)!, modes: {} };
+    const day: DayResult = { day: d, evalDay: d + 1, evalRows: rowsOf.get(d + 1)!, modes: {}, differences: [] };
+    const evalDir = join(out, 'evals', `day-${d + 1}`);
+    await mkdir(evalDir, { recursive: true });
     for (const mode of modes) {
       const dir = join(out, 'runs', mode, `day-${d}`);
       const tag = `${mode} day ${d}`;
+      await mkdir(dir, { recursive: true });
       let result = options.resume ? await finished<ModeResult>(dir) : undefined;
       if (result === undefined) {
         let runDir: string;
@@ -208,6 +214,8 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayFile> {
           seconds = await train(`${tag} (from ${rel(previous)})`, dir, { ...incrementalSettings(options), warmStart: previous, day: d, train: sliceOf(d) });
         }
         const r = await evaluate(tag, runDir, d + 1);
+        // The next day's predictions (and, once per day, its labels), for the paired tests between modes.
+        await saveTestPass(r.scores, dir, evalDir);
         result = {
           run: rel(runDir),
           trainDays,
@@ -221,10 +229,15 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayFile> {
         };
         await writeJsonAtomic(join(dir, RUN_RESULT), result, { mkdirs: true });
         log(`${tag}: ctr_auc ${fmt(result.metrics.ctr_auc)} cvr_auc ${fmt(result.metrics.cvr_auc)} ctcvr_auc ${fmt(result.metrics.ctcvr_auc)}, known ids ${(100 * result.knownIds.both).toFixed(1)} %, trained in ${seconds.toFixed(1)} s`);
+      } else if (!(await exists(scoresPath(dir))) || !(await exists(labelsPath(evalDir)))) {
+        // Finished before its predictions were kept: scored again (not trained again) for the paired tests.
+        log(`${tag}: finished earlier, kept; scoring it again on day ${d + 1} for the paired tests`);
+        await saveTestPass((await evaluate(tag, join(out, result.run), d + 1)).scores, dir, evalDir);
       } else log(`${tag}: finished earlier, kept`);
       day.modes[mode] = result;
       if (mode === 'incremental') previous = dir;
     }
+    day.differences = await pairedTests(modes, (m) => scoresPath(join(out, 'runs', m, `day-${d}`)), labelsPath(evalDir), day.evalRows);
     results.push(day);
   }
 
@@ -281,4 +294,33 @@ async function checkResumeSettings(path: string, settings: Record<string, unknow
     return;
   }
   await writeJsonAtomic(path, settings, { mkdirs: true });
+}
+
+/**
+ * DeLong's paired test of the reference mode (incremental, else retrain)
+ * against every other mode on one evaluation day's rows, from the
+ * predictions and labels the evaluations saved: CTR AUC on every row
+ * (click), CVR on clicked rows and CTCVR on every row (purchase).
+ */
+async function pairedTests(modes: readonly ReplayMode[], scoresOf: (mode: ReplayMode) => string, labelsFile: string, rows: number): Promise<DayDifference[]> {
+  const reference = modes.find((m) => m === 'incremental') ?? modes.find((m) => m === 'retrain');
+  if (reference === undefined) return [];
+  const labels = await readLabels(labelsFile, rows);
+  const ref = await readScores(scoresOf(reference), rows);
+  if (labels === undefined || ref === undefined) return [];
+  const out: DayDifference[] = [];
+  for (const baseline of modes) {
+    if (baseline === reference) continue;
+    const base = await readScores(scoresOf(baseline), rows);
+    if (base === undefined) continue;
+    for (const [metric, key, label, mask] of [
+      ['ctr_auc', 'pctr', labels.click, undefined],
+      ['cvr_auc', 'pcvr', labels.buy, labels.click],
+      ['ctcvr_auc', 'pctcvr', labels.buy, undefined],
+    ] as const) {
+      const r = delongTest(ref[key], base[key], label, mask);
+      out.push({ mode: reference, baseline, metric, difference: r.difference, ci95: r.ci95, pValue: r.pValue, positives: r.positives, ...(r.reason !== undefined ? { reason: r.reason } : {}) });
+    }
+  }
+  return out;
 }
