@@ -86,7 +86,12 @@ export async function renderReplayReport(input: ReplayReportInput): Promise<Rend
   const { modes, days } = input;
   const title = input.title ?? 'ESM2 day-by-day replay';
   const hasOracle = days.some((d) => d.oracle !== undefined && TASKS.some(([t]) => typeof d.oracle?.[t] === 'number'));
-  const series = hasOracle ? [...modes, ORACLE] : modes;
+  // The oracle's AUCs (far above any model's on generated data) are in the per-day table, not on the charts: they would flatten the modes' lines.
+  const series = modes;
+  const oracleRange = (task: Task) => {
+    const xs = days.map((d) => d.oracle?.[task]).filter((x): x is number => typeof x === 'number' && Number.isFinite(x));
+    return xs.length === 0 ? undefined : `oracle ${Math.min(...xs).toFixed(3)}–${Math.max(...xs).toFixed(3)} (per-day table)`;
+  };
   const points = (value: (entry: ReplayReportEntry) => number | null | undefined, only: readonly string[] = modes): DayPoint[] =>
     days.flatMap((d) => only.flatMap((m) => (d.modes[m] === undefined ? [] : [{ day: d.evalDay, series: m, value: value(d.modes[m]) ?? NaN }])));
   const x = 'Evaluation day (trained through the day before)';
@@ -94,8 +99,8 @@ export async function renderReplayReport(input: ReplayReportInput): Promise<Rend
   const aucCharts: RenderedChart[] = [];
   const pcocCharts: RenderedChart[] = [];
   for (const [task, name] of TASKS) {
-    const oracle = hasOracle ? days.map((d) => ({ day: d.evalDay, series: ORACLE, value: d.oracle?.[task] ?? NaN })) : [];
-    const auc = await dayChart({ title: `${name} AUC by day`, axes: [x, `${name} AUC`], series, values: [...points((m) => m.auc[task]), ...oracle] });
+    const oracle = oracleRange(task);
+    const auc = await dayChart({ title: `${name} AUC by day`, ...(oracle === undefined ? {} : { subtitle: oracle }), axes: [x, `${name} AUC`], series, values: points((m) => m.auc[task]) });
     if (auc) aucCharts.push(auc);
     const pcoc = await dayChart({ title: `${name} PCOC by day`, subtitle: 'mean prediction / observed rate; 1 is calibrated', axes: [x, `${name} PCOC`], series, values: points((m) => m.pcoc[task]), reference: 1 });
     if (pcoc) pcocCharts.push(pcoc);
@@ -156,16 +161,18 @@ export async function renderReplayReport(input: ReplayReportInput): Promise<Rend
   });
   const differences =
     diffRows.length === 0 ? '' : `${input.differencesMethod === undefined ? '' : `<p>${e(input.differencesMethod)}</p>`}${table(['Eval day', 'Modes', 'Metric', 'Difference', '95 % interval', 'p', 'Positives', 'Reading'], diffRows, [1, 2, 7])}`;
-  const positives = days.map((d) => `day ${d.evalDay}: ${d.evalRows.toLocaleString('en-US')} rows${d.positives === undefined ? '' : `, ${TASKS.map(([t, n]) => `${n} ${d.positives?.[t] ?? '?'}`).join(', ')} positives`}`);
+  const dataRows = days.map((d) => [td(String(d.evalDay)), td(d.evalRows.toLocaleString('en-US')), ...TASKS.map(([t]) => td(d.positives?.[t] === undefined ? '—' : d.positives[t].toLocaleString('en-US')))]);
+  const dataTable = table(['Eval day', 'Rows', ...TASKS.map(([, n]) => `${n} positives`)], dataRows);
 
-  const body = `${section('Data', `<p>${e(input.source)}</p><p>${e(positives.join('; '))}.</p>`)}
+  const body = `<p>${e(input.source)}</p>
 ${(input.notes ?? []).map((n) => `<p class="note">${e(n)}</p>`).join('')}
 ${section('Summary over the days (means; training seconds summed)', summary)}
 ${chartSection('AUC by day', aucCharts)}
 ${chartSection('Calibration by day', pcocCharts)}
 ${chartSection('Training time and known ids', other)}
 ${section('Per day', perDay)}
-${section('Differences between modes, per day', differences)}`;
+${section('Differences between modes, per day', differences)}
+${section('Evaluation days', dataTable)}`;
   return { html: htmlPage(title, body, input.generatedAt), charts: [...aucCharts, ...pcocCharts, ...other] };
 }
 
