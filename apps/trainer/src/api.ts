@@ -249,7 +249,7 @@ async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopRepor
   };
 }
 
-/** The options only a warm start takes (a resume ignores them: its warm start is not redone). */
+/** The warm start and vocabulary growth options: a resume ignores them (its encoders are saved; its warm start is not redone). */
 const WARM_START_KEYS = ['warmStart', 'day', 'maxIds', 'evictAfterDays'] as const;
 /** The flag of an option of fit(): flagOf, but for --evict-after (evictAfterDays). */
 const optionFlag = (k: string) => (k === 'evictAfterDays' ? '--evict-after' : flagOf(k));

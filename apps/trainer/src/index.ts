@@ -2,6 +2,7 @@
 export { fit, type FitOptions, type FitResult } from './api.js';
 export { BACKEND_NAMES, DEFAULT_BACKEND, type BackendName } from './train/engines.js';
 export type { FitConfigFile } from './train/fit-config.js';
+export type { Lineage, LineageEntry } from './train/lineage.js';
 export type { LoopReporter } from './train/loop.js';
 export type { EpochMetrics, EpochRecord, FitSettings, LoopPosition } from './train/settings.js';
 export { runCompare, gatherComparison, type CompareOptions, type CellInfo } from './compare/run.js';

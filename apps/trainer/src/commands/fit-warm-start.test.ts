@@ -1,16 +1,17 @@
 import { artifactFromModel, initWeights, MODEL_FILE, type ModelArtifact } from '@esm2/core';
 import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { treeDigest } from '@esm2/core/testing';
-import { Encoders, vocabularyRowChanges, writeEncodedShards, writeSynthetic } from '@esm2/data';
+import { vocabularyRowChanges, writeSynthetic } from '@esm2/data';
 import { Scorer } from '@esm2/scorer';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fit, type FitOptions } from '../api.js';
 import { runTrainer } from '../test-support/cli.js';
 import { readCheckpoint } from '../train/checkpoint.js';
-import { readWarmParent, warmSettings, warmStartFrom, type Lineage } from '../train/warm-start.js';
+import type { Lineage } from '../train/lineage.js';
+import { readWarmParent, warmSettings, warmStartFrom } from '../train/warm-start.js';
 
 /** A small world (few users and items) so that a day's rows meet both known and new ids. */
 const sizes = { users: 150, items: 200, categories: 20, shops: 50, brands: 30, tags: 10, cities: 10 };
@@ -115,8 +116,10 @@ describe('fit --warm-start (onnx engine)', () => {
     expect(bestCkpt.state.get('step')!.data[0]).toBe(8);
     expect(lineageOf(bestCkpt.artifact)!.parent.path).toBe(join(dir, 'runs/parent/best'));
     const plain = await readArtifact(join(dir, 'runs/parent/best'));
-    expect(Object.keys(plain.metadata as object)).not.toContain('lineage');
-    expect(Object.keys((await readCheckpoint(join(dir, 'runs/parent/checkpoint'))).artifact.metadata as object)).not.toContain('lineage');
+    // An ordinary run's metadata: the keys it always had, no lineage.
+    expect(Object.keys(plain.metadata as object)).toEqual(['createdAt', 'kind', 'epoch', 'engine', 'settings', 'metrics']);
+    expect(Object.keys((await readCheckpoint(join(dir, 'runs/parent/checkpoint'))).artifact.metadata as object)).toEqual(['createdAt', 'kind', 'engine', 'settings', 'position']);
+    expect(encodersOf(plain).version).toBe(1);
   });
 
   it('resume and warm start compose: stopped after epoch 1 and resumed equals the uninterrupted warm start; a resumed run warm-starts the next day', async () => {
@@ -186,7 +189,17 @@ describe('fit --warm-start (onnx engine)', () => {
     expect(towers.err).toContain(`--warm-start ${join(dir, 'runs/parent/checkpoint')}: its model has towers 8, --towers 16 would change the architecture`);
     const same = await runTrainer('fit', '--data', join(dir, 'day1.csv'), '--out', join(dir, 'runs/parent'), '--warm-start', join(dir, 'runs/parent'));
     expect(same.code).toBe(1);
-    expect(same.err).toMatch(/--warm-start|already holds a run/);
+    expect(same.err).toMatch(/--out .*runs\/parent.*--warm-start/);
+    const daction = await runTrainer('fit', '--data', join(dir, 'day1.csv'), '--out', join(dir, 'runs/daction'), '--warm-start', join(dir, 'runs/parent'), '--daction', 'click');
+    expect(daction.code).toBe(1);
+    expect(daction.err).toContain(`--warm-start ${join(dir, 'runs/parent/checkpoint')} was trained with DAction = daction; --daction click would change what its towers learnt`);
+    // A directory holding a run (a copy of the parent's checkpoint): a warm start is a new run.
+    await cp(join(dir, 'runs/parent/checkpoint'), join(dir, 'runs/holder/checkpoint'), { recursive: true });
+    const holderBefore = await treeDigest(join(dir, 'runs/holder'));
+    const holding = await runTrainer('fit', '--data', join(dir, 'day1.csv'), '--out', join(dir, 'runs/holder'), '--warm-start', join(dir, 'runs/parent'));
+    expect(holding.code).toBe(1);
+    expect(holding.err).toContain(`${join(dir, 'runs/holder')} already holds a run; a warm start trains a new run: choose another --out`);
+    expect(await treeDigest(join(dir, 'runs/holder'))).toEqual(holderBefore);
     process.exitCode = undefined; // the refused runs' exit code (runCli sets it), not to be read as the next run's
     // day1 encoded with its own encoders (fitted afresh): its ids mean other things than the parent's.
     const own = await runTrainer('data', 'encode', '--in', join(dir, 'day1.csv'), '--out', join(dir, 'day1-own.enc'));
@@ -199,13 +212,13 @@ describe('fit --warm-start (onnx engine)', () => {
     expect(day.code).toBe(1);
     expect(day.err).toContain(`--day: ${join(dir, 'day1-own.enc')} is encoded with its own encoders; give these to esm2-train data encode`);
     expect(await Promise.all([join(dir, 'runs/parent'), join(dir, 'day1.csv')].map(treeDigest))).toEqual(inputs);
-    for (const out of ['runs/towers', 'runs/own', 'runs/day']) await expect(readFile(join(dir, out, 'checkpoint', MODEL_FILE))).rejects.toThrow();
+    for (const out of ['runs/towers', 'runs/own', 'runs/day', 'runs/daction']) await expect(readFile(join(dir, out, 'checkpoint', MODEL_FILE))).rejects.toThrow();
   });
 
-  it('an encoded directory of the parent\'s encoders extended on the day trains as the data file does', async () => {
+  it('a directory from `data encode --warm-start` trains with the encoders the data file gets', async () => {
     const parent = await readArtifact(join(dir, 'runs/parent/checkpoint'));
-    const start = await warmStartFrom(await readWarmParent(join(dir, 'runs/parent')), warmSettings(await readWarmParent(join(dir, 'runs/parent')), {}, join(dir, 'day1.csv'), undefined, () => undefined), {}, () => undefined);
-    await writeEncodedShards(join(dir, 'day1.csv'), Encoders.fromJSON(start.encoders, 'test'), join(dir, 'day1.enc'));
+    const encode = await runTrainer('data', 'encode', '--in', join(dir, 'day1.csv'), '--out', join(dir, 'day1.enc'), '--warm-start', join(dir, 'runs/parent'));
+    expect(encode.err).toBe('');
     const [fromFile, fromEncoded] = [await warm('runs/warm-file', { epochs: 1 }), await warm('runs/warm-enc', { epochs: 1, train: join(dir, 'day1.enc') })];
     const [a, b] = await Promise.all([fromFile, fromEncoded].map((r) => readArtifact(r.bestArtifact)));
     expect(JSON.stringify(b!.encoders)).toBe(JSON.stringify(a!.encoders));

@@ -1,7 +1,7 @@
 import { torchInfo, TorchMissingError } from '@esm2/backend-torch';
 import type { ModelArtifact } from '@esm2/core';
 import { requires } from '@esm2/core/testing';
-import { Encoders, writeEncodedShards, writeSynthetic } from '@esm2/data';
+import { writeSynthetic } from '@esm2/data';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -9,7 +9,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { fit } from '../api.js';
 import { runTrainer } from '../test-support/cli.js';
 import { readCheckpoint } from '../train/checkpoint.js';
-import { readWarmParent, warmSettings, warmStartFrom, type Lineage } from '../train/warm-start.js';
+import type { Lineage } from '../train/lineage.js';
 
 // Torch is Debian's python3-torch under /usr/bin/python3. Without it these tests skip, saying why; under CI=true they fail instead.
 const info = await torchInfo().catch((e: unknown) => e as Error);
@@ -25,10 +25,9 @@ beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'esm2-warm-torch-'));
   for (const day of [0, 1]) await writeSynthetic(join(dir, `day${day}.csv`), { rows: 400, seed: 20 + day, worldSeed: 9, sizes });
   await fit({ model: 'esm2', epochs: 1, batchSize: 100, towers: [8], embeddingDim: 4, seed: 3, workers: 1, lr: 0.01, train: join(dir, 'day0.csv'), out: parentDir() });
-  // Day 1 encoded with the parent's encoders extended on it (what `data encode --warm-start` writes), in 2 shards.
-  const parent = await readWarmParent(parentDir());
-  const start = await warmStartFrom(parent, warmSettings(parent, {}, join(dir, 'day1.csv'), undefined, () => undefined), {}, () => undefined);
-  await writeEncodedShards(join(dir, 'day1.csv'), Encoders.fromJSON(start.encoders, 'day 1'), day1(), { shards: 2 });
+  // Day 1 encoded with the parent's encoders extended on it, in 2 shards.
+  const encode = await runTrainer('data', 'encode', '--in', join(dir, 'day1.csv'), '--out', day1(), '--warm-start', parentDir(), '--shards', '2');
+  expect(encode.err).toBe('');
 });
 afterAll(() => (dir ? rm(dir, { recursive: true, force: true }) : undefined));
 afterEach(() => {

@@ -10,7 +10,7 @@ import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { access, readdir } from 'node:fs/promises';
 import { basename, dirname, join } from 'node:path';
 import type { FitSettings, LoopPosition } from './settings.js';
-import type { Lineage } from './warm-start.js';
+import type { Lineage } from './lineage.js';
 import { jsonSafe } from './write-json.js';
 
 export interface Checkpoint {

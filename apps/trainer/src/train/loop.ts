@@ -19,7 +19,7 @@ import { evaluateDataset } from './evaluate.js';
 import { improves, metricKey, type MetricKey } from './metric-key.js';
 import type { RunPaths } from './run-dir.js';
 import type { EpochRecord, FitSettings, LoopPosition } from './settings.js';
-import type { Lineage } from './warm-start.js';
+import type { Lineage } from './lineage.js';
 import { jsonSafe } from './write-json.js';
 
 /** How runs saved before FitSettings.selectBy existed pick their best epoch (a resume keeps it). */

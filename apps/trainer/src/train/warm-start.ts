@@ -8,30 +8,8 @@ import { join } from 'node:path';
 import { isDeepStrictEqual } from 'node:util';
 import { modelOfArtifact } from './checkpoint.js';
 import { describeEncoded } from './data-source.js';
+import type { Lineage } from './lineage.js';
 import { fitConfigSchema, flagOf, pickDefined, SETTING_FLAG_NAMES, WARM_KEPT, WARM_MAY_CHANGE, type FitSettings, type SettingFlags } from './settings.js';
-
-/** One model of a lineage: where it was read from, its model.json's sha256, and the day of the data it was last trained on (null: unknown). */
-export interface LineageEntry {
-  path: string;
-  sha256: string;
-  day: number | null;
-}
-
-/**
- * Where a warm-started model comes from, in its artifacts' metadata
- * (`lineage`, in best/ and checkpoint/; a run that is not warm-started has
- * no such key). `parent`: the model it started from; `day`: the day of the
- * data it trained on; `data`: that data; `growth`: how each vocabulary
- * grew (kept, added, reused, evicted rows and the first evicted ids);
- * `ancestors`: the parent's own parent, its parent…, nearest first.
- */
-export interface Lineage {
-  parent: LineageEntry;
-  day: number;
-  data: string[];
-  growth?: VocabularyGrowth;
-  ancestors: LineageEntry[];
-}
 
 /** What a warm start reads of its parent. */
 export interface WarmParent {
@@ -178,17 +156,16 @@ export async function warmEncoders(parent: WarmParent, train: string, encoded: {
 }
 
 /**
- * The warm-started model's start: the parent's model rebuilt over the grown
- * schema, its weights and optimizer state grown (core's growWeights /
+ * The warm-started model's start (`model`: the parent's rebuilt over the
+ * grown schema): the parent's weights and optimizer state grown (core's growWeights /
  * growState: known rows kept, fresh rows a new run's — initWeights(graph,
  * seed) — with fresh optimizer state, the step count kept).
  */
-export function growFromParent(parent: WarmParent, settings: FitSettings, encoders: Encoders): { model: ZooModel; weights: Weights; state?: EngineState } {
-  const model = buildModel(encoders.schema, settings.model);
+export function growFromParent(parent: WarmParent, settings: FitSettings, encoders: Encoders, model: ZooModel): { weights: Weights; state?: EngineState } {
   const growth = vocabularyRowChanges(parent.artifact.encoders, encoders.toJSON());
   const weights = growWeights(model.graph, parent.artifact.weights, initWeights(model.graph, settings.seed), growth);
-  if (!parent.state) return { model, weights };
-  return { model, weights, state: growState(model.graph, settings.optimizer.embeddingOptimizer, parent.state, growth) };
+  if (!parent.state) return { weights };
+  return { weights, state: growState(model.graph, settings.optimizer.embeddingOptimizer, parent.state, growth) };
 }
 
 /** The lineage a warm start records: its parent, the day and data it trains on, the vocabularies' growth, and the parent's ancestry. */
@@ -214,8 +191,9 @@ export async function warmStartFrom(parent: WarmParent, settings: FitSettings, g
   const encoded = await describeEncoded(settings.train);
   if (!encoded) log(`extending the encoders of ${parent.dir} on ${settings.train}`);
   const grown = await warmEncoders(parent, settings.train, encoded ? { encoders: encoded.encoders, rows: encoded.manifest.rows } : undefined, grow);
-  const { model, weights, state } = growFromParent(parent, settings, grown.encoders);
-  checkModelSize(model, totalmem());
+  const model = buildModel(grown.encoders.schema, settings.model);
+  checkModelSize(model, totalmem()); // before any weight is allocated
+  const { weights, state } = growFromParent(parent, settings, grown.encoders, model);
   log(`warm start from ${parent.dir} (optimizer step ${parent.state?.get(STATE_KEYS.step)?.data[0] ?? 0}${parent.state ? '' : '; it holds no optimizer state: fresh state'}), day ${grown.day}`);
   for (const [field, g] of Object.entries(grown.growth ?? {})) {
     const evicted = g.evictedIds.length > 0 ? ` (${g.evictedIds.join(', ')}${g.evicted > g.evictedIds.length ? ', …' : ''})` : '';

@@ -65,34 +65,34 @@ const finite = z.number(); // zod 4 refuses NaN and ±Infinity
  * Unknown keys are refused too: a misspelt key would otherwise be ignored.
  */
 const jsonObject = z.strictObject({
-    format: z.literal('esm2-encoders'),
-    version: z.union([z.literal(1), z.literal(2)]),
-    config: z.strictObject({
-      csv: dataConfigSchema.shape.csv.unwrap(),
-      labels: z.strictObject({ click: z.string(), daction: z.array(z.string()), buy: z.string() }),
-      // Resolved fields always name their source column.
-      fields: z.array(z.intersection(fieldConfigSchema, z.object({ column: z.string() }))).min(1),
-      userField: z.string().optional(),
-      keys: z.array(z.string()),
-      truth: z.partialRecord(z.enum(TRUTH_NAMES), z.string()),
-    }),
-    // Derived from config and state when loaded; checked as a feature schema all the same.
-    schema: featureSchemaSchema,
-    vocabularies: z.record(z.string(), z.array(z.string().nullable())),
-    numeric: z.record(
-      z.string(),
-      z.strictObject({ count: z.number().int().nonnegative(), mean: finite, std: finite.nonnegative(), min: finite, max: finite }),
-    ),
-    maxLength: z.record(z.string(), z.number().int().positive()),
-    lastSeen: z.record(z.string(), z.array(z.number().int().min(-1))).optional(),
-    day: z.number().int().nonnegative().optional(),
-    limits: z
-      .strictObject({
-        maxIds: z.record(z.string(), z.number().int().positive()).optional(),
-        evictAfterDays: z.number().int().positive().optional(),
-      })
-      .optional(),
-  });
+  format: z.literal('esm2-encoders'),
+  version: z.union([z.literal(1), z.literal(2)]),
+  config: z.strictObject({
+    csv: dataConfigSchema.shape.csv.unwrap(),
+    labels: z.strictObject({ click: z.string(), daction: z.array(z.string()), buy: z.string() }),
+    // Resolved fields always name their source column.
+    fields: z.array(z.intersection(fieldConfigSchema, z.object({ column: z.string() }))).min(1),
+    userField: z.string().optional(),
+    keys: z.array(z.string()),
+    truth: z.partialRecord(z.enum(TRUTH_NAMES), z.string()),
+  }),
+  // Derived from config and state when loaded; checked as a feature schema all the same.
+  schema: featureSchemaSchema,
+  vocabularies: z.record(z.string(), z.array(z.string().nullable())),
+  numeric: z.record(
+    z.string(),
+    z.strictObject({ count: z.number().int().nonnegative(), mean: finite, std: finite.nonnegative(), min: finite, max: finite }),
+  ),
+  maxLength: z.record(z.string(), z.number().int().positive()),
+  lastSeen: z.record(z.string(), z.array(z.number().int().min(-1))).optional(),
+  day: z.number().int().nonnegative().optional(),
+  limits: z
+    .strictObject({
+      maxIds: z.record(z.string(), z.number().int().positive()).optional(),
+      evictAfterDays: z.number().int().positive().optional(),
+    })
+    .optional(),
+});
 
 const jsonShape = jsonObject.superRefine((doc, ctx) => {
   const names = new Set<string>();

@@ -4,6 +4,7 @@ import { tempDir } from '../testing/tmp.js';
 import { Encoders, type EncodersJSON } from './encoders.js';
 import { extendEncoders, type ExtendOptions } from './extend.js';
 import { encodersExtensionProblems, vocabularyRowChanges } from './extension.js';
+import { encodersForSchema } from './schema-match.js';
 import { fitEncoders } from './fit.js';
 
 const tmp = await tempDir();
@@ -96,6 +97,12 @@ describe('extendEncoders', () => {
     expect(changes.get('item_id')).toEqual({ rows: 5, fresh: Int32Array.from([1, 3]) });
     expect(changes.get('tags')).toEqual({ rows: 4, fresh: Int32Array.from([1, 2, 3]) });
     expect(encodersExtensionProblems(json(d1.encoders), json(e))).toEqual([]);
+    // Checked against a model's schema, freed rows count as rows (and are named as such when the sizes differ).
+    expect(encodersForSchema(json(e), e.schema, 'm.json').schema).toEqual(e.schema);
+    const wider = { ...e.schema, fields: e.schema.fields.map((f) => (f.name === 'tags' ? { ...f, encoding: { kind: 'vocabulary' as const, size: 5 } } : f)) };
+    expect(() => encodersForSchema(json(e), wider, 'm.json')).toThrow(
+      "field 'tags': the encoders give a vocabulary of 0 value(s) and 3 freed row(s), 4 rows with OOV (encoders.vocabularies.tags) but its embedding table has 5 rows (vocabulary)",
+    );
     // The same inputs give the same encoders, byte for byte.
     const again = await evictionChain();
     expect(JSON.stringify(again.d2.encoders.toJSON())).toBe(JSON.stringify(e.toJSON()));
@@ -133,6 +140,14 @@ describe('extendEncoders', () => {
     expect(capped.state.vocabularies['item_id']).toEqual(['i1', 'i2']);
     expect(capped.toJSON()).toMatchObject({ version: 2, limits: { maxIds: { item_id: 2 } } });
     expect('day' in capped.toJSON()).toBe(false);
+  });
+
+  it('names the first 20 evicted ids (oldest first, ties by key) and counts them all', async () => {
+    const ids = (prefix: string) => Array.from({ length: 25 }, (_, i): [string, string, number] => [`${prefix}${String(i).padStart(2, '0')}`, '', i]);
+    const d0 = await fitEncoders(await day(ids('a')), CONFIG, { day: 0 });
+    const { encoders, growth } = await extendEncoders(d0, await day(ids('b')), { day: 1, maxIds: { item_id: 25 } });
+    expect(growth['item_id']).toEqual({ size: 26, known: 0, added: 25, reused: 25, evicted: 25, evictedIds: ids('a').slice(0, 20).map(([k]) => k) });
+    expect(encoders.state.vocabularies['item_id']).toEqual(ids('b').map(([k]) => k));
   });
 
   it('refuses bad limits, a day before the encoders\' day and a file without a column, naming them', async () => {

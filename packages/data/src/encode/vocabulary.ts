@@ -69,11 +69,6 @@ export class Vocabulary {
     if (twice) throw new Error(`vocabulary: ${twice.message}`);
   }
 
-  /** Categories it holds (freed rows not counted). */
-  get known(): number {
-    return this.ids.size;
-  }
-
   /** Table rows, the OOV row and freed rows included (at least 2: the schema's minimum). */
   get size(): number {
     return Math.max(2, this.values.length + 1);
