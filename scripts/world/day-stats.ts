@@ -34,7 +34,7 @@ const rows = (await (await con.runAndReadAll(sql)).getRowObjects()).map((r) =>
 );
 if (values.json) console.log(JSON.stringify(rows, null, 2));
 else {
-  const pct = (x: number | null, d = 2) => (x === null ? '–' : `${(x * 100).toFixed(d)} %`);
+  const pct = (x: number | null | undefined, d = 2) => (x == null ? '–' : `${(x * 100).toFixed(d)} %`);
   console.log('| day | rows | CTR | mean true_pctr | CVR | new items | items known from day 0 | new users | users known from day 0 | distinct items |');
   console.log('|---|---|---|---|---|---|---|---|---|---|');
   for (const r of rows)

@@ -151,7 +151,7 @@ describe('generateSynthetic with days (a world that moves)', () => {
     const days = 14;
     const perDay = 4000;
     const { col } = byName(generateSynthetic({ rows: days * perDay, seed: 2, worldSeed: 6, days, sizes, truth: true }));
-    const [day, item, user, click, pctr] = ['day', 'item_id', 'user_id', 'click', 'true_pctr'].map(col);
+    const [day, item, user, click, buy, pctr, pctcvr] = ['day', 'item_id', 'user_id', 'click', 'buy', 'true_pctr', 'true_pctcvr'].map(col);
     const seen = new Set<number>();
     const day0 = new Set<number>();
     const knownFromDay0: number[] = [];
@@ -174,11 +174,13 @@ describe('generateSynthetic with days (a world that moves)', () => {
       items.forEach((x) => seen.add(x));
       maxBefore = Math.max(maxBefore, ...items);
       knownFromDay0.push(items.filter((x) => day0.has(x)).length / items.length);
-      // The truth is the day's world's: mean true pCTR matches the day's click rate within sampling noise (4 σ).
-      const p = rows.map((i) => pctr![i]!);
-      const clicks = rows.reduce((s, i) => s + click![i]!, 0);
-      const sd = Math.sqrt(p.reduce((s, x) => s + x * (1 - x), 0));
-      expect(Math.abs(clicks - p.reduce((s, x) => s + x, 0))).toBeLessThan(4 * sd);
+      // The truth is the day's world's: the day's clicks and purchases match the sums of true pCTR and pCTCVR within sampling noise (4 σ).
+      for (const [label, truth] of [[click!, pctr!], [buy!, pctcvr!]] as const) {
+        const p = rows.map((i) => truth[i]!);
+        const positives = rows.reduce((s, i) => s + label[i]!, 0);
+        const sd = Math.sqrt(p.reduce((s, x) => s + x * (1 - x), 0));
+        expect(Math.abs(positives - p.reduce((s, x) => s + x, 0))).toBeLessThan(4 * sd);
+      }
     }
     // The share of a day's impressions on items seen on day 0 falls as the world moves on.
     expect(knownFromDay0[0]).toBe(1);
