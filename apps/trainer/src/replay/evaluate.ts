@@ -1,6 +1,6 @@
 import type { ScoreCollector } from '@esm2/core';
 import type { Encoders } from '@esm2/data';
-import { scoreArtifact } from '../train/evaluate.js';
+import { scoreArtifact } from '../train/score-artifact.js';
 import type { KnownIds, ReplayMetrics } from './options.js';
 
 /**
