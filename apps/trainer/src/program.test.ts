@@ -48,6 +48,15 @@ describe('esm2-train command line', () => {
     expect(parallel.match(/default/g)).toHaveLength(1);
   });
 
+  it('replay --help: the modes\' default as a user types it, fit\'s defaults for the training flags', async () => {
+    const { code, out } = await run('replay', '--help');
+    expect(code).toBe(0);
+    expect(out).toContain('--modes <list> comma-separated, from incremental, retrain, frozen (default: incremental,retrain,frozen)');
+    expect(out).not.toMatch(/\[ ?"incremental"/); // no raw JSON of the parsed default
+    expect(out).toContain('--window <days> days a retrain run trains on (default: 7)');
+    expect(out).toContain('--epochs <n> epochs of every run (default: 3)');
+  });
+
   it('data import: one subcommand per format, each listing only its own flags; a flag of the other format is refused', async () => {
     const ub = await run('data', 'import', 'userbehavior', '--help');
     expect(ub.out).toMatch(/Usage: esm2-train data import userbehavior \[options\]/);

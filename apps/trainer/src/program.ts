@@ -4,6 +4,7 @@ import { registerDataCommands } from './commands/data.js';
 import { registerEvalCommand } from './commands/eval.js';
 import { registerExportCommand } from './commands/export.js';
 import { registerFitCommand } from './commands/fit.js';
+import { registerReplayCommand } from './commands/replay.js';
 
 /** The esm2-train command tree (run by cli.ts through the kit's runCli; built here so tests can drive it in-process). */
 export function trainerProgram(): Command {
@@ -13,5 +14,6 @@ export function trainerProgram(): Command {
   registerEvalCommand(program);
   registerExportCommand(program);
   registerCompareCommand(program);
+  registerReplayCommand(program);
   return program;
 }

@@ -34,7 +34,7 @@ export { importUserBehavior, USERBEHAVIOR_COLUMNS, type UserBehaviorOptions, typ
 export { inspectFile, type InspectReport } from './inspect.js';
 export { prefetchDataset, type PrefetchOptions } from './dataset/prefetch.js';
 export { startModuleWorker } from './worker-thread.js';
-export { splitFile, type SplitOptions, type SplitReport } from './split.js';
+export { dayCounts, splitFile, writeDays, type DayRows, type SplitOptions, type SplitReport } from './split.js';
 export { checkEncodePaths, writeEncodedShards, type EncodePaths, type EncodeShardsOptions, type EncodeShardsReport } from './shards/write.js';
 export { EncodedShards, encodedEpochs, openEncodedDataset, type EncodedBatchOptions, type EncodedDatasetOptions, type EncodedEpochs } from './shards/read.js';
 export { isEncodedDir, MANIFEST_FILE as SHARDS_MANIFEST_FILE, SHARDS_FORMAT, SHARDS_FORMAT_VERSION, type ShardColumnFile, type ShardDtype, type ShardsManifest } from './shards/manifest.js';

@@ -5,7 +5,7 @@ import { basename, dirname } from 'node:path';
 import { mountTinyTmpfs } from '@esm2/core/testing';
 import { afterAll, describe, expect, it } from 'vitest';
 import { withConnection, sqlString } from './read/duckdb.js';
-import { splitFile } from './split.js';
+import { dayCounts, splitFile, writeDays } from './split.js';
 import { writeSynthetic } from './synthetic/generate.js';
 import { tempDir } from './testing/tmp.js';
 
@@ -78,6 +78,43 @@ describe('splitFile', () => {
     expect(await digest()).toBe(before);
     expect((await stat(input)).mtimeMs).toBe(mtime);
     for (const f of ['ok-tr.csv', 'ok-te.csv', 'same.csv']) expect(existsSync(tmp(f))).toBe(false);
+  });
+});
+
+describe('dayCounts and writeDays', () => {
+  const days = tmp('days.parquet');
+  const ready = withConnection((con) => con.run(`COPY (SELECT (hash(user_id, item_id, price) % 3)::INTEGER AS day, * FROM read_parquet(${sqlString(source)}) ORDER BY 1) TO ${sqlString(days)} (FORMAT parquet, ROW_GROUP_SIZE 2048)`));
+
+  it('counts each day, and writes a range of days without the day column, the rows of those days in order', async () => {
+    await ready;
+    const counts = await dayCounts(days, 'day');
+    const [all] = await rows(days, 'SELECT count(*) FILTER (WHERE day = 0) AS a, count(*) FILTER (WHERE day = 1) AS b, count(*) FILTER (WHERE day = 2) AS c FROM $F');
+    expect(counts).toEqual([0, 1, 2].map((day, i) => ({ day, rows: Number(Object.values(all!)[i]) })));
+    expect(counts.reduce((s, c) => s + c.rows, 0)).toBe(20_000);
+    const written = await writeDays(days, 'day', { from: 1, to: 2 }, tmp('d12.parquet'));
+    expect(written).toBe(counts[1]!.rows + counts[2]!.rows);
+    const [shape] = await rows(tmp('d12.parquet'), 'SELECT count(*) AS n, count(DISTINCT user_id) AS u FROM $F');
+    expect(Number(shape!['n'])).toBe(written);
+    const columns = await rows(tmp('d12.parquet'), 'DESCRIBE SELECT * FROM $F');
+    expect(columns.map((c) => c['column_name'])).not.toContain('day');
+    // The same rows, in the same order, as the input's days 1 and 2.
+    const [same] = await rows(
+      tmp('d12.parquet'),
+      `SELECT count(*) AS n FROM (SELECT row_number() OVER () AS i, * EXCLUDE (day) FROM read_parquet(${sqlString(days)}) WHERE day >= 1) a JOIN (SELECT row_number() OVER () AS i, * FROM $F) b ON a.i = b.i AND a.user_id = b.user_id AND a.item_id = b.item_id AND a.price = b.price`,
+    );
+    expect(Number(same!['n'])).toBe(written);
+  });
+
+  it('refuses a column that is missing, empty somewhere, or not whole numbers, naming the file and the column', async () => {
+    await ready;
+    await expect(dayCounts(days, 'date')).rejects.toThrow(`${days}, column 'date': missing column (the file has day, user_id`);
+    await expect(dayCounts(days, 'price')).rejects.toThrow(new RegExp(`^${days}, column 'price': a day column needs a whole number in every row; found '[0-9.]+' \\(\\d+ such row\\(s\\)\\)$`));
+    const gap = tmp('gap.csv');
+    await writeFile(gap, 'day,user_id,click,buy\n0,a,0,0\n,b,0,0\n1,c,1,0\n');
+    await expect(dayCounts(gap, 'day')).rejects.toThrow(`${gap}, column 'day': a day column needs a whole number in every row; found an empty cell (1 such row(s))`);
+    expect(existsSync(tmp('nothing.csv'))).toBe(false);
+    await expect(writeDays(days, 'date', { from: 0, to: 0 }, tmp('nothing.csv'))).rejects.toThrow(`column 'date': missing column`);
+    expect(existsSync(tmp('nothing.csv'))).toBe(false);
   });
 });
 

@@ -1,4 +1,4 @@
-import { refuseSamePaths, withAtomicOutputs } from '@esm2/core/node';
+import { refuseSamePaths, withAtomicOutput, withAtomicOutputs } from '@esm2/core/node';
 import { DataError } from './errors.js';
 import { outputFormat } from './read/detect.js';
 import { sqlIdent, sqlString, withConnection } from './read/duckdb.js';
@@ -72,4 +72,57 @@ export async function splitFile(input: string, trainOut: string, testOut: string
     const r = counts.getRowObjectsJson()[0]!;
     return { train: Number(r['train']), test: Number(r['test']) };
   });
+}
+
+/** One day of a day column and its rows. */
+export interface DayRows {
+  day: number;
+  rows: number;
+}
+
+/**
+ * The days of `column` in `input` (a whole number in every row, e.g. the
+ * `day` column of `data generate --days`) with their row counts, in
+ * ascending order. A missing column, an empty cell or a value that is not
+ * a whole number is refused naming the file and the column.
+ */
+export async function dayCounts(input: string, column: string): Promise<DayRows[]> {
+  const table = await openTable(input);
+  if (!table.columns.some((c) => c.name === column)) throw new DataError({ file: input, column }, `missing column (the file has ${table.columns.map((c) => c.name).join(', ')})`);
+  const src = fromClause(table);
+  const d = `TRY_CAST(${sqlIdent(column)} AS DOUBLE)`;
+  return withConnection(async (con) => {
+    const bad = await con.runAndReadAll(
+      `SELECT CAST(${sqlIdent(column)} AS VARCHAR) AS v, count(*) OVER () AS n FROM ${src} WHERE ${d} IS NULL OR ${d} <> floor(${d}) OR abs(${d}) > 2147483647 LIMIT 1`,
+    );
+    const first = bad.getRowObjectsJson()[0];
+    if (first !== undefined) {
+      const v = typeof first['v'] === 'string' ? first['v'] : '';
+      throw new DataError({ file: input, column }, `a day column needs a whole number in every row; found ${v === '' ? 'an empty cell' : `'${v}'`} (${Number(first['n'])} such row(s))`);
+    }
+    const r = await con.runAndReadAll(`SELECT CAST(${d} AS INTEGER) AS day, count(*) AS rows FROM ${src} GROUP BY 1 ORDER BY 1`);
+    return r.getRowObjectsJson().map((x) => ({ day: Number(x['day']), rows: Number(x['rows']) }));
+  });
+}
+
+/**
+ * Writes the rows of `input` whose day (`column`, as dayCounts reads it)
+ * lies in `from`…`to` to `out` (.csv, .tsv or .parquet; all at once or not
+ * at all), in the input's order, without the day column (a day is not a
+ * feature: every row of a slice would share it). With a Parquet input sorted
+ * by day, DuckDB skips the row groups of other days. Returns the rows written.
+ */
+export async function writeDays(input: string, column: string, days: { from: number; to: number }, out: string): Promise<number> {
+  await refuseSamePaths([{ flag: '--data', path: input }], [{ flag: '--out', path: out }]);
+  const table = await openTable(input);
+  if (!table.columns.some((c) => c.name === column)) throw new DataError({ file: input, column }, `missing column (the file has ${table.columns.map((c) => c.name).join(', ')})`);
+  const d = `TRY_CAST(${sqlIdent(column)} AS DOUBLE)`;
+  const query = `SELECT * EXCLUDE (${sqlIdent(column)}) FROM ${fromClause(table)} WHERE ${d} BETWEEN ${days.from} AND ${days.to}`;
+  return withConnection((con) =>
+    withAtomicOutput(out, async (tmp) => {
+      // COPY answers with the number of rows it wrote.
+      const written = await con.runAndReadAll(`COPY (${query}) TO ${sqlString(tmp)} (${copyOptions(out)})`);
+      return Number(written.getRows()[0]![0]);
+    }),
+  );
 }

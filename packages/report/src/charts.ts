@@ -6,7 +6,7 @@ import { meanSd } from './stats.js';
 
 /** A chart as it goes into the page: its kind (for the page's structure and tests), title, axis titles and SVG markup. */
 export interface RenderedChart {
-  kind: 'roc' | 'calibration' | 'training' | 'topk';
+  kind: 'roc' | 'calibration' | 'training' | 'topk' | 'days';
   title: string;
   /** The axis titles drawn in the SVG. */
   axes: string[];
@@ -313,4 +313,65 @@ export async function topKChart(models: readonly ReportModel[], task: 'cvr' | 'c
     spec: { width: 150, height: 200, layer: spread ? [bars, rule] : [bars] },
   });
   return { kind: 'topk', title, axes, svg };
+}
+
+/** One point of a by-day chart: a series' value on a day. */
+export interface DayPoint {
+  day: number;
+  series: string;
+  value: number;
+}
+
+/**
+ * A line per series over days (a replay's modes: AUC, PCOC, training
+ * seconds, known-id share per day). `series` fixes the colours (every
+ * series keeps its colour across a page's charts, distinctColours) and the
+ * legend's order; the legend lists those drawn here. `reference` draws a
+ * dashed horizontal line (PCOC's 1), `percent` formats the axis as a share.
+ * Undefined when there is no point.
+ */
+export async function dayChart(options: {
+  title: string;
+  subtitle?: string;
+  axes: [string, string];
+  series: readonly string[];
+  values: readonly DayPoint[];
+  reference?: number;
+  percent?: boolean;
+  zero?: boolean;
+}): Promise<RenderedChart | undefined> {
+  const values = options.values.filter((v) => Number.isFinite(v.value));
+  if (values.length === 0) return undefined;
+  const { title, axes, series } = options;
+  const drawn = new Set(values.map((v) => v.series));
+  const days = values.map((v) => v.day);
+  const [lo, hi] = [Math.min(...days), Math.max(...days)];
+  const x = { field: 'day', type: 'quantitative', title: axes[0], scale: { domain: [lo, Math.max(hi, lo + 1)] }, axis: { tickMinStep: 1, format: 'd' } } as const;
+  const y = { field: 'value', type: 'quantitative', title: axes[1], scale: { zero: options.zero ?? false }, ...(options.percent ? { axis: { format: '.0%' } } : {}) } as const;
+  const layer: unknown[] = [];
+  if (options.reference !== undefined) {
+    layer.push({
+      name: 'reference',
+      data: { values: [{ day: lo, value: options.reference }, { day: Math.max(hi, lo + 1), value: options.reference }] },
+      mark: { type: 'line', color: '#999', strokeDash: [4, 4], strokeWidth: 1 },
+      encoding: { x, y },
+    });
+  }
+  layer.push({
+    data: { values },
+    mark: { type: 'line', point: { filled: true, size: 30 }, strokeWidth: 1.5 },
+    encoding: {
+      x,
+      y,
+      color: { field: 'series', type: 'nominal', title: 'Mode', scale: { domain: [...series], range: distinctColours(series.length) }, legend: { values: series.filter((s) => drawn.has(s)) } },
+      order: { field: 'day', type: 'quantitative' },
+    },
+  });
+  const svg = await renderSvg({
+    title: options.subtitle === undefined ? title : { text: title, subtitle: options.subtitle },
+    width: WIDTH,
+    height: HEIGHT,
+    layer,
+  } as TopLevelSpec);
+  return { kind: 'days', title, axes, svg };
 }

@@ -44,9 +44,9 @@ export function formatMeanSd(values: readonly (number | null | undefined)[], dig
 }
 
 const e = escapeHtml;
-const td = (text: string) => `<td>${e(text)}</td>`;
+export const td = (text: string): string => `<td>${e(text)}</td>`;
 /** A left-aligned cell of words, wrapped to the column. */
-const tdText = (text: string) => `<td class="text">${e(text)}</td>`;
+export const tdText = (text: string): string => `<td class="text">${e(text)}</td>`;
 /**
  * A mean ± sd cell: the same figures as formatMeanSd, the "± sd" unbroken
  * but free to go under the mean, so that columns stay narrow enough for
@@ -63,7 +63,7 @@ const posNote = (n: number | undefined) => (n === undefined ? '' : ` <small>(${n
 const seedsCell = (m: ReportModel) => td(String(m.runs.length));
 
 /** A table; `text` lists the columns of words (left-aligned headers, to go with their tdText cells). */
-function table(head: string[], rows: string[][], text: readonly number[] = []): string {
+export function table(head: string[], rows: string[][], text: readonly number[] = []): string {
   return `<table><thead><tr>${head.map((h, i) => (text.includes(i) ? `<th class="text">${h}</th>` : `<th>${h}</th>`)).join('')}</tr></thead><tbody>${rows
     .map((r) => `<tr>${r.join('')}</tr>`)
     .join('')}</tbody></table>`;
@@ -188,8 +188,37 @@ function spreadNote(models: readonly ReportModel[]): string {
   return "One run per model: each figure is that run's (no spread over seeds).";
 }
 
-function figure(c: RenderedChart): string {
+export function figure(c: RenderedChart): string {
   return `<figure class="chart" data-kind="${c.kind}" data-title="${e(c.title)}" data-axes="${e(JSON.stringify(c.axes))}">${c.svg}</figure>`;
+}
+
+/** A section with its heading; nothing when its body is empty. */
+export const section = (heading: string, body: string): string => (body === '' ? '' : `<section><h2>${e(heading)}</h2>${body}</section>`);
+/** A section of charts side by side; nothing without charts. */
+export const chartSection = (heading: string, list: readonly RenderedChart[]): string => section(heading, list.length === 0 ? '' : `<div class="charts">${list.map(figure).join('')}</div>`);
+
+/**
+ * The page around a report's body: its title, the inline style, a Content
+ * Security Policy that lets nothing load, and the footer. Every report page
+ * (an evaluation, a comparison, a replay) is this page.
+ */
+export function htmlPage(title: string, body: string, generatedAt?: string): string {
+  return `<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${e(title)}</title>
+<style>${CSS}</style>
+</head>
+<body>
+<h1>${e(title)}</h1>
+${body}
+<footer>Generated ${e(generatedAt ?? new Date().toISOString())} by @esm2/report. Self-contained: no network is used to view this page.</footer>
+</body>
+</html>
+`;
 }
 
 /**
@@ -244,22 +273,9 @@ export async function renderReport(input: ReportInput): Promise<RenderedReport> 
       [td('Purchases'), td(data.buys.toLocaleString('en-US')), td(`${rate(data.buys, data.clicks)} of clicks`)],
     ],
   );
-  const section = (heading: string, body: string) => (body === '' ? '' : `<section><h2>${e(heading)}</h2>${body}</section>`);
-  const chartSection = (heading: string, list: RenderedChart[]) => section(heading, list.length === 0 ? '' : `<div class="charts">${list.map(figure).join('')}</div>`);
   const topKTables = (['cvr', 'ctcvr'] as const).map((t) => topKTable(models, t) ?? '').join('');
 
-  const html = `<!DOCTYPE html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta http-equiv="Content-Security-Policy" content="default-src 'none'; style-src 'unsafe-inline'; img-src data:">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${e(title)}</title>
-<style>${CSS}</style>
-</head>
-<body>
-<h1>${e(title)}</h1>
-${section('Test data', `${data.source === undefined ? '' : `<p>${e(data.source)}</p>`}${summary}`)}
+  const body = `${section('Test data', `${data.source === undefined ? '' : `<p>${e(data.source)}</p>`}${summary}`)}
 ${(input.notes ?? []).map((n) => `<p class="note">${e(n)}</p>`).join('')}
 ${section('Ranking: AUC and GAUC', `${warnings(models)}${rankingTable(models)}<p>${e(spreadNote(models))} GAUC with the mean number of users that have both classes${
     models[0]?.runs[0]?.metrics.oracle === undefined ? '' : '; the oracle row is the AUC of the true probabilities the data was drawn with (the most any model can reach on it)'
@@ -270,11 +286,8 @@ ${section('Precision, recall and F1 at the top k % of test rows', topKTables)}
 ${chartSection('ROC curves', rocs)}
 ${chartSection('Calibration', cals)}
 ${chartSection('Training and validation curves', training)}
-${chartSection('Top-k', topk)}
-<footer>Generated ${e(input.generatedAt ?? new Date().toISOString())} by @esm2/report. Self-contained: no network is used to view this page.</footer>
-</body>
-</html>
-`;
+${chartSection('Top-k', topk)}`;
+  const html = htmlPage(title, body, input.generatedAt);
   return { html, charts };
 }
 

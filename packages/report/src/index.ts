@@ -1,11 +1,12 @@
 /**
  * @esm2/report: one self-contained HTML page (inline CSS and SVG, no network
  * at view time) from plain data — an `eval` of one model or a `compare` of
- * several models over seeds: metric tables (mean ± sd, positives behind each
+ * several models over seeds, or a day-by-day replay: metric tables (mean ± sd, positives behind each
  * figure), ROC and calibration per task, training curves, top-k bars.
  */
 export { writeReport, renderReport, formatMeanSd, type RenderedReport } from './html.js';
-export { renderSvg, rocChart, calibrationChart, trainingChart, topKChart, TASK_NAMES, type RenderedChart } from './charts.js';
+export { renderSvg, rocChart, calibrationChart, trainingChart, topKChart, dayChart, TASK_NAMES, type DayPoint, type RenderedChart } from './charts.js';
+export { renderReplayReport, writeReplayReport, type ReplayReportDay, type ReplayReportDifference, type ReplayReportEntry, type ReplayReportInput } from './replay.js';
 export {
   rocCurve,
   areaUnder,

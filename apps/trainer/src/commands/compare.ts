@@ -47,9 +47,8 @@ const fmt = (x: unknown) => (typeof x === 'number' ? (Number.isNaN(x) ? 'nan' : 
 
 const cellTag = (cell: CellInfo) => `[${cell.index}/${cell.count} ${cell.name}]`;
 
-/** Progress of one cell on stderr, every line naming the cell (k of n): a bar per epoch and the epoch's summary. */
-function cellReporter(cell: CellInfo): LoopReporter {
-  const tag = cellTag(cell);
+/** Progress of one run on stderr, every line starting with `tag` (a compare cell: its k of n and name): a bar per epoch and the epoch's summary. */
+export function taggedReporter(tag: string): LoopReporter {
   let progress: Progress | undefined;
   let total: number | undefined;
   return {
@@ -131,7 +130,7 @@ export function registerCompareCommand(program: Command): void {
         resume: opts.resume,
         parallel: opts.parallel,
         gaucResamples: opts.bootstrap,
-        reporter: cellReporter,
+        reporter: (cell) => taggedReporter(cellTag(cell)),
         stageProgress: (cell, stage) => new Progress({ label: `${cellTag(cell)} ${stage}`, clearOnStop: true }),
         log: (m) => process.stderr.write(`${m}\n`),
       });

@@ -1,14 +1,13 @@
 import { scoreGbdt, trainGbdt } from '@esm2/baseline-xgboost';
-import { DEFAULT_OPTIMIZER, MODEL_FILE, type Esm2Metrics } from '@esm2/core';
-import { readArtifact, writeJsonAtomic } from '@esm2/core/node';
-import { encodersForSchema, fitEncoders, isEncodedDir, type Batch, openDataset, openTable, parseDataConfig, resolveConfig, type Encoders } from '@esm2/data';
+import { writeJsonAtomic } from '@esm2/core/node';
+import { fitEncoders, isEncodedDir, type Batch, openDataset, openTable, parseDataConfig, resolveConfig, type Encoders } from '@esm2/data';
 import { join } from 'node:path';
 import { fit, type FitOptions } from '../api.js';
-import { hasCheckpoint, modelOfArtifact } from '../train/checkpoint.js';
-import { backendName, DEFAULT_BACKEND, engineFactory } from '../train/engines.js';
-import { scoreDataset } from '../train/evaluate.js';
+import { hasCheckpoint } from '../train/checkpoint.js';
+import { backendName, DEFAULT_BACKEND } from '../train/engines.js';
 import { resolveFitSettings, type FitConfigFile, type FitFlags } from '../train/fit-config.js';
 import { runPaths } from '../train/run-dir.js';
+import { scoreArtifact } from '../train/score-artifact.js';
 import { omit, pickDefined, RESUME_KEPT } from '../train/settings.js';
 import { CELL_METRICS, COMPARE_SETTINGS, type CellFile, type CellInfo, type CompareOptions, type CompareSetting, type StageProgress } from './options.js';
 import type { CellState } from './resume.js';
@@ -127,20 +126,9 @@ async function deepCell(run: CompareRun, cell: CellInfo): Promise<CellFile> {
     ...(resume ? { resume: true, ...omit(cellSettings(options, e, cell.seed), RESUME_KEPT) } : { config, ...cellSettings(options, e, cell.seed) }),
     ...(options.reporter ? { reporter: options.reporter(cell) } : {}),
   });
-  const artifact = await readArtifact(result.bestArtifact);
-  if (artifact.encoders === null) throw new Error(`${result.bestArtifact}: the artifact carries no data encoders`);
-  const encoders = encodersForSchema(artifact.encoders, artifact.schema, join(result.bestArtifact, MODEL_FILE));
-  const model = modelOfArtifact(artifact);
-  const factory = await engineFactory(result.settings.backend, { threads: options.threads ?? 2, spinning: false });
-  const engine = await factory.create({ model, weights: artifact.weights, optimizer: DEFAULT_OPTIMIZER });
-  let metrics: Esm2Metrics;
-  try {
-    const collector = await scoreDataset(engine, model, openDataset(test, { encoders, batchSize: 4096 }));
-    metrics = collector.evaluate();
-    await saveTestPass(collector, cell.dir, out);
-  } finally {
-    engine.dispose();
-  }
+  const { scores, encoders, engine } = await scoreArtifact(result.bestArtifact, test, { backend: result.settings.backend, threads: options.threads ?? 2 });
+  const metrics = scores.evaluate();
+  await saveTestPass(scores, cell.dir, out);
   const s = result.settings;
   const settings = {
     model: s.model,
@@ -153,7 +141,7 @@ async function deepCell(run: CompareRun, cell: CellInfo): Promise<CellFile> {
     seed: s.seed,
     backend: s.backend,
   };
-  return { cell: { name: cell.name, entry: e.name, model: e.model, seed: cell.seed, settings }, data: test, engine: engine.description, ...metrics };
+  return { cell: { name: cell.name, entry: e.name, model: e.model, seed: cell.seed, settings }, data: test, engine, ...metrics };
 }
 
 /** A GBDT cell: XGBoost's CTR and CVR models trained into its `gbdt/`, scored on the test file. */
