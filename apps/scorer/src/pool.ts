@@ -128,6 +128,11 @@ export class ScoringPool {
     };
   }
 
+  /** The thread ids of the pool's workers now (as piscina lists them). */
+  get threadIds(): number[] {
+    return this.pool.threads.map((t) => t.threadId);
+  }
+
   /** Each worker's thread id and the keys of the versions it holds (loadVersion's). */
   status(): Promise<BroadcastReply[]> {
     return this.#broadcast({});

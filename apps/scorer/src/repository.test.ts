@@ -392,6 +392,56 @@ describe('serve --model-repository: hot swap', () => {
     expect(manager.serving).toBe('1');
   });
 
+  it('loads versions into its one worker pool: a swap starts no thread, and a replaced or refused version is released in every worker', async () => {
+    const repo = await repository([101]);
+    const manager = await ModelRepository.open({ repository: repo.dir, workers: 2 });
+    const { url } = await serveRepository(manager);
+    const pool = manager.pool!;
+    const threads = pool.threadIds.sort((a, b) => a - b);
+    expect(threads).toHaveLength(2);
+    /** The versions each worker holds, by its own account (a task run in every worker). */
+    const held = async () => {
+      const replies = await pool.status();
+      return replies.map((r) => ({ threadId: r.threadId, versions: r.loaded.map((key) => key.split('#')[0]) })).sort((a, b) => a.threadId - b.threadId);
+    };
+    const everyWorkerHolds = (versions: string[]) => threads.map((threadId) => ({ threadId, versions }));
+    expect(await held()).toEqual(everyWorkerHolds(['1']));
+    /** Concurrent requests (both workers answer), each checked against the version it names, scored directly. */
+    const answersFrom = async (version: string, file: string) => {
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, k) => score(url, rows.slice(k * 20, k * 20 + 20))));
+      for (const [k, a] of answers.entries()) {
+        expect(a.status).toBe(200);
+        expect(a.json.model_version).toBe(version);
+        expect(a.json.predictions).toEqual(await reference(file, rows.slice(k * 20, k * 20 + 20)));
+      }
+    };
+    await answersFrom('1', repo.files[0]!);
+
+    // A swap: version 2 is loaded into the same threads; version 1, once closed, is released in each.
+    const v2 = await writeModelVersion(fixture.encoders, repo.dir, 2, 102);
+    const switched = (await manager.poll())!;
+    expect(switched).toMatchObject({ version: '2', previous: '1' });
+    await switched.retired;
+    expect(await held()).toEqual(everyWorkerHolds(['2']));
+    await answersFrom('2', v2.file);
+    expect(pool.threadIds.sort((a, b) => a - b)).toEqual(threads);
+
+    // A version that loads but fails its warm-up (every weight NaN) is refused and released in every worker.
+    await writeModelVersion(fixture.encoders, repo.dir, 3, 103, { nanWeights: true });
+    expect(await manager.poll()).toBeUndefined();
+    expect(manager.serving).toBe('2');
+    expect((await manager.index()).find((s) => s.version === '3')!.reason).toMatch(/^refused: warm-up: output '.*' is NaN, not a probability/);
+    expect(await held()).toEqual(everyWorkerHolds(['2']));
+
+    // A rollback loads version 1 again into the same threads (version 3 is refused again on the way).
+    const rollback = (await manager.unload('2'))!;
+    expect(rollback).toMatchObject({ version: '1', previous: '2' });
+    await rollback.retired;
+    expect(await held()).toEqual(everyWorkerHolds(['1']));
+    await answersFrom('1', repo.files[0]!);
+    expect(pool.threadIds.sort((a, b) => a - b)).toEqual(threads);
+  });
+
   it('refuses a repository it cannot serve, naming the path', async () => {
     const empty = join(fixture.dir, `repo-${++repoCount}`);
     await mkdir(empty);

@@ -150,6 +150,11 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
     return manager;
   }
 
+  /** The worker pool the versions share (undefined when the `scorer` option builds their scorers). */
+  get pool(): ScoringPool | undefined {
+    return this.#pool;
+  }
+
   /** The version serving now (undefined after the model was unloaded). */
   get serving(): string | undefined {
     return this.versions.current?.version;
