@@ -153,7 +153,7 @@ describe('serve --model-repository: hot swap', () => {
     const v2 = await writeModelVersion(fixture.encoders, repo.dir, 2, 12);
     const polled = await manager.poll();
     expect(polled).toMatchObject({ version: '2', previous: '1' });
-    await polled!.retired; // version 1 finished the requests it took, and its workers are gone
+    await polled!.retired; // version 1 finished the requests it took, and its sessions are released
     await answersFrom('2', 10);
     const v3 = await writeModelVersion(fixture.encoders, repo.dir, 3, 13);
     expect((await post(url, '/v2/repository/models/esm2/load')).status).toBe(200);

@@ -36,7 +36,7 @@ export interface RepositoryOptions {
   logger?: RepositoryLogger;
 }
 
-/** The result of a load: the version now serving, the one it replaced, and when that one is closed (its requests finished, its workers gone). */
+/** The result of a load: the version now serving, the one it replaced, and when that one is closed (its requests finished, its sessions released in every worker). */
 export interface Switched {
   version: string;
   previous: string | undefined;
