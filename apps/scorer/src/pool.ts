@@ -4,7 +4,7 @@ import { Piscina } from 'piscina';
 import type { Feeds, Scores } from './feeds.js';
 import type { ModelSource, ScoringModel } from './model.js';
 import type { AnsweredBatch, RawRequest } from './prepare.js';
-import type { AnswerTask, BroadcastReply, BroadcastTask, ScoreTask, WorkerData, WorkerModel } from './score-worker.js';
+import type { AnswerTask, BroadcastReply, BroadcastTask, ScoreTask, VersionLoad, WorkerData, WorkerModel } from './score-worker.js';
 import { Serial } from './serial.js';
 import type { VersionScorer } from './service/versions.js';
 import { warmupFeeds } from './warmup.js';
@@ -47,6 +47,8 @@ export class ScoringPool {
   /** Broadcasts run one at a time: two at once could each hold a worker the other one waits for. */
   readonly #broadcasts = new Serial();
   #keys = 0;
+  /** The versions loaded by loadVersion and not unloaded: what a thread started to replace one that died must load. */
+  readonly #live = new Map<string, VersionLoad>();
 
   constructor(source: ModelSource | undefined, options: PoolOptions = {}) {
     this.workers = options.workers ?? Math.min(2, availableParallelism());
@@ -62,6 +64,16 @@ export class ScoringPool {
       maxThreads: this.workers,
       // Sessions are expensive to create: keep workers for the life of the pool.
       idleTimeout: Infinity,
+    });
+    // Piscina replaces a worker thread that died; the new one has no version loaded (the pool's own model it loads from workerData).
+    this.pool.on('workerCreate', () => {
+      if (this.#live.size === 0) return;
+      this.#broadcast({ sync: [...this.#live.values()] })
+        .then((replies) => replies.find((r) => r.error !== undefined)?.error)
+        .then(
+          (error) => error && process.emitWarning(`a replacement worker thread could not load every model version: ${error}`),
+          (e: Error) => process.emitWarning(`a replacement worker thread could not load the model versions: ${e.message}`),
+        );
     });
   }
 
@@ -106,9 +118,10 @@ export class ScoringPool {
    */
   async loadVersion(model: ScoringModel): Promise<VersionScorer> {
     const key = `${model.version}#${++this.#keys}`;
+    const load: VersionLoad = { key, source: model.source, model: workerModel(model) };
     let replies: BroadcastReply[];
     try {
-      replies = await this.#broadcast({ load: { key, source: model.source, model: workerModel(model) } });
+      replies = await this.#broadcast({ load });
     } catch (e) {
       await this.#broadcast({ unload: key }).catch(() => undefined);
       throw e;
@@ -118,11 +131,15 @@ export class ScoringPool {
       await this.#broadcast({ unload: key });
       throw new Error(failed.error);
     }
+    this.#live.set(key, load);
     return {
       workers: this.workers,
       score: (feeds, outputs) => this.score(feeds, outputs, key),
       answerBodies: (requests, maxBatchRows) => this.answerBodies(requests, maxBatchRows, key),
-      close: async () => void (await this.#broadcast({ unload: key })),
+      close: async () => {
+        this.#live.delete(key);
+        await this.#broadcast({ unload: key });
+      },
       // Cut off at shutdown: the pool's owner destroys the pool, and with it every version.
       destroy: () => Promise.resolve(),
     };
@@ -145,7 +162,7 @@ export class ScoringPool {
    * barrier until all have arrived — a worker runs one task at a time, so
    * they land on distinct workers (checked).
    */
-  #broadcast(task: Pick<BroadcastTask, 'load' | 'unload'>): Promise<BroadcastReply[]> {
+  #broadcast(task: Pick<BroadcastTask, 'load' | 'unload' | 'sync'>): Promise<BroadcastReply[]> {
     return this.#broadcasts.run(async () => {
       const barrier = new Int32Array(new SharedArrayBuffer(4));
       const full: BroadcastTask = { ...task, barrier, parties: this.workers, timeoutMs: BROADCAST_TIMEOUT_MS };

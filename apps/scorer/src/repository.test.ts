@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Piscina } from 'piscina';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalScorer } from './local-scorer.js';
 import type { ScoringModel } from './model.js';
@@ -392,7 +393,7 @@ describe('serve --model-repository: hot swap', () => {
     expect(manager.serving).toBe('1');
   });
 
-  it('loads versions into its one worker pool: a swap starts no thread, and a replaced or refused version is released in every worker', async () => {
+  it('loads versions into its one worker pool: a swap starts no thread, a replaced or refused version is released in every worker, a thread that died is replaced with the version serving loaded', async () => {
     const repo = await repository([101]);
     const manager = await ModelRepository.open({ repository: repo.dir, workers: 2 });
     const { url } = await serveRepository(manager);
@@ -440,6 +441,17 @@ describe('serve --model-repository: hot swap', () => {
     expect(await held()).toEqual(everyWorkerHolds(['1']));
     await answersFrom('1', repo.files[0]!);
     expect(pool.threadIds.sort((a, b) => a - b)).toEqual(threads);
+
+    // A worker thread that dies is replaced (by piscina), and the new thread loads the version serving.
+    const piscina = (pool as unknown as { pool: Piscina }).pool;
+    const created = once(piscina, 'workerCreate');
+    await piscina.threads.find((t) => t.threadId === threads[0])!.terminate();
+    await created;
+    const now = pool.threadIds.sort((a, b) => a - b);
+    expect(now).toHaveLength(2);
+    expect(now).not.toContain(threads[0]);
+    expect(await held()).toEqual(now.map((threadId) => ({ threadId, versions: ['1'] })));
+    await answersFrom('1', repo.files[0]!);
   });
 
   it('refuses a repository it cannot serve, naming the path', async () => {

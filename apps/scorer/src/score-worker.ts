@@ -60,9 +60,17 @@ export interface BroadcastTask {
   /** How long a task waits for the others before it fails (ms). */
   timeoutMs: number;
   /** Loads a version under `key`: its session, built on this thread, scores one all-OOV row before the task returns. */
-  load?: { key: string; source: ModelSource; model: WorkerModel };
+  load?: VersionLoad;
+  /** Loads those of these versions this worker does not hold (a thread started to replace one that died). */
+  sync?: VersionLoad[];
   /** Releases the version loaded under this key. */
   unload?: string;
+}
+
+export interface VersionLoad {
+  key: string;
+  source: ModelSource;
+  model: WorkerModel;
 }
 
 /** What each worker answers a broadcast with: its thread, and the keys it holds afterwards. */
@@ -119,24 +127,27 @@ async function arrive(task: BroadcastTask): Promise<void> {
   }
 }
 
+/** Loads a version into this worker (unless it holds it already); resolves with why that failed, keeping nothing, or undefined. */
+async function load({ key, source, model }: VersionLoad): Promise<string | undefined> {
+  if (versions.has(key)) return undefined;
+  let s: OnnxSession | undefined;
+  try {
+    s = await OnnxSession.load(source.kind === 'file' ? source.path : source.bytes, data.session);
+    const ctx = prepareContext(scoringModel(model.info, model.graph, source, model.origin, model.name, model.version));
+    // One run now: the first request should not pay for the session's first run.
+    await s.run(warmupFeeds(model.graph), ctx.model.predictions);
+    versions.set(key, { session: s, context: ctx });
+    return undefined;
+  } catch (e) {
+    await s?.release().catch(() => undefined);
+    return e instanceof Error ? e.message : String(e);
+  }
+}
+
 async function broadcast(task: BroadcastTask): Promise<BroadcastReply> {
   await arrive(task);
   let error: string | undefined;
-  if (task.load) {
-    const { key, source, model } = task.load;
-    if (versions.has(key)) throw new Error(`model version '${key}' is already loaded in worker thread ${threadId}`);
-    let s: OnnxSession | undefined;
-    try {
-      s = await OnnxSession.load(source.kind === 'file' ? source.path : source.bytes, data.session);
-      const ctx = prepareContext(scoringModel(model.info, model.graph, source, model.origin, model.name, model.version));
-      // One run now: the first request should not pay for the session's first run.
-      await s.run(warmupFeeds(model.graph), ctx.model.predictions);
-      versions.set(key, { session: s, context: ctx });
-    } catch (e) {
-      await s?.release().catch(() => undefined);
-      error = e instanceof Error ? e.message : String(e);
-    }
-  }
+  for (const version of [...(task.load ? [task.load] : []), ...(task.sync ?? [])]) error ??= await load(version);
   if (task.unload !== undefined) {
     const v = versions.get(task.unload);
     versions.delete(task.unload);
