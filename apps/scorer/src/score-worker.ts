@@ -147,7 +147,10 @@ async function load({ key, source, model }: VersionLoad): Promise<string | undef
 async function broadcast(task: BroadcastTask): Promise<BroadcastReply> {
   await arrive(task);
   let error: string | undefined;
-  for (const version of [...(task.load ? [task.load] : []), ...(task.sync ?? [])]) error ??= await load(version);
+  for (const version of [...(task.load ? [task.load] : []), ...(task.sync ?? [])]) {
+    const failed = await load(version);
+    error ??= failed;
+  }
   if (task.unload !== undefined) {
     const v = versions.get(task.unload);
     versions.delete(task.unload);
