@@ -229,7 +229,8 @@ try {
   windows.forEach((w, i) => {
     const next = windows[i + 1]?.from ?? end;
     const after = median(rss.filter((s) => s.t >= w.closed + 1 && s.t < next).map((s) => s.bytes));
-    const during = Math.max(...rss.filter((s) => s.t >= w.from && s.t <= w.closed).map((s) => s.bytes));
+    // The latency window's span (to 1 s after the close): a swap can be shorter than the 200 ms sampling.
+    const during = Math.max(...rss.filter((s) => s.t >= w.from && s.t <= w.closed + 1).map((s) => s.bytes));
     console.log(`  swap to ${w.version}: during ${mb(during)}, after version ${Number(w.version) - 1} closed ${mb(after)} (${(((after - steadyRss) / steadyRss) * 100).toFixed(1)} % from steady)`);
   });
   console.log(`memory the serve process reports (MB):\n  ${heaps.join('\n  ')}`);

@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { Piscina } from 'piscina';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LocalScorer } from './local-scorer.js';
 import type { ScoringModel } from './model.js';
@@ -153,7 +154,7 @@ describe('serve --model-repository: hot swap', () => {
     const v2 = await writeModelVersion(fixture.encoders, repo.dir, 2, 12);
     const polled = await manager.poll();
     expect(polled).toMatchObject({ version: '2', previous: '1' });
-    await polled!.retired; // version 1 finished the requests it took, and its workers are gone
+    await polled!.retired; // version 1 finished the requests it took, and its sessions are released
     await answersFrom('2', 10);
     const v3 = await writeModelVersion(fixture.encoders, repo.dir, 3, 13);
     expect((await post(url, '/v2/repository/models/esm2/load')).status).toBe(200);
@@ -390,6 +391,67 @@ describe('serve --model-repository: hot swap', () => {
       expect((JSON.parse(res.text) as { error: string }).error, path).toMatch(error);
     }
     expect(manager.serving).toBe('1');
+  });
+
+  it('loads versions into its one worker pool: a swap starts no thread, a replaced or refused version is released in every worker, a thread that died is replaced with the version serving loaded', async () => {
+    const repo = await repository([101]);
+    const manager = await ModelRepository.open({ repository: repo.dir, workers: 2 });
+    const { url } = await serveRepository(manager);
+    const pool = manager.pool!;
+    const threads = pool.threadIds.sort((a, b) => a - b);
+    expect(threads).toHaveLength(2);
+    /** The versions each worker holds, by its own account (a task run in every worker). */
+    const held = async () => {
+      const replies = await pool.status();
+      return replies.map((r) => ({ threadId: r.threadId, versions: r.loaded.map((key) => key.split('#')[0]) })).sort((a, b) => a.threadId - b.threadId);
+    };
+    const everyWorkerHolds = (versions: string[]) => threads.map((threadId) => ({ threadId, versions }));
+    expect(await held()).toEqual(everyWorkerHolds(['1']));
+    /** Concurrent requests (both workers answer), each checked against the version it names, scored directly. */
+    const answersFrom = async (version: string, file: string) => {
+      const answers = await Promise.all(Array.from({ length: 8 }, (_, k) => score(url, rows.slice(k * 20, k * 20 + 20))));
+      for (const [k, a] of answers.entries()) {
+        expect(a.status).toBe(200);
+        expect(a.json.model_version).toBe(version);
+        expect(a.json.predictions).toEqual(await reference(file, rows.slice(k * 20, k * 20 + 20)));
+      }
+    };
+    await answersFrom('1', repo.files[0]!);
+
+    // A swap: version 2 is loaded into the same threads; version 1, once closed, is released in each.
+    const v2 = await writeModelVersion(fixture.encoders, repo.dir, 2, 102);
+    const switched = (await manager.poll())!;
+    expect(switched).toMatchObject({ version: '2', previous: '1' });
+    await switched.retired;
+    expect(await held()).toEqual(everyWorkerHolds(['2']));
+    await answersFrom('2', v2.file);
+    expect(pool.threadIds.sort((a, b) => a - b)).toEqual(threads);
+
+    // A version that loads but fails its warm-up (every weight NaN) is refused and released in every worker.
+    await writeModelVersion(fixture.encoders, repo.dir, 3, 103, { nanWeights: true });
+    expect(await manager.poll()).toBeUndefined();
+    expect(manager.serving).toBe('2');
+    expect((await manager.index()).find((s) => s.version === '3')!.reason).toMatch(/^refused: warm-up: output '.*' is NaN, not a probability/);
+    expect(await held()).toEqual(everyWorkerHolds(['2']));
+
+    // A rollback loads version 1 again into the same threads (version 3 is refused again on the way).
+    const rollback = (await manager.unload('2'))!;
+    expect(rollback).toMatchObject({ version: '1', previous: '2' });
+    await rollback.retired;
+    expect(await held()).toEqual(everyWorkerHolds(['1']));
+    await answersFrom('1', repo.files[0]!);
+    expect(pool.threadIds.sort((a, b) => a - b)).toEqual(threads);
+
+    // A worker thread that dies is replaced (by piscina), and the new thread loads the version serving.
+    const piscina = (pool as unknown as { pool: Piscina }).pool;
+    const created = once(piscina, 'workerCreate');
+    await piscina.threads.find((t) => t.threadId === threads[0])!.terminate();
+    await created;
+    const now = pool.threadIds.sort((a, b) => a - b);
+    expect(now).toHaveLength(2);
+    expect(now).not.toContain(threads[0]);
+    expect(await held()).toEqual(now.map((threadId) => ({ threadId, versions: ['1'] })));
+    await answersFrom('1', repo.files[0]!);
   });
 
   it('refuses a repository it cannot serve, naming the path', async () => {

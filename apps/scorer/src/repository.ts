@@ -5,6 +5,7 @@ import { TRITON_CONFIG_FILE, TRITON_MODEL_FILE, TRITON_PLATFORM, parseTritonConf
 import { loadScoringModel, type ScoringModel } from './model.js';
 import { ScoringPool } from './pool.js';
 import { RequestError } from './request.js';
+import { Serial } from './serial.js';
 import type { RepositoryControl, VersionState } from './service/repository.js';
 import type { ServiceLimits } from './service/limits.js';
 import { VersionSet, type ServedVersion, type VersionScorer } from './service/versions.js';
@@ -23,19 +24,19 @@ export interface RepositoryOptions {
   /** The model folder to serve (DIR/<name>); default the repository's only one. */
   name?: string;
   limits?: Partial<ServiceLimits>;
-  /** Worker threads per version's pool, and their sessions. */
+  /** Worker threads of the pool the versions share, and their sessions. */
   workers?: number;
   session?: SessionOptions;
   /**
-   * Builds a loaded version's scorer, ready to score (default: a
-   * ScoringPool whose workers have loaded the model and scored once).
-   * Tests substitute scorers they can hold.
+   * Builds a loaded version's scorer, ready to score (default: the version
+   * loaded into every worker of the repository's one pool, each having
+   * scored once with it). Tests substitute scorers they can hold.
    */
   scorer?: (model: ScoringModel) => Promise<VersionScorer>;
   logger?: RepositoryLogger;
 }
 
-/** The result of a load: the version now serving, the one it replaced, and when that one is closed (its requests finished, its workers gone). */
+/** The result of a load: the version now serving, the one it replaced, and when that one is closed (its requests finished, its sessions released in every worker). */
 export interface Switched {
   version: string;
   previous: string | undefined;
@@ -59,9 +60,10 @@ export async function warmPool(model: ScoringModel, options: { workers?: number;
 
 /**
  * A Triton model repository served version by version (`esm2-score serve
- * --model-repository DIR`): each version gets its own worker pool, loaded,
- * verified (the ONNX file's checksum, the config, one warm-up run whose
- * scores must be probabilities) and warmed beside the version serving, then
+ * --model-repository DIR`): the versions share one worker pool, started
+ * once; each version is loaded into its workers (its own sessions, no new
+ * thread), verified (the ONNX file's checksum, the config, one warm-up run
+ * whose scores must be probabilities) and warmed beside the version serving, then
  * switched to at once (VersionSet); the version it replaces finishes the
  * requests it took and is then closed. A version that fails any of that is
  * refused and logged, and the version serving keeps serving.
@@ -93,9 +95,11 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
   #loading: string | undefined;
   /** Unloaded as a whole (unload with no version): polling loads nothing until a load. */
   #unloaded = false;
-  #queue: Promise<unknown> = Promise.resolve();
+  readonly #queue = new Serial();
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
+  /** The worker pool the versions share (none when `scorer` builds their scorers). */
+  readonly #pool: ScoringPool | undefined;
 
   private constructor(
     readonly name: string,
@@ -108,6 +112,7 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
     this.#log = options.logger ?? silent;
     this.versions = new VersionSet(name, options.limits);
     this.versions.onCloseError = (version, error) => this.#log.error({ version, err: error }, `closing version ${version} failed`);
+    this.#pool = options.scorer ? undefined : new ScoringPool(undefined, { ...(options.workers ? { workers: options.workers } : {}), ...(options.session ? { session: options.session } : {}) });
   }
 
   /**
@@ -132,17 +137,22 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
     }
     const dir = join(repository, folder);
     const config = await readConfig(dir);
-    const manager = new ModelRepository(config.name, dir, options);
-    const versions = await manager.#scan();
+    const versions = await scanVersions(dir);
     if (versions.length === 0) throw new Error(`${dir}: a Triton model folder with no version directory (expected ${join(dir, '1', config.file)})`);
+    const manager = new ModelRepository(config.name, dir, options);
     for (const v of versions) manager.#seen.add(v);
     try {
       await manager.#loadNewest(versions.slice().reverse());
     } catch (e) {
-      await manager.versions.close(true);
+      await manager.close(true);
       throw new Error(`${dir}: no version could be served: ${(e as Error).message}`);
     }
     return manager;
+  }
+
+  /** The worker pool the versions share (undefined when the `scorer` option builds their scorers). */
+  get pool(): ScoringPool | undefined {
+    return this.#pool;
   }
 
   /** The version serving now (undefined after the model was unloaded). */
@@ -278,8 +288,9 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
   async close(clean = true): Promise<void> {
     this.#closed = true;
     this.startPolling(0);
-    await this.#queue.catch(() => undefined);
+    await this.#queue.idle();
     await this.versions.close(clean);
+    await (clean ? this.#pool?.close() : this.#pool?.destroy());
   }
 
   #states(onDisk: string[]): VersionState[] {
@@ -351,7 +362,7 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
     });
   }
 
-  /** Reads version `version`: checksum-verified model, its own pool warmed, one warm-up run checked. Nothing is served yet. */
+  /** Reads version `version`: checksum-verified model, loaded and warmed in every worker, one warm-up run checked. Nothing is served yet. */
   async #prepare(version: string): Promise<ServedVersion> {
     const config = await readConfig(this.dir);
     if (config.name !== this.name) {
@@ -361,7 +372,7 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
     if (!(await stat(file).catch(() => undefined))?.isFile()) throw new Error(`${file}: no such file`);
     const loaded = await loadScoringModel(file, { onWarning: (message) => this.#log.warn({ model: this.name, version }, message) });
     const model: ScoringModel = { ...loaded, name: this.name, version };
-    const scorer = await (this.#options.scorer ?? ((m: ScoringModel) => warmPool(m, this.#options)))(model);
+    const scorer = await (this.#options.scorer ?? ((m: ScoringModel) => this.#pool!.loadVersion(m)))(model);
     const served = this.versions.prepare(model, scorer);
     try {
       await checkWarmUp(model, scorer);
@@ -376,13 +387,8 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
     return served;
   }
 
-  /** Version directories (numeric names) in the model folder, lowest first. */
-  async #scan(): Promise<string[]> {
-    const entries = await readdir(this.dir, { withFileTypes: true });
-    return entries
-      .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
-      .map((e) => e.name)
-      .sort(byNumber);
+  #scan(): Promise<string[]> {
+    return scanVersions(this.dir);
   }
 
   /** The files of a version directory as they are now (names, sizes, modification times): a refused version is tried again once this changes. */
@@ -397,10 +403,17 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
   }
 
   #serial<T>(run: () => Promise<T>): Promise<T> {
-    const next = this.#queue.then(run, run);
-    this.#queue = next.catch(() => undefined);
-    return next;
+    return this.#queue.run(run);
   }
+}
+
+/** Version directories (numeric names) in a model folder, lowest first. */
+async function scanVersions(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
+    .map((e) => e.name)
+    .sort(byNumber);
 }
 
 /** config.pbtxt of a model folder: its name, and the file each version directory holds. */

@@ -27,7 +27,7 @@ export interface StartOptions {
 export interface RunningService {
   url: string;
   service: Service;
-  /** The worker pool of a --model service (a repository's versions each have their own). */
+  /** The worker pool of a --model service (a repository's versions share the repository's pool). */
   pool?: ScoringPool;
   /** The model repository, when serving one. */
   repository?: ModelRepository;

@@ -10,7 +10,8 @@ import type { Encoders } from '@esm2/data';
  * as `<version>/model.onnx` beside it, each written under a temporary name
  * and renamed into place so a poll never sees half a version. The weights
  * are a fresh initialisation with `seed`, so versions score differently;
- * the towers are small unless `towers` says otherwise.
+ * the towers are small unless `towers` says otherwise; `nanWeights`
+ * makes every weight NaN (a version that loads but fails its warm-up).
  * Returns the version's model.onnx and the artifact it was exported from.
  */
 export async function writeModelVersion(
@@ -18,11 +19,14 @@ export async function writeModelVersion(
   repository: string,
   version: number,
   seed: number,
-  options: { name?: string; towers?: number[] } = {},
+  options: { name?: string; towers?: number[]; nanWeights?: boolean } = {},
 ): Promise<{ file: string; artifact: ModelArtifact }> {
   const name = options.name ?? 'esm2';
   const model = buildModel(encoders.schema, { towers: options.towers ?? [32, 16] });
-  const artifact = artifactFromModel(model, encoders.schema, initWeights(model.graph, seed), { encoders: encoders.toJSON() });
+  const weights = initWeights(model.graph, seed);
+  // A model exported intact whose every weight is NaN: it loads, and scores NaN.
+  if (options.nanWeights) for (const w of weights.values()) w.fill(Number.NaN);
+  const artifact = artifactFromModel(model, encoders.schema, weights, { encoders: encoders.toJSON() });
   const dir = join(repository, name);
   if (version === 1) {
     await exportArtifactToTriton(artifact, repository, { name });
