@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
-import { readdir, readFile, stat } from 'node:fs/promises';
-import { isAbsolute, join, resolve } from 'node:path';
-import { TRITON_CONFIG_FILE, TRITON_MODEL_FILE, TRITON_PLATFORM, parseTritonConfig, type SessionOptions } from '@esm2/backend-onnx';
+import { readdir, stat } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { readTritonConfig, TRITON_CONFIG_FILE, tritonVersions, type SessionOptions } from '@esm2/backend-onnx';
 import { loadScoringModel, type ScoringModel } from './model.js';
 import { ScoringPool } from './pool.js';
 import { RequestError } from './request.js';
@@ -407,31 +407,19 @@ export class ModelRepository extends EventEmitter implements RepositoryControl {
   }
 }
 
-/** Version directories (numeric names) in a model folder, lowest first. */
+/** Version directories in a model folder as Triton reads them (backend-onnx's tritonVersions: `0`, `01` are not versions), lowest first. */
 async function scanVersions(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
-  return entries
-    .filter((e) => e.isDirectory() && /^\d+$/.test(e.name))
-    .map((e) => e.name)
-    .sort(byNumber);
+  return (await tritonVersions(dir)).reverse().map(String);
 }
 
-/** config.pbtxt of a model folder: its name, and the file each version directory holds. */
+/** config.pbtxt of a model folder (backend-onnx's readTritonConfig: an ONNX Runtime model, its file name): its name, and the file each version directory holds. */
 async function readConfig(dir: string): Promise<{ name: string; file: string }> {
   const path = join(dir, TRITON_CONFIG_FILE);
-  const text = await readFile(path, 'utf8').catch((e: NodeJS.ErrnoException) => {
-    throw new Error(e.code === 'ENOENT' ? `${path}: no such file; a Triton model folder holds config.pbtxt ('esm2-train export RUN --triton DIR' writes one)` : `${path}: ${e.message}`);
+  const read = await readTritonConfig(dir).catch((e: Error) => {
+    throw e.message.startsWith(path) ? e : new Error(`${path}: ${e.message}`);
   });
-  const config = parseTritonConfig(text, path);
-  const onnxRuntime = config.platform === TRITON_PLATFORM || (config.platform === undefined && config.backend === 'onnxruntime');
-  if (!onnxRuntime) {
-    throw new Error(`${path}: not an ONNX Runtime model (platform ${config.platform ?? 'unset'}, backend ${config.backend ?? 'unset'}); expected platform "${TRITON_PLATFORM}"`);
-  }
-  const file = config.default_model_filename ?? TRITON_MODEL_FILE;
-  if (file === '' || file === '.' || file === '..' || /[/\\]/.test(file) || isAbsolute(file)) {
-    throw new Error(`${path}: default_model_filename ${JSON.stringify(file)} must be a file name in the version directory, not a path`);
-  }
-  return { name: config.name, file };
+  if (!read) throw new Error(`${path}: no such file; a Triton model folder holds config.pbtxt ('esm2-train export --model RUN --triton DIR' writes one)`);
+  return { name: read.config.name, file: read.file };
 }
 
 /** The verify step: one all-out-of-vocabulary row scored by the new version's own scorer must give a probability for every prediction. */
