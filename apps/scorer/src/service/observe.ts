@@ -1,17 +1,10 @@
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance } from 'fastify';
 import type { Metrics } from '../metrics.js';
+import { requestVersion } from './request-version.js';
 import type { VersionSet } from './versions.js';
 
 /** The status /metrics counts a request under when its client left before the answer (nginx's 499). */
 export const CLIENT_CLOSED = '499';
-
-/** The model version that took each scoring request, for its `version` label. */
-const versions = new WeakMap<FastifyRequest, string>();
-
-/** Records the version a request is answered by (its /metrics series carry it). */
-export function labelVersion(request: FastifyRequest, version: string): void {
-  versions.set(request, version);
-}
 
 /**
  * Every request is counted once its response closes: answered, with its
@@ -23,7 +16,7 @@ export function countRequests(app: FastifyInstance, metrics: Metrics): void {
   app.addHook('onRequest', (request, reply, done) => {
     reply.raw.once('close', () => {
       const route = request.routeOptions.url ?? 'unmatched';
-      const version = versions.get(request);
+      const version = requestVersion(request);
       const status = reply.raw.writableFinished ? String(reply.statusCode) : CLIENT_CLOSED;
       metrics.requests.inc(version === undefined ? { route, status } : { route, status, version });
       metrics.latency.observe(version === undefined ? { route } : { route, version }, reply.elapsedTime / 1000);

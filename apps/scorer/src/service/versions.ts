@@ -5,7 +5,7 @@ import { prepareContext, type PrepareContext } from '../prepare.js';
 import { RequestError } from '../request.js';
 import type { FastifyRequest } from 'fastify';
 import { createAnswerer, type Answerer } from './answer.js';
-import { labelVersion } from './observe.js';
+import { labelVersion } from './request-version.js';
 import { DEFAULT_LIMITS, type FeedScorer, type ServiceLimits } from './limits.js';
 
 /** A scorer a version owns: closed (finishing its queued work) once the version is retired, or destroyed when shutdown had to cut things off. */
