@@ -1,6 +1,6 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
-import { integer, nameList, nonNegativeInt, oneOf, port, positiveInt, positiveIntPerField, positiveNumber, seed, widthList } from './parsers.js';
+import { integer, nameList, nonNegativeInt, oneOf, optionParser, port, positiveInt, positiveIntPerField, positiveNumber, seed, widthList } from './parsers.js';
 
 describe('flag parsers', () => {
   it('accept what they promise', () => {
@@ -60,5 +60,20 @@ describe('flag parsers', () => {
       expect(thrown, `${parse.name}(${JSON.stringify(value)})`).toBeInstanceOf(InvalidArgumentError);
       expect((thrown as Error).message).toMatch(message);
     }
+  });
+});
+
+describe('optionParser', () => {
+  it("turns a library parser's Error into commander's usage error with its message, and keeps a usage error as it is", () => {
+    const even = optionParser((v: string) => {
+      if (Number(v) % 2 !== 0) throw new Error(`${v} is odd`);
+      return Number(v);
+    });
+    expect(even('4')).toBe(4);
+    expect(() => even('3')).toThrow(InvalidArgumentError);
+    expect(() => even('3')).toThrow('3 is odd');
+    const wrapped = optionParser(positiveInt);
+    expect(() => wrapped('0')).toThrow(InvalidArgumentError);
+    expect(() => wrapped('0')).toThrow('expected a positive whole number');
   });
 });

@@ -102,3 +102,18 @@ export function oneOf<const T extends string>(choices: readonly T[]): (value: st
     return value as T;
   };
 }
+
+/**
+ * A commander option parser from a parser that throws a plain Error (the
+ * library's own checks, e.g. a model list or a seed list): its message
+ * becomes the usage error, as the parsers above word theirs.
+ */
+export const optionParser =
+  <T>(parse: (value: string) => T) =>
+  (value: string): T => {
+    try {
+      return parse(value);
+    } catch (e) {
+      throw e instanceof InvalidArgumentError ? e : new InvalidArgumentError((e as Error).message);
+    }
+  };

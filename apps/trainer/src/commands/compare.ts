@@ -1,6 +1,6 @@
-import { nameList, nonNegativeInt, oneOf, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
+import { nameList, nonNegativeInt, oneOf, optionParser, positiveInt, positiveNumber, Progress, userPath, widthList } from '@esm2/cli-kit';
 import { INIT_MODES, INTERACTIONS } from '@esm2/core';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { COMPARE_SETTINGS, COMPARISON_JSON, COMPARISON_MD, runCompare, type CellInfo, type CompareOptions, type CompareSetting } from '../compare/run.js';
 import { COMPARISON_HTML } from '../compare/report.js';
@@ -31,17 +31,6 @@ type CompareCommandOptions = Pick<CompareOptions, Exclude<CompareSetting, 'backe
 
 const DEFAULT_MODELS = 'esm2,esmm,dnn,dnn-os,gbdt';
 const DEFAULT_SEEDS = '1,2,3';
-
-/** Commander parser from a parser that throws Error: its message becomes the usage error. */
-const arg =
-  <T>(parse: (v: string) => T) =>
-  (v: string): T => {
-    try {
-      return parse(v);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
 
 const fmt = (x: unknown) => (typeof x === 'number' ? (Number.isNaN(x) ? 'nan' : x.toFixed(4)) : '-');
 
@@ -78,19 +67,19 @@ export function registerCompareCommand(program: Command): void {
     .requiredOption('--train <file>', 'training data (.csv, .tsv or .parquet)')
     .option('--valid <file>', 'validation data (picks each deep model\'s best epoch; GBDT early stopping)')
     .requiredOption('--test <file>', 'test data every cell is scored on')
-    .addOption(new Option('--models <names>', `comma-separated, from ${COMPARE_MODELS.join(', ')}`).argParser(arg(parseModels)).default(parseModels(DEFAULT_MODELS), DEFAULT_MODELS))
+    .addOption(new Option('--models <names>', `comma-separated, from ${COMPARE_MODELS.join(', ')}`).argParser(optionParser(parseModels)).default(parseModels(DEFAULT_MODELS), DEFAULT_MODELS))
     .addOption(
-      new Option('--seeds <list>', 'training seeds in 0…4294967295, e.g. 1,2,3 (differences are paired over seeds: 2 or more give intervals)').argParser(arg(parseSeeds)).default(parseSeeds(DEFAULT_SEEDS), DEFAULT_SEEDS),
+      new Option('--seeds <list>', 'training seeds in 0…4294967295, e.g. 1,2,3 (differences are paired over seeds: 2 or more give intervals)').argParser(optionParser(parseSeeds)).default(parseSeeds(DEFAULT_SEEDS), DEFAULT_SEEDS),
     )
     .option(
       '--variants <spec>',
       "ESM2 variants run beside the models: 'NAME:SETTING [SETTING…]; …', SETTING = loss-weights=ctr,ctavr,ctcvr | daction=col[,col], e.g. 'no-ctavr:loss-weights=1,0,1; fav:daction=fav'",
-      arg(parseVariants),
+      optionParser(parseVariants),
     )
     .requiredOption('--out <dir>', 'comparison directory: runs/<model>-seed<k>/ per cell, comparison.json, comparison.md, report.html')
     .option('--epochs <n>', `epochs of every deep model (default: the --config file's train.epochs, else fit's ${FIT_DEFAULTS.epochs})`, positiveInt)
     .option('--config <file>', 'fit config (YAML/JSON) for every deep cell, as fit --config takes')
-    .option('--loss-weights <ctr,ctavr,ctcvr>', 'loss weights of every ESM2/ESMM cell (a variant\'s own win)', arg((v) => parseLossWeights(v, '--loss-weights')))
+    .option('--loss-weights <ctr,ctavr,ctcvr>', 'loss weights of every ESM2/ESMM cell (a variant\'s own win)', optionParser((v) => parseLossWeights(v, '--loss-weights')))
     .option('--daction <columns>', 'label column(s) whose OR is DAction in every cell (a variant\'s own win), e.g. cart or cart,fav', nameList)
     .option('--batch-size <n>', 'rows per training step', positiveInt)
     .option('--lr <x>', 'Adam learning rate', positiveNumber)

@@ -1,5 +1,5 @@
 import { torchInfo, TorchMissingError } from '@esm2/backend-torch';
-import { auc, type ModelArtifact } from '@esm2/core';
+import { auc } from '@esm2/core';
 import { readArtifact } from '@esm2/core/node';
 import { requires, treeDigest } from '@esm2/core/testing';
 import { writeSynthetic } from '@esm2/data';
@@ -13,6 +13,7 @@ import { fit } from '../api.js';
 import { runTrainer } from '../test-support/cli.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { EpochRecord } from '../train/settings.js';
+import { worstWeight } from '../test-support/weights.js';
 
 // Torch is Debian's python3-torch under /usr/bin/python3. Without it these tests skip, saying why; under CI=true they fail instead.
 const info = await torchInfo().catch((e: unknown) => e as Error);
@@ -37,14 +38,6 @@ const SMALL = { model: 'esm2' as const, epochs: 2, batchSize: 101, towers: [8], 
 const smallFlags = ['--model', 'esm2', '--epochs', '2', '--batch-size', '101', '--towers', '8', '--embedding-dim', '4', '--seed', '3', '--select-by', 'ctr_auc', '--workers', '1'];
 const data = () => ({ train: join(dir, 'train.enc'), valid: join(dir, 'valid.enc') });
 
-function worstWeight(a: ModelArtifact, b: ModelArtifact): number {
-  let worst = 0;
-  for (const [name, w] of a.weights) {
-    const v = b.weights.get(name)!;
-    for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i]! - v[i]!));
-  }
-  return worst;
-}
 /** Test AUCs of a run's best/ scored by the scorer package (esm2-score's Scorer) from raw rows of test.csv: CTR and CTCVR on all rows, CVR on clicked rows. */
 async function testAucs(out: string): Promise<{ ctr: number; cvr: number; ctcvr: number }> {
   const [header, ...lines] = (await readFile(join(dir, 'test.csv'), 'utf8')).trim().split('\n');

@@ -12,6 +12,7 @@ import { runTrainer } from '../test-support/cli.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { Lineage } from '../train/lineage.js';
 import { readWarmParent, warmSettings, warmStartFrom } from '../train/warm-start.js';
+import { worstWeight } from '../test-support/weights.js';
 
 /** A small world (few users and items) so that a day's rows meet both known and new ids. */
 const sizes = { users: 150, items: 200, categories: 20, shops: 50, brands: 30, tags: 10, cities: 10 };
@@ -43,15 +44,6 @@ async function scores(artifact: string, rows: Record<string, unknown>[]): Promis
   } finally {
     await scorer.close();
   }
-}
-function worstWeight(a: ModelArtifact, b: ModelArtifact): number {
-  let worst = 0;
-  for (const [name, w] of a.weights) {
-    const v = b.weights.get(name)!;
-    expect(v.length, name).toBe(w.length);
-    for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i]! - v[i]!));
-  }
-  return worst;
 }
 const warm = (out: string, extra: Partial<FitOptions> = {}) => fit({ train: join(dir, 'day1.csv'), out: join(dir, out), warmStart: join(dir, 'runs/parent'), ...extra });
 

@@ -10,6 +10,7 @@ import { fit } from '../api.js';
 import { runTrainer } from '../test-support/cli.js';
 import { readCheckpoint } from '../train/checkpoint.js';
 import type { Lineage } from '../train/lineage.js';
+import { worstWeight } from '../test-support/weights.js';
 
 // Torch is Debian's python3-torch under /usr/bin/python3. Without it these tests skip, saying why; under CI=true they fail instead.
 const info = await torchInfo().catch((e: unknown) => e as Error);
@@ -34,15 +35,6 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-function worstWeight(a: ModelArtifact, b: ModelArtifact): number {
-  let worst = 0;
-  for (const [name, w] of a.weights) {
-    const v = b.weights.get(name)!;
-    expect(v.length, name).toBe(w.length);
-    for (let i = 0; i < w.length; i++) worst = Math.max(worst, Math.abs(w[i]! - v[i]!));
-  }
-  return worst;
-}
 const lineageOf = (a: ModelArtifact) => (a.metadata as { lineage?: Lineage }).lineage;
 
 describe.runIf(torch.run)('fit --warm-start --backend torch', () => {

@@ -1,6 +1,6 @@
-import { integer, nameList, nonNegativeNumber, oneOf, positiveInt, positiveIntPerField, positiveNumber, seed, userPath, widthList } from '@esm2/cli-kit';
+import { integer, nameList, nonNegativeNumber, optionParser, oneOf, positiveInt, positiveIntPerField, positiveNumber, seed, userPath, widthList } from '@esm2/cli-kit';
 import { INIT_MODES, INTERACTIONS, MODEL_NAMES } from '@esm2/core';
-import { InvalidArgumentError, Option, type Command } from 'commander';
+import { Option, type Command } from 'commander';
 import { join } from 'node:path';
 import { DEFAULT_WINDOW, REPLAY_HTML, REPLAY_JSON, REPLAY_MODES, REPLAY_SETTINGS, type ReplayFile, type ReplayMode, type ReplayOptions } from '../replay/options.js';
 import { parseModes, runReplay } from '../replay/run.js';
@@ -19,16 +19,6 @@ type ReplayCommandOptions = Pick<ReplayOptions, Exclude<(typeof REPLAY_SETTINGS)
   maxIds?: number | Record<string, number>;
   resume: boolean;
 };
-
-const arg =
-  <T>(parse: (v: string) => T) =>
-  (v: string): T => {
-    try {
-      return parse(v);
-    } catch (e) {
-      throw new InvalidArgumentError((e as Error).message);
-    }
-  };
 
 const f4 = (x: number | null | undefined) => (typeof x === 'number' && Number.isFinite(x) ? x.toFixed(4) : '-');
 
@@ -59,9 +49,9 @@ export function registerReplayCommand(program: Command): void {
     )
     .requiredOption('--data <file>', 'the event log (.csv, .tsv or .parquet) with a day column, e.g. from `data generate --days N`')
     .requiredOption('--by <column>', 'the day column (a whole number in every row)')
-    .requiredOption('--from-day <d>', 'the first day trained on; the days before it train the first (bootstrap) model', arg(integer))
-    .option('--to-day <e>', 'the last day trained on (default: the day before the last, which evaluates it)', arg(integer))
-    .addOption(new Option('--modes <list>', `comma-separated, from ${REPLAY_MODES.join(', ')}`).argParser(arg(parseModes)).default(parseModes(REPLAY_MODES.join(',')), REPLAY_MODES.join(',')))
+    .requiredOption('--from-day <d>', 'the first day trained on; the days before it train the first (bootstrap) model', integer)
+    .option('--to-day <e>', 'the last day trained on (default: the day before the last, which evaluates it)', integer)
+    .addOption(new Option('--modes <list>', `comma-separated, from ${REPLAY_MODES.join(', ')}`).argParser(optionParser(parseModes)).default(parseModes(REPLAY_MODES.join(',')), REPLAY_MODES.join(',')))
     .option('--window <days>', `days a retrain run trains on (default: ${DEFAULT_WINDOW})`, positiveInt)
     .requiredOption('--out <dir>', 'replay directory: days/ (the day slices), runs/bootstrap, runs/<mode>/day-<d>/, replay.json, report.html')
     .option('--resume', 'continue the replay in --out: finished runs are kept, the rest done again', false)
