@@ -9,7 +9,7 @@ import { isDeepStrictEqual } from 'node:util';
 import { modelOfArtifact } from './checkpoint.js';
 import { describeEncoded } from './data-source.js';
 import type { Lineage } from './lineage.js';
-import { fitConfigSchema, flagOf, pickDefined, SETTING_FLAG_NAMES, WARM_KEPT, WARM_MAY_CHANGE, type FitSettings, type SettingFlags } from './settings.js';
+import { fitConfigSchema, flagOf, pickDefined, SETTING_FLAG_NAMES, SETTING_FLAGS, WARM_KEPT, WARM_MAY_CHANGE, type FitSettings, type SettingFlags } from './settings.js';
 
 /** What a warm start reads of its parent. */
 export interface WarmParent {
@@ -69,7 +69,7 @@ export function warmSettings(parent: WarmParent, flags: SettingFlags & { workers
   else if (p.earlyStop && given.earlyStop === undefined) log(`--warm-start: the parent stopped early on ${p.earlyStop.metric}; this run ${valid === undefined ? 'has no --valid' : 'selects by --select-by'}, so it does not`);
   const sections: Record<'model' | 'optimizer' | 'train', Record<string, unknown>> = { model: { ...p.model }, optimizer: { ...p.optimizer }, train: train0 };
   for (const key of WARM_MAY_CHANGE) {
-    if (given[key] !== undefined) sections[sectionOf(key)][key] = given[key];
+    if (given[key] !== undefined) sections[SETTING_FLAGS[key]][key] = given[key];
   }
   if (given.earlyStop !== undefined && given.selectBy === undefined) delete sections.train.selectBy;
   if (given.selectBy !== undefined && given.earlyStop === undefined) delete sections.train.earlyStop;
@@ -104,8 +104,6 @@ export function warmSettings(parent: WarmParent, flags: SettingFlags & { workers
     ...(flags.workers !== undefined ? { workers: flags.workers } : p.workers !== undefined ? { workers: p.workers } : {}),
   };
 }
-
-const sectionOf = (key: (typeof WARM_MAY_CHANGE)[number]): 'optimizer' | 'train' => (['lr', 'embeddingLr', 'embeddingL2'].includes(key) ? 'optimizer' : 'train');
 
 /** How the parent's vocabularies grow: on a data file (extendEncoders), or as an encoded directory's encoders say (which must extend the parent's). */
 export interface WarmEncoders {
