@@ -1,20 +1,22 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { artifactFromModel, initWeights, interpret, pruneGraph, type ModelArtifact } from '@esm2/core';
+import { artifactFromModel, buildModel, initWeights, interpret, pruneGraph, type ModelArtifact } from '@esm2/core';
+import { paddedFeeds } from '@esm2/core/conformance';
 import { readArtifact, writeArtifact } from '@esm2/core/node';
 import { randomFeeds, smallSchema, worstError } from '@esm2/core/testing';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeModel, encodeModel } from '../proto/codec.js';
 import { DataType } from '../proto/types.js';
 import { OnnxSession } from '../runtime/session.js';
-import { zooModel } from '../test-support/graphs.js';
+import { ZOO_VARIANTS, zooModel } from '../test-support/graphs.js';
 import { checkOnnxFiles } from '../test-support/onnx-checker.js';
 import { sgdTrain } from '../test-support/train.js';
-import { exportArtifactToOnnx } from './export.js';
+import { artifactToModelProto, exportArtifactToOnnx } from './export.js';
 import { METADATA_KEYS, LEGACY_EXPORT_FORMAT } from './metadata.js';
 import { irInputs, readOnnxInfo, readVerifiedOnnx } from './read-info.js';
+import { exportArtifactToTriton } from './triton.js';
 import { verifyExport } from './verify.js';
 import { writeOnnxModel } from './write-model.js';
 
@@ -286,5 +288,92 @@ describe('graph inputs read back from an export', () => {
   it('refuses an input that is not float, int32 or int64 (a --raw-features export\'s strings), naming it', () => {
     const text = { name: 'user', type: { tensor_type: { elem_type: DataType.STRING, shape: { dim: [{ dim_param: 'batch' }] } } } };
     expect(() => irInputs([text], 'm.onnx')).toThrow("m.onnx: input 'user' is not a float, int32 or int64 tensor (ONNX elem_type 8)");
+  });
+});
+
+describe('id types', () => {
+  const sha256 = (bytes: Uint8Array | string) => createHash('sha256').update(bytes).digest('hex');
+  /** A zoo model as a fixed artifact: seeded weights, fixed metadata, so its export's bytes are fixed too. */
+  const fixed = (variant: string): ModelArtifact => {
+    const model = buildModel(schema, ZOO_VARIANTS[variant]);
+    return artifactFromModel(model, schema, initWeights(model.graph, 7), { encoders: { version: 1 }, metadata: { createdAt: '2026-01-01T00:00:00.000Z' } });
+  };
+  /**
+   * sha256 of what main (e67acd2, before int32 ids) wrote for the fixed
+   * artifacts: artifactToModelProto's encoding per zoo variant, and esm2's
+   * file with external data (minTensorBytes 64) and Triton folder. Exports
+   * with idType 'int64' must keep writing these bytes; a deliberate change
+   * of the export format updates them.
+   */
+  const MAIN: Record<string, string> = {
+    esm2: '78584718ad306cde3a911644c10b6d7fe112f8c8beaadfea924c02ffa1890970',
+    'esm2-tanh': '9e80e279978698b2ac339df16ec511f645683fefaed31b91db5c50c75665d217',
+    esmm: '3fbeabfec196c16baa8e53f90de2497c9eb4303ca0d7d53ab59c8b2d6b585d74',
+    dnn: 'c8f4c554aca3271588e27b17e7650493ef92ec0ff9b947ecb2fd8e999eb79d56',
+    'dnn-one-layer': 'c6ce5d0e19bf176fadfa325b6b39ee65cdd1653966ebc5a53da9c4d6a878c478',
+    'dnn-os': 'e60ac0da230ea47fd741ca0aee654058946f7725cf68ab84c870a33f45c27c72',
+    'esm2-dot': 'ca2102923aa314a6ee675de9b1d4b8512873ce16c760cbbf72cdbcd758a3996a',
+    'esm2-cross': '30f1bb8a5f2c3109ce1fd7ce64b073a123a4dbd4584fa635d63249097113bc91',
+    'esmm-dot': '4051b1af70bf4dfa1a99d87dc57f21043bd15fb9957191152c97da03733e84cf',
+    'esmm-cross': '323e092dc50b8fb88424e55a676335ca9c0bff4c624b8a79b13efc6cd0dab09b',
+    'dnn-dot': 'ed21016885383c8bfa2060499417aa8e7722645147be5ce9733894ac0cbdd6ea',
+    'dnn-cross': 'ce0327edbde167f521c4847f0477aa5ded3ffd31f07b5c2c73288c1049a91c52',
+    'dnn-os-dot': '8a6e3e18f74a5ce030858d8d0090b6d639bf7e5d9109d96b770a712f1d495ed2',
+    'dnn-os-cross': 'e6f17ea0a4fa65b0b0e7c9cc0f0d3adfd9eedc3fe5562a9abda887e02bdb4e85',
+    'esm2 with outputs pctr, version v1, source /a/b': 'b0c972273d8c1e475b7add7551240b1ce2afeb5441d563fe91fb90a14d87cd10',
+    'esm2 file': '90e74168d67b247e2ac2e4305c871a7d90feac16d9f3d88e69f8517895014343',
+    'esm2 file.data': '5dbc881bae86241cf1660cca8aa102283ca7b56c5fe9002381ba429a71665737',
+    'esm2 triton 1/model.onnx': 'c2df8436934fc5ecf67a5bc7afdecf66645be5cc0255a9018a4af458ee857286',
+    'esm2 triton config.pbtxt': '4296950075661c3339f71ac9b7c36724fab8fc0f10ad26a3aca3b4c5a90a2497',
+  };
+
+  it("'int64' writes exactly the bytes main wrote before int32 ids: every zoo model, a file with external data, a Triton folder", async () => {
+    const got: Record<string, string> = {};
+    for (const variant of Object.keys(ZOO_VARIANTS)) got[variant] = sha256(encodeModel(artifactToModelProto(fixed(variant), { idType: 'int64' })));
+    const esm2 = fixed('esm2');
+    got['esm2 with outputs pctr, version v1, source /a/b'] = sha256(encodeModel(artifactToModelProto(esm2, { idType: 'int64', outputs: ['pctr'], modelVersion: 'v1', source: '/a/b' })));
+    // The file names its external data file: the same name as then.
+    mkdirSync(join(dir, 'ids64-main'));
+    const path = join(dir, 'ids64-main', 'esm2.onnx');
+    await exportArtifactToOnnx(esm2, path, { idType: 'int64', externalData: { threshold: 0, minTensorBytes: 64 } });
+    got['esm2 file'] = sha256(readFileSync(path));
+    got['esm2 file.data'] = sha256(readFileSync(`${path}.data`));
+    const triton = await exportArtifactToTriton(esm2, join(dir, 'ids64-triton'), { idType: 'int64' });
+    got['esm2 triton 1/model.onnx'] = sha256(readFileSync(triton.model.path));
+    got['esm2 triton config.pbtxt'] = sha256(readFileSync(triton.configPath));
+    expect(got).toEqual(MAIN);
+  });
+
+  it("'int32' (the default) types the id inputs INT32, passes the checker, and scores exactly as the int64 graph, padding included, for every zoo model", async (test) => {
+    const paths: string[] = [];
+    for (const variant of Object.keys(ZOO_VARIANTS)) {
+      const a = fixed(variant);
+      const [int32, int64] = [join(dir, `ids32-${variant}.onnx`), join(dir, `ids64-${variant}.onnx`)];
+      await exportArtifactToOnnx(a, int32);
+      await exportArtifactToOnnx(a, int64, { idType: 'int64' });
+      paths.push(int32);
+      const inputs = decodeModel(readFileSync(int32)).graph.input;
+      const ids = new Set(a.graph.inputs.filter((i) => i.type.dtype === 'i32').map((i) => i.name));
+      expect(ids.size, variant).toBeGreaterThan(0);
+      for (const v of inputs) expect(v.type.tensor_type.elem_type, `${variant} ${v.name}`).toBe(ids.has(v.name) ? DataType.INT32 : DataType.FLOAT);
+      // The same IR inputs read back from either file.
+      const [read32, read64] = [await readVerifiedOnnx(int32), await readVerifiedOnnx(int64)];
+      expect(irInputs(read32.graph.inputs), variant).toEqual(irInputs(read64.graph.inputs));
+      expect(read32.info, variant).toEqual(read64.info);
+      const feeds = paddedFeeds(a.graph, schema, 40, 5);
+      const scores = [];
+      for (const path of [int32, int64]) {
+        const session = await OnnxSession.load(path);
+        scores.push(await session.run(feeds));
+        await session.release();
+      }
+      expect(scores[0], variant).toEqual(scores[1]);
+      expect(await parity(int32, a), variant).toBeLessThan(1e-5);
+    }
+    checkOnnxFiles(test, paths);
+  });
+
+  it('refuses an idType other than int32 or int64', () => {
+    expect(() => artifactToModelProto(fixed('esm2'), { idType: 'int16' as 'int32' })).toThrow("idType must be 'int32' or 'int64', got int16");
   });
 });

@@ -5,11 +5,11 @@ import { artifactFromModel, buildModel, initWeights, parseFeatureSchema, type Mo
 import { smallSchema } from '@esm2/core/testing';
 import * as ort from 'onnxruntime-node';
 import { afterAll, describe, expect, it } from 'vitest';
-import { decodeModel } from '../proto/codec.js';
+import { decodeModel, encodeModel } from '../proto/codec.js';
 import { DataType } from '../proto/types.js';
 import { OnnxSession } from '../runtime/session.js';
 import { checkOnnxFiles } from '../test-support/onnx-checker.js';
-import { exportArtifactToOnnx } from './export.js';
+import { artifactToModelProto, exportArtifactToOnnx } from './export.js';
 import { METADATA_KEYS } from './metadata.js';
 import type { RawFieldEncoding } from './raw-features.js';
 import { readVerifiedOnnx } from './read-info.js';
@@ -126,6 +126,16 @@ describe('--raw-features export', () => {
     await exportArtifactToOnnx(artifact(), join(dir, 'plain.onnx'));
     expect(decodeModel(readFileSync(join(dir, 'plain.onnx'))).metadata_props!.map((p) => p.key)).not.toContain(METADATA_KEYS.rawFeatures);
     expect((await readVerifiedOnnx(join(dir, 'plain.onnx'))).info.rawFeatures).toBeUndefined();
+  });
+
+  it('is the same graph whatever the idType: strings in, the encoders\' int64 ids inside', () => {
+    const a = artifact();
+    const bytes = encodeModel(artifactToModelProto(a, { rawFeatures: encodings }));
+    expect(encodeModel(artifactToModelProto(a, { rawFeatures: encodings, idType: 'int32' }))).toEqual(bytes);
+    expect(encodeModel(artifactToModelProto(a, { rawFeatures: encodings, idType: 'int64' }))).toEqual(bytes);
+    const model = decodeModel(bytes);
+    expect(model.graph.node.filter((n) => n.op_type === 'LabelEncoder').map((n) => n.output[0])).toEqual(['%raw/user', '%raw/tags']);
+    expect(model.graph.input.map((i) => i.type.tensor_type.elem_type)).toEqual([DataType.STRING, DataType.STRING, DataType.FLOAT]);
   });
 
   it('lets a missing (NaN) number through to NaN scores rather than imputing a value', async () => {

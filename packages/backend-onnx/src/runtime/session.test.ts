@@ -5,7 +5,7 @@ import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import { encodeModel } from '../proto/codec.js';
 import { zooModel } from '../test-support/graphs.js';
-import { OnnxSession } from './session.js';
+import { OnnxSession, toOrtTensor } from './session.js';
 
 const model = zooModel('esm2');
 const bytes = encodeModel(modelProto(compileGraph(model.graph, initWeights(model.graph, 1), { outputs: model.predictions })));
@@ -36,6 +36,43 @@ describe('OnnxSession', () => {
     await expect(s.run({ ...feeds, user: { shape: [300], data: new Float32Array(300).fill(0.5) } })).rejects.toThrow(
       /input 'user' holds ids, got 0.5/,
     );
+    await s.release();
+  });
+});
+
+describe('OnnxSession with int32 id inputs', () => {
+  const int32 = encodeModel(modelProto(compileGraph(model.graph, initWeights(model.graph, 1), { outputs: model.predictions, idType: 'int32' })));
+
+  it('scores exactly as the int64 graph', async () => {
+    const [a, b] = [await OnnxSession.load(int32), await OnnxSession.load(bytes)];
+    expect(await a.run(feeds)).toEqual(await b.run(feeds));
+    await Promise.all([a.release(), b.release()]);
+  });
+
+  it('hands an Int32Array to onnxruntime as it is (no copy); widens it for int64; copies one in shared memory', () => {
+    const ids = Int32Array.of(3, -1, 0);
+    const tensor = toOrtTensor('user', 'int32', { shape: [3], data: ids });
+    expect(tensor.type).toBe('int32');
+    expect(tensor.data).toBe(ids);
+    const wide = toOrtTensor('user', 'int64', { shape: [3], data: ids });
+    expect(wide.data).toEqual(BigInt64Array.of(3n, -1n, 0n));
+    const shared = new Int32Array(new SharedArrayBuffer(12));
+    shared.set(ids);
+    const copied = toOrtTensor('user', 'int32', { shape: [3], data: shared });
+    expect(copied.data).not.toBe(shared);
+    expect(copied.data).toEqual(ids);
+  });
+
+  it('names a non-integer id, an id past int32, and strings', async () => {
+    const s = await OnnxSession.load(int32);
+    await expect(s.run({ ...feeds, user: { shape: [300], data: new Float32Array(300).fill(0.5) } })).rejects.toThrow(/input 'user' holds ids, got 0.5 at element 0/);
+    const big = new Float64Array(300);
+    big[7] = 2 ** 31;
+    await expect(s.run({ ...feeds, user: { shape: [300], data: big } })).rejects.toThrow(`input 'user' holds int32 ids, got ${2 ** 31} at element 7`);
+    await expect(s.run({ ...feeds, user: { shape: [300], data: Array<string>(300).fill('u1') } })).rejects.toThrow("input 'user' has type int32, got strings");
+    // Whole numbers in another array type are taken.
+    const whole = Float64Array.from(feeds.user!.data);
+    expect(await s.run({ ...feeds, user: { shape: [300], data: whole } })).toEqual(await s.run(feeds));
     await s.release();
   });
 });
