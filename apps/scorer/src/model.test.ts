@@ -1,7 +1,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { decodeModel, encodeModel, exportArtifactToOnnx, exportArtifactToTriton, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
+import { DataType, decodeModel, encodeModel, exportArtifactToOnnx, exportArtifactToTriton, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights, interpret, parseFeatureSchema, pruneGraph, type Graph, type Weights } from '@esm2/core';
 import { modelJsonChecksum, modelJsonText, readArtifact, writeArtifact } from '@esm2/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -32,6 +32,30 @@ describe('loadScoringModel', () => {
     }
     expect(results[0]).toEqual(results[1]);
     expect(results[0]).toEqual(results[2]);
+  });
+
+  it('loads an int64-id export (every export before int32 ids, and --id-type int64) and scores it exactly as the int32 one and the artifact', async () => {
+    const artifact = await readArtifact(fixture.artifact);
+    const [int32, int64] = [join(fixture.dir, 'ids-int32.onnx'), join(fixture.dir, 'ids-int64.onnx')];
+    await exportArtifactToOnnx(artifact, int32);
+    await exportArtifactToOnnx(artifact, int64, { idType: 'int64' });
+    const types = (path: string) => new Set(decodeModel(readFileSync(path)).graph.input.map((v) => v.type.tensor_type.elem_type));
+    expect(types(int32)).toEqual(new Set([DataType.INT32, DataType.FLOAT]));
+    expect(types(int64)).toEqual(new Set([DataType.INT64, DataType.FLOAT]));
+    const rows = requestRows(csvRows(fixture.csv)).slice(0, 50);
+    const results = [];
+    const graphs = [];
+    for (const path of [int32, int64, fixture.artifact]) {
+      const model = await loadScoringModel(path);
+      graphs.push(model.graph.inputs);
+      const local = await LocalScorer.create(model);
+      results.push(await local.scoreRows(model, rows));
+      await local.close();
+    }
+    expect(graphs[1]).toEqual(graphs[0]);
+    expect(graphs[2]).toEqual(graphs[0]);
+    expect(results[1]).toEqual(results[0]);
+    expect(results[2]).toEqual(results[0]);
   });
 
   it('refuses an .onnx whose weights changed after export (one flipped bit), naming the file; the untouched export loads', async () => {
