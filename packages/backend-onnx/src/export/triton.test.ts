@@ -299,6 +299,23 @@ describe('exportArtifactToTriton into an existing model folder', () => {
     expect(readFileSync(first.configPath, 'utf8')).toBe(hand);
   });
 
+  it('into a folder served with int64 ids (earlier exports), refuses int32 ids naming each input and both types, says --id-type int64 only when that is the whole difference', async () => {
+    const repo = join(dir, 'ids64');
+    const first = await exportArtifactToTriton(artifact, repo, { idType: 'int64' });
+    expect(first.config.input.filter((t) => t.data_type !== 'TYPE_FP32').map((t) => t.data_type)).toEqual(['TYPE_INT64', 'TYPE_INT64', 'TYPE_INT64']);
+    const before = snapshot(repo);
+    const refused = exportArtifactToTriton(next, repo);
+    await expect(refused).rejects.toThrow(
+      `the new model's inputs and outputs differ from ${first.configPath} (which serves every version): input 'user' is TYPE_INT64 dims [1] reshape [], the new model's is TYPE_INT32 dims [1] reshape []; input 'item' is TYPE_INT64 dims [1] reshape [], the new model's is TYPE_INT32 dims [1] reshape []; input 'tags' is TYPE_INT64 dims [3], the new model's is TYPE_INT32 dims [3].`,
+    );
+    await expect(refused).rejects.toThrow('its clients send TYPE_INT64 ids: export with --id-type int64 to add this version');
+    // Another difference besides: no advice that would not help.
+    await expect(exportArtifactToTriton(next, repo, { outputs: ['pctr'] })).rejects.toThrow(/is not an output of the new model.*export it under another --name \(a new model\) or into another repository$/);
+    await expect(exportArtifactToTriton(next, repo, { outputs: ['pctr'] })).rejects.not.toThrow('--id-type');
+    expect(snapshot(repo)).toEqual(before);
+    await expect(exportArtifactToTriton(next, repo, { idType: 'int64' })).resolves.toMatchObject({ version: 2 });
+  });
+
   it('writes the model under the config\'s default_model_filename, and refuses a folder for another backend', async () => {
     const repo = join(dir, 'filename');
     const first = await exportArtifactToTriton(artifact, repo);

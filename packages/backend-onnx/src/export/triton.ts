@@ -373,22 +373,22 @@ async function checkNewVersion(
 const ID_TYPES: Record<string, IdType> = { TYPE_INT32: 'int32', TYPE_INT64: 'int64' };
 
 /**
- * The id type the served inputs have when the new model's inputs differ from
- * them in that alone (int32 for int64 ids or the reverse, same names and
- * dims): what `idType` (--id-type) would make the new version match.
+ * The id type of the served inputs when the new model differs from them in
+ * that alone (int32 ids where int64 are served, or the reverse; everything
+ * else the same): what `idType` (--id-type) would make the new version match.
  */
-function servedIdType(served: Pick<TritonModelConfig, 'input'>, wanted: Pick<TritonModelConfig, 'input'>): { triton: string; idType: IdType } | undefined {
-  const want = new Map(wanted.input.map((t) => [t.name, t]));
-  const types = new Set<string>();
-  for (const h of served.input) {
-    const t = want.get(h.name);
-    if (t === undefined) return undefined;
-    if (h.data_type === t.data_type) continue;
-    if (!(h.data_type in ID_TYPES && t.data_type in ID_TYPES) || describeTensor({ ...h, data_type: t.data_type }) !== describeTensor(t)) return undefined;
-    types.add(h.data_type);
-  }
-  const [triton] = types;
-  return types.size === 1 ? { triton: triton!, idType: ID_TYPES[triton!]! } : undefined;
+function servedIdType(served: Pick<TritonModelConfig, 'input' | 'output'>, wanted: Pick<TritonModelConfig, 'input' | 'output'>): { triton: string; idType: IdType } | undefined {
+  const types = new Map(served.input.map((t) => [t.name, t.data_type]));
+  const changed = new Set<string>();
+  const input = wanted.input.map((t) => {
+    const type = types.get(t.name);
+    if (type === undefined || type === t.data_type || !(type in ID_TYPES && t.data_type in ID_TYPES)) return t;
+    changed.add(type);
+    return { ...t, data_type: type };
+  });
+  const [triton] = changed;
+  if (changed.size !== 1 || tritonSignatureDifferences(served, { ...wanted, input }).length > 0) return undefined;
+  return { triton: triton!, idType: ID_TYPES[triton!]! };
 }
 
 /**
