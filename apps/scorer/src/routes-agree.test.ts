@@ -1,4 +1,4 @@
-import { join } from 'node:path';
+import { extname, join } from 'node:path';
 import { exportArtifactToOnnx } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights, type ModelConfigInput, type ZooModel } from '@esm2/core';
 import { fitEncoders, writeSynthetic, writeTable, type Encoders, type OutputColumn } from '@esm2/data';
@@ -41,8 +41,10 @@ type Scores = Record<string, number>[];
 
 let dir: string;
 let encoders: Encoders;
-/** The rows every path scores, as /v1 takes them. */
+/** The rows every path scores, as /v1 takes them: rows of the data, then `changed`. */
 let rows: Row[];
+/** The rows made from a data row (index `from` in `rows`) with unseen ids, empty tag lists, a missing value or edge numerics. */
+let changed: { from: number; row: Row }[];
 /** The same rows as a CSV and a Parquet file, for batch scoring. */
 let files: { csv: string; parquet: string };
 /** The input fields as the Open Inference Protocol names them. */
@@ -62,22 +64,22 @@ beforeAll(async () => {
     .slice(0, 60)
     .map((r) => ({ ...r, price: Math.fround(r.price as number), item_rating: Math.fround(r.item_rating as number) }));
   expect(seen.some((r) => String(r.user_tags).includes('|'))).toBe(true);
-  const at = (i: number) => seen[i]!;
-  rows = [
-    ...seen,
+  const from = (i: number, changes: Row) => ({ from: i, row: { ...seen[i]!, ...changes } });
+  changed = [
     // Unseen ids (OOV), as numbers and as text, and unseen tags.
-    { ...at(0), user_id: 987654321, item_id: 'never-seen-item', user_tags: 'tNEW|tOTHER' },
-    { ...at(1), item_id: 'never-seen-item', category_id: 999999, brand_id: 'no-such-brand' },
-    { ...at(2), user_tags: `${String(at(2).user_tags).split('|')[0]}|tNEW` },
+    from(0, { user_id: 987654321, item_id: 'never-seen-item', user_tags: 'tNEW|tOTHER' }),
+    from(1, { item_id: 'never-seen-item', category_id: 999999, brand_id: 'no-such-brand' }),
+    from(2, { user_tags: `${String(seen[2]!.user_tags).split('|')[0]}|tNEW` }),
     // Empty tag lists.
-    { ...at(3), user_tags: '' },
-    { ...at(4), user_tags: '', user_id: 123456789 },
+    from(3, { user_tags: '' }),
+    from(4, { user_tags: '', user_id: 123456789 }),
     // A missing categorical (null in JSON, an empty BYTES element, an empty cell): OOV.
-    { ...at(5), shop_id: null },
+    from(5, { shop_id: null }),
     // Numerics at the edges: zero, whole, negative, far out of the training range.
-    { ...at(6), price: 0, item_rating: 5 },
-    { ...at(7), price: Math.fround(12345.5), item_rating: -1 },
+    from(6, { price: 0, item_rating: 5 }),
+    from(7, { price: Math.fround(12345.5), item_rating: -1 }),
   ];
+  rows = [...seen, ...changed.map((c) => c.row)];
   fields = encoders.config.fields.map((f) => ({ name: f.column, datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES' }));
   const columns: OutputColumn[] = Object.keys(rows[0]!).map((name) => ({ name, type: numeric.includes(name) ? 'DOUBLE' : 'VARCHAR' }));
   files = { csv: join(dir, 'rows.csv'), parquet: join(dir, 'rows.parquet') };
@@ -182,6 +184,47 @@ async function post(url: string, body: string | Buffer, headers: Record<string, 
   return { status: res.status, headers: res.headers, body: Buffer.from(await res.arrayBuffer()) };
 }
 
+/** Each path's answer for `rows` from a served model: per-row scores as the path gives them (JSON numbers, or float32). */
+const PATHS: Record<string, (served: Served) => Promise<Scores>> = {
+  '/v1/score JSON': async ({ running, zoo }) => {
+    const res = await post(`${running.url}/v1/score`, JSON.stringify({ rows }), { 'content-type': 'application/json' });
+    expect(res.status, res.body.toString()).toBe(200);
+    const predictions = (JSON.parse(res.body.toString('utf8')) as { predictions: Scores }).predictions;
+    expect(predictions.map((p) => Object.keys(p))).toEqual(rows.map(() => zoo.predictions));
+    return predictions;
+  },
+  '/v2 infer JSON': async ({ running, model, zoo }) => {
+    const res = await post(`${running.url}/v2/models/${model.name}/infer`, JSON.stringify({ inputs: jsonInputs(rows) }), { 'content-type': 'application/json' });
+    expect(res.status, res.body.toString()).toBe(200);
+    const outputs = (JSON.parse(res.body.toString('utf8')) as { outputs: { name: string; shape: number[]; datatype: string; data: number[] }[] }).outputs;
+    expect(outputs.map((o) => [o.name, o.datatype, o.shape])).toEqual(zoo.predictions.map((p) => [p, 'FP32', [rows.length]]));
+    return byRow(Object.fromEntries(outputs.map((o) => [o.name, o.data])), zoo.predictions, rows.length);
+  },
+  '/v2 infer, binary tensor data request and response': async ({ running, model, zoo }) => {
+    const { body, headerLength } = binaryBody(rows);
+    const res = await post(`${running.url}/v2/models/${model.name}/infer`, body, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) });
+    expect(res.status, res.body.toString()).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/octet-stream');
+    const outputs = readBinaryResponse(res.body, Number(res.headers.get('inference-header-content-length')), rows.length);
+    expect(Object.keys(outputs)).toEqual(zoo.predictions);
+    return byRow(outputs, zoo.predictions, rows.length);
+  },
+  'batch file scoring (esm2-score score), CSV': ({ running, model, zoo }) => scoreTable(files.csv, running, model, zoo),
+  'batch file scoring (esm2-score score), Parquet': ({ running, model, zoo }) => scoreTable(files.parquet, running, model, zoo),
+};
+
+/** `esm2-score score`'s function on a file of `rows`, with the service's own worker pool (as the command scores with its pool); small batches cross boundaries. */
+async function scoreTable(data: string, running: RunningService, model: ScoringModel, zoo: ZooModel): Promise<Scores> {
+  const out = join(dir, `scores${extname(data)}`);
+  const report = await scoreFile({ model, scorer: running.pool!, data, out, batchSize: 25 });
+  expect(report).toMatchObject({ rows: rows.length, skipped: 0, columns: ['user_id', 'item_id', ...zoo.predictions] });
+  const table = await readTable(out);
+  await rm(out);
+  expect(table.values.user_id).toEqual(rows.map((r) => String(r.user_id)));
+  expect(table.values.item_id).toEqual(rows.map((r) => String(r.item_id)));
+  return rows.map((_, i) => Object.fromEntries(zoo.predictions.map((p) => [p, Number(table.values[p]![i])])));
+}
+
 for (const { label, config } of VARIANTS) {
   describe(`${label}: every path scores as the core interpreter`, () => {
     let served: Served;
@@ -202,65 +245,21 @@ for (const { label, config } of VARIANTS) {
         expect(values.every((v) => v > 0 && v < 1), p).toBe(true);
         expect(Math.max(...values) - Math.min(...values), p).toBeGreaterThan(0.01);
       }
-      const n = 60;
-      // The OOV, empty-list and missing rows each differ from the row they were made from by far more than the tolerance.
-      const from = [0, 1, 2, 3, 4, 5, 6, 7];
-      from.forEach((source, k) => expect(Math.abs(want[n + k]!.pctr! - want[source]!.pctr!), `extra row ${k}`).toBeGreaterThan(100 * TOLERANCE));
+      // Each changed row scores far (beyond the tolerance) from the row it was made from.
+      const first = rows.length - changed.length;
+      changed.forEach(({ from }, k) => expect(Math.abs(want[first + k]!.pctr! - want[from]!.pctr!), `changed row ${k}`).toBeGreaterThan(100 * TOLERANCE));
     });
 
-    it('/v1/score JSON', async () => {
-      const { running, want, zoo } = served;
-      const res = await post(`${running.url}/v1/score`, JSON.stringify({ rows }), { 'content-type': 'application/json' });
-      expect(res.status, res.body.toString()).toBe(200);
-      const predictions = (JSON.parse(res.body.toString('utf8')) as { predictions: Scores }).predictions;
-      expect(predictions.map((p) => Object.keys(p))).toEqual(rows.map(() => zoo.predictions));
-      expectClose(predictions, want, '/v1', TOLERANCE);
-      got.set('/v1', asFloat32(predictions));
-    });
-
-    it('/v2/models/{name}/infer JSON', async () => {
-      const { running, model, want, zoo } = served;
-      const res = await post(`${running.url}/v2/models/${model.name}/infer`, JSON.stringify({ inputs: jsonInputs(rows) }), { 'content-type': 'application/json' });
-      expect(res.status, res.body.toString()).toBe(200);
-      const outputs = (JSON.parse(res.body.toString('utf8')) as { outputs: { name: string; shape: number[]; datatype: string; data: number[] }[] }).outputs;
-      expect(outputs.map((o) => [o.name, o.datatype, o.shape])).toEqual(zoo.predictions.map((p) => [p, 'FP32', [rows.length]]));
-      const scores = byRow(Object.fromEntries(outputs.map((o) => [o.name, o.data])), zoo.predictions, rows.length);
-      expectClose(scores, want, '/v2 JSON', TOLERANCE);
-      got.set('/v2 JSON', asFloat32(scores));
-    });
-
-    it('/v2/models/{name}/infer with the binary tensor data extension, request and response binary', async () => {
-      const { running, model, want, zoo } = served;
-      const { body, headerLength } = binaryBody(rows);
-      const res = await post(`${running.url}/v2/models/${model.name}/infer`, body, { 'content-type': 'application/octet-stream', 'inference-header-content-length': String(headerLength) });
-      expect(res.status, res.body.toString()).toBe(200);
-      expect(res.headers.get('content-type')).toBe('application/octet-stream');
-      const outputs = readBinaryResponse(res.body, Number(res.headers.get('inference-header-content-length')), rows.length);
-      expect(Object.keys(outputs)).toEqual(zoo.predictions);
-      const scores = byRow(outputs, zoo.predictions, rows.length);
-      expectClose(scores, want, '/v2 binary', TOLERANCE);
-      got.set('/v2 binary', scores);
-    });
-
-    it('batch file scoring (esm2-score score) of the same rows as CSV and as Parquet', async () => {
-      const { running, model, want, zoo } = served;
-      for (const [format, data] of Object.entries(files)) {
-        const out = join(dir, `scores.${format}`);
-        // The service's own worker pool scores the file, as `esm2-score score` scores with its pool; small batches cross boundaries.
-        const report = await scoreFile({ model, scorer: running.pool!, data, out, batchSize: 25 });
-        expect(report).toMatchObject({ rows: rows.length, skipped: 0, columns: ['user_id', 'item_id', ...zoo.predictions] });
-        const table = await readTable(out);
-        expect(table.values.user_id).toEqual(rows.map((r) => String(r.user_id)));
-        expect(table.values.item_id).toEqual(rows.map((r) => String(r.item_id)));
-        const scores = rows.map((_, i) => Object.fromEntries(zoo.predictions.map((p) => [p, Math.fround(Number(table.values[p]![i]))])));
-        expectClose(scores, want, `batch ${format}`, TOLERANCE);
-        got.set(`batch ${format}`, scores);
-        await rm(out);
-      }
-    });
+    for (const [path, score] of Object.entries(PATHS)) {
+      it(path, async () => {
+        const scores = await score(served);
+        expectClose(scores, served.want, path, TOLERANCE);
+        got.set(path, asFloat32(scores));
+      });
+    }
 
     it('the paths agree with each other as float32 values', () => {
-      expect([...got.keys()]).toEqual(['/v1', '/v2 JSON', '/v2 binary', 'batch csv', 'batch parquet']);
+      expect([...got.keys()]).toEqual(Object.keys(PATHS));
       const [first, ...others] = [...got.entries()];
       for (const [path, scores] of others) expectClose(scores, first![1], `${path} vs ${first![0]}`, TOLERANCE);
     });
