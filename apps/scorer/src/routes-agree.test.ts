@@ -1,8 +1,8 @@
 import { extname, join } from 'node:path';
-import { exportArtifactToOnnx } from '@esm2/backend-onnx';
-import { artifactFromModel, buildModel, initWeights, type ModelConfigInput, type ZooModel } from '@esm2/core';
+import { DataType, decodeGraphInputs, exportArtifactToOnnx, type OnnxExportOptions } from '@esm2/backend-onnx';
+import { artifactFromModel, buildModel, initWeights, type ModelArtifact, type ModelConfigInput, type ZooModel } from '@esm2/core';
 import { fitEncoders, writeSynthetic, writeTable, type Encoders, type OutputColumn } from '@esm2/data';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scoreFile } from './batch-score.js';
@@ -25,9 +25,13 @@ import { csvRows, requestRows } from './test-support/rows.js';
 
 const TOLERANCE = 1e-6;
 
-/** Every model of the zoo, and each feature interaction on ESM2 and on a baseline. */
-const VARIANTS: { label: string; config: ModelConfigInput }[] = [
-  { label: 'esm2', config: { model: 'esm2' } },
+/**
+ * Every model of the zoo, and each feature interaction on ESM2 and on a
+ * baseline. `int64`: also served from an export with int64 id inputs, the
+ * graph every version before int32 ids exported.
+ */
+const VARIANTS: { label: string; config: ModelConfigInput; int64?: boolean }[] = [
+  { label: 'esm2', config: { model: 'esm2' }, int64: true },
   { label: 'esmm', config: { model: 'esmm' } },
   { label: 'dnn', config: { model: 'dnn' } },
   { label: 'dnn-os', config: { model: 'dnn-os' } },
@@ -156,27 +160,41 @@ function byRow(columns: Record<string, ArrayLike<number>>, predictions: readonly
 /** JSON numbers as the float32 values the scorer wrote them from. */
 const asFloat32 = (scores: Scores): Scores => scores.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k, Math.fround(v)])));
 
-interface Served {
+interface Built {
   zoo: ZooModel;
-  model: ScoringModel;
-  running: RunningService;
+  artifact: ModelArtifact;
   /** The core interpreter's scores for `rows`. */
   want: Scores;
 }
 
-/** Builds `config`'s model on the shared encoders with seeded weights, exports it (the default export) and serves it with one worker. */
-async function serve(label: string, config: ModelConfigInput): Promise<Served> {
+interface Served extends Built {
+  onnx: string;
+  model: ScoringModel;
+  running: RunningService;
+}
+
+/** `config`'s model on the shared encoders, with seeded weights, as an artifact. */
+function build(config: ModelConfigInput): Built {
   // Wider embeddings than the default init: ids then move scores far beyond the tolerance, so a mixed-up id shows.
   const zoo = buildModel(encoders.schema, { ...config, towers: [16, 8], embeddingInitStd: 0.5 });
   const weights = initWeights(zoo.graph, 2024);
   const artifact = artifactFromModel(zoo, encoders.schema, weights, { encoders: encoders.toJSON() });
-  const onnx = join(dir, `${label.replaceAll(/[^a-z0-9]+/g, '-')}.onnx`);
-  await exportArtifactToOnnx(artifact, onnx);
+  return { zoo, artifact, want: interpretedScores(zoo.graph, weights, encoders, rows, zoo.predictions) };
+}
+
+/** Exports the artifact (`options` on top of the default export), loads the file as `esm2-score` does and serves it with one worker. */
+async function serve(name: string, built: Built, options: Partial<OnnxExportOptions> = {}): Promise<Served> {
+  const onnx = join(dir, `${name.replaceAll(/[^a-z0-9]+/g, '-')}.onnx`);
+  await exportArtifactToOnnx(built.artifact, onnx, options);
   const model = await loadScoringModel(onnx);
-  expect(model.predictions).toEqual(zoo.predictions);
-  const want = interpretedScores(zoo.graph, weights, encoders, rows, zoo.predictions);
+  expect(model.predictions).toEqual(built.zoo.predictions);
   const running = await startService({ model, port: 0, workers: 1 });
-  return { zoo, model, running, want };
+  return { ...built, onnx, model, running };
+}
+
+/** The ONNX element type of each input of an exported file. */
+async function inputTypes(onnx: string): Promise<Record<string, number | undefined>> {
+  return Object.fromEntries(decodeGraphInputs(await readFile(onnx)).inputs.map((i) => [i.name, i.type?.tensor_type?.elem_type]));
 }
 
 async function post(url: string, body: string | Buffer, headers: Record<string, string>): Promise<{ status: number; headers: Headers; body: Buffer }> {
@@ -225,17 +243,22 @@ async function scoreTable(data: string, running: RunningService, model: ScoringM
   return rows.map((_, i) => Object.fromEntries(zoo.predictions.map((p) => [p, Number(table.values[p]![i])])));
 }
 
-for (const { label, config } of VARIANTS) {
+for (const { label, config, int64 } of VARIANTS) {
   describe(`${label}: every path scores as the core interpreter`, () => {
     let served: Served;
+    /** The same artifact exported with int64 id inputs (`int64` variants). */
+    let old: Served | undefined;
     /** Each path's float32 scores, for the cross-check at the end. */
     const got = new Map<string, Scores>();
 
     beforeAll(async () => {
-      served = await serve(label, config);
+      const built = build(config);
+      served = await serve(label, built);
+      if (int64) old = await serve(`${label} int64`, built, { idType: 'int64' });
     });
     afterAll(async () => {
       await served?.running.close();
+      await old?.running.close();
     });
 
     it('has scores worth comparing: they vary across rows, and unseen ids and empty tag lists change them', () => {
@@ -263,5 +286,28 @@ for (const { label, config } of VARIANTS) {
       const [first, ...others] = [...got.entries()];
       for (const [path, scores] of others) expectClose(scores, first![1], `${path} vs ${first![0]}`, TOLERANCE);
     });
+
+    if (int64) {
+      it('takes int32 ids from the default export, int64 ids from an idType int64 export (what earlier versions exported)', async () => {
+        const ids = served.model.graph.inputs.filter((i) => i.type.dtype === 'i32').map((i) => i.name);
+        const numerics = served.model.graph.inputs.filter((i) => i.type.dtype === 'f32').map((i) => i.name);
+        expect(ids.length).toBeGreaterThan(5);
+        expect(numerics.length).toBeGreaterThan(0);
+        const expected = (id: number) => Object.fromEntries(served.model.graph.inputs.map((i) => [i.name, ids.includes(i.name) ? id : DataType.FLOAT]));
+        expect(await inputTypes(served.onnx)).toEqual(expected(DataType.INT32));
+        expect(await inputTypes(old!.onnx)).toEqual(expected(DataType.INT64));
+        // Both load as the same model to the scorer: the same inputs, encoders and predictions.
+        expect(old!.model.graph.inputs).toEqual(served.model.graph.inputs);
+        expect(old!.model.encoders.toJSON()).toEqual(served.model.encoders.toJSON());
+      });
+
+      for (const [path, score] of Object.entries(PATHS)) {
+        it(`${path}: the int64-id export scores bit for bit as the int32 one`, async () => {
+          const [int32Scores, int64Scores] = [await score(served), await score(old!)];
+          expect(int64Scores).toEqual(int32Scores);
+          expectClose(int64Scores, served.want, path, TOLERANCE);
+        });
+      }
+    }
   });
 }
