@@ -1,9 +1,9 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { extname, join } from 'node:path';
 import { DataType, decodeGraphInputs, exportArtifactToOnnx, type OnnxExportOptions } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights, type ModelArtifact, type ModelConfigInput, type ZooModel } from '@esm2/core';
 import { fitEncoders, writeSynthetic, writeTable, type Encoders, type OutputColumn } from '@esm2/data';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { scoreFile } from './batch-score.js';
 import { loadScoringModel, type ScoringModel } from './model.js';
