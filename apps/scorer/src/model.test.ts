@@ -2,14 +2,15 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { cp, mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DataType, decodeModel, encodeModel, exportArtifactToOnnx, exportArtifactToTriton, LEGACY_EXPORT_FORMAT, METADATA_KEYS } from '@esm2/backend-onnx';
-import { artifactFromModel, buildModel, initWeights, interpret, parseFeatureSchema, pruneGraph, type Graph, type Weights } from '@esm2/core';
+import { artifactFromModel, buildModel, initWeights, parseFeatureSchema, pruneGraph, type Graph, type Weights } from '@esm2/core';
 import { modelJsonChecksum, modelJsonText, readArtifact, writeArtifact } from '@esm2/core/node';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { batchToFeeds, encodersForSchema, rawFeatureEncodings } from '@esm2/data';
+import { encodersForSchema, rawFeatureEncodings } from '@esm2/data';
 import { LocalScorer } from './local-scorer.js';
 import { loadScoringModel } from './model.js';
 import { startService } from './serve.js';
 import { makeFixture, type Fixture } from './test-support/fixture.js';
+import { expectClose, interpretedScores } from './test-support/reference.js';
 import { csvRows, requestRows } from './test-support/rows.js';
 
 let fixture: Fixture;
@@ -189,21 +190,8 @@ describe('loadScoringModel', () => {
     await expect(loadScoringModel(written.dir)).rejects.toThrow(`--model ${written.dir}: a Triton model folder with no version directory (expected ${join(written.dir, '1', 'model.onnx')})`);
   });
 
-  /** The core interpreter's predictions for rows, run on `graph` (pruned to its predictions) with `weights`: the reference a scorer must match. */
-  function interpreted(graph: Graph, weights: Weights, rows: Record<string, unknown>[]): Record<string, number>[] {
-    const predictions = ['pctr', 'pctavr', 'pcvr', 'pctcvr'];
-    const scoring = pruneGraph(graph, predictions);
-    const out = interpret(scoring, weights, batchToFeeds(scoring, fixture.encoders.encodeRows(rows)));
-    return rows.map((_, i) => Object.fromEntries(predictions.map((p) => [p, out[p]!.data[i]!])));
-  }
-
-  /** Every score of `got` within 1e-6 of `want`'s, the same rows and predictions. */
-  function expectClose(got: Record<string, number>[], want: Record<string, number>[]): void {
-    expect(got.map((r) => Object.keys(r))).toEqual(want.map((r) => Object.keys(r)));
-    got.forEach((r, i) => {
-      for (const [k, v] of Object.entries(r)) expect(Math.abs(v - want[i]![k]!), `row ${i} ${k}`).toBeLessThan(1e-6);
-    });
-  }
+  /** The core interpreter's predictions for rows, run on `graph` with `weights`: the reference a scorer must match. */
+  const interpreted = (graph: Graph, weights: Weights, rows: Record<string, unknown>[]) => interpretedScores(graph, weights, fixture.encoders, rows);
 
   /** What the artifact directory, its .onnx export and a served /v1/score (the worker's path) answer for rows. */
   async function scoresEverywhere(dir: string, rows: Record<string, unknown>[]): Promise<Record<string, number>[][]> {
