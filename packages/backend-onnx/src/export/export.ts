@@ -1,6 +1,6 @@
 import { type ModelArtifact } from '@esm2/core';
 import { withStagedOutputs } from '@esm2/core/node';
-import type { IdType } from '../lower/builder.js';
+import { checkIdType, type IdType } from '../lower/builder.js';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import type { ModelProto } from '../proto/types.js';
@@ -51,8 +51,7 @@ export function artifactToModelProto(artifact: ModelArtifact, options: OnnxExpor
   const outputs = options.outputs ?? scoringOutputs(artifact);
   const twice = outputs.find((o, i) => outputs.indexOf(o) !== i);
   if (twice !== undefined) throw new Error(`outputs name '${twice}' twice`);
-  const idType = options.idType ?? 'int32';
-  if (idType !== 'int32' && idType !== 'int64') throw new Error(`idType must be 'int32' or 'int64', got ${String(idType)}`);
+  const idType = checkIdType(options.idType ?? 'int32');
   // The raw-feature encoders (LabelEncoder) produce int64 ids, which the graph behind them then takes.
   const graph = compileGraph(artifact.graph, artifact.weights, { outputs, idType: options.rawFeatures === undefined ? idType : 'int64' });
   if (options.rawFeatures === undefined) {

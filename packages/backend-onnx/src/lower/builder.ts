@@ -10,6 +10,12 @@ import { floatTensor, int32Tensor, int64Tensor } from './tensors.js';
  */
 export type IdType = 'int32' | 'int64';
 
+/** `idType` when it is one (options from JavaScript callers are not type-checked); an error naming it otherwise. */
+export function checkIdType(idType: IdType): IdType {
+  if (idType !== 'int32' && idType !== 'int64') throw new Error(`idType must be 'int32' or 'int64', got ${String(idType)}`);
+  return idType;
+}
+
 /**
  * Accumulates the ONNX nodes and constant initializers a lowering emits.
  * Value names of IR inputs, params and nodes (`%7`) are kept as they are;

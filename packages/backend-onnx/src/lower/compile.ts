@@ -1,6 +1,6 @@
 import { pruneGraph, typecheck, type Dim, type Graph, type OpName, type TensorType } from '@esm2/core';
 import { DataType, type GraphProto, type TensorProto, type TypeProto, type ValueInfoProto } from '../proto/types.js';
-import { OnnxGraphBuilder, type IdType } from './builder.js';
+import { checkIdType, OnnxGraphBuilder, type IdType } from './builder.js';
 import { lowerings, type Lowering } from './table.js';
 import { floatTensor } from './tensors.js';
 
@@ -33,8 +33,7 @@ function typeProto(t: TensorType, batchDim: string, idType: IdType): TypeProto {
  */
 export function compileGraph(graph: Graph, weights: ReadonlyMap<string, Float32Array>, options: CompileOptions = {}): GraphProto {
   const batchDim = options.batchDim ?? 'batch';
-  const idType = options.idType ?? 'int64';
-  if (idType !== 'int32' && idType !== 'int64') throw new Error(`idType must be 'int32' or 'int64', got ${String(idType)}`);
+  const idType = checkIdType(options.idType ?? 'int64');
   const outputs = options.outputs ?? Object.keys(graph.outputs);
   const pruned = pruneGraph(graph, outputs);
   const types = typecheck(pruned);
