@@ -19,10 +19,14 @@ dense parameters; the embedding tables are sparse (only the batch's rows
 get a gradient) and take lazy Adam (torch.optim.SparseAdam) or Adagrad, as
 core's SparseEmbeddingTable does; global-norm clipping when clipNorm > 0.
 
-Prints one line: RESULT {json} with samples/s over the epoch (the training
-loop over the batches; loading the files is not timed) and peak RSS.
+Runs on OMP_NUM_THREADS threads (default 1; the bench pins OpenBLAS to the
+same count). Prints one line: RESULT {json} with samples/s over the epoch
+(the training loop over the batches; loading the files is not timed), peak
+RSS, and the core type OpenBLAS runs its kernels for (openblas_get_corename
+of the OpenBLAS this process loaded; null when torch's BLAS is not OpenBLAS).
 """
 
+import ctypes
 import json
 import os
 import resource
@@ -48,6 +52,21 @@ def load(meta_path):
             raise SystemExit(f"{spec['file']}: {data.size} values, expected {rows}×{width}")
         arrays[name] = torch.from_numpy(data.reshape(rows, width) if width > 1 else data)
     return meta, arrays
+
+
+def openblas_info():
+    """(core name, build config) of the OpenBLAS loaded into this process, or (None, None)."""
+    with open('/proc/self/maps', encoding='utf8') as f:
+        paths = sorted({line.split()[-1] for line in f if '/' in line and ('blas' in line or 'lapack' in line)})
+    for path in paths:
+        try:
+            lib = ctypes.CDLL(path)
+            corename, config = lib.openblas_get_corename, lib.openblas_get_config
+        except (OSError, AttributeError):
+            continue
+        corename.restype = config.restype = ctypes.c_char_p
+        return corename().decode(), config().decode().strip()
+    return None, None
 
 
 class Tower(nn.Module):
@@ -128,7 +147,7 @@ def bce(p, y, eps):
 
 
 def main():
-    torch.set_num_threads(1)
+    torch.set_num_threads(int(os.environ.get('OMP_NUM_THREADS', '1')))
     torch.manual_seed(1)
     meta, arrays = load(sys.argv[1])
     m, o = meta['model'], meta['optimizer']
@@ -165,9 +184,12 @@ def main():
         losses.append(loss.item())
     seconds = time.perf_counter() - start
     cpu_seconds = time.process_time() - cpu_start
+    core, config = openblas_info()
     result = {
         'torch': torch.__version__,
         'threads': torch.get_num_threads(),
+        'openblas_core': core,
+        'openblas_config': config,
         'rows': rows,
         'epoch_seconds': seconds,
         'epoch_samples_per_s': rows / seconds,

@@ -9,3 +9,4 @@ export { applyDenseRange, denseRange, denseState, memory, runnerPool, shardSquar
 export { STATE_KEYS, restoreEngineState, saveEngineState, type OptimizerStateLayout } from './engine-state.js';
 export { checkInitialWeights } from './initial-weights.js';
 export { embeddingTableFields, growState, growWeights, initialEngineState, type FieldGrowth, type TableGrowth } from './warm-start.js';
+export { matrixProductFlops, productFlops, sizeAt, type GraphFlops, type MatrixProduct } from './flops.js';
