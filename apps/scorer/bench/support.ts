@@ -115,6 +115,7 @@ export interface TimedRun {
   /** Wall, user and system seconds of the child and everything it waited for (GNU time: wait4's rusage, all threads). */
   wall: number;
   cpu: number;
+  stdout: string;
   stderr: string;
 }
 
@@ -123,12 +124,14 @@ export async function timedRun(command: string[], cwd?: string): Promise<TimedRu
   const dir = await mkdtemp(join(tmpdir(), 'esm2-time-'));
   try {
     const out = join(dir, 'time.txt');
-    const child = spawn('/usr/bin/time', ['-f', '%e %U %S', '-o', out, ...command], { stdio: ['ignore', 'ignore', 'pipe'], ...(cwd ? { cwd } : {}) });
+    const child = spawn('/usr/bin/time', ['-f', '%e %U %S', '-o', out, ...command], { stdio: ['ignore', 'pipe', 'pipe'], ...(cwd ? { cwd } : {}) });
+    let stdout = '';
     let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (s: string) => (stdout += s));
     child.stderr.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     const [code] = (await once(child, 'exit')) as [number | null];
     const [wall, user, sys] = (await readFile(out, 'utf8')).trim().split('\n').at(-1)!.split(' ').map(Number) as [number, number, number];
-    return { code, wall, cpu: user + sys, stderr };
+    return { code, wall, cpu: user + sys, stdout, stderr };
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
