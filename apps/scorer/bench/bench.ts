@@ -122,7 +122,7 @@ try {
   session = await OnnxSession.load(onnx, { threads: 1 });
   const la = loadavg();
   console.log(`scorer bench ${new Date().toISOString()}: ESM2 default size (${encoders.schema.fields.length} fields, dim 16, towers 256-128-64), ${rows.length} synthetic rows`);
-  console.log(`ids: ${ID_TYPE ? `--id-type ${ID_TYPE}` : "the export's default id type"}; serve and score: ${SERVE_CLI} from sources under tsx (node --import tsx), --workers ${WORKERS} --threads ${THREADS}${SPINNING.join('')}`);
+  console.log(`ids: ${ID_TYPE ? `--id-type ${ID_TYPE}` : "the export's default id type"}; serve and score: ${SERVE_CLI} from sources under tsx (node --import tsx), --workers ${WORKERS} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''}`);
   console.log(`${(await import('node:os')).availableParallelism()} cores; load average ${la.map((x) => x.toFixed(2)).join(' ')} (every row ends with the 1-minute load average)${CPU_PROF ? `; --cpu-prof: every serve process is profiled (figures include the profiler's cost)` : ''}`);
 
   if (SECTIONS.has('session')) benchSessionTable();
@@ -236,7 +236,7 @@ async function benchWorker(model: ScoringModel, rows: Record<string, unknown>[])
     for (const size of SIZES) {
       const bodies = bodiesOf(routeBodies(model)[0]!, rows, size);
       // A fresh copy per task, as a request's body would be (the pool may transfer its buffer).
-      const request = (k: number): RawRequest => ({ route: 'v1', body: bodies[k % bodies.length]!.slice(), maxRows: DEFAULT_LIMITS.maxRows });
+      const request = (k: number): RawRequest => ({ route: 'v1', body: new Uint8Array(bodies[k % bodies.length]!), maxRows: DEFAULT_LIMITS.maxRows });
       const first = await pool.answerBodies([request(0)], DEFAULT_LIMITS.maxBatchRows);
       const refused = first.outcomes.find((o) => !o.ok);
       if (refused) throw new Error(`the worker refused a bench body: ${JSON.stringify(refused)}`);
@@ -486,7 +486,7 @@ async function benchProfile(onnx: string, rows: Record<string, unknown>[], v1Jso
   const files = (await readdir(profiles)).filter((f) => f.endsWith('.cpuprofile') && !earlier.has(f)).map((f) => join(profiles, f));
   console.log(`\nprofile: V8 CPU profile (--cpu-prof) of a separate serve process (--workers ${WORKERS} --threads ${THREADS}) over one level: ${size}-row /v1 JSON at concurrency ${CONNECTIONS}, ${HTTP_SECONDS}s, ${files.length} profile(s) (main and worker threads)`);
   console.log(`the profiler slows the process: these figures are not the un-profiled ones above. Level: ${int(level.reqPerSec * size)} rows/s, p50 ${f1(level.p50)} ms, p99 ${f1(level.p99)} ms, serve CPU ${f2(level.serverUs)} µs/row  load ${load()}`);
-  console.log(await profileReport(files, { window: level.window, cpuUsPerRow: level.serverUs, rows: level.scored }));
+  console.log(await profileReport(files, { window: level.window, cpuUsPerRow: level.serverUs, rows: level.scored, load: load() }));
 }
 
 function summary() {

@@ -168,6 +168,8 @@ export interface ReportOptions {
   rows?: number;
   /** Leaf functions listed. */
   top?: number;
+  /** Appended to each category's line (the bench's load average). */
+  load?: string;
 }
 
 /** The table of categories (sampled ms, share of the CPU samples, µs per row) and the busiest leaf functions. */
@@ -186,13 +188,14 @@ export async function profileReport(files: readonly string[], options: ReportOpt
     `${t.samples} samples${options.window ? ` in the level's window (${t.outside} outside it left out)` : ''}${note}: ${(busy / 1000).toFixed(0)} ms of CPU samples, ${(idle / 1000).toFixed(0)} ms idle (left out)` +
       (options.rows ? `; sampled CPU ${(busy / options.rows).toFixed(2)} µs/row against ${options.cpuUsPerRow?.toFixed(2) ?? '-'} measured (/proc)` : ''),
   );
-  lines.push(`${'category'.padEnd(42)}  ${'share'.padStart(6)}  ${'µs/row'.padStart(7)}  ${'main thr'.padStart(8)}  ${'workers'.padStart(7)}  (µs/row: share × the measured CPU µs/row)`);
+  lines.push('samples are taken on the wall clock (a thread waiting for a core is sampled too): shares of the CPU samples, scaled to the CPU µs/row measured from /proc');
+  lines.push(`${'category'.padEnd(42)}  ${'share'.padStart(6)}  ${'µs/row'.padStart(7)}  ${'main thr'.padStart(8)}  ${'workers'.padStart(7)}${options.load !== undefined ? '   load' : ''}`);
   const order = [...CATEGORIES.map((c) => c.name), OTHER].filter((c) => c !== IDLE);
   for (const c of order) {
     const us = t.byCategory.get(c) ?? 0;
     const main = t.main.get(c) ?? 0;
     const cell = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(2));
-    lines.push(`${c.padEnd(42)}  ${`${((100 * us) / Math.max(1, busy)).toFixed(1)}%`.padStart(6)}  ${cell(scale(us)).padStart(7)}  ${cell(scale(main)).padStart(8)}  ${cell(scale(us - main)).padStart(7)}`);
+    lines.push(`${c.padEnd(42)}  ${`${((100 * us) / Math.max(1, busy)).toFixed(1)}%`.padStart(6)}  ${cell(scale(us)).padStart(7)}  ${cell(scale(main)).padStart(8)}  ${cell(scale(us - main)).padStart(7)}${options.load !== undefined ? `  ${options.load}` : ''}`);
   }
   const top = [...t.byFunction].filter(([, v]) => v.category !== IDLE).sort((a, b) => b[1].us - a[1].us).slice(0, options.top ?? 15);
   lines.push(`busiest functions (self time, leaf of the stack):`);
