@@ -6,6 +6,7 @@
 export { backend } from './backend.js';
 export { lowerings, type Lowering, type LoweringArgs } from './lower/table.js';
 export { compileGraph, type CompileOptions } from './lower/compile.js';
+export type { IdType } from './lower/builder.js';
 export { modelProto, OPSET_VERSION, IR_VERSION, type ModelProtoOptions } from './lower/model.js';
 export { encodeModel, decodeModel, decodeGraphInputs, decodeMetadataProps } from './proto/codec.js';
 export type * from './proto/types.js';

@@ -271,7 +271,7 @@ describe('esm2-train export --triton', () => {
     for (const v of feeds) expectTensor(config.input.find((t) => t.name === v.name), v);
     for (const v of graph.output) expectTensor(config.output.find((t) => t.name === v.name), v);
     // Not every tensor is a plain [batch] one: the multi-valued field keeps its own dimension.
-    expect(config.input.find((t) => t.name === 'tags')).toEqual({ name: 'tags', data_type: 'TYPE_INT64', dims: [3] });
+    expect(config.input.find((t) => t.name === 'tags')).toEqual({ name: 'tags', data_type: 'TYPE_INT32', dims: [3] });
     // The same model the --onnx export writes, schema and encoders included.
     expect((await readOnnxInfo(modelPath)).schema).toEqual(smallSchema());
   });
@@ -408,6 +408,60 @@ describe('esm2-train export --triton into a repository that holds the model alre
     );
     expect(snapshot(narrow)).toEqual(before);
     await expect(exportCli('--model', tomorrow, '--triton', narrow, '--outputs', 'pctr,pctcvr')).resolves.toContain('version 2');
+  });
+});
+
+describe('esm2-train export --id-type', () => {
+  const area = join(dir, 'id-type');
+  const feeds = {
+    user: { shape: [3], data: new Int32Array([1, 0, 6]) },
+    item: { shape: [3], data: new Int32Array([3, 10, 0]) },
+    tags: { shape: [3, 3], data: new Int32Array([1, 2, -1, -1, -1, -1, 4, 4, 3]) },
+    price: { shape: [3], data: new Float32Array([0.5, -1, 2]) },
+    age: { shape: [3], data: new Float32Array([0, 1, -0.25]) },
+  };
+  beforeAll(() => void mkdirSync(area, { recursive: true }));
+  const idTypes = (path: string) => new Set(decodeModel(readFileSync(path)).graph.input.filter((v) => v.name !== 'price' && v.name !== 'age').map((v) => v.type.tensor_type.elem_type));
+
+  it('writes int32 id inputs by default and int64 ones with --id-type int64; both verify and score the same rows identically', async () => {
+    const [int32, int64] = [join(area, 'ids32.onnx'), join(area, 'ids64.onnx')];
+    expect(await exportCli('--model', run, '--onnx', int32)).toMatch(/ids int32\nverified: onnxruntime matches the reference interpreter/);
+    expect(await exportCli('--model', run, '--onnx', int64, '--id-type', 'int64')).toMatch(/ids int64\nverified: onnxruntime matches the reference interpreter/);
+    expect(idTypes(int32)).toEqual(new Set([DataType.INT32]));
+    expect(idTypes(int64)).toEqual(new Set([DataType.INT64]));
+    const scores = [];
+    for (const path of [int32, int64]) {
+      const session = await OnnxSession.load(path);
+      scores.push(await session.run(feeds));
+      await session.release();
+    }
+    expect(scores[0]).toEqual(scores[1]);
+  });
+
+  it('refuses an unknown --id-type, and --id-type with --raw-features, writing nothing', async () => {
+    const out = join(area, 'refused.onnx');
+    await expect(exportCli('--model', run, '--onnx', out, '--id-type', 'int16')).rejects.toThrow(`option '--id-type <type>' argument 'int16' is invalid. expected 'int32' or 'int64'`);
+    await expect(exportCli('--model', run, '--onnx', out, '--raw-features', '--id-type', 'int64')).rejects.toThrow(
+      '--id-type applies to id inputs; a --raw-features export takes strings and floats (its encoders make int64 ids inside the graph): leave one out',
+    );
+    expect(existsSync(out)).toBe(false);
+  });
+
+  it('into a Triton folder served with int64 ids, refuses an int32 version naming the inputs and both types, and adds one with --id-type int64', async () => {
+    const repo = join(area, 'triton64');
+    await exportCli('--model', run, '--triton', repo, '--id-type', 'int64', '--no-verify');
+    const configPath = join(repo, 'esm2', 'config.pbtxt');
+    expect(parseTritonConfig(readFileSync(configPath, 'utf8'), configPath).input.find((t) => t.name === 'tags')).toEqual({ name: 'tags', data_type: 'TYPE_INT64', dims: [3] });
+    const before = snapshot(repo);
+    const refused = exportCli('--model', run, '--triton', repo);
+    await expect(refused).rejects.toThrow(
+      `--triton the new model's inputs and outputs differ from ${configPath} (which serves every version): input 'user' is TYPE_INT64 dims [1] reshape [], the new model's is TYPE_INT32 dims [1] reshape [];`,
+    );
+    await expect(refused).rejects.toThrow("input 'tags' is TYPE_INT64 dims [3], the new model's is TYPE_INT32 dims [3]. Triton serves");
+    await expect(refused).rejects.toThrow('its clients send TYPE_INT64 ids: export with --id-type int64 to add this version, or under another --name (a new model) or into another repository');
+    expect(snapshot(repo)).toEqual(before);
+    await expect(exportCli('--model', run, '--triton', repo, '--id-type', 'int64')).resolves.toContain('version 2');
+    expect(idTypes(join(repo, 'esm2', '2', 'model.onnx'))).toEqual(new Set([DataType.INT64]));
   });
 });
 

@@ -8,6 +8,7 @@ import {
   scoringOutputs,
   verifyExport,
   verifyRawExport,
+  type IdType,
   type VerifyResult,
   type WrittenModel,
 } from '@esm2/backend-onnx';
@@ -15,7 +16,7 @@ import { MODEL_FILE } from '@esm2/core';
 import { artifactInputs, locateArtifact, readArtifact, refuseInsideDirs, refuseSamePaths, type NamedPath } from '@esm2/core/node';
 import { batchToFeeds, encodersForSchema, rawFeatureEncodings, rawFeeds, sampleRawRows } from '@esm2/data';
 import { InvalidArgumentError, type Command } from 'commander';
-import { nameList, nonNegativeInt, positiveInt, userPath } from '@esm2/cli-kit';
+import { nameList, nonNegativeInt, oneOf, positiveInt, userPath } from '@esm2/cli-kit';
 import { runPaths, type RunPaths } from '../train/run-dir.js';
 
 /** Exports stay within this of the reference interpreter; float32 ONNX vs f64 reference differ by ~1e-7. */
@@ -35,9 +36,11 @@ interface ExportFlags {
   modelVersion?: string;
   externalDataThreshold?: number;
   rawFeatures?: boolean;
+  idType?: IdType;
   verify: boolean;
 }
 
+const ID_TYPES: readonly IdType[] = ['int32', 'int64'];
 
 /** A Triton model name given by --name: it becomes a directory, so no separators or dot-names. */
 function modelName(value: string): string {
@@ -108,6 +111,11 @@ export function registerExportCommand(program: Command): void {
       '--raw-features',
       'with --onnx: put the fitted encoders into the graph, so it takes raw values (categories as strings, lists as [batch, maxLength] strings padded with "", numbers as float); refused for hash-encoded fields',
     )
+    .option(
+      '--id-type <type>',
+      "ONNX type of the id inputs (categorical and multi-valued fields): int32 (default; onnxruntime takes the scorer's ids without converting them) | int64 (as exports before it, for clients that send int64 ids, e.g. a Triton model folder served that way)",
+      oneOf(ID_TYPES),
+    )
     .option('--no-verify', 'skip scoring random rows with onnxruntime and the reference interpreter before the export is renamed into place')
     .action(async (opts: ExportFlags) => {
       if ((opts.onnx === undefined) === (opts.triton === undefined)) throw new Error('give one of --onnx <file> or --triton <dir>');
@@ -116,6 +124,9 @@ export function registerExportCommand(program: Command): void {
         if (opts[flag] !== undefined && opts.triton === undefined) throw new Error(`${spelt} applies to --triton only`);
       }
       if (opts.rawFeatures && opts.onnx === undefined) throw new Error('--raw-features applies to --onnx only');
+      if (opts.rawFeatures && opts.idType !== undefined) {
+        throw new Error('--id-type applies to id inputs; a --raw-features export takes strings and floats (its encoders make int64 ids inside the graph): leave one out');
+      }
       const twice = opts.outputs?.find((o, i) => opts.outputs!.indexOf(o) !== i);
       if (twice !== undefined) throw new Error(`--outputs names ${twice} twice`);
       const modelPath = userPath(opts.model);
@@ -181,6 +192,7 @@ export function registerExportCommand(program: Command): void {
         ...(opts.modelVersion !== undefined ? { modelVersion: opts.modelVersion } : {}),
         ...(opts.externalDataThreshold !== undefined ? { externalData: { threshold: opts.externalDataThreshold } } : {}),
         ...(rawFeatures !== undefined ? { rawFeatures } : {}),
+        ...(opts.idType !== undefined ? { idType: opts.idType } : {}),
         ...(opts.verify ? { verify } : {}),
       };
       if (tritonDir !== undefined) {
@@ -197,7 +209,7 @@ export function registerExportCommand(program: Command): void {
       } else {
         console.log(`wrote ${describeWritten(await exportArtifactToOnnx(artifact, onnxPath!, options))}`);
       }
-      console.log(`model ${artifact.model.name}, outputs ${outputs.join(', ')}${rawFeatures ? ', inputs raw feature values' : ''}`);
+      console.log(`model ${artifact.model.name}, outputs ${outputs.join(', ')}, ${rawFeatures ? 'inputs raw feature values' : `ids ${opts.idType ?? 'int32'}`}`);
       if (verified !== undefined) console.log(verified);
     });
 }

@@ -283,8 +283,8 @@ describe('graph inputs read back from an export', () => {
     expect(roles).toContain('label');
   });
 
-  it('refuses an input that is not float or int64 (a --raw-features export\'s strings), naming it', () => {
+  it('refuses an input that is not float, int32 or int64 (a --raw-features export\'s strings), naming it', () => {
     const text = { name: 'user', type: { tensor_type: { elem_type: DataType.STRING, shape: { dim: [{ dim_param: 'batch' }] } } } };
-    expect(() => irInputs([text], 'm.onnx')).toThrow("m.onnx: input 'user' is not a float or int64 tensor (ONNX elem_type 8)");
+    expect(() => irInputs([text], 'm.onnx')).toThrow("m.onnx: input 'user' is not a float, int32 or int64 tensor (ONNX elem_type 8)");
   });
 });

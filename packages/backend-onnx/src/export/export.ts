@@ -1,5 +1,6 @@
 import { type ModelArtifact } from '@esm2/core';
 import { withStagedOutputs } from '@esm2/core/node';
+import type { IdType } from '../lower/builder.js';
 import { compileGraph } from '../lower/compile.js';
 import { modelProto } from '../lower/model.js';
 import type { ModelProto } from '../proto/types.js';
@@ -23,6 +24,16 @@ export interface OnnxExportOptions {
    */
   rawFeatures?: readonly RawFieldEncoding[];
   /**
+   * The ONNX type of the id inputs (categorical and multi-valued fields):
+   * 'int32' (default) goes to Gather as it is and lets onnxruntime-node take
+   * an Int32Array without a copy; 'int64' writes the graph exports wrote
+   * before (byte for byte), for clients that send int64 ids (an older Triton
+   * client, Python code feeding np.int64). A --raw-features export takes
+   * strings, not ids, and is the same either way (its encoders produce
+   * int64 ids inside the graph).
+   */
+  idType?: IdType;
+  /**
    * Checks the written model (given its path: the staged file, external
    * data beside it) before it replaces anything at the destination; a throw
    * leaves the destination as it was. See verifyExport.
@@ -40,7 +51,10 @@ export function artifactToModelProto(artifact: ModelArtifact, options: OnnxExpor
   const outputs = options.outputs ?? scoringOutputs(artifact);
   const twice = outputs.find((o, i) => outputs.indexOf(o) !== i);
   if (twice !== undefined) throw new Error(`outputs name '${twice}' twice`);
-  const graph = compileGraph(artifact.graph, artifact.weights, { outputs });
+  const idType = options.idType ?? 'int32';
+  if (idType !== 'int32' && idType !== 'int64') throw new Error(`idType must be 'int32' or 'int64', got ${String(idType)}`);
+  // The raw-feature encoders (LabelEncoder) produce int64 ids, which the graph behind them then takes.
+  const graph = compileGraph(artifact.graph, artifact.weights, { outputs, idType: options.rawFeatures === undefined ? idType : 'int64' });
   if (options.rawFeatures === undefined) {
     return modelProto(graph, {
       metadata: exportMetadata(artifact, outputs, options),

@@ -32,16 +32,19 @@ const LABELS: ReadonlySet<string> = new Set(LABEL_INPUTS);
 
 /**
  * An exported graph's inputs as the IR graph it was compiled from declared
- * them (compileGraph's typeProto read backwards): int64 ids are i32, float
- * is f32, a symbolic dim is the batch dim, and an input named like a label
+ * them (compileGraph's typeProto read backwards): int32 ids (exports since
+ * int32 ids) and int64 ids (every earlier export, and --id-type int64) are
+ * i32, float is f32, a symbolic dim is the batch dim, and an input named like a label
  * is a label (schema fields may not take those names). Any other input (a
  * --raw-features export's strings) is refused, naming it.
  */
 export function irInputs(inputs: readonly ValueInfoProto[], where = 'ONNX model'): GraphInput[] {
   return inputs.map((v) => {
     const t = v.type?.tensor_type;
-    const dtype = t?.elem_type === DataType.FLOAT ? 'f32' : t?.elem_type === DataType.INT64 ? 'i32' : undefined;
-    if (t === undefined || dtype === undefined) throw new Error(`${where}: input '${v.name}' is not a float or int64 tensor (ONNX elem_type ${t?.elem_type ?? 'missing'})`);
+    const dtype = t?.elem_type === DataType.FLOAT ? 'f32' : t?.elem_type === DataType.INT32 || t?.elem_type === DataType.INT64 ? 'i32' : undefined;
+    if (t === undefined || dtype === undefined) {
+      throw new Error(`${where}: input '${v.name}' is not a float, int32 or int64 tensor (ONNX elem_type ${t?.elem_type ?? 'missing'})`);
+    }
     const shape = t.shape.dim.map((d): Dim => ('dim_param' in d ? 'batch' : d.dim_value));
     return { name: v.name, type: { dtype, shape }, role: LABELS.has(v.name) ? 'label' : 'feature' };
   });

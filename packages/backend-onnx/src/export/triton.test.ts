@@ -276,7 +276,7 @@ describe('exportArtifactToTriton into an existing model folder', () => {
     config.input.find((t) => t.name === 'tags')!.dims = [4];
     writeFileSync(pctr.configPath, formatTritonConfig(config));
     const edited = snapshot(repo);
-    await expect(exportArtifactToTriton(next, repo, { outputs: ['pctr'] })).rejects.toThrow("input 'tags' is TYPE_INT64 dims [4], the new model's is TYPE_INT64 dims [3]");
+    await expect(exportArtifactToTriton(next, repo, { outputs: ['pctr'] })).rejects.toThrow("input 'tags' is TYPE_INT32 dims [4], the new model's is TYPE_INT32 dims [3]");
     expect(snapshot(repo)).toEqual(edited);
     writeFileSync(pctr.configPath, readFileSync(pctr.configPath, 'utf8').replace('dims: [ 4 ]', 'dims: [ 3 ]'));
     expect(snapshot(repo)).toEqual(before);
@@ -364,7 +364,7 @@ describe('tritonModelFile', () => {
     const written = await exportArtifactToTriton(artifact, repo);
     const text = readFileSync(written.configPath, 'utf8');
     const user = written.config.input.findIndex((t) => t.name === 'user');
-    expect(written.config.input[user]!.data_type).toBe('TYPE_INT64');
+    expect(written.config.input[user]!.data_type).toBe('TYPE_INT32');
     const config = (edit: (c: TritonModelConfig) => void) => {
       const c = structuredClone(written.config);
       edit(c);
@@ -372,7 +372,7 @@ describe('tritonModelFile', () => {
     };
     config((c) => (c.input[user]!.data_type = 'TYPE_FP32'));
     await expect(tritonModelFile(written.dir)).rejects.toThrow(
-      `${written.configPath}: input[${user}].data_type is TYPE_FP32 but input 'user' of ${written.model.path} is TYPE_INT64`,
+      `${written.configPath}: input[${user}].data_type is TYPE_FP32 but input 'user' of ${written.model.path} is TYPE_INT32`,
     );
     config((c) => (c.output[0]!.data_type = 'TYPE_INT32'));
     await expect(tritonModelFile(written.dir)).rejects.toThrow(`${written.configPath}: output[0].data_type is TYPE_INT32 but output 'pctr' of ${written.model.path} is TYPE_FP32`);

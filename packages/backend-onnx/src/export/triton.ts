@@ -4,6 +4,7 @@ import { type ModelArtifact } from '@esm2/core';
 import { replaceDirAtomically, writeFileDurable } from '@esm2/core/node';
 import { decodeModel } from '../proto/codec.js';
 import { DataType, type ModelProto, type ValueInfoProto } from '../proto/types.js';
+import type { IdType } from '../lower/builder.js';
 import { artifactToModelProto, type OnnxExportOptions } from './export.js';
 import { formatText, readText, type Fields } from './pbtxt.js';
 import { writeOnnxModel, type WrittenModel } from './write-model.js';
@@ -359,10 +360,35 @@ async function checkNewVersion(
   }
   const differences = tritonSignatureDifferences(served, wanted);
   if (differences.length > 0) {
+    const ids = servedIdType(served, wanted);
     throw new Error(
-      `the new model's inputs and outputs differ from ${against}: ${differences.join('; ')}. Triton serves all versions of a model with one config.pbtxt, so this version or the others would be served wrongly; export it under another --name (a new model) or into another repository`,
+      `the new model's inputs and outputs differ from ${against}: ${differences.join('; ')}. Triton serves all versions of a model with one config.pbtxt, so this version or the others would be served wrongly; ` +
+        (ids !== undefined
+          ? `its clients send ${ids.triton} ids: export with --id-type ${ids.idType} to add this version, or under another --name (a new model) or into another repository`
+          : 'export it under another --name (a new model) or into another repository'),
     );
   }
+}
+
+const ID_TYPES: Record<string, IdType> = { TYPE_INT32: 'int32', TYPE_INT64: 'int64' };
+
+/**
+ * The id type the served inputs have when the new model's inputs differ from
+ * them in that alone (int32 for int64 ids or the reverse, same names and
+ * dims): what `idType` (--id-type) would make the new version match.
+ */
+function servedIdType(served: Pick<TritonModelConfig, 'input'>, wanted: Pick<TritonModelConfig, 'input'>): { triton: string; idType: IdType } | undefined {
+  const want = new Map(wanted.input.map((t) => [t.name, t]));
+  const types = new Set<string>();
+  for (const h of served.input) {
+    const t = want.get(h.name);
+    if (t === undefined) return undefined;
+    if (h.data_type === t.data_type) continue;
+    if (!(h.data_type in ID_TYPES && t.data_type in ID_TYPES) || describeTensor({ ...h, data_type: t.data_type }) !== describeTensor(t)) return undefined;
+    types.add(h.data_type);
+  }
+  const [triton] = types;
+  return types.size === 1 ? { triton: triton!, idType: ID_TYPES[triton!]! } : undefined;
 }
 
 /**

@@ -1,6 +1,6 @@
 import { pruneGraph, typecheck, type Dim, type Graph, type OpName, type TensorType } from '@esm2/core';
 import { DataType, type GraphProto, type TensorProto, type TypeProto, type ValueInfoProto } from '../proto/types.js';
-import { OnnxGraphBuilder } from './builder.js';
+import { OnnxGraphBuilder, type IdType } from './builder.js';
 import { lowerings, type Lowering } from './table.js';
 import { floatTensor } from './tensors.js';
 
@@ -9,14 +9,20 @@ export interface CompileOptions {
   outputs?: string[];
   /** Name of the symbolic batch dimension in the ONNX signature. */
   batchDim?: string;
+  /**
+   * The ONNX type of IR i32 values (ids), inputs included. Default 'int64',
+   * what training steps compile with; the scoring export chooses its own
+   * (artifactToModelProto's idType, default 'int32').
+   */
+  idType?: IdType;
 }
 
-/** IR i32 values (ids) are int64 in ONNX: what Gather/ScatterND index with and what other runtimes expect. */
-const elemType = (t: TensorType): number => (t.dtype === 'f32' ? DataType.FLOAT : DataType.INT64);
+/** IR i32 values (ids) are int64 or int32 in ONNX (see IdType). */
+const elemType = (t: TensorType, idType: IdType): number => (t.dtype === 'f32' ? DataType.FLOAT : idType === 'int32' ? DataType.INT32 : DataType.INT64);
 
-function typeProto(t: TensorType, batchDim: string): TypeProto {
+function typeProto(t: TensorType, batchDim: string, idType: IdType): TypeProto {
   const dim = t.shape.map((d: Dim) => (d === 'batch' ? { dim_param: batchDim } : { dim_value: d }));
-  return { tensor_type: { elem_type: elemType(t), shape: { dim } } };
+  return { tensor_type: { elem_type: elemType(t, idType), shape: { dim } } };
 }
 
 /**
@@ -27,6 +33,8 @@ function typeProto(t: TensorType, batchDim: string): TypeProto {
  */
 export function compileGraph(graph: Graph, weights: ReadonlyMap<string, Float32Array>, options: CompileOptions = {}): GraphProto {
   const batchDim = options.batchDim ?? 'batch';
+  const idType = options.idType ?? 'int64';
+  if (idType !== 'int32' && idType !== 'int64') throw new Error(`idType must be 'int32' or 'int64', got ${String(idType)}`);
   const outputs = options.outputs ?? Object.keys(graph.outputs);
   const pruned = pruneGraph(graph, outputs);
   const types = typecheck(pruned);
@@ -44,7 +52,7 @@ export function compileGraph(graph: Graph, weights: ReadonlyMap<string, Float32A
     return floatTensor(p.name, dims, data);
   });
 
-  const b = new OnnxGraphBuilder();
+  const b = new OnnxGraphBuilder(idType);
   const names = new Map<string, string>([...taken].map((n) => [n, n]));
   for (const node of pruned.nodes) {
     b.enter(node.id);
@@ -55,7 +63,7 @@ export function compileGraph(graph: Graph, weights: ReadonlyMap<string, Float32A
   b.enter('%outputs');
   for (const o of outputs) b.op('Identity', [names.get(pruned.outputs[o]!)!], [], o);
 
-  const valueInfo = (name: string, t: TensorType): ValueInfoProto => ({ name, type: typeProto(t, batchDim) });
+  const valueInfo = (name: string, t: TensorType): ValueInfoProto => ({ name, type: typeProto(t, batchDim, idType) });
   return {
     name: pruned.name,
     node: b.nodes,

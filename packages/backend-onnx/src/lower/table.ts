@@ -6,7 +6,9 @@ import type { OnnxGraphBuilder } from './builder.js';
 /**
  * How each IR op becomes ONNX (opset 17) nodes. One table for every op,
  * backward ops included, so whole training steps compile with it too.
- * The IR's i32 ids are int64 in ONNX (what Gather and ScatterND index with).
+ * The IR's i32 ids are int64 or int32 in ONNX (the builder's idType): Gather
+ * indexes with either, id constants take the ids' type (b.ids), and ScatterND,
+ * which indexes with int64 only, gets them cast (b.idsAsInt64).
  */
 export interface LoweringArgs<O extends OpName> {
   b: OnnxGraphBuilder;
@@ -47,8 +49,8 @@ const countAtLeastOne = (b: OnnxGraphBuilder, x: string) =>
  * gets weights 0, hence a zero vector, as in the interpreter.
  */
 function paddedIds(b: OnnxGraphBuilder, ids: string, mode: 'sum' | 'mean'): { safe: string; weights: string } {
-  const keep = b.op('GreaterOrEqual', [ids, b.i64([0], [])]);
-  const safe = b.op('Where', [keep, ids, b.i64([0], [])]);
+  const keep = b.op('GreaterOrEqual', [ids, b.ids([0], [])]);
+  const safe = b.op('Where', [keep, ids, b.ids([0], [])]);
   const mask = b.op('Cast', [keep], [attr.int('to', DataType.FLOAT)]);
   if (mode === 'sum') return { safe, weights: mask };
   const count = b.op('Max', [sumAxes(b, mask, [1], 1), b.f32(1)]);
@@ -136,15 +138,15 @@ export const lowerings = {
     b.op('Slice', [x!, b.i64([attrs.start]), b.i64([attrs.start + attrs.size]), b.i64([attrs.axis])]),
   scatterAdd: ({ b, inputs: [ids, dy], types, attrs }) => {
     // Negative ids are skipped: they scatter a zero row onto row 0.
-    const keep = b.op('GreaterOrEqual', [ids!, b.i64([0], [])]);
-    const safe = b.op('Where', [keep, ids!, b.i64([0], [])]);
+    const keep = b.op('GreaterOrEqual', [ids!, b.ids([0], [])]);
+    const safe = b.op('Where', [keep, ids!, b.ids([0], [])]);
     const updates = b.op('Where', [unsqueeze(b, keep, 1), dy!, b.f32(0)]);
-    return scatterRows(b, attrs.rows, types[1]!.shape[1], unsqueeze(b, safe, 1), updates);
+    return scatterRows(b, attrs.rows, types[1]!.shape[1], unsqueeze(b, b.idsAsInt64(safe), 1), updates);
   },
   pooledScatterAdd: ({ b, inputs: [ids, dy], types, attrs }) => {
     const { safe, weights } = paddedIds(b, ids!, attrs.mode);
     const updates = b.op('Mul', [unsqueeze(b, weights, 2), unsqueeze(b, dy!, 1)]); // [n, L, D]
-    return scatterRows(b, attrs.rows, types[1]!.shape[1], unsqueeze(b, safe, 2), updates);
+    return scatterRows(b, attrs.rows, types[1]!.shape[1], unsqueeze(b, b.idsAsInt64(safe), 2), updates);
   },
   // The symmetric [n, F, F] matrix of dy (zero diagonal: a zero column appended to dy), times x.
   pairwiseDotGrad: ({ b, inputs: [dy, x], types: [, xType] }) => {

@@ -12,6 +12,10 @@ export function int64Tensor(name: string, dims: number[], values: readonly numbe
   return { name, dims, data_type: DataType.INT64, raw_data: littleEndianBytes(BigInt64Array.from(values, (v) => BigInt(v))) };
 }
 
+export function int32Tensor(name: string, dims: number[], values: readonly number[]): TensorProto {
+  return { name, dims, data_type: DataType.INT32, raw_data: littleEndianBytes(Int32Array.from(values)) };
+}
+
 export function doubleTensor(name: string, dims: number[], data: Float64Array): TensorProto {
   return { name, dims, data_type: DataType.DOUBLE, raw_data: littleEndianBytes(data) };
 }

@@ -43,7 +43,8 @@ export interface StringTensor {
 
 /**
  * An onnxruntime-node session over an exported model, taking the same host
- * tensors as the core interpreter (ids as Int32Array, widened to int64 here).
+ * tensors as the core interpreter: ids as Int32Array, passed as they are to
+ * an int32 input (exports since int32 ids), widened for an int64 one.
  */
 export class OnnxSession {
   private constructor(
@@ -94,7 +95,11 @@ export class OnnxSession {
   }
 }
 
-/** A host tensor as onnxruntime takes an input of `type` (ids widened to int64, checked to be integers). */
+/**
+ * A host tensor as onnxruntime takes an input of `type`: ids checked to be
+ * integers (an Int32Array holds nothing else) and given to an int32 input
+ * as they are (an Int32Array without a copy), widened to an int64 one.
+ */
 export function toOrtTensor(name: string, type: string, feed: HostTensor | StringTensor): ort.Tensor {
   const dims = [...feed.shape];
   const data = feed.data;
@@ -103,6 +108,18 @@ export function toOrtTensor(name: string, type: string, feed: HostTensor | Strin
     return new ort.Tensor('string', [...data], dims);
   }
   if (isStrings(data)) throw new Error(`input '${name}' has type ${type}, got strings`);
+  if (type === 'int32') {
+    // As it is, unless it lives in shared memory (which the binding refuses): then copied.
+    if (data instanceof Int32Array) return new ort.Tensor('int32', data.buffer instanceof SharedArrayBuffer ? data.slice() : data, dims);
+    const ids = new Int32Array(data.length);
+    for (let i = 0; i < ids.length; i++) {
+      const v = data[i]!;
+      if (!Number.isInteger(v)) throw new Error(`input '${name}' holds ids, got ${v} at element ${i}`);
+      if ((v | 0) !== v) throw new Error(`input '${name}' holds int32 ids, got ${v} at element ${i}`);
+      ids[i] = v;
+    }
+    return new ort.Tensor('int32', ids, dims);
+  }
   if (type === 'int64') {
     const ids = new BigInt64Array(data.length);
     for (let i = 0; i < ids.length; i++) {
