@@ -36,8 +36,8 @@
  * --cpu-prof DIR writes a V8 CPU profile of every serve process into DIR (the figures then carry the profiler's cost);
  * --serve-cli FILE serves and batch-scores with another copy of src/cli.ts
  * (say, an older commit's, to compare before/after under the same load);
- * --id-type int64 exports the bench model with int64 id inputs (what older
- * versions serve), else with the export's default.
+ * --id-type int64 exports the bench model with int64 id inputs (what versions
+ * before int32 ids serve), else with the export's default (int32).
  */
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
@@ -70,14 +70,14 @@ const CPU_PROF = arg('--cpu-prof', '');
 const THREADS = arg('--threads', '1');
 const SPINNING = process.argv.includes('--spinning') ? ['--spinning'] : [];
 const SERVE_CLI = arg('--serve-cli', new URL('../src/cli.ts', import.meta.url).pathname);
-const ID_TYPE = arg('--id-type', '');
+const ID_TYPE = arg('--id-type', '') as 'int32' | 'int64' | '';
 const SIZES = [1, 100, 1024];
 const CONNECTIONS = 8;
 const BODIES = 16;
 const SESSION_W = [6, 11, 10, 7, 7];
 
 for (const s of SECTIONS) if (!['session', 'worker', 'http', 'batch', 'open', 'profile'].includes(s)) throw new Error(`--sections: unknown section '${s}' (session, worker, http, batch, open, profile)`);
-if (ID_TYPE !== '' && ID_TYPE !== 'int64' && ID_TYPE !== 'int32') throw new Error(`--id-type: '${ID_TYPE}' is not int32 or int64`);
+if (!['', 'int32', 'int64'].includes(ID_TYPE)) throw new Error(`--id-type: '${ID_TYPE}' is not int32 or int64`);
 
 const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(1));
 const f2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(2));
@@ -114,15 +114,13 @@ try {
   const encoders = await fitEncoders(csv, { ...data.config, keys: ['user_id', 'item_id'] });
   const graph = buildModel(encoders.schema, {});
   const onnx = join(dir, 'esm2.onnx');
-  // idType arrives with int32 id inputs; passed only when asked, so this also runs where export has no such option (always int64).
-  const exportOptions = (ID_TYPE ? { idType: ID_TYPE } : {}) as Parameters<typeof exportArtifactToOnnx>[2];
-  await exportArtifactToOnnx(artifactFromModel(graph, encoders.schema, initWeights(graph.graph, 1), { encoders: encoders.toJSON() }), onnx, exportOptions);
+  await exportArtifactToOnnx(artifactFromModel(graph, encoders.schema, initWeights(graph.graph, 1), { encoders: encoders.toJSON() }), onnx, ID_TYPE ? { idType: ID_TYPE } : {});
   const model = await loadScoringModel(onnx);
   const rows = requestRows(csvRows(csv));
   session = await OnnxSession.load(onnx, { threads: 1 });
   const la = loadavg();
   console.log(`scorer bench ${new Date().toISOString()}: ESM2 default size (${encoders.schema.fields.length} fields, dim 16, towers 256-128-64), ${rows.length} synthetic rows`);
-  console.log(`ids: ${ID_TYPE ? `--id-type ${ID_TYPE}` : "the export's default id type"}; serve and score: ${SERVE_CLI} from sources under tsx (node --import tsx), --workers ${WORKERS} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''}`);
+  console.log(`id inputs: ${ID_TYPE ? `${ID_TYPE} (--id-type)` : "int32 (the export's default)"}; serve and score: ${SERVE_CLI} from sources under tsx (node --import tsx), --workers ${WORKERS} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''}`);
   console.log(`${(await import('node:os')).availableParallelism()} cores; load average ${la.map((x) => x.toFixed(2)).join(' ')} (every row ends with the 1-minute load average)${CPU_PROF ? `; --cpu-prof: every serve process is profiled (figures include the profiler's cost)` : ''}`);
 
   if (SECTIONS.has('session')) benchSessionTable();
