@@ -41,7 +41,7 @@
  */
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
-import { loadavg, tmpdir } from 'node:os';
+import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OnnxSession, exportArtifactToOnnx } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights } from '@esm2/core';
@@ -121,11 +121,12 @@ try {
   const la = loadavg();
   console.log(`scorer bench ${new Date().toISOString()}: ESM2 default size (${encoders.schema.fields.length} fields, dim 16, towers 256-128-64), ${rows.length} synthetic rows`);
   console.log(`id inputs: ${ID_TYPE ? `${ID_TYPE} (--id-type)` : "int32 (the export's default)"}; serve and score: ${SERVE_CLI} from sources under tsx (node --import tsx), --workers ${WORKERS} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''}`);
-  console.log(`${(await import('node:os')).availableParallelism()} cores; load average ${la.map((x) => x.toFixed(2)).join(' ')} (every row ends with the 1-minute load average)${CPU_PROF ? `; --cpu-prof: every serve process is profiled (figures include the profiler's cost)` : ''}`);
+  console.log(`${availableParallelism()} cores; load average ${la.map((x) => x.toFixed(2)).join(' ')} (every row ends with the 1-minute load average)${CPU_PROF ? `; --cpu-prof: every serve process is profiled (figures include the profiler's cost)` : ''}`);
 
-  if (SECTIONS.has('session')) benchSessionTable();
   const reference = (batch: number) => sessionCost(session!, model, rows, batch, SECONDS);
   if (SECTIONS.has('session')) {
+    console.log(`\nsession.run alone (OnnxSession.run on this thread, feeds encoded beforehand, 1 intra-op thread), ${SECONDS}s per line; CPU: this process, all threads`);
+    console.log(header(SESSION_W, ['batch', 'CPU µs/row', 'rows/s', 'p50 ms', 'p99 ms']));
     for (const batch of SIZES) {
       const r = await reference(batch);
       found.session.set(batch, r.cpuUs);
@@ -196,11 +197,6 @@ function routeBodies(model: ScoringModel): Route[] {
 /** `BODIES` distinct bodies of `size` rows each. */
 function bodiesOf(route: Route, rows: Record<string, unknown>[], size: number) {
   return Array.from({ length: BODIES }, (_, k) => route.body(rows.slice((k * size) % (rows.length - size), ((k * size) % (rows.length - size)) + size)));
-}
-
-function benchSessionTable() {
-  console.log(`\nsession.run alone (OnnxSession.run on this thread, feeds encoded beforehand, 1 intra-op thread), ${SECONDS}s per line; CPU: this process, all threads`);
-  console.log(header(SESSION_W, ['batch', 'CPU µs/row', 'rows/s', 'p50 ms', 'p99 ms']));
 }
 
 /** OnnxSession.run at `batch` rows for `seconds`: CPU µs per row (this process, all threads), rows/s, per-run p50/p99. */
@@ -437,12 +433,12 @@ async function benchBatch(onnx: string, csv: string, dir: string) {
 /** Open loop at half the closed-loop capacity: 100-row /v1 JSON and /v2 binary. */
 async function benchOpen(server: Server, rows: Record<string, unknown>[], routes: Route[]) {
   const size = 100;
-  const W = [10, 5, 9, 9, 10, 6, 7, 7, 7, 6, 8, 5, 12];
+  const W = [10, 5, 9, 9, 10, 6, 7, 7, 7, 6, 8, 5, 12, 13];
   console.log(
     `\nopen loop: ${size}-row requests at a fixed rate, half the closed-loop capacity at concurrency ${CONNECTIONS} (the http table's req/s), ${OPEN_SECONDS}s each; node:http keep-alive sockets opened as needed (a send never waits for one); latency from each request's scheduled instant`,
   );
   console.log("capacity now: the same closed loop for 2s just before (context only: the machine's load moves)");
-  console.log(header(W, ['route', 'rows', 'offered/s', 'achieved/s', 'capacity now', 'sent', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'sockets', 'late', 'serve µs/row']));
+  console.log(header(W, ['route', 'rows', 'offered/s', 'achieved/s', 'capacity now', 'sent', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'sockets', 'late', 'serve µs/row', 'client µs/row']));
   for (const route of routes.filter((r) => r.name === '/v1 JSON' || r.name === '/v2 binary')) {
     const bodies = bodiesOf(route, rows, size);
     await check(server, route, bodies[0]!);
@@ -450,14 +446,16 @@ async function benchOpen(server: Server, rows: Record<string, unknown>[], routes
     const capacity = found.http.get(`${route.name} ${size}`)?.reqPerSec ?? now;
     const rate = capacity / 2;
     const cpu0 = server.cpuSeconds();
+    const client0 = selfCpuSeconds();
     const r = await openLoop(`${server.url}${route.path}`, bodies, route.headers(bodies[0]!), rate, OPEN_SECONDS);
     const cpu = server.cpuSeconds();
+    const clientUs = ((selfCpuSeconds() - client0) * 1e6) / (r.latencies.length * size);
     const serveUs = cpu === undefined || cpu0 === undefined ? undefined : ((cpu - cpu0) * 1e6) / (r.latencies.length * size);
     const p50 = pct(r.latencies, 50);
     const p99 = pct(r.latencies, 99);
     const max = r.latencies.at(-1)!;
     found.open.set(route.name, { rate, achieved: r.achieved, p50, p99, max, errors: r.errors });
-    console.log(row(W, [route.name, String(size), f1(rate), f1(r.achieved), f1(now), String(r.sent), f2(p50), f2(p99), f2(max), String(r.errors), String(r.maxInFlight), String(r.late), f2(serveUs)]));
+    console.log(row(W, [route.name, String(size), f1(rate), f1(r.achieved), f1(now), String(r.sent), f2(p50), f2(p99), f2(max), String(r.errors), String(r.maxInFlight), String(r.late), f2(serveUs), f2(clientUs)]));
   }
   console.log('sockets: most requests in flight at once; late: sends that left more than 1 ms after their scheduled instant (this generator behind; the delay counts in their latency)');
 }
