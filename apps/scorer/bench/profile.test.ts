@@ -22,6 +22,8 @@ describe('categorise (a stack, leaf first)', () => {
     ['JSON.stringify', [frame('stringify'), frame('answerRequest', src('apps/scorer/src/prepare.ts'))], 'response writing (stringify, floats)'],
     ['a vocabulary lookup', [frame('id', src('packages/data/src/encode/vocabulary.ts')), frame('prepareRequest', src('apps/scorer/src/prepare.ts'))], 'encoding (@esm2/data encode, feeds)'],
     ['row checks', [frame('parseRows', src('apps/scorer/src/request.ts'))], 'validation (rows, tensors)'],
+    ['column-wise writing into the run arrays', [frame('writeRequest', src('apps/scorer/src/prepare.ts')), frame('answerBatch', src('apps/scorer/src/prepare.ts'))], 'encoding (@esm2/data encode, feeds)'],
+    ['a function of that name elsewhere is not', [frame('writeRequest', 'node:_http_client')], 'HTTP (node:http, net, streams, fastify)'],
     ['postMessage', [frame('postMessage'), frame('run', 'file:///x/node_modules/piscina/dist/worker.js')], 'hand-off (piscina, postMessage, clone)'],
     ['writev under net', [frame('writev'), frame('writevGeneric', 'node:internal/stream_base_commons')], 'HTTP (node:http, net, streams, fastify)'],
     ['fastify routing', [frame('lookup', 'file:///x/node_modules/find-my-way/index.js')], 'HTTP (node:http, net, streams, fastify)'],

@@ -29,6 +29,11 @@ interface Category {
 
 const url = (...parts: string[]) => (f: CallFrame) => parts.some((p) => f.url.includes(p));
 const fn = (...names: string[]) => (f: CallFrame) => names.includes(f.functionName);
+/** Functions of one source file, by name. */
+const inFile =
+  (file: string, ...names: string[]) =>
+  (f: CallFrame) =>
+    f.url.includes(file) && names.includes(f.functionName);
 /** A builtin or native function: V8 gives it no script URL. */
 const builtin = (...names: string[]) => (f: CallFrame) => f.url === '' && names.includes(f.functionName);
 const any =
@@ -58,14 +63,26 @@ export const CATEGORIES: Category[] = [
   { name: 'parse (JSON.parse, UTF-8, binary tensors)', test: any(builtin('parse'), fn('utf8Text', 'decodeBytesTensor', 'decodeFp32Tensor', 'decode'), url('node:internal/encoding', 'node:buffer')) },
   {
     name: 'response writing (stringify, floats)',
-    test: any(builtin('stringify'), url('/float-format.'), fn('answerRequest', 'inferResponse', 'scoresToRows', 'sliceScores', 'encodeFp32Tensor', 'writeFloatLE', 'answerBody')),
+    test: any(
+      builtin('stringify'),
+      url('/float-format.'),
+      fn('answerRequest', 'inferResponse', 'scoresToRows', 'sliceScores', 'encodeFp32Tensor', 'writeFloatLE'),
+      inFile('/scorer/src/prepare.', 'inferAnswer'),
+    ),
   },
-  { name: 'encoding (@esm2/data encode, feeds)', test: any(url('/data/src/encode/', '/data/dist/encode/', '/scorer/src/feeds.', '/scorer/src/encode'), fn('encodeRows', 'encodeField', 'encodeColumns', 'concatFeeds')) },
+  {
+    name: 'encoding (@esm2/data encode, feeds)',
+    test: any(
+      url('/data/src/encode/', '/data/dist/encode/', '/scorer/src/feeds.', '/scorer/src/encode'),
+      fn('encodeRows', 'encodeField', 'encodeColumns', 'concatFeeds'),
+      inFile('/scorer/src/prepare.', 'encodeParsed', 'runArrays', 'runFeeds', 'writeRequest'),
+    ),
+  },
   { name: 'validation (rows, tensors)', test: url('/scorer/src/request.', '/scorer/src/open-inference.', '/scorer/src/prepare.') },
   { name: 'metrics', test: any(url('/prom-client/', '/scorer/src/metrics.', '/service/metrics.', 'tdigest', 'bintrees')) },
   {
     name: 'hand-off (piscina, postMessage, clone)',
-    test: any(url('/piscina/', 'node:internal/worker', 'messageport', '/scorer/src/pool.', '/scorer/src/score-worker.', '/scorer/src/batch-queue.'), fn('postMessage', 'structuredClone', 'serialize', 'deserialize')),
+    test: any(url('/piscina/', 'node:internal/worker', 'messageport', '/scorer/src/pool.', '/scorer/src/score-worker.', '/scorer/src/batch-queue.', '/scorer/src/hand-off.'), fn('postMessage', 'structuredClone', 'serialize', 'deserialize')),
   },
   {
     name: 'HTTP (node:http, net, streams, fastify)',
