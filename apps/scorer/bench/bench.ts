@@ -24,7 +24,11 @@
  *           from each request's scheduled instant;
  *  profile  a V8 CPU profile (--cpu-prof) of a separate serve process over
  *           one level (100-row /v1 JSON, concurrency 8): where its CPU went,
- *           by category, in µs per scored row (bench/profile.ts).
+ *           by category, in µs per scored row (bench/profile.ts);
+ *  raw      (only when named in --sections) rows/s of the raw-feature ONNX
+ *           (`export --raw-features`: the encoders inside the graph) against
+ *           the id-input ONNX on this thread, from JSON rows and through the
+ *           session alone, at batch 100 and 4096.
  * The last lines are a summary block. Every row of figures carries the
  * 1-minute load average: the machine is shared, so compare figures only
  * across runs made under the same load.
@@ -45,7 +49,7 @@ import { availableParallelism, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OnnxSession, exportArtifactToOnnx } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights } from '@esm2/core';
-import { fitEncoders, writeSynthetic } from '@esm2/data';
+import { fitEncoders, rawFeatureEncodings, rawFeeds, writeSynthetic, type Encoders } from '@esm2/data';
 import autocannon from 'autocannon';
 import { loadScoringModel, type ScoringModel } from '../src/model.js';
 import { encodeBytesTensor, encodeFp32Tensor, inputSpecs } from '../src/open-inference.js';
@@ -76,7 +80,7 @@ const CONNECTIONS = 8;
 const BODIES = 16;
 const SESSION_W = [6, 11, 10, 7, 7];
 
-for (const s of SECTIONS) if (!['session', 'worker', 'http', 'batch', 'open', 'profile'].includes(s)) throw new Error(`--sections: unknown section '${s}' (session, worker, http, batch, open, profile)`);
+for (const s of SECTIONS) if (!['session', 'worker', 'http', 'batch', 'open', 'profile', 'raw'].includes(s)) throw new Error(`--sections: unknown section '${s}' (session, worker, http, batch, open, profile, raw)`);
 if (!['', 'int32', 'int64'].includes(ID_TYPE)) throw new Error(`--id-type: '${ID_TYPE}' is not int32 or int64`);
 
 const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(1));
@@ -148,6 +152,7 @@ try {
   }
   if (SECTIONS.has('batch')) await benchBatch(onnx, csv, dir);
   if (SECTIONS.has('profile')) await benchProfile(onnx, rows, v1Json, dir);
+  if (SECTIONS.has('raw')) await benchRaw(graph, encoders, model, rows, dir);
   summary();
 } finally {
   await session?.release();
@@ -256,6 +261,46 @@ async function benchWorker(model: ScoringModel, rows: Record<string, unknown>[])
     await pool.close();
   }
   console.log('ratio(a): CPU µs/row ÷ session.run\'s at the same rows per run (the session table; the worker path scores each request in one run)');
+}
+
+/** Rows/s of the raw-feature export against the id-input export, one thread, no HTTP. */
+async function benchRaw(model: ReturnType<typeof buildModel>, encoders: Encoders, scoring: ScoringModel, rows: Record<string, unknown>[], dir: string) {
+  console.log(`\nraw-feature ONNX (encoders in the graph) against the id-input ONNX, 1 intra-op thread on this thread, ${SECONDS}s per cell`);
+  let encodings;
+  try {
+    encodings = rawFeatureEncodings(encoders);
+    const raw = join(dir, 'esm2-raw.onnx');
+    await exportArtifactToOnnx(artifactFromModel(model, encoders.schema, initWeights(model.graph, 1), { encoders: encoders.toJSON() }), raw, { rawFeatures: encodings });
+    const source = scoring.source.kind === 'file' ? scoring.source.path : scoring.source.bytes;
+    const [idSession, rawSession] = await Promise.all([OnnxSession.load(source, { threads: 1 }), OnnxSession.load(raw, { threads: 1 })]);
+    console.log('batch  id from JSON  raw from JSON  id session only  raw session only  (rows/s)  load');
+    for (const batch of [100, 4096]) {
+      const slice = (k: number) => rows.slice((k * batch) % (rows.length - batch), ((k * batch) % (rows.length - batch)) + batch);
+      const idFeeds = encodeRows(scoring, slice(0));
+      const rawFeedsOnce = rawFeeds(encodings, slice(0));
+      const cases: (() => Promise<unknown>)[] = [
+        () => idSession.run(encodeRows(scoring, slice(1)), scoring.predictions),
+        () => rawSession.run(rawFeeds(encodings!, slice(1)), scoring.predictions),
+        () => idSession.run(idFeeds, scoring.predictions),
+        () => rawSession.run(rawFeedsOnce, scoring.predictions),
+      ];
+      const rates: number[] = [];
+      for (const once of cases) {
+        for (let k = 0; k < 5; k++) await once();
+        let runs = 0;
+        const t0 = performance.now();
+        while (performance.now() - t0 < SECONDS * 1000) {
+          await once();
+          runs++;
+        }
+        rates.push((runs * batch * 1000) / (performance.now() - t0));
+      }
+      console.log(`${String(batch).padStart(5)}  ${rates.map((r, i) => Math.round(r).toString().padStart([12, 13, 15, 16][i]!)).join('  ')}            ${load()}`);
+    }
+    await Promise.all([idSession.release(), rawSession.release()]);
+  } catch (err) {
+    console.log(`skipped: ${(err as Error).message}`);
+  }
 }
 
 async function startServer(onnx: string, profileDir?: string): Promise<Server> {
