@@ -216,7 +216,7 @@ export async function profileReport(files: readonly string[], options: ReportOpt
   }
   const top = [...t.byFunction].filter(([, v]) => v.category !== IDLE).sort((a, b) => b[1].us - a[1].us).slice(0, options.top ?? 15);
   lines.push(`busiest functions (self time, leaf of the stack):`);
-  for (const [name, v] of top) lines.push(`  ${`${((100 * v.us) / Math.max(1, busy)).toFixed(1)}%`.padStart(6)}  ${(scale(v.us)?.toFixed(2) ?? '-').padStart(6)} µs/row  ${v.category.split(' (')[0]!.padEnd(20)}  ${name}`);
+  for (const [name, v] of top) lines.push(`  ${`${((100 * v.us) / Math.max(1, busy)).toFixed(1)}%`.padStart(6)}  ${(scale(v.us)?.toFixed(2) ?? '-').padStart(6)} µs/row  ${v.category.split(' (')[0]!.padEnd(20)}  ${name}${options.load !== undefined ? `  ${options.load}` : ''}`);
   return lines.join('\n');
 }
 
