@@ -46,17 +46,16 @@
 import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { Agent } from 'node:http';
 import { availableParallelism, loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { OnnxSession, exportArtifactToOnnx } from '@esm2/backend-onnx';
 import { artifactFromModel, buildModel, initWeights } from '@esm2/core';
 import { fitEncoders, rawFeatureEncodings, rawFeeds, writeSynthetic, type Encoders } from '@esm2/data';
 import autocannon from 'autocannon';
 import { loadScoringModel, type ScoringModel } from '../src/model.js';
 import { encodeBytesTensor, encodeFp32Tensor, inputSpecs } from '../src/open-inference.js';
-import { ScoringPool } from '../src/pool.js';
 import type { RawRequest } from '../src/prepare.js';
 import { encodeRows } from '../src/request.js';
-import { DEFAULT_LIMITS } from '../src/service/limits.js';
 import { csvRows, requestRows } from '../src/test-support/rows.js';
 import { profileReport } from './profile.js';
 import { batchStats, hasGnuTime, load, monotonicMicros, openLoop, pct, post, selfCpuSeconds, serve, timedRun, type Server, type TimedRun } from './support.js';
@@ -137,7 +136,7 @@ try {
       console.log(row(SESSION_W, [String(batch), f2(r.cpuUs), int(r.rowsPerSec), f3(r.p50), f3(r.p99)]));
     }
   }
-  if (SECTIONS.has('worker')) await benchWorker(model, rows);
+  if (SECTIONS.has('worker')) await benchWorker(onnx, rows);
   const v1Json = (some: Record<string, unknown>[]) => jsonBody({ rows: some });
   const routes = routeBodies(model);
   if (SECTIONS.has('http') || SECTIONS.has('open')) {
@@ -224,10 +223,20 @@ async function sessionCost(session: OnnxSession, model: ScoringModel, rows: Reco
   return { cpuUs: (cpu * 1e6) / scored, rowsPerSec: scored / wall, p50: pct(times, 50), p99: pct(times, 99) };
 }
 
-/** ScoringPool.answerBodies with /v1 JSON bodies in one worker, no HTTP: CPU µs/row of this process (all threads), rows/s. */
-async function benchWorker(model: ScoringModel, rows: Record<string, unknown>[]) {
+/**
+ * ScoringPool.answerBodies with /v1 JSON bodies in one worker, no HTTP: CPU
+ * µs/row of this process (all threads), rows/s. The scorer's modules are
+ * those next to --serve-cli (this checkout's by default), so a before/after
+ * comparison measures the same code here as through HTTP.
+ */
+async function benchWorker(onnx: string, rows: Record<string, unknown>[]) {
+  const from = (file: string) => pathToFileURL(join(dirname(SERVE_CLI), file)).href;
+  const { ScoringPool } = (await import(from('pool.ts'))) as typeof import('../src/pool.js');
+  const { loadScoringModel: loadModel } = (await import(from('model.ts'))) as typeof import('../src/model.js');
+  const { DEFAULT_LIMITS } = (await import(from('service/limits.ts'))) as typeof import('../src/service/limits.js');
+  const model = await loadModel(onnx);
   const W = [6, 11, 10, 9, 9];
-  console.log(`\nthe worker path without HTTP: ScoringPool({ model, workers: 1, threads ${THREADS} }).answerBodies(one /v1 JSON body, maxBatchRows ${DEFAULT_LIMITS.maxBatchRows}), 2 tasks in flight, ${SECONDS}s per line; CPU: this process, all threads`);
+  console.log(`\nthe worker path without HTTP (the scorer's modules next to ${SERVE_CLI}): ScoringPool({ model, workers: 1, threads ${THREADS} }).answerBodies(one /v1 JSON body, maxBatchRows ${DEFAULT_LIMITS.maxBatchRows}), 2 tasks in flight, ${SECONDS}s per line; CPU: this process, all threads`);
   console.log(header(W, ['rows', 'CPU µs/row', 'rows/s', 'req/s', 'ratio(a)']));
   const pool = new ScoringPool(model.source, { workers: 1, session: { threads: Number(THREADS), spinning: SPINNING.length > 0 }, model });
   try {
