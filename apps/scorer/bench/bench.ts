@@ -39,7 +39,8 @@
  * --workers, --threads and --spinning set the serve (and batch) command's workers and sessions;
  * --cpu-prof DIR writes a V8 CPU profile of every serve process into DIR (the figures then carry the profiler's cost);
  * --serve-cli FILE serves and batch-scores with another copy of src/cli.ts
- * (say, an older commit's, to compare before/after under the same load);
+ * (say, an older commit's, to compare before/after under the same load), and
+ * the worker section takes that copy's scorer modules (pool, model, limits);
  * --id-type int64 exports the bench model with int64 id inputs (what versions
  * before int32 ids serve), else with the export's default (int32).
  */
