@@ -59,7 +59,7 @@ import type { RawRequest } from '../src/prepare.js';
 import { encodeRows } from '../src/request.js';
 import { csvRows, requestRows } from '../src/test-support/rows.js';
 import { profileReport } from './profile.js';
-import { batchStats, hasGnuTime, load, monotonicMicros, openLoop, pct, post, selfCpuSeconds, serve, timedRun, type Server, type TimedRun } from './support.js';
+import { batchStats, hasGnuTime, load, monotonicMicros, openLoop, pct, post, procThreadCpuSeconds, selfCpuSeconds, serve, timedRun, type Server, type TimedRun } from './support.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
@@ -337,11 +337,14 @@ interface Level {
   meanRows: number;
   cores?: number;
   window: [number, number];
+  /** CPU seconds of each serve thread over the level (thread id → seconds; empty without /proc). */
+  threadCpu: Map<number, number>;
 }
 
 /** One closed-loop level: `CONNECTIONS` autocannon connections sending `bodies` in turn for `seconds`. */
 async function closedLoop(server: Server, route: Route, bodies: (Uint8Array & { headerLength?: number })[], size: number, seconds: number): Promise<Level> {
   const before = await batchStats(server.url);
+  const threads0 = procThreadCpuSeconds(server.child.pid);
   const cpu0 = { server: server.cpuSeconds(), client: selfCpuSeconds(), wall: performance.now(), mono: monotonicMicros() };
   const result = await autocannon({
     url: `${server.url}${route.path}`,
@@ -352,6 +355,7 @@ async function closedLoop(server: Server, route: Route, bodies: (Uint8Array & { 
   const serverCpu = server.cpuSeconds();
   const clientCpu = selfCpuSeconds() - cpu0.client;
   const mono = monotonicMicros();
+  const threadCpu = new Map([...procThreadCpuSeconds(server.child.pid)].map(([tid, seconds]) => [tid, seconds - (threads0.get(tid) ?? 0)]));
   const wall = (performance.now() - cpu0.wall) / 1000;
   const after = await batchStats(server.url);
   const scored = result.requests.total * size;
@@ -366,6 +370,7 @@ async function closedLoop(server: Server, route: Route, bodies: (Uint8Array & { 
     clientUs: (clientCpu * 1e6) / scored,
     meanRows: (after.sum - before.sum) / Math.max(1, after.count - before.count),
     window: [cpu0.mono, mono],
+    threadCpu,
   };
 }
 
@@ -537,7 +542,13 @@ async function benchProfile(onnx: string, rows: Record<string, unknown>[], v1Jso
   const files = (await readdir(profiles)).filter((f) => f.endsWith('.cpuprofile') && !earlier.has(f)).map((f) => join(profiles, f));
   console.log(`\nprofile: V8 CPU profile (--cpu-prof) of a separate serve process (--workers ${WORKERS} --threads ${THREADS}) over one level: ${size}-row /v1 JSON at concurrency ${CONNECTIONS}, ${HTTP_SECONDS}s, ${files.length} profile(s) (main and worker threads)`);
   console.log(`the profiler slows the process: these figures are not the un-profiled ones above. Level: ${int(level.reqPerSec * size)} rows/s, p50 ${f1(level.p50)} ms, p99 ${f1(level.p99)} ms, serve CPU ${f2(level.serverUs)} µs/row  load ${load()}`);
-  console.log(await profileReport(files, { window: level.window, cpuUsPerRow: level.serverUs, rows: level.scored, load: load() }));
+  // The main thread is the process's own id; the scoring workers, the busiest of the others (onnxruntime runs on them).
+  const perRow = (seconds: number) => (seconds * 1e6) / level.scored;
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const others = [...level.threadCpu].filter(([tid]) => tid !== server.child.pid).map(([, seconds]) => seconds).sort((a, b) => b - a);
+  const threads =
+    level.threadCpu.size > 0 ? { main: perRow(level.threadCpu.get(server.child.pid!) ?? 0), workers: perRow(sum(others.slice(0, Number(WORKERS)))), rest: perRow(sum(others.slice(Number(WORKERS)))) } : undefined;
+  console.log(await profileReport(files, { window: level.window, cpuUsPerRow: level.serverUs, threads, rows: level.scored, load: load() }));
 }
 
 function summary() {

@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, describe, expect, it } from 'vitest';
-import { IDLE, OTHER, categorise, profileReport, tally, type CallFrame } from './profile.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { IDLE, OTHER, UNSAMPLED, categorise, profileReport, tally, type CallFrame } from './profile.js';
 
 const frame = (functionName: string, url = ''): CallFrame => ({ functionName, url });
 const src = (path: string) => `file:///work/esm2/${path}`;
@@ -36,10 +36,12 @@ describe('categorise (a stack, leaf first)', () => {
 
 describe('tally and profileReport', () => {
   let dir: string;
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'esm2-profile-test-'));
+  });
   afterAll(() => rm(dir, { recursive: true, force: true }));
 
   it('leaves idle samples and samples outside the window out, and scales the shares to the measured CPU per row', async () => {
-    dir = await mkdtemp(join(tmpdir(), 'esm2-profile-test-'));
     // root → (idle); root → processImmediate → backend.js; root → prepareRequest → parse
     const nodes = [
       { id: 1, callFrame: frame('(root)'), children: [2, 3, 5] },
@@ -71,5 +73,23 @@ describe('tally and profileReport', () => {
     expect(line('parse (JSON.parse')).toMatch(/25\.0%\s+2\.00\s+2\.00\s+0\.00$/);
     expect(line('GC')).toMatch(/0\.0%\s+0\.00/);
     expect(report).not.toMatch(/^idle/m);
+  });
+
+  it("scales each thread group's samples to that group's measured CPU, and lists the threads no profile covers", async () => {
+    // The main thread sampled parsing 3× as long as the worker ran onnxruntime: under load that says little of their CPU.
+    const nodes = [
+      { id: 1, callFrame: frame('(root)'), children: [2, 3] },
+      { id: 2, callFrame: frame('parse'), children: [] },
+      { id: 3, callFrame: backend },
+    ];
+    const main = join(dir, 'CPU.20261207.120000.43.0.001.cpuprofile');
+    const worker = join(dir, 'CPU.20261207.120000.43.2.002.cpuprofile');
+    await writeFile(main, JSON.stringify({ nodes, startTime: 0, endTime: 400, samples: [2, 2, 2, 2], timeDeltas: [100, 100, 100, 100] }));
+    await writeFile(worker, JSON.stringify({ nodes, startTime: 0, endTime: 200, samples: [3, 3], timeDeltas: [100, 100] }));
+    const report = await profileReport([main, worker], { threads: { main: 2, workers: 6, rest: 1 }, load: '  1.0' });
+    const line = (category: string) => report.split('\n').find((l) => l.startsWith(category))!;
+    expect(line('onnxruntime run (native)')).toMatch(/66\.7%\s+6\.00\s+0\.00\s+6\.00\s+1\.0$/);
+    expect(line('parse (JSON.parse')).toMatch(/22\.2%\s+2\.00\s+2\.00\s+0\.00\s+1\.0$/);
+    expect(line(UNSAMPLED)).toMatch(/11\.1%\s+1\.00/);
   });
 });

@@ -119,8 +119,8 @@ export interface Tally {
   byCategory: Map<string, number>;
   /** Sampled µs per category of the main thread. */
   main: Map<string, number>;
-  /** Sampled µs per leaf function (name and file), with its category. */
-  byFunction: Map<string, { us: number; category: string }>;
+  /** Sampled µs per leaf function (name and file), of it the main thread's, and its category. */
+  byFunction: Map<string, { us: number; main: number; category: string }>;
   /** Samples counted, and those outside the window. */
   samples: number;
   outside: number;
@@ -168,8 +168,9 @@ export async function tally(files: readonly string[], window?: readonly [number,
       // Line numbers only where the name is missing: under tsx, a source file's are those of its transpiled text.
       const where = f.url ? f.url.replace(/^.*\/node_modules\//, '').replace(/^file:\/\/.*?\/(apps|packages)\//, '$1/') : '(native)';
       const key = f.functionName ? `${f.functionName} ${where}` : `(anonymous) ${where}:${(f.lineNumber ?? 0) + 1}`;
-      const entry = t.byFunction.get(key) ?? { us: 0, category: c };
+      const entry = t.byFunction.get(key) ?? { us: 0, main: 0, category: c };
       entry.us += us;
+      if (main) entry.main += us;
       t.byFunction.set(key, entry);
     }
   }
@@ -179,44 +180,75 @@ export async function tally(files: readonly string[], window?: readonly [number,
 export interface ReportOptions {
   /** Only samples in this CLOCK_MONOTONIC µs window count. */
   window?: readonly [number, number];
-  /** The level's measured CPU µs per scored row, to scale the shares to. */
+  /** The level's measured CPU µs per scored row (all threads), to scale the shares to. */
   cpuUsPerRow?: number | undefined;
+  /**
+   * The same, split by thread (from /proc/PID/task): the main thread, the
+   * scoring workers, and the threads no profile samples (the profiler's
+   * own, V8's GC and compiler helpers, libuv). When given, each profile's samples are
+   * scaled to its own thread group's CPU, and the rest is a line of its own.
+   */
+  threads?: { main: number; workers: number; rest: number } | undefined;
   /** Rows scored in the window (for sampled µs per row). */
   rows?: number;
   /** Leaf functions listed. */
   top?: number;
-  /** Appended to each category's line (the bench's load average). */
+  /** Appended to each table line (the bench's load average). */
   load?: string;
 }
 
-/** The table of categories (sampled ms, share of the CPU samples, µs per row) and the busiest leaf functions. */
+/** The CPU of threads no profile samples: the profiler's own, V8's GC and compiler helpers, libuv's. */
+export const UNSAMPLED = 'other threads (profiler, V8 helpers, libuv)';
+
+/** The table of categories (share of the measured CPU, µs per row, by thread group) and the busiest leaf functions. */
 export async function profileReport(files: readonly string[], options: ReportOptions = {}): Promise<string> {
   let t = await tally(files, options.window);
   let note = '';
   if (options.window && t.samples === 0) {
-    note = ' (no sample fell in the level\'s time window: whole profiles counted, start-up included)';
+    note = " (no sample fell in the level's time window: whole profiles counted, start-up included)";
     t = await tally(files);
   }
-  const busy = [...t.byCategory].filter(([c]) => c !== IDLE).reduce((n, [, us]) => n + us, 0);
-  const scale = (us: number) => (options.cpuUsPerRow === undefined || busy === 0 ? undefined : (options.cpuUsPerRow * us) / busy);
+  const busyOf = (m: Map<string, number>) => [...m].filter(([c]) => c !== IDLE).reduce((n, [, us]) => n + us, 0);
+  const busy = busyOf(t.byCategory);
+  const busyMain = busyOf(t.main);
+  const busyWorkers = busy - busyMain;
+  // Sampled µs of the main thread and of the others → measured CPU µs per row.
+  const { threads } = options;
+  const scale = (main: number, workers: number): number | undefined => {
+    if (threads) return (busyMain > 0 ? (threads.main * main) / busyMain : 0) + (busyWorkers > 0 ? (threads.workers * workers) / busyWorkers : 0);
+    return options.cpuUsPerRow === undefined || busy === 0 ? undefined : (options.cpuUsPerRow * (main + workers)) / busy;
+  };
+  const total = threads ? threads.main + threads.workers + threads.rest : options.cpuUsPerRow;
+  const share = (x: number | undefined) => (x === undefined || !total ? '-' : `${((100 * x) / total).toFixed(1)}%`);
+  const cell = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(2));
+  const tail = options.load !== undefined ? `  ${options.load}` : '';
   const lines: string[] = [];
   const idle = t.byCategory.get(IDLE) ?? 0;
   lines.push(
     `${t.samples} samples${options.window ? ` in the level's window (${t.outside} outside it left out)` : ''}${note}: ${(busy / 1000).toFixed(0)} ms of CPU samples, ${(idle / 1000).toFixed(0)} ms idle (left out)` +
-      (options.rows ? `; sampled CPU ${(busy / options.rows).toFixed(2)} µs/row against ${options.cpuUsPerRow?.toFixed(2) ?? '-'} measured (/proc)` : ''),
+      (options.rows ? `; sampled ${(busy / options.rows).toFixed(2)} µs/row against ${total?.toFixed(2) ?? '-'} of CPU measured (/proc)` : ''),
   );
-  lines.push('samples are taken on the wall clock (a thread waiting for a core is sampled too): shares of the CPU samples, scaled to the CPU µs/row measured from /proc');
-  lines.push(`${'category'.padEnd(42)}  ${'share'.padStart(6)}  ${'µs/row'.padStart(7)}  ${'main thr'.padStart(8)}  ${'workers'.padStart(7)}${options.load !== undefined ? '   load' : ''}`);
+  lines.push(
+    threads
+      ? `samples are taken on the wall clock (a thread waiting for a core is sampled too), so each thread group's samples are scaled to its own CPU from /proc/PID/task: main thread ${threads.main.toFixed(2)}, workers ${threads.workers.toFixed(2)}, other threads ${threads.rest.toFixed(2)} µs/row`
+      : 'samples are taken on the wall clock (a thread waiting for a core is sampled too): shares of the CPU samples, scaled to the CPU µs/row measured from /proc',
+  );
+  lines.push(`${'category'.padEnd(44)}  ${'share'.padStart(6)}  ${'µs/row'.padStart(7)}  ${'main thr'.padStart(8)}  ${'workers'.padStart(7)}${options.load !== undefined ? '   load' : ''}`);
   const order = [...CATEGORIES.map((c) => c.name), OTHER].filter((c) => c !== IDLE);
   for (const c of order) {
-    const us = t.byCategory.get(c) ?? 0;
     const main = t.main.get(c) ?? 0;
-    const cell = (x: number | undefined) => (x === undefined ? '-' : x.toFixed(2));
-    lines.push(`${c.padEnd(42)}  ${`${((100 * us) / Math.max(1, busy)).toFixed(1)}%`.padStart(6)}  ${cell(scale(us)).padStart(7)}  ${cell(scale(main)).padStart(8)}  ${cell(scale(us - main)).padStart(7)}${options.load !== undefined ? `  ${options.load}` : ''}`);
+    const workers = (t.byCategory.get(c) ?? 0) - main;
+    const us = scale(main, workers);
+    lines.push(`${c.padEnd(44)}  ${share(us).padStart(6)}  ${cell(us).padStart(7)}  ${cell(scale(main, 0)).padStart(8)}  ${cell(scale(0, workers)).padStart(7)}${tail}`);
   }
-  const top = [...t.byFunction].filter(([, v]) => v.category !== IDLE).sort((a, b) => b[1].us - a[1].us).slice(0, options.top ?? 15);
-  lines.push(`busiest functions (self time, leaf of the stack):`);
-  for (const [name, v] of top) lines.push(`  ${`${((100 * v.us) / Math.max(1, busy)).toFixed(1)}%`.padStart(6)}  ${(scale(v.us)?.toFixed(2) ?? '-').padStart(6)} µs/row  ${v.category.split(' (')[0]!.padEnd(20)}  ${name}${options.load !== undefined ? `  ${options.load}` : ''}`);
+  if (threads) lines.push(`${UNSAMPLED.padEnd(44)}  ${share(threads.rest).padStart(6)}  ${cell(threads.rest).padStart(7)}  ${'-'.padStart(8)}  ${'-'.padStart(7)}${tail}`);
+  const top = [...t.byFunction]
+    .filter(([, v]) => v.category !== IDLE)
+    .map(([name, v]) => ({ name, category: v.category, us: scale(v.main, v.us - v.main) ?? v.us }))
+    .sort((a, b) => b.us - a.us)
+    .slice(0, options.top ?? 15);
+  lines.push('busiest functions (self time, leaf of the stack):');
+  for (const f of top) lines.push(`  ${share(f.us).padStart(6)}  ${cell(f.us).padStart(6)} µs/row  ${f.category.split(' (')[0]!.padEnd(20)}  ${f.name}${tail}`);
   return lines.join('\n');
 }
 

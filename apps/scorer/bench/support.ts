@@ -1,7 +1,7 @@
 /** What the scorer's benches share: the serve child process, /proc and rusage readings, percentiles, the load average, HTTP clients (one request, open loop). */
 import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { Agent, request } from 'node:http';
 import { loadavg, tmpdir } from 'node:os';
@@ -16,8 +16,13 @@ export const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.lengt
 
 /** utime + stime of a process from /proc/PID/stat, in seconds (Linux only). */
 export function procCpuSeconds(pid: number | undefined): number | undefined {
+  return statCpuSeconds(`/proc/${pid}/stat`);
+}
+
+/** utime + stime from a /proc stat file (a process's or one thread's), in seconds; undefined when it cannot be read. */
+function statCpuSeconds(path: string): number | undefined {
   try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const stat = readFileSync(path, 'utf8');
     // Fields after the command name (which may hold spaces, hence the last ')'): utime and stime are the 12th and 13th.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     // USER_HZ, which /proc counts in, is 100 on every Linux this runs on (getconf CLK_TCK).
@@ -25,6 +30,22 @@ export function procCpuSeconds(pid: number | undefined): number | undefined {
   } catch {
     return undefined;
   }
+}
+
+/** utime + stime of each thread of a process (by thread id), from /proc/PID/task/TID/stat, in seconds (Linux only; empty elsewhere). */
+export function procThreadCpuSeconds(pid: number | undefined): Map<number, number> {
+  const out = new Map<number, number>();
+  let tids: string[];
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return out;
+  }
+  for (const tid of tids) {
+    const seconds = statCpuSeconds(`/proc/${pid}/task/${tid}/stat`);
+    if (seconds !== undefined) out.set(Number(tid), seconds);
+  }
+  return out;
 }
 
 /** Resident set size of a process in bytes, from /proc/PID/status (Linux only). */
