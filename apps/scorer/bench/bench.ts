@@ -86,6 +86,7 @@ if (!['', 'int32', 'int64'].includes(ID_TYPE)) throw new Error(`--id-type: '${ID
 const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(1));
 const f2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(2));
 const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(3));
+const split = (t: { main: number; workers: number; rest: number } | undefined) => (t ? `${f1(t.main)}/${f1(t.workers)}/${f1(t.rest)}` : '-');
 const int = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : Math.round(x).toString());
 /** A table row: each cell right-aligned to its column's width (the first left-aligned), then the load average. */
 const row = (widths: number[], cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ') + `  ${load()}`;
@@ -341,6 +342,19 @@ interface Level {
   threadCpu: Map<number, number>;
 }
 
+/**
+ * A level's serve CPU per scored row by thread: the main (HTTP) thread is
+ * the process's own id; the scoring workers, the busiest `--workers` of the
+ * others (onnxruntime runs on them); the rest V8's and libuv's helpers.
+ */
+function threadSplit(level: Level, server: Server): { main: number; workers: number; rest: number } | undefined {
+  if (level.threadCpu.size === 0) return undefined;
+  const perRow = (seconds: number) => (seconds * 1e6) / level.scored;
+  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
+  const others = [...level.threadCpu].filter(([tid]) => tid !== server.child.pid).map(([, seconds]) => seconds).sort((a, b) => b - a);
+  return { main: perRow(level.threadCpu.get(server.child.pid!) ?? 0), workers: perRow(sum(others.slice(0, Number(WORKERS)))), rest: perRow(sum(others.slice(Number(WORKERS)))) };
+}
+
 /** One closed-loop level: `CONNECTIONS` autocannon connections sending `bodies` in turn for `seconds`. */
 async function closedLoop(server: Server, route: Route, bodies: (Uint8Array & { headerLength?: number })[], size: number, seconds: number): Promise<Level> {
   const before = await batchStats(server.url);
@@ -376,11 +390,13 @@ async function closedLoop(server: Server, route: Route, bodies: (Uint8Array & { 
 
 /** /v1 JSON, /v2 JSON and /v2 binary at 1, 100 and 1024 rows per request, concurrency 8; then batch-1 latency one request at a time. */
 async function benchHttp(server: Server, rows: Record<string, unknown>[], routes: Route[], reference: (batch: number) => ReturnType<typeof sessionCost>) {
-  const W = [10, 5, 8, 8, 8, 7, 7, 6, 12, 12, 10, 11, 9, 9, 5];
+  const W = [10, 5, 8, 8, 8, 7, 7, 6, 12, 16, 13, 10, 11, 9, 9];
   console.log(`\nHTTP: esm2-score serve --workers ${WORKERS} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''} (a child process) on ${server.url}, autocannon in this process, concurrency ${CONNECTIONS}, ${HTTP_SECONDS}s per level`);
-  console.log('serve/client CPU: CPU µs per scored row of the serve process (all threads, /proc) and of this process (autocannon); cores: both per wall second; rows/run: mean rows per session run (/metrics)');
+  console.log(
+    'serve/client CPU: CPU µs per scored row of the serve process (all threads, /proc) and of this process (autocannon); main/wrk/oth: the serve CPU of its main (HTTP) thread, its workers and its other threads (/proc/PID/task); cores: both processes per wall second; rows/run: mean rows per session run (/metrics)',
+  );
   console.log("ratio(a): serve CPU ÷ session.run's CPU µs/row at the level's rows per run (ref, measured right after the level); ratio(b): ÷ session.run's at 1024 rows");
-  console.log(header(W, ['route', 'rows', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'errors', 'cores', 'serve µs/row', 'client µs/row', 'rows/run', 'ref µs/row', 'ratio(a)', 'ratio(b)']));
+  console.log(header(W, ['route', 'rows', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'errors', 'cores', 'serve µs/row', 'main/wrk/oth', 'client µs/row', 'rows/run', 'ref µs/row', 'ratio(a)', 'ratio(b)']));
   const at1024 = found.session.get(1024) ?? (await reference(1024)).cpuUs;
   found.session.set(1024, at1024);
   for (const route of routes) {
@@ -406,6 +422,7 @@ async function benchHttp(server: Server, rows: Record<string, unknown>[], routes
           String(level.errors),
           f2(level.cores),
           f2(level.serverUs),
+          split(threadSplit(level, server)),
           f2(level.clientUs),
           f1(level.meanRows),
           f2(ref),
@@ -542,13 +559,7 @@ async function benchProfile(onnx: string, rows: Record<string, unknown>[], v1Jso
   const files = (await readdir(profiles)).filter((f) => f.endsWith('.cpuprofile') && !earlier.has(f)).map((f) => join(profiles, f));
   console.log(`\nprofile: V8 CPU profile (--cpu-prof) of a separate serve process (--workers ${WORKERS} --threads ${THREADS}) over one level: ${size}-row /v1 JSON at concurrency ${CONNECTIONS}, ${HTTP_SECONDS}s, ${files.length} profile(s) (main and worker threads)`);
   console.log(`the profiler slows the process: these figures are not the un-profiled ones above. Level: ${int(level.reqPerSec * size)} rows/s, p50 ${f1(level.p50)} ms, p99 ${f1(level.p99)} ms, serve CPU ${f2(level.serverUs)} µs/row  load ${load()}`);
-  // The main thread is the process's own id; the scoring workers, the busiest of the others (onnxruntime runs on them).
-  const perRow = (seconds: number) => (seconds * 1e6) / level.scored;
-  const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
-  const others = [...level.threadCpu].filter(([tid]) => tid !== server.child.pid).map(([, seconds]) => seconds).sort((a, b) => b - a);
-  const threads =
-    level.threadCpu.size > 0 ? { main: perRow(level.threadCpu.get(server.child.pid!) ?? 0), workers: perRow(sum(others.slice(0, Number(WORKERS)))), rest: perRow(sum(others.slice(Number(WORKERS)))) } : undefined;
-  console.log(await profileReport(files, { window: level.window, cpuUsPerRow: level.serverUs, threads, rows: level.scored, load: load() }));
+  console.log(await profileReport(files, { window: level.window, cpuUsPerRow: level.serverUs, threads: threadSplit(level, server), rows: level.scored, load: load() }));
 }
 
 function summary() {
