@@ -134,17 +134,14 @@ describe('BatchQueue', () => {
     expect(await queue.submit([5], 1)).toEqual([5]);
   });
 
-  it('hands a request to a free worker at once, in the same turn, with no hop through the event loop', () => {
+  it('merges requests that arrive in the same turn even with a worker free, and dispatches by the end of that turn', async () => {
     const { queue, batches } = gatedQueue({ maxBatchRows: 100, concurrency: 2, maxQueueRows: 1000 });
-    void queue.submit([1], 1);
-    expect(batches.map((b) => b.payloads)).toEqual([[[1]]]);
-    void queue.submit([2], 1);
-    expect(batches.map((b) => b.payloads)).toEqual([[[1]], [[2]]]);
-    void queue.submit([3], 1);
-    void queue.submit([4], 1);
-    expect(batches).toHaveLength(2); // both workers busy: these two wait, to leave together
-    expect(queue.pendingRows).toBe(2);
+    const answers = [queue.submit([1], 1), queue.submit([2], 1), queue.submit([3], 1)];
+    expect(batches).toHaveLength(0);
+    await tick();
+    expect(batches.map((b) => b.payloads)).toEqual([[[1], [2], [3]]]);
     batches[0]!.release();
+    expect(await Promise.all(answers)).toEqual([[2], [4], [6]]);
   });
 
   it('times out what is past its deadline with one timer for every request: a queued request is withdrawn, a running one answered with the timeout and its late result dropped', async () => {
@@ -153,6 +150,8 @@ describe('BatchQueue', () => {
       const { queue, batches } = gatedQueue({ maxBatchRows: 100, concurrency: 1, maxQueueRows: 1000, timeoutMs: 30 });
       const outcome = (p: Promise<unknown>) => p.then(() => 'answered', (e: Error) => `${e instanceof TimeoutError ? 'TimeoutError' : `not a TimeoutError (${e.name})`}: ${e.message}`);
       const running = outcome(queue.submit([1], 1));
+      await tick();
+      expect(batches).toHaveLength(1);
       const queued = outcome(queue.submit([2, 2], 2));
       vi.advanceTimersByTime(20);
       const later = outcome(queue.submit([3], 1));
@@ -176,6 +175,7 @@ describe('BatchQueue', () => {
       await queue.drain();
       // And the queue keeps serving: an answer in time is an answer.
       const next = queue.submit([5], 1);
+      await tick();
       batches[1]!.release();
       expect(await next).toEqual([10]);
       expect(vi.getTimerCount()).toBe(0);
@@ -189,11 +189,14 @@ describe('BatchQueue', () => {
     try {
       const plain = gatedQueue({ maxBatchRows: 100, concurrency: 1, maxQueueRows: 1000 });
       const first = plain.queue.submit([1], 1);
+      await tick();
       expect(vi.getTimerCount()).toBe(0);
       plain.batches[0]!.release();
       await first;
       const timed = gatedQueue({ maxBatchRows: 100, concurrency: 1, maxQueueRows: 1000, timeoutMs: 60_000 });
-      const answers = [timed.queue.submit([1], 1), timed.queue.submit([2], 1)];
+      const answers = [timed.queue.submit([1], 1)];
+      await tick();
+      answers.push(timed.queue.submit([2], 1)); // queued behind the first
       expect(vi.getTimerCount()).toBe(1);
       timed.batches[0]!.release();
       await answers[0];
