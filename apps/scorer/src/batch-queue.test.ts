@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { BatchQueue, OverloadedError, type BatchQueueOptions } from './batch-queue.js';
+import { describe, expect, it, vi } from 'vitest';
+import { BatchQueue, OverloadedError, TimeoutError, type BatchQueueOptions } from './batch-queue.js';
 
 /** One batch handed to the run function: its payloads and rows as given, released (answered) when the test says. */
 interface GatedBatch {
@@ -132,5 +132,81 @@ describe('BatchQueue', () => {
     for (const f of failed) await expect(f).rejects.toThrow('session exploded');
     fail = false;
     expect(await queue.submit([5], 1)).toEqual([5]);
+  });
+
+  it('merges requests that arrive in the same turn even with a worker free, and dispatches by the end of that turn', async () => {
+    const { queue, batches } = gatedQueue({ maxBatchRows: 100, concurrency: 2, maxQueueRows: 1000 });
+    const answers = [queue.submit([1], 1), queue.submit([2], 1), queue.submit([3], 1)];
+    expect(batches).toHaveLength(0);
+    await tick();
+    expect(batches.map((b) => b.payloads)).toEqual([[[1], [2], [3]]]);
+    batches[0]!.release();
+    expect(await Promise.all(answers)).toEqual([[2], [4], [6]]);
+  });
+
+  it('times out what is past its deadline with one timer for every request: a queued request is withdrawn, a running one answered with the timeout and its late result dropped', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const { queue, batches } = gatedQueue({ maxBatchRows: 100, concurrency: 1, maxQueueRows: 1000, timeoutMs: 30 });
+      const outcome = (p: Promise<unknown>) => p.then(() => 'answered', (e: Error) => `${e instanceof TimeoutError ? 'TimeoutError' : `not a TimeoutError (${e.name})`}: ${e.message}`);
+      const running = outcome(queue.submit([1], 1));
+      await tick();
+      expect(batches).toHaveLength(1);
+      const queued = outcome(queue.submit([2, 2], 2));
+      vi.advanceTimersByTime(20);
+      const later = outcome(queue.submit([3], 1));
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(10);
+      // 30 ms after their submit: the first two; the third has 20 ms left.
+      const timedOut = 'TimeoutError: scoring did not finish within 30 ms';
+      expect(await running).toBe(timedOut);
+      expect(await queued).toBe(timedOut);
+      expect(queue.pendingRows).toBe(1);
+      expect(vi.getTimerCount()).toBe(1);
+      vi.advanceTimersByTime(19);
+      expect(queue.pendingRows).toBe(1);
+      vi.advanceTimersByTime(1);
+      expect(await later).toBe(timedOut);
+      expect(queue.pendingRows).toBe(0);
+      expect(vi.getTimerCount()).toBe(0); // nothing waits: no timer left to hold the process
+      batches[0]!.release(); // the late result goes nowhere
+      await tick();
+      expect(batches).toHaveLength(1); // the withdrawn requests never ran
+      await queue.drain();
+      // And the queue keeps serving: an answer in time is an answer.
+      const next = queue.submit([5], 1);
+      await tick();
+      batches[1]!.release();
+      expect(await next).toEqual([10]);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('arms no timer without a timeout, and drops the timer once every request is answered in time', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout', 'performance'] });
+    try {
+      const plain = gatedQueue({ maxBatchRows: 100, concurrency: 1, maxQueueRows: 1000 });
+      const first = plain.queue.submit([1], 1);
+      await tick();
+      expect(vi.getTimerCount()).toBe(0);
+      plain.batches[0]!.release();
+      await first;
+      const timed = gatedQueue({ maxBatchRows: 100, concurrency: 1, maxQueueRows: 1000, timeoutMs: 60_000 });
+      const answers = [timed.queue.submit([1], 1)];
+      await tick();
+      answers.push(timed.queue.submit([2], 1)); // queued behind the first
+      expect(vi.getTimerCount()).toBe(1);
+      timed.batches[0]!.release();
+      await answers[0];
+      expect(vi.getTimerCount()).toBe(1); // the second still waits
+      await tick();
+      timed.batches[1]!.release();
+      expect(await Promise.all(answers)).toEqual([[2], [4]]);
+      expect(vi.getTimerCount()).toBe(0);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 });

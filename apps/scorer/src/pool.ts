@@ -2,6 +2,7 @@ import { availableParallelism } from 'node:os';
 import type { SessionOptions } from '@esm2/backend-onnx';
 import { Piscina } from 'piscina';
 import type { Feeds, Scores } from './feeds.js';
+import { movable } from './hand-off.js';
 import type { ModelSource, ScoringModel } from './model.js';
 import type { AnsweredBatch, RawRequest } from './prepare.js';
 import type { AnswerTask, BroadcastReply, BroadcastTask, ScoreTask, VersionLoad, WorkerData, WorkerModel } from './score-worker.js';
@@ -102,10 +103,15 @@ export class ScoringPool {
    * Answers a batch of request bodies in one worker task (answerBatch:
    * parse, validate, encode, score, write each response body), so the
    * HTTP thread only moves bytes; needs the pool to have been given the model.
+   * The bodies' buffers move to the worker (a body that is a view of part of
+   * a larger buffer is copied into its own first): the caller must not read
+   * them afterwards. Response bodies come back the same way.
    */
   async answerBodies(requests: RawRequest[], maxBatchRows: number, key?: string): Promise<AnsweredBatch> {
-    const task: AnswerTask = { answer: requests, maxBatchRows, ...(key !== undefined ? { key } : {}) };
-    return (await this.pool.run(task)) as AnsweredBatch;
+    const transferList: ArrayBuffer[] = [];
+    const answer = requests.map((r) => (r.body && r.body.byteLength > 0 ? { ...r, body: movable(r.body, transferList) } : r));
+    const task: AnswerTask = { answer, maxBatchRows, ...(key !== undefined ? { key } : {}) };
+    return (await this.pool.run(task, { transferList })) as AnsweredBatch;
   }
 
   /**

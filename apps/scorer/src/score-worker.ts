@@ -1,10 +1,11 @@
 import { threadId } from 'node:worker_threads';
 import type { OnnxModelInfo } from '@esm2/backend-onnx';
 import { OnnxSession, type SessionOptions } from '@esm2/backend-onnx';
-import { Piscina } from 'piscina';
+import { Piscina, transferableSymbol, valueSymbol } from 'piscina';
 import type { Feeds } from './feeds.js';
+import { spansBuffer } from './hand-off.js';
 import { scoringModel, type ModelSource, type ScoringGraph } from './model.js';
-import { answerBatch, prepareContext, type PrepareContext, type RawRequest } from './prepare.js';
+import { answerBatch, prepareContext, type AnsweredBatch, type PrepareContext, type RawRequest } from './prepare.js';
 import { warmupFeeds } from './warmup.js';
 
 /**
@@ -159,6 +160,14 @@ async function broadcast(task: BroadcastTask): Promise<BroadcastReply> {
   return { threadId, loaded: [...versions.keys()], ...(error !== undefined ? { error } : {}) };
 }
 
+/** An answered batch, its response bodies that span a buffer of their own moved back to the HTTP thread rather than copied. */
+function moveBodies(batch: AnsweredBatch): unknown {
+  const buffers = new Set<ArrayBuffer>();
+  for (const o of batch.outcomes) if (o.ok && typeof o.body !== 'string' && spansBuffer(o.body)) buffers.add(o.body.buffer);
+  if (buffers.size === 0) return batch;
+  return Piscina.move({ [transferableSymbol]: [...buffers], [valueSymbol]: batch });
+}
+
 /** Scores packed output-major ([outputs.length × rows]) in one buffer, moved back without a copy; or a batch of requests answered; or a broadcast task. */
 export default async function score(task: ScoreTask | AnswerTask | BroadcastTask): Promise<unknown> {
   if ('barrier' in task) return broadcast(task);
@@ -174,10 +183,11 @@ export default async function score(task: ScoreTask | AnswerTask | BroadcastTask
       s = await session;
     }
     const { predictions } = ctx.model;
-    return answerBatch(ctx, task.answer, task.maxBatchRows, async (feeds) => {
+    const batch = await answerBatch(ctx, task.answer, task.maxBatchRows, async (feeds) => {
       const result = await s.run(feeds, predictions);
       return Object.fromEntries(predictions.map((name) => [name, result[name]!.data]));
     });
+    return moveBodies(batch);
   }
   let s: OnnxSession;
   if (task.key !== undefined) s = loadedVersion(task.key).session;

@@ -3,17 +3,14 @@ import type { Metrics } from '../metrics.js';
 import { answerBatch, outcomeError, type Answer, type AnswerOutcome, type AnsweredBatch, type PrepareContext, type RawRequest } from '../prepare.js';
 import type { FeedScorer, ServiceLimits } from './limits.js';
 
-export class TimeoutError extends Error {
-  override name = 'TimeoutError';
-}
-
 export interface Answerer {
   /** Request bodies waiting for (or being answered by) a worker, merged into batches. */
   batcher: BatchQueue<RawRequest, AnswerOutcome>;
   /**
    * A request's body answered through the batcher (parsed, validated and
    * encoded as training did, scored, its response body written) within the
-   * per-request timeout; a refusal is thrown as the error it was.
+   * per-request timeout (the batcher's TimeoutError past it); a refusal
+   * is thrown as the error it was.
    */
   answer(request: RawRequest): Promise<Answer>;
 }
@@ -31,33 +28,22 @@ export function createAnswerer(context: PrepareContext, scorer: FeedScorer, limi
   const estimatedRows = (request: RawRequest) => Math.max(1, Math.round((request.body?.byteLength ?? 0) / bytesPerRow));
   const batcher = new BatchQueue<RawRequest, AnswerOutcome>(
     async (requests) => {
+      // Read before the hand-off: a worker pool takes the bodies' buffers (transferred, not copied).
+      const sizes = requests.map((r) => r.body?.byteLength ?? 0);
       const { outcomes, runs } = await answerBodies(requests);
       for (const rows of runs) metrics.batchRows.observe(labels, rows);
       outcomes.forEach((o, k) => {
-        const bytes = requests[k]!.body?.byteLength ?? 0;
+        const bytes = sizes[k]!;
         if (o.rows !== undefined && o.rows > 0 && bytes > 0) bytesPerRow = 0.9 * bytesPerRow + 0.1 * (bytes / o.rows);
       });
       return outcomes;
     },
-    { maxBatchRows: limits.maxBatchRows, concurrency: scorer.workers, maxQueueRows: limits.maxQueueRows },
+    // The per-request timeout is the batcher's: one timer for every request waiting, not one each.
+    { maxBatchRows: limits.maxBatchRows, concurrency: scorer.workers, maxQueueRows: limits.maxQueueRows, timeoutMs: limits.timeoutMs },
   );
 
   async function answer(request: RawRequest): Promise<Answer> {
-    const controller = new AbortController();
-    let timer: NodeJS.Timeout | undefined;
-    const timeout = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => {
-        const e = new TimeoutError(`scoring did not finish within ${limits.timeoutMs} ms`);
-        controller.abort(e);
-        reject(e);
-      }, limits.timeoutMs);
-    });
-    let outcome: AnswerOutcome;
-    try {
-      outcome = await Promise.race([batcher.submit(request, estimatedRows(request), controller.signal), timeout]);
-    } finally {
-      clearTimeout(timer);
-    }
+    const outcome = await batcher.submit(request, estimatedRows(request));
     if (outcome.rows !== undefined) metrics.requestRows.observe(labels, outcome.rows);
     if (!outcome.ok) throw outcomeError(outcome);
     return outcome;

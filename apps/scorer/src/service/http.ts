@@ -1,11 +1,10 @@
 import { STATUS_CODES, maxHeaderSize } from 'node:http';
 import type { Duplex } from 'node:stream';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
-import { OverloadedError } from '../batch-queue.js';
+import { OverloadedError, TimeoutError } from '../batch-queue.js';
 import type { Metrics } from '../metrics.js';
 import { RequestError } from '../request.js';
 import type { ServiceLimits } from './limits.js';
-import { TimeoutError } from './answer.js';
 
 /**
  * Node checks `requestTimeout` only every `connectionsCheckingInterval`

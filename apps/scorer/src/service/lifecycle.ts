@@ -12,8 +12,10 @@ export function shutdown(app: FastifyInstance, drain: () => Promise<void>, shutd
   // closes only once every connection is gone, and a client's idle pooled
   // connection would otherwise hold it open after the last in-flight reply.
   let closing = false;
-  app.addHook('onSend', async (_request, reply) => {
+  // A callback hook: an async one costs every response a promise.
+  app.addHook('onSend', (_request, reply, payload, done) => {
     if (closing) void reply.header('connection', 'close');
+    done(null, payload);
   });
 
   return async () => {
