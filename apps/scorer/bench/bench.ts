@@ -403,8 +403,8 @@ async function benchHttp(server: Server, rows: Record<string, unknown>[], routes
     for (const size of SIZES) {
       const bodies = bodiesOf(route, rows, size);
       await check(server, route, bodies[0]!);
-      // A short warm-up at the same load: the first seconds of a fresh process (JIT, heap growth) are not its steady state.
-      await closedLoop(server, route, bodies, size, 1);
+      // A warm-up at the same load: the first seconds of a fresh process (JIT, with V8 still compiling on its own threads; heap growth) are not its steady state.
+      await closedLoop(server, route, bodies, size, 2);
       const level = await closedLoop(server, route, bodies, size, HTTP_SECONDS);
       const batch = Math.max(1, Math.round(level.meanRows));
       const ref = (await reference(batch)).cpuUs;
@@ -440,7 +440,10 @@ async function benchHttp(server: Server, rows: Record<string, unknown>[], routes
   for (const route of routes) {
     const bodies = rows.slice(0, 1000).map((r) => route.body([r]));
     const send = (k: number) => post(agent, `${server.url}${route.path}`, bodies[k % bodies.length]!, route.headers(bodies[k % bodies.length]!));
-    for (let k = 0; k < 200; k++) await send(k);
+    // Warm-up by time, not a count: V8's background compilers are still busy after a few hundred requests
+    // (hundreds of CPU µs a request on their threads), and a few thousand are needed before they settle.
+    const w0 = performance.now();
+    for (let k = 0; k < 200 || performance.now() - w0 < 2000; k++) await send(k);
     const times: number[] = [];
     let errors = 0;
     const t0 = performance.now();
