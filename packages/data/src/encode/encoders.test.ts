@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/tmp.js';
-import { Encoders, type EncodersJSON } from './encoders.js';
+import { Encoders, type EncodersJSON, type FieldEncoder } from './encoders.js';
+import { RowWriter } from './row-writer.js';
 import { fitEncoders } from './fit.js';
 
 const tmp = await tempDir();
@@ -191,5 +192,58 @@ describe('column names that collide once made field names', () => {
     expect(() => enc.encodeRows([{ x_y: 'b', x_y_2: 'p', 'x-y': 'u' }])).toThrow("row 0, field 'x_y': missing");
     // A field given under both of its keys is refused rather than one value dropped.
     expect(() => enc.encodeRows([{ 'x y': 'b', x_y: 'p', x_y_2: 'q', 'x-y': 'u' }])).toThrow("row 0, field 'x_y_2': given twice, as 'x_y' and as 'x_y_2'");
+  });
+});
+
+describe('rowWriter (the scorer\'s fast path)', () => {
+  it('writes what encodeRows encodes, and answers false for anything encodeRows would refuse or must read itself', async () => {
+    const enc = await fitted();
+    const writer = enc.rowWriter()!;
+    expect(writer).toBeDefined();
+    const rows = [
+      { user_id: 'u2', item_id: 'i9', tags: 'b|c', price: 30.3 },
+      { user_id: 'new', item_id: 3, tags: ['a', 'b', 7, 'd', 'e'], price: 50.5 },
+      { user_id: null, item_id: 'i1', tags: '', price: -1 },
+      { user_id: 'u1', item_id: 'i1', tags: null, price: 0 },
+    ];
+    // Written at row 1 of arrays for 6 rows: the rows around are left alone.
+    const out = writer.allocate(6);
+    expect(writer.writeRows(rows, out, 1)).toBe(true);
+    const { features } = enc.encodeRows(rows);
+    for (const [name, values] of Object.entries(features)) {
+      const width = writer.width(name)!;
+      expect(out[name]!.subarray(width, 5 * width), name).toEqual(values);
+      expect([...out[name]!.subarray(0, width), ...out[name]!.subarray(5 * width)].every((x) => x === 0), name).toBe(true);
+    }
+    const columns = writer.allocate(4);
+    expect(writer.writeColumns((c) => rows.map((r) => (r as Record<string, unknown>)[c]), 4, columns, 0)).toBe(true);
+    expect(columns).toEqual(features);
+    const good = rows[0]!;
+    for (const bad of [
+      { ...good, click: 1 },
+      { ...good, colour: 'red' },
+      { user_id: 'u1', item_id: 'i1', tags: 'a' },
+      { ...good, price: '30' },
+      { ...good, user_id: true },
+      { ...good, tags: 3 },
+      { ...good, tags: [{}] },
+      JSON.parse('{"user_id": "u1", "item_id": "i1", "tags": "a", "price": 1, "__proto__": 2}') as object,
+    ]) {
+      expect(writer.writeRows([good, bad], writer.allocate(2), 0), JSON.stringify(bad)).toBe(false);
+    }
+    expect(writer.writeColumns((c) => (c === 'price' ? [1, NaN] : ['a', 'b']), 2, writer.allocate(2), 0)).toBe(false);
+  });
+
+  it('is not built for encoders whose keys mean more than one thing to encodeRows', () => {
+    const id = () => 0;
+    const cat = (name: string, column = name, nameKey?: string): FieldEncoder => ({ kind: 'categorical', name, column, id, ...(nameKey ? { nameKey } : {}) });
+    const labels = ['click', 'cart', 'buy'];
+    expect(RowWriter.build([cat('a'), cat('b_c', 'b c', 'b_c')], labels, ['a'], ['p'])).toBeDefined();
+    expect(RowWriter.build([cat('click')], labels, [], [])).toBeUndefined();
+    expect(RowWriter.build([cat('constructor')], labels, [], [])).toBeUndefined();
+    expect(RowWriter.build([cat('a'), cat('a2', 'a')], labels, [], [])).toBeUndefined();
+    expect(RowWriter.build([cat('b_c', 'b c', 'b_c')], labels, ['b c'], [])).toBeUndefined();
+    expect(RowWriter.build([cat('a')], labels, ['k'], ['k'])).toBeUndefined();
+    expect(RowWriter.build([cat('a')], labels, [], ['a'])).toBeUndefined();
   });
 });
