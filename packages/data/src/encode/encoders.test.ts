@@ -3,6 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/tmp.js';
 import { Encoders, type EncodersJSON, type FieldEncoder } from './encoders.js';
 import { RowWriter } from './row-writer.js';
+import { categoryKey } from './values.js';
+import { Vocabulary } from './vocabulary.js';
 import { fitEncoders } from './fit.js';
 
 const tmp = await tempDir();
@@ -245,5 +247,21 @@ describe('rowWriter (the scorer\'s fast path)', () => {
     expect(RowWriter.build([cat('b_c', 'b c', 'b_c')], labels, ['b c'], [])).toBeUndefined();
     expect(RowWriter.build([cat('a')], labels, ['k'], ['k'])).toBeUndefined();
     expect(RowWriter.build([cat('a')], labels, [], ['a'])).toBeUndefined();
+  });
+});
+
+describe('Vocabulary', () => {
+  it('gives integer cells the id of their text, through the table of small integers or not', () => {
+    const values = ['7', '007', '0', 'x', null, '12', '1.5', '-3', '1000000', '99'];
+    const vocab = new Vocabulary(values);
+    // The id by the definition: the category's text, looked up among the entries (categoryKey).
+    const byText = (v: unknown) => {
+      const key = categoryKey(v);
+      const i = key === null ? -1 : values.indexOf(key);
+      return i < 0 ? 0 : i + 1;
+    };
+    const cells = [7, 0, -0, 12, 99, 100, 3, 1.5, -3, 1_000_000, 2 ** 40, NaN, Infinity, 7.000001, '7', '007', 'x', null, undefined, 5n, 12n, true];
+    for (const v of cells) expect(vocab.id(v), String(v)).toBe(byText(v));
+    for (let k = 0; k < 200; k++) expect(vocab.id(k)).toBe(byText(k));
   });
 });

@@ -60,10 +60,18 @@ export class Vocabulary {
   private readonly ids: Map<string, number>;
   /** Non-string cells (ints from Parquet) resolved once, so hot loops skip String(). */
   private cache = new Map<unknown, number>();
+  /**
+   * Ids of the categories that are small non-negative integers, indexed by
+   * value (0: not in the vocabulary): integer cells, the commonest ids, are
+   * looked up without a Map. Kept only while no longer than a few times the
+   * vocabulary (else empty).
+   */
+  private readonly small: Int32Array;
 
   constructor(readonly values: readonly (string | null)[]) {
     this.ids = new Map();
     for (const [i, v] of values.entries()) if (v !== null) this.ids.set(v, i + 1);
+    this.small = smallIntegerIds(values);
     // Two ids for one category: rows would score by whichever the map kept, and the other row of the table is dead.
     const twice = duplicateEntry(values);
     if (twice) throw new Error(`vocabulary: ${twice.message}`);
@@ -77,6 +85,8 @@ export class Vocabulary {
   id(v: unknown): number {
     if (typeof v === 'string') return this.ids.get(v) ?? 0;
     if (v === null || v === undefined) return 0;
+    // An integer in range is its own text's key (String(7) is "7", String(-0) is "0"), which the table holds.
+    if (typeof v === 'number' && v >= 0 && v < this.small.length && Math.floor(v) === v) return this.small[v]!;
     let id = this.cache.get(v);
     if (id === undefined) {
       id = this.ids.get(categoryKey(v)!) ?? 0;
@@ -85,4 +95,14 @@ export class Vocabulary {
     }
     return id;
   }
+}
+
+/** The table of Vocabulary.small: entry k is the id of the category "k" (canonical decimal), for k up to the largest such category. */
+function smallIntegerIds(values: readonly (string | null)[]): Int32Array {
+  let max = -1;
+  for (const v of values) if (v !== null && /^(0|[1-9]\d{0,8})$/.test(v)) max = Math.max(max, Number(v));
+  if (max < 0 || max >= 4 * values.length + 1024) return new Int32Array(0);
+  const table = new Int32Array(max + 1);
+  for (const [i, v] of values.entries()) if (v !== null && /^(0|[1-9]\d{0,8})$/.test(v)) table[Number(v)] = i + 1;
+  return table;
 }
