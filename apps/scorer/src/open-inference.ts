@@ -186,8 +186,10 @@ export function parseInferRequest(
       if (data === undefined) throw new RequestError(`${where}: missing "data"`);
       if (!Array.isArray(data)) throw new RequestError(`${where}: "data" must be an array`);
       if (data.length !== n) throw new RequestError(`${where}: "data" has ${data.length} values but shape says ${n}`);
-      for (const [j, v] of (data as unknown[]).entries()) {
-        if (spec.datatype === 'FP32' ? typeof v !== 'number' : typeof v !== 'string' && typeof v !== 'number') {
+      const fp32 = spec.datatype === 'FP32';
+      for (let j = 0; j < data.length; j++) {
+        const v: unknown = data[j];
+        if (fp32 ? typeof v !== 'number' : typeof v !== 'string' && typeof v !== 'number') {
           throw new RequestError(`${where}, element ${j}: expected ${spec.datatype === 'FP32' ? 'a number (FP32)' : 'a string (BYTES)'}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
         }
       }
@@ -244,10 +246,21 @@ function decodeBytes(bytes: Buffer, n: number, where: string): string[] {
     const len = bytes.readUInt32LE(at);
     at += 4;
     if (at + len > bytes.length) throw new RequestError(`${where}: BYTES element ${out.length} says ${len} bytes but only ${bytes.length - at} are left`);
-    try {
-      out.push(utf8.decode(bytes.subarray(at, at + len)));
-    } catch {
-      throw new RequestError(`${where}: BYTES element ${out.length} is not valid UTF-8`);
+    // ASCII (ids, mostly) is its own UTF-8 and latin1: read without a decoder.
+    let ascii = true;
+    for (let k = at; k < at + len; k++) {
+      if (bytes[k]! >= 0x80) {
+        ascii = false;
+        break;
+      }
+    }
+    if (ascii) out.push(bytes.toString('latin1', at, at + len));
+    else {
+      try {
+        out.push(utf8.decode(bytes.subarray(at, at + len)));
+      } catch {
+        throw new RequestError(`${where}: BYTES element ${out.length} is not valid UTF-8`);
+      }
     }
     at += len;
   }

@@ -98,6 +98,15 @@ function numbersFor(request: RawRequest, names: string[]) {
   return inputs.map((t) => (names.includes(t.name) ? { ...t, data: t.data.map((_, i) => i + 1) } : t));
 }
 
+/** The request with its bytes "QQ" made into a broken UTF-8 sequence (C3 28). */
+function badUtf8(request: RawRequest): RawRequest {
+  const body = Buffer.from(request.body!);
+  const at = body.indexOf('QQ');
+  body[at] = 0xc3;
+  body[at + 1] = 0x28;
+  return { ...request, body: new Uint8Array(body) };
+}
+
 const copy = (feeds: Feeds): Feeds => Object.fromEntries(Object.entries(feeds).map(([k, t]) => [k, { shape: [...t.shape], data: t.data.slice() }]));
 
 describe('answerBatch against the reference path', () => {
@@ -137,6 +146,8 @@ describe('answerBatch against the reference path', () => {
       v2Binary(rows.slice(28, 31)),
       v2Binary(rows.slice(31, 33), (c, v) => (c === 'price' ? [NaN, 1] : v)),
       v2Binary(rows.slice(33, 35), (c, v) => (c === 'user_tags' ? ['', 'x|y'] : c === 'item_id' ? ['', 'never-seen'] : v)),
+      v2Binary(rows.slice(37, 39), (c, v) => (c === 'user_tags' ? ['café|ü', v[1]] : c === 'item_id' ? ['ß', v[1]] : v)),
+      badUtf8(v2Binary(rows.slice(39, 41), (c, v) => (c === 'item_id' ? [v[0], 'QQ'] : v))),
       // Numbers for BYTES: taken for a category, refused (by encodeRows) for a tag list.
       { ...v2(rows.slice(35, 37)), body: bytes(JSON.stringify({ inputs: numbersFor(v2(rows.slice(35, 37)), ['user_tags', 'item_id']) })) },
     ];
@@ -155,6 +166,7 @@ describe('answerBatch against the reference path', () => {
     // Every kind of request above is there: good ones, refusals while parsing (no rows) and while encoding (rows).
     expect(refused.length).toBeGreaterThan(10);
     expect(expected.filter((e) => !e.ok && 'rows' in e).length).toBeGreaterThan(5);
+    expect(answered.outcomes[requests.length - 2]).toEqual({ ok: false, status: 400, message: "input 'item_id': BYTES element 1 is not valid UTF-8" });
     for (const [k, e] of expected.entries()) {
       if (!e.ok) expect(answered.outcomes[k], `request ${k}`).toEqual(e);
       else expect(answered.outcomes[k], `request ${k}`).toMatchObject({ ok: true, rows: e.rows });

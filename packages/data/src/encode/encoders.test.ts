@@ -260,8 +260,9 @@ describe('Vocabulary', () => {
       const i = key === null ? -1 : values.indexOf(key);
       return i < 0 ? 0 : i + 1;
     };
-    const cells = [7, 0, -0, 12, 99, 100, 3, 1.5, -3, 1_000_000, 2 ** 40, NaN, Infinity, 7.000001, '7', '007', 'x', null, undefined, 5n, 12n, true];
-    for (const v of cells) expect(vocab.id(v), String(v)).toBe(byText(v));
-    for (let k = 0; k < 200; k++) expect(vocab.id(k)).toBe(byText(k));
+    const cells = [7, 0, -0, 12, 99, 100, 3, 1.5, -3, 1_000_000, 2 ** 40, NaN, Infinity, 7.000001, null, undefined, 5n, 12n, true];
+    const texts = ['7', '007', '0', '00', '12', '99', '100', '', '-3', '1.5', '1000000', '999999999', '1000000000', '12a', ' 7', 'x'];
+    for (const v of [...cells, ...texts]) expect(vocab.id(v), JSON.stringify(String(v))).toBe(byText(v));
+    for (let k = 0; k < 200; k++) expect([vocab.id(k), vocab.id(String(k))]).toEqual([byText(k), byText(String(k))]);
   });
 });

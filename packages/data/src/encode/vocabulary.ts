@@ -83,7 +83,12 @@ export class Vocabulary {
   }
 
   id(v: unknown): number {
-    if (typeof v === 'string') return this.ids.get(v) ?? 0;
+    if (typeof v === 'string') {
+      // Text of a small integer ("7", not "07"): the table holds every such category, so it answers for all of them.
+      const k = this.small.length > 0 ? smallInteger(v) : -1;
+      if (k >= 0) return k < this.small.length ? this.small[k]! : 0;
+      return this.ids.get(v) ?? 0;
+    }
     if (v === null || v === undefined) return 0;
     // An integer in range is its own text's key (String(7) is "7", String(-0) is "0"), which the table holds.
     if (typeof v === 'number' && v >= 0 && v < this.small.length && Math.floor(v) === v) return this.small[v]!;
@@ -95,6 +100,19 @@ export class Vocabulary {
     }
     return id;
   }
+}
+
+/** The value of text in the table's form (canonical decimal, at most 9 digits: /^(0|[1-9]\d{0,8})$/), else -1. */
+function smallInteger(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 9) return -1;
+  let x = 0;
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9 || (d === 0 && i === 0 && n > 1)) return -1;
+    x = x * 10 + d;
+  }
+  return x;
 }
 
 /** The table of Vocabulary.small: entry k is the id of the category "k" (canonical decimal), for k up to the largest such category. */
