@@ -35,7 +35,7 @@ describe('feeds', () => {
       const scores = { pctr: values, pctavr: values.slice().reverse(), pcvr: values.map((x) => x / 3), pctcvr: values.map((x) => x * 7) };
       const names = ['pctr', 'pctavr', 'pcvr', 'pctcvr'];
       expect(scoreRowsJson(scores, names, values.length)).toBe(JSON.stringify(scoresToRows(scores, names, values.length)));
-      if (values.length > 4) expect(scoreRowsJson(sliceScores(scores, 1, 3), ['pcvr'], 3)).toBe(JSON.stringify(scoresToRows(sliceScores(scores, 1, 3), ['pcvr'], 3)));
+      if (values.length > 4) expect(scoreRowsJson(scores, ['pcvr', 'pctr'], 3, 1)).toBe(JSON.stringify(scoresToRows(sliceScores(scores, 1, 3), ['pcvr', 'pctr'], 3)));
     }
   });
 });

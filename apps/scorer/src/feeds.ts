@@ -60,15 +60,15 @@ export function numbersJson(values: Float32Array): string {
 }
 
 /**
- * `JSON.stringify(scoresToRows(scores, names, count))`, byte for byte,
- * without the row objects (POST /v1/score's predictions).
+ * `JSON.stringify(scoresToRows(sliceScores(scores, start, count), names, count))`,
+ * byte for byte, without the row objects (POST /v1/score's predictions).
  */
-export function scoreRowsJson(scores: Scores, names: readonly string[], count: number): string {
+export function scoreRowsJson(scores: Scores, names: readonly string[], count: number, start = 0): string {
   const keys = names.map((n, k) => `${k === 0 ? '{' : ','}${JSON.stringify(n)}:`);
   const columns = names.map((n) => scores[n]!);
   let s = '[';
-  for (let i = 0; i < count; i++) {
-    if (i > 0) s += ',';
+  for (let i = start; i < start + count; i++) {
+    if (i > start) s += ',';
     for (let k = 0; k < keys.length; k++) s += keys[k]! + numberJson(columns[k]![i]!);
     s += names.length === 0 ? '{}' : '}';
   }

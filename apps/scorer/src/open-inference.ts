@@ -292,17 +292,17 @@ export function encodeFp32Tensor(values: ArrayLike<number>): Buffer {
 export type InferResponse = { kind: 'json'; body: string } | { kind: 'binary'; body: Uint8Array; headerLength: number };
 
 /**
- * $inference_response for the scores of `rows` rows. The JSON is byte for
+ * $inference_response for the scores of rows [start, start + rows). The JSON is byte for
  * byte JSON.stringify of the response object (its fixed parts are written
  * by JSON.stringify; the FP32 data by numbersJson, which writes numbers as
  * it does), without building arrays of the data first. A binary body is a
  * Uint8Array over a fresh ArrayBuffer of exactly its bytes (never Buffer's
  * shared pool), so it can be transferred between threads.
  */
-export function inferResponse(model: ScoringModel, request: Pick<InferRequest, 'id' | 'outputs'>, scores: Scores, rows: number): InferResponse {
+export function inferResponse(model: ScoringModel, request: Pick<InferRequest, 'id' | 'outputs'>, scores: Scores, rows: number, start = 0): InferResponse {
   const binaries: Float32Array[] = [];
   const outputs = request.outputs.map(({ name, binary }) => {
-    const data = scores[name]!.subarray(0, rows);
+    const data = scores[name]!.subarray(start, start + rows);
     const tensor = { name, shape: [rows], datatype: 'FP32' };
     if (!binary) return `${JSON.stringify({ ...tensor, data: [] }).slice(0, -3)}${numbersJson(data)}}`;
     binaries.push(data);

@@ -1,6 +1,6 @@
 import type { HostTensor } from '@esm2/core';
 import type { FeatureArrays, RowWriter } from '@esm2/data';
-import { scoreRowsJson, sliceScores, type Feeds, type Scores } from './feeds.js';
+import { scoreRowsJson, type Feeds, type Scores } from './feeds.js';
 import type { ScoringModel } from './model.js';
 import { inferResponse, inferRows, inputSpecs, parseInferRequest, type InferRequest, type InputSpec } from './open-inference.js';
 import { RequestError, allowedFields, bodyRows, checkRows, encodeRows, utf8Text } from './request.js';
@@ -152,18 +152,18 @@ export interface Answer {
 }
 
 /**
- * The response body for a request's scores: POST /v1/score's {modelVersion,
+ * The response body for a request's scores (rows [start, start + rows) of `scores`): POST /v1/score's {modelVersion,
  * model_version, predictions}, or /v2's $inference_response. Written
  * without building the response's objects, byte for byte what
  * JSON.stringify writes for them.
  */
-export function answerRequest(context: PrepareContext, rows: number, infer: InferAnswer | undefined, scores: Scores): Answer {
+export function answerRequest(context: PrepareContext, rows: number, infer: InferAnswer | undefined, scores: Scores, start = 0): Answer {
   const { model } = context;
   if (!infer) {
     // modelVersion: the content version, as before; model_version: the version serving (the same with --model).
-    return { rows, body: `${context.v1Head}${scoreRowsJson(scores, model.predictions, rows)}}` };
+    return { rows, body: `${context.v1Head}${scoreRowsJson(scores, model.predictions, rows, start)}}` };
   }
-  const response = inferResponse(model, infer, scores, rows);
+  const response = inferResponse(model, infer, scores, rows, start);
   return response.kind === 'json' ? { rows, body: response.body } : { rows, body: response.body, headerLength: response.headerLength };
 }
 
@@ -277,7 +277,7 @@ export async function answerBatch(context: PrepareContext, requests: readonly Ra
     if (members.length === 0) return;
     // The arrays go with the run (a pool transfers their buffers): the next run gets new ones.
     const scores = await run(runFeeds(context.layout, current!, rows));
-    for (const { k, at, request } of members) outcomes[k] = { ok: true, ...answerRequest(context, request.rows, inferAnswer(request), sliceScores(scores, at, request.rows)) };
+    for (const { k, at, request } of members) outcomes[k] = { ok: true, ...answerRequest(context, request.rows, inferAnswer(request), scores, at) };
     runs.push(rows);
     members = [];
     rows = 0;

@@ -111,17 +111,36 @@ export class RowWriter {
     const { slots, columns, nameKeys } = this;
     const F = this.names.length;
     const targets = this.targets(out);
+    // The keys of the last row checked, in order: a row with the very same keys (the usual case) passes without lookups.
+    let known: string[] | undefined;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as Record<string, unknown>;
-      // Every own key is known (JSON.parse makes no inherited enumerable ones) and exactly F of them give fields:
-      // with each field found below, none was given twice.
-      let given = 0;
-      for (const key in row) {
-        const slot = slots.get(key);
-        if (slot === undefined) return false;
-        if (slot !== IGNORED) given++;
+      let same = known !== undefined;
+      if (same) {
+        let j = 0;
+        for (const key in row) {
+          if (key !== known![j]) {
+            same = false;
+            break;
+          }
+          j++;
+        }
+        same &&= j === known!.length;
       }
-      if (given !== F) return false;
+      if (!same) {
+        // Every own key is known (JSON.parse makes no inherited enumerable ones) and exactly F of them give fields:
+        // with each field found below, none was given twice.
+        const keys: string[] = [];
+        let given = 0;
+        for (const key in row) {
+          const slot = slots.get(key);
+          if (slot === undefined) return false;
+          if (slot !== IGNORED) given++;
+          keys.push(key);
+        }
+        if (given !== F) return false;
+        known = keys;
+      }
       for (let f = 0; f < F; f++) {
         let v = row[columns[f]!];
         if (v === undefined) {
