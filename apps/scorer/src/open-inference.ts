@@ -37,6 +37,8 @@ export interface InputSpec {
   datatype: Datatype;
   /** The key rows carry for the encoders. */
   column: string;
+  /** A single category per row (BYTES of a categorical field): an element spelling a small integer may be read as that number. */
+  category: boolean;
 }
 
 export interface TensorMetadata {
@@ -53,6 +55,7 @@ export function inputSpecs(model: ScoringModel): InputSpec[] {
     aliases: model.encoders.keysOf(f.name).slice(1),
     datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES',
     column: f.column,
+    category: f.kind === 'categorical',
   }));
 }
 
@@ -181,7 +184,7 @@ export function parseInferRequest(
       }
       const bytes = binary.subarray(offset, offset + (size as number));
       offset += size as number;
-      values = spec.datatype === 'FP32' ? decodeFp32(bytes, n, where) : decodeBytes(bytes, n, where);
+      values = spec.datatype === 'FP32' ? decodeFp32(bytes, n, where) : decodeBytes(bytes, n, where, spec.category);
     } else {
       if (data === undefined) throw new RequestError(`${where}: missing "data"`);
       if (!Array.isArray(data)) throw new RequestError(`${where}: "data" must be an array`);
@@ -238,8 +241,15 @@ function decodeFp32(bytes: Buffer, n: number, where: string): Float32Array {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function decodeBytes(bytes: Buffer, n: number, where: string): string[] {
-  const out: string[] = [];
+/**
+ * BYTES elements as strings; with `integers` (a categorical field's), an
+ * element that spells a small integer in canonical decimal ("7", not "07";
+ * at most 9 digits) as that number instead: the text of a number and the
+ * number are one category to the encoders (categoryKey), and the
+ * vocabulary looks integers up by value, so no string is made for them.
+ */
+function decodeBytes(bytes: Buffer, n: number, where: string, integers = false): (string | number)[] {
+  const out: (string | number)[] = [];
   let at = 0;
   while (at < bytes.length) {
     if (at + 4 > bytes.length) throw new RequestError(`${where}: BYTES element ${out.length} is cut off in its 4-byte length`);
@@ -248,13 +258,18 @@ function decodeBytes(bytes: Buffer, n: number, where: string): string[] {
     if (at + len > bytes.length) throw new RequestError(`${where}: BYTES element ${out.length} says ${len} bytes but only ${bytes.length - at} are left`);
     // ASCII (ids, mostly) is its own UTF-8 and latin1: read without a decoder.
     let ascii = true;
+    let value = integers && len > 0 && len <= 9 && !(len > 1 && bytes[at] === 0x30) ? 0 : -1;
     for (let k = at; k < at + len; k++) {
-      if (bytes[k]! >= 0x80) {
+      const b = bytes[k]!;
+      if (b >= 0x80) {
         ascii = false;
+        value = -1;
         break;
       }
+      if (value >= 0) value = b >= 0x30 && b <= 0x39 ? value * 10 + (b - 0x30) : -1;
     }
-    if (ascii) out.push(bytes.toString('latin1', at, at + len));
+    if (value >= 0) out.push(value);
+    else if (ascii) out.push(bytes.toString('latin1', at, at + len));
     else {
       try {
         out.push(utf8.decode(bytes.subarray(at, at + len)));

@@ -186,6 +186,22 @@ describe('answerBatch against the reference path', () => {
     expect(again.outcomes).toEqual(answered.outcomes);
   });
 
+  it('encodes /v2 binary categories as /v1 encodes the same text, integers or not', async () => {
+    const context = prepareContext(model);
+    const texts = ['7', '007', '0', '00', '1234567890', '123456789', 'x7', '', ' 1', '१२', String(rows[50]!.item_id)];
+    const some = texts.map((t, i): Record<string, unknown> => ({ ...rows[51 + i], item_id: t, user_id: String(rows[51 + i]!.user_id), category_id: i % 2 === 0 ? t : String(rows[51 + i]!.category_id) }));
+    const runs: Feeds[] = [];
+    const answered = await answerBatch(context, [v2Binary(some)], 10_000, (feeds) => {
+      runs.push(copy(feeds));
+      return local.score(feeds, model.predictions);
+    });
+    expect(answered.outcomes[0]).toMatchObject({ ok: true, rows: some.length });
+    // /v1 with the same values as JSON strings: the encoders look each text up as text.
+    const prices = some.map((r) => ({ ...r, price: Math.fround(r.price as number), item_rating: Math.fround(r.item_rating as number) }));
+    expect(runs[0]).toEqual(concatFeeds([prepareRequest(context, v1(prices)).feeds]));
+    expect(runs[0]!.item_id!.data.some((id) => id > 0)).toBe(true);
+  });
+
   it('writes response bodies byte for byte as JSON.stringify of the response objects, and binary ones in a fresh whole buffer', async () => {
     const context = prepareContext(model);
     const some = rows.slice(40, 47);
