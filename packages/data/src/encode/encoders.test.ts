@@ -234,6 +234,11 @@ describe('rowWriter (the scorer\'s fast path)', () => {
       expect(writer.writeRows([good, bad], writer.allocate(2), 0), JSON.stringify(bad)).toBe(false);
     }
     expect(writer.writeColumns((c) => (c === 'price' ? [1, NaN] : ['a', 'b']), 2, writer.allocate(2), 0)).toBe(false);
+    // Rows that are not objects, even where the fields' columns are indices: encodeRows' caller refuses them.
+    const indexed = new Encoders({ ...enc.config, fields: enc.config.fields.map((f, i) => ({ ...f, column: String(i) })) }, enc.state).rowWriter()!;
+    const asObject = { 0: 'u1', 1: 'i1', 2: 'a', 3: 1 };
+    expect(indexed.writeRows([asObject], indexed.allocate(1), 0)).toBe(true);
+    for (const bad of [['u1', 'i1', 'a', 1], 'u1a1', 1, null]) expect(indexed.writeRows([asObject, bad], indexed.allocate(2), 0), JSON.stringify(bad)).toBe(false);
   });
 
   it('is not built for encoders whose keys mean more than one thing to encodeRows', () => {

@@ -115,6 +115,8 @@ export class RowWriter {
     let known: string[] | undefined;
     for (let i = 0; i < rows.length; i++) {
       const row = rows[i] as Record<string, unknown>;
+      // Not an object of fields (for-in would read an array's or a string's indices as keys): parseRows refuses it.
+      if (typeof row !== 'object' || row === null || Array.isArray(row)) return false;
       let same = known !== undefined;
       if (same) {
         let j = 0;
