@@ -46,3 +46,31 @@ export function scoresToRows(scores: Scores, names: readonly string[], count: nu
   }
   return rows;
 }
+
+/** A number as JSON.stringify writes it: String(x) when finite (the same shortest round-trip digits), null otherwise. */
+function numberJson(x: number): string {
+  return Number.isFinite(x) ? String(x) : 'null';
+}
+
+/** `JSON.stringify(Array.from(values))`, byte for byte, without the array. */
+export function numbersJson(values: Float32Array): string {
+  let s = '[';
+  for (let i = 0; i < values.length; i++) s += i === 0 ? numberJson(values[i]!) : `,${numberJson(values[i]!)}`;
+  return `${s}]`;
+}
+
+/**
+ * `JSON.stringify(scoresToRows(sliceScores(scores, start, count), names, count))`,
+ * byte for byte, without the row objects (POST /v1/score's predictions).
+ */
+export function scoreRowsJson(scores: Scores, names: readonly string[], count: number, start = 0): string {
+  const keys = names.map((n, k) => `${k === 0 ? '{' : ','}${JSON.stringify(n)}:`);
+  const columns = names.map((n) => scores[n]!);
+  let s = '[';
+  for (let i = start; i < start + count; i++) {
+    if (i > start) s += ',';
+    for (let k = 0; k < keys.length; k++) s += keys[k]! + numberJson(columns[k]![i]!);
+    s += names.length === 0 ? '{}' : '}';
+  }
+  return `${s}]`;
+}

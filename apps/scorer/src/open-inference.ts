@@ -14,10 +14,13 @@
  *   unsigned length then the bytes; outputs in binary when
  *   `parameters.binary_data` on the output, else the request's
  *   `parameters.binary_data_output`, is true).
- * Rows built from the tensors go through the same validation and encoding
- * as POST /v1/score's, so both answer the same scores for the same rows.
+ * The tensors go through the same checks and encoding as POST /v1/score's
+ * rows (the encoders' fast path writes them column by column; anything it
+ * does not take goes through encodeRows on rows built from them), so both
+ * answer the same scores, and refuse with the same words, for the same rows.
  */
-import type { Scores } from './feeds.js';
+import { endianness } from 'node:os';
+import { numbersJson, type Scores } from './feeds.js';
 import type { ScoringModel } from './model.js';
 import { RequestError, utf8Text } from './request.js';
 
@@ -34,6 +37,8 @@ export interface InputSpec {
   datatype: Datatype;
   /** The key rows carry for the encoders. */
   column: string;
+  /** A single category per row (BYTES of a categorical field): an element spelling a small integer may be read as that number. */
+  category: boolean;
 }
 
 export interface TensorMetadata {
@@ -50,6 +55,7 @@ export function inputSpecs(model: ScoringModel): InputSpec[] {
     aliases: model.encoders.keysOf(f.name).slice(1),
     datatype: f.kind === 'numeric' ? 'FP32' : 'BYTES',
     column: f.column,
+    category: f.kind === 'categorical',
   }));
 }
 
@@ -64,11 +70,22 @@ export function modelMetadata(model: ScoringModel, specs: readonly InputSpec[]) 
   };
 }
 
-/** A parsed $inference_request: rows for the encoders, and which outputs to answer and how. */
+/** A parsed $inference_request: its tensors' values by source column (`rows` each), and which outputs to answer and how. */
 export interface InferRequest {
   id?: string;
-  rows: Record<string, unknown>[];
+  rows: number;
+  /** Each input's values under its spec's column: numbers (FP32: a Float32Array when sent binary) or, BYTES, strings and numbers. */
+  columns: Map<string, ArrayLike<unknown>>;
   outputs: { name: string; binary: boolean }[];
+}
+
+/** The request's rows as objects keyed by column, as /v1 rows are: what encodeRows takes when the fast path does not. */
+export function inferRows(request: Pick<InferRequest, 'rows' | 'columns'>): Record<string, unknown>[] {
+  const n = request.rows;
+  const out = new Array<Record<string, unknown>>(n);
+  for (let r = 0; r < n; r++) out[r] = {};
+  for (const [column, values] of request.columns) for (let r = 0; r < n; r++) out[r]![column] = values[r];
+  return out;
 }
 
 const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -131,7 +148,7 @@ export function parseInferRequest(
   if (!Array.isArray(inputs)) throw new RequestError('"inputs" must be an array of tensors');
   const byName = new Map<string, InputSpec>();
   for (const s of specs) for (const n of [s.name, ...s.aliases]) byName.set(n, s);
-  const columns = new Map<InputSpec, unknown[]>();
+  const columns = new Map<InputSpec, ArrayLike<unknown>>();
   let rows: number | undefined;
   let offset = 0;
   for (const [i, input] of (inputs as unknown[]).entries()) {
@@ -157,7 +174,7 @@ export function parseInferRequest(
     }
     if (parameters !== undefined && !isObject(parameters)) throw new RequestError(`${where}: "parameters" must be an object`);
     const size = parameters?.binary_data_size;
-    let values: unknown[];
+    let values: ArrayLike<unknown>;
     if (size !== undefined) {
       if (!Number.isSafeInteger(size) || (size as number) < 0) throw new RequestError(`${where}: parameter "binary_data_size" must be a whole number of bytes`);
       if (binary === undefined) throw new RequestError(`${where}: has "binary_data_size" but the request has no Inference-Header-Content-Length header`);
@@ -167,13 +184,15 @@ export function parseInferRequest(
       }
       const bytes = binary.subarray(offset, offset + (size as number));
       offset += size as number;
-      values = spec.datatype === 'FP32' ? decodeFp32(bytes, n, where) : decodeBytes(bytes, n, where);
+      values = spec.datatype === 'FP32' ? decodeFp32(bytes, n, where) : decodeBytes(bytes, n, where, spec.category);
     } else {
       if (data === undefined) throw new RequestError(`${where}: missing "data"`);
       if (!Array.isArray(data)) throw new RequestError(`${where}: "data" must be an array`);
       if (data.length !== n) throw new RequestError(`${where}: "data" has ${data.length} values but shape says ${n}`);
-      for (const [j, v] of (data as unknown[]).entries()) {
-        if (spec.datatype === 'FP32' ? typeof v !== 'number' : typeof v !== 'string' && typeof v !== 'number') {
+      const fp32 = spec.datatype === 'FP32';
+      for (let j = 0; j < data.length; j++) {
+        const v: unknown = data[j];
+        if (fp32 ? typeof v !== 'number' : typeof v !== 'string' && typeof v !== 'number') {
           throw new RequestError(`${where}, element ${j}: expected ${spec.datatype === 'FP32' ? 'a number (FP32)' : 'a string (BYTES)'}, got ${v === null ? 'null' : Array.isArray(v) ? 'an array' : typeof v}`);
         }
       }
@@ -187,10 +206,9 @@ export function parseInferRequest(
   const missing = specs.filter((s) => !columns.has(s));
   if (missing.length > 0) throw new RequestError(`missing input(s) ${missing.map((s) => `'${s.name}'`).join(', ')}: the model takes one tensor per feature`);
   const n = rows!;
-
-  const out = new Array<Record<string, unknown>>(n);
-  for (let r = 0; r < n; r++) out[r] = {};
-  for (const [spec, values] of columns) for (let r = 0; r < n; r++) out[r]![spec.column] = values[r];
+  // By column, in the order given (two specs on one column: the later one's values, as the rows built from them had).
+  const byColumn = new Map<string, ArrayLike<unknown>>();
+  for (const [spec, values] of columns) byColumn.set(spec.column, values);
 
   let wanted: InferRequest['outputs'];
   if (outputs === undefined) {
@@ -207,30 +225,57 @@ export function parseInferRequest(
       return { name: o.name, binary: flag(o.parameters, 'binary_data', `output '${o.name}': `) ?? binaryOutput };
     });
   }
-  return { ...(id !== undefined ? { id } : {}), rows: out, outputs: wanted };
+  return { ...(id !== undefined ? { id } : {}), rows: n, columns: byColumn, outputs: wanted };
 }
 
-function decodeFp32(bytes: Buffer, n: number, where: string): number[] {
+const LITTLE_ENDIAN = endianness() === 'LE';
+
+function decodeFp32(bytes: Buffer, n: number, where: string): Float32Array {
   if (bytes.length !== n * 4) throw new RequestError(`${where}: "binary_data_size" is ${bytes.length} bytes but ${n} FP32 values take ${n * 4}`);
-  const out = new Array<number>(n);
-  for (let i = 0; i < n; i++) out[i] = bytes.readFloatLE(i * 4);
+  const out = new Float32Array(n);
+  // The bytes may sit at any offset: copied into an aligned array (little-endian, as the extension carries them).
+  if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
+  else for (let i = 0; i < n; i++) out[i] = bytes.readFloatLE(i * 4);
   return out;
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
-function decodeBytes(bytes: Buffer, n: number, where: string): string[] {
-  const out: string[] = [];
+/**
+ * BYTES elements as strings; with `integers` (a categorical field's), an
+ * element that spells a small integer in canonical decimal ("7", not "07";
+ * at most 9 digits) as that number instead: the text of a number and the
+ * number are one category to the encoders (categoryKey), and the
+ * vocabulary looks integers up by value, so no string is made for them.
+ */
+function decodeBytes(bytes: Buffer, n: number, where: string, integers = false): (string | number)[] {
+  const out: (string | number)[] = [];
   let at = 0;
   while (at < bytes.length) {
     if (at + 4 > bytes.length) throw new RequestError(`${where}: BYTES element ${out.length} is cut off in its 4-byte length`);
     const len = bytes.readUInt32LE(at);
     at += 4;
     if (at + len > bytes.length) throw new RequestError(`${where}: BYTES element ${out.length} says ${len} bytes but only ${bytes.length - at} are left`);
-    try {
-      out.push(utf8.decode(bytes.subarray(at, at + len)));
-    } catch {
-      throw new RequestError(`${where}: BYTES element ${out.length} is not valid UTF-8`);
+    // ASCII (ids, mostly) is its own UTF-8 and latin1: read without a decoder.
+    let ascii = true;
+    let value = integers && len > 0 && len <= 9 && !(len > 1 && bytes[at] === 0x30) ? 0 : -1;
+    for (let k = at; k < at + len; k++) {
+      const b = bytes[k]!;
+      if (b >= 0x80) {
+        ascii = false;
+        value = -1;
+        break;
+      }
+      if (value >= 0) value = b >= 0x30 && b <= 0x39 ? value * 10 + (b - 0x30) : -1;
+    }
+    if (value >= 0) out.push(value);
+    else if (ascii) out.push(bytes.toString('latin1', at, at + len));
+    else {
+      try {
+        out.push(utf8.decode(bytes.subarray(at, at + len)));
+      } catch {
+        throw new RequestError(`${where}: BYTES element ${out.length} is not valid UTF-8`);
+      }
     }
     at += len;
   }
@@ -258,27 +303,42 @@ export function encodeFp32Tensor(values: ArrayLike<number>): Buffer {
   return out;
 }
 
-/** A response: JSON, or (when any output is binary) the JSON header, its length, and the binary tensors after it. */
-export type InferResponse = { kind: 'json'; body: unknown } | { kind: 'binary'; body: Buffer; headerLength: number };
+/** A response: JSON text, or (when any output is binary) the JSON header, its length, and the binary tensors after it, in one fresh buffer. */
+export type InferResponse = { kind: 'json'; body: string } | { kind: 'binary'; body: Uint8Array; headerLength: number };
 
-/** $inference_response for the scores of `rows` rows. */
-export function inferResponse(model: ScoringModel, request: Pick<InferRequest, 'id' | 'outputs'>, scores: Scores, rows: number): InferResponse {
-  const binaries: Buffer[] = [];
+/**
+ * $inference_response for the scores of rows [start, start + rows). The JSON is byte for
+ * byte JSON.stringify of the response object (its fixed parts are written
+ * by JSON.stringify; the FP32 data by numbersJson, which writes numbers as
+ * it does), without building arrays of the data first. A binary body is a
+ * Uint8Array over a fresh ArrayBuffer of exactly its bytes (never Buffer's
+ * shared pool), so it can be transferred between threads.
+ */
+export function inferResponse(model: ScoringModel, request: Pick<InferRequest, 'id' | 'outputs'>, scores: Scores, rows: number, start = 0): InferResponse {
+  const binaries: Float32Array[] = [];
   const outputs = request.outputs.map(({ name, binary }) => {
-    const data = scores[name]!.subarray(0, rows);
+    const data = scores[name]!.subarray(start, start + rows);
     const tensor = { name, shape: [rows], datatype: 'FP32' };
-    if (!binary) return { ...tensor, data: Array.from(data) };
-    const bytes = encodeFp32Tensor(data);
-    binaries.push(bytes);
-    return { ...tensor, parameters: { binary_data_size: bytes.length } };
+    if (!binary) return `${JSON.stringify({ ...tensor, data: [] }).slice(0, -3)}${numbersJson(data)}}`;
+    binaries.push(data);
+    return JSON.stringify({ ...tensor, parameters: { binary_data_size: data.length * 4 } });
   });
-  const json = {
+  const head = JSON.stringify({
     model_name: model.name,
     model_version: model.version,
     ...(request.id !== undefined ? { id: request.id } : {}),
-    outputs,
-  };
-  if (binaries.length === 0) return { kind: 'json', body: json };
-  const header = Buffer.from(JSON.stringify(json), 'utf8');
-  return { kind: 'binary', body: Buffer.concat([header, ...binaries]), headerLength: header.length };
+    outputs: [],
+  });
+  const text = `${head.slice(0, -2)}${outputs.join(',')}]}`;
+  if (binaries.length === 0) return { kind: 'json', body: text };
+  const header = Buffer.from(text, 'utf8');
+  const body = new Uint8Array(header.length + binaries.reduce((n, d) => n + d.length * 4, 0));
+  body.set(header);
+  let at = header.length;
+  for (const data of binaries) {
+    if (LITTLE_ENDIAN) body.set(new Uint8Array(data.buffer, data.byteOffset, data.byteLength), at);
+    else for (let i = 0; i < data.length; i++) new DataView(body.buffer).setFloat32(at + i * 4, data[i]!, true);
+    at += data.length * 4;
+  }
+  return { kind: 'binary', body, headerLength: header.length };
 }

@@ -28,6 +28,13 @@ export function allowedFields(model: ScoringModel): Set<string> {
  * or every allowed key when not given.
  */
 export function parseRows(body: unknown, allowed: ReadonlySet<string>, maxRows: number, inputs: readonly string[] = [...allowed].sort()): Record<string, unknown>[] {
+  const rows = bodyRows(body, maxRows);
+  checkRows(rows, allowed, inputs);
+  return rows as Record<string, unknown>[];
+}
+
+/** parseRows' first half: the body's shape and its "rows" array, the rows themselves not yet looked at. */
+export function bodyRows(body: unknown, maxRows: number): unknown[] {
   if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new RequestError('body must be a JSON object {"rows": [...]}');
   const extra = Object.keys(body).filter((k) => k !== 'rows');
   if (extra.length > 0) throw new RequestError(`unknown top-level key(s) ${extra.map((k) => `'${k}'`).join(', ')}; expected only "rows"`);
@@ -36,7 +43,12 @@ export function parseRows(body: unknown, allowed: ReadonlySet<string>, maxRows: 
   if (!Array.isArray(rows)) throw new RequestError('"rows" must be an array of objects');
   if (rows.length === 0) throw new RequestError('"rows" is empty: send at least one row');
   if (rows.length > maxRows) throw new RequestError(`too many rows: ${rows.length} (at most ${maxRows} per request)`, 413);
-  for (const [i, row] of (rows as unknown[]).entries()) {
+  return rows as unknown[];
+}
+
+/** parseRows' second half: every row an object of allowed keys. */
+export function checkRows(rows: readonly unknown[], allowed: ReadonlySet<string>, inputs: readonly string[]): void {
+  for (const [i, row] of rows.entries()) {
     if (row === null || typeof row !== 'object' || Array.isArray(row)) throw new RequestError(`row ${i}: expected an object of field values`);
     for (const key of Object.keys(row)) {
       if (!allowed.has(key)) {
@@ -44,7 +56,6 @@ export function parseRows(body: unknown, allowed: ReadonlySet<string>, maxRows: 
       }
     }
   }
-  return rows as Record<string, unknown>[];
 }
 
 /**

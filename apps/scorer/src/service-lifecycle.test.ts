@@ -153,6 +153,8 @@ describe('service lifecycle', () => {
     broken.encodeRows = () => {
       throw new TypeError("Cannot read properties of undefined (reading 'length')");
     };
+    // No fast path: every request goes through encodeRows, where the bug is.
+    broken.rowWriter = () => undefined;
     const service = buildService({ model: { ...model, encoders: broken }, scorer: new GatedScorer(), logger: pino({ level: 'error' }, sink) });
     const url = await service.app.listen({ port: 0, host: '127.0.0.1' });
     const res = await post(url, { rows: rows.slice(0, 1) });

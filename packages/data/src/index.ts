@@ -9,6 +9,7 @@ export { batchToFeeds, type Batch } from './batch.js';
 export { BadValueError, DataError, formatLocation, type Location, type OnBadRow } from './errors.js';
 export { dataConfigSchema, loadDataConfig, parseDataConfig, type DataConfig, type DataConfigInput, type FieldConfig } from './config.js';
 export { resolveConfig, TRUTH_NAMES, type ResolvedConfig, type TruthName } from './infer.js';
+export { RowWriter, type FeatureArrays } from './encode/row-writer.js';
 export { Encoders, UserNumbering, type EncodersJSON, type EncodedBlock, type BadCell, type FittedState, type EncoderLimits } from './encode/encoders.js';
 export { fitEncoders, type FitOptions } from './encode/fit.js';
 export { extendEncoders, type ExtendOptions, type FieldGrowth, type VocabularyGrowth } from './encode/extend.js';

@@ -1,7 +1,10 @@
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/tmp.js';
-import { Encoders, type EncodersJSON } from './encoders.js';
+import { Encoders, type EncodersJSON, type FieldEncoder } from './encoders.js';
+import { RowWriter } from './row-writer.js';
+import { categoryKey } from './values.js';
+import { Vocabulary } from './vocabulary.js';
 import { fitEncoders } from './fit.js';
 
 const tmp = await tempDir();
@@ -191,5 +194,80 @@ describe('column names that collide once made field names', () => {
     expect(() => enc.encodeRows([{ x_y: 'b', x_y_2: 'p', 'x-y': 'u' }])).toThrow("row 0, field 'x_y': missing");
     // A field given under both of its keys is refused rather than one value dropped.
     expect(() => enc.encodeRows([{ 'x y': 'b', x_y: 'p', x_y_2: 'q', 'x-y': 'u' }])).toThrow("row 0, field 'x_y_2': given twice, as 'x_y' and as 'x_y_2'");
+  });
+});
+
+describe('rowWriter (the scorer\'s fast path)', () => {
+  it('writes what encodeRows encodes, and answers false for anything encodeRows would refuse or must read itself', async () => {
+    const enc = await fitted();
+    const writer = enc.rowWriter()!;
+    expect(writer).toBeDefined();
+    const rows = [
+      { user_id: 'u2', item_id: 'i9', tags: 'b|c', price: 30.3 },
+      { user_id: 'new', item_id: 3, tags: ['a', 'b', 7, 'd', 'e'], price: 50.5 },
+      { user_id: null, item_id: 'i1', tags: '', price: -1 },
+      { user_id: 'u1', item_id: 'i1', tags: null, price: 0 },
+    ];
+    // Written at row 1 of arrays for 6 rows: the rows around are left alone.
+    const out = writer.allocate(6);
+    expect(writer.writeRows(rows, out, 1)).toBe(true);
+    const { features } = enc.encodeRows(rows);
+    for (const [name, values] of Object.entries(features)) {
+      const width = writer.width(name)!;
+      expect(out[name]!.subarray(width, 5 * width), name).toEqual(values);
+      expect([...out[name]!.subarray(0, width), ...out[name]!.subarray(5 * width)].every((x) => x === 0), name).toBe(true);
+    }
+    const columns = writer.allocate(4);
+    expect(writer.writeColumns((c) => rows.map((r) => (r as Record<string, unknown>)[c]), 4, columns, 0)).toBe(true);
+    expect(columns).toEqual(features);
+    const good = rows[0]!;
+    for (const bad of [
+      { ...good, click: 1 },
+      { ...good, colour: 'red' },
+      { user_id: 'u1', item_id: 'i1', tags: 'a' },
+      { ...good, price: '30' },
+      { ...good, user_id: true },
+      { ...good, tags: 3 },
+      { ...good, tags: [{}] },
+      JSON.parse('{"user_id": "u1", "item_id": "i1", "tags": "a", "price": 1, "__proto__": 2}') as object,
+    ]) {
+      expect(writer.writeRows([good, bad], writer.allocate(2), 0), JSON.stringify(bad)).toBe(false);
+    }
+    expect(writer.writeColumns((c) => (c === 'price' ? [1, NaN] : ['a', 'b']), 2, writer.allocate(2), 0)).toBe(false);
+    // Rows that are not objects, even where the fields' columns are indices: encodeRows' caller refuses them.
+    const indexed = new Encoders({ ...enc.config, fields: enc.config.fields.map((f, i) => ({ ...f, column: String(i) })) }, enc.state).rowWriter()!;
+    const asObject = { 0: 'u1', 1: 'i1', 2: 'a', 3: 1 };
+    expect(indexed.writeRows([asObject], indexed.allocate(1), 0)).toBe(true);
+    for (const bad of [['u1', 'i1', 'a', 1], 'u1a1', 1, null]) expect(indexed.writeRows([asObject, bad], indexed.allocate(2), 0), JSON.stringify(bad)).toBe(false);
+  });
+
+  it('is not built for encoders whose keys mean more than one thing to encodeRows', () => {
+    const id = () => 0;
+    const cat = (name: string, column = name, nameKey?: string): FieldEncoder => ({ kind: 'categorical', name, column, id, ...(nameKey ? { nameKey } : {}) });
+    const labels = ['click', 'cart', 'buy'];
+    expect(RowWriter.build([cat('a'), cat('b_c', 'b c', 'b_c')], labels, ['a'], ['p'])).toBeDefined();
+    expect(RowWriter.build([cat('click')], labels, [], [])).toBeUndefined();
+    expect(RowWriter.build([cat('constructor')], labels, [], [])).toBeUndefined();
+    expect(RowWriter.build([cat('a'), cat('a2', 'a')], labels, [], [])).toBeUndefined();
+    expect(RowWriter.build([cat('b_c', 'b c', 'b_c')], labels, ['b c'], [])).toBeUndefined();
+    expect(RowWriter.build([cat('a')], labels, ['k'], ['k'])).toBeUndefined();
+    expect(RowWriter.build([cat('a')], labels, [], ['a'])).toBeUndefined();
+  });
+});
+
+describe('Vocabulary', () => {
+  it('gives integer cells the id of their text, through the table of small integers or not', () => {
+    const values = ['7', '007', '0', 'x', null, '12', '1.5', '-3', '1000000', '99'];
+    const vocab = new Vocabulary(values);
+    // The id by the definition: the category's text, looked up among the entries (categoryKey).
+    const byText = (v: unknown) => {
+      const key = categoryKey(v);
+      const i = key === null ? -1 : values.indexOf(key);
+      return i < 0 ? 0 : i + 1;
+    };
+    const cells = [7, 0, -0, 12, 99, 100, 3, 1.5, -3, 1_000_000, 2 ** 40, NaN, Infinity, 7.000001, null, undefined, 5n, 12n, true];
+    const texts = ['7', '007', '0', '00', '12', '99', '100', '', '-3', '1.5', '1000000', '999999999', '1000000000', '12a', ' 7', 'x'];
+    for (const v of [...cells, ...texts]) expect(vocab.id(v), JSON.stringify(String(v))).toBe(byText(v));
+    for (let k = 0; k < 200; k++) expect([vocab.id(k), vocab.id(String(k))]).toEqual([byText(k), byText(String(k))]);
   });
 });

@@ -7,6 +7,7 @@ import { TRUTH_NAMES, type ResolvedConfig } from '../infer.js';
 import { hashId } from './hash.js';
 import { normalizer, type NumericStatsJSON } from './numeric.js';
 import { encodeLabels } from './labels.js';
+import { RowWriter } from './row-writer.js';
 import { cellText, listItems, parseNumeric } from './values.js';
 import { duplicateEntry, Vocabulary } from './vocabulary.js';
 
@@ -160,7 +161,8 @@ function version2Problems(doc: z.infer<typeof jsonObject>, problem: (path: (stri
   }
 }
 
-type FieldEncoder = (
+/** One field's encoding as the Encoders hold it (exported for RowWriter, which writes with these very functions). */
+export type FieldEncoder = (
   | { kind: 'categorical'; name: string; column: string; id: (v: unknown) => number }
   | { kind: 'multiCategorical'; name: string; column: string; id: (v: unknown) => number; maxLength: number; separator: string }
   | { kind: 'numeric'; name: string; column: string; norm: (x: number) => number }
@@ -332,6 +334,17 @@ export class Encoders {
     if (rawUsers) batch.userIds = new UserNumbering().number(rawUsers);
     delete batch.truth;
     return batch;
+  }
+
+  /**
+   * The fast path for the scorer's requests: rows or columns written
+   * straight into batch-wide arrays, or a false that sends the request to
+   * encodeRows (see RowWriter); undefined when these encoders' columns
+   * overlap so that only encodeRows knows what a row means.
+   */
+  rowWriter(): RowWriter | undefined {
+    const { labels, keys, truth } = this.config;
+    return RowWriter.build(this.encoders, [labels.click, ...labels.daction, labels.buy], keys, Object.values(truth));
   }
 
   /** Version 1 unless something only version 2 holds is there (freed rows, lastSeen, day, limits). */

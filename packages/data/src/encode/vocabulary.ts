@@ -60,10 +60,18 @@ export class Vocabulary {
   private readonly ids: Map<string, number>;
   /** Non-string cells (ints from Parquet) resolved once, so hot loops skip String(). */
   private cache = new Map<unknown, number>();
+  /**
+   * Ids of the categories that are small non-negative integers, indexed by
+   * value (0: not in the vocabulary): integer cells, the commonest ids, are
+   * looked up without a Map. Kept only while no longer than a few times the
+   * vocabulary (else empty).
+   */
+  private readonly small: Int32Array;
 
   constructor(readonly values: readonly (string | null)[]) {
     this.ids = new Map();
     for (const [i, v] of values.entries()) if (v !== null) this.ids.set(v, i + 1);
+    this.small = smallIntegerIds(values);
     // Two ids for one category: rows would score by whichever the map kept, and the other row of the table is dead.
     const twice = duplicateEntry(values);
     if (twice) throw new Error(`vocabulary: ${twice.message}`);
@@ -75,8 +83,15 @@ export class Vocabulary {
   }
 
   id(v: unknown): number {
-    if (typeof v === 'string') return this.ids.get(v) ?? 0;
+    if (typeof v === 'string') {
+      // Text of a small integer ("7", not "07"): the table holds every such category, so it answers for all of them.
+      const k = this.small.length > 0 ? smallInteger(v) : -1;
+      if (k >= 0) return k < this.small.length ? this.small[k]! : 0;
+      return this.ids.get(v) ?? 0;
+    }
     if (v === null || v === undefined) return 0;
+    // An integer in range is its own text's key (String(7) is "7", String(-0) is "0"), which the table holds.
+    if (typeof v === 'number' && v >= 0 && v < this.small.length && Math.floor(v) === v) return this.small[v]!;
     let id = this.cache.get(v);
     if (id === undefined) {
       id = this.ids.get(categoryKey(v)!) ?? 0;
@@ -85,4 +100,27 @@ export class Vocabulary {
     }
     return id;
   }
+}
+
+/** The value of text in the table's form (canonical decimal, at most 9 digits: /^(0|[1-9]\d{0,8})$/), else -1. */
+function smallInteger(s: string): number {
+  const n = s.length;
+  if (n === 0 || n > 9) return -1;
+  let x = 0;
+  for (let i = 0; i < n; i++) {
+    const d = s.charCodeAt(i) - 48;
+    if (d < 0 || d > 9 || (d === 0 && i === 0 && n > 1)) return -1;
+    x = x * 10 + d;
+  }
+  return x;
+}
+
+/** The table of Vocabulary.small: entry k is the id of the category "k" (canonical decimal), for k up to the largest such category. */
+function smallIntegerIds(values: readonly (string | null)[]): Int32Array {
+  let max = -1;
+  for (const v of values) if (v !== null && /^(0|[1-9]\d{0,8})$/.test(v)) max = Math.max(max, Number(v));
+  if (max < 0 || max >= 4 * values.length + 1024) return new Int32Array(0);
+  const table = new Int32Array(max + 1);
+  for (const [i, v] of values.entries()) if (v !== null && /^(0|[1-9]\d{0,8})$/.test(v)) table[Number(v)] = i + 1;
+  return table;
 }
