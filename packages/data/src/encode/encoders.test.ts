@@ -1,7 +1,8 @@
 import { writeFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { tempDir } from '../testing/tmp.js';
-import { Encoders, type EncodersJSON, type FieldEncoder } from './encoders.js';
+import { Encoders, type EncodersJSON } from './encoders.js';
+import type { FieldEncoder } from './field-encoder.js';
 import { RowWriter } from './row-writer.js';
 import { categoryKey } from './values.js';
 import { Vocabulary } from './vocabulary.js';

@@ -7,6 +7,7 @@ import { TRUTH_NAMES, type ResolvedConfig } from '../infer.js';
 import { hashId } from './hash.js';
 import { normalizer, type NumericStatsJSON } from './numeric.js';
 import { encodeLabels } from './labels.js';
+import type { FieldEncoder } from './field-encoder.js';
 import { RowWriter } from './row-writer.js';
 import { cellText, listItems, parseNumeric } from './values.js';
 import { duplicateEntry, Vocabulary } from './vocabulary.js';
@@ -161,15 +162,6 @@ function version2Problems(doc: z.infer<typeof jsonObject>, problem: (path: (stri
   }
 }
 
-/** One field's encoding as the Encoders hold it (exported for RowWriter, which writes with these very functions). */
-export type FieldEncoder = (
-  | { kind: 'categorical'; name: string; column: string; id: (v: unknown) => number }
-  | { kind: 'multiCategorical'; name: string; column: string; id: (v: unknown) => number; maxLength: number; separator: string }
-  | { kind: 'numeric'; name: string; column: string; norm: (x: number) => number }
-) & {
-  /** The field's name as a second key rows may give it by; undefined when it is its column, or another column's name. */
-  nameKey?: string | undefined;
-};
 
 /**
  * Fitted encoders: turn raw columns (from files or JSON requests) into model

@@ -1,4 +1,4 @@
-import type { FieldEncoder } from './encoders.js';
+import type { FieldEncoder } from './field-encoder.js';
 
 /**
  * Batch-wide feature arrays by field name, laid out as a Batch's features
