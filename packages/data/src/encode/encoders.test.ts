@@ -180,6 +180,16 @@ describe('column names that collide once made field names', () => {
     return Encoders.fromJSON(JSON.parse(JSON.stringify(json)));
   }
 
+  it("score a field sent under its name the same when its column is also a key column (the key is not taken for the field's value)", async () => {
+    const enc = await (await fitOn('user id,item,x,click,buy', { keys: ['user id'] })).fit();
+    expect(enc.keysOf('user_id')).toEqual(['user id', 'user_id']);
+    const byColumn = enc.encodeRows([{ 'user id': 'a', item: 'p', x: 'u' }, { 'user id': 'b', item: 'p', x: 'u' }]);
+    const byName = enc.encodeRows([{ user_id: 'a', item: 'p', x: 'u' }, { user_id: 'b', item: 'p', x: 'u' }]);
+    expect([...byColumn.features['user_id']!].every((id) => id > 0)).toBe(true);
+    expect(byName.features['user_id']).toEqual(byColumn.features['user_id']);
+    expect(byName.keys).toEqual(byColumn.keys);
+  });
+
   it('are read by column only in encoders saved before: a name that is another column is never taken for its field', async () => {
     const enc = await numberedEncoders();
     expect(enc.keysOf('x_y')).toEqual(['x y']);

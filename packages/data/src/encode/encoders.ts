@@ -318,7 +318,9 @@ export class Encoders {
     for (const c of labelCols) {
       if (rows.some((r) => c in r)) columns.set(c, rows.map((r) => r[c] ?? 0));
     }
-    for (const c of this.config.keys) columns.set(c, rows.map((r) => r[c] ?? null));
+    // A key column that is also a field's column already holds that field's values, read under whichever key the row
+    // gave it (its column or its name): reading the column again would take null for a field sent by name.
+    for (const c of this.config.keys) if (!columns.has(c)) columns.set(c, rows.map((r) => r[c] ?? null));
     const { block, bad } = this.encodeColumns((c) => columns.get(c), n);
     const first = bad[0];
     if (first) throw new BadValueError(`row ${first.row}, field '${first.column}': ${first.reason}`);
