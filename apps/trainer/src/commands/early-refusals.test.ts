@@ -1,6 +1,6 @@
 import { writeSynthetic } from '@esm2/data';
 import { createHash } from 'node:crypto';
-import { mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { copyFile, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -62,6 +62,18 @@ describe('seeds are whole numbers in 0…2^32 − 1 wherever they enter (1 and 2
     await refused(/--seeds: '4294967297': 4294967297 is outside 0…4294967295/, ...args('1,4294967297'));
     await refused(/--seeds: seed 1 is given twice/, ...args('1,1'));
     await refused(/--seeds: '-1'/, ...args('-1,2'));
+  });
+
+  it('compare --out that is, holds or lies inside an input is refused before anything is written', async () => {
+    const args = (out: string, test = join(dir, 'train.csv')) => ['compare', '--train', join(dir, 'train.csv'), '--test', test, '--models', 'esm2', '--seeds', '1', '--out', out, ...small];
+    // The comparison directory over the data: its runs/ and report would be written among the inputs.
+    await refused(/--out .* (holds|contains) .*--train .*train\.csv/, ...args(dir));
+    // An input as the comparison directory, by another spelling (a symlink).
+    await refused(/--out .*link\.csv is the same file as --train .*train\.csv/, ...args(join(dir, 'link.csv')));
+    // --test inside the comparison directory: a resumed cell's run directory could replace it.
+    await mkdir(join(dir, 'cmp'));
+    await copyFile(join(dir, 'train.csv'), join(dir, 'cmp', 'test.csv'));
+    await refused(/--test .*cmp.* inside --out|--out .*cmp.* (holds|contains) .*--test/, ...args(join(dir, 'cmp'), join(dir, 'cmp', 'test.csv')));
   });
 });
 

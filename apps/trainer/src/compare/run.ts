@@ -1,4 +1,4 @@
-import { writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
+import { refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadFitConfig } from '../train/fit-config.js';
@@ -41,6 +41,13 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   await mustExist(train, '--train');
   await mustExist(test, '--test');
   if (valid) await mustExist(valid, '--valid');
+  // Before anything is written: the comparison directory (whose cells' run directories fit replaces) must not
+  // be, hold or lie inside a file it reads, by any spelling (fit's own --out check, one level up).
+  const named = (flag: string, path: string | undefined) => (path === undefined ? undefined : { flag, path });
+  await refuseSamePaths(
+    [named('--train', train), named('--valid', valid), named('--test', test), named('--config', typeof options.config === 'string' ? resolve(options.config) : undefined)],
+    [{ flag: '--out', path: out }],
+  );
   checkSeeds(options.seeds, '--seeds');
   if (options.entries.length === 0) throw new Error('--models: no model');
   const existing = await readdir(runsDir).catch(() => [] as string[]);
