@@ -96,6 +96,19 @@ describe('runCli', () => {
     expect(process.exitCode).toBe(1);
   });
 
+  it("a flag parser's InvalidArgumentError thrown inside an action (not by commander's parsing) is printed, exit 1", async () => {
+    const t = program();
+    t.p.command('late').action(() => {
+      positiveInt('0');
+    });
+    expect(await run(t, ['late'])).toBe(1);
+    expect(t.text().err).toBe('tool: expected a positive whole number\n');
+    // The same parser on the command line: commander prints it once, with the flag and the hint.
+    const u = program();
+    expect(await run(u, ['fit', '--epochs', '0'])).toBe(1);
+    expect(u.text().err.match(/expected a positive whole number/g)).toHaveLength(1);
+  });
+
   it("a commander error from another copy of commander keeps its exit code and is not printed twice", async () => {
     const t = program();
     t.p.command('foreign').action(() => {

@@ -31,10 +31,17 @@ export function packageVersion(moduleUrl: string): string {
   }
 }
 
-/** By shape, not instanceof: the program may come from another copy of commander than this package's. */
+/**
+ * An error commander has already printed. By shape, not instanceof: the
+ * program may come from another copy of commander than this package's. An
+ * InvalidArgumentError is one only inside commander's own option parsing,
+ * which prints it and throws a plain CommanderError instead: one that
+ * reaches runCli was thrown by an action (say, a flag parser called on a
+ * config value) and nobody has printed it.
+ */
 function isCommanderError(err: unknown): err is CommanderError {
   const e = err as Partial<CommanderError> | null;
-  return typeof e === 'object' && e !== null && typeof e.code === 'string' && e.code.startsWith('commander.') && typeof e.exitCode === 'number';
+  return typeof e === 'object' && e !== null && typeof e.code === 'string' && e.code.startsWith('commander.') && typeof e.exitCode === 'number' && e.name !== 'InvalidArgumentError';
 }
 
 function commandPath(cmd: Command): string {
