@@ -1,7 +1,8 @@
 /**
  * Parity across a refactoring (the guard of issue 22's redesign). `dump OUT`
  * writes the sha256 of every zoo variant's graph JSON, gradient graph and
- * ONNX encodings (scoring graph, export, training step), and the weights,
+ * ONNX encodings (scoring graph, export with int32 and with int64 ids,
+ * training step), and the weights,
  * optimizer state and losses after 5 steps of the onnx engine (2 workers:
  * the host Adam; 1 worker: the IR Adam compiled to ONNX) and of tfjs.
  * `compare A B` lists the hashes that differ and the largest step difference
@@ -52,6 +53,8 @@ async function dump(path: string): Promise<void> {
       grad: sha(JSON.stringify(g)),
       onnxScoring: sha(encodeModel(modelProto(compileGraph(model.graph, weights, { outputs: [...model.predictions, ...model.towers] })))),
       onnxExport: sha(encodeModel(artifactToModelProto(artifact))),
+      // The int64-id export: what versions before int32 ids wrote, byte for byte (a refactoring must keep it).
+      onnxExportInt64: sha(encodeModel(artifactToModelProto(artifact, { idType: 'int64' }))),
       onnxTrain: sha(encodeModel(modelProto(compileGraph(g, weights, { outputs: Object.keys(g.outputs) })))),
     };
   }
