@@ -30,11 +30,13 @@ function workerModel(model: ScoringModel): WorkerModel {
  * Running from TypeScript sources (tsx, vitest) the worker is a .ts file and
  * needs tsx's loader; a built package points at the compiled .js.
  */
-function workerEntry(): { filename: string; execArgv: string[] } {
+function workerEntry(): { filename: string; execArgv?: string[] } {
   const fromSources = import.meta.url.endsWith('.ts');
   const filename = new URL(`./score-worker.${fromSources ? 'ts' : 'js'}`, import.meta.url).href;
   const hasTsx = process.execArgv.some((a) => a.includes('tsx'));
-  return { filename, execArgv: fromSources && !hasTsx ? [...process.execArgv, '--import', 'tsx'] : process.execArgv };
+  // Otherwise the workers inherit the process's options: given explicitly, a V8 or per-process one such as
+  // --max-old-space-size would make every worker refuse to start (ERR_WORKER_INVALID_EXEC_ARGV).
+  return fromSources && !hasTsx ? { filename, execArgv: [...process.execArgv, '--import', 'tsx'] } : { filename };
 }
 
 /**

@@ -30,9 +30,12 @@ interface Served {
 }
 
 /** Starts `esm2-score serve` on a free port and waits for its "listening" line. */
-async function serve(...flags: string[]): Promise<Served> {
+const serve = (...flags: string[]) => serveUnder([], flags);
+
+/** The same under `node NODE_ARGS`. */
+async function serveUnder(nodeArgs: string[], flags: string[]): Promise<Served> {
   const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
-  const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--model', fixture.run, '--port', '0', '--workers', '1', ...flags]);
+  const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', cli, 'serve', '--model', fixture.run, '--port', '0', '--workers', '1', ...flags]);
   children.add(child);
   const text = { stdout: '', stderr: '' };
   child.stderr.on('data', (d: Buffer) => (text.stderr += d.toString()));
@@ -110,6 +113,15 @@ describe('esm2-score serve (CLI)', () => {
     expect(await onThread.exited).toBe(0);
     expect(await worker.exited).toBe(0);
     await cut;
+  });
+
+  it('starts its worker threads under node options a worker cannot be given (V8 and per-process ones)', async () => {
+    // Passed on to the workers explicitly, each of these made them refuse to start (ERR_WORKER_INVALID_EXEC_ARGV).
+    const served = await serveUnder(['--max-old-space-size=1024', '--single-threaded-gc'], []);
+    const res = await fetch(`${served.url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows: requestRows(csvRows(fixture.csv)).slice(0, 2) }) });
+    expect(res.status).toBe(200);
+    served.child.kill('SIGTERM');
+    expect(await served.exited).toBe(0);
   });
 
   it('exits at once, non-zero, on a second signal during shutdown', async () => {
