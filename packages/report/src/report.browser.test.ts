@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { distinctColours } from './charts.js';
 import { writeReport } from './html.js';
 import { syntheticReport } from './test-support/synthetic.js';
-import { chromiumRequired, colourClashes, launchChromium, openReport, overflows, pageLayout, PAGE_WIDTH } from './testing.js';
+import { checkReport, chromiumRequired, colourClashes, launchChromium, openReport, overflows, pageLayout, PAGE_WIDTH } from './testing.js';
 import type { ReportInput } from './types.js';
 
 /** The part of the DOM's Element the page function uses (the package compiles without the DOM library). */
@@ -157,5 +157,14 @@ describe.runIf(chromiumHere.run)('report.html in headless Chromium', () => {
     const clashes = colourClashes(layout);
     expect(clashes.some((c) => /^training "Training — esm2": train loss, train loss_ctr share rgb/.test(c)), clashes.join('\n')).toBe(true);
     await context.close();
+    // checkReport, which the apps' report tests use, says both; the page as written has nothing to say.
+    const checked = await checkReport(await chromium(), file);
+    expect(checked.problems).toEqual([...overflows(checked.layout), ...colourClashes(checked.layout)]);
+    expect(checked.problems.length).toBeGreaterThan(1);
+    await checked.context.close();
+    await writeFile(file, html);
+    const clean = await checkReport(await chromium(), file);
+    expect(clean.problems).toEqual([]);
+    await clean.context.close();
   });
 });

@@ -189,3 +189,33 @@ export function colourClashes(layout: PageLayout): string[] {
   }
   return out;
 }
+
+export interface CheckedReport extends OpenedReport {
+  layout: PageLayout;
+  /** What the page does wrong, one line each (empty: nothing). */
+  problems: string[];
+  /** The full-page screenshot taken, beside the file (.png for .html). */
+  screenshot: string;
+}
+
+/**
+ * Opens a report file (openReport) and checks what every report page must
+ * do: a PAGE_WIDTH-wide window, no table wider than its container or the
+ * page, every series of a chart in a colour of its own, a legend on every
+ * chart, no request leaving the file, no console or page error. Leaves a
+ * full-page screenshot beside the file. The page stays open for the
+ * caller's own checks (close `context` when done).
+ */
+export async function checkReport(browser: Browser, file: string): Promise<CheckedReport> {
+  const opened = await openReport(browser, file);
+  const problems: string[] = [];
+  const width = await opened.page.evaluate(() => (globalThis as unknown as { innerWidth: number }).innerWidth);
+  if (width !== PAGE_WIDTH) problems.push(`the window is ${width} px wide, not ${PAGE_WIDTH}`);
+  const layout = await pageLayout(opened.page);
+  problems.push(...overflows(layout), ...colourClashes(layout));
+  for (const c of layout.charts) if (c.legend.length === 0) problems.push(`${c.kind} "${c.title}" has no legend`);
+  const screenshot = file.replace(/\.html$/, '.png');
+  await opened.page.screenshot({ path: screenshot, fullPage: true });
+  problems.push(...opened.outside.map((url) => `requested ${url} (outside the file)`), ...opened.errors);
+  return { ...opened, layout, problems, screenshot };
+}

@@ -1,5 +1,5 @@
 import { writeSynthetic } from '@esm2/data';
-import { chromiumRequired, colourClashes, launchChromium, openReport, overflows, pageLayout, PAGE_WIDTH } from '@esm2/report/testing';
+import { checkReport, chromiumRequired, launchChromium, PAGE_WIDTH } from '@esm2/report/testing';
 import { Command } from 'commander';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -61,17 +61,10 @@ afterAll(async () => {
 /** Opens the page and checks what every report page must do; returns the page's measurements. */
 async function checkedPage(file: string) {
   browser ??= await launchChromium();
-  const opened = await openReport(browser, file);
-  expect(await opened.page.evaluate(() => (globalThis as unknown as { innerWidth: number }).innerWidth)).toBe(PAGE_WIDTH);
-  const layout = await pageLayout(opened.page);
-  expect(overflows(layout)).toEqual([]);
-  expect(colourClashes(layout)).toEqual([]);
-  for (const c of layout.charts) expect(c.legend.length, `${c.kind} "${c.title}" has a legend`).toBeGreaterThan(0);
-  await opened.page.screenshot({ path: file.replace(/\.html$/, '.png'), fullPage: true });
-  console.log(`screenshot at ${PAGE_WIDTH} px: ${file.replace(/\.html$/, '.png')}`);
-  expect(opened.outside).toEqual([]);
-  expect(opened.errors).toEqual([]);
-  return { ...opened, layout };
+  const checked = await checkReport(browser, file);
+  console.log(`screenshot at ${PAGE_WIDTH} px: ${checked.screenshot}`);
+  expect(checked.problems).toEqual([]);
+  return checked;
 }
 
 describe.runIf(chromium.run)('report pages at 1200 px in headless Chromium', () => {

@@ -1,4 +1,4 @@
-import { chromiumRequired, colourClashes, launchChromium, openReport, overflows, pageLayout, PAGE_WIDTH } from '@esm2/report/testing';
+import { checkReport, chromiumRequired, launchChromium } from '@esm2/report/testing';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -35,14 +35,10 @@ describe.runIf(chromium.run)('replay report.html at 1200 px in headless Chromium
     const file = await runReplay({ data: join(dir, 'log.csv'), by: 'day', fromDay: 1, modes, window: 2, out, model: 'esm2', epochs: 1, batchSize: 64, towers: [4], embeddingDim: 2 });
     const page = join(out, 'report.html');
     browser ??= await launchChromium();
-    const opened = await openReport(browser, page);
-    expect(await opened.page.evaluate(() => (globalThis as unknown as { innerWidth: number }).innerWidth)).toBe(PAGE_WIDTH);
-    const layout = await pageLayout(opened.page);
-    expect(overflows(layout)).toEqual([]);
-    expect(colourClashes(layout)).toEqual([]);
-    await opened.page.screenshot({ path: page.replace(/\.html$/, '.png'), fullPage: true });
-    expect(opened.outside).toEqual([]);
-    expect(opened.errors).toEqual([]);
+    // What every report page must do (as the eval and compare pages): checkReport.
+    const opened = await checkReport(browser, page);
+    expect(opened.problems).toEqual([]);
+    const { layout } = opened;
 
     // Per-day AUC and PCOC lines for CTR, CVR and CTCVR, training time and known ids: every one drawn, with a legend.
     const titles = layout.charts.map((c) => c.title);
