@@ -476,10 +476,13 @@ describe('esm2-score serve --model-repository (CLI)', () => {
     children.clear();
   });
 
-  it('serves the highest version and picks up a new one by polling', async () => {
+  it.each([
+    ['1', 'with 1 worker'],
+    ['0', 'scoring on the HTTP thread'],
+  ])('serves the highest version and picks up a new one by polling (--workers %s)', async (workers, how) => {
     const repo = await repository([91]);
     const cli = fileURLToPath(new URL('./cli.ts', import.meta.url));
-    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--model-repository', repo.dir, '--poll-seconds', '0.2', '--port', '0', '--workers', '1']);
+    const child = spawn(process.execPath, ['--import', 'tsx', cli, 'serve', '--model-repository', repo.dir, '--poll-seconds', '0.2', '--port', '0', '--workers', workers]);
     children.add(child);
     let stdout = '';
     let stderr = '';
@@ -500,7 +503,7 @@ describe('esm2-score serve --model-repository (CLI)', () => {
         child.stdout.on('data', check); // after the listener that appends, so it sees the new text
         void exited.then(([code]) => reject(new Error(`exited ${String(code)} before printing ${pattern}: ${stderr}`)));
       });
-    const listening = await line(/esm2 version 1 from .* on (http:\/\/127\.0\.0\.1:\d+) with 1 worker/);
+    const listening = await line(new RegExp(`esm2 version 1 from .* on (http://127\\.0\\.0\\.1:\\d+) ${how}`));
     const url = listening[1]!;
     expect((await score(url, rows.slice(0, 2))).json.model_version).toBe('1');
     const v2 = await writeModelVersion(fixture.encoders, repo.dir, 2, 92);

@@ -30,7 +30,8 @@ export interface RepositoryOptions {
   /**
    * Builds a loaded version's scorer, ready to score (default: the version
    * loaded into every worker of the repository's one pool, each having
-   * scored once with it). Tests substitute scorers they can hold.
+   * scored once with it). `serve --workers 0` gives each version a session
+   * on the HTTP thread (LocalScorer.warm); tests substitute scorers they can hold.
    */
   scorer?: (model: ScoringModel) => Promise<VersionScorer>;
   logger?: RepositoryLogger;

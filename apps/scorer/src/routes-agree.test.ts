@@ -182,13 +182,14 @@ function build(config: ModelConfigInput): Built {
   return { zoo, artifact, want: interpretedScores(zoo.graph, weights, encoders, rows, zoo.predictions) };
 }
 
-/** Exports the artifact (`options` on top of the default export), loads the file as `esm2-score` does and serves it with one worker. */
-async function serve(name: string, built: Built, options: Partial<OnnxExportOptions> = {}): Promise<Served> {
+/** Exports the artifact (`options` on top of the default export), loads the file as `esm2-score` does and serves it with one worker (0: on the HTTP thread). */
+async function serve(name: string, built: Built, options: Partial<OnnxExportOptions> = {}, workers = 1): Promise<Served> {
   const onnx = join(dir, `${name.replaceAll(/[^a-z0-9]+/g, '-')}.onnx`);
   await exportArtifactToOnnx(built.artifact, onnx, options);
   const model = await loadScoringModel(onnx);
   expect(model.predictions).toEqual(built.zoo.predictions);
-  const running = await startService({ model, port: 0, workers: 1 });
+  const running = await startService({ model, port: 0, workers });
+  expect(running.workers).toBe(workers);
   return { ...built, onnx, model, running };
 }
 
@@ -231,6 +232,9 @@ const PATHS: Record<string, (served: Served) => Promise<Scores>> = {
   'batch file scoring (esm2-score score), Parquet': ({ running, model, zoo }) => scoreTable(files.parquet, running, model, zoo),
 };
 
+/** The paths that score a file with a worker pool (not through the service). */
+const BATCH_PATHS = [PATHS['batch file scoring (esm2-score score), CSV']!, PATHS['batch file scoring (esm2-score score), Parquet']!];
+
 /** `esm2-score score`'s function on a file of `rows`, with the service's own worker pool (as the command scores with its pool); small batches cross boundaries. */
 async function scoreTable(data: string, running: RunningService, model: ScoringModel, zoo: ZooModel): Promise<Scores> {
   const out = join(dir, `scores${extname(data)}`);
@@ -248,16 +252,20 @@ for (const { label, config, int64 } of VARIANTS) {
     let served: Served;
     /** The same artifact exported with int64 id inputs (`int64` variants). */
     let old: Served | undefined;
+    /** The same export served by one session on the HTTP thread (`serve --workers 0`). */
+    let onThread: Served;
     /** Each path's float32 scores, for the cross-check at the end. */
     const got = new Map<string, Scores>();
 
     beforeAll(async () => {
       const built = build(config);
       served = await serve(label, built);
+      onThread = await serve(`${label} on the HTTP thread`, built, {}, 0);
       if (int64) old = await serve(`${label} int64`, built, { idType: 'int64' });
     });
     afterAll(async () => {
       await served?.running.close();
+      await onThread?.running.close();
       await old?.running.close();
     });
 
@@ -278,6 +286,15 @@ for (const { label, config, int64 } of VARIANTS) {
         const scores = await score(served);
         expectClose(scores, served.want, path, TOLERANCE);
         got.set(path, asFloat32(scores));
+      });
+    }
+
+    for (const [path, score] of Object.entries(PATHS).filter(([, s]) => !BATCH_PATHS.includes(s))) {
+      it(`${path}, served on the HTTP thread (--workers 0): the same bytes as from a worker`, async () => {
+        expect(onThread.running.pool).toBeUndefined();
+        const [worker, http] = [await score(served), await score(onThread)];
+        expect(http).toEqual(worker);
+        expectClose(http, served.want, path, TOLERANCE);
       });
     }
 

@@ -51,7 +51,7 @@ async function serve(...flags: string[]): Promise<Served> {
       child[stream].on('data', check);
       void exited.then((code) => reject(new Error(`exited ${code} before printing ${pattern}: ${text.stderr}`)));
     });
-  const listening = await line(/ on http:\/\/127\.0\.0\.1:\d+ with 1 worker/);
+  const listening = await line(flags.includes('0') && flags[flags.indexOf('0') - 1] === '--workers' ? / on http:\/\/127\.0\.0\.1:\d+ scoring on the HTTP thread/ : / on http:\/\/127\.0\.0\.1:\d+ with 1 worker/);
   const url = /http:\/\/127\.0\.0\.1:\d+/.exec(listening)![0];
   return { child, url, stdout: () => text.stdout, stderr: () => text.stderr, line, exited };
 }
@@ -88,6 +88,28 @@ describe('esm2-score serve (CLI)', () => {
     expect(await served.exited).toBe(0);
     await cut;
     expect(served.stdout()).toMatch(/SIGTERM, finishing in-flight requests \(at most 300 ms\)/);
+  });
+
+  it('--workers 0 scores on the HTTP thread: /healthz says 0 workers, the same scores, and a clean SIGTERM', async () => {
+    const rows = requestRows(csvRows(fixture.csv)).slice(0, 20);
+    const scores = async (served: Served) => {
+      const res = await fetch(`${served.url}/v1/score`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ rows }) });
+      expect(res.status).toBe(200);
+      return ((await res.json()) as { predictions: Record<string, number>[] }).predictions;
+    };
+    const [onThread, worker] = [await serve('--workers', '0', '--shutdown-timeout-ms', '300', '--request-timeout-ms', '3600000', '--log-level', 'info'), await serve()];
+    expect(await (await fetch(`${onThread.url}/healthz`)).json()).toMatchObject({ status: 'ok', workers: 0 });
+    expect(await (await fetch(`${worker.url}/healthz`)).json()).toMatchObject({ status: 'ok', workers: 1 });
+    const got = await scores(onThread);
+    expect(got).toHaveLength(20);
+    expect(got).toEqual(await scores(worker));
+    const stalled = await stalledUpload(onThread);
+    const cut = once(stalled, 'close');
+    onThread.child.kill('SIGTERM');
+    worker.child.kill('SIGTERM');
+    expect(await onThread.exited).toBe(0);
+    expect(await worker.exited).toBe(0);
+    await cut;
   });
 
   it('exits at once, non-zero, on a second signal during shutdown', async () => {

@@ -1,9 +1,10 @@
 import type { SessionOptions } from '@esm2/backend-onnx';
 import type { FastifyBaseLogger } from 'fastify';
+import { LocalScorer } from './local-scorer.js';
 import { loadScoringModel, type ScoringModel } from './model.js';
 import type { ScoringPool } from './pool.js';
 import { ModelRepository, warmPool } from './repository.js';
-import { buildService, type Service, type ServiceLimits } from './server.js';
+import { buildService, type FeedScorer, type Service, type ServiceLimits } from './server.js';
 
 export interface StartOptions {
   /** Artifact directory or .onnx file, or an already loaded model: served as one version for the life of the service. */
@@ -18,6 +19,7 @@ export interface StartOptions {
   };
   port: number;
   host?: string;
+  /** Worker threads, one session each (default: cores, at most 2); 0: one session scoring on the HTTP thread (LocalScorer). */
   workers?: number;
   session?: SessionOptions;
   limits?: Partial<ServiceLimits>;
@@ -27,13 +29,13 @@ export interface StartOptions {
 export interface RunningService {
   url: string;
   service: Service;
-  /** The worker pool of a --model service (a repository's versions share the repository's pool). */
+  /** The worker pool of a --model service (a repository's versions share the repository's pool; none with workers 0). */
   pool?: ScoringPool;
   /** The model repository, when serving one. */
   repository?: ModelRepository;
   /** The model version serving now. */
   readonly model: ScoringModel;
-  /** Worker threads of the version serving now. */
+  /** Worker threads of the version serving now (0: it scores on the HTTP thread). */
   readonly workers: number;
   /**
    * Graceful but bounded: refuses new requests, finishes in-flight ones,
@@ -49,23 +51,40 @@ export async function startService(options: StartOptions): Promise<RunningServic
   const { repository } = options;
   if ((options.model === undefined) === (repository === undefined)) throw new Error('give either a model or a model repository');
   const poolOptions = { ...(options.workers ? { workers: options.workers } : {}), ...(options.session ? { session: options.session } : {}) };
+  // workers 0: no pool; each version's one session scores on the HTTP thread (parse, encode, score, answer there too).
+  const onThread = options.workers === 0;
   let service: Service;
   let pool: ScoringPool | undefined;
   let manager: ModelRepository | undefined;
   let closeScoring: (clean: boolean) => Promise<void>;
   if (repository) {
     const logger = typeof options.logger === 'object' ? options.logger : undefined;
-    manager = await ModelRepository.open({ repository: repository.dir, ...(repository.name ? { name: repository.name } : {}), ...poolOptions, ...(options.limits ? { limits: options.limits } : {}), ...(logger ? { logger } : {}) });
+    manager = await ModelRepository.open({
+      repository: repository.dir,
+      ...(repository.name ? { name: repository.name } : {}),
+      ...poolOptions,
+      ...(onThread ? { scorer: (model: ScoringModel) => LocalScorer.warm(model, options.session) } : {}),
+      ...(options.limits ? { limits: options.limits } : {}),
+      ...(logger ? { logger } : {}),
+    });
     service = buildService({ versions: manager.versions, repository: manager, ...(options.logger !== undefined ? { logger: options.logger } : {}) });
     closeScoring = (clean) => manager!.close(clean);
   } else {
     const model = typeof options.model === 'string' ? await loadScoringModel(options.model) : options.model!;
     // Given the model, the workers also parse, validate and encode request bodies, off the HTTP thread.
     // Warming up surfaces a model the runtime cannot load now, not on the first request.
-    const warm = await warmPool(model, poolOptions).catch((e: Error) => Promise.reject(new Error(`cannot score with ${model.origin}: ${e.message}`)));
-    pool = warm;
-    service = buildService({ model, scorer: warm, ...(options.limits ? { limits: options.limits } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}) });
-    closeScoring = (clean) => (clean ? warm.close() : warm.destroy());
+    let scorer: FeedScorer;
+    if (onThread) {
+      const local = await LocalScorer.warm(model, options.session);
+      scorer = local;
+      closeScoring = () => local.close();
+    } else {
+      const warm = await warmPool(model, poolOptions).catch((e: Error) => Promise.reject(new Error(`cannot score with ${model.origin}: ${e.message}`)));
+      pool = warm;
+      scorer = warm;
+      closeScoring = (clean) => (clean ? warm.close() : warm.destroy());
+    }
+    service = buildService({ model, scorer, ...(options.limits ? { limits: options.limits } : {}), ...(options.logger !== undefined ? { logger: options.logger } : {}) });
   }
   let url: string;
   try {

@@ -27,7 +27,7 @@ const port = wholeNumberIn(0, 65535, 'a port');
 
 /** `esm2-score serve --model M --port P` (or `--model-repository DIR`): the HTTP service, until SIGINT/SIGTERM. */
 export function registerServeCommand(program: Command): void {
-  addSessionOptions(program.command('serve').description('HTTP scoring service: POST /v1/score, the Open Inference Protocol (KServe v2) under /v2, GET /healthz, GET /metrics'))
+  addSessionOptions(program.command('serve').description('HTTP scoring service: POST /v1/score, the Open Inference Protocol (KServe v2) under /v2, GET /healthz, GET /metrics'), { onThread: true })
     .option('--model <path>', 'model artifact directory (runs/NAME), exported .onnx file or Triton model folder (DIR/NAME): served as one version')
     .option('--model-repository <dir>', 'or a Triton model repository (DIR/NAME/VERSION/model.onnx, as export --triton writes): versions loaded, swapped and unloaded while serving (docs/serving.md)')
     .option('--model-name <name>', "with --model-repository: the model folder to serve (default: the repository's only one)")
@@ -56,7 +56,7 @@ export function registerServeCommand(program: Command): void {
           : { repository: { dir: userPath(flags.modelRepository!), ...(flags.modelName ? { name: flags.modelName } : {}), pollSeconds: flags.pollSeconds } }),
         port: flags.port,
         host: flags.host,
-        ...(flags.workers ? { workers: flags.workers } : {}),
+        ...(flags.workers !== undefined ? { workers: flags.workers } : {}),
         session: { threads: flags.threads, spinning: flags.spinning },
         limits: {
           bodyLimit: flags.maxBodyBytes,
@@ -90,7 +90,7 @@ export function registerServeCommand(program: Command): void {
       // Printed only once the handlers are in place: whoever waits for this line may signal at once.
       const m = running.model;
       const what = running.repository ? `${m.name} version ${m.version} from ${running.repository.dir}` : `${m.info.model.name} ${m.info.modelVersion}`;
-      console.log(`esm2-score: ${what} (${m.predictions.join(', ')}) on ${running.url} with ${running.workers} worker(s)`);
+      console.log(`esm2-score: ${what} (${m.predictions.join(', ')}) on ${running.url} ${running.workers === 0 ? 'scoring on the HTTP thread' : `with ${running.workers} worker(s)`}`);
       // Swaps are said on stdout too (the log, at --log-level info, has them with the refusals, which it logs at error).
       const { name } = m; // not the model itself: a listener must not keep the first version alive
       running.repository?.on('serving', (s: Switched) => console.log(`esm2-score: ${name} version ${s.version} serving${s.previous === undefined ? '' : `, replacing version ${s.previous}`}`));

@@ -38,4 +38,6 @@ export interface FeedScorer {
    * answerBatch on its own thread, scoring through `score`.
    */
   answerBodies?(requests: RawRequest[], maxBatchRows: number): Promise<AnsweredBatch>;
+  /** Scores on the thread that calls it (the HTTP thread; `serve --workers 0`): the service reports 0 worker threads. */
+  readonly onCallingThread?: boolean;
 }

@@ -22,6 +22,7 @@ export interface ServedVersion {
   readonly context: PrepareContext;
   readonly answerer: Answerer;
   readonly metadata: ReturnType<typeof modelMetadata>;
+  /** Worker threads scoring it (0: scored on the HTTP thread). */
   readonly workers: number;
 }
 
@@ -83,7 +84,7 @@ export class VersionSet {
       context,
       answerer: createAnswerer(context, scorer, this.limits, this.metrics),
       metadata: modelMetadata(model, context.specs),
-      workers: scorer.workers,
+      workers: scorer.onCallingThread ? 0 : scorer.workers,
     };
     let resolveClosed!: () => void;
     const closed = new Promise<void>((resolve) => (resolveClosed = resolve));
