@@ -44,7 +44,8 @@
  * --workers takes a comma list (default 2,0): the http and open sections run
  * once per value, each on its own serve process, their tables and summary
  * lines labelled with it ("--workers 2 (worker threads)", "--workers 0 (on
- * the HTTP thread)"); batch and profile take the first non-zero value;
+ * the HTTP thread)"); batch and profile take the first non-zero value (a
+ * --serve-cli copy from before --workers 0 needs --workers 2);
  * --threads and --spinning set the serve (and batch) command's sessions;
  * --cpu-prof DIR writes a V8 CPU profile of every serve process into DIR (the figures then carry the profiler's cost);
  * --serve-cli FILE serves and batch-scores with another copy of src/cli.ts
