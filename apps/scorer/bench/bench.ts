@@ -8,7 +8,9 @@
  *  worker   the worker path without HTTP: ScoringPool.answerBodies with /v1
  *           JSON bodies (parse, validate, encode, score, write the answer in
  *           1 worker; 2 tasks in flight): CPU µs/row of this process, rows/s;
- *  http     `esm2-score serve` (a child process, from sources under tsx) under
+ *  http     `esm2-score serve` (a child process, from sources under tsx), once
+ *           per --workers value (default 2, then 0: worker threads, then
+ *           scoring on the HTTP thread), under
  *           autocannon at concurrency 8: /v1 JSON, /v2 JSON and /v2 binary
  *           (the binary tensor data extension, binary outputs too): req/s,
  *           rows/s, p50/p99, serve CPU µs/row (all threads, /proc), client
@@ -18,13 +20,16 @@
  *           one request at a time;
  *  batch    `esm2-score score` on a CSV (a child process under GNU time:
  *           every thread's CPU, read as it is reaped) at --batch-size 1, 100
- *           and 1024, less the same command on 1 row (its start-up);
- *  open     open loop: 100-row /v1 JSON and /v2 binary requests at a fixed
+ *           and 1024, less the same command on 1 row (its start-up), with the
+ *           first non-zero --workers value (batch scoring has no inline mode);
+ *  open     open loop, on each --workers value's serve process after its
+ *           http levels: 100-row /v1 JSON and /v2 binary requests at a fixed
  *           rate (half the closed-loop capacity measured by http), latency
  *           from each request's scheduled instant;
- *  profile  a V8 CPU profile (--cpu-prof) of a separate serve process over
- *           one level (100-row /v1 JSON, concurrency 8): where its CPU went,
- *           by category, in µs per scored row (bench/profile.ts);
+ *  profile  a V8 CPU profile (--cpu-prof) of a separate serve process (the
+ *           first non-zero --workers value) over one level (100-row /v1
+ *           JSON, concurrency 8): where its CPU went, by category, in µs per
+ *           scored row (bench/profile.ts);
  *  raw      (only when named in --sections) rows/s of the raw-feature ONNX
  *           (`export --raw-features`: the encoders inside the graph) against
  *           the id-input ONNX on this thread, from JSON rows and through the
@@ -34,9 +39,14 @@
  * across runs made under the same load.
  *
  *   pnpm --filter @esm2/scorer bench [-- --seconds 2 --http-seconds 5 --open-seconds 10
- *       --sections session,worker,http,batch,open,profile --workers 2 --threads 1 --spinning
+ *       --sections session,worker,http,batch,open,profile --workers 2,0 --threads 1 --spinning
  *       --cpu-prof DIR --serve-cli FILE --id-type int64]
- * --workers, --threads and --spinning set the serve (and batch) command's workers and sessions;
+ * --workers takes a comma list (default 2,0): the http and open sections run
+ * once per value, each on its own serve process, their tables and summary
+ * lines labelled with it ("--workers 2 (worker threads)", "--workers 0 (on
+ * the HTTP thread)"); batch and profile take the first non-zero value (a
+ * --serve-cli copy from before --workers 0 needs --workers 2);
+ * --threads and --spinning set the serve (and batch) command's sessions;
  * --cpu-prof DIR writes a V8 CPU profile of every serve process into DIR (the figures then carry the profiler's cost);
  * --serve-cli FILE serves and batch-scores with another copy of src/cli.ts
  * (say, an older commit's, to compare before/after under the same load), and
@@ -68,7 +78,16 @@ const arg = (name: string, fallback: string) => {
 const SECONDS = Number(arg('--seconds', '2'));
 const HTTP_SECONDS = Number(arg('--http-seconds', '5'));
 const OPEN_SECONDS = Number(arg('--open-seconds', '10'));
-const WORKERS = arg('--workers', '2');
+/** The serve modes: one serve process per value for the http and open sections. */
+const WORKERS = arg('--workers', '2,0')
+  .split(',')
+  .map((w) => {
+    if (!/^\d+$/.test(w.trim())) throw new Error(`--workers: '${w}' is not a whole number (a comma list, e.g. 2,0)`);
+    return Number(w);
+  });
+if (new Set(WORKERS).size !== WORKERS.length) throw new Error(`--workers: '${WORKERS.join(',')}' names a value twice`);
+/** Batch scoring and the profile: the first non-zero value (batch scoring has no inline mode; 2 when every value is 0). */
+const POOL_WORKERS = WORKERS.find((w) => w > 0) ?? 2;
 const SECTIONS = new Set(arg('--sections', 'session,worker,http,batch,open,profile').split(','));
 const CPU_PROF = arg('--cpu-prof', '');
 const THREADS = arg('--threads', '1');
@@ -87,6 +106,8 @@ const f1 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? 
 const f2 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(2));
 const f3 = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : x.toFixed(3));
 const split = (t: { main: number; workers: number; rest: number } | undefined) => (t ? `${f1(t.main)}/${f1(t.workers)}/${f1(t.rest)}` : '-');
+/** A serve mode's label in tables and the summary. */
+const mode = (workers: number) => `--workers ${workers} (${workers === 0 ? 'on the HTTP thread' : 'worker threads'})`;
 const int = (x: number | undefined) => (x === undefined || !Number.isFinite(x) ? '-' : Math.round(x).toString());
 /** A table row: each cell right-aligned to its column's width (the first left-aligned), then the load average. */
 const row = (widths: number[], cells: string[]) => cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ') + `  ${load()}`;
@@ -95,11 +116,14 @@ const header = (widths: number[], names: string[]) => names.map((c, i) => (i ===
 /** What the summary block needs, filled in by the sections that ran. */
 const found = {
   session: new Map<number, number>(),
+  /** Keyed by `${workers} ${route} ${rows}`. */
   http: new Map<string, HttpLevel>(),
-  batch1: new Map<string, { p50: number; p99: number }>(),
+  /** Keyed by `${workers} ${route}`. */
+  batch1: new Map<string, { workers: number; route: string; p50: number; p99: number }>(),
   batch: new Map<number, { cpuUs: number; rowsPerSec: number }>(),
   worker: new Map<number, { cpuUs: number; rowsPerSec: number }>(),
-  open: new Map<string, { rate: number; achieved: number; p50: number; p99: number; max: number; errors: number }>(),
+  /** Keyed by `${workers} ${route}`. */
+  open: new Map<string, { workers: number; route: string; rate: number; achieved: number; p50: number; p99: number; max: number; errors: number }>(),
 };
 interface HttpLevel {
   reqPerSec: number;
@@ -125,7 +149,7 @@ try {
   session = await OnnxSession.load(onnx, { threads: 1 });
   const la = loadavg();
   console.log(`scorer bench ${new Date().toISOString()}: ESM2 default size (${encoders.schema.fields.length} fields, dim 16, towers 256-128-64), ${rows.length} synthetic rows`);
-  console.log(`id inputs: ${ID_TYPE ? `${ID_TYPE} (--id-type)` : "int32 (the export's default)"}; serve and score: ${SERVE_CLI} from sources under tsx (node --import tsx), --workers ${WORKERS} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''}`);
+  console.log(`id inputs: ${ID_TYPE ? `${ID_TYPE} (--id-type)` : "int32 (the export's default)"}; serve and score: ${SERVE_CLI} from sources under tsx (node --import tsx), serve --workers ${WORKERS.join(',')} (http and open: one serve process each), score and profile --workers ${POOL_WORKERS}; --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''}`);
   console.log(`${availableParallelism()} cores; load average ${la.map((x) => x.toFixed(2)).join(' ')} (every row ends with the 1-minute load average)${CPU_PROF ? `; --cpu-prof: every serve process is profiled (figures include the profiler's cost)` : ''}`);
 
   const reference = (batch: number) => sessionCost(session!, model, rows, batch, SECONDS);
@@ -142,13 +166,15 @@ try {
   const v1Json = (some: Record<string, unknown>[]) => jsonBody({ rows: some });
   const routes = routeBodies(model);
   if (SECTIONS.has('http') || SECTIONS.has('open')) {
-    // One serve process for both: the open loop runs on the process the closed loop warmed and measured.
-    const server = await startServer(onnx);
-    try {
-      if (SECTIONS.has('http')) await benchHttp(server, rows, routes, reference);
-      if (SECTIONS.has('open')) await benchOpen(server, rows, routes);
-    } finally {
-      await server.stop();
+    for (const workers of WORKERS) {
+      // One serve process for both: the open loop runs on the process the closed loop warmed and measured.
+      const server = await startServer(onnx, workers);
+      try {
+        if (SECTIONS.has('http')) await benchHttp(server, workers, rows, routes, reference);
+        if (SECTIONS.has('open')) await benchOpen(server, workers, rows, routes);
+      } finally {
+        await server.stop();
+      }
     }
   }
   if (SECTIONS.has('batch')) await benchBatch(onnx, csv, dir);
@@ -323,9 +349,9 @@ async function benchRaw(model: ReturnType<typeof buildModel>, encoders: Encoders
   }
 }
 
-async function startServer(onnx: string, profileDir?: string): Promise<Server> {
+async function startServer(onnx: string, workers: number, profileDir?: string): Promise<Server> {
   const prof = profileDir ? ['--cpu-prof', '--cpu-prof-dir', profileDir] : CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', CPU_PROF] : [];
-  return serve(SERVE_CLI, ['--model', onnx, '--port', '0', '--workers', WORKERS, '--threads', THREADS, ...SPINNING], prof);
+  return serve(SERVE_CLI, ['--model', onnx, '--port', '0', '--workers', String(workers), '--threads', THREADS, ...SPINNING], prof);
 }
 
 /** Checks that a route answers a body 200 (a bench of refusals would measure nothing). */
@@ -353,15 +379,16 @@ interface Level {
 
 /**
  * A level's serve CPU per scored row by thread: the main (HTTP) thread is
- * the process's own id; the scoring workers, the busiest `--workers` of the
- * others (onnxruntime runs on them); the rest V8's and libuv's helpers.
+ * the process's own id; the scoring workers, the busiest `workers` of the
+ * others (onnxruntime runs on them; none at --workers 0, where it runs on the
+ * main thread); the rest V8's and libuv's helpers.
  */
-function threadSplit(level: Level, server: Server): { main: number; workers: number; rest: number } | undefined {
+function threadSplit(level: Level, server: Server, workers: number): { main: number; workers: number; rest: number } | undefined {
   if (level.threadCpu.size === 0) return undefined;
   const perRow = (seconds: number) => (seconds * 1e6) / level.scored;
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0);
   const others = [...level.threadCpu].filter(([tid]) => tid !== server.child.pid).map(([, seconds]) => seconds).sort((a, b) => b - a);
-  return { main: perRow(level.threadCpu.get(server.child.pid!) ?? 0), workers: perRow(sum(others.slice(0, Number(WORKERS)))), rest: perRow(sum(others.slice(Number(WORKERS)))) };
+  return { main: perRow(level.threadCpu.get(server.child.pid!) ?? 0), workers: perRow(sum(others.slice(0, workers))), rest: perRow(sum(others.slice(workers))) };
 }
 
 /** One closed-loop level: `CONNECTIONS` autocannon connections sending `bodies` in turn for `seconds`. */
@@ -398,11 +425,11 @@ async function closedLoop(server: Server, route: Route, bodies: (Uint8Array & { 
 }
 
 /** /v1 JSON, /v2 JSON and /v2 binary at 1, 100 and 1024 rows per request, concurrency 8; then batch-1 latency one request at a time. */
-async function benchHttp(server: Server, rows: Record<string, unknown>[], routes: Route[], reference: (batch: number) => ReturnType<typeof sessionCost>) {
+async function benchHttp(server: Server, workers: number, rows: Record<string, unknown>[], routes: Route[], reference: (batch: number) => ReturnType<typeof sessionCost>) {
   const W = [10, 5, 8, 8, 8, 7, 7, 6, 12, 16, 13, 10, 11, 9, 9];
-  console.log(`\nHTTP: esm2-score serve --workers ${WORKERS} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''} (a child process) on ${server.url}, autocannon in this process, concurrency ${CONNECTIONS}, ${HTTP_SECONDS}s per level`);
+  console.log(`\nHTTP, ${mode(workers)}: esm2-score serve --workers ${workers} --threads ${THREADS}${SPINNING.length ? ' --spinning' : ''} (a child process) on ${server.url}, autocannon in this process, concurrency ${CONNECTIONS}, ${HTTP_SECONDS}s per level`);
   console.log(
-    'serve/client CPU: CPU µs per scored row of the serve process (all threads, /proc) and of this process (autocannon); main/wrk/oth: the serve CPU of its main (HTTP) thread, its workers and its other threads (/proc/PID/task); cores: both processes per wall second; rows/run: mean rows per session run (/metrics)',
+    'serve/client CPU: CPU µs per scored row of the serve process (all threads, /proc) and of this process (autocannon); main/wrk/oth: the serve CPU of its main (HTTP) thread, its workers (none at --workers 0) and its other threads (/proc/PID/task); cores: both processes per wall second; rows/run: mean rows per session run (/metrics)',
   );
   console.log("ratio(a): serve CPU ÷ session.run's CPU µs/row at the level's rows per run (ref, measured right after the level); ratio(b): ÷ session.run's at 1024 rows");
   console.log(header(W, ['route', 'rows', 'req/s', 'rows/s', 'p50 ms', 'p99 ms', 'errors', 'cores', 'serve µs/row', 'main/wrk/oth', 'client µs/row', 'rows/run', 'ref µs/row', 'ratio(a)', 'ratio(b)']));
@@ -419,7 +446,7 @@ async function benchHttp(server: Server, rows: Record<string, unknown>[], routes
       const ref = (await reference(batch)).cpuUs;
       const ratioSame = level.serverUs === undefined ? undefined : level.serverUs / ref;
       const ratio1024 = level.serverUs === undefined ? undefined : level.serverUs / at1024;
-      found.http.set(`${route.name} ${size}`, { reqPerSec: level.reqPerSec, meanRows: level.meanRows, refUs: ref, ...(level.serverUs !== undefined ? { serverUs: level.serverUs } : {}), ...(ratioSame !== undefined ? { ratioSame } : {}), ...(ratio1024 !== undefined ? { ratio1024 } : {}) });
+      found.http.set(`${workers} ${route.name} ${size}`, { reqPerSec: level.reqPerSec, meanRows: level.meanRows, refUs: ref, ...(level.serverUs !== undefined ? { serverUs: level.serverUs } : {}), ...(ratioSame !== undefined ? { ratioSame } : {}), ...(ratio1024 !== undefined ? { ratio1024 } : {}) });
       console.log(
         row(W, [
           route.name,
@@ -431,7 +458,7 @@ async function benchHttp(server: Server, rows: Record<string, unknown>[], routes
           String(level.errors),
           f2(level.cores),
           f2(level.serverUs),
-          split(threadSplit(level, server)),
+          split(threadSplit(level, server, workers)),
           f2(level.clientUs),
           f1(level.meanRows),
           f2(ref),
@@ -443,7 +470,7 @@ async function benchHttp(server: Server, rows: Record<string, unknown>[], routes
   }
   // One request at a time with one row: the service's floor.
   const B = [10, 7, 7, 7, 6];
-  console.log(`batch-1 through HTTP, one request at a time (keep-alive), ${HTTP_SECONDS}s per route`);
+  console.log(`batch-1 through HTTP, ${mode(workers)}, one request at a time (keep-alive), ${HTTP_SECONDS}s per route`);
   console.log(header(B, ['route', 'p50 ms', 'p99 ms', 'mean ms', 'errors']));
   const agent = new Agent({ keepAlive: true, maxSockets: 1 });
   for (const route of routes) {
@@ -463,7 +490,7 @@ async function benchHttp(server: Server, rows: Record<string, unknown>[], routes
     }
     const mean = times.reduce((a, b) => a + b, 0) / times.length;
     times.sort((a, b) => a - b);
-    found.batch1.set(route.name, { p50: pct(times, 50), p99: pct(times, 99) });
+    found.batch1.set(`${workers} ${route.name}`, { workers, route: route.name, p50: pct(times, 50), p99: pct(times, 99) });
     console.log(row(B, [route.name, f3(pct(times, 50)), f3(pct(times, 99)), f3(mean), String(errors)]));
   }
   agent.destroy();
@@ -478,7 +505,7 @@ async function benchBatch(onnx: string, csv: string, dir: string) {
   const W = [10, 7, 7, 7, 11, 11, 11, 10];
   const scored = 200_000;
   const FEW = 3_000;
-  console.log(`\nbatch file scoring: esm2-score score --model M --data CSV --out OUT.csv --batch-size N --workers ${WORKERS} --threads ${THREADS} (a child process); CPU: the child's, all threads (GNU time: its rusage at exit)`);
+  console.log(`\nbatch file scoring: esm2-score score --model M --data CSV --out OUT.csv --batch-size N --workers ${POOL_WORKERS} --threads ${THREADS} (a child process); CPU: the child's, all threads (GNU time: its rusage at exit)`);
   if (!hasGnuTime()) {
     console.log('skipped: /usr/bin/time (Debian package "time") is not installed');
     return;
@@ -497,7 +524,7 @@ async function benchBatch(onnx: string, csv: string, dir: string) {
   const many = await file(scored);
   const few = await file(FEW);
   const run = async (data: string, batch: number) => {
-    const r = await timedRun([process.execPath, '--import', 'tsx', SERVE_CLI, 'score', '--model', onnx, '--data', data, '--out', join(dir, 'out.csv'), '--batch-size', String(batch), '--workers', WORKERS, '--threads', THREADS, ...SPINNING, '--no-progress']);
+    const r = await timedRun([process.execPath, '--import', 'tsx', SERVE_CLI, 'score', '--model', onnx, '--data', data, '--out', join(dir, 'out.csv'), '--batch-size', String(batch), '--workers', String(POOL_WORKERS), '--threads', THREADS, ...SPINNING, '--no-progress']);
     if (r.code !== 0) throw new Error(`esm2-score score exited with ${r.code}: ${r.stderr}`);
     return r;
   };
@@ -520,11 +547,11 @@ async function benchBatch(onnx: string, csv: string, dir: string) {
 }
 
 /** Open loop at half the closed-loop capacity: 100-row /v1 JSON and /v2 binary. */
-async function benchOpen(server: Server, rows: Record<string, unknown>[], routes: Route[]) {
+async function benchOpen(server: Server, workers: number, rows: Record<string, unknown>[], routes: Route[]) {
   const size = 100;
   const W = [10, 5, 9, 9, 10, 6, 7, 7, 7, 6, 8, 5, 12, 13];
   console.log(
-    `\nopen loop: ${size}-row requests at a fixed rate, half the closed-loop capacity at concurrency ${CONNECTIONS} (the http table's req/s), ${OPEN_SECONDS}s each; node:http keep-alive sockets opened as needed (a send never waits for one); latency from each request's scheduled instant`,
+    `\nopen loop, ${mode(workers)}: ${size}-row requests at a fixed rate, half the closed-loop capacity at concurrency ${CONNECTIONS} (the http table's req/s), ${OPEN_SECONDS}s each; node:http keep-alive sockets opened as needed (a send never waits for one); latency from each request's scheduled instant`,
   );
   console.log("capacity now: the same closed loop for 2s just before (context only: the machine's load moves)");
   console.log(header(W, ['route', 'rows', 'offered/s', 'achieved/s', 'capacity now', 'sent', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'sockets', 'late', 'serve µs/row', 'client µs/row']));
@@ -532,7 +559,7 @@ async function benchOpen(server: Server, rows: Record<string, unknown>[], routes
     const bodies = bodiesOf(route, rows, size);
     await check(server, route, bodies[0]!);
     const now = (await closedLoop(server, route, bodies, size, 2)).reqPerSec;
-    const capacity = found.http.get(`${route.name} ${size}`)?.reqPerSec ?? now;
+    const capacity = found.http.get(`${workers} ${route.name} ${size}`)?.reqPerSec ?? now;
     const rate = capacity / 2;
     const cpu0 = server.cpuSeconds();
     const client0 = selfCpuSeconds();
@@ -543,7 +570,7 @@ async function benchOpen(server: Server, rows: Record<string, unknown>[], routes
     const p50 = pct(r.latencies, 50);
     const p99 = pct(r.latencies, 99);
     const max = r.latencies.at(-1)!;
-    found.open.set(route.name, { rate, achieved: r.achieved, p50, p99, max, errors: r.errors });
+    found.open.set(`${workers} ${route.name}`, { workers, route: route.name, rate, achieved: r.achieved, p50, p99, max, errors: r.errors });
     console.log(row(W, [route.name, String(size), f1(rate), f1(r.achieved), f1(now), String(r.sent), f2(p50), f2(p99), f2(max), String(r.errors), String(r.maxInFlight), String(r.late), f2(serveUs), f2(clientUs)]));
   }
   console.log('sockets: most requests in flight at once; late: sends that left more than 1 ms after their scheduled instant (this generator behind; the delay counts in their latency)');
@@ -556,7 +583,7 @@ async function benchProfile(onnx: string, rows: Record<string, unknown>[], v1Jso
   const profiles = CPU_PROF || join(dir, 'profiles');
   await mkdir(profiles, { recursive: true });
   const earlier = new Set(await readdir(profiles));
-  const server = await startServer(onnx, profiles);
+  const server = await startServer(onnx, POOL_WORKERS, profiles);
   const route: Route = { name: '/v1 JSON', path: '/v1/score', headers: () => ({ 'content-type': 'application/json' }), body: v1Json };
   let level: Level;
   try {
@@ -569,9 +596,9 @@ async function benchProfile(onnx: string, rows: Record<string, unknown>[], v1Jso
     await server.stop();
   }
   const files = (await readdir(profiles)).filter((f) => f.endsWith('.cpuprofile') && !earlier.has(f)).map((f) => join(profiles, f));
-  console.log(`\nprofile: V8 CPU profile (--cpu-prof) of a separate serve process (--workers ${WORKERS} --threads ${THREADS}) over one level: ${size}-row /v1 JSON at concurrency ${CONNECTIONS}, ${HTTP_SECONDS}s, ${files.length} profile(s) (main and worker threads)`);
+  console.log(`\nprofile: V8 CPU profile (--cpu-prof) of a separate serve process (--workers ${POOL_WORKERS} --threads ${THREADS}) over one level: ${size}-row /v1 JSON at concurrency ${CONNECTIONS}, ${HTTP_SECONDS}s, ${files.length} profile(s) (main and worker threads)`);
   console.log(`the profiler slows the process: these figures are not the un-profiled ones above. Level: ${int(level.reqPerSec * size)} rows/s, p50 ${f1(level.p50)} ms, p99 ${f1(level.p99)} ms, serve CPU ${f2(level.serverUs)} µs/row  load ${load()}`);
-  console.log(await profileReport(files, { window: level.window, cpuUsPerRow: level.serverUs, threads: threadSplit(level, server), rows: level.scored, load: load() }));
+  console.log(await profileReport(files, { window: level.window, cpuUsPerRow: level.serverUs, threads: threadSplit(level, server, POOL_WORKERS), rows: level.scored, load: load() }));
 }
 
 function summary() {
@@ -582,19 +609,24 @@ function summary() {
   lines.push(`session.run CPU µs/row: batch 1 ${s(1)}, 100 ${s(100)}, 1024 ${s(1024)}`);
   // The issue's goals (issue 24's "must show"), named beside the figures they judge.
   const goal: Record<string, string> = { '/v1 JSON': ' (goal ≤ 1.5×)', '/v2 binary': ' (goal ≤ 1.25×)' };
-  for (const name of ['/v1 JSON', '/v2 JSON', '/v2 binary']) {
-    const h = found.http.get(`${name} 100`);
-    if (!h) continue;
-    lines.push(
-      `${name} 100-row, concurrency ${CONNECTIONS}: serve ${f2(h.serverUs)} CPU µs/row, ${int(h.reqPerSec * 100)} rows/s; ratio ${f2(h.ratioSame)}×${goal[name] ?? ''} session.run at its ${f1(h.meanRows)} rows/run (${f2(h.refUs)} µs/row), ${f2(h.ratio1024)}× at 1024`,
-    );
+  for (const workers of WORKERS) {
+    for (const name of ['/v1 JSON', '/v2 JSON', '/v2 binary']) {
+      const h = found.http.get(`${workers} ${name} 100`);
+      if (!h) continue;
+      lines.push(
+        `${name} 100-row, concurrency ${CONNECTIONS}, --workers ${workers}: serve ${f2(h.serverUs)} CPU µs/row, ${int(h.reqPerSec * 100)} rows/s; ratio ${f2(h.ratioSame)}×${goal[name] ?? ''} session.run at its ${f1(h.meanRows)} rows/run (${f2(h.refUs)} µs/row), ${f2(h.ratio1024)}× at 1024`,
+      );
+    }
   }
   const per = (m: Map<number, { cpuUs: number; rowsPerSec: number }>) => SIZES.filter((b) => m.has(b)).map((b) => `${b} ${f2(m.get(b)!.cpuUs)} (${int(m.get(b)!.rowsPerSec)} rows/s)`).join(', ');
   if (found.worker.size > 0) lines.push(`worker path without HTTP (1 worker), CPU µs/row at request rows: ${per(found.worker)}`);
-  if (found.batch.size > 0) lines.push(`esm2-score score, CPU µs/row at --batch-size: ${per(found.batch)}`);
-  if (found.batch1.size > 0) lines.push(`batch-1 p50/p99 ms (goal p50 < 1 ms): ${[...found.batch1].map(([name, b]) => `${name} ${f3(b.p50)}/${f3(b.p99)}`).join(', ')}`);
-  for (const [name, o] of found.open) {
-    lines.push(`open loop ${name} 100-row at ${f1(o.rate)} req/s (achieved ${f1(o.achieved)}): p50 ${f2(o.p50)} ms, p99 ${f2(o.p99)} ms (goal < 5 ms), max ${f2(o.max)} ms, errors ${o.errors}`);
+  if (found.batch.size > 0) lines.push(`esm2-score score --workers ${POOL_WORKERS}, CPU µs/row at --batch-size: ${per(found.batch)}`);
+  for (const workers of WORKERS) {
+    const b1 = [...found.batch1.values()].filter((b) => b.workers === workers);
+    if (b1.length > 0) lines.push(`batch-1 p50/p99 ms, --workers ${workers} (goal p50 < 1 ms): ${b1.map((b) => `${b.route} ${f3(b.p50)}/${f3(b.p99)}`).join(', ')}`);
+  }
+  for (const o of found.open.values()) {
+    lines.push(`open loop ${o.route} 100-row, --workers ${o.workers}, at ${f1(o.rate)} req/s (achieved ${f1(o.achieved)}): p50 ${f2(o.p50)} ms, p99 ${f2(o.p99)} ms (goal < 5 ms), max ${f2(o.max)} ms, errors ${o.errors}`);
   }
   lines.push(`load average at the end: ${la}`);
   const width = Math.max(...lines.map((l) => l.length));

@@ -83,7 +83,8 @@ export async function serve(cli: string, args: string[], nodeArgs: string[] = []
     }
   });
   const nextLine = (pattern: RegExp) => new Promise<RegExpExecArray>((resolve) => waiters.push({ pattern, resolve }));
-  const listening = nextLine(/ on (http:\/\/\S+) with/);
+  // The start-up line: "… on URL with N worker(s)", or "… on URL scoring on the HTTP thread" at --workers 0.
+  const listening = nextLine(/ on (http:\/\/\S+) (?:with|scoring on)/);
   const url = await Promise.race([
     listening.then((m) => m[1]!),
     once(child, 'exit').then(([code]) => Promise.reject(new Error(`esm2-score serve exited with ${String(code)} before listening`))),
