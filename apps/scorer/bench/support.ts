@@ -68,6 +68,9 @@ export interface Server {
   stop(): Promise<void>;
 }
 
+/** How long a serve process may take to load its model and start listening (minutes on a loaded machine, never this). */
+const START_TIMEOUT_S = 300;
+
 /** `esm2-score serve ARGS` (`cli`: the CLI's source file) in a child process, once it says where it listens. */
 export async function serve(cli: string, args: string[], nodeArgs: string[] = []): Promise<Server> {
   const child = spawn(process.execPath, [...nodeArgs, '--import', 'tsx', cli, 'serve', ...args], { stdio: ['ignore', 'pipe', 'inherit'] }) as unknown as ChildProcessWithoutNullStreams;
@@ -85,10 +88,18 @@ export async function serve(cli: string, args: string[], nodeArgs: string[] = []
   const nextLine = (pattern: RegExp) => new Promise<RegExpExecArray>((resolve) => waiters.push({ pattern, resolve }));
   // The start-up line: "… on URL with N worker(s)", or "… on URL scoring on the HTTP thread" at --workers 0.
   const listening = nextLine(/ on (http:\/\/\S+) (?:with|scoring on)/);
+  // A serve that never says where it listens (a changed start-up line, a hang) stops the bench instead of holding it.
+  let timer: NodeJS.Timeout | undefined;
   const url = await Promise.race([
     listening.then((m) => m[1]!),
     once(child, 'exit').then(([code]) => Promise.reject(new Error(`esm2-score serve exited with ${String(code)} before listening`))),
-  ]);
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => {
+        child.kill('SIGKILL');
+        reject(new Error(`esm2-score serve ${args.join(' ')}: no "… on http://…" start-up line within ${START_TIMEOUT_S} s`));
+      }, START_TIMEOUT_S * 1000);
+    }),
+  ]).finally(() => clearTimeout(timer));
   return {
     url,
     child,
