@@ -24,8 +24,9 @@
  *           first non-zero --workers value (batch scoring has no inline mode);
  *  open     open loop, on each --workers value's serve process after its
  *           http levels: 100-row /v1 JSON and /v2 binary requests at a fixed
- *           rate (half the closed-loop capacity measured by http), latency
- *           from each request's scheduled instant;
+ *           rate (half the closed-loop capacity measured by http), sent by
+ *           a generator in a child process of its own (open-loop-child.ts),
+ *           latency from each request's scheduled instant;
  *  profile  a V8 CPU profile (--cpu-prof) of a separate serve process (the
  *           first non-zero --workers value) over one level (100-row /v1
  *           JSON, concurrency 8): where its CPU went, by category, in µs per
@@ -69,7 +70,7 @@ import type { RawRequest } from '../src/prepare.js';
 import { encodeRows } from '../src/request.js';
 import { csvRows, requestRows } from '../src/test-support/rows.js';
 import { profileReport } from './profile.js';
-import { batchStats, hasGnuTime, load, monotonicMicros, openLoop, pct, post, procThreadCpuSeconds, selfCpuSeconds, serve, timedRun, type Server, type TimedRun } from './support.js';
+import { batchStats, hasGnuTime, load, monotonicMicros, openLoopInChild, pct, post, procThreadCpuSeconds, selfCpuSeconds, serve, timedRun, type Server, type TimedRun } from './support.js';
 
 const arg = (name: string, fallback: string) => {
   const i = process.argv.indexOf(name);
@@ -551,7 +552,7 @@ async function benchOpen(server: Server, workers: number, rows: Record<string, u
   const size = 100;
   const W = [10, 5, 9, 9, 10, 6, 7, 7, 7, 6, 8, 5, 12, 13];
   console.log(
-    `\nopen loop, ${mode(workers)}: ${size}-row requests at a fixed rate, half the closed-loop capacity at concurrency ${CONNECTIONS} (the http table's req/s), ${OPEN_SECONDS}s each; node:http keep-alive sockets opened as needed (a send never waits for one); latency from each request's scheduled instant`,
+    `\nopen loop, ${mode(workers)}: ${size}-row requests at a fixed rate, half the closed-loop capacity at concurrency ${CONNECTIONS} (the http table's req/s), ${OPEN_SECONDS}s each, from a generator in a process of its own (bench/open-loop-child.ts: a fresh heap, so this process's GC delays nothing; client µs/row is its CPU); node:http keep-alive sockets opened as needed (a send never waits for one); latency from each request's scheduled instant`,
   );
   console.log("capacity now: the same closed loop for 2s just before (context only: the machine's load moves)");
   console.log(header(W, ['route', 'rows', 'offered/s', 'achieved/s', 'capacity now', 'sent', 'p50 ms', 'p99 ms', 'max ms', 'errors', 'sockets', 'late', 'serve µs/row', 'client µs/row']));
@@ -562,10 +563,9 @@ async function benchOpen(server: Server, workers: number, rows: Record<string, u
     const capacity = found.http.get(`${workers} ${route.name} ${size}`)?.reqPerSec ?? now;
     const rate = capacity / 2;
     const cpu0 = server.cpuSeconds();
-    const client0 = selfCpuSeconds();
-    const r = await openLoop(`${server.url}${route.path}`, bodies, route.headers(bodies[0]!), rate, OPEN_SECONDS);
+    const { result: r, cpuSeconds: clientCpu } = await openLoopInChild(`${server.url}${route.path}`, bodies, route.headers(bodies[0]!), rate, OPEN_SECONDS);
     const cpu = server.cpuSeconds();
-    const clientUs = ((selfCpuSeconds() - client0) * 1e6) / (r.latencies.length * size);
+    const clientUs = (clientCpu * 1e6) / (r.latencies.length * size);
     const serveUs = cpu === undefined || cpu0 === undefined ? undefined : ((cpu - cpu0) * 1e6) / (r.latencies.length * size);
     const p50 = pct(r.latencies, 50);
     const p99 = pct(r.latencies, 99);

@@ -1,5 +1,5 @@
 /** What the scorer's benches share: the serve child process, /proc and rusage readings, percentiles, the load average, HTTP clients (one request, open loop). */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { fork, spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
@@ -239,4 +239,20 @@ export async function openLoop(url: string, bodies: readonly Uint8Array[], heade
   agent.destroy();
   latencies.sort((a, b) => a - b);
   return { offered: rate, achieved: (latencies.length * 1000) / Math.max(1, lastEnd - t0), sent: total, latencies, errors, maxInFlight, late };
+}
+
+/**
+ * openLoop in a child process of its own (bench/open-loop-child.ts): its
+ * sends and the reading of answers are not held up by this process's
+ * garbage collection or other work. Resolves with the result and the
+ * child's CPU seconds over the loop.
+ */
+export async function openLoopInChild(url: string, bodies: readonly Uint8Array[], headers: Record<string, string>, rate: number, seconds: number): Promise<{ result: OpenLoopResult; cpuSeconds: number }> {
+  const child = fork(new URL('./open-loop-child.ts', import.meta.url), [], { execArgv: ['--import', 'tsx'], serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const reply = new Promise<{ result: OpenLoopResult; cpuSeconds: number }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { result: OpenLoopResult; cpuSeconds: number }));
+    child.once('exit', (code) => reject(new Error(`the open-loop child exited with ${String(code)} before answering`)));
+  });
+  child.send({ url, bodies: [...bodies], headers, rate, seconds });
+  return reply;
 }
