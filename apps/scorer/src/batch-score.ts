@@ -1,4 +1,4 @@
-import { artifactInputs, refuseSamePaths, type NamedPath } from '@esm2/core/node';
+import { artifactInputs, namedPath, refuseSamePaths, type NamedPath } from '@esm2/core/node';
 import { BadValueError, Encoders, batchToFeeds, openDataset, rejectFileFor, writeTable, type Batch, type OutputColumn, type OnBadRow } from '@esm2/data';
 import { concatFeeds, type Feeds, type Scores } from './feeds.js';
 import { formatFloat32 } from './float-format.js';
@@ -88,9 +88,9 @@ export async function scoreFile(options: ScoreFileOptions): Promise<ScoreFileRep
   const outPath = typeof options.out === 'string' ? options.out : undefined;
   if (dataPath === undefined && options.onBadRow === 'skip') throw new Error('--on-bad-row skip needs --data FILE (its rejects are written beside it)');
   await refuseSamePaths(
-    [dataPath === undefined ? undefined : { flag: '--data', path: dataPath }, ...modelFiles],
+    [namedPath('--data', dataPath), ...modelFiles],
     [
-      outPath === undefined ? undefined : { flag: '--out', path: outPath },
+      namedPath('--out', outPath),
       dataPath !== undefined && options.onBadRow === 'skip' ? { flag: '--reject-file', path: rejectFileFor(dataPath, options) } : undefined,
     ],
   );

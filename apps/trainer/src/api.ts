@@ -1,5 +1,5 @@
 import { buildModel, checkModelSize, MODEL_FILE, type Esm2Metrics, type ModelConfig } from '@esm2/core';
-import { refuseSamePaths } from '@esm2/core/node';
+import { namedPath, refuseSamePaths } from '@esm2/core/node';
 import { DataError, encodersForSchema, fitEncoders, type Encoders } from '@esm2/data';
 import { access } from 'node:fs/promises';
 import { totalmem } from 'node:os';
@@ -105,9 +105,8 @@ async function mustExist(path: string, flag: string): Promise<void> {
  * (`--out runs` with `--data runs/t.enc`): by any spelling, symlinks too.
  */
 async function refuseRunOverlaps(dir: string, inputs: { train?: string | undefined; valid?: string | undefined; config?: string | undefined; warmStart?: string | undefined }): Promise<void> {
-  const named = (flag: string, path: string | undefined) => (path === undefined ? undefined : { flag, path });
   await refuseSamePaths(
-    [named('--data', inputs.train), named('--valid', inputs.valid), named('--config', inputs.config), named('--warm-start', inputs.warmStart)],
+    [namedPath('--data', inputs.train), namedPath('--valid', inputs.valid), namedPath('--config', inputs.config), namedPath('--warm-start', inputs.warmStart)],
     [{ flag: '--out', path: dir }],
   );
 }
@@ -141,7 +140,7 @@ export async function fit(options: FitOptions): Promise<FitResult> {
 async function fitLocked(options: FitOptions, paths: RunPaths, report: LoopReporter): Promise<FitResult> {
   const train = options.train === undefined ? undefined : resolve(options.train);
   const valid = options.valid === undefined ? undefined : resolve(options.valid);
-  for (const w of await sameDataWarnings([train === undefined ? undefined : { flag: '--data', path: train }, valid === undefined ? undefined : { flag: '--valid', path: valid }])) report.log?.(w);
+  for (const w of await sameDataWarnings([namedPath('--data', train), namedPath('--valid', valid)])) report.log?.(w);
   let run: RunStart;
   let factory: EngineFactory | EpochTrainerFactory;
   if (options.resume) {

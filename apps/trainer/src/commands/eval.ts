@@ -1,5 +1,5 @@
 import { DEFAULT_OPTIMIZER, MODEL_FILE, formatMetricsTable, type ModelArtifact } from '@esm2/core';
-import { artifactInputs, locateArtifact, readArtifact, refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
+import { artifactInputs, locateArtifact, namedPath, readArtifact, refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
 import { encodersForSchema, openDataset } from '@esm2/data';
 import { esm2Curves, renderReport, type ReportRun } from '@esm2/report';
 import { access } from 'node:fs/promises';
@@ -54,7 +54,7 @@ export function registerEvalCommand(program: Command): void {
       const reportFile = opts.report === undefined ? undefined : userPath(opts.report);
       await refuseSamePaths(
         [{ flag: '--data', path: data }, ...artifactInputs(artifactDir), ...(reportFile && historyFile ? [{ flag: '--model', path: historyFile }] : [])],
-        [{ flag: '--out', path: out }, reportFile === undefined ? undefined : { flag: '--report', path: reportFile }],
+        [{ flag: '--out', path: out }, namedPath('--report', reportFile)],
       );
       const history = reportFile && historyFile ? await readHistory(historyFile) : undefined;
       const artifact = await readArtifact(artifactDir);

@@ -1,4 +1,4 @@
-import { refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
+import { namedPath, refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
 import { readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { loadFitConfig } from '../train/fit-config.js';
@@ -43,11 +43,8 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   if (valid) await mustExist(valid, '--valid');
   // Before anything is written: the comparison directory (whose cells' run directories fit replaces) must not
   // be, hold or lie inside a file it reads, by any spelling (fit's own --out check, one level up).
-  const named = (flag: string, path: string | undefined) => (path === undefined ? undefined : { flag, path });
-  await refuseSamePaths(
-    [named('--train', train), named('--valid', valid), named('--test', test), named('--config', typeof options.config === 'string' ? resolve(options.config) : undefined)],
-    [{ flag: '--out', path: out }],
-  );
+  const configPath = typeof options.config === 'string' ? resolve(options.config) : undefined;
+  await refuseSamePaths([namedPath('--train', train), namedPath('--valid', valid), namedPath('--test', test), namedPath('--config', configPath)], [{ flag: '--out', path: out }]);
   checkSeeds(options.seeds, '--seeds');
   if (options.entries.length === 0) throw new Error('--models: no model');
   const existing = await readdir(runsDir).catch(() => [] as string[]);
@@ -56,7 +53,7 @@ export async function runCompare(options: CompareOptions): Promise<Comparison> {
   }
   const config = typeof options.config === 'string' ? await loadFitConfig(resolve(options.config)) : (options.config ?? {});
   const log = options.log ?? (() => {});
-  for (const w of await sameDataWarnings([{ flag: '--train', path: train }, valid === undefined ? undefined : { flag: '--valid', path: valid }, { flag: '--test', path: test }])) log(w);
+  for (const w of await sameDataWarnings([{ flag: '--train', path: train }, namedPath('--valid', valid), { flag: '--test', path: test }])) log(w);
   await recordSettings(out, { train, valid: valid ?? null, test, config, ...Object.fromEntries(COMPARE_SETTINGS.map((k) => [k, options[k] ?? null])) }, options.entries, options.seeds, options.resume ?? false);
 
   const cells = planCells(options.entries, options.seeds, runsDir);

@@ -1,5 +1,5 @@
 import { delongTest } from '@esm2/core';
-import { refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
+import { namedPath, refuseSamePaths, writeFileAtomic, writeJsonAtomic } from '@esm2/core/node';
 import { dayCounts, openTable, writeDays, type DayRows } from '@esm2/data';
 import { access, mkdir, readdir, readFile, rm } from 'node:fs/promises';
 import { dirname, extname, join, relative, resolve } from 'node:path';
@@ -97,7 +97,7 @@ export async function runReplay(options: ReplayOptions): Promise<ReplayFile> {
   parseModes(modes.join(','));
   if (!(await exists(data))) throw new Error(`--data ${data}: no such file`);
   const configPath = typeof options.config === 'string' ? resolve(options.config) : undefined;
-  await refuseSamePaths([{ flag: '--data', path: data }, configPath === undefined ? undefined : { flag: '--config', path: configPath }], [{ flag: '--out', path: out }]);
+  await refuseSamePaths([{ flag: '--data', path: data }, namedPath('--config', configPath)], [{ flag: '--out', path: out }]);
   const days = await dayCounts(data, by);
   const plan = planDays(days, { fromDay: options.fromDay, ...(options.toDay !== undefined ? { toDay: options.toDay } : {}), window, file: data, by });
   // Every run's settings as fit resolves them (a bad model name, size or backend fails now, not after the bootstrap).

@@ -13,6 +13,6 @@ export { interruptedSwapDir, leftoverDirs, replaceDirAtomically, writeFileDurabl
 export { fsyncDir } from './primitives.js';
 export { sweepStaleTemps, tempSibling } from './temp-name.js';
 export { readFailure, readIfExists, readInputFile } from './read.js';
-export { artifactInputs, NestedPathError, refuseInsideDirs, refuseSamePaths, samePathGroups, SamePathError, type NamedPath } from './same-path.js';
+export { artifactInputs, namedPath, NestedPathError, refuseInsideDirs, refuseSamePaths, samePathGroups, SamePathError, type NamedPath } from './same-path.js';
 export { isProcessRunning, liveTemps, trackTemp } from './temp-registry.js';
 export { asWriteError, WriteError } from './write-error.js';

@@ -8,6 +8,11 @@ export interface NamedPath {
   path: string;
 }
 
+/** `{ flag, path }`, or undefined for an option not given: what refuseSamePaths and samePathGroups skip. */
+export function namedPath(flag: string, path: string | undefined): NamedPath | undefined {
+  return path === undefined ? undefined : { flag, path };
+}
+
 /** Two named paths that are one file (or directory): an output would overwrite an input, or two outputs each other. */
 export class SamePathError extends Error {
   constructor(
