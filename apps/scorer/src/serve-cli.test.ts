@@ -54,7 +54,9 @@ async function serveUnder(nodeArgs: string[], flags: string[]): Promise<Served> 
       child[stream].on('data', check);
       void exited.then((code) => reject(new Error(`exited ${code} before printing ${pattern}: ${text.stderr}`)));
     });
-  const listening = await line(flags.includes('0') && flags[flags.indexOf('0') - 1] === '--workers' ? / on http:\/\/127\.0\.0\.1:\d+ scoring on the HTTP thread/ : / on http:\/\/127\.0\.0\.1:\d+ with 1 worker/);
+  // The last --workers given wins (the default '1' above, or the caller's).
+  const onThread = flags[flags.lastIndexOf('--workers') + 1] === '0';
+  const listening = await line(onThread ? / on http:\/\/127\.0\.0\.1:\d+ scoring on the HTTP thread/ : / on http:\/\/127\.0\.0\.1:\d+ with 1 worker/);
   const url = /http:\/\/127\.0\.0\.1:\d+/.exec(listening)![0];
   return { child, url, stdout: () => text.stdout, stderr: () => text.stderr, line, exited };
 }
